@@ -1,0 +1,402 @@
+"""The workspace database: sqlite-utils access in explicit transactions, returning dataclasses."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from reviewer import audit
+from reviewer.errors import BugError, KnownError
+from reviewer.ids import new_id, utc_now
+from reviewer.migrations import migrations
+
+PROPOSAL_KINDS = ("clarification", "principle")
+PROPOSAL_ORIGINS = ("automated-batch", "automated-single", "human-first", "imported")
+APP_ACTOR = "spec-review"
+
+
+@contextlib.contextmanager
+def sql_errors(what: str) -> Iterator[None]:
+    """Turn SQLite failures caused by the environment into ``KnownError`` with advice.
+
+    Args:
+        what: a short description of the operation, used in the message ("saving the decision").
+    """
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise KnownError(
+                f"The workspace database is locked by another program while {what}.",
+                hint="Close the other Spec Review window or process using it and try again; nothing was changed.",
+            ) from exc
+        if "readonly" in text or "read-only" in text:
+            raise KnownError(
+                f"The workspace database is read-only, so {what} was not possible.",
+                hint="Check the permissions of the workspace folder; nothing was changed.",
+            ) from exc
+        if "unable to open" in text:
+            raise KnownError(f"The workspace database cannot be opened while {what}: {text}.") from exc
+        if "disk" in text and ("full" in text or "I/O" in text):
+            raise KnownError(f"The disk failed while {what}: {text}.", hint="Free some space and try again.") from exc
+        raise BugError(f"SQLite error while {what}: {text}") from exc
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise KnownError(
+                f"The workspace database is damaged or is not a SQLite file ({exc}).",
+                hint="Restore it from a backup.",
+            ) from exc
+        raise
+
+
+@dataclass(frozen=True)
+class ProposalSection:
+    """One section a proposal changes.
+
+    Attributes:
+        section_id: the heading id of the section.
+        base_text: the section's text at the proposal's base revision (heading line included).
+        new_text: the proposed text of the whole section (heading line included).
+    """
+
+    section_id: str
+    base_text: str
+    new_text: str
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed change to one or more sections of the spec.
+
+    Attributes:
+        id: UUID of the proposal.
+        title: short title.
+        intent: one or two plain sentences saying what the change is for.
+        kind: ``clarification`` or ``principle`` (a change of principle).
+        origin: automated-batch, automated-single, human-first or imported.
+        base_revision: the spec commit the proposal was written against.
+        sections: the sections it changes, in order.
+        linked_conversations: ids of the conversations it rests on.
+        expected_ranking: conversation id to the expected ranking under the new text, where known.
+        created_at: UTC time it was added.
+        created_by: the person or model that wrote it.
+        extra: anything else the input carried.
+    """
+
+    id: str
+    title: str
+    intent: str
+    kind: str
+    origin: str
+    base_revision: str
+    sections: tuple[ProposalSection, ...]
+    linked_conversations: tuple[str, ...] = ()
+    expected_ranking: dict[str, str] | None = None
+    created_at: str = ""
+    created_by: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def section_ids(self) -> list[str]:
+        """The ids of the sections it changes."""
+        return [s.section_id for s in self.sections]
+
+
+@dataclass(frozen=True)
+class ProposalSummary:
+    """A proposal as listed in the queue.
+
+    Attributes:
+        id: UUID of the proposal.
+        title: short title.
+        kind: clarification or principle.
+        origin: where it came from.
+        section_ids: the sections it changes.
+        status: open, or the outcome of its latest decision.
+        created_at: when it was added.
+    """
+
+    id: str
+    title: str
+    kind: str
+    origin: str
+    section_ids: tuple[str, ...]
+    status: str
+    created_at: str
+
+
+class Store:
+    """The workspace database.
+
+    Every write that changes state runs inside one ``atomic()`` block together with its audit event.
+
+    Attributes:
+        db: the sqlite-utils database (use only on the thread that opened it).
+        path: the database file, or None for an in-memory store.
+    """
+
+    def __init__(self, db: Database, path: Path | None = None) -> None:
+        self.db = db
+        self.path = path
+
+    # ---- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> Store:
+        """Open (or with ``create``, create) the database at ``path`` and bring its schema up to date.
+
+        Raises:
+            KnownError: the file is missing, locked, damaged, read-only, or from a newer version.
+        """
+        if not create and not path.is_file():
+            raise KnownError(f"No workspace database at {path}.", hint="Create a workspace with `spec-review init`.")
+        with sql_errors("opening the workspace"):
+            conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
+            try:
+                store = cls._from_connection(conn, path)
+            except BaseException:
+                conn.close()
+                raise
+        return store
+
+    @classmethod
+    def memory(cls) -> Store:
+        """Return a fresh in-memory store with the current schema (tests and previews)."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        return cls._from_connection(conn, None)
+
+    @classmethod
+    def _from_connection(cls, conn: sqlite3.Connection, path: Path | None) -> Store:
+        db = Database(conn)
+        # Reading the schema state first: a newer database must be left exactly as it is.
+        known = {m.name for m in migrations._migrations}
+        applied = {m.name for m in migrations.applied(db)}
+        newer = sorted(applied - known)
+        if newer:
+            raise KnownError(
+                f"This workspace database was written by a newer version of Spec Review (schema {newer[-1]}).",
+                hint="Upgrade Spec Review to open it; nothing was changed.",
+            )
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 5000")
+        if path is not None and migrations.pending(db):
+            db.execute("PRAGMA journal_mode = WAL")
+        migrations.apply(db)
+        return cls(db, path)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def schema_version(self) -> str | None:
+        """Return the name of the latest applied migration."""
+        applied = migrations.applied(self.db)
+        return applied[-1].name if applied else None
+
+    # ---- workspace info --------------------------------------------------------------------
+
+    def get_info(self, key: str) -> str | None:
+        """Return one workspace setting stored in the database."""
+        row = self.db.execute("SELECT value FROM workspace_info WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_info(self, key: str, value: str, *, actor: str = APP_ACTOR) -> None:
+        """Store one workspace setting, with its audit event."""
+        with sql_errors("saving a workspace setting"), self.db.atomic():
+            self.db.execute(
+                "INSERT INTO workspace_info (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            audit.append_event(
+                self.db, actor=actor, action="workspace.set", object_type="workspace",
+                object_id=None, payload={"key": key, "value": value},
+            )
+
+    # ---- counts ----------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Return how many of each stored object there are."""
+        tables = {
+            "conversations": "conversations",
+            "participants": "participants",
+            "assessments": "assessments",
+            "justifications": "justifications",
+            "proposals": "proposals",
+            "decisions": "decisions",
+            "stance_labels": "stance_labels",
+            "members": "members",
+            "audit_events": "audit_events",
+        }
+        with sql_errors("counting"):
+            return {
+                name: int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                for name, table in tables.items()
+            }
+
+    # ---- proposals -------------------------------------------------------------------------
+
+    def add_proposal(
+        self,
+        *,
+        title: str,
+        intent: str,
+        kind: str,
+        origin: str,
+        base_revision: str,
+        sections: Sequence[ProposalSection],
+        created_by: str,
+        linked_conversations: Sequence[str] = (),
+        expected_ranking: dict[str, str] | None = None,
+        proposal_id: str | None = None,
+        created_at: str | None = None,
+        extra: dict[str, Any] | None = None,
+        actor: str = APP_ACTOR,
+    ) -> Proposal:
+        """Store a new proposal and its audit event in one transaction.
+
+        Raises:
+            KnownError: a field is empty or invalid, or the id is taken.
+        """
+        title, intent = title.strip(), intent.strip()
+        if not title:
+            raise KnownError("A proposal needs a title.")
+        if not intent:
+            raise KnownError("A proposal needs an intent: one or two plain sentences saying what it is for.")
+        if kind not in PROPOSAL_KINDS:
+            raise KnownError(f"Unknown proposal kind {kind!r}.", hint=f"Use one of: {', '.join(PROPOSAL_KINDS)}.")
+        if origin not in PROPOSAL_ORIGINS:
+            raise KnownError(f"Unknown proposal origin {origin!r}.", hint=f"Use one of: {', '.join(PROPOSAL_ORIGINS)}.")
+        if not sections:
+            raise KnownError("A proposal must change at least one section.")
+        seen: set[str] = set()
+        for section in sections:
+            if section.section_id in seen:
+                raise KnownError(f"Section {section.section_id!r} is named twice in one proposal.")
+            seen.add(section.section_id)
+        proposal = Proposal(
+            id=proposal_id or new_id(),
+            title=title,
+            intent=intent,
+            kind=kind,
+            origin=origin,
+            base_revision=base_revision,
+            sections=tuple(sections),
+            linked_conversations=tuple(linked_conversations),
+            expected_ranking=expected_ranking,
+            created_at=created_at or utc_now(),
+            created_by=created_by,
+            extra=extra or {},
+        )
+        with sql_errors("saving the proposal"), self.db.atomic():
+            if self.db.execute("SELECT 1 FROM proposals WHERE id = ?", [proposal.id]).fetchone():
+                raise KnownError(f"A proposal with id {proposal.id} already exists.")
+            self.db.execute(
+                "INSERT INTO proposals (id, title, intent, kind, origin, base_revision,"
+                " expected_ranking, created_at, created_by, extra) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    proposal.id, proposal.title, proposal.intent, proposal.kind, proposal.origin,
+                    proposal.base_revision,
+                    json.dumps(expected_ranking) if expected_ranking is not None else None,
+                    proposal.created_at, proposal.created_by, json.dumps(proposal.extra),
+                ],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO proposal_sections (proposal_id, position, section_id, base_text, new_text)"
+                " VALUES (?,?,?,?,?)",
+                [
+                    (proposal.id, i, s.section_id, s.base_text, s.new_text)
+                    for i, s in enumerate(proposal.sections)
+                ],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO proposal_conversations (proposal_id, conversation_id) VALUES (?, ?)",
+                [(proposal.id, c) for c in proposal.linked_conversations],
+            )
+            audit.append_event(
+                self.db, actor=actor, action="proposal.add", object_type="proposal",
+                object_id=proposal.id,
+                payload={
+                    "title": proposal.title,
+                    "kind": proposal.kind,
+                    "origin": proposal.origin,
+                    "base_revision": proposal.base_revision,
+                    "sections": proposal.section_ids,
+                    "created_by": proposal.created_by,
+                },
+            )
+        return proposal
+
+    def proposal_ids(self) -> list[str]:
+        """Return every proposal id, oldest first."""
+        return [r[0] for r in self.db.execute("SELECT id FROM proposals ORDER BY created_at, id")]
+
+    def list_proposals(self) -> list[ProposalSummary]:
+        """Return every proposal as a queue row, oldest first."""
+        with sql_errors("listing proposals"):
+            rows = self.db.execute(
+                """
+                SELECT p.id, p.title, p.kind, p.origin, p.created_at,
+                       (SELECT group_concat(section_id, ' ') FROM
+                           (SELECT section_id FROM proposal_sections s
+                            WHERE s.proposal_id = p.id ORDER BY position)),
+                       (SELECT outcome FROM decisions d WHERE d.proposal_id = p.id
+                        ORDER BY decided_at DESC LIMIT 1)
+                FROM proposals p ORDER BY p.created_at, p.id
+                """
+            ).fetchall()
+        return [
+            ProposalSummary(
+                id=r[0], title=r[1], kind=r[2], origin=r[3], created_at=r[4],
+                section_ids=tuple((r[5] or "").split()), status=r[6] or "open",
+            )
+            for r in rows
+        ]
+
+    def get_proposal(self, proposal_id: str) -> Proposal:
+        """Return one proposal with its sections.
+
+        Raises:
+            KnownError: no proposal has that id.
+        """
+        with sql_errors("reading the proposal"):
+            row = self.db.execute(
+                "SELECT id, title, intent, kind, origin, base_revision, expected_ranking,"
+                " created_at, created_by, extra FROM proposals WHERE id = ?",
+                [proposal_id],
+            ).fetchone()
+            if row is None:
+                raise KnownError(
+                    f"No proposal with id {proposal_id}.",
+                    hint="List them with `spec-review proposal list WORKSPACE`.",
+                )
+            sections = tuple(
+                ProposalSection(r[0], r[1], r[2])
+                for r in self.db.execute(
+                    "SELECT section_id, base_text, new_text FROM proposal_sections"
+                    " WHERE proposal_id = ? ORDER BY position",
+                    [proposal_id],
+                )
+            )
+            linked = tuple(
+                r[0]
+                for r in self.db.execute(
+                    "SELECT conversation_id FROM proposal_conversations WHERE proposal_id = ?"
+                    " ORDER BY conversation_id",
+                    [proposal_id],
+                )
+            )
+        return Proposal(
+            id=row[0], title=row[1], intent=row[2], kind=row[3], origin=row[4],
+            base_revision=row[5], sections=sections, linked_conversations=linked,
+            expected_ranking=json.loads(row[6]) if row[6] else None,
+            created_at=row[7], created_by=row[8], extra=json.loads(row[9] or "{}"),
+        )

@@ -1,0 +1,65 @@
+"""Builders for real git repositories and workspaces in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Test Editor",
+    "GIT_AUTHOR_EMAIL": "editor@example.org",
+    "GIT_COMMITTER_NAME": "Test Editor",
+    "GIT_COMMITTER_EMAIL": "editor@example.org",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` and return its output (raises on failure)."""
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=GIT_ENV, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def init_repo(path: Path) -> Path:
+    """Create an empty repository with a local identity and no signing (git-cola's initialize_repo)."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.name", "Test Editor")
+    git(path, "config", "user.email", "editor@example.org")
+    git(path, "config", "commit.gpgsign", "false")
+    return path
+
+
+def commit_file(repo: Path, name: str, content: str | bytes, message: str = "update") -> str:
+    """Write ``name`` with ``content``, commit it, and return the new commit's sha."""
+    target = repo / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            handle.write(content)
+    git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def spec_repo_with(path: Path, spec_text: str, name: str = "model_spec.md") -> Path:
+    """Return a new repository whose one commit holds ``spec_text`` as ``name``."""
+    init_repo(path)
+    commit_file(path, name, spec_text, "Add the spec")
+    return path
+
+
+def tree_snapshot(path: Path) -> dict[str, bytes]:
+    """Return every file below ``path`` with its bytes (to prove that nothing changed)."""
+    if not path.exists():
+        return {}
+    return {
+        str(p.relative_to(path)): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
