@@ -1,0 +1,303 @@
+"""The ``spec-review`` command line: workspaces, the spec model, proposals, and launching the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, NoReturn
+
+from reviewer import __version__, paths
+from reviewer.errors import KnownError
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 1
+EXIT_INTERNAL_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line and exit 1, like every user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"spec-review: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(human(data) + "\n")
+
+
+# ---- commands ----------------------------------------------------------------------------------
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    """Open the main window on a workspace (the demo workspace by default)."""
+    from reviewer.workspace import Workspace
+
+    workspace = Path(args.workspace) if getattr(args, "workspace", None) else None
+    if workspace is None:
+        workspace = paths.demo_workspace_dir()
+        if not workspace.exists():
+            sys.stderr.write(f"Creating the demo workspace in {workspace} ...\n")
+            workspace.parent.mkdir(parents=True, exist_ok=True)
+            Workspace.create_demo(workspace).close()
+    # Fail on the command line, before any window, when the workspace cannot be opened.
+    Workspace.open(workspace).close()
+    from ui.app import run_gui
+
+    return run_gui(workspace, screenshot=Path(args.screenshot) if getattr(args, "screenshot", None) else None)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create a workspace."""
+    from reviewer.workspace import DEFAULT_SPEC_FILE, Workspace
+
+    if args.demo == bool(args.spec_repo):
+        raise KnownError("Say either --demo or --spec-repo PATH.", hint="See `spec-review init --help`.")
+    if args.demo:
+        if args.spec_file:
+            raise KnownError("--spec-file goes with --spec-repo, not --demo.")
+        workspace = Workspace.create_demo(args.workspace)
+    else:
+        workspace = Workspace.create(
+            args.workspace, spec_repo=args.spec_repo, spec_file=args.spec_file or DEFAULT_SPEC_FILE
+        )
+    with workspace:
+        status = workspace.status()
+    _emit(status, args.json, lambda s: f"Created workspace {s['workspace']} ({s['counts']['sections']} sections, "
+          f"{s['counts']['proposals']} proposals).")
+    return EXIT_OK
+
+
+def _human_status(s: dict[str, Any]) -> str:
+    lines = [
+        f"Workspace  {s['workspace']}  ({s['name']})",
+        f"Spec       {s['spec_repo']} : {s['spec_file']} @ {s['spec_revision'][:10]}"
+        f"{' on ' + s['branch'] if s['branch'] else ' (detached HEAD)'}{', uncommitted changes' if s['dirty'] else ''}",
+    ]
+    lines += [f"{name:<14} {count}" for name, count in s["counts"].items()]
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Report what a workspace holds."""
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        _emit(workspace.status(), args.json, _human_status)
+    return EXIT_OK
+
+
+def _load_spec_arg(path: str) -> Any:
+    from reviewer.spec import load_spec_file
+
+    return load_spec_file(path)
+
+
+def cmd_spec_sections(args: argparse.Namespace) -> int:
+    """List the headings of a spec file."""
+    from reviewer.spec import spec_sections_json
+
+    document, _text = _load_spec_arg(args.file)
+    rows = spec_sections_json(document)
+    _emit(
+        rows, args.json,
+        lambda rs: "\n".join(
+            f"{r['start_line']:>6}  {'#' * r['level']:<4} {(r['id'] or '(no id)'):<45} "
+            f"{(r['authority'] or ''):<10} {r['title']}"
+            for r in rs
+        ),
+    )
+    return EXIT_OK
+
+
+def cmd_spec_check(args: argparse.Namespace) -> int:
+    """Check that a spec file parses cleanly and round-trips byte for byte."""
+    document, text = _load_spec_arg(args.file)
+    round_trips = document.render() == text
+    problems = [asdict(p) for p in document.problems]
+    result = {
+        "file": args.file,
+        "ok": round_trips and not problems,
+        "round_trips": round_trips,
+        "sections": len(document.sections),
+        "problems": problems,
+    }
+
+    def human(r: dict[str, Any]) -> str:
+        out = [f"{args.file}:{p['line']}: {p['kind']}: {p['message']}" for p in r["problems"]]
+        if not r["round_trips"]:
+            out.append(f"{args.file}: parsing and writing back does not give the same bytes (please report this)")
+        out.append(f"{args.file}: {'ok' if r['ok'] else 'problems found'} ({r['sections']} sections)")
+        return "\n".join(out)
+
+    _emit(result, args.json, human)
+    return EXIT_OK if result["ok"] else EXIT_USER_ERROR
+
+
+def cmd_spec_diff(args: argparse.Namespace) -> int:
+    """Show the section-level diff between two spec files."""
+    from reviewer.diffing import diff_specs, spec_diff_json
+
+    old, _ = _load_spec_arg(args.old)
+    new, _ = _load_spec_arg(args.new)
+    diff = diff_specs(old, new)
+    data = spec_diff_json(diff, include_unchanged=args.all)
+
+    def human(d: dict[str, Any]) -> str:
+        out = [", ".join(f"{k} {v}" for k, v in d["counts"].items())]
+        for s in d["sections"]:
+            if s["status"] == "unchanged" and not s["changes"]:
+                continue
+            detail = ", ".join(s["changes"]) if s["changes"] else ""
+            out.append(f"{s['status']:<9} {s['id']:<50} {detail}")
+        return "\n".join(out)
+
+    _emit(data, args.json, human)
+    return EXIT_OK
+
+
+def _proposal_json(p: Any) -> dict[str, Any]:
+    data = asdict(p)
+    data["section_ids"] = p.section_ids if hasattr(p, "section_ids") else data.get("section_ids")
+    return data
+
+
+def cmd_proposal_list(args: argparse.Namespace) -> int:
+    """List a workspace's proposals."""
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        rows = [asdict(p) for p in workspace.store.list_proposals()]
+    _emit(rows, args.json, lambda rs: "\n".join(
+        f"{r['id']}  {r['status']:<9} {r['kind']:<13} {r['title']}  [{', '.join(r['section_ids'])}]" for r in rs
+    ) or "No proposals yet.")
+    return EXIT_OK
+
+
+def cmd_proposal_show(args: argparse.Namespace) -> int:
+    """Show one proposal with its sections."""
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        proposal = workspace.store.get_proposal(args.id)
+    data = _proposal_json(proposal)
+
+    def human(d: dict[str, Any]) -> str:
+        out = [d["title"], f"id {d['id']}, {d['kind']}, {d['origin']}, by {d['created_by']} at {d['created_at']}",
+               f"base revision {d['base_revision']}", "", d["intent"]]
+        for s in d["sections"]:
+            out += ["", f"--- section {s['section_id']} (proposed text) ---", s["new_text"].rstrip("\n")]
+        return "\n".join(out)
+
+    _emit(data, args.json, human)
+    return EXIT_OK
+
+
+# ---- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for every command."""
+    parser = _Parser(
+        prog="spec-review",
+        description="Govern changes to an AI behaviour specification on crowd evidence. "
+        "With no command, opens the app on the demo workspace.",
+    )
+    parser.add_argument("--version", action="version", version=f"spec-review {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    p = sub.add_parser("gui", help="open the app on a workspace (default: the demo workspace)")
+    p.add_argument("workspace", nargs="?", help="workspace folder")
+    p.add_argument("--screenshot", metavar="PNG", help="render the main window offscreen, save it, and exit")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("init", help="create a workspace")
+    p.add_argument("workspace", help="new or empty folder")
+    p.add_argument("--demo", action="store_true", help="seed the bundled sample spec and demo data")
+    p.add_argument("--spec-repo", metavar="PATH", help="an existing git repository holding the spec")
+    p.add_argument("--spec-file", metavar="NAME", help="the spec's path in the repository (default: model_spec.md)")
+    p.add_argument("--json", action="store_true", help="print the new workspace's status as JSON")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("status", help="what a workspace holds")
+    p.add_argument("workspace")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    spec = sub.add_parser("spec", help="read spec files: sections, check, diff")
+    spec_sub = spec.add_subparsers(dest="spec_command", parser_class=_Parser, metavar="COMMAND", required=True)
+    p = spec_sub.add_parser("sections", help="list every heading with its id, authority and examples")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_spec_sections)
+    p = spec_sub.add_parser("check", help="exit 0 when the file parses cleanly and round-trips byte for byte")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_spec_check)
+    p = spec_sub.add_parser("diff", help="section-level diff of two spec files")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.add_argument("--all", action="store_true", help="include unchanged sections")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_spec_diff)
+
+    prop = sub.add_parser("proposal", help="list and show proposals")
+    prop_sub = prop.add_subparsers(dest="proposal_command", parser_class=_Parser, metavar="COMMAND", required=True)
+    p = prop_sub.add_parser("list", help="every proposal with its status")
+    p.add_argument("workspace")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_proposal_list)
+    p = prop_sub.add_parser("show", help="one proposal with its proposed section texts")
+    p.add_argument("workspace")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_proposal_show)
+    return parser
+
+
+def _log_internal_error() -> Path | None:
+    try:
+        folder = paths.cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "last-error.txt"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        return log
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 user error, 2 internal error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (exit 1), --help and --version (exit 0)
+        return int(exc.code or 0)
+    if args.command is None:
+        args.func = cmd_gui
+    try:
+        code = int(args.func(args))
+    except KnownError as exc:
+        sys.stderr.write(f"spec-review: error: {exc}\n")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("spec-review: interrupted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        log = _log_internal_error()
+        where = f"; details in {log}" if log else ""
+        sys.stderr.write(f"spec-review: internal error: {type(exc).__name__}: {exc}{where}. Please report it.\n")
+        return EXIT_INTERNAL_ERROR
+    sys.stdout.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

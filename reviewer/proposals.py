@@ -1,0 +1,232 @@
+"""Creating proposals from new section texts, and reading them from the product's JSONL format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewer.errors import KnownError
+from reviewer.spec import SpecDocument, parse_spec
+from reviewer.store import APP_ACTOR, Proposal, ProposalSection, sql_errors
+
+if TYPE_CHECKING:
+    from reviewer.workspace import Workspace
+
+
+def check_new_section_text(section_id: str, new_text: str) -> None:
+    """Check that ``new_text`` is one whole section whose heading carries ``section_id``.
+
+    Raises:
+        KnownError: the text has no heading, another id, more than one heading, or does not parse.
+    """
+    if not new_text.strip():
+        raise KnownError(f"The new text for section {section_id!r} is empty.")
+    document = parse_spec(new_text)
+    if document.preamble.strip():
+        raise KnownError(
+            f"The new text for section {section_id!r} must start with its heading line "
+            f"(e.g. `## Title {{#{section_id} authority=user}}`)."
+        )
+    if len(document.sections) != 1:
+        raise KnownError(
+            f"The new text for section {section_id!r} holds {len(document.sections)} headings; "
+            "a proposal replaces one section (heading through the line before the next heading) at a time.",
+            hint="Split it into several --section/--text-file pairs.",
+        )
+    heading = document.sections[0]
+    if heading.id != section_id:
+        raise KnownError(
+            f"The new text's heading has id {heading.id!r}, not {section_id!r}.",
+            hint="Keep the section's `{#id ...}` block; an id cannot be changed by a proposal.",
+        )
+    fatal = [p for p in document.problems if p.kind in ("unterminated_fence", "unknown_authority", "bad_attribute")]
+    if fatal:
+        raise KnownError(f"The new text for section {section_id!r}: line {fatal[0].line}: {fatal[0].message}.")
+
+
+def build_sections(base: SpecDocument, changes: Sequence[tuple[str, str]]) -> list[ProposalSection]:
+    """Pair each ``(section_id, new_text)`` with the section's text in ``base``.
+
+    Raises:
+        KnownError: a section is missing from the base spec, or a new text is malformed or unchanged.
+    """
+    sections = []
+    for section_id, new_text in changes:
+        current = base.get(section_id)
+        if current is None:
+            raise KnownError(
+                f"The spec has no section with id {section_id!r}.",
+                hint="List the ids with `spec-review spec sections FILE`.",
+            )
+        check_new_section_text(section_id, new_text)
+        if new_text == current.text:
+            raise KnownError(f"The new text for section {section_id!r} is the same as the current text.")
+        sections.append(ProposalSection(section_id=section_id, base_text=current.text, new_text=new_text))
+    return sections
+
+
+def add_proposal(
+    workspace: Workspace,
+    *,
+    changes: Sequence[tuple[str, str]],
+    title: str,
+    intent: str,
+    kind: str,
+    origin: str = "human-first",
+    created_by: str = "",
+    base_revision: str = "HEAD",
+    actor: str = APP_ACTOR,
+    **extra_fields: Any,
+) -> Proposal:
+    """Add a proposal that replaces the given sections, based on the spec at ``base_revision``."""
+    loaded = workspace.load_spec(base_revision)
+    sections = build_sections(loaded.document, changes)
+    return workspace.store.add_proposal(
+        title=title, intent=intent, kind=kind, origin=origin, base_revision=loaded.revision,
+        sections=sections, created_by=created_by or actor, actor=actor, **extra_fields,
+    )
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did.
+
+    Attributes:
+        added: rows stored.
+        unchanged: rows already present, skipped.
+    """
+
+    added: int
+    unchanged: int
+
+
+def import_proposals_jsonl(workspace: Workspace, path: Path, *, actor: str = APP_ACTOR) -> ImportSummary:
+    """Import proposals from a JSONL file, all or nothing.
+
+    Each line: ``id, title, intent, kind, origin, base_revision, sections: [{section_id, new_text}],
+    created_at, created_by, linked_conversations, expected_ranking``. A proposal whose id is already
+    stored is skipped.
+
+    Raises:
+        KnownError: naming the file and line of the first bad row; nothing is stored then.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnownError(f"Cannot read {path}: {exc}.") from exc
+    store = workspace.store
+    added = unchanged = 0
+    specs: dict[str, SpecDocument] = {}
+    with sql_errors("importing proposals"), store.db.atomic():
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise KnownError("not a JSON object")
+                if row.get("id") and store.db.execute(
+                    "SELECT 1 FROM proposals WHERE id = ?", [row["id"]]
+                ).fetchone():
+                    unchanged += 1
+                    continue
+                revision = workspace.resolve(str(row.get("base_revision") or "HEAD"))
+                if revision not in specs:
+                    specs[revision] = workspace.load_spec(revision).document
+                changes = [(s["section_id"], s["new_text"]) for s in row["sections"]]
+                store.add_proposal(
+                    proposal_id=row.get("id"),
+                    title=row["title"],
+                    intent=row["intent"],
+                    kind=row["kind"],
+                    origin=row.get("origin", "imported"),
+                    base_revision=revision,
+                    sections=build_sections(specs[revision], changes),
+                    created_by=row.get("created_by") or actor,
+                    created_at=row.get("created_at"),
+                    linked_conversations=row.get("linked_conversations") or (),
+                    expected_ranking=row.get("expected_ranking"),
+                    actor=actor,
+                )
+                added += 1
+            except json.JSONDecodeError as exc:
+                raise KnownError(f"{path}, line {number}: invalid JSON ({exc.msg}).") from exc
+            except (KeyError, TypeError) as exc:
+                raise KnownError(f"{path}, line {number}: missing or malformed field {exc}.") from exc
+            except KnownError as exc:
+                raise KnownError(f"{path}, line {number}: {exc}") from exc
+    return ImportSummary(added=added, unchanged=unchanged)
+
+
+@dataclass(frozen=True)
+class SectionChangeView:
+    """One section of a proposal, compared with the spec as it is now.
+
+    Attributes:
+        section_id: the heading id.
+        current_text: the section's text at the current commit ("" when it no longer exists).
+        new_text: the proposed text.
+        base_matches_current: whether the spec still has the text the proposal was written against.
+        old_title: current heading title; new_title: proposed heading title.
+        old_authority: current authority; new_authority: proposed authority.
+        start_line: where the section starts in the current file (0 when missing).
+        hunks: line diff with word-level segments, current → proposed.
+    """
+
+    section_id: str
+    current_text: str
+    new_text: str
+    base_matches_current: bool
+    old_title: str | None
+    new_title: str | None
+    old_authority: str | None
+    new_authority: str | None
+    start_line: int
+    hunks: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """A proposal with each of its sections compared with the current spec.
+
+    Attributes:
+        proposal: the stored proposal.
+        revision: the commit the comparison was made against.
+        sections: one comparison per section, in the proposal's order.
+    """
+
+    proposal: Proposal
+    revision: str
+    sections: tuple[SectionChangeView, ...]
+
+
+def proposal_view(workspace: Workspace, proposal_id: str) -> ProposalView:
+    """Compare each section of a proposal with the spec at the current commit."""
+    from reviewer.diffing import diff_text
+
+    proposal = workspace.store.get_proposal(proposal_id)
+    loaded = workspace.load_spec()
+    views = []
+    for change in proposal.sections:
+        current = loaded.document.get(change.section_id)
+        current_text = current.text if current else ""
+        new_section = parse_spec(change.new_text).sections[0]
+        start = current.start_line if current else 0
+        views.append(
+            SectionChangeView(
+                section_id=change.section_id,
+                current_text=current_text,
+                new_text=change.new_text,
+                base_matches_current=current_text == change.base_text,
+                old_title=current.title if current else None,
+                new_title=new_section.title,
+                old_authority=current.authority if current else None,
+                new_authority=new_section.authority,
+                start_line=start,
+                hunks=diff_text(current_text, change.new_text, old_offset=max(start - 1, 0), new_offset=max(start - 1, 0)),
+            )
+        )
+    return ProposalView(proposal=proposal, revision=loaded.revision, sections=tuple(views))

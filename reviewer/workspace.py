@@ -1,0 +1,386 @@
+"""A workspace: a folder with the SQLite database and a reference to the spec's git repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from reviewer import audit, gitops
+from reviewer.errors import KnownError
+from reviewer.ids import new_id, utc_now
+from reviewer.progress import NoProgress, Progress
+from reviewer.resources import resource_path
+from reviewer.spec import SpecDocument, parse_spec
+from reviewer.store import APP_ACTOR, ProposalSummary, Store, sql_errors
+
+WORKSPACE_FILE = "workspace.json"
+DB_FILE = "reviewer.db"
+FORMAT = "spec-review-workspace"
+FORMAT_VERSION = 1
+DEFAULT_SPEC_FILE = "model_spec.md"
+# Problems that make sections impossible to address by id; the others are reported as warnings.
+FATAL_PROBLEMS = frozenset({"duplicate_id", "unterminated_fence"})
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """What ``workspace.json`` holds.
+
+    Attributes:
+        id: UUID of the workspace.
+        name: a display name.
+        spec_repo: the spec repository, relative to the workspace folder when inside it.
+        spec_file: the spec's path inside the repository.
+        created_at: UTC creation time.
+        format: always ``spec-review-workspace``.
+        version: the workspace folder format version.
+    """
+
+    id: str
+    name: str
+    spec_repo: str
+    spec_file: str
+    created_at: str
+    format: str = FORMAT
+    version: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the main window shows when a workspace opens, read in one go.
+
+    Attributes:
+        name: the workspace's display name.
+        root: the workspace folder.
+        spec_repo: the spec repository's folder.
+        spec_file: the spec's path inside the repository.
+        spec: the spec at the current commit.
+        branch: the spec repository's branch (None when detached).
+        dirty: whether the spec repository has uncommitted changes.
+        releases: the repository's tags as ``(tag, sha)``, oldest first.
+        proposals: the proposal queue.
+        counts: stored object counts.
+    """
+
+    name: str
+    root: Path
+    spec_repo: Path
+    spec_file: str
+    spec: LoadedSpec
+    branch: str | None
+    dirty: bool
+    releases: list[tuple[str, str]]
+    proposals: list[ProposalSummary]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """The spec read from the repository at one revision.
+
+    Attributes:
+        document: the parsed spec.
+        revision: the full commit sha it was read at.
+        text: the exact file text.
+    """
+
+    document: SpecDocument
+    revision: str
+    text: str
+
+
+def check_spec_text(text: str, where: str) -> SpecDocument:
+    """Parse spec text and refuse it when its sections cannot be addressed by id.
+
+    Raises:
+        KnownError: a duplicate id or an unterminated fence, naming the line.
+    """
+    document = parse_spec(text)
+    fatal = [p for p in document.problems if p.kind in FATAL_PROBLEMS]
+    if fatal:
+        first = fatal[0]
+        more = f" (and {len(fatal) - 1} more)" if len(fatal) > 1 else ""
+        raise KnownError(
+            f"The spec {where} does not parse: line {first.line}: {first.message}{more}.",
+            hint="Fix the file (see `spec-review spec check FILE`) and try again.",
+        )
+    return document
+
+
+def _read_config(root: Path) -> WorkspaceConfig:
+    config_path = root / WORKSPACE_FILE
+    if not root.exists():
+        raise KnownError(f"The workspace {root} does not exist.", hint="Create one with `spec-review init`.")
+    if not config_path.is_file():
+        raise KnownError(
+            f"{root} is not a Spec Review workspace (it has no {WORKSPACE_FILE}).",
+            hint=f"Create one with `spec-review init {root} --demo` or `--spec-repo PATH`.",
+        )
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise KnownError(f"{config_path} cannot be read as JSON: {exc}.") from exc
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise KnownError(f"{config_path} is not a Spec Review workspace file.")
+    if not isinstance(raw.get("version"), int) or raw["version"] > FORMAT_VERSION:
+        raise KnownError(
+            f"The workspace {root} was made by a newer version of Spec Review (format {raw.get('version')}).",
+            hint="Upgrade Spec Review to open it; nothing was changed.",
+        )
+    try:
+        return WorkspaceConfig(**{k: raw[k] for k in WorkspaceConfig.__dataclass_fields__ if k in raw})
+    except TypeError as exc:
+        raise KnownError(f"{config_path} is missing a field: {exc}.") from exc
+
+
+class Workspace:
+    """An open workspace.
+
+    Attributes:
+        root: the workspace folder.
+        config: what ``workspace.json`` says.
+        store: the open database (use only on the thread that opened the workspace).
+    """
+
+    def __init__(self, root: Path, config: WorkspaceConfig, store: Store) -> None:
+        self.root = root
+        self.config = config
+        self.store = store
+
+    # ---- opening and creating --------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Workspace:
+        """Open the workspace at ``path``.
+
+        Raises:
+            KnownError: not a workspace, a newer format, or a database that cannot be opened.
+        """
+        root = Path(path).expanduser().resolve()
+        config = _read_config(root)
+        store = Store.open(root / DB_FILE)
+        return cls(root, config, store)
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        spec_repo: str | os.PathLike[str],
+        spec_file: str = DEFAULT_SPEC_FILE,
+        name: str | None = None,
+    ) -> Workspace:
+        """Create a workspace at ``path`` for an existing spec repository.
+
+        Nothing is written to the repository. The workspace is built in a temporary folder and moved
+        into place at the end, so a failure leaves nothing behind.
+
+        Raises:
+            KnownError: the target is not empty or not writable, or the repository or spec is unusable.
+        """
+        root = Path(path).expanduser().absolute()
+        repo_path = Path(spec_repo).expanduser().resolve()
+        info = gitops.repo_info(repo_path)
+        text = gitops.read_file_at(repo_path, info.head, spec_file)
+        check_spec_text(text, f"file {spec_file} at {info.head[:10]}")
+
+        def fill(tmp: Path) -> None:
+            config = WorkspaceConfig(
+                id=new_id(), name=name or root.name, spec_repo=str(repo_path), spec_file=spec_file,
+                created_at=utc_now(),
+            )
+            _write_new_workspace(tmp, config, baseline=info.head)
+
+        _build_atomically(root, fill)
+        return cls.open(root)
+
+    @classmethod
+    def create_demo(cls, path: str | os.PathLike[str], progress: Progress | None = None) -> Workspace:
+        """Create the demo workspace: a spec repository seeded from ``spec_repo/`` and the demo data.
+
+        Raises:
+            KnownError: the target is not empty or not writable.
+        """
+        progress = progress or NoProgress()
+        root = Path(path).expanduser().absolute()
+        releases = bundled_releases()
+
+        def fill(tmp: Path) -> None:
+            progress.start(len(releases) + 2, "Creating the demo workspace")
+            head = gitops.seed_repository(tmp / "spec", releases)
+            progress.tick(len(releases))
+            config = WorkspaceConfig(
+                id=new_id(), name="Demo workspace", spec_repo="spec", spec_file=DEFAULT_SPEC_FILE,
+                created_at=utc_now(),
+            )
+            # The workspace "begins" at the first release, so later releases are in its history.
+            first = gitops.resolve_revision(tmp / "spec", releases[0].tag)
+            _write_new_workspace(tmp, config, baseline=first)
+            workspace = Workspace.open(tmp)
+            try:
+                from reviewer.proposals import import_proposals_jsonl
+
+                import_proposals_jsonl(workspace, resource_path("resources", "demo", "proposals.jsonl"))
+            finally:
+                workspace.close()
+            progress.tick()
+            del head
+            progress.finish()
+
+        _build_atomically(root, fill)
+        return cls.open(root)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- the spec --------------------------------------------------------------------------
+
+    @property
+    def spec_repo_path(self) -> Path:
+        """The spec repository's folder."""
+        return (self.root / self.config.spec_repo).resolve()
+
+    def repo_info(self) -> gitops.RepoInfo:
+        """Describe the spec repository (HEAD, branch, dirty)."""
+        return gitops.repo_info(self.spec_repo_path)
+
+    def resolve(self, rev: str) -> str:
+        """Return the commit sha a revision names in the spec repository."""
+        return gitops.resolve_revision(self.spec_repo_path, rev)
+
+    def load_spec(self, rev: str = "HEAD") -> LoadedSpec:
+        """Read and parse the spec file at ``rev`` (default: the current commit).
+
+        Raises:
+            KnownError: the repository, revision or file is missing, or the file does not parse.
+        """
+        sha = gitops.resolve_revision(self.spec_repo_path, rev)
+        text = gitops.read_file_at(self.spec_repo_path, sha, self.config.spec_file)
+        document = check_spec_text(text, f"file {self.config.spec_file} at {sha[:10]}")
+        return LoadedSpec(document=document, revision=sha, text=text)
+
+    def releases(self) -> list[tuple[str, str]]:
+        """Return the spec repository's tags as ``(tag, sha)``, oldest first."""
+        return gitops.list_tags(self.spec_repo_path)
+
+    # ---- reports ---------------------------------------------------------------------------
+
+    def overview(self) -> Overview:
+        """Read what the main window shows when the workspace opens."""
+        spec = self.load_spec()
+        info = self.repo_info()
+        return Overview(
+            name=self.config.name,
+            root=self.root,
+            spec_repo=self.spec_repo_path,
+            spec_file=self.config.spec_file,
+            spec=spec,
+            branch=info.branch,
+            dirty=info.dirty,
+            releases=self.releases(),
+            proposals=self.store.list_proposals(),
+            counts=self.store.counts(),
+        )
+
+    def status(self) -> dict[str, Any]:
+        """Return the workspace's identity and the counts of what it holds."""
+        loaded = self.load_spec()
+        counts = self.store.counts()
+        info = self.repo_info()
+        return {
+            "workspace": str(self.root),
+            "id": self.config.id,
+            "name": self.config.name,
+            "spec_repo": str(self.spec_repo_path),
+            "spec_file": self.config.spec_file,
+            "spec_revision": loaded.revision,
+            "branch": info.branch,
+            "dirty": info.dirty,
+            "schema": self.store.schema_version(),
+            "counts": {
+                "sections": sum(1 for s in loaded.document.sections if s.id),
+                "conversations": counts["conversations"],
+                "participants": counts["participants"],
+                "assessments": counts["assessments"],
+                "proposals": counts["proposals"],
+                "decisions": counts["decisions"],
+                "audit_events": counts["audit_events"],
+            },
+        }
+
+
+def bundled_releases() -> list[gitops.Release]:
+    """Return the releases of the bundled sample spec, oldest first (from ``spec_repo/releases.json``)."""
+    base = resource_path("spec_repo")
+    entries = json.loads((base / "releases.json").read_text(encoding="utf-8"))
+    return [
+        gitops.Release(tag=e["tag"], date=e["date"], message=e["message"], tree=base / e["dir"])
+        for e in entries
+    ]
+
+
+def _write_new_workspace(root: Path, config: WorkspaceConfig, *, baseline: str) -> None:
+    (root / WORKSPACE_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n", encoding="utf-8")
+    store = Store.open(root / DB_FILE, create=True)
+    try:
+        with sql_errors("creating the workspace"), store.db.atomic():
+            for key, value in (
+                ("workspace_id", config.id),
+                ("spec_file", config.spec_file),
+                ("baseline_revision", baseline),
+                ("created_at", config.created_at),
+            ):
+                store.db.execute("INSERT INTO workspace_info (key, value) VALUES (?, ?)", [key, value])
+            audit.append_event(
+                store.db, actor=APP_ACTOR, action="workspace.create", object_type="workspace",
+                object_id=config.id,
+                payload={"spec_repo": config.spec_repo, "spec_file": config.spec_file, "baseline_revision": baseline},
+            )
+        # Fold the write-ahead log back so the folder can be moved as plain files.
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+
+
+def _build_atomically(root: Path, fill: Any) -> None:
+    """Run ``fill(tmp)`` in a temporary sibling folder, then move it to ``root``."""
+    if root.exists():
+        if not root.is_dir():
+            raise KnownError(f"{root} exists and is a file, not a folder.")
+        if (root / WORKSPACE_FILE).exists():
+            raise KnownError(f"{root} is already a workspace.", hint=f"Open it with `spec-review gui {root}`.")
+        if any(root.iterdir()):
+            raise KnownError(f"{root} is not empty.", hint="Choose a new or empty folder for the workspace.")
+    parent = root.parent
+    if not parent.exists():
+        raise KnownError(f"The folder {parent} does not exist.", hint="Create it first, or choose another place.")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.creating-", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)
+    except OSError as exc:
+        raise KnownError(f"Cannot write in {parent}: {exc.strerror}.", hint="Choose a folder you can write to.") from exc
+    try:
+        fill(tmp)
+        if root.exists():
+            root.rmdir()  # empty, checked above
+        os.replace(tmp, root)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise KnownError(f"Cannot create the workspace at {root}: {exc.strerror or exc}.") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,175 @@
+import json
+import os
+
+import pytest
+
+from reviewer.errors import KnownError
+from reviewer.proposals import add_proposal, proposal_view
+from reviewer.workspace import DB_FILE, WORKSPACE_FILE, Workspace
+from tests.helpers import commit_file, git, init_repo, spec_repo_with, tree_snapshot
+
+SECTION = "avoid_targeted_political_manipulation"
+
+
+@pytest.fixture
+def spec_2025_04(model_spec_dir):
+    return (model_spec_dir / "model_spec-2025-04-11.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def spec_2025_09(model_spec_dir):
+    return (model_spec_dir / "model_spec-2025-09-12.md").read_text(encoding="utf-8")
+
+
+def test_create_for_existing_repo_leaves_repo_untouched(tmp_path, spec_2025_04):
+    repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
+    before = tree_snapshot(repo)
+    with Workspace.create(tmp_path / "ws", spec_repo=repo) as ws:
+        status = ws.status()
+    assert tree_snapshot(repo) == before
+    assert status["counts"]["sections"] == 71  # headings with an id in the 2025-04-11 release
+    assert status["spec_revision"] == git(repo, "rev-parse", "HEAD")
+    assert status["branch"] == "main" and status["dirty"] is False
+    config = json.loads((tmp_path / "ws" / WORKSPACE_FILE).read_text())
+    assert config["spec_repo"] == str(repo.resolve()) and config["spec_file"] == "model_spec.md"
+    # Reopening works and sees the same thing.
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.store.get_info("baseline_revision") == status["spec_revision"]
+        assert ws.store.counts()["audit_events"] == 1
+
+
+def test_spec_file_in_a_subfolder(tmp_path, spec_2025_04):
+    repo = init_repo(tmp_path / "spec")
+    commit_file(repo, "docs/spec.md", spec_2025_04)
+    with Workspace.create(tmp_path / "ws", spec_repo=repo, spec_file="docs/spec.md") as ws:
+        assert ws.load_spec().document.get(SECTION) is not None
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        ("missing", "does not exist"),
+        ("not_git", "is not a git repository"),
+        ("empty_repo", "has no commits"),
+        ("no_spec_file", "is not in the repository"),
+        ("broken_spec", "does not parse"),
+        ("not_utf8", "not UTF-8"),
+    ],
+)
+def test_bad_spec_repositories_give_clear_errors_and_write_nothing(tmp_path, spec_2025_04, setup, message):
+    repo = tmp_path / "spec"
+    if setup == "not_git":
+        repo.mkdir()
+        (repo / "model_spec.md").write_text(spec_2025_04)
+    elif setup == "empty_repo":
+        init_repo(repo)
+    elif setup == "no_spec_file":
+        spec_repo_with(repo, spec_2025_04, name="other.md")
+    elif setup == "broken_spec":
+        spec_repo_with(repo, "# A {#a}\n\n# B {#a}\n\n~~~\nnever closed\n")
+    elif setup == "not_utf8":
+        init_repo(repo)
+        commit_file(repo, "model_spec.md", b"# Caf\xe9 {#cafe}\n")
+    before = tree_snapshot(tmp_path)
+    with pytest.raises(KnownError, match=message):
+        Workspace.create(tmp_path / "ws", spec_repo=repo)
+    assert tree_snapshot(tmp_path) == before
+    assert not (tmp_path / "ws").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ws.creating-")]
+
+
+def test_target_that_is_not_empty_is_refused(tmp_path, spec_2025_04):
+    repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
+    target = tmp_path / "ws"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(KnownError, match="not empty"):
+        Workspace.create(target, spec_repo=repo)
+    assert os.listdir(target) == ["notes.txt"]
+
+
+def test_empty_target_folder_is_used(tmp_path, spec_2025_04):
+    repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
+    (tmp_path / "ws").mkdir()
+    Workspace.create(tmp_path / "ws", spec_repo=repo).close()
+    assert (tmp_path / "ws" / DB_FILE).is_file()
+
+
+def test_existing_workspace_is_refused(tmp_path, spec_2025_04):
+    repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
+    Workspace.create(tmp_path / "ws", spec_repo=repo).close()
+    before = tree_snapshot(tmp_path / "ws")
+    with pytest.raises(KnownError, match="already a workspace"):
+        Workspace.create(tmp_path / "ws", spec_repo=repo)
+    assert tree_snapshot(tmp_path / "ws") == before
+
+
+def test_folder_that_is_not_a_workspace(tmp_path):
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(KnownError, match="not a Spec Review workspace"):
+        Workspace.open(tmp_path / "plain")
+    with pytest.raises(KnownError, match="does not exist"):
+        Workspace.open(tmp_path / "absent")
+    assert not (tmp_path / "absent").exists()
+
+
+def test_workspace_from_newer_format_is_refused(tmp_path, spec_2025_04):
+    repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
+    Workspace.create(tmp_path / "ws", spec_repo=repo).close()
+    config_path = tmp_path / "ws" / WORKSPACE_FILE
+    config = json.loads(config_path.read_text())
+    config["version"] = 99
+    config_path.write_text(json.dumps(config))
+    before = tree_snapshot(tmp_path / "ws")
+    with pytest.raises(KnownError, match="newer version"):
+        Workspace.open(tmp_path / "ws")
+    assert tree_snapshot(tmp_path / "ws") == before
+
+
+def test_parent_folder_missing_or_unwritable(tmp_path, spec_2025_04):
+    repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
+    with pytest.raises(KnownError, match="does not exist"):
+        Workspace.create(tmp_path / "no" / "such" / "ws", spec_repo=repo)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(KnownError):
+        Workspace.create(blocker / "ws", spec_repo=repo)
+
+
+def test_proposal_against_real_section_and_view_after_spec_moves(tmp_path, spec_2025_04, spec_2025_09):
+    from reviewer.spec import parse_spec
+
+    repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
+    new_text = parse_spec(spec_2025_09).section(SECTION).text
+    with Workspace.create(tmp_path / "ws", spec_repo=repo) as ws:
+        proposal = add_proposal(
+            ws, changes=[(SECTION, new_text)], title="Targeted persuasion", intent="Clarify.",
+            kind="clarification", created_by="Ana",
+        )
+        stored = ws.store.get_proposal(proposal.id)
+        assert stored.sections[0].base_text == parse_spec(spec_2025_04).section(SECTION).text
+        assert stored.base_revision == git(repo, "rev-parse", "HEAD")
+        view = proposal_view(ws, proposal.id)
+        assert view.sections[0].base_matches_current and view.sections[0].hunks
+        # The spec moves on: the view notices and diffs against the current text.
+        commit_file(repo, "model_spec.md", spec_2025_09, "Next release")
+        view = proposal_view(ws, proposal.id)
+        assert not view.sections[0].base_matches_current
+        assert view.sections[0].hunks == ()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("no_such_section", "## X {#no_such_section}\n"), "no section with id"),
+        ((SECTION, "Just text without a heading\n"), "must start with its heading"),
+        ((SECTION, "#### T {#other_id authority=root}\n"), "not 'avoid_targeted_political_manipulation'"),
+        ((SECTION, "#### T {#avoid_targeted_political_manipulation authority=root}\n\n## Extra {#extra}\n"), "2 headings"),
+    ],
+)
+def test_bad_proposal_texts(tmp_path, spec_2025_04, change, message):
+    repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
+    with Workspace.create(tmp_path / "ws", spec_repo=repo) as ws:
+        with pytest.raises(KnownError, match=message):
+            add_proposal(ws, changes=[change], title="t", intent="i", kind="clarification")
+        assert ws.store.counts()["proposals"] == 0

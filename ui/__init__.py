@@ -1,0 +1,1 @@
+"""Spec Review's Qt layer: thin widgets and models over the ``reviewer`` domain package."""

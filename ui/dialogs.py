@@ -1,0 +1,91 @@
+"""The seams for every modal dialog, so tests can replace them (pytest-qt "note_dialogs")."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import traceback
+
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
+
+from reviewer import __version__
+from reviewer.errors import KnownError
+
+
+def debug_info(error: BaseException) -> str:
+    """Return text a user can paste into a bug report."""
+    tb = getattr(error, "__traceback_text__", None) or "".join(
+        traceback.format_exception(type(error), error, error.__traceback__)
+    )
+    from PySide6 import __version__ as pyside_version
+
+    return (
+        f"Spec Review {__version__}\nPython {sys.version.split()[0]} on {platform.platform()}\n"
+        f"PySide6 {pyside_version}\n\n{tb}"
+    )
+
+
+class Dialogs:
+    """Opens modal dialogs; tests monkeypatch these classmethods instead of clicking.
+
+    Non-interactive until ``install()`` is called at application start (as git-cola's default
+    ``Interaction`` is a console one): errors go to stderr and are kept in ``shown``, questions get
+    their safe answer, so a test can never hang on a modal.
+
+    Attributes:
+        interactive: whether real Qt dialogs open.
+        shown: the errors reported while non-interactive (newest last).
+    """
+
+    interactive = False
+    shown: list[BaseException] = []
+
+    @classmethod
+    def install(cls) -> None:
+        """Use real Qt dialogs from now on."""
+        cls.interactive = True
+
+    @classmethod
+    def show_error(cls, parent: QWidget | None, error: BaseException) -> None:
+        """Show ``error``: plain text for a known failure, with "Copy debug info" for a bug."""
+        if not cls.interactive:
+            cls.shown.append(error)
+            sys.stderr.write(f"spec-review: {type(error).__name__}: {error}\n")
+            return
+        if isinstance(error, KnownError):
+            QMessageBox.warning(parent, "Spec Review", str(error))
+            return
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("Spec Review: internal error")
+        box.setText(
+            "Something went wrong inside Spec Review. Your data is safe: the operation was not saved.\n\n"
+            f"{type(error).__name__}: {error}"
+        )
+        box.setDetailedText(debug_info(error))
+        copy = box.addButton("Copy debug info", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.exec()
+        if box.clickedButton() is copy:
+            QApplication.clipboard().setText(debug_info(error))
+
+    @classmethod
+    def confirm(cls, parent: QWidget | None, question: str) -> bool:
+        """Ask a yes/no question; returns the answer (no, when non-interactive)."""
+        if not cls.interactive:
+            return False
+        answer = QMessageBox.question(parent, "Spec Review", question)
+        return answer == QMessageBox.StandardButton.Yes
+
+    @classmethod
+    def ask_folder(cls, parent: QWidget | None, caption: str, start: str = "") -> str | None:
+        """Ask for a folder; returns None when cancelled (always, when non-interactive)."""
+        if not cls.interactive:
+            return None
+        folder = QFileDialog.getExistingDirectory(parent, caption, start)
+        return folder or None
+
+
+def show_error(parent: QWidget | None, error: BaseException) -> None:
+    """Show an error through the seam (see ``Dialogs.show_error``)."""
+    Dialogs.show_error(parent, error)

@@ -1,0 +1,44 @@
+"""Window geometry and splitter state in QSettings, under Qt-versioned keys."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, qVersion
+from PySide6.QtWidgets import QMainWindow, QSplitter
+
+ORGANISATION = "spec-review"
+APPLICATION = "Spec Review"
+
+
+def _key(name: str) -> str:
+    # State blobs are not portable across Qt versions (Anki's _qt_state_key does the same).
+    return f"{name}_qt{qVersion()}"
+
+
+def settings() -> QSettings:
+    """Return the application's settings store."""
+    return QSettings(ORGANISATION, APPLICATION)
+
+
+def save_window(window: QMainWindow, splitters: dict[str, QSplitter]) -> None:
+    """Save the window's geometry and state and each splitter's sizes."""
+    store = settings()
+    store.setValue(_key("main_window/geometry"), window.saveGeometry())
+    store.setValue(_key("main_window/state"), window.saveState())
+    for name, splitter in splitters.items():
+        store.setValue(_key(f"main_window/splitter/{name}"), splitter.saveState())
+
+
+def restore_window(window: QMainWindow, splitters: dict[str, QSplitter]) -> bool:
+    """Restore what ``save_window`` saved; returns whether a geometry was found."""
+    store = settings()
+    geometry = store.value(_key("main_window/geometry"))
+    if isinstance(geometry, QByteArray):
+        window.restoreGeometry(geometry)
+    state = store.value(_key("main_window/state"))
+    if isinstance(state, QByteArray):
+        window.restoreState(state)
+    for name, splitter in splitters.items():
+        value = store.value(_key(f"main_window/splitter/{name}"))
+        if isinstance(value, QByteArray):
+            splitter.restoreState(value)
+    return isinstance(geometry, QByteArray)

@@ -1,0 +1,130 @@
+"""Background lanes: one serial lane for the database and git, results delivered on the GUI thread."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from reviewer.errors import BugError, KnownError
+from reviewer.workspace import Workspace
+
+
+class Lane(QObject):
+    """Runs operations on worker threads and reports back on the GUI thread.
+
+    Operations must not touch widgets; they return a value that ``success`` receives on the GUI thread.
+
+    Signals:
+        busy_changed(bool): whether an operation is running.
+    """
+
+    busy_changed = Signal(bool)
+    _delivered = Signal(object, object)
+
+    def __init__(self, name: str, max_workers: int = 1, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name)
+        self._running = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        # Queued: the slot always runs on the thread this object lives in (the GUI thread).
+        self._delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
+
+    def submit(
+        self,
+        op: Callable[[], Any],
+        *,
+        success: Callable[[Any], None] | None = None,
+        failure: Callable[[BaseException], None] | None = None,
+    ) -> concurrent.futures.Future[Any]:
+        """Run ``op()`` in the background; call ``success(result)`` or ``failure(error)`` on the GUI thread."""
+        if self._closed:
+            raise BugError("lane used after shutdown")
+        self._set_running(+1)
+
+        def task() -> Any:
+            try:
+                result = op()
+            except BaseException as exc:  # delivered to the GUI thread, never lost
+                exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+                self._delivered.emit(failure or _default_failure, exc)
+                raise
+            finally:
+                self._set_running(-1)
+            if success is not None:
+                self._delivered.emit(success, result)
+            return result
+
+        return self._executor.submit(task)
+
+    def _set_running(self, delta: int) -> None:
+        with self._lock:
+            before = self._running
+            self._running += delta
+            after = self._running
+        if (before == 0) != (after == 0):
+            self.busy_changed.emit(after > 0)
+
+    def _on_delivered(self, callback: Callable[[Any], None], value: Any) -> None:
+        if not self._closed:
+            callback(value)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop taking work and (by default) wait for running operations to end."""
+        self._closed = True
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+
+
+def _default_failure(error: BaseException) -> None:
+    from ui.dialogs import show_error
+
+    show_error(None, error)
+
+
+class WorkspaceLane(Lane):
+    """The serial database-and-git lane: the workspace is opened, used and closed on its one thread."""
+
+    def __init__(self, path: Path, parent: QObject | None = None) -> None:
+        super().__init__("db-git", max_workers=1, parent=parent)
+        self.path = path
+        self._workspace: Workspace | None = None
+
+    def run(
+        self,
+        op: Callable[[Workspace], Any],
+        *,
+        success: Callable[[Any], None] | None = None,
+        failure: Callable[[BaseException], None] | None = None,
+    ) -> concurrent.futures.Future[Any]:
+        """Run ``op(workspace)`` on the lane thread."""
+
+        def with_workspace() -> Any:
+            if self._workspace is None:
+                self._workspace = Workspace.open(self.path)
+            return op(self._workspace)
+
+        return self.submit(with_workspace, success=success, failure=failure)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Close the workspace on its own thread, then stop."""
+        if not self._closed:
+            def close() -> None:
+                if self._workspace is not None:
+                    self._workspace.close()
+                    self._workspace = None
+
+            self._executor.submit(close)
+        super().shutdown(wait=wait)
+
+
+def describe_error(error: BaseException) -> tuple[str, bool]:
+    """Return the message to show for ``error`` and whether it is a bug (needs debug info)."""
+    if isinstance(error, KnownError):
+        return str(error), False
+    return f"{type(error).__name__}: {error}", True
