@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import traceback
@@ -13,6 +14,10 @@ from typing import Any, NoReturn
 
 from reviewer import __version__, paths
 from reviewer.errors import KnownError
+
+# Modules that add their own commands: each has ``register(commands, proposal_commands)``,
+# where both are argparse sub-parser actions (the top level and ``spec-review proposal ...``).
+COMMAND_MODULES: list[str] = []
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
@@ -259,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_proposal_show)
+
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        module.register(sub, prop_sub)
     return parser
 
 
