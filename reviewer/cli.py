@@ -8,16 +8,32 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from reviewer import __version__, paths
 from reviewer.errors import KnownError
 
-# Modules that add their own commands: each has ``register(commands, proposal_commands)``,
-# where both are argparse sub-parser actions (the top level and ``spec-review proposal ...``).
+# Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
 COMMAND_MODULES: list[str] = []
+
+
+@dataclass(frozen=True)
+class CommandGroups:
+    """The argparse sub-parser actions a command module adds its commands to.
+
+    Attributes:
+        top: ``spec-review COMMAND``.
+        proposal: ``spec-review proposal COMMAND``.
+        import_: ``spec-review import KIND``.
+        export: ``spec-review export KIND``.
+    """
+
+    top: Any
+    proposal: Any
+    import_: Any
+    export: Any
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
@@ -265,9 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_proposal_show)
 
+    imp = sub.add_parser("import", help="bring crowd data, rankings, grades, stances or proposals into a workspace")
+    import_sub = imp.add_subparsers(dest="import_command", parser_class=_Parser, metavar="KIND", required=True)
+    exp = sub.add_parser("export", help="write workspace data in the product's own formats")
+    export_sub = exp.add_subparsers(dest="export_command", parser_class=_Parser, metavar="KIND", required=True)
+    groups = CommandGroups(top=sub, proposal=prop_sub, import_=import_sub, export=export_sub)
     for module_name in COMMAND_MODULES:
-        module = importlib.import_module(module_name)
-        module.register(sub, prop_sub)
+        importlib.import_module(module_name).register(groups)
     return parser
 
 

@@ -15,6 +15,16 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+# Fixed namespace for ids derived from imported data: the same input gives the same id on every
+# machine, so re-imports add nothing and workspaces built from the same files agree.
+IMPORT_NAMESPACE = uuid.UUID("6f1c2a7e-3d4b-5e8f-9a0b-1c2d3e4f5a6b")
+
+
+def stable_id(*parts: str) -> str:
+    """Return a UUID (version 5) derived from ``parts``, e.g. ``stable_id("ca1", "conversation", prompt_id)``."""
+    return str(uuid.uuid5(IMPORT_NAMESPACE, "\x1f".join(parts)))
+
+
 def utc_now() -> str:
     """Return the current time as an ISO-8601 UTC string with microseconds, e.g. ``2026-11-22T08:00:00.000000Z``."""
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
