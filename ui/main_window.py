@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QTabWidget,
     QTextBrowser,
@@ -28,7 +29,7 @@ from ui.dialogs import Dialogs
 from ui.models.proposals import KIND_LABELS, STATUS_LABELS, ProposalTableModel
 from ui.models.sections import SectionTreeModel
 from ui.style import authority_badge_html
-from ui.views.diff_view import inline_diff_html
+from ui.views.diff_view import DiffView
 from ui.workers import WorkspaceLane
 
 _PAGE_CSS = """
@@ -106,11 +107,25 @@ class MainWindow(QMainWindow):
         self.detail = QTextBrowser()
         self.detail.setOpenLinks(False)
         self.detail.anchorClicked.connect(self.on_link)
-        self.detail.document().setDefaultStyleSheet("")
+
+        self.proposal_header = QLabel()
+        self.proposal_header.setWordWrap(True)
+        self.proposal_header.setTextFormat(Qt.TextFormat.RichText)
+        self.proposal_header.setContentsMargins(6, 4, 6, 4)
+        self.diff_view = DiffView()
+        self.diff_view.browser.anchorClicked.connect(self.on_link)
+        proposal_page = QWidget()
+        proposal_layout = QVBoxLayout(proposal_page)
+        proposal_layout.setContentsMargins(0, 0, 0, 0)
+        proposal_layout.addWidget(self.proposal_header)
+        proposal_layout.addWidget(self.diff_view, 1)
+        self.right = QStackedWidget()
+        self.right.addWidget(self.detail)
+        self.right.addWidget(proposal_page)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tabs)
-        self.splitter.addWidget(self.detail)
+        self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([720, 680])
@@ -208,6 +223,7 @@ class MainWindow(QMainWindow):
             + "</p>"
         )
         self.detail.setHtml(_PAGE_CSS + meta + render_markdown(section.text))
+        self.right.setCurrentWidget(self.detail)
         self.detail_shown.emit(section.id or "")
 
     def on_proposal_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -219,40 +235,17 @@ class MainWindow(QMainWindow):
         self.lane.run(lambda ws: proposal_view(ws, proposal_id), success=self.show_proposal)
 
     def show_proposal(self, view: ProposalView) -> None:
-        """Render a proposal: its metadata, then each section's word-level diff and new text."""
+        """Show a proposal: its metadata above the diff of each of its sections."""
         p = view.proposal
-        parts = [
-            _PAGE_CSS,
-            f"<h2>{escape(p.title)}</h2>",
-            f"<p class='meta'>{escape(KIND_LABELS.get(p.kind, p.kind))} · {escape(p.origin)} · by "
+        self.proposal_header.setText(
+            f"<h2 style='margin:0'>{escape(p.title)}</h2>"
+            f"<p style='color:#555;margin:2px 0'>{escape(KIND_LABELS.get(p.kind, p.kind))} · {escape(p.origin)} · by "
             f"{escape(p.created_by)} · {escape(p.created_at[:10])} · "
-            f"{escape(STATUS_LABELS.get(self._status_of(p.id), 'Open'))}</p>",
-            f"<p><b>Intent.</b> {escape(p.intent)}</p>",
-        ]
-        for section in view.sections:
-            parts.append(
-                f"<h3>{authority_badge_html(section.new_authority)} &nbsp;<code>#{escape(section.section_id)}</code></h3>"
-            )
-            if section.old_title != section.new_title:
-                parts.append(
-                    f"<p>Title: <s>{escape(section.old_title or '')}</s> → <b>{escape(section.new_title or '')}</b></p>"
-                )
-            if section.old_authority != section.new_authority:
-                parts.append(
-                    f"<p>Authority: {authority_badge_html(section.old_authority)} → "
-                    f"{authority_badge_html(section.new_authority)}</p>"
-                )
-            if not section.current_text:
-                parts.append("<p style='color:#b3261e'>This section is no longer in the spec.</p>")
-            elif not section.base_matches_current:
-                parts.append(
-                    "<p style='color:#c25e00'>The spec has changed since this proposal was written; "
-                    "the diff is against the current text.</p>"
-                )
-            parts.append(inline_diff_html(section.hunks))
-            parts.append("<h4>Proposed text</h4>")
-            parts.append(render_markdown(section.new_text))
-        self.detail.setHtml("".join(parts))
+            f"{escape(STATUS_LABELS.get(self._status_of(p.id), 'Open'))}</p>"
+            f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
+        )
+        self.diff_view.set_view(view)
+        self.right.setCurrentIndex(1)
         self.detail_shown.emit(p.id)
 
     def _status_of(self, proposal_id: str) -> str:

@@ -50,10 +50,16 @@ def test_choosing_a_proposal_shows_its_word_level_diff(qtbot, window, real_works
         # The first row is selected when the overview arrives; select again to be sure it loads.
         window.on_proposal_chosen(window.proposal_proxy.index(0, 0), window.proposal_proxy.index(0, 0))
     assert blocker.args == [proposal_id]
-    html = window.detail.toHtml()
-    assert "Targeted political manipulation, as clarified in 2025-09" in window.detail.toPlainText()
-    assert "#f5b5b5" in html or "#a8dab5" in html  # word-level highlight colours
-    assert SECTION in window.detail.toPlainText()
+    html = window.diff_view.browser.toHtml()
+    assert "Targeted political manipulation, as clarified in 2025-09" in window.proposal_header.text()
+    assert "#f5b5b5" in html.lower() and "#a8dab5" in html.lower()  # deleted and inserted words
+    text = window.diff_view.browser.toPlainText()
+    assert SECTION in text and "Current text" in text and "Proposed text" in text
+    window.diff_view.set_mode("inline")
+    assert "Current text" not in window.diff_view.browser.toPlainText()
+    window.diff_view.set_mode("preview")
+    preview = window.diff_view.browser.toPlainText()
+    assert "{#" not in preview and "targeted" in preview.lower()
 
 
 def test_choosing_a_section_renders_it(qtbot, window):

@@ -1,50 +1,209 @@
-"""Renders ``reviewer.diffing`` hunks as HTML for a text browser, every piece of text escaped."""
+"""The proposal diff: side by side or inline with word-level highlights, and a rendered preview.
+
+Every piece of spec text is escaped before it reaches the HTML. Side by side is one table whose
+rows pair old and new lines, so the two sides of a long section always scroll together.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reviewer.diffing import DiffLine, Hunk
-from reviewer.render import escape
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
-_LINE_BG = {"delete": "#fde8e8", "insert": "#e6f4ea", "equal": "transparent"}
+from reviewer.diffing import DiffLine, Hunk, side_by_side
+from reviewer.proposals import ProposalView, SectionChangeView
+from reviewer.render import escape, render_markdown
+from ui.style import authority_badge_html
+
+_LINE_BG = {"delete": "#fde8e8", "insert": "#e6f4ea", "equal": "#ffffff"}
 _WORD_BG = {"delete": "#f5b5b5", "insert": "#a8dab5"}
 _SIGN = {"delete": "−", "insert": "+", "equal": " "}
+_NUMBER = 'style="color:#8a94a6;padding:0 4px" align="right" valign="top" width="34" nowrap'
+_CSS = """
+<style>
+body { font-family: sans-serif; }
+pre { background: #f6f8fa; padding: 6px; white-space: pre-wrap; }
+.admonition { background: #f4f6fb; border-left: 4px solid #8a94a6; padding: 4px 8px; }
+</style>
+"""
+MODES = ("side", "inline", "preview")
 
 
-def _line_html(line: DiffLine) -> str:
+def _text_html(line: DiffLine) -> str:
     pieces = []
     for segment in line.segments:
         text = escape(segment.text)
-        if segment.kind != "equal" and segment.kind == line.kind:
+        if segment.kind == "equal":
+            pieces.append(text)
+        elif segment.kind == line.kind:
             strike = "text-decoration:line-through;" if segment.kind == "delete" else ""
             pieces.append(f'<span style="background:{_WORD_BG[segment.kind]};{strike}">{text}</span>')
-        elif segment.kind == "equal":
-            pieces.append(text)
-    body = "".join(pieces) or "&nbsp;"
+    return "".join(pieces) or "&nbsp;"
+
+
+def _hunk_header(hunk: Hunk, columns: int) -> str:
+    old_end = hunk.old_start + max(hunk.old_len - 1, 0)
+    new_end = hunk.new_start + max(hunk.new_len - 1, 0)
     return (
-        f'<tr style="background:{_LINE_BG[line.kind]}">'
-        f'<td style="color:#8a94a6;padding-right:4px" align="right">{line.old_lineno or ""}</td>'
-        f'<td style="color:#8a94a6;padding-right:6px" align="right">{line.new_lineno or ""}</td>'
-        f'<td style="color:#555;padding-right:4px">{_SIGN[line.kind]}</td>'
-        f'<td style="white-space:pre-wrap">{body}</td></tr>'
+        f'<tr><td colspan="{columns}" style="color:#6b6b6b;background:#eef1f5;padding:2px 6px">'
+        f"lines {hunk.old_start}–{old_end} → {hunk.new_start}–{new_end}</td></tr>"
     )
 
 
 def inline_diff_html(hunks: Sequence[Hunk]) -> str:
-    """Return an inline (unified) diff table with word-level highlights."""
+    """Return an inline (unified) diff table with old and new line numbers and word highlights."""
     if not hunks:
         return "<p><i>No change in the text.</i></p>"
     rows = []
     for hunk in hunks:
-        rows.append(
-            f'<tr><td colspan="4" style="color:#6b6b6b;background:#f1f3f6">'
-            f"@@ lines {hunk.old_start}–{hunk.old_start + max(hunk.old_len - 1, 0)} → "
-            f"{hunk.new_start}–{hunk.new_start + max(hunk.new_len - 1, 0)}</td></tr>"
-        )
-        rows.extend(_line_html(line) for line in hunk.lines)
+        rows.append(_hunk_header(hunk, 4))
+        for line in hunk.lines:
+            rows.append(
+                f'<tr style="background:{_LINE_BG[line.kind]}">'
+                f"<td {_NUMBER}>{line.old_lineno or ''}</td><td {_NUMBER}>{line.new_lineno or ''}</td>"
+                f'<td style="color:#555" valign="top">{_SIGN[line.kind]}</td>'
+                f'<td style="white-space:pre-wrap">{_text_html(line)}</td></tr>'
+            )
+    return '<table cellspacing="0" cellpadding="1" width="100%" style="font-family:monospace">' + "".join(rows) + "</table>"
+
+
+def side_by_side_html(hunks: Sequence[Hunk]) -> str:
+    """Return a two-column diff table: current text on the left, proposed text on the right."""
+    if not hunks:
+        return "<p><i>No change in the text.</i></p>"
+    rows = [
+        '<tr><th></th><th align="left" width="50%">Current text</th><th></th>'
+        '<th align="left" width="50%">Proposed text</th></tr>'
+    ]
+    for hunk in hunks:
+        rows.append(_hunk_header(hunk, 4))
+        for old, new in side_by_side([hunk]):
+            cells = []
+            for line, number in ((old, old.old_lineno if old else None), (new, new.new_lineno if new else None)):
+                if line is None:
+                    cells.append(f'<td {_NUMBER}></td><td style="background:#f4f4f4"></td>')
+                else:
+                    cells.append(
+                        f"<td {_NUMBER}>{number or ''}</td>"
+                        f'<td style="background:{_LINE_BG[line.kind]};white-space:pre-wrap" valign="top">'
+                        f"{_text_html(line)}</td>"
+                    )
+            rows.append("<tr>" + "".join(cells) + "</tr>")
     return (
-        '<table cellspacing="0" cellpadding="1" width="100%" style="font-family:monospace">'
+        '<table cellspacing="0" cellpadding="2" width="100%" style="font-family:monospace">'
         + "".join(rows)
         + "</table>"
     )
+
+
+def section_header_html(section: SectionChangeView) -> str:
+    """Return the heading block of one changed section: id, title, authority, and what changed."""
+    parts = [
+        f"<h3 style='margin-bottom:2px'>{authority_badge_html(section.new_authority)} &nbsp;"
+        f"{escape(section.new_title or '')} &nbsp;<code style='color:#555'>#{escape(section.section_id)}</code></h3>"
+    ]
+    notes = []
+    if section.old_title is not None and section.old_title != section.new_title:
+        notes.append(f"Title: <s>{escape(section.old_title)}</s> → <b>{escape(section.new_title or '')}</b>")
+    if section.current_text and section.old_authority != section.new_authority:
+        notes.append(
+            f"Authority: {authority_badge_html(section.old_authority)} → {authority_badge_html(section.new_authority)}"
+        )
+    if not section.current_text:
+        notes.append("<span style='color:#b3261e'>This section is no longer in the spec.</span>")
+    elif not section.base_matches_current:
+        notes.append(
+            "<span style='color:#c25e00'>The spec has changed since this proposal was written; "
+            "the diff is against the current text.</span>"
+        )
+    if section.start_line:
+        notes.append(f"<span style='color:#6b6b6b'>current text at line {section.start_line}</span>")
+    if notes:
+        parts.append("<p style='margin-top:0'>" + " &nbsp;·&nbsp; ".join(notes) + "</p>")
+    return "".join(parts)
+
+
+def proposal_diff_html(view: ProposalView, mode: str) -> str:
+    """Return the whole diff page of a proposal in ``mode`` (side, inline or preview)."""
+    parts = [_CSS]
+    for section in view.sections:
+        parts.append(section_header_html(section))
+        if mode == "preview":
+            parts.append(render_markdown(section.new_text))
+        elif mode == "inline":
+            parts.append(inline_diff_html(section.hunks))
+        else:
+            parts.append(side_by_side_html(section.hunks))
+        parts.append("<hr/>")
+    return "".join(parts)
+
+
+class DiffView(QWidget):
+    """Shows a proposal's sections as a diff against the current spec.
+
+    Signals:
+        mode_changed(str): the reviewer switched between side, inline and preview.
+    """
+
+    mode_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: ProposalView | None = None
+        self.mode = "side"
+        self.buttons = QButtonGroup(self)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for mode, label, tip in (
+            ("side", "Side by side", "Current and proposed text in two columns (Ctrl+1)"),
+            ("inline", "Inline", "One column with deletions and insertions (Ctrl+2)"),
+            ("preview", "Preview", "The proposed text rendered (Ctrl+3)"),
+        ):
+            button = QPushButton(label)
+            button.setCheckable(True)
+            button.setToolTip(tip)
+            button.setObjectName(f"diff_mode_{mode}")
+            button.setChecked(mode == self.mode)
+            button.clicked.connect(lambda _=False, m=mode: self.set_mode(m))
+            self.buttons.addButton(button)
+            bar.addWidget(button)
+        bar.addStretch(1)
+        self.browser = QTextBrowser()
+        self.browser.setOpenLinks(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.browser, 1)
+
+    def set_view(self, view: ProposalView | None) -> None:
+        """Show ``view`` (None clears)."""
+        self.view = view
+        self._render()
+
+    def set_mode(self, mode: str) -> None:
+        """Switch to ``side``, ``inline`` or ``preview``, keeping the scroll position's proportion."""
+        if mode not in MODES:
+            raise ValueError(mode)
+        for button in self.buttons.buttons():
+            button.setChecked(button.objectName() == f"diff_mode_{mode}")
+        if mode != self.mode:
+            self.mode = mode
+            bar = self.browser.verticalScrollBar()
+            ratio = bar.value() / bar.maximum() if bar.maximum() else 0.0
+            self._render()
+            bar.setValue(int(ratio * bar.maximum()))
+            self.mode_changed.emit(mode)
+
+    def _render(self) -> None:
+        if self.view is None:
+            self.browser.setHtml("<p style='color:#6b6b6b'>Choose a proposal.</p>")
+        else:
+            self.browser.setHtml(proposal_diff_html(self.view, self.mode))
