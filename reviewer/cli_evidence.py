@@ -1,0 +1,251 @@
+"""Commands for the product's JSONL formats, evidence links and stances, and adding proposals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewer.errors import KnownError
+
+if TYPE_CHECKING:
+    from reviewer.cli import CommandGroups
+
+FORMAT_HELP = {
+    "rankings": "ranker runs: one line per conversation, lines sharing run_id form one run",
+    "relevance": "relevance grades: conversation × section → 1–5, with the grader",
+    "stances": "stance labels: proposal × justification → stance, with its source",
+    "proposals": "proposals: section texts, base revision, linked conversations, expected rankings",
+}
+
+
+def _emit(data: Any, as_json: bool, human: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(human + "\n")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a file in one of the product's formats."""
+    from reviewer.formats import import_file
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        report = import_file(args.kind, workspace, Path(args.file))
+    details = "".join(f", {k.replace('_', ' ')} {v}" for k, v in report.details.items())
+    _emit(asdict(report), args.json,
+          f"Imported {report.kind} from {report.path}: {report.added} added, {report.unchanged} already there{details}.")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export one of the product's formats."""
+    from reviewer.formats import export_file
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        report = export_file(args.kind, workspace.store, Path(args.output))
+    _emit(asdict(report), args.json, f"Wrote {report.rows} {report.kind} lines to {report.path}.")
+    return 0
+
+
+def _human_evidence(summary: dict[str, Any], links: list[dict[str, Any]], shown_from: int) -> str:
+    counts = summary["counts"]
+    out = [
+        f"Proposal {summary['proposal_id']}: {summary['links']} linked justifications",
+        "  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()),
+    ]
+    for source, by in summary["by_source"].items():
+        out.append(f"  {source:<40} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in by.items()))
+    if links:
+        out.append("")
+    for i, link in enumerate(links, start=shown_from + 1):
+        label = link["label"]
+        where = f"{link['prompt_id']} / {link['annotator_id']}" if link["prompt_id"] else "statement"
+        stance = (link["stance"] or "unlabelled").replace("_", " ")
+        by = f" ({label['source']})" if label else ""
+        text = " ".join(link["text"].split())
+        out.append(f"{i:>5}. {link['justification_id']}  {stance}{by}  [{where}, {link['block']}]")
+        out.append(f"       {text[:160]}{'…' if len(text) > 160 else ''}")
+    return "\n".join(out)
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    """Show a proposal's evidence: counts by stance and source, and the links."""
+    from reviewer.evidence import evidence_links, evidence_summary, link_json
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        summary = evidence_summary(workspace.store, args.proposal_id)
+        links = evidence_links(
+            workspace.store, args.proposal_id, stance=args.stance, limit=args.limit, offset=args.offset,
+            history=args.history,
+        )
+    rows = [link_json(x) for x in links]
+    _emit({**summary, "items": rows}, args.json, _human_evidence(summary, rows, args.offset))
+    return 0
+
+
+def cmd_evidence_rule(args: argparse.Namespace) -> int:
+    """Apply the ranking rule to a proposal's links."""
+    from reviewer.evidence import apply_ranking_rule
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        result = apply_ranking_rule(workspace.store, args.proposal_id, run_id=args.run)
+    data = asdict(result)
+    results = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.results.items())
+    skipped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.skipped.items() if v) or "none"
+    _emit(data, args.json,
+          f"{result.rule} on {result.links} links: {result.added} labels added, {result.unchanged} unchanged"
+          f" ({results}); not judged: {skipped}.")
+    return 0
+
+
+def cmd_stance(args: argparse.Namespace) -> int:
+    """Set the stance of one link as a person."""
+    from reviewer.evidence import set_stance
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        label = set_stance(workspace.store, args.proposal_id, args.justification_id, args.stance, args.person,
+                           note=args.note)
+    _emit({**asdict(label), "source": label.source}, args.json,
+          f"Stance of {label.justification_id} set to {label.stance.replace('_', ' ')} by {label.source_name}"
+          f" (label {label.id}{', supersedes ' + label.supersedes if label.supersedes else ''}).")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """Link a justification (a Pol.is statement) to a proposal by hand, or remove such a link."""
+    from reviewer.evidence import link_statement, unlink_statement
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        action = unlink_statement if args.unlink else link_statement
+        action(workspace.store, args.proposal_id, args.justification_id, args.person, note=args.note)
+    data = {"proposal_id": args.proposal_id, "justification_id": args.justification_id,
+            "linked": not args.unlink, "person": args.person}
+    _emit(data, args.json, f"{'Unlinked' if args.unlink else 'Linked'} {args.justification_id}.")
+    return 0
+
+
+def cmd_proposal_add(args: argparse.Namespace) -> int:
+    """Add a proposal from files holding the new section texts."""
+    from reviewer.formats import ConversationIndex, proposal_json
+    from reviewer.proposals import add_proposal
+    from reviewer.rankings import normalise
+    from reviewer.workspace import Workspace
+
+    sections = args.section or []
+    files = args.text_file or []
+    if not sections or len(sections) != len(files):
+        raise KnownError("Give one --text-file for each --section, in the same order.")
+    changes = []
+    for section_id, name in zip(sections, files):
+        try:
+            changes.append((section_id, Path(name).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KnownError(f"Cannot read {name}: {exc}.") from exc
+    with Workspace.open(args.workspace) as workspace:
+        index = ConversationIndex(workspace.store)
+        linked: list[str] = []
+        for prompt_id in args.link or []:
+            conversation_id = index.id_for(prompt_id, "--link")
+            if conversation_id not in linked:
+                linked.append(conversation_id)
+        expected: dict[str, str] | None = None
+        for item in args.expect or []:
+            prompt_id, sep, ranking = item.partition("=")
+            if not sep:
+                raise KnownError(f"--expect {item!r}: write PROMPT_ID=RANKING, e.g. p1=A>B>C=D.")
+            conversation_id = index.id_for(prompt_id, "--expect")
+            if conversation_id not in linked:
+                raise KnownError(f"--expect names prompt {prompt_id!r}; link it with --link too.")
+            expected = expected or {}
+            expected[conversation_id] = normalise(ranking)
+        proposal = add_proposal(
+            workspace, changes=changes, title=args.title, intent=args.intent, kind=args.kind,
+            origin=args.origin, created_by=args.by or "", base_revision=args.base,
+            linked_conversations=linked, expected_ranking=expected,
+        )
+        data = proposal_json(workspace.store, proposal.id, index)
+    _emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}]")
+    return 0
+
+
+def register(groups: CommandGroups) -> None:
+    """Add the commands of this module to the parser."""
+    from reviewer.formats import KINDS
+
+    for kind in KINDS:
+        p = groups.import_.add_parser(kind, help=f"import {FORMAT_HELP[kind]} (JSONL)")
+        p.add_argument("workspace")
+        p.add_argument("file", help="a JSONL file; all or nothing, errors name the line")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_import, kind=kind)
+        p = groups.export.add_parser(kind, help=f"export {FORMAT_HELP[kind]} (JSONL)")
+        p.add_argument("workspace")
+        p.add_argument("-o", "--output", required=True, metavar="FILE")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_export, kind=kind)
+
+    p = groups.top.add_parser("evidence", help="a proposal's evidence: counts by stance and source, and the links")
+    p.add_argument("workspace")
+    p.add_argument("proposal_id")
+    p.add_argument("--stance", choices=["supports", "refutes", "no_comment", "unlabelled"],
+                   help="only links with this effective stance")
+    p.add_argument("--limit", type=int, default=None, help="at most this many links")
+    p.add_argument("--offset", type=int, default=0, help="skip this many links")
+    p.add_argument("--history", action="store_true", help="include every label of each link")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evidence)
+
+    p = groups.top.add_parser("evidence-rule", help="label a proposal's links by the ranking rule (no model)")
+    p.add_argument("workspace")
+    p.add_argument("proposal_id")
+    p.add_argument("--run", metavar="RUN_ID", help="the ranker run to compare with (default: the latest per conversation)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evidence_rule)
+
+    p = groups.top.add_parser("stance", help="set the stance of one link as a person (earlier labels are kept)")
+    p.add_argument("workspace")
+    p.add_argument("proposal_id")
+    p.add_argument("justification_id")
+    p.add_argument("stance", choices=["supports", "refutes", "no-comment", "no_comment"])
+    p.add_argument("--person", required=True, metavar="NAME")
+    p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stance)
+
+    p = groups.top.add_parser("evidence-link", help="link a justification (a Pol.is statement) to a proposal by hand")
+    p.add_argument("workspace")
+    p.add_argument("proposal_id")
+    p.add_argument("justification_id")
+    p.add_argument("--person", required=True, metavar="NAME")
+    p.add_argument("--unlink", action="store_true", help="remove the hand link (it stays in the history)")
+    p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_link)
+
+    p = groups.proposal.add_parser("add", help="add a proposal from files holding whole new sections")
+    p.add_argument("workspace")
+    p.add_argument("--section", action="append", metavar="ID", help="a section to change (repeat for several)")
+    p.add_argument("--text-file", action="append", metavar="FILE",
+                   help="the whole new section, heading line included (one per --section)")
+    p.add_argument("--title", required=True)
+    p.add_argument("--intent", required=True)
+    p.add_argument("--kind", required=True, choices=["clarification", "principle"])
+    p.add_argument("--origin", default="human-first",
+                   choices=["automated-batch", "automated-single", "human-first", "imported"])
+    p.add_argument("--link", action="extend", nargs="+", metavar="PROMPT_ID", help="linked conversations")
+    p.add_argument("--expect", action="append", metavar="PROMPT_ID=RANKING",
+                   help="the expected ranking under the new text for a linked conversation")
+    p.add_argument("--by", metavar="NAME", help="who wrote it (default: spec-review)")
+    p.add_argument("--base", default="HEAD", metavar="REV", help="the spec revision it is written against")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_proposal_add)

@@ -1,0 +1,650 @@
+"""Evidence for a proposal: linked justifications, their stance labels, the ranking rule and counts."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from reviewer import audit
+from reviewer.errors import KnownError
+from reviewer.ids import new_id, utc_now
+from reviewer.rankings import Ranking, pairwise_agreement, parse_ranking
+from reviewer.store import Store, sql_errors
+
+STANCES = ("supports", "refutes", "no_comment")
+UNLABELLED = "unlabelled"
+SOURCE_KINDS = ("person", "model", "rule")
+# Which label wins when a link has several: a person's, then a model's, then a rule's.
+SOURCE_PRIORITY = {"person": 0, "model": 1, "rule": 2}
+RANKING_RULE = "ranking-based"
+RANKING_RULE_VERSION = 1
+# The inputs of the ranking rule: a stored rule label whose detail holds the same values needs no successor.
+_RULE_INPUT_KEYS = (
+    "version", "participant_ranking", "participant_ranking_block", "expected_ranking",
+    "ranker_ranking", "ranker_run_id",
+)
+
+
+@dataclass(frozen=True)
+class StanceLabel:
+    """One stance label on one evidence link; labels are never changed, only superseded.
+
+    Attributes:
+        id: UUID of the label.
+        proposal_id: the proposal.
+        justification_id: the justification.
+        stance: supports, refutes or no_comment.
+        source_kind: person, model or rule.
+        source_name: the person's name, the model's name, or the rule's name.
+        prompt_version: the prompt version of a model label.
+        confidence: 0..1 where the source gives one.
+        quote: the span of the justification the label rests on (verbatim), if any.
+        detail: everything needed to check the label (for a rule: its inputs and figures).
+        supersedes: the label this one replaces, if any.
+        created_at: UTC time it was made.
+    """
+
+    id: str
+    proposal_id: str
+    justification_id: str
+    stance: str
+    source_kind: str
+    source_name: str
+    prompt_version: str | None
+    confidence: float | None
+    quote: str | None
+    detail: dict[str, Any]
+    supersedes: str | None
+    created_at: str
+
+    @property
+    def source(self) -> str:
+        """``kind:name``, the key used in ``evidence_summary()["by_source"]``."""
+        return f"{self.source_kind}:{self.source_name}"
+
+
+@dataclass(frozen=True)
+class EvidenceLink:
+    """One justification linked to a proposal, with its effective stance.
+
+    Attributes:
+        proposal_id: the proposal.
+        justification_id: the justification.
+        text: the justification's text.
+        block: personal, world, unacceptable or statement.
+        position: its index in the block (or the statement's number).
+        ranking: the ranking of the justification's block, if it has one.
+        language: the language of the text, if known.
+        participant_id: the participant's id (None for a Pol.is statement).
+        annotator_id: the participant's id in the source data.
+        demographics: the participant's demographics.
+        conversation_id: the conversation's id (None for a Pol.is statement).
+        prompt_id: the conversation's id in the source data.
+        linked_by: ``conversation`` (through a linked conversation) or ``hand``.
+        stance: the effective stance, or None when no label exists yet.
+        label: the label that gives the effective stance.
+        history: every label on the link, oldest first (only when asked for).
+    """
+
+    proposal_id: str
+    justification_id: str
+    text: str
+    block: str
+    position: int
+    ranking: str | None
+    language: str | None
+    participant_id: str | None
+    annotator_id: str | None
+    demographics: dict[str, Any]
+    conversation_id: str | None
+    prompt_id: str | None
+    linked_by: str
+    stance: str | None
+    label: StanceLabel | None
+    history: tuple[StanceLabel, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    """What one run of the ranking rule did.
+
+    Attributes:
+        proposal_id: the proposal.
+        rule: the rule's name and version, e.g. ``ranking-based v1``.
+        links: links looked at.
+        added: new rule labels stored.
+        unchanged: links whose latest rule label already had the same inputs.
+        results: stance counts over every link the rule could judge (new or unchanged).
+        skipped: links the rule could not judge, by reason.
+    """
+
+    proposal_id: str
+    rule: str
+    links: int
+    added: int
+    unchanged: int
+    results: dict[str, int]
+    skipped: dict[str, int]
+
+
+def normalise_stance(stance: str) -> str:
+    """Return the stored form of a stance (``no-comment`` is accepted for ``no_comment``).
+
+    Raises:
+        KnownError: not one of supports, refutes, no_comment.
+    """
+    value = stance.strip().lower().replace("-", "_") if isinstance(stance, str) else stance
+    if value not in STANCES:
+        raise KnownError(f"Unknown stance {stance!r}.", hint="Use supports, refutes or no_comment.")
+    return str(value)
+
+
+def _require_proposal(store: Store, proposal_id: str) -> None:
+    if store.db.execute("SELECT 1 FROM proposals WHERE id = ?", [proposal_id]).fetchone() is None:
+        raise KnownError(
+            f"No proposal with id {proposal_id}.",
+            hint="List them with `spec-review proposal list WORKSPACE`.",
+        )
+
+
+def _require_justification(store: Store, justification_id: str) -> None:
+    if store.db.execute("SELECT 1 FROM justifications WHERE id = ?", [justification_id]).fetchone() is None:
+        raise KnownError(f"No justification with id {justification_id}.")
+
+
+def _link_via(store: Store, proposal_id: str, justification_id: str) -> str | None:
+    row = store.db.execute(
+        "SELECT via FROM evidence_current WHERE proposal_id = ? AND justification_id = ?",
+        [proposal_id, justification_id],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+# ---- links --------------------------------------------------------------------------------------
+
+
+def add_hand_link(store: Store, proposal_id: str, justification_id: str, person: str, note: str | None) -> bool:
+    """Record a hand link inside the caller's transaction; False when the pair is already linked.
+
+    No audit event: the caller writes one for its whole action.
+    """
+    if _link_via(store, proposal_id, justification_id) is not None:
+        return False
+    store.db.execute(
+        "INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person, note, created_at)"
+        " VALUES (?, ?, ?, 'link', ?, ?, ?)",
+        [new_id(), proposal_id, justification_id, person, note, utc_now()],
+    )
+    # The insert trigger on evidence_current fills in the effective label from any earlier labels.
+    store.db.execute(
+        "INSERT INTO evidence_current (proposal_id, justification_id, via) VALUES (?, ?, 'hand')",
+        [proposal_id, justification_id],
+    )
+    return True
+
+
+def link_statement(
+    store: Store, proposal_id: str, justification_id: str, person: str, *, note: str | None = None
+) -> None:
+    """Link a justification (typically a Pol.is statement) to a proposal by hand.
+
+    Raises:
+        KnownError: unknown proposal or justification, no person named, or already linked.
+    """
+    person = (person or "").strip()
+    if not person:
+        raise KnownError("Say who links the statement (a person's name).")
+    with sql_errors("linking the statement"), store.db.atomic():
+        _require_proposal(store, proposal_id)
+        _require_justification(store, justification_id)
+        if not add_hand_link(store, proposal_id, justification_id, person, note):
+            raise KnownError(f"Justification {justification_id} is already linked to proposal {proposal_id}.")
+        audit.append_event(
+            store.db, actor=person, action="evidence.link", object_type="proposal", object_id=proposal_id,
+            payload={"justification_id": justification_id, "note": note},
+        )
+
+
+def unlink_statement(
+    store: Store, proposal_id: str, justification_id: str, person: str, *, note: str | None = None
+) -> None:
+    """Remove a hand link; the link and its labels stay in the history.
+
+    Raises:
+        KnownError: no person named, the pair is not hand-linked (links through a conversation
+            cannot be removed by hand).
+    """
+    person = (person or "").strip()
+    if not person:
+        raise KnownError("Say who unlinks the statement (a person's name).")
+    with sql_errors("unlinking the statement"), store.db.atomic():
+        via = _link_via(store, proposal_id, justification_id)
+        if via is None:
+            raise KnownError(f"Justification {justification_id} is not linked to proposal {proposal_id}.")
+        if via != "hand":
+            raise KnownError(
+                f"Justification {justification_id} is linked through its conversation, not by hand.",
+                hint="Only hand links can be removed; set its stance to no_comment instead.",
+            )
+        store.db.execute(
+            "INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person, note, created_at)"
+            " VALUES (?, ?, ?, 'unlink', ?, ?, ?)",
+            [new_id(), proposal_id, justification_id, person, note, utc_now()],
+        )
+        store.db.execute(
+            "DELETE FROM evidence_current WHERE proposal_id = ? AND justification_id = ?",
+            [proposal_id, justification_id],
+        )
+        audit.append_event(
+            store.db, actor=person, action="evidence.unlink", object_type="proposal", object_id=proposal_id,
+            payload={"justification_id": justification_id, "note": note},
+        )
+
+
+# ---- labels -------------------------------------------------------------------------------------
+
+_LABEL_COLUMNS = (
+    "id, proposal_id, justification_id, stance, source_kind, source_name, prompt_version,"
+    " confidence, quote, detail, supersedes, created_at"
+)
+
+
+def _label(row: Iterable[Any]) -> StanceLabel:
+    r = list(row)
+    return StanceLabel(
+        id=r[0], proposal_id=r[1], justification_id=r[2], stance=r[3], source_kind=r[4],
+        source_name=r[5], prompt_version=r[6], confidence=r[7], quote=r[8],
+        detail=json.loads(r[9] or "{}"), supersedes=r[10], created_at=r[11],
+    )
+
+
+def insert_label(store: Store, label: StanceLabel) -> None:
+    """Store one label inside the caller's transaction (a trigger updates the effective stance)."""
+    store.db.execute(
+        f"INSERT INTO stance_labels ({_LABEL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            label.id, label.proposal_id, label.justification_id, label.stance, label.source_kind,
+            label.source_name, label.prompt_version, label.confidence, label.quote,
+            json.dumps(label.detail, sort_keys=True, ensure_ascii=False), label.supersedes, label.created_at,
+        ],
+    )
+
+
+def get_label(store: Store, label_id: str) -> StanceLabel | None:
+    """Return one label, or None."""
+    row = store.db.execute(f"SELECT {_LABEL_COLUMNS} FROM stance_labels WHERE id = ?", [label_id]).fetchone()
+    return _label(row) if row else None
+
+
+def labels_for(store: Store, proposal_id: str, justification_id: str) -> list[StanceLabel]:
+    """Return every label on one link, oldest first."""
+    return [
+        _label(r)
+        for r in store.db.execute(
+            f"SELECT {_LABEL_COLUMNS} FROM stance_labels WHERE proposal_id = ? AND justification_id = ?"
+            " ORDER BY created_at, rowid",
+            [proposal_id, justification_id],
+        )
+    ]
+
+
+def set_stance(
+    store: Store,
+    proposal_id: str,
+    justification_id: str,
+    stance: str,
+    person: str,
+    note: str | None = None,
+) -> StanceLabel:
+    """Set or override the stance of one link as a person; earlier labels are kept.
+
+    The new label supersedes the link's effective label, and becomes the effective one.
+
+    Raises:
+        KnownError: unknown stance, proposal or justification; the pair is not linked; no person named.
+    """
+    stance = normalise_stance(stance)
+    person = (person or "").strip()
+    if not person:
+        raise KnownError("A stance set by hand needs the name of the person setting it.")
+    with sql_errors("saving the stance"), store.db.atomic():
+        _require_proposal(store, proposal_id)
+        _require_justification(store, justification_id)
+        row = store.db.execute(
+            "SELECT label_id FROM evidence_current WHERE proposal_id = ? AND justification_id = ?",
+            [proposal_id, justification_id],
+        ).fetchone()
+        if row is None:
+            raise KnownError(
+                f"Justification {justification_id} is not linked to proposal {proposal_id}.",
+                hint="Link it first (a Pol.is statement is linked by hand).",
+            )
+        label = StanceLabel(
+            id=new_id(), proposal_id=proposal_id, justification_id=justification_id, stance=stance,
+            source_kind="person", source_name=person, prompt_version=None, confidence=None, quote=None,
+            detail={"note": note} if note else {}, supersedes=row[0], created_at=utc_now(),
+        )
+        insert_label(store, label)
+        audit.append_event(
+            store.db, actor=person, action="stance.set", object_type="proposal", object_id=proposal_id,
+            payload={
+                "label_id": label.id, "justification_id": justification_id, "stance": stance,
+                "supersedes": row[0], "note": note,
+            },
+        )
+    return label
+
+
+# ---- the ranking rule ---------------------------------------------------------------------------
+
+
+def _latest_ranker_rankings(
+    store: Store, conversation_ids: list[str], run_id: str | None
+) -> dict[str, tuple[str, str, str]]:
+    """Return conversation id → (ranking, run id, model) from ``run_id``, or from the latest run per conversation."""
+    found: dict[str, tuple[str, str, str]] = {}
+    wanted = set(conversation_ids)
+    if run_id is not None:
+        if store.db.execute("SELECT 1 FROM ranker_runs WHERE id = ?", [run_id]).fetchone() is None:
+            raise KnownError(f"No ranker run with id {run_id}.")
+        rows = store.db.execute(
+            "SELECT rr.conversation_id, rr.ranking, r.id, r.model FROM ranker_rankings rr"
+            " JOIN ranker_runs r ON r.id = rr.run_id WHERE rr.run_id = ?",
+            [run_id],
+        )
+    else:
+        # Oldest first, so that the latest run overwrites earlier ones.
+        rows = store.db.execute(
+            "SELECT rr.conversation_id, rr.ranking, r.id, r.model FROM ranker_rankings rr"
+            " JOIN ranker_runs r ON r.id = rr.run_id ORDER BY r.created_at, r.rowid"
+        )
+    for conversation_id, ranking, rid, model in rows:
+        if conversation_id in wanted:
+            found[conversation_id] = (ranking, rid, model)
+    return found
+
+
+def _participant_ranking(block: str, own: str | None, world: str | None, personal: str | None) -> tuple[str, str] | None:
+    """Return (ranking, which block it is from) for a justification, or None when it has none."""
+    if block == "personal":
+        choice = own or personal
+        return (choice, "personal") if choice else None
+    if block in ("world", "unacceptable"):
+        choice = world or (own if block == "world" else None)
+        return (choice, "world") if choice else None
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_or_none(text: str | None) -> Ranking | None:
+    # Cached: a crowd uses few distinct ranking strings (75 weak orders of four letters).
+    if not text:
+        return None
+    try:
+        return parse_ranking(text)
+    except KnownError:
+        return None
+
+
+def _canonical(ranking: Ranking) -> str:
+    """The ranking as text with tied letters sorted, as ``rankings.normalise`` writes it."""
+    return ">".join("=".join(sorted(tier)) for tier in ranking.tiers)
+
+
+def ranking_rule_stance(participant: Ranking, expected: Ranking, ranker: Ranking) -> tuple[str, dict[str, int]]:
+    """Apply the ranking rule to one participant ranking.
+
+    The participant supports the change when their ranking agrees more (share of pairs ordered
+    the same way, ties in either ranking dropped) with the expected ranking under the new text
+    than with the ranker's ranking under the current text; refutes it when it agrees less; and
+    does not comment when the shares are equal or either has no pair to count.
+
+    Returns:
+        The stance and the four figures (expected_agreeing/counted, ranker_agreeing/counted).
+    """
+    e = pairwise_agreement(participant, expected)
+    r = pairwise_agreement(participant, ranker)
+    figures = {
+        "expected_agreeing": e.agreeing, "expected_counted": e.counted,
+        "ranker_agreeing": r.agreeing, "ranker_counted": r.counted,
+    }
+    if not e.counted or not r.counted:
+        return "no_comment", figures
+    # Exact comparison of e.agreeing/e.counted with r.agreeing/r.counted.
+    left, right = e.agreeing * r.counted, r.agreeing * e.counted
+    if left > right:
+        return "supports", figures
+    if left < right:
+        return "refutes", figures
+    return "no_comment", figures
+
+
+def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = None) -> RuleSummary:
+    """Label every link of a proposal whose conversation has an expected ranking, by the ranking rule.
+
+    Uses the participant's world ranking (a personal-block justification uses its own block's
+    ranking) and, as the current ranking, the ranking of ``run_id`` or, by default, of the latest
+    ranker run (by ``created_at``) that ranked the conversation. Links without any of the three
+    rankings get no label. Re-running with the same inputs adds nothing; when an input changed, a
+    new rule label superseding the previous one is added. One audit event when labels were added.
+
+    Raises:
+        KnownError: unknown proposal or run.
+    """
+    rule = f"{RANKING_RULE} v{RANKING_RULE_VERSION}"
+    skipped = {"no_expected_ranking": 0, "no_ranker_ranking": 0, "no_participant_ranking": 0}
+    results = dict.fromkeys(STANCES, 0)
+    with sql_errors("applying the ranking rule"), store.db.atomic():
+        proposal = store.get_proposal(proposal_id)
+        expected_by_conversation = proposal.expected_ranking or {}
+        rankers = _latest_ranker_rankings(store, list(expected_by_conversation), run_id)
+        rows = store.db.execute(
+            "SELECT e.justification_id, j.block, j.ranking, a.world_ranking, a.personal_ranking,"
+            " a.conversation_id FROM evidence_current e"
+            " JOIN justifications j ON j.id = e.justification_id"
+            " LEFT JOIN assessments a ON a.id = j.assessment_id"
+            " WHERE e.proposal_id = ? ORDER BY e.justification_id",
+            [proposal_id],
+        ).fetchall()
+        # The latest rule label of each link, to tell whether its inputs changed.
+        previous: dict[str, tuple[str, dict[str, Any]]] = {}
+        for label_id, justification_id, stored_detail in store.db.execute(
+            "SELECT id, justification_id, detail FROM stance_labels WHERE proposal_id = ?"
+            " AND source_kind = 'rule' AND source_name = ? ORDER BY created_at, rowid",
+            [proposal_id, RANKING_RULE],
+        ):
+            previous[justification_id] = (label_id, json.loads(stored_detail or "{}"))
+        now = utc_now()
+        new_labels: list[StanceLabel] = []
+        unchanged = 0
+        parsed_expected = {c: _parse_or_none(t) for c, t in expected_by_conversation.items()}
+        parsed_ranker = {c: (_parse_or_none(t[0]), t[1], t[2]) for c, t in rankers.items()}
+        judged: dict[tuple[Ranking, Ranking, Ranking], tuple[str, dict[str, int]]] = {}
+        for justification_id, block, own, world, personal, conversation_id in rows:
+            expected = parsed_expected.get(conversation_id) if conversation_id else None
+            if expected is None:
+                skipped["no_expected_ranking"] += 1
+                continue
+            ranker, ranker_run, ranker_model = parsed_ranker.get(conversation_id, (None, "", ""))
+            if ranker is None:
+                skipped["no_ranker_ranking"] += 1
+                continue
+            chosen = _participant_ranking(block, own, world, personal)
+            participant = _parse_or_none(chosen[0]) if chosen else None
+            if participant is None or chosen is None:
+                skipped["no_participant_ranking"] += 1
+                continue
+            key = (participant, expected, ranker)
+            if key not in judged:
+                judged[key] = ranking_rule_stance(participant, expected, ranker)
+            stance, figures = judged[key]
+            results[stance] += 1
+            detail: dict[str, Any] = {
+                "rule": RANKING_RULE,
+                "version": RANKING_RULE_VERSION,
+                "participant_ranking": _canonical(participant),
+                "participant_ranking_block": chosen[1],
+                "expected_ranking": _canonical(expected),
+                "ranker_ranking": _canonical(ranker),
+                "ranker_run_id": ranker_run,
+                "ranker_model": ranker_model,
+                **figures,
+            }
+            before = previous.get(justification_id)
+            if before is not None and all(before[1].get(k) == detail[k] for k in _RULE_INPUT_KEYS):
+                unchanged += 1
+                continue
+            new_labels.append(
+                StanceLabel(
+                    id=new_id(), proposal_id=proposal_id, justification_id=justification_id, stance=stance,
+                    source_kind="rule", source_name=RANKING_RULE, prompt_version=None, confidence=None,
+                    quote=None, detail=detail, supersedes=before[0] if before else None, created_at=now,
+                )
+            )
+        if new_labels:
+            store.db.conn.executemany(
+                f"INSERT INTO stance_labels ({_LABEL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        x.id, x.proposal_id, x.justification_id, x.stance, x.source_kind, x.source_name,
+                        x.prompt_version, x.confidence, x.quote,
+                        json.dumps(x.detail, sort_keys=True, ensure_ascii=False), x.supersedes, x.created_at,
+                    )
+                    for x in new_labels
+                ],
+            )
+            audit.append_event(
+                store.db, actor=RANKING_RULE, action="evidence.rule", object_type="proposal",
+                object_id=proposal_id,
+                payload={
+                    "rule": RANKING_RULE, "version": RANKING_RULE_VERSION, "run_id": run_id,
+                    "added": len(new_labels), "unchanged": unchanged, "skipped": skipped,
+                },
+            )
+    return RuleSummary(
+        proposal_id=proposal_id, rule=rule, links=len(rows), added=len(new_labels), unchanged=unchanged,
+        results=results, skipped=skipped,
+    )
+
+
+# ---- reading the evidence -----------------------------------------------------------------------
+
+
+def evidence_summary(store: Store, proposal_id: str) -> dict[str, Any]:
+    """Count a proposal's links by effective stance and by the source of that stance.
+
+    Returns:
+        ``{"proposal_id", "counts": {"supports", "refutes", "no_comment", "unlabelled"},
+        "by_source": {"<kind>:<name>": {"supports", "refutes", "no_comment"}}, "links"}``.
+
+    Raises:
+        KnownError: no proposal has that id.
+    """
+    with sql_errors("counting the evidence"):
+        _require_proposal(store, proposal_id)
+        # One scan of a covering index over the materialised current stances.
+        rows = store.db.execute(
+            "SELECT stance, source_kind, source_name, count(*) FROM evidence_current"
+            " WHERE proposal_id = ? GROUP BY stance, source_kind, source_name",
+            [proposal_id],
+        ).fetchall()
+    counts = {**dict.fromkeys(STANCES, 0), UNLABELLED: 0}
+    by_source: dict[str, dict[str, int]] = {}
+    total = 0
+    for stance, kind, name, n in rows:
+        total += n
+        if stance is None:
+            counts[UNLABELLED] += n
+            continue
+        counts[stance] += n
+        by_source.setdefault(f"{kind}:{name}", dict.fromkeys(STANCES, 0))[stance] += n
+    return {
+        "proposal_id": proposal_id,
+        "counts": counts,
+        "by_source": dict(sorted(by_source.items())),
+        "links": total,
+    }
+
+
+def evidence_links(
+    store: Store,
+    proposal_id: str,
+    *,
+    stance: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    history: bool = False,
+) -> list[EvidenceLink]:
+    """Return a proposal's links in a stable order (by justification id), one page at a time.
+
+    Args:
+        store: the workspace store.
+        proposal_id: the proposal.
+        stance: only links with this effective stance (``unlabelled`` for links without a label).
+        limit: at most this many links (all when None).
+        offset: skip this many first.
+        history: also return every label of each link.
+
+    Raises:
+        KnownError: unknown proposal or stance.
+    """
+    where = "e.proposal_id = ?"
+    params: list[Any] = [proposal_id]
+    if stance is not None:
+        if stance == UNLABELLED:
+            where += " AND e.stance IS NULL"
+        else:
+            where += " AND e.stance = ?"
+            params.append(normalise_stance(stance))
+    params += [-1 if limit is None else int(limit), int(offset)]
+    with sql_errors("reading the evidence"):
+        _require_proposal(store, proposal_id)
+        rows = store.db.execute(
+            "SELECT e.justification_id, e.via, e.label_id, e.stance, j.text, j.block, j.position, j.ranking,"
+            " j.language, a.participant_id, p.source_id, p.demographics, a.conversation_id, c.source_id"
+            " FROM evidence_current e JOIN justifications j ON j.id = e.justification_id"
+            " LEFT JOIN assessments a ON a.id = j.assessment_id"
+            " LEFT JOIN participants p ON p.id = a.participant_id"
+            " LEFT JOIN conversations c ON c.id = a.conversation_id"
+            f" WHERE {where} ORDER BY e.justification_id LIMIT ? OFFSET ?",
+            params,
+        ).fetchall()
+        label_ids = [r[2] for r in rows if r[2]]
+        labels: dict[str, StanceLabel] = {}
+        for start in range(0, len(label_ids), 500):
+            chunk = label_ids[start:start + 500]
+            for r in store.db.execute(
+                f"SELECT {_LABEL_COLUMNS} FROM stance_labels WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                labels[r[0]] = _label(r)
+        histories: dict[str, list[StanceLabel]] = {}
+        if history:
+            for r in rows:
+                histories[r[0]] = labels_for(store, proposal_id, r[0])
+    return [
+        EvidenceLink(
+            proposal_id=proposal_id, justification_id=r[0], text=r[4], block=r[5], position=r[6],
+            ranking=r[7], language=r[8], participant_id=r[9], annotator_id=r[10],
+            demographics=json.loads(r[11]) if r[11] else {}, conversation_id=r[12], prompt_id=r[13],
+            linked_by=r[1], stance=r[3], label=labels.get(r[2]) if r[2] else None,
+            history=tuple(histories.get(r[0], ())),
+        )
+        for r in rows
+    ]
+
+
+def link_json(link: EvidenceLink) -> dict[str, Any]:
+    """Return one link as plain JSON data (labels with their ``source``)."""
+
+    def label_json(label: StanceLabel | None) -> dict[str, Any] | None:
+        if label is None:
+            return None
+        return {**label.__dict__, "source": label.source}
+
+    data = dict(link.__dict__)
+    data["label"] = label_json(link.label)
+    data["history"] = [label_json(x) for x in link.history]
+    return data
