@@ -217,3 +217,306 @@ def relpath_or_abs(path: Path, base: Path) -> str:
     if is_inside(path, base):
         return os.path.relpath(path.resolve(), base.resolve())
     return str(path.resolve())
+
+
+# ---- committing, merging and reading history (governance) --------------------------------------
+
+
+@dataclass(frozen=True)
+class WorktreeState:
+    """What a commit needs to know about the working tree.
+
+    Attributes:
+        head: the full sha of HEAD (None in a repository without commits).
+        branch: the current branch, or None when HEAD is detached.
+        dirty: tracked paths with staged or unstaged changes.
+    """
+
+    head: str | None
+    branch: str | None
+    dirty: tuple[str, ...]
+
+
+def _run(repo: Repo, *args: str) -> tuple[int, str, str]:
+    """Run git in ``repo``; return (exit status, stdout exactly as written, stderr)."""
+    status, out, err = repo.git.execute(
+        ["git", *args], with_extended_output=True, with_exceptions=False, strip_newline_in_stdout=False,
+    )
+    return int(status), str(out), str(err)
+
+
+def worktree_state(path: Path) -> WorktreeState:
+    """Describe HEAD, the branch and uncommitted changes to tracked files, with one git call.
+
+    Raises:
+        KnownError: not a repository.
+    """
+    with open_repo(path) as repo:
+        status, out, err = _run(repo, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if status != 0:
+        raise KnownError(f"git status failed in {path}: {err.strip()}")
+    head: str | None = None
+    branch: str | None = None
+    dirty = []
+    for line in out.splitlines():
+        if line.startswith("# branch.oid "):
+            value = line[len("# branch.oid "):]
+            head = None if value == "(initial)" else value
+        elif line.startswith("# branch.head "):
+            value = line[len("# branch.head "):]
+            branch = None if value == "(detached)" else value
+        elif line and not line.startswith("#"):
+            # "1 XY ... path", "2 XY ... path<TAB>orig", "u XY ... path": the path is the last field
+            dirty.append(line.split("\t")[0].split(" ")[-1])
+    return WorktreeState(head=head, branch=branch, dirty=tuple(dirty))
+
+
+def is_tracked(path: Path, name: str, rev: str = "HEAD") -> bool:
+    """Return whether file ``name`` exists in the tree of ``rev``."""
+    with open_repo(path) as repo:
+        status, out, _ = _run(repo, "ls-tree", "--name-only", rev, "--", name)
+    return status == 0 and bool(out.strip())
+
+
+def is_in_index(path: Path, name: str) -> bool:
+    """Return whether ``name`` is in the index (read in-process; equals HEAD when the tree is clean)."""
+    with open_repo(path) as repo:
+        try:
+            return (name, 0) in repo.index.entries
+        except (OSError, ValueError):
+            return False
+
+
+def is_untracked(path: Path, name: str) -> bool:
+    """Return whether ``name`` exists in the working tree without being tracked."""
+    with open_repo(path) as repo:
+        status, out, _ = _run(repo, "ls-files", "--others", "--", name)
+    return status == 0 and bool(out.strip())
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The result of a three-way merge of one text.
+
+    Attributes:
+        text: the merged text (with conflict markers when ``conflicts`` > 0).
+        conflicts: the number of conflicting hunks.
+    """
+
+    text: str
+    conflicts: int
+
+
+def merge_text(base: str, ours: str, theirs: str, labels: tuple[str, str, str] = ("current", "base", "proposal")) -> MergeResult:
+    """Merge ``theirs`` into ``ours`` against ``base`` with ``git merge-file -p`` (byte-exact).
+
+    Raises:
+        KnownError: git could not run the merge.
+    """
+    import tempfile
+
+    git = _git()
+    with tempfile.TemporaryDirectory(prefix="spec-review-merge-") as tmp:
+        files = []
+        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+            file = Path(tmp) / name
+            file.write_bytes(text.encode("utf-8"))
+            files.append(str(file))
+        status, out, err = git.Git().execute(
+            ["git", "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2], *files],
+            with_extended_output=True, with_exceptions=False, strip_newline_in_stdout=False,
+            stdout_as_string=False,
+        )
+    if status < 0 or status > 127:
+        raise KnownError(f"git merge-file failed: {err.strip() if isinstance(err, str) else err}")
+    return MergeResult(text=bytes(out).decode("utf-8"), conflicts=int(status))
+
+
+def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_head: str) -> str:
+    """Write ``files`` byte for byte and commit exactly them on the current branch; hooks run.
+
+    On any failure the files get their original bytes back and the index is left as it was.
+
+    Args:
+        path: the repository.
+        files: repository path to new content.
+        message: the commit message (kept verbatim apart from surrounding whitespace).
+        expected_head: the sha HEAD must still have (guards against a concurrent commit).
+
+    Returns:
+        The new commit's sha.
+
+    Raises:
+        KnownError: HEAD moved, or git (a hook, for example) refused the commit.
+    """
+    import tempfile
+
+    with open_repo(path) as repo:
+        if _head_sha(repo) != expected_head:
+            raise KnownError(
+                "The spec repository's HEAD moved while committing.", hint="Run the command again; nothing was changed."
+            )
+        root = Path(repo.working_tree_dir or path)
+        originals = {name: (root / name).read_bytes() if (root / name).exists() else None for name in files}
+        fd, message_file = tempfile.mkstemp(prefix="spec-review-commit-", suffix=".txt")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(message.encode("utf-8"))
+            try:
+                for name, data in files.items():
+                    target = root / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                new_files = [name for name, data in originals.items() if data is None]
+                if new_files:
+                    _run(repo, "add", "--", *new_files)
+                status, out, err = _run(
+                    repo, "commit", "--quiet", "--only", "--cleanup=whitespace", "-F", message_file, "--", *files
+                )
+                if status != 0:
+                    raise KnownError(
+                        f"git refused the commit (exit {status}): {(err or out).strip()[-600:] or 'no message'}.",
+                        hint="A pre-commit or commit-msg hook may have failed; the working tree was restored and nothing was committed.",
+                    )
+            except BaseException:
+                for name, original in originals.items():
+                    target = root / name
+                    if original is None:
+                        target.unlink(missing_ok=True)
+                    else:
+                        target.write_bytes(original)
+                _run(repo, "reset", "--quiet", "--", *files)
+                raise
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(message_file)
+        sha = _head_sha(repo)
+        if sha is None or sha == expected_head:
+            raise KnownError("git reported success but HEAD did not move; nothing was recorded.")
+        return sha
+
+
+def _head_sha(repo: Repo) -> str | None:
+    """Read HEAD's sha from the ref files, without starting a git process."""
+    git = _git()
+    try:
+        return str(git.refs.symbolic.SymbolicReference.dereference_recursive(repo, "HEAD"))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit with its trailers.
+
+    Attributes:
+        sha: the commit.
+        parents: its parents' shas.
+        committed_at: ISO-8601 committer date.
+        subject: the first line of the message.
+        trailers: ``(key, value)`` pairs of the message's trailer block, in order.
+    """
+
+    sha: str
+    parents: tuple[str, ...]
+    committed_at: str
+    subject: str
+    trailers: tuple[tuple[str, str], ...]
+
+    def trailer(self, key: str) -> list[str]:
+        """Return every value of trailer ``key`` (case-insensitive)."""
+        return [v for k, v in self.trailers if k.lower() == key.lower()]
+
+
+def log_with_trailers(path: Path, rev_range: str = "HEAD", *, paths: Sequence[str] = ()) -> list[LogEntry]:
+    """Return the commits of ``rev_range`` (newest first) with their trailers, in one git call.
+
+    Args:
+        path: the repository.
+        rev_range: e.g. ``HEAD`` or ``BASE..HEAD``.
+        paths: only commits that change these paths.
+    """
+    with open_repo(path) as repo:
+        status, out, err = _run(
+            repo, "log", "--format=%H%x1f%P%x1f%cI%x1f%s%x1f%(trailers:only,unfold)%x1e", rev_range,
+            "--", *paths,
+        )
+    if status != 0:
+        raise KnownError(f"git log {rev_range} failed: {err.strip()}")
+    entries = []
+    for record in out.split("\x1e"):
+        record = record.strip("\n")
+        if not record:
+            continue
+        sha, parents, date, subject, trailer_text = record.split("\x1f")
+        trailers = []
+        for line in trailer_text.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip():
+                trailers.append((key.strip(), value.strip()))
+        entries.append(LogEntry(sha, tuple(parents.split()), date, subject, tuple(trailers)))
+    return entries
+
+
+def is_ancestor(path: Path, ancestor: str, descendant: str = "HEAD") -> bool:
+    """Return whether ``ancestor`` is reachable from ``descendant`` (both must exist)."""
+    with open_repo(path) as repo:
+        status, _, _ = _run(repo, "merge-base", "--is-ancestor", ancestor, descendant)
+    return status == 0
+
+
+def commit_exists(path: Path, sha: str) -> bool:
+    """Return whether ``sha`` names a commit in the repository."""
+    with open_repo(path) as repo:
+        status, _, _ = _run(repo, "cat-file", "-e", f"{sha}^{{commit}}")
+    return status == 0
+
+
+def tag_exists(path: Path, tag: str) -> bool:
+    """Return whether tag ``tag`` exists."""
+    with open_repo(path) as repo:
+        status, _, _ = _run(repo, "rev-parse", "--quiet", "--verify", f"refs/tags/{tag}")
+    return status == 0
+
+
+def check_tag_name(path: Path, tag: str) -> None:
+    """Refuse a tag name git does not accept.
+
+    Raises:
+        KnownError: the name is not a valid tag name.
+    """
+    with open_repo(path) as repo:
+        status, _, _ = _run(repo, "check-ref-format", f"refs/tags/{tag}")
+    if status != 0 or not tag or tag.startswith("-"):
+        raise KnownError(f"{tag!r} is not a valid git tag name.", hint="Use something like v2026.01.15.")
+
+
+def create_tag(path: Path, tag: str, message: str, rev: str = "HEAD") -> str:
+    """Create the annotated tag ``tag`` on ``rev``; return the tagged commit's sha.
+
+    Raises:
+        KnownError: git refused (the tag exists, for example).
+    """
+    with open_repo(path) as repo:
+        status, out, err = _run(repo, "tag", "-a", tag, "-m", message, rev)
+        if status != 0:
+            raise KnownError(f"git could not create tag {tag!r}: {(err or out).strip()}")
+        status, out, err = _run(repo, "rev-parse", f"refs/tags/{tag}^{{commit}}")
+    return out.strip()
+
+
+def read_files_at(path: Path, wanted: Sequence[tuple[str, str]]) -> list[str | None]:
+    """Return the text of each ``(rev, name)`` (None when the revision or file does not exist).
+
+    One repository session serves every read, so reading many revisions stays cheap.
+    """
+    git = _git()
+    results: list[str | None] = []
+    with open_repo(path) as repo:
+        for rev, name in wanted:
+            try:
+                blob = repo.commit(rev).tree / name
+                results.append(blob.data_stream.read().decode("utf-8"))
+            except (git.BadName, ValueError, KeyError, git.GitCommandError, UnicodeDecodeError):
+                results.append(None)
+    return results

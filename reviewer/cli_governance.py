@@ -1,0 +1,314 @@
+"""Governance commands: members, quorum, decide, commit, audit (verify, log, trace) and report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from reviewer.errors import KnownError
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(human(data) + "\n")
+
+
+def _open(path: str) -> Any:
+    from reviewer.workspace import Workspace
+
+    return Workspace.open(path)
+
+
+# ---- members ----------------------------------------------------------------------------------
+
+
+def _member_json(member: Any) -> dict[str, Any]:
+    return {"id": member.id, "name": member.name, "roles": list(member.roles), "created_at": member.created_at}
+
+
+def cmd_member_add(args: argparse.Namespace) -> int:
+    """Add a member, or give a member more roles."""
+    from reviewer.governance import add_member
+    from reviewer.store import APP_ACTOR
+
+    with _open(args.workspace) as workspace:
+        member = add_member(workspace.store, args.name, args.role or [], actor=args.by or APP_ACTOR)
+    _emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles'])}")
+    return EXIT_OK
+
+
+def cmd_member_remove_role(args: argparse.Namespace) -> int:
+    """Take roles away from a member (recorded; the member's history stays)."""
+    from reviewer.governance import remove_role
+    from reviewer.store import APP_ACTOR
+
+    with _open(args.workspace) as workspace:
+        member = None
+        for role in args.role or []:
+            member = remove_role(workspace.store, args.name, role, actor=args.by or APP_ACTOR)
+        if member is None:
+            raise KnownError("Say which role to remove with --role.")
+    _emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles']) or 'no roles'}")
+    return EXIT_OK
+
+
+def cmd_member_list(args: argparse.Namespace) -> int:
+    """List members with their roles and role history."""
+    from reviewer.governance import list_members, role_history
+
+    with _open(args.workspace) as workspace:
+        history = role_history(workspace.store)
+        rows = []
+        for member in list_members(workspace.store):
+            data = _member_json(member)
+            data["history"] = [
+                {"role": h.role, "change": h.change, "by": h.changed_by, "at": h.changed_at}
+                for h in history if h.member == member.name
+            ]
+            rows.append(data)
+    _emit(rows, args.json, lambda rs: "\n".join(
+        f"{r['name']:<24} {', '.join(r['roles']) or '(no roles)'}" for r in rs
+    ) or "No members yet.")
+    return EXIT_OK
+
+
+# ---- quorum and decisions -----------------------------------------------------------------------
+
+
+def cmd_quorum(args: argparse.Namespace) -> int:
+    """Show or change the quorum per authority level."""
+    from reviewer.governance import parse_quorum_setting, quorum_settings, set_quorum
+    from reviewer.store import APP_ACTOR
+
+    changes = dict(parse_quorum_setting(text) for text in args.set or [])
+    with _open(args.workspace) as workspace:
+        settings = (
+            set_quorum(workspace.store, changes, actor=args.by or APP_ACTOR) if changes
+            else quorum_settings(workspace.store)
+        )
+    _emit(settings, args.json, lambda s: "\n".join(f"{level:<10} {n}" for level, n in s.items()))
+    return EXIT_OK
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    """Record a reviewer's decision and report the proposal's resulting status."""
+    from reviewer.governance import decide, decision_json, status_json
+
+    with _open(args.workspace) as workspace:
+        loaded = workspace.load_spec()
+        result = decide(
+            workspace.store, args.proposal_id, args.outcome, args.reviewer, args.rationale, args.reason,
+            loaded.document, spec_revision=loaded.revision,
+        )
+    data = {"decision": decision_json(result.decision), "status": status_json(result.status),
+            "event_seq": result.event_seq}
+
+    def human(d: dict[str, Any]) -> str:
+        s = d["status"]
+        agreeing = f"{s['agreeing']} of {s['quorum']} needed at level {s['level']}"
+        return f"Recorded {d['decision']['outcome']} by {d['decision']['reviewer']}. Proposal is now {s['status']} ({agreeing})."
+
+    _emit(data, args.json, human)
+    return EXIT_OK
+
+
+# ---- commit ---------------------------------------------------------------------------------------
+
+
+def cmd_commit(args: argparse.Namespace) -> int:
+    """Commit every adopted proposal to the spec repository; optionally cut a release."""
+    from reviewer.committing import commit_adopted, report_json
+
+    with _open(args.workspace) as workspace:
+        report = commit_adopted(workspace, args.editor, tag=args.tag)
+    data = report_json(report)
+
+    def human(d: dict[str, Any]) -> str:
+        lines = [f"{i['proposal_id']}  {i['result']:<12} {i['message']}" for i in d["items"]]
+        if not lines:
+            lines.append("Nothing adopted is waiting to be committed.")
+        if d["release"]:
+            lines.append(f"Tagged {d['release']['tag']} at {d['release']['commit_sha'][:10]}.")
+        return "\n".join(lines)
+
+    _emit(data, args.json, human)
+    return EXIT_OK
+
+
+# ---- audit ---------------------------------------------------------------------------------------
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Check the audit chain and its anchors; exit 1 naming the first bad event."""
+    from reviewer import audit
+    from reviewer.trace import repository_anchors
+
+    expected = []
+    for text in args.expect or []:
+        try:
+            expected.append((f"expected {text}", audit.parse_head(text)))
+        except ValueError as exc:
+            raise KnownError(f"--expect {exc}.") from exc
+    with _open(args.workspace) as workspace:
+        expected += repository_anchors(workspace)
+        report = audit.verify_chain(workspace.store.db, expected=expected)
+    data = audit.report_json(report)
+
+    def human(d: dict[str, Any]) -> str:
+        head = f"head {d['head']['seq']}:{d['head']['hash']}"
+        if d["ok"]:
+            return f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; {head}."
+        bad = d["first_bad"]
+        where = f"event {bad['seq']}" + (f" ({bad['id']})" if bad["id"] else "") if bad["seq"] else "the log"
+        return f"Audit log NOT intact: {where}: {bad['reason']}."
+
+    _emit(data, args.json, human)
+    return EXIT_OK if report.ok else EXIT_PROBLEM
+
+
+def cmd_audit_log(args: argparse.Namespace) -> int:
+    """List audit events, newest first, filtered."""
+    from reviewer import audit
+
+    if args.limit is not None and args.limit < 0:
+        raise KnownError("--limit must be 0 or more.")
+    with _open(args.workspace) as workspace:
+        events = audit.list_events(
+            workspace.store.db, action=args.action, object_ref=args.object, actor=args.actor, since=args.since,
+            limit=args.limit,
+        )
+    rows = [audit.event_json(e) for e in events]
+    _emit(rows, args.json, lambda rs: "\n".join(
+        f"{r['seq']:>6}  {r['at']}  {r['actor']:<16} {r['action']:<22} {r['object_type']} {r['object_id'] or ''}"
+        for r in rs
+    ) or "No events match.")
+    return EXIT_OK
+
+
+def cmd_audit_trace(args: argparse.Namespace) -> int:
+    """Check decisions against commits both ways; exit 1 when they disagree."""
+    from reviewer.trace import trace, trace_json
+
+    with _open(args.workspace) as workspace:
+        report = trace(workspace)
+    data = trace_json(report)
+
+    def human(d: dict[str, Any]) -> str:
+        lines = [f"{p['proposal_id']}  {p['state']:<16} {p.get('commit_sha') or ''}" for p in d["proposals"]]
+        lines += [f"commit {c['sha'][:10]}  {c['explained_by']:<16} {c['subject']}" for c in d["commits"]]
+        lines += [f"PROBLEM: {p}" for p in d["problems"]]
+        lines.append("Trace OK." if d["ok"] else f"{len(d['problems'])} problem(s).")
+        return "\n".join(lines)
+
+    _emit(data, args.json, human)
+    return EXIT_OK if report.ok else EXIT_PROBLEM
+
+
+# ---- report ----------------------------------------------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the transparency report."""
+    from pathlib import Path
+
+    from reviewer.report import write_report
+
+    with _open(args.workspace) as workspace:
+        summary = write_report(workspace, args.format, Path(args.output), by=args.by)
+    _emit(summary, args.json, lambda s: f"Wrote {s['format']} report on {s['proposals']} proposals to {s['file']}.")
+    return EXIT_OK
+
+
+# ---- registration ----------------------------------------------------------------------------------
+
+
+def register(groups: Any) -> None:
+    """Add the governance commands to the parser."""
+    top = groups.top
+
+    member = top.add_parser("member", help="workspace members and their roles (reviewer, editor, auditor)")
+    member_sub = member.add_subparsers(dest="member_command", metavar="COMMAND", required=True)
+    p = member_sub.add_parser("add", help="add a member, or give a member more roles")
+    p.add_argument("workspace")
+    p.add_argument("name")
+    p.add_argument("--role", action="append", metavar="ROLE", help="reviewer, editor or auditor (repeatable)")
+    p.add_argument("--by", metavar="NAME", help="who makes the change (recorded in the audit log)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_member_add)
+    p = member_sub.add_parser("remove-role", help="take a role away (recorded; history is kept)")
+    p.add_argument("workspace")
+    p.add_argument("name")
+    p.add_argument("--role", action="append", metavar="ROLE", required=True)
+    p.add_argument("--by", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_member_remove_role)
+    p = member_sub.add_parser("list", help="every member with roles and role history")
+    p.add_argument("workspace")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_member_list)
+
+    p = top.add_parser("quorum", help="show or set how many reviewers must agree, per authority level")
+    p.add_argument("workspace")
+    p.add_argument("--set", action="append", metavar="LEVEL=N",
+                   help="root, system, developer, user, guideline or none (no authority); repeatable")
+    p.add_argument("--by", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_quorum)
+
+    p = top.add_parser("decide", help="record a reviewer's decision on a proposal")
+    p.add_argument("workspace")
+    p.add_argument("proposal_id")
+    p.add_argument("outcome", choices=["adopt", "defer", "set-aside"])
+    p.add_argument("--reviewer", required=True, metavar="NAME")
+    p.add_argument("--rationale", required=True, metavar="TEXT")
+    p.add_argument("--reason", metavar="CATEGORY",
+                   help="defer: needs-research, needs-product-work, needs-more-evidence, other; "
+                        "set-aside: principle, feasibility, risk, insufficient-evidence, other")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_decide)
+
+    p = top.add_parser("commit", help="commit adopted proposals to the spec repository, one commit each")
+    p.add_argument("workspace")
+    p.add_argument("--editor", required=True, metavar="NAME")
+    p.add_argument("--tag", metavar="TAG", help="then cut a release: a CHANGELOG.md entry and an annotated tag")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_commit)
+
+    audit_parser = top.add_parser("audit", help="verify the audit log, list it, trace decisions to commits")
+    audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    p = audit_sub.add_parser("verify", help="exit 0 when the log is intact, 1 naming the first bad event")
+    p.add_argument("workspace")
+    p.add_argument("--expect", action="append", metavar="SEQ:HASH",
+                   help="a head recorded earlier (e.g. from a published report); repeatable")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_verify)
+    p = audit_sub.add_parser("log", help="list events, newest first")
+    p.add_argument("workspace")
+    p.add_argument("--action", help="an action (decision.record) or its prefix (decision)")
+    p.add_argument("--object", help="an object type (proposal) or an object id")
+    p.add_argument("--actor")
+    p.add_argument("--since", metavar="TIME", help="ISO-8601 time or date")
+    p.add_argument("--limit", type=int, metavar="N")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_log)
+    p = audit_sub.add_parser("trace", help="check decisions against the spec repository's commits, both ways")
+    p.add_argument("workspace")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_trace)
+
+    p = top.add_parser("report", help="write the transparency report")
+    p.add_argument("workspace")
+    p.add_argument("--format", required=True, choices=["md", "html", "csv", "json"])
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument("--by", default="country_of_residence", metavar="FIELD",
+                   help="demographic field for the split of supports and refutes (default: country_of_residence)")
+    p.add_argument("--json", action="store_true", help="print a summary as JSON")
+    p.set_defaults(func=cmd_report)

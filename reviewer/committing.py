@@ -1,0 +1,555 @@
+"""Committing adopted proposals to the spec repository, one commit each, and cutting releases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reviewer import audit, gitops
+from reviewer.errors import KnownError
+from reviewer.governance import ProposalStatus, require_role, statuses
+from reviewer.ids import utc_now
+from reviewer.progress import NoProgress, Progress
+from reviewer.spec import parse_spec
+from reviewer.store import Proposal, Store, sql_errors
+
+if TYPE_CHECKING:
+    from reviewer.workspace import Workspace
+
+CHANGELOG = "CHANGELOG.md"
+TRAILER_PROPOSAL = "Proposal-Id"
+TRAILER_DECISION = "Decision-Id"
+TRAILER_WORKSPACE = "Spec-Review-Workspace"
+TRAILER_AUDIT_HEAD = "Audit-Head"
+TRAILER_EDITOR = "Editor"
+TRAILER_RELEASE = "Release"
+
+
+def _after_git_commit(proposal_id: str, sha: str) -> None:
+    """Run between a git commit and its database record (a seam for tests that simulate a crash).
+
+    Whatever happens here, the next ``commit_adopted`` finds the commit by its trailers and
+    completes the record: never a duplicate commit, never a lost decision.
+    """
+
+
+@dataclass(frozen=True)
+class CommitItem:
+    """What happened to one adopted proposal.
+
+    Attributes:
+        proposal_id: the proposal.
+        title: its title.
+        result: ``committed``, ``recovered`` (an earlier run's commit, now recorded) or ``needs_rebase``.
+        commit_sha: the commit, when there is one.
+        sections: the sections it changes.
+        merged_sections: sections merged three ways because the spec had moved.
+        message: what happened, in a sentence.
+    """
+
+    proposal_id: str
+    title: str
+    result: str
+    commit_sha: str | None
+    sections: tuple[str, ...]
+    merged_sections: tuple[str, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """A release cut by ``commit --tag``.
+
+    Attributes:
+        tag: the annotated tag.
+        commit_sha: the CHANGELOG commit the tag points at.
+        proposal_ids: the proposals it lists.
+    """
+
+    tag: str
+    commit_sha: str
+    proposal_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CommitReport:
+    """The result of one ``commit`` run.
+
+    Attributes:
+        branch: the branch committed to.
+        head_before: HEAD before the run.
+        head_after: HEAD after it.
+        items: one entry per adopted proposal looked at, in order.
+        release: the release, when one was cut.
+    """
+
+    branch: str
+    head_before: str
+    head_after: str
+    items: tuple[CommitItem, ...]
+    release: ReleaseInfo | None = None
+
+
+# ---- applying a proposal to the current text ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A proposal applied to the current spec text.
+
+    Attributes:
+        text: the new spec text (None when it cannot be applied).
+        merged: sections merged three ways.
+        problem: why it cannot be applied.
+    """
+
+    text: str | None
+    merged: tuple[str, ...] = ()
+    problem: str = ""
+
+
+def apply_proposal(text: str, proposal: Proposal) -> Applied:
+    """Apply a proposal's section texts to ``text``, merging three ways where the spec has moved.
+
+    A section still equal to the proposal's base text is replaced. Otherwise ``git merge-file``
+    merges base (the proposal's base text), ours (the section now) and theirs (the new text).
+    """
+    current_text = text
+    merged: list[str] = []
+    for change in proposal.sections:
+        document = parse_spec(current_text)
+        section = document.get(change.section_id)
+        if section is None:
+            return Applied(None, problem=f"section {change.section_id!r} is no longer in the spec")
+        if sum(1 for s in document.sections if s.id == change.section_id) > 1:
+            return Applied(None, problem=f"the spec has more than one section with id {change.section_id!r}")
+        if section.text == change.new_text:
+            continue
+        if section.text == change.base_text:
+            replacement = change.new_text
+        else:
+            result = gitops.merge_text(change.base_text, section.text, change.new_text)
+            if result.conflicts:
+                return Applied(
+                    None,
+                    problem=(
+                        f"section {change.section_id!r}: the spec changed the same lines since the proposal was "
+                        f"written against {proposal.base_revision[:10]} ({result.conflicts} conflicting "
+                        f"hunk{'s' if result.conflicts != 1 else ''})"
+                    ),
+                )
+            check = parse_spec(result.text)
+            if check.preamble or len(check.sections) != 1 or check.sections[0].id != change.section_id:
+                return Applied(
+                    None,
+                    problem=f"section {change.section_id!r}: merging with the current text does not give one whole section",
+                )
+            replacement = result.text
+            merged.append(change.section_id)
+        current_text = document.replace_section(change.section_id, replacement)
+    if current_text == text:
+        return Applied(None, problem="the spec already holds the proposed text (changed outside the app); nothing to commit")
+    return Applied(current_text, tuple(merged))
+
+
+# ---- records --------------------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def commit_message(
+    proposal: Proposal, status: ProposalStatus, decided: Sequence[tuple[str, str, str]], *, editor: str,
+    workspace_id: str, head: audit.Head,
+) -> str:
+    """Build the commit message of an adopted proposal: what, who decided, and the trailers.
+
+    Args:
+        proposal: the proposal.
+        status: its final status (level, quorum, counted decisions).
+        decided: ``(decision id, reviewer, decided_at)`` of the counted decisions.
+        editor: the committing editor.
+        workspace_id: the workspace's id.
+        head: the audit chain's head when committing (an external anchor of the log).
+    """
+    lines = [
+        f"Adopt: {_one_line(proposal.title)}",
+        "",
+        proposal.intent.strip(),
+        "",
+        f"Sections: {', '.join(proposal.section_ids)}",
+        f"Adopted by {len(decided)} reviewer{'s' if len(decided) != 1 else ''} "
+        f"(quorum {status.quorum} at level {status.level}): "
+        + "; ".join(f"{_one_line(reviewer)} at {at}" for _id, reviewer, at in decided),
+        "",
+        f"{TRAILER_PROPOSAL}: {proposal.id}",
+        *[f"{TRAILER_DECISION}: {decision_id}" for decision_id, _r, _a in decided],
+        f"{TRAILER_EDITOR}: {_one_line(editor)}",
+        f"{TRAILER_WORKSPACE}: {workspace_id}",
+        f"{TRAILER_AUDIT_HEAD}: {head.seq} {head.hash}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _record_commit(
+    store: Store, *, sha: str, parent: str | None, proposal: Proposal, decision_ids: Sequence[str], editor: str,
+    merged: Sequence[str], recovered: bool,
+) -> None:
+    """Write a proposal's commit into the database with its audit event (one transaction)."""
+    now = utc_now()
+    with sql_errors("recording the commit"), audit.anchored(store.db):
+        if store.db.execute("SELECT 1 FROM spec_commits WHERE sha = ?", [sha]).fetchone():
+            return
+        store.db.conn.executemany(
+            "UPDATE decisions SET commit_sha = ? WHERE id = ? AND proposal_id = ?",
+            [(sha, decision_id, proposal.id) for decision_id in decision_ids],
+        )
+        store.db.execute(
+            "INSERT INTO spec_commits (sha, editor, proposal_ids, decision_ids, committed_at, kind, parent_sha,"
+            " merged_sections, recovered) VALUES (?, ?, ?, ?, ?, 'proposal', ?, ?, ?)",
+            [sha, editor, json.dumps([proposal.id]), json.dumps(list(decision_ids)), now, parent,
+             json.dumps(list(merged)), int(recovered)],
+        )
+        store.db.execute(
+            "INSERT INTO proposal_commit_state (proposal_id, state, commit_sha, spec_revision, detail, updated_at)"
+            " VALUES (?, 'committed', ?, ?, '', ?) ON CONFLICT(proposal_id) DO UPDATE SET state = 'committed',"
+            " commit_sha = excluded.commit_sha, spec_revision = excluded.spec_revision, detail = '',"
+            " updated_at = excluded.updated_at",
+            [proposal.id, sha, sha, now],
+        )
+        audit.append_event(
+            store.db, actor=editor, action="spec.commit", object_type="spec_commit", object_id=sha,
+            payload={
+                "proposal_id": proposal.id,
+                "decision_ids": list(decision_ids),
+                "sections": proposal.section_ids,
+                "merged_sections": list(merged),
+                "parent": parent,
+                "recovered": recovered,
+            },
+        )
+
+
+def _record_needs_rebase(store: Store, proposal: Proposal, revision: str, problem: str, editor: str) -> bool:
+    """Mark an adopted proposal as needing a rebase (recorded again only when the reason changes)."""
+    with sql_errors("recording the rebase"), audit.anchored(store.db):
+        row = store.db.execute(
+            "SELECT state, spec_revision, detail FROM proposal_commit_state WHERE proposal_id = ?", [proposal.id]
+        ).fetchone()
+        if row is not None and (row[0], row[2]) == ("needs_rebase", problem):
+            return False
+        store.db.execute(
+            "INSERT INTO proposal_commit_state (proposal_id, state, commit_sha, spec_revision, detail, updated_at)"
+            " VALUES (?, 'needs_rebase', NULL, ?, ?, ?) ON CONFLICT(proposal_id) DO UPDATE SET"
+            " state = 'needs_rebase', commit_sha = NULL, spec_revision = excluded.spec_revision,"
+            " detail = excluded.detail, updated_at = excluded.updated_at",
+            [proposal.id, revision, problem, utc_now()],
+        )
+        audit.append_event(
+            store.db, actor=editor, action="proposal.needs_rebase", object_type="proposal", object_id=proposal.id,
+            payload={"spec_revision": revision, "reason": problem, "sections": proposal.section_ids},
+        )
+    return True
+
+
+# ---- the run ----------------------------------------------------------------------------------------
+
+
+def _check_worktree(workspace: Workspace) -> gitops.WorktreeState:
+    repo = workspace.spec_repo_path
+    state = gitops.worktree_state(repo)
+    if state.head is None:
+        raise KnownError(f"The spec repository {repo} has no commits yet.", hint="Commit the spec file first.")
+    if state.branch is None:
+        raise KnownError(
+            f"The spec repository {repo} has a detached HEAD; commits need a branch.",
+            hint="Check out the branch to commit to (e.g. `git switch main`); nothing was changed.",
+        )
+    if state.dirty:
+        shown = ", ".join(state.dirty[:5]) + (f" and {len(state.dirty) - 5} more" if len(state.dirty) > 5 else "")
+        raise KnownError(
+            f"The spec repository {repo} has uncommitted changes ({shown}).",
+            hint="Commit or stash them first; nothing was changed.",
+        )
+    # The tree is clean, so the index holds exactly what HEAD does (and reading it starts no process).
+    if not gitops.is_in_index(repo, workspace.config.spec_file):
+        raise KnownError(
+            f"The spec file {workspace.config.spec_file!r} is not in the repository at {state.head[:10]} on {state.branch}.",
+            hint="Restore it or name the right file in workspace.json; nothing was changed.",
+        )
+    return state
+
+
+def _scan_range(store: Store, repo_path: Any, head: str) -> str | None:
+    """Return the revision range that can hold commits not yet recorded (None: nothing to scan)."""
+    row = store.db.execute("SELECT sha FROM spec_commits ORDER BY committed_at DESC, rowid DESC LIMIT 1").fetchone()
+    if row is not None:
+        if row[0] == head:
+            return None
+        if gitops.commit_exists(repo_path, row[0]) and gitops.is_ancestor(repo_path, row[0], head):
+            return f"{row[0]}..{head}"
+    baseline = store.get_info("baseline_revision")
+    if baseline and gitops.commit_exists(repo_path, baseline) and gitops.is_ancestor(repo_path, baseline, head):
+        return f"{baseline}..{head}"
+    return head
+
+
+def recover_commits(workspace: Workspace, head: str) -> list[CommitItem]:
+    """Record commits an earlier run made but could not record (found by their trailers).
+
+    Returns:
+        One item per recovered commit.
+    """
+    store = workspace.store
+    rev_range = _scan_range(store, workspace.spec_repo_path, head)
+    if rev_range is None:
+        return []
+    entries = gitops.log_with_trailers(workspace.spec_repo_path, rev_range)
+    recorded = {r[0] for r in store.db.execute("SELECT sha FROM spec_commits")}
+    current = statuses(store)
+    items = []
+    for entry in reversed(entries):  # oldest first, as they were made
+        if workspace.config.id not in entry.trailer(TRAILER_WORKSPACE) or entry.sha in recorded:
+            continue
+        if entry.trailer(TRAILER_RELEASE):
+            continue  # a CHANGELOG commit; `commit --tag` completes its release
+        for proposal_id in entry.trailer(TRAILER_PROPOSAL):
+            status = current.get(proposal_id)
+            if status is None or status.status == "committed" or status.final_outcome != "adopt":
+                continue
+            proposal = store.get_proposal(proposal_id)
+            known = {d[0] for d in store.db.execute("SELECT id FROM decisions WHERE proposal_id = ?", [proposal_id])}
+            decision_ids = [d for d in entry.trailer(TRAILER_DECISION) if d in known] or list(status.counted_decisions)
+            editor = (entry.trailer(TRAILER_EDITOR) or ["spec-review"])[0]
+            _record_commit(
+                store, sha=entry.sha, parent=entry.parents[0] if entry.parents else None, proposal=proposal,
+                decision_ids=decision_ids, editor=editor, merged=(), recovered=True,
+            )
+            items.append(CommitItem(
+                proposal_id, proposal.title, "recovered", entry.sha, tuple(proposal.section_ids),
+                message=f"recorded commit {entry.sha[:10]}, made by an earlier run that stopped before recording it",
+            ))
+    return items
+
+
+def _final_at(store: Store, status: ProposalStatus) -> str:
+    if not status.counted_decisions:
+        return ""
+    marks = ",".join("?" * len(status.counted_decisions))
+    row = store.db.execute(
+        f"SELECT max(decided_at) FROM decisions WHERE id IN ({marks})", list(status.counted_decisions)
+    ).fetchone()
+    return str(row[0] or "")
+
+
+def commit_adopted(
+    workspace: Workspace, editor: str, *, tag: str | None = None, progress: Progress | None = None
+) -> CommitReport:
+    """Commit every adopted, not yet committed proposal to the spec repository, one commit each.
+
+    Preconditions are checked before anything is written: the editor holds the editor role, the
+    repository is on a branch with a clean working tree, the spec file is tracked, and a new tag
+    does not exist. A proposal whose sections conflict with the current spec is marked as needing
+    a rebase and skipped. A failing git hook stops the run with the working tree restored.
+
+    Args:
+        workspace: the open workspace.
+        editor: a member holding the editor role.
+        tag: when given, cut a release after the commits: a CHANGELOG.md entry (its own commit)
+            and an annotated tag.
+        progress: reports one tick per proposal.
+
+    Raises:
+        KnownError: a precondition fails, or git refuses a commit.
+    """
+    progress = progress or NoProgress()
+    store = workspace.store
+    member = require_role(store, editor, "editor")
+    repo = workspace.spec_repo_path
+    name = workspace.config.spec_file
+    state = _check_worktree(workspace)
+    assert state.head is not None and state.branch is not None
+    if tag is not None:
+        gitops.check_tag_name(repo, tag)
+        if gitops.tag_exists(repo, tag):
+            raise KnownError(f"The tag {tag!r} already exists in the spec repository.", hint="Choose another name; nothing was changed.")
+        if gitops.is_untracked(repo, CHANGELOG):
+            raise KnownError(
+                f"{CHANGELOG} exists in the spec repository but is not tracked.",
+                hint="Commit or remove it first; nothing was changed.",
+            )
+    head_before = head = state.head
+    items: list[CommitItem] = list(recover_commits(workspace, head))
+
+    current = statuses(store)
+    adopted = [s for s in current.values() if s.status in ("adopted", "needs_rebase")]
+    adopted.sort(key=lambda s: (_final_at(store, s), s.proposal_id))
+    spec_path = repo / name
+    progress.start(len(adopted), "Committing adopted proposals")
+    for status in adopted:
+        proposal = store.get_proposal(status.proposal_id)
+        try:
+            text = spec_path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KnownError(f"The spec file {name!r} is not UTF-8 text (byte {exc.start}).") from exc
+        applied = apply_proposal(text, proposal)
+        if applied.text is None:
+            _record_needs_rebase(store, proposal, head, applied.problem, member.name)
+            items.append(CommitItem(
+                proposal.id, proposal.title, "needs_rebase", None, tuple(proposal.section_ids),
+                message=f"not committed, needs a rebase: {applied.problem}",
+            ))
+            progress.tick()
+            continue
+        decided = [
+            tuple(r) for r in store.db.execute(
+                f"SELECT id, reviewer, decided_at FROM decisions WHERE id IN ({','.join('?' * len(status.counted_decisions))})"
+                " ORDER BY decided_at, rowid",
+                list(status.counted_decisions),
+            )
+        ]
+        message = commit_message(
+            proposal, status, decided, editor=member.name, workspace_id=workspace.config.id,
+            head=audit.head_of(store.db),
+        )
+        sha = gitops.commit_files(repo, {name: applied.text.encode("utf-8")}, message, expected_head=head)
+        _after_git_commit(proposal.id, sha)
+        _record_commit(
+            store, sha=sha, parent=head, proposal=proposal, decision_ids=[d[0] for d in decided],
+            editor=member.name, merged=applied.merged, recovered=False,
+        )
+        merged_note = f" (merged with later changes in {', '.join(applied.merged)})" if applied.merged else ""
+        items.append(CommitItem(
+            proposal.id, proposal.title, "committed", sha, tuple(proposal.section_ids), applied.merged,
+            message=f"committed as {sha[:10]}{merged_note}",
+        ))
+        head = sha
+        progress.tick()
+    progress.finish()
+
+    release = _cut_release(workspace, tag, head, member.name) if tag is not None else None
+    if release is not None:
+        head = release.commit_sha
+    return CommitReport(state.branch, head_before, head, tuple(items), release)
+
+
+# ---- releases ---------------------------------------------------------------------------------------
+
+
+def changelog_entry(tag: str, date: str, rows: Sequence[tuple[str, str, Sequence[str], str]], newline: str = "\n") -> str:
+    """Return the CHANGELOG.md entry of a release.
+
+    Args:
+        tag: the release tag.
+        date: the release date (YYYY-MM-DD).
+        rows: ``(proposal id, title, section ids, commit sha)`` of what went in.
+        newline: the file's line ending.
+    """
+    lines = [f"## {tag} ({date})", ""]
+    if not rows:
+        lines.append("- No adopted proposals since the previous release.")
+    for proposal_id, title, sections, sha in rows:
+        lines.append(
+            f"- {_one_line(title)} (sections {', '.join(f'`{s}`' for s in sections)}; "
+            f"proposal {proposal_id}; commit {sha[:12]})"
+        )
+    return newline.join(lines) + newline + newline
+
+
+def insert_changelog_entry(existing: str, entry: str) -> str:
+    """Insert ``entry`` as the newest one: before the first ``## `` heading, or after the title."""
+    newline = "\r\n" if "\r\n" in existing else "\n"
+    if not existing.strip():
+        return f"# Changelog{newline}{newline}" + entry
+    lines = existing.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.startswith("## "):
+            return "".join(lines[:index]) + entry + "".join(lines[index:])
+    if not existing.endswith(("\n", "\r")):
+        existing += newline
+    if not existing.endswith(newline + newline):
+        existing += newline
+    return existing + entry
+
+
+def _cut_release(workspace: Workspace, tag: str, head: str, editor: str) -> ReleaseInfo:
+    store = workspace.store
+    repo = workspace.spec_repo_path
+    rows = store.db.execute(
+        "SELECT sha, proposal_ids FROM spec_commits WHERE kind = 'proposal' AND release_tag IS NULL"
+        " ORDER BY committed_at, rowid"
+    ).fetchall()
+    listed: list[tuple[str, str, Sequence[str], str]] = []
+    proposal_ids: list[str] = []
+    for sha, ids_json in rows:
+        for proposal_id in json.loads(ids_json):
+            proposal = store.get_proposal(proposal_id)
+            listed.append((proposal.id, proposal.title, proposal.section_ids, sha))
+            proposal_ids.append(proposal.id)
+    # A run that stopped after the CHANGELOG commit left a commit with this release's trailer.
+    baseline = store.get_info("baseline_revision")
+    rev_range = head
+    if baseline and gitops.commit_exists(repo, baseline) and gitops.is_ancestor(repo, baseline, head):
+        rev_range = f"{baseline}..{head}"
+    previous = [
+        e for e in gitops.log_with_trailers(repo, rev_range)
+        if tag in e.trailer(TRAILER_RELEASE) and workspace.config.id in e.trailer(TRAILER_WORKSPACE)
+    ]
+    if previous:
+        sha = previous[0].sha
+    else:
+        existing = (repo / CHANGELOG).read_bytes().decode("utf-8") if (repo / CHANGELOG).exists() else ""
+        newline = "\r\n" if "\r\n" in existing else "\n"
+        entry = changelog_entry(tag, utc_now()[:10], listed, newline)
+        audit_head = audit.head_of(store.db)
+        message = "\n".join([
+            f"Release {tag}",
+            "",
+            f"{len(listed)} adopted proposal{'s' if len(listed) != 1 else ''} since the previous release:",
+            *[f"- {_one_line(t)} ({p})" for p, t, _s, _c in listed],
+            "",
+            f"{TRAILER_RELEASE}: {tag}",
+            f"{TRAILER_EDITOR}: {_one_line(editor)}",
+            f"{TRAILER_WORKSPACE}: {workspace.config.id}",
+            f"{TRAILER_AUDIT_HEAD}: {audit_head.seq} {audit_head.hash}",
+        ]) + "\n"
+        sha = gitops.commit_files(
+            repo, {CHANGELOG: insert_changelog_entry(existing, entry).encode("utf-8")}, message, expected_head=head
+        )
+        _after_git_commit(f"release {tag}", sha)
+    summary = "\n".join([f"Release {tag}", ""] + [f"- {_one_line(t)} ({p})" for p, t, _s, _c in listed])
+    gitops.create_tag(repo, tag, summary + "\n", sha)
+    with sql_errors("recording the release"), audit.anchored(store.db):
+        store.db.execute(
+            "INSERT INTO spec_commits (sha, editor, proposal_ids, decision_ids, committed_at, kind, parent_sha,"
+            " release_tag) VALUES (?, ?, ?, '[]', ?, 'release', ?, ?) ON CONFLICT(sha) DO NOTHING",
+            [sha, editor, json.dumps(proposal_ids), utc_now(), head, tag],
+        )
+        store.db.conn.executemany(
+            "UPDATE spec_commits SET release_tag = ? WHERE sha = ? AND kind = 'proposal'", [(tag, r[0]) for r in rows]
+        )
+        audit.append_event(
+            store.db, actor=editor, action="spec.release", object_type="spec_commit", object_id=sha,
+            payload={"tag": tag, "proposal_ids": proposal_ids, "changelog": CHANGELOG},
+        )
+    return ReleaseInfo(tag, sha, tuple(proposal_ids))
+
+
+def report_json(report: CommitReport) -> dict[str, Any]:
+    """Return a commit report as plain JSON data."""
+    return {
+        "branch": report.branch,
+        "head_before": report.head_before,
+        "head_after": report.head_after,
+        "committed": sum(1 for i in report.items if i.result == "committed"),
+        "recovered": sum(1 for i in report.items if i.result == "recovered"),
+        "needs_rebase": sum(1 for i in report.items if i.result == "needs_rebase"),
+        "items": [dict(i.__dict__, sections=list(i.sections), merged_sections=list(i.merged_sections)) for i in report.items],
+        "release": None if report.release is None else {
+            "tag": report.release.tag, "commit_sha": report.release.commit_sha,
+            "proposal_ids": list(report.release.proposal_ids),
+        },
+    }

@@ -1,0 +1,620 @@
+"""Governance: members and roles, quorum per authority level, decisions and proposal status."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reviewer import audit
+from reviewer.errors import KnownError
+from reviewer.ids import new_id, utc_now
+from reviewer.spec import AUTHORITY_RANK, SpecDocument, parse_spec
+from reviewer.store import APP_ACTOR, Store, sql_errors
+
+ROLES = ("reviewer", "editor", "auditor")
+LEVELS = ("root", "system", "developer", "user", "guideline", "none")
+"""Quorum levels: the authority levels (``platform`` counts as ``root``), and ``none`` for sections
+that declare no authority (the overview, chapter introductions)."""
+DEFAULT_QUORUM = {"root": 2, "system": 2, "developer": 1, "user": 1, "guideline": 1, "none": 1}
+OUTCOMES = ("adopt", "defer", "set_aside")
+REASONS: dict[str, tuple[str, ...]] = {
+    "adopt": (),
+    "defer": ("needs-research", "needs-product-work", "needs-more-evidence", "other"),
+    "set_aside": ("principle", "feasibility", "risk", "insufficient-evidence", "other"),
+}
+FINAL_STATUS = {"adopt": "adopted", "defer": "deferred", "set_aside": "set_aside"}
+STATUSES = ("open", "pending", "contested", "adopted", "deferred", "set_aside", "committed", "needs_rebase")
+_LEVEL_ORDER = {level: i for i, level in enumerate(LEVELS)}
+
+
+# ---- members -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person in the workspace with their current roles.
+
+    Attributes:
+        id: UUID of the member.
+        name: the name decisions and commits are recorded under (unique).
+        roles: current roles (reviewer, editor, auditor), sorted.
+        created_at: when the member was first added.
+    """
+
+    id: str
+    name: str
+    roles: tuple[str, ...]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """One role given or taken away (never deleted).
+
+    Attributes:
+        member: the member's name.
+        role: the role.
+        change: ``add`` or ``remove``.
+        changed_by: who made the change.
+        changed_at: when.
+    """
+
+    member: str
+    role: str
+    change: str
+    changed_by: str
+    changed_at: str
+
+
+def _clean_name(name: str, what: str = "member") -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise KnownError(f"A {what} needs a name.")
+    return cleaned
+
+
+def _check_role(role: str) -> str:
+    value = role.strip().lower()
+    if value not in ROLES:
+        raise KnownError(f"Unknown role {role!r}.", hint=f"Use one of: {', '.join(ROLES)}.")
+    return value
+
+
+def get_member(store: Store, name: str) -> Member | None:
+    """Return the member called ``name``, or None."""
+    row = store.db.execute(
+        "SELECT id, name, roles, created_at FROM members WHERE name = ?", [" ".join(name.split())]
+    ).fetchone()
+    if row is None:
+        return None
+    return Member(row[0], row[1], tuple(sorted(json.loads(row[2] or "[]"))), row[3])
+
+
+def list_members(store: Store) -> list[Member]:
+    """Return every member, by name."""
+    with sql_errors("listing members"):
+        rows = store.db.execute("SELECT id, name, roles, created_at FROM members ORDER BY name").fetchall()
+    return [Member(r[0], r[1], tuple(sorted(json.loads(r[2] or "[]"))), r[3]) for r in rows]
+
+
+def role_history(store: Store, name: str | None = None) -> list[RoleChange]:
+    """Return every role change (of one member, or all), oldest first."""
+    sql = (
+        "SELECT m.name, c.role, c.change, c.changed_by, c.changed_at FROM member_role_changes c"
+        " JOIN members m ON m.id = c.member_id"
+    )
+    params: list[Any] = []
+    if name is not None:
+        sql += " WHERE m.name = ?"
+        params.append(" ".join(name.split()))
+    sql += " ORDER BY c.changed_at, c.rowid"
+    return [RoleChange(*r) for r in store.db.execute(sql, params).fetchall()]
+
+
+def add_member(store: Store, name: str, roles: Sequence[str], *, actor: str = APP_ACTOR) -> Member:
+    """Add a member, or give an existing member more roles; recorded with an audit event.
+
+    Raises:
+        KnownError: no name, no role, or an unknown role.
+    """
+    name = _clean_name(name)
+    wanted = sorted({_check_role(r) for r in roles})
+    if not wanted:
+        raise KnownError(f"Say which role {name} has with --role ({', '.join(ROLES)}).")
+    now = utc_now()
+    with sql_errors("saving the member"), audit.anchored(store.db):
+        member = get_member(store, name)
+        if member is None:
+            member = Member(new_id(), name, (), now)
+            store.db.execute(
+                "INSERT INTO members (id, name, roles, created_at) VALUES (?, ?, '[]', ?)",
+                [member.id, name, now],
+            )
+            action = "member.add"
+        else:
+            action = "member.role_add"
+        added = [r for r in wanted if r not in member.roles]
+        roles_now = tuple(sorted(set(member.roles) | set(wanted)))
+        if not added and action == "member.role_add":
+            return member
+        store.db.execute("UPDATE members SET roles = ? WHERE id = ?", [json.dumps(list(roles_now)), member.id])
+        store.db.conn.executemany(
+            "INSERT INTO member_role_changes (id, member_id, role, change, changed_by, changed_at)"
+            " VALUES (?, ?, ?, 'add', ?, ?)",
+            [(new_id(), member.id, r, actor, now) for r in added],
+        )
+        audit.append_event(
+            store.db, actor=actor, action=action, object_type="member", object_id=member.id,
+            payload={"name": name, "added": added, "roles": list(roles_now)},
+        )
+    return Member(member.id, name, roles_now, member.created_at)
+
+
+def remove_role(store: Store, name: str, role: str, *, actor: str = APP_ACTOR) -> Member:
+    """Take a role away from a member; the member and every past decision stay.
+
+    Raises:
+        KnownError: no such member, or the member does not hold the role.
+    """
+    role = _check_role(role)
+    with sql_errors("changing the member's roles"), audit.anchored(store.db):
+        member = get_member(store, name)
+        if member is None:
+            raise KnownError(f"No member called {name!r}.", hint="List them with `spec-review member list WORKSPACE`.")
+        if role not in member.roles:
+            raise KnownError(f"{member.name} does not hold the role {role}.")
+        roles_now = tuple(r for r in member.roles if r != role)
+        store.db.execute("UPDATE members SET roles = ? WHERE id = ?", [json.dumps(list(roles_now)), member.id])
+        store.db.execute(
+            "INSERT INTO member_role_changes (id, member_id, role, change, changed_by, changed_at)"
+            " VALUES (?, ?, ?, 'remove', ?, ?)",
+            [new_id(), member.id, role, actor, utc_now()],
+        )
+        audit.append_event(
+            store.db, actor=actor, action="member.role_remove", object_type="member", object_id=member.id,
+            payload={"name": member.name, "removed": role, "roles": list(roles_now)},
+        )
+    return Member(member.id, member.name, roles_now, member.created_at)
+
+
+def require_role(store: Store, name: str, role: str) -> Member:
+    """Return the member called ``name`` when they hold ``role``.
+
+    Raises:
+        KnownError: no such member, or they lack the role.
+    """
+    member = get_member(store, name)
+    if member is None:
+        raise KnownError(
+            f"{name!r} is not a member of this workspace.",
+            hint=f"Add them with `spec-review member add WORKSPACE {name!r} --role {role}`.",
+        )
+    if role not in member.roles:
+        held = ", ".join(member.roles) or "no role"
+        raise KnownError(
+            f"{member.name} holds {held}, not {role}: only {role}s may do this.",
+            hint=f"Give the role with `spec-review member add WORKSPACE {member.name!r} --role {role}`.",
+        )
+    return member
+
+
+# ---- quorum ------------------------------------------------------------------------------------
+
+
+def level_of(authority: str | None) -> str:
+    """Return the quorum level of a declared authority (``platform`` is ``root``; none or unknown: ``none``)."""
+    if authority == "platform":
+        return "root"
+    if authority in AUTHORITY_RANK:
+        return str(authority)
+    return "none"
+
+
+def quorum_settings(store: Store) -> dict[str, int]:
+    """Return the quorum of every level, in level order."""
+    with sql_errors("reading the quorum"):
+        stored = dict(store.db.execute("SELECT level, quorum FROM quorum_settings").fetchall())
+    return {level: int(stored.get(level, DEFAULT_QUORUM[level])) for level in LEVELS}
+
+
+def parse_quorum_setting(text: str) -> tuple[str, int]:
+    """Read ``LEVEL=N`` (``platform`` is accepted for ``root``).
+
+    Raises:
+        KnownError: not of that form, an unknown level, or N below 1.
+    """
+    level, sep, value = text.partition("=")
+    level = level.strip().lower()
+    level = "root" if level == "platform" else level
+    if not sep or level not in LEVELS:
+        raise KnownError(f"{text!r} is not LEVEL=N.", hint=f"Levels: {', '.join(LEVELS)}; e.g. root=3.")
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise KnownError(f"{text!r}: the quorum must be a whole number.") from exc
+    if number < 1:
+        raise KnownError(f"{text!r}: the quorum must be at least 1.")
+    return level, number
+
+
+def set_quorum(store: Store, changes: Mapping[str, int], *, actor: str = APP_ACTOR) -> dict[str, int]:
+    """Change the quorum of some levels; recorded with one audit event.
+
+    Returns:
+        Every level's quorum after the change.
+
+    Raises:
+        KnownError: an unknown level or a quorum below 1.
+    """
+    for level, number in changes.items():
+        if level not in LEVELS:
+            raise KnownError(f"Unknown level {level!r}.", hint=f"Use one of: {', '.join(LEVELS)}.")
+        if int(number) < 1:
+            raise KnownError(f"The quorum of {level} must be at least 1.")
+    before = quorum_settings(store)
+    changed = {level: {"from": before[level], "to": int(n)} for level, n in changes.items() if before[level] != int(n)}
+    if not changed:
+        return before
+    now = utc_now()
+    with sql_errors("saving the quorum"), audit.anchored(store.db):
+        store.db.conn.executemany(
+            "INSERT INTO quorum_settings (level, quorum, updated_at, updated_by) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(level) DO UPDATE SET quorum = excluded.quorum, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by",
+            [(level, c["to"], now, actor) for level, c in changed.items()],
+        )
+        audit.append_event(
+            store.db, actor=actor, action="quorum.set", object_type="workspace", object_id=None,
+            payload={"changed": changed},
+        )
+    return quorum_settings(store)
+
+
+def _heading_authority(text: str) -> str | None:
+    return _line_authority(text.split("\n", 1)[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_authority(first_line: str) -> str | None:
+    sections = parse_spec(first_line + "\n").sections
+    return sections[0].authority if sections else None
+
+
+def governing_level(levels: Iterable[str], quorum: Mapping[str, int]) -> str:
+    """Return the level whose bar applies: the highest quorum among ``levels``, then the highest authority."""
+    found = set(levels) or {"none"}
+    return min(found, key=lambda level: (-quorum[level], _LEVEL_ORDER[level]))
+
+
+def proposal_levels(store: Store, proposal_id: str, spec_document: SpecDocument | None = None) -> set[str]:
+    """Return the levels a proposal touches: from its new and base heading lines, and the current spec.
+
+    Args:
+        store: the workspace store.
+        proposal_id: the proposal.
+        spec_document: the spec as it is now, when known (its sections' authority counts too).
+    """
+    levels: set[str] = set()
+    for section_id, base_text, new_text in store.db.execute(
+        "SELECT section_id, base_text, new_text FROM proposal_sections WHERE proposal_id = ?", [proposal_id]
+    ):
+        levels.add(level_of(_heading_authority(new_text)))
+        levels.add(level_of(_heading_authority(base_text)))
+        current = spec_document.get(section_id) if spec_document is not None else None
+        if current is not None:
+            levels.add(level_of(current.authority))
+    return levels
+
+
+# ---- decisions and status ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One reviewer's recorded outcome for a proposal (never changed, never deleted).
+
+    Attributes:
+        id: UUID of the decision.
+        proposal_id: the proposal.
+        outcome: adopt, defer or set_aside.
+        reason_category: for defer and set_aside, the category of the reason.
+        rationale: the reviewer's written reasons.
+        reviewer: the reviewer's member name.
+        decided_at: UTC time.
+        commit_sha: the commit that carried the adopted change out, once committed.
+        level: the quorum level that applied when it was recorded.
+        quorum: the quorum that applied when it was recorded.
+        status_after: the proposal's status right after it.
+        spec_revision: the spec commit the reviewer saw, when known.
+    """
+
+    id: str
+    proposal_id: str
+    outcome: str
+    reason_category: str | None
+    rationale: str
+    reviewer: str
+    decided_at: str
+    commit_sha: str | None = None
+    level: str | None = None
+    quorum: int | None = None
+    status_after: str | None = None
+    spec_revision: str | None = None
+
+
+@dataclass(frozen=True)
+class ProposalStatus:
+    """Where a proposal stands.
+
+    Attributes:
+        proposal_id: the proposal.
+        status: open, pending, contested, adopted, deferred, set_aside, committed or needs_rebase.
+        level: the quorum level that applies.
+        quorum: how many distinct reviewers must agree.
+        votes: each reviewer's latest outcome.
+        final_outcome: adopt, defer or set_aside once the quorum agrees (also when committed).
+        counted_decisions: the ids of the latest decisions that make up the final outcome.
+        commit_sha: the commit that carried it out, once committed.
+        detail: why a rebase is needed, when it is.
+    """
+
+    proposal_id: str
+    status: str
+    level: str
+    quorum: int
+    votes: dict[str, str] = field(default_factory=dict)
+    final_outcome: str | None = None
+    counted_decisions: tuple[str, ...] = ()
+    commit_sha: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """What recording a decision did.
+
+    Attributes:
+        decision: the stored decision.
+        status: the proposal's status after it.
+        event_seq: the position of its audit event.
+    """
+
+    decision: Decision
+    status: ProposalStatus
+    event_seq: int
+
+
+_DECISION_COLUMNS = (
+    "id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at, commit_sha,"
+    " authority, quorum, status_after, spec_revision"
+)
+
+
+def _decision(row: Sequence[Any]) -> Decision:
+    return Decision(*row)
+
+
+def decisions_for(store: Store, proposal_id: str) -> list[Decision]:
+    """Return every decision on a proposal, oldest first."""
+    with sql_errors("reading decisions"):
+        rows = store.db.execute(
+            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE proposal_id = ? ORDER BY decided_at, rowid",
+            [proposal_id],
+        ).fetchall()
+    return [_decision(r) for r in rows]
+
+
+def normalise_outcome(outcome: str) -> str:
+    """Return ``adopt``, ``defer`` or ``set_aside`` for what a person typed (``set-aside`` too).
+
+    Raises:
+        KnownError: anything else.
+    """
+    value = outcome.strip().lower().replace("-", "_").replace(" ", "_")
+    if value not in OUTCOMES:
+        raise KnownError(f"Unknown outcome {outcome!r}.", hint="Use adopt, defer or set-aside.")
+    return value
+
+
+def normalise_reason(outcome: str, reason: str | None) -> str | None:
+    """Check the reason category for an outcome and return it in its stored form.
+
+    Raises:
+        KnownError: a reason for adopt, a missing reason for defer or set aside, or an unknown one.
+    """
+    allowed = REASONS[outcome]
+    label = outcome.replace("_", " ")
+    if not allowed:
+        if reason:
+            raise KnownError("Adopting takes no reason category; give the reasons in the rationale.")
+        return None
+    if not reason or not reason.strip():
+        raise KnownError(
+            f"To {label} a proposal, give a reason category with --reason.", hint=f"One of: {', '.join(allowed)}."
+        )
+    value = reason.strip().lower().replace("_", "-").replace(" ", "-")
+    if value not in allowed:
+        raise KnownError(f"{reason!r} is not a reason to {label}.", hint=f"Use one of: {', '.join(allowed)}.")
+    return value
+
+
+def _compute(
+    proposal_id: str,
+    decisions: Sequence[tuple[str, str, str, str | None]],
+    level: str,
+    quorum: int,
+    commit_state: tuple[str, str | None, str] | None,
+) -> ProposalStatus:
+    """Derive a status from decisions ``(id, reviewer, outcome, commit_sha)`` in time order."""
+    latest: dict[str, tuple[str, str]] = {}
+    for decision_id, reviewer, outcome, _sha in decisions:
+        latest[reviewer] = (decision_id, outcome)
+    votes = {reviewer: outcome for reviewer, (_id, outcome) in sorted(latest.items())}
+    if commit_state is not None and commit_state[0] == "committed":
+        counted = tuple(d for _r, (d, o) in sorted(latest.items()) if o == "adopt")
+        return ProposalStatus(proposal_id, "committed", level, quorum, votes, "adopt", counted, commit_state[1])
+    if not votes:
+        return ProposalStatus(proposal_id, "open", level, quorum)
+    outcomes = set(votes.values())
+    if len(outcomes) > 1:
+        return ProposalStatus(proposal_id, "contested", level, quorum, votes)
+    (outcome,) = outcomes
+    if len(votes) < quorum:
+        return ProposalStatus(proposal_id, "pending", level, quorum, votes)
+    counted = tuple(d for _r, (d, _o) in sorted(latest.items()))
+    status = FINAL_STATUS[outcome]
+    detail = ""
+    if outcome == "adopt" and commit_state is not None and commit_state[0] == "needs_rebase":
+        status, detail = "needs_rebase", commit_state[2]
+    return ProposalStatus(proposal_id, status, level, quorum, votes, outcome, counted, None, detail)
+
+
+def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[str, ProposalStatus]:
+    """Return the status of every proposal (or of the given ones), reading each table once."""
+    quorum = quorum_settings(store)
+    with sql_errors("reading proposal status"):
+        wanted = list(proposal_ids) if proposal_ids is not None else [
+            r[0] for r in store.db.execute("SELECT id FROM proposals ORDER BY created_at, id")
+        ]
+        wanted_set = set(wanted)
+        levels: dict[str, set[str]] = {pid: set() for pid in wanted}
+        # Only the heading lines matter here: read them without the section bodies.
+        for pid, base_text, new_text in store.db.execute(
+            "SELECT proposal_id, substr(base_text, 1, instr(base_text || char(10), char(10))),"
+            " substr(new_text, 1, instr(new_text || char(10), char(10))) FROM proposal_sections"
+        ):
+            if pid in wanted_set:
+                levels[pid].add(level_of(_heading_authority(new_text)))
+                levels[pid].add(level_of(_heading_authority(base_text)))
+        decisions: dict[str, list[tuple[str, str, str, str | None]]] = {pid: [] for pid in wanted}
+        for pid, decision_id, reviewer, outcome, sha, authority in store.db.execute(
+            "SELECT proposal_id, id, reviewer, outcome, commit_sha, authority FROM decisions"
+            " ORDER BY decided_at, rowid"
+        ):
+            if pid in wanted_set:
+                decisions[pid].append((decision_id, reviewer, outcome, sha))
+                if authority in _LEVEL_ORDER:
+                    levels[pid].add(authority)
+        states = {
+            r[0]: (r[1], r[2], r[3])
+            for r in store.db.execute("SELECT proposal_id, state, commit_sha, detail FROM proposal_commit_state")
+        }
+    result = {}
+    for pid in wanted:
+        level = governing_level(levels[pid], quorum)
+        result[pid] = _compute(pid, decisions[pid], level, quorum[level], states.get(pid))
+    return result
+
+
+def proposal_status(store: Store, proposal_id: str) -> ProposalStatus:
+    """Return one proposal's status.
+
+    Raises:
+        KnownError: no proposal has that id.
+    """
+    store.get_proposal(proposal_id)
+    return statuses(store, [proposal_id])[proposal_id]
+
+
+def decide(
+    store: Store,
+    proposal_id: str,
+    outcome: str,
+    reviewer: str,
+    rationale: str,
+    reason: str | None = None,
+    spec_document: SpecDocument | None = None,
+    *,
+    spec_revision: str | None = None,
+) -> DecisionResult:
+    """Record one reviewer's decision on a proposal, with its audit event, in one transaction.
+
+    Each reviewer's latest decision counts; the proposal is final once ``quorum`` distinct
+    reviewers agree, contested while their latest outcomes differ. A deferred or set-aside
+    proposal can be decided again; a committed one cannot.
+
+    Args:
+        store: the workspace store.
+        proposal_id: the proposal.
+        outcome: adopt, defer or set_aside (``set-aside`` accepted).
+        reviewer: a member holding the reviewer role.
+        rationale: the written reasons (required).
+        reason: the reason category for defer and set aside.
+        spec_document: the current spec, so that its sections' authority counts for the quorum.
+        spec_revision: the spec commit the reviewer saw, recorded with the decision.
+
+    Raises:
+        KnownError: unknown proposal or outcome, a missing or unknown reason, an empty rationale,
+            a reviewer without the reviewer role, or a proposal already committed.
+    """
+    outcome = normalise_outcome(outcome)
+    reason_category = normalise_reason(outcome, reason)
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise KnownError("A decision needs a rationale: say why, in words others can read.")
+    proposal = store.get_proposal(proposal_id)
+    member = require_role(store, reviewer, "reviewer")
+    levels = proposal_levels(store, proposal_id, spec_document)
+    quorum = quorum_settings(store)
+    level = governing_level(levels, quorum)
+    decision_id = new_id()
+    now = utc_now()
+    with sql_errors("saving the decision"), audit.anchored(store.db):
+        before = statuses(store, [proposal_id])[proposal_id]
+        if before.status == "committed":
+            raise KnownError(
+                f"Proposal {proposal_id} was already committed ({(before.commit_sha or '')[:10]}); it cannot be decided again.",
+                hint="Propose a new change to revise it.",
+            )
+        store.db.execute(
+            "INSERT INTO decisions (id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at,"
+            " authority, quorum, spec_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [decision_id, proposal_id, outcome, reason_category, rationale, member.name, now, level,
+             quorum[level], spec_revision],
+        )
+        after = statuses(store, [proposal_id])[proposal_id]
+        store.db.execute("UPDATE decisions SET status_after = ? WHERE id = ?", [after.status, decision_id])
+        event = audit.append_event(
+            store.db, actor=member.name, action="decision.record", object_type="decision", object_id=decision_id,
+            payload={
+                "proposal_id": proposal_id,
+                "title": proposal.title,
+                "outcome": outcome,
+                "reason_category": reason_category,
+                "rationale": rationale,
+                "level": level,
+                "quorum": quorum[level],
+                "status_before": before.status,
+                "status_after": after.status,
+                "spec_revision": spec_revision,
+            },
+        )
+    decision = Decision(
+        decision_id, proposal_id, outcome, reason_category, rationale, member.name, now, None, level,
+        quorum[level], after.status, spec_revision,
+    )
+    return DecisionResult(decision=decision, status=after, event_seq=event.seq)
+
+
+def status_json(status: ProposalStatus) -> dict[str, Any]:
+    """Return a status as plain JSON data."""
+    return {
+        "proposal_id": status.proposal_id,
+        "status": status.status,
+        "level": status.level,
+        "quorum": status.quorum,
+        "votes": status.votes,
+        "agreeing": max((list(status.votes.values()).count(o) for o in set(status.votes.values())), default=0),
+        "final_outcome": status.final_outcome,
+        "counted_decisions": list(status.counted_decisions),
+        "commit_sha": status.commit_sha,
+        "detail": status.detail,
+    }
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    """Return a decision as plain JSON data."""
+    return dict(decision.__dict__)
