@@ -1,0 +1,431 @@
+"""Commands for model-backed steps: judge (rank, relevance, stance, test, config, key), relevance, agreement, trust."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from reviewer.errors import KnownError
+from reviewer.progress import Cancelled
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _emit(data: Any, as_json: bool, human: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(human + "\n")
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr (drawn only when stderr is a terminal).
+
+    Attributes:
+        stream: where the bar is drawn.
+        enabled: whether anything is drawn.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._total: int | None = None
+        self._done = 0
+        self._label = ""
+        self._drawn = 0.0
+
+    def start(self, total: int | None, label: str = "") -> None:
+        """Begin a phase."""
+        self._total, self._done, self._label = total, 0, label
+        self._draw(force=True)
+
+    def tick(self, amount: int = 1) -> None:
+        """Advance the bar."""
+        self._done += amount
+        self._draw()
+
+    def finish(self) -> None:
+        """End the phase and the line."""
+        self._draw(force=True)
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self._drawn < 0.1):
+            return
+        self._drawn = now
+        if self._total:
+            filled = int(30 * self._done / self._total)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {self._done}/{self._total}"
+        else:
+            bar = f"{self._done}"
+        self.stream.write(f"\r{self._label}: {bar}")
+        self.stream.flush()
+
+
+# ---- endpoint options ------------------------------------------------------------------------
+
+
+def _add_endpoint_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (default: the hosted service, "
+                   "or SPEC_REVIEW_BASE_URL)")
+    p.add_argument("--model", metavar="NAME", help="model name (or SPEC_REVIEW_MODEL)")
+    p.add_argument("--concurrency", type=int, metavar="N", help="calls at once (default 4)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for one answer (default 120)")
+    p.add_argument("--retries", type=int, metavar="N", help="retries after rate limits, timeouts and server errors")
+
+
+def _config(args: argparse.Namespace, root: Path | None) -> Any:
+    from reviewer.modelconfig import load_config
+
+    return load_config(root, overrides={
+        "base_url": getattr(args, "base_url", None), "model": getattr(args, "model", None),
+        "concurrency": getattr(args, "concurrency", None), "timeout": getattr(args, "timeout", None),
+        "retries": getattr(args, "retries", None),
+    })
+
+
+def _judge(config: Any, what: str, hint: str) -> Any:
+    from reviewer.judges.openai_judge import OpenAIJudge
+    from reviewer.modelconfig import require_endpoint
+
+    try:
+        key = require_endpoint(config, what)
+    except KnownError as exc:
+        raise KnownError(exc.message, hint=f"{exc.hint} {hint}".strip()) from exc
+    return OpenAIJudge.from_config(config, key)
+
+
+def _confirm(estimate: Any, args: argparse.Namespace) -> None:
+    """Show the estimate and get a yes: ``--yes``, a typed yes on a terminal, else exit 1."""
+    if estimate.calls == 0 or args.yes:
+        return
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        sys.stderr.write(estimate.describe() + "\nProceed? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() in ("y", "yes"):
+            return
+        raise KnownError("Nothing was sent to the model.")
+    _emit({"estimate": asdict(estimate), "confirmed": False}, args.json, estimate.describe())
+    raise KnownError("This run needs confirmation.", hint="Run again with --yes to send these requests.")
+
+
+def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any, config: Any,
+         spec_revision: str | None, params: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
+    from reviewer.judges.tasks import estimate, run_items
+
+    plan = estimate(workspace.store, items, judge.model)
+    _confirm(plan, args)
+    try:
+        summary = run_items(workspace.store, items, judge, config, progress=TerminalProgress(),
+                            spec_revision=spec_revision, params=params)
+    except (Cancelled, KeyboardInterrupt):
+        sys.stderr.write("spec-review: cancelled; the answers received are kept. Run the same command again to "
+                         "resume.\n")
+        return EXIT_INTERRUPTED
+    data = {"estimate": asdict(plan), "summary": asdict(summary), **(extra or {})}
+    human = (f"{summary.task} with {summary.model}: {summary.ok} of {summary.items} answered "
+             f"({summary.cached} from the cache, {summary.called} sent), {summary.failed} failed, "
+             f"{summary.flagged} flagged, {summary.stored} new rows stored"
+             + (f"; ranker run {summary.ranker_run_id}" if summary.ranker_run_id else "")
+             + (f"; job {summary.job_id}{' (resumed)' if summary.resumed else ''}."))
+    for failure in summary.failures[:10]:
+        human += f"\n  failed {failure.item_key}: {failure.kind}: {failure.error}"
+    _emit(data, args.json, human)
+    return EXIT_OK
+
+
+def cmd_judge_rank(args: argparse.Namespace) -> int:
+    """Rank each conversation's responses by the spec with a model."""
+    from reviewer.judges.tasks import ranker_items
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        config = _config(args, workspace.root)
+        judge = _judge(config, "Ranking by the spec",
+                       "Rankings made elsewhere can be brought in with `spec-review import rankings`.")
+        spec = workspace.load_spec(args.rev)
+        items, skipped = ranker_items(workspace.store, spec.document, min_relevance=args.min_relevance,
+                                      limit=args.limit)
+        if not items:
+            raise KnownError("There are no conversations to rank"
+                             + (f" with a section graded ≥ {args.min_relevance}." if args.min_relevance else "."))
+        params = {"rev": args.rev, "min_relevance": args.min_relevance, "limit": args.limit}
+        return _run(args, workspace, items, judge, config, spec.revision, params,
+                    {"skipped_no_relevant_section": len(skipped), "spec_revision": spec.revision})
+
+
+def cmd_judge_relevance(args: argparse.Namespace) -> int:
+    """Grade conversations' relevance to sections, with a model or (``--lexical``) by BM25."""
+    if args.lexical:
+        return cmd_relevance(args)
+    from reviewer.judges.tasks import relevance_items
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        config = _config(args, workspace.root)
+        judge = _judge(config, "Grading relevance with a model",
+                       "Without a model, grade by BM25: `spec-review relevance WORKSPACE --lexical`.")
+        spec = workspace.load_spec()
+        sections = [s.strip() for s in args.sections.split(",") if s.strip()] if args.sections else None
+        items = relevance_items(workspace.store, spec.document, section_ids=sections, limit=args.limit)
+        if not items:
+            raise KnownError("This workspace has no conversations to grade.", hint="Import crowd data first.")
+        params = {"sections": sections, "limit": args.limit}
+        return _run(args, workspace, items, judge, config, spec.revision, params)
+
+
+def cmd_judge_stance(args: argparse.Namespace) -> int:
+    """Label justifications' stances towards proposals with a model."""
+    from reviewer.judges.tasks import stance_items
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        config = _config(args, workspace.root)
+        judge = _judge(config, "Labelling stances with a model",
+                       "Without a model, the exact ranking rule labels stances: "
+                       "`spec-review evidence-rule WORKSPACE`.")
+        items = stance_items(workspace.store, proposal_id=args.proposal, limit=args.limit)
+        if not items:
+            raise KnownError("There are no justifications to label: no proposal has linked conversations with "
+                             "justifications.")
+        params = {"proposal": args.proposal, "limit": args.limit}
+        return _run(args, workspace, items, judge, config, None, params)
+
+
+def cmd_judge_test(args: argparse.Namespace) -> int:
+    """Send one tiny request to the configured endpoint."""
+    from reviewer.modelconfig import test_connection
+
+    root = _workspace_root(args.workspace)
+    config = _config(args, root)
+    message = test_connection(config)
+    _emit({"ok": True, "endpoint": config.endpoint, "model": config.model, "message": message}, args.json, message)
+    return EXIT_OK
+
+
+def _workspace_root(path: str | None) -> Path | None:
+    if not path:
+        return None
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(path) as workspace:
+        return workspace.root
+
+
+def cmd_judge_config(args: argparse.Namespace) -> int:
+    """Show (and with ``--save``, keep) the effective model settings; the key only by its source."""
+    from reviewer.modelconfig import CONFIG_FILE, config_files, resolve_api_key, save_config
+
+    root = _workspace_root(args.workspace)
+    config = _config(args, root)
+    saved = None
+    if args.save:
+        if root is None:
+            raise KnownError("--save needs a WORKSPACE.")
+        saved = str(save_config(config, root / CONFIG_FILE))
+    key = resolve_api_key(config)
+    data = {"settings": config.to_json(), "endpoint": config.endpoint, "configured": config.configured,
+            "api_key_source": key.source, "files": [str(p) for p in config_files(root)], "saved_to": saved}
+    human = "\n".join([f"{k:<16} {v}" for k, v in config.to_json().items()]
+                      + [f"{'api key':<16} {'from ' + key.source if key.source else 'not found'}"]
+                      + ([f"saved to {saved}"] if saved else []))
+    _emit(data, args.json, human)
+    return EXIT_OK
+
+
+def cmd_judge_key(args: argparse.Namespace) -> int:
+    """Store an API key in the system keyring (read from the terminal or standard input)."""
+    from reviewer.modelconfig import store_api_key
+
+    key = getpass.getpass("API key: ") if sys.stdin.isatty() else sys.stdin.readline()
+    key = key.strip()
+    if not key:
+        raise KnownError("No key was given.")
+    message = store_api_key(key, args.base_url)
+    _emit({"ok": True, "message": message}, args.json, message)
+    return EXIT_OK
+
+
+def cmd_relevance(args: argparse.Namespace) -> int:
+    """Grade relevance by BM25 (the default without a model)."""
+    from reviewer.lexical import grade_lexical
+    from reviewer.workspace import Workspace
+
+    if not args.lexical:
+        raise KnownError("Say how to grade: --lexical (BM25, no model).",
+                         hint="To grade with a model, use `spec-review judge relevance WORKSPACE`.")
+    with Workspace.open(args.workspace) as workspace:
+        spec = workspace.load_spec()
+        summary = grade_lexical(workspace.store, spec.document, spec_revision=spec.revision,
+                                progress=TerminalProgress())
+    data = asdict(summary)
+    human = (f"Graded {summary.conversations} conversations against {summary.sections} sections by "
+             f"{summary.grader} (rule): " + ", ".join(f"grade {g}: {n}" for g, n in summary.by_grade.items()))
+    _emit(data, args.json, human)
+    return EXIT_OK
+
+
+def _titles(workspace: Any, revision: str) -> dict[str, str]:
+    for rev in (revision, "HEAD"):
+        try:
+            document = workspace.load_spec(rev).document
+        except KnownError:
+            continue
+        return {s.id: s.title for s in document.sections if s.id}
+    return {}
+
+
+def _human_agreement(data: dict[str, Any]) -> str:
+    def line(name: str, s: dict[str, Any]) -> str:
+        if s["share"] is None:
+            return f"{name:<48} –  (no counted pairs)"
+        interval = (f"[{s['low'] * 100:.0f}–{s['high'] * 100:.0f}%]" if s["low"] is not None else "[–]")
+        plural = "" if s["conversations"] == 1 else "s"
+        return (f"{name:<48} {s['share'] * 100:5.1f}% {interval:<11} {s['conversations']} conversation{plural}, "
+                f"{s['counted']} pairs")
+
+    out = [f"Ranker run {data['run_id']} ({data['model']}), {data['view']} rankings, sections with conversations "
+           f"graded ≥ {data['min_relevance']}; 95% bootstrap intervals over {data['resamples']} resamples."]
+    out.append(line("overall", data["overall"]["stats"]))
+    for name, g in data["overall"]["groups"].items():
+        out.append(line(f"  {data['by']}={name}", g))
+    for entry in data["sections"]:
+        out.append(line(entry["section_id"], entry["stats"]))
+        for name, g in entry["groups"].items():
+            out.append(line(f"  {data['by']}={name}", g))
+    return "\n".join(out)
+
+
+def _human_trust(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "No link has been labelled by both a person and a model or rule."
+    out = []
+    for r in rows:
+        name = f"{r['source_kind']}:{r['source_name']}" + (f" ({r['prompt_version']})" if r["prompt_version"] else "")
+        kappa = "–" if r["kappa"] is None else f"{r['kappa']:.2f}"
+        share = "–" if r["share"] is None else f"{r['share'] * 100:.0f}%"
+        out.append(f"{name:<50} agrees with people on {share} of {r['compared']} labels (kappa {kappa})")
+    return "\n".join(out)
+
+
+def cmd_agreement(args: argparse.Namespace) -> int:
+    """Crowd–ranker agreement per section with bootstrap intervals (or, with ``--labels``, label trust)."""
+    from reviewer.agreement import compute_agreement
+    from reviewer.workspace import Workspace
+
+    if args.labels:
+        return cmd_trust(args)
+    with Workspace.open(args.workspace) as workspace:
+        result = compute_agreement(
+            workspace.store, min_relevance=args.min_relevance, by=args.by, resamples=args.resamples, seed=args.seed,
+            view="personal" if args.personal else "world", run_id=args.run)
+        result = _with_titles(result, _titles(workspace, result.spec_revision))
+    if args.svg:
+        from reviewer.charts import agreement_svg
+
+        try:
+            Path(args.svg).write_text(agreement_svg(result, by=args.by), encoding="utf-8")
+        except OSError as exc:
+            raise KnownError(f"Cannot write {args.svg}: {exc.strerror or exc}.") from exc
+    data = result.to_json()
+    _emit(data, args.json, _human_agreement(data))
+    return EXIT_OK
+
+
+def _with_titles(result: Any, titles: dict[str, str]) -> Any:
+    from dataclasses import replace
+
+    return replace(result, sections=tuple(replace(s, title=titles.get(s.section_id or "")) for s in result.sections))
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    """How far each model or rule agrees with people on stance labels (share and Cohen's kappa)."""
+    from reviewer.agreement import label_trust
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        rows = [asdict(r) for r in label_trust(workspace.store)]
+    _emit(rows, args.json, _human_trust(rows))
+    return EXIT_OK
+
+
+# ---- registration ----------------------------------------------------------------------------
+
+
+def register(groups: Any) -> None:
+    """Add ``judge``, ``relevance``, ``agreement`` and ``trust`` to the command line."""
+    judge = groups.top.add_parser("judge", help="model-backed steps: rank, relevance, stance; test the endpoint")
+    sub = judge.add_subparsers(dest="judge_command", parser_class=type(judge), metavar="COMMAND", required=True)
+
+    def task_parser(name: str, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
+        p.add_argument("workspace")
+        p.add_argument("--limit", type=int, metavar="N", help="at most N items")
+        _add_endpoint_options(p)
+        p.add_argument("--yes", action="store_true", help="send the requests without asking")
+        p.add_argument("--json", action="store_true")
+        return p
+
+    p = task_parser("rank", "rank each conversation's four responses by the spec (a ranker run)")
+    p.add_argument("--rev", default="HEAD", help="spec revision to rank by (default HEAD)")
+    p.add_argument("--min-relevance", type=int, metavar="N",
+                   help="send only the sections graded ≥ N for each conversation (default: the whole spec)")
+    p.set_defaults(func=cmd_judge_rank)
+    p = task_parser("relevance", "grade each conversation's relevance 1–5 to each section")
+    p.add_argument("--sections", metavar="IDS", help="only these section ids (comma-separated)")
+    p.add_argument("--lexical", action="store_true", help="grade by BM25 instead of a model (no endpoint needed)")
+    p.set_defaults(func=cmd_judge_relevance)
+    p = task_parser("stance", "label each justification supports / refutes / no comment towards a proposal")
+    p.add_argument("--proposal", metavar="ID", help="only this proposal (default: every proposal)")
+    p.set_defaults(func=cmd_judge_stance)
+
+    p = sub.add_parser("test", help="send one tiny request to the endpoint")
+    p.add_argument("workspace", nargs="?", help="workspace whose models.json applies")
+    _add_endpoint_options(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_judge_test)
+    p = sub.add_parser("config", help="show the effective model settings (never the key); --save keeps them")
+    p.add_argument("workspace", nargs="?")
+    _add_endpoint_options(p)
+    p.add_argument("--save", action="store_true", help="write the settings to WORKSPACE/models.json")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_judge_config)
+    p = sub.add_parser("key", help="store an API key in the system keyring (read from the terminal or stdin)")
+    p.add_argument("--base-url", metavar="URL", help="the endpoint the key is for (default: the hosted service)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_judge_key)
+
+    p = groups.top.add_parser("relevance", help="grade relevance without a model (--lexical: BM25)")
+    p.add_argument("workspace")
+    p.add_argument("--lexical", action="store_true", help="BM25 of conversation text against section text")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_relevance)
+
+    p = groups.top.add_parser("agreement", help="crowd–ranker agreement per section with bootstrap intervals")
+    p.add_argument("workspace")
+    p.add_argument("--min-relevance", type=int, default=5, metavar="N", help="grade a conversation needs (default 5)")
+    p.add_argument("--by", metavar="FIELD", help="split by a demographic field (e.g. country_of_residence)")
+    p.add_argument("--resamples", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, metavar="S", help="random seed for reproducible intervals")
+    p.add_argument("--personal", action="store_true", help="use personal rankings instead of world rankings")
+    p.add_argument("--run", metavar="RUN_ID", help="ranker run (default: the newest)")
+    p.add_argument("--svg", metavar="FILE", help="also draw the chart to an SVG file")
+    p.add_argument("--labels", action="store_true", help="instead: models and rules against people on stance labels")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_agreement)
+
+    p = groups.top.add_parser("trust", help="how far each model or rule agrees with people on stance labels")
+    p.add_argument("workspace")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_trust)

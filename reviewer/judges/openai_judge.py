@@ -1,0 +1,156 @@
+"""A judge that calls any OpenAI-compatible chat-completions endpoint through an injected ``openai`` client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reviewer.errors import KnownError
+from reviewer.judges.base import JudgeError, JudgeReply, JudgeRequest
+from reviewer.modelconfig import ApiKey, ModelConfig, redact, require_endpoint
+
+
+def make_client(config: ModelConfig, key: ApiKey) -> Any:
+    """Return an ``openai.OpenAI`` client for ``config`` with an explicit timeout and no client retries.
+
+    The client makes one attempt per call (``max_retries=0``): the task runner retries, so that a
+    rate limit seen by one worker pauses all of them and every attempt is counted.
+    """
+    import openai
+
+    return openai.OpenAI(
+        api_key=key.value, base_url=config.base_url or None, timeout=config.timeout, max_retries=0,
+    )
+
+
+class OpenAIJudge:
+    """Sends chat-completions requests with a strict JSON-schema ``response_format``.
+
+    Attributes:
+        client: the ``openai.OpenAI`` client (injected; tests point it at a local server).
+        config: the endpoint settings (model, temperature).
+        model: the model name.
+    """
+
+    def __init__(self, client: Any, config: ModelConfig, key: ApiKey | None = None) -> None:
+        if not config.model:
+            raise KnownError("No model name is set.", hint="Set --model NAME or SPEC_REVIEW_MODEL.")
+        self.client = client
+        self.config = config
+        self.model: str = config.model
+        self._key = key
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, key: ApiKey | None = None) -> OpenAIJudge:
+        """Make a judge and its client from settings (the key is looked up when not given).
+
+        Raises:
+            KnownError: no endpoint or key is configured.
+        """
+        key = key or require_endpoint(config)
+        return cls(make_client(config, key), config, key)
+
+    def complete(self, request: JudgeRequest) -> JudgeReply:
+        """Send ``request`` once and return the raw answer.
+
+        Raises:
+            JudgeError: the call failed; ``kind`` says whether trying again can help.
+        """
+        import openai
+
+        kwargs: dict[str, Any] = {"model": self.model, "messages": list(request.messages)}
+        if request.schema:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": request.schema_name, "strict": True, "schema": request.schema},
+            }
+        if self.config.temperature is not None:
+            kwargs["temperature"] = self.config.temperature
+        try:
+            # The client's generic ``post`` sends exactly what ``chat.completions.create`` sends, but
+            # returns the JSON as a dict: the typed method spends twice the CPU of the whole HTTP
+            # exchange on request transforms and response models, which limits concurrent runs.
+            completion = self.client.post("/chat/completions", body=kwargs, cast_to=dict)
+        except openai.APITimeoutError as exc:
+            raise JudgeError(f"The model did not answer within {self.config.timeout:g} s.", kind="timeout") from exc
+        except openai.APIConnectionError as exc:
+            raise JudgeError(
+                f"Cannot reach the model endpoint {self.config.endpoint}: {self._clean(str(exc.__cause__ or exc))}.",
+                kind="connection", hint="Check the base URL and that the server is running.",
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise self._status_error(exc) from exc
+        except json.JSONDecodeError as exc:
+            # The client parses the body before we see it; keep what came back for the failure record.
+            raise JudgeError("The endpoint's reply is not valid JSON.", kind="malformed",
+                             raw=self._clean(exc.doc[:20000])) from exc
+        except openai.APIResponseValidationError as exc:
+            raise JudgeError(f"The endpoint's reply is not a chat completion: {exc}.", kind="malformed") from exc
+        try:
+            choice = completion["choices"][0]
+            message = choice["message"]
+            usage = completion.get("usage") or {}
+            content, refusal = message.get("content"), message.get("refusal")
+            if content is not None and not isinstance(content, str):
+                raise TypeError("content is not text")
+            return JudgeReply(
+                content=content,
+                refusal=str(refusal) if refusal else None,
+                finish_reason=choice.get("finish_reason"),
+                input_tokens=int(usage.get("prompt_tokens") or 0),
+                output_tokens=int(usage.get("completion_tokens") or 0),
+                model=str(completion.get("model") or ""),
+            )
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            raise JudgeError("The endpoint's reply has no answer in it.", kind="malformed",
+                             raw=self._clean(json.dumps(completion, ensure_ascii=False)[:20000])) from exc
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self._key) or ""
+
+    def _status_error(self, exc: Any) -> JudgeError:
+        status = int(exc.status_code)
+        body = self._clean(_body_text(exc))
+        detail = self._clean(_error_message(exc))
+        if status == 429:
+            return JudgeError(f"The endpoint is rate limiting requests (429): {detail}", kind="rate_limited",
+                              retry_after=retry_after_seconds(exc.response.headers), raw=body)
+        if status in (401, 403):
+            return JudgeError(f"The endpoint refused the API key ({status}): {detail}", kind="auth", raw=body,
+                              hint="Check SPEC_REVIEW_API_KEY / OPENAI_API_KEY or the key in the keyring.")
+        if status == 404:
+            return JudgeError(f"Not found at {self.config.endpoint} ({status}): {detail}", kind="not_found",
+                              raw=body, hint="Check the base URL (it usually ends in /v1) and the model name.")
+        if status >= 500:
+            return JudgeError(f"The endpoint failed ({status}): {detail}", kind="server", raw=body)
+        return JudgeError(f"The endpoint refused the request ({status}): {detail}", kind="bad_request", raw=body)
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Return the wait a response asks for (``retry-after-ms`` or ``retry-after`` in seconds), if any."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name) if headers is not None else None
+        if value:
+            try:
+                seconds = float(value) * scale
+            except ValueError:
+                continue  # an HTTP date: rare for this API; fall back to our own backoff
+            if seconds >= 0:
+                return seconds
+    return None
+
+
+def _error_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(exc, "message", exc))
+
+
+def _body_text(exc: Any) -> str:
+    try:
+        return str(exc.response.text)[:20000]
+    except Exception:  # noqa: BLE001 - the body is only kept for the record
+        return ""

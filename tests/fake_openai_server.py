@@ -1,0 +1,243 @@
+"""A real local HTTP server that answers ``/v1/chat/completions`` the way the OpenAI service does.
+
+Used by the judge tests and benchmarks: the product's real ``openai`` client talks HTTP to it on
+127.0.0.1. Each test scripts the replies (normal JSON, malformed JSON, a 429 with ``retry-after``,
+a reply slower than the client's timeout, a 500 ...) and reads back the requests it received.
+
+Run as a script (``python tests/fake_openai_server.py --delay 0.02``) it serves stance answers in a
+separate process and prints its port, which the judge benchmark uses so that the server does not
+share the benchmark's interpreter lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted reply.
+
+    Attributes:
+        content: the assistant message content (wrapped into a chat.completion body), or None.
+        status: the HTTP status.
+        body: a whole response body instead of ``content`` (dict as JSON, str sent as is).
+        headers: extra response headers (e.g. ``retry-after``).
+        delay: seconds to wait before answering (a slow server).
+        finish_reason: the choice's finish reason.
+        refusal: a refusal text instead of content.
+    """
+
+    content: str | None = None
+    status: int = 200
+    body: dict[str, Any] | str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    finish_reason: str = "stop"
+    refusal: str | None = None
+
+
+def json_reply(data: dict[str, Any], **kwargs: Any) -> Reply:
+    """Return a reply whose content is ``data`` as JSON."""
+    return Reply(content=json.dumps(data), **kwargs)
+
+
+def error_reply(status: int, message: str, *, code: str | None = None, **kwargs: Any) -> Reply:
+    """Return an error reply shaped like the service's (``{"error": {...}}``)."""
+    kind = {429: "requests", 500: "server_error", 401: "invalid_request_error", 404: "invalid_request_error"}
+    body = {"error": {"message": message, "type": kind.get(status, "invalid_request_error"), "param": None,
+                      "code": code}}
+    return Reply(status=status, body=body, **kwargs)
+
+
+def completion_body(model: str, content: str | None, *, finish_reason: str = "stop",
+                    refusal: str | None = None, prompt_tokens: int = 10, completion_tokens: int = 5) -> dict[str, Any]:
+    """Return a ``chat.completion`` object as the service sends it."""
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content, "refusal": refusal, "annotations": []},
+            "logprobs": None,
+            "finish_reason": finish_reason,
+        }],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+        "system_fingerprint": "fp_test",
+    }
+
+
+_JUSTIFICATION = re.compile(r"<justification>\n(.*?)\n</justification>", re.S)
+
+
+def stance_responder(request: dict[str, Any]) -> Reply:
+    """Answer a stance request with a valid label quoting the justification's first words."""
+    text = "\n".join(m["content"] for m in request.get("messages", []) if isinstance(m.get("content"), str))
+    match = _JUSTIFICATION.search(text)
+    quote = " ".join(match.group(1).split(" ")[:3]) if match else ""
+    return json_reply({"stance": "supports", "quote": quote, "reason": "It agrees.", "confidence": 0.8})
+
+
+class FakeOpenAIServer:
+    """A scriptable chat-completions server on 127.0.0.1 (port chosen by the OS).
+
+    Attributes:
+        requests: the JSON bodies received on ``/v1/chat/completions``, in order.
+        headers: the request headers received, in the same order.
+        times: the monotonic arrival time of each request.
+        script: replies served first, in order.
+        responder: builds a reply from the request once the script is used up.
+        delay: seconds added before every reply.
+        active: chat requests being answered right now.
+        max_active: the most chat requests answered at once so far.
+    """
+
+    def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None, *, delay: float = 0.0) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.times: list[float] = []
+        self.script: deque[Reply] = deque()
+        self.responder = responder
+        self.delay = delay
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def queue(self, *replies: Reply) -> None:
+        """Add replies to the script."""
+        with self._lock:
+            self.script.extend(replies)
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        assert self._httpd is not None
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The ``base_url`` to give the openai client."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _next_reply(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            if self.script:
+                return self.script.popleft()
+        if self.responder is not None:
+            return self.responder(body)
+        return error_reply(500, "no reply scripted")
+
+    def start(self) -> FakeOpenAIServer:
+        """Start serving in a daemon thread."""
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without this, Nagle's algorithm and the client's
+            # delayed ACK add ~40 ms to every reply on a kept-alive connection.
+            disable_nagle_algorithm = True
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib name
+                pass
+
+            def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib name
+                if self.path.rstrip("/").endswith("/models"):
+                    body = {"object": "list", "data": [{"id": "test-model", "object": "model", "created": 0,
+                                                        "owned_by": "test"}]}
+                    self._send(200, json.dumps(body).encode(), {})
+                else:
+                    self._send(404, b'{"error": {"message": "not found"}}', {})
+
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib name
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if not self.path.endswith("/chat/completions"):
+                    self._send(404, b'{"error": {"message": "not found"}}', {})
+                    return
+                body = json.loads(raw)
+                with server._lock:
+                    server.requests.append(body)
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    server.times.append(time.monotonic())
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                try:
+                    reply = server._next_reply(body)
+                    wait = server.delay + reply.delay
+                    if wait:
+                        time.sleep(wait)
+                finally:
+                    with server._lock:
+                        server.active -= 1
+                if reply.body is not None:
+                    payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                else:
+                    payload = json.dumps(completion_body(body.get("model", ""), reply.content,
+                                                         finish_reason=reply.finish_reason, refusal=reply.refusal))
+                self._send(reply.status, payload.encode(), reply.headers)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve stance answers until stdin closes (for the judge benchmark)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--delay", type=float, default=0.02, help="seconds before each reply")
+    args = parser.parse_args(argv)
+    server = FakeOpenAIServer(stance_responder, delay=args.delay).start()
+    sys.stdout.write(f"{server.port}\n")
+    sys.stdout.flush()
+    try:
+        sys.stdin.read()  # the parent closes our stdin (or exits) to stop us
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
