@@ -212,7 +212,7 @@ class Workspace:
 
         def fill(tmp: Path) -> None:
             progress.start(len(releases) + 2, "Creating the demo workspace")
-            head = gitops.seed_repository(tmp / "spec", releases)
+            gitops.seed_repository(tmp / "spec", releases)
             progress.tick(len(releases))
             config = WorkspaceConfig(
                 id=new_id(), name="Demo workspace", spec_repo="spec", spec_file=DEFAULT_SPEC_FILE,
@@ -223,13 +223,10 @@ class Workspace:
             _write_new_workspace(tmp, config, baseline=first)
             workspace = Workspace.open(tmp)
             try:
-                from reviewer.proposals import import_proposals_jsonl
-
-                import_proposals_jsonl(workspace, resource_path("resources", "demo", "proposals.jsonl"))
+                _import_demo_data(workspace)
             finally:
                 workspace.close()
             progress.tick()
-            del head
             progress.finish()
 
         _build_atomically(root, fill)
@@ -319,6 +316,34 @@ class Workspace:
                 "audit_events": counts["audit_events"],
             },
         }
+
+
+DEMO_MEMBERS = (
+    ("Amara Okafor", ("reviewer",)),
+    ("Jonas Lindqvist", ("reviewer",)),
+    ("Priya Raman", ("reviewer", "editor")),
+    ("Sofía Herrera", ("editor",)),
+    ("Wei Chen", ("auditor",)),
+)
+
+
+def _import_demo_data(workspace: Workspace) -> None:
+    """Load the bundled crowd data, ranker run, relevance grades and proposals, then label stances."""
+    from reviewer import evidence, formats, governance
+    from reviewer.ca1 import import_ca1
+    from reviewer.proposals import import_proposals_jsonl
+
+    demo = resource_path("resources", "demo")
+    store = workspace.store
+    for name, roles in DEMO_MEMBERS:
+        governance.add_member(store, name, roles)
+    # Order matters: proposals link conversations, and the ranking rule needs the ranker run.
+    import_ca1(store, [demo / "ca1" / "comparisons.jsonl", demo / "ca1" / "annotators.jsonl"], strict=True)
+    formats.import_rankings(workspace, demo / "rankings.jsonl")
+    formats.import_relevance(store, demo / "relevance.jsonl")
+    import_proposals_jsonl(workspace, demo / "proposals.jsonl")
+    for proposal_id in store.proposal_ids():
+        evidence.apply_ranking_rule(store, proposal_id)
 
 
 def bundled_releases() -> list[gitops.Release]:

@@ -71,7 +71,11 @@ def test_demo_proposals_are_stored_with_base_text_and_audited(demo):
                 assert section.hunks, f"{summary.title}: no visible change"
         assert audit.verify_chain(ws.store.db).ok
         events = ws.store.db.execute("SELECT action FROM audit_events ORDER BY seq").fetchall()
-        assert [e[0] for e in events] == ["workspace.create"] + ["proposal.add"] * len(lines)
+        n = len(lines)
+        assert [e[0] for e in events] == (
+            ["workspace.create"] + ["member.add"] * 5 + ["import.ca1", "import.rankings", "import.relevance"]
+            + ["proposal.add"] * n + ["evidence.rule"] * n
+        )
         assert min(AUTHORITY_RANK[lv] for lv in levels) == 0  # a root-level proposal is in the queue
 
 
