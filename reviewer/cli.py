@@ -16,7 +16,7 @@ from reviewer import __version__, paths
 from reviewer.errors import KnownError
 
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["reviewer.cli_evidence", "reviewer.cli_crowd", "reviewer.cli_models", "reviewer.cli_governance"]
 
 
 @dataclass(frozen=True)
@@ -192,12 +192,15 @@ def _proposal_json(p: Any) -> dict[str, Any]:
 
 def cmd_proposal_list(args: argparse.Namespace) -> int:
     """List a workspace's proposals."""
+    from reviewer.queue import queue_rows
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        rows = [asdict(p) for p in workspace.store.list_proposals()]
+        rows = [asdict(p) for p in queue_rows(workspace.store)]
     _emit(rows, args.json, lambda rs: "\n".join(
-        f"{r['id']}  {r['status']:<9} {r['kind']:<13} {r['title']}  [{', '.join(r['section_ids'])}]" for r in rs
+        f"{r['id']}  {r['status']:<12} {r['level']:<9} {r['kind']:<13} "
+        f"+{r['supports']} -{r['refutes']} ={r['no_comment']}  {r['title']}  [{', '.join(r['section_ids'])}]"
+        for r in rs
     ) or "No proposals yet.")
     return EXIT_OK
 

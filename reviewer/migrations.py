@@ -174,3 +174,280 @@ def m0001_core_objects(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0002_crowd_import")
+def m0002_crowd_import(db: Database) -> None:
+    """Crowd imports: quarantined input rows, Pol.is statements and votes, and content hashes.
+
+    ``content_hash`` is the hash of the first imported copy of a CA-1 conversation, participant
+    or assessment (NULL for a participant known only by id so far): a re-import with the same hash
+    adds nothing, a different one is compared field by field and the difference is recorded.
+    ``justifications.extra`` keeps the keys of a ranking-block entry that have no column.
+    """
+    db.executescript(
+        """
+        ALTER TABLE conversations ADD COLUMN content_hash TEXT;
+        ALTER TABLE participants ADD COLUMN content_hash TEXT;
+        ALTER TABLE assessments ADD COLUMN content_hash TEXT;
+        ALTER TABLE justifications ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+        CREATE TABLE quarantine (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            file TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            item TEXT,
+            reason TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            import_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX quarantine_import ON quarantine(import_id);
+        CREATE TABLE polis_statements (
+            justification_id TEXT PRIMARY KEY REFERENCES justifications(id),
+            conversation_key TEXT NOT NULL,
+            comment_id TEXT NOT NULL,
+            author_id TEXT,
+            timestamp INTEGER,
+            datetime TEXT,
+            agrees INTEGER,
+            disagrees INTEGER,
+            moderated INTEGER CHECK (moderated IN (-1, 0, 1)),
+            extra TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (conversation_key, comment_id)
+        );
+        CREATE TABLE votes (
+            statement_id TEXT NOT NULL REFERENCES justifications(id),
+            participant_id TEXT NOT NULL REFERENCES participants(id),
+            vote INTEGER NOT NULL CHECK (vote IN (-1, 0, 1)),
+            PRIMARY KEY (statement_id, participant_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX votes_participant ON votes(participant_id);
+        """
+    )
+
+
+@migrations(name="0003_evidence")
+def m0003_evidence(db: Database) -> None:
+    """Evidence links: hand links with their history, and a materialised "current stance" per link.
+
+    ``evidence_current`` holds one row per linked (proposal, justification) with its effective
+    label, so that counts for a proposal are one covering-index scan. Triggers keep it in step in
+    the same transaction as every write that changes it, whoever writes: a proposal linked to
+    conversations, justifications imported later for a linked conversation, and every new stance
+    label. Hand links (``evidence_hand_links``) are written by ``reviewer.evidence``, which also
+    adds or removes their ``evidence_current`` row; their history is never deleted.
+    """
+    # The effective label of a link: the latest person label, else the latest model label, else
+    # the latest rule label ("latest" = created_at, then insertion order).
+    effective_new = """
+        SELECT s.id, s.stance, s.source_kind, s.source_name FROM stance_labels s
+        WHERE s.proposal_id = NEW.proposal_id AND s.justification_id = NEW.justification_id
+        ORDER BY CASE s.source_kind WHEN 'person' THEN 0 WHEN 'model' THEN 1 ELSE 2 END,
+                 s.created_at DESC, s.rowid DESC
+        LIMIT 1
+    """
+    db.executescript(
+        f"""
+        CREATE TABLE evidence_hand_links (
+            id TEXT PRIMARY KEY,
+            proposal_id TEXT NOT NULL REFERENCES proposals(id),
+            justification_id TEXT NOT NULL REFERENCES justifications(id),
+            action TEXT NOT NULL CHECK (action IN ('link', 'unlink')),
+            person TEXT NOT NULL,
+            note TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX evidence_hand_links_pair ON evidence_hand_links(proposal_id, justification_id);
+        CREATE TABLE evidence_current (
+            proposal_id TEXT NOT NULL,
+            justification_id TEXT NOT NULL,
+            via TEXT NOT NULL CHECK (via IN ('conversation', 'hand')),
+            label_id TEXT,
+            stance TEXT,
+            source_kind TEXT,
+            source_name TEXT,
+            PRIMARY KEY (proposal_id, justification_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX evidence_current_counts
+            ON evidence_current(proposal_id, stance, source_kind, source_name);
+        CREATE INDEX proposal_conversations_conversation ON proposal_conversations(conversation_id);
+        CREATE INDEX ranker_rankings_conversation ON ranker_rankings(conversation_id);
+        CREATE INDEX relevance_conversation ON relevance_grades(conversation_id, section_id);
+
+        CREATE TRIGGER evidence_link_new_justification AFTER INSERT ON justifications
+        WHEN NEW.assessment_id IS NOT NULL
+        BEGIN
+            INSERT INTO evidence_current (proposal_id, justification_id, via)
+            SELECT pc.proposal_id, NEW.id, 'conversation'
+            FROM assessments a JOIN proposal_conversations pc ON pc.conversation_id = a.conversation_id
+            WHERE a.id = NEW.assessment_id
+              AND NOT EXISTS (SELECT 1 FROM evidence_current e
+                              WHERE e.proposal_id = pc.proposal_id AND e.justification_id = NEW.id);
+        END;
+
+        CREATE TRIGGER evidence_link_new_conversation AFTER INSERT ON proposal_conversations
+        BEGIN
+            INSERT INTO evidence_current (proposal_id, justification_id, via)
+            SELECT NEW.proposal_id, j.id, 'conversation'
+            FROM assessments a JOIN justifications j ON j.assessment_id = a.id
+            WHERE a.conversation_id = NEW.conversation_id
+              AND NOT EXISTS (SELECT 1 FROM evidence_current e
+                              WHERE e.proposal_id = NEW.proposal_id AND e.justification_id = j.id);
+        END;
+
+        CREATE TRIGGER evidence_current_new_link AFTER INSERT ON evidence_current
+        WHEN EXISTS (SELECT 1 FROM stance_labels s
+                     WHERE s.proposal_id = NEW.proposal_id AND s.justification_id = NEW.justification_id)
+        BEGIN
+            UPDATE evidence_current SET (label_id, stance, source_kind, source_name) = ({effective_new})
+            WHERE proposal_id = NEW.proposal_id AND justification_id = NEW.justification_id;
+        END;
+
+        CREATE TRIGGER evidence_current_new_label AFTER INSERT ON stance_labels
+        BEGIN
+            UPDATE evidence_current SET (label_id, stance, source_kind, source_name) = ({effective_new})
+            WHERE proposal_id = NEW.proposal_id AND justification_id = NEW.justification_id;
+        END;
+
+        -- Workspaces that already hold links and labels get their current stances now.
+        INSERT INTO evidence_current (proposal_id, justification_id, via)
+        SELECT DISTINCT pc.proposal_id, j.id, 'conversation'
+        FROM proposal_conversations pc
+        JOIN assessments a ON a.conversation_id = pc.conversation_id
+        JOIN justifications j ON j.assessment_id = a.id;
+        """
+    )
+
+
+@migrations(name="0004_governance")
+def m0004_governance(db: Database) -> None:
+    """Governance: member role history, quorum per authority level, commit state, decision context.
+
+    ``quorum_settings`` holds every level explicitly (defaults: 2 for root and system, and for
+    sections that declare no authority, such as the overview; 1 otherwise), so a later change of
+    the defaults in code never changes a workspace's rules. ``proposal_commit_state`` says whether
+    an adopted proposal was committed or needs a rebase. Decisions record the authority level and
+    quorum that applied and the status they led to. The audit head record (``workspace_info``
+    ``audit_head``) and the anchor file start here; see ``reviewer.audit``.
+    """
+    from reviewer import audit
+    from reviewer.ids import utc_now
+
+    now = utc_now()
+    db.executescript(
+        """
+        CREATE TABLE member_role_changes (
+            id TEXT PRIMARY KEY,
+            member_id TEXT NOT NULL REFERENCES members(id),
+            role TEXT NOT NULL CHECK (role IN ('reviewer', 'editor', 'auditor')),
+            change TEXT NOT NULL CHECK (change IN ('add', 'remove')),
+            changed_by TEXT NOT NULL,
+            changed_at TEXT NOT NULL
+        );
+        CREATE INDEX member_role_changes_member ON member_role_changes(member_id, changed_at);
+        CREATE TABLE quorum_settings (
+            level TEXT PRIMARY KEY
+                CHECK (level IN ('root', 'system', 'developer', 'user', 'guideline', 'none')),
+            quorum INTEGER NOT NULL CHECK (quorum >= 1),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL
+        );
+        CREATE TABLE proposal_commit_state (
+            proposal_id TEXT PRIMARY KEY REFERENCES proposals(id),
+            state TEXT NOT NULL CHECK (state IN ('committed', 'needs_rebase')),
+            commit_sha TEXT,
+            spec_revision TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL
+        );
+        ALTER TABLE decisions ADD COLUMN authority TEXT;
+        ALTER TABLE decisions ADD COLUMN quorum INTEGER;
+        ALTER TABLE decisions ADD COLUMN status_after TEXT;
+        ALTER TABLE decisions ADD COLUMN spec_revision TEXT;
+        CREATE INDEX decisions_commit ON decisions(commit_sha);
+        ALTER TABLE spec_commits ADD COLUMN kind TEXT NOT NULL DEFAULT 'proposal'
+            CHECK (kind IN ('proposal', 'release'));
+        ALTER TABLE spec_commits ADD COLUMN parent_sha TEXT;
+        ALTER TABLE spec_commits ADD COLUMN release_tag TEXT;
+        ALTER TABLE spec_commits ADD COLUMN merged_sections TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE spec_commits ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;
+        """
+    )
+    db.conn.executemany(
+        "INSERT INTO quorum_settings (level, quorum, updated_at, updated_by) VALUES (?, ?, ?, 'spec-review')",
+        [(level, quorum, now) for level, quorum in
+         (("root", 2), ("system", 2), ("developer", 1), ("user", 1), ("guideline", 1), ("none", 1))],
+    )
+    head = audit.head_of(db)
+    audit.write_head_record(db, head.seq, head.hash)
+    audit.refresh_anchor(db)
+
+
+@migrations(name="0005_models")
+def m0005_models(db: Database) -> None:
+    """Add the model-judge cache, the judge jobs (for resume) and the failures with raw answers.
+
+    The cache is keyed by (task, prompt version, model, input hash), so running the same work again
+    costs no model call. No API key is ever stored: only the endpoint URL, without credentials.
+    """
+    db.executescript(
+        """
+        CREATE TABLE judge_cache (
+            task TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            model TEXT NOT NULL,
+            input_hash TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+            raw TEXT,
+            result TEXT,
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (task, prompt_version, model, input_hash)
+        );
+        CREATE TABLE judge_jobs (
+            id TEXT PRIMARY KEY,
+            job_key TEXT NOT NULL,
+            task TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            model TEXT NOT NULL,
+            endpoint TEXT,
+            spec_revision TEXT,
+            params TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL CHECK (status IN ('running', 'cancelled', 'failed', 'done')),
+            ranker_run_id TEXT REFERENCES ranker_runs(id),
+            items_total INTEGER NOT NULL DEFAULT 0,
+            items_done INTEGER NOT NULL DEFAULT 0,
+            items_failed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX judge_jobs_key ON judge_jobs(job_key, created_at);
+        CREATE TABLE judge_job_items (
+            job_id TEXT NOT NULL REFERENCES judge_jobs(id),
+            item_key TEXT NOT NULL,
+            input_hash TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (job_id, item_key)
+        ) WITHOUT ROWID;
+        CREATE TABLE judge_failures (
+            id TEXT PRIMARY KEY,
+            job_id TEXT REFERENCES judge_jobs(id),
+            task TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            model TEXT NOT NULL,
+            input_hash TEXT NOT NULL,
+            item_key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            error TEXT NOT NULL,
+            raw TEXT,
+            attempts INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX judge_failures_job ON judge_failures(job_id);
+        """
+    )

@@ -146,6 +146,7 @@ class Store:
     def __init__(self, db: Database, path: Path | None = None) -> None:
         self.db = db
         self.path = path
+        self._closed = False
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -193,7 +194,11 @@ class Store:
         return cls(db, path)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Move the audit anchor to the newest event, then close the connection (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        audit.refresh_anchor(self.db)
         self.db.close()
 
     def schema_version(self) -> str | None:

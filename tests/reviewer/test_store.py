@@ -23,7 +23,9 @@ def _proposal(store: Store, **overrides):
 def test_schema_is_built_by_migrations_only():
     store = Store.memory()
     applied = [m.name for m in migrations.applied(store.db)]
-    assert applied == ["0001_core_objects"]
+    assert applied == [m.name for m in migrations._migrations]
+    assert applied[0] == "0001_core_objects" and applied == sorted(applied)
+    assert migrations.pending(store.db) == []
     tables = set(store.db.table_names())
     for table in ("proposals", "proposal_sections", "decisions", "stance_labels", "audit_events",
                   "conversations", "participants", "assessments", "justifications", "relevance_grades",

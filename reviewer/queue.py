@@ -1,0 +1,93 @@
+"""The proposal queue: one row per proposal with its status, authority level and evidence counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reviewer import governance
+from reviewer.store import Store, sql_errors
+
+STANCES = ("supports", "refutes", "no_comment", "unlabelled")
+STATUSES = ("open", "pending", "contested", "adopted", "deferred", "set_aside", "committed", "needs_rebase")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One proposal as the review queue shows it.
+
+    Attributes:
+        id: UUID of the proposal.
+        title: short title.
+        intent: what the change is for.
+        kind: clarification or principle.
+        origin: where it came from.
+        section_ids: the sections it changes.
+        level: the highest authority level it touches (root .. guideline, or none).
+        status: open, pending, contested, adopted, deferred, set_aside, committed or needs_rebase.
+        quorum: how many reviewers must agree.
+        votes: how many reviewers have a decision on record.
+        supports: links whose effective stance supports it.
+        refutes: links whose effective stance refutes it.
+        no_comment: links whose effective stance is no comment.
+        unlabelled: links with no stance yet.
+        created_at: when it was added.
+    """
+
+    id: str
+    title: str
+    intent: str
+    kind: str
+    origin: str
+    section_ids: tuple[str, ...]
+    level: str
+    status: str
+    quorum: int
+    votes: int
+    supports: int
+    refutes: int
+    no_comment: int
+    unlabelled: int
+    created_at: str
+
+    @property
+    def evidence_total(self) -> int:
+        """All links, labelled or not."""
+        return self.supports + self.refutes + self.no_comment + self.unlabelled
+
+
+def queue_rows(store: Store) -> list[QueueRow]:
+    """Return every proposal as a queue row, oldest first, reading each table once."""
+    statuses = governance.statuses(store)
+    with sql_errors("reading the proposal queue"):
+        counts: dict[str, dict[str, int]] = {}
+        for proposal_id, stance, count in store.db.execute(
+            "SELECT proposal_id, coalesce(stance, 'unlabelled'), count(*) FROM evidence_current"
+            " GROUP BY proposal_id, stance"
+        ):
+            counts.setdefault(proposal_id, {})[stance] = count
+        intents = dict(store.db.execute("SELECT id, intent FROM proposals").fetchall())
+        summaries = store.list_proposals()
+    rows = []
+    for summary in summaries:
+        status = statuses[summary.id]
+        evidence = counts.get(summary.id, {})
+        rows.append(
+            QueueRow(
+                id=summary.id,
+                title=summary.title,
+                intent=intents.get(summary.id, ""),
+                kind=summary.kind,
+                origin=summary.origin,
+                section_ids=summary.section_ids,
+                level=status.level,
+                status=status.status,
+                quorum=status.quorum,
+                votes=len(status.votes),
+                supports=evidence.get("supports", 0),
+                refutes=evidence.get("refutes", 0),
+                no_comment=evidence.get("no_comment", 0),
+                unlabelled=evidence.get("unlabelled", 0),
+                created_at=summary.created_at,
+            )
+        )
+    return rows
