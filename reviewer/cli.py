@@ -58,21 +58,21 @@ def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    """Open the main window on a workspace (the demo workspace by default)."""
+    """Open the main window on a workspace (the last one opened, else the demo workspace)."""
     from reviewer.workspace import Workspace
 
-    workspace = Path(args.workspace) if getattr(args, "workspace", None) else None
-    if workspace is None:
-        workspace = paths.demo_workspace_dir()
-        if not workspace.exists():
-            sys.stderr.write(f"Creating the demo workspace in {workspace} ...\n")
-            workspace.parent.mkdir(parents=True, exist_ok=True)
-            Workspace.create_demo(workspace).close()
+    if getattr(args, "workspace", None):
+        workspace = Path(args.workspace)
+    else:
+        from ui.app import start_workspace
+
+        workspace = start_workspace()
     # Fail on the command line, before any window, when the workspace cannot be opened.
     Workspace.open(workspace).close()
     from ui.app import run_gui
 
-    return run_gui(workspace, screenshot=Path(args.screenshot) if getattr(args, "screenshot", None) else None)
+    screenshot = Path(args.screenshot) if getattr(args, "screenshot", None) else None
+    return run_gui(workspace, screenshot=screenshot, reviewer=getattr(args, "reviewer", None))
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -240,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="open the app on a workspace (default: the demo workspace)")
     p.add_argument("workspace", nargs="?", help="workspace folder")
     p.add_argument("--screenshot", metavar="PNG", help="render the main window offscreen, save it, and exit")
+    p.add_argument("--reviewer", metavar="NAME", help="act as this reviewer (remembered)")
     p.set_defaults(func=cmd_gui)
 
     p = sub.add_parser("init", help="create a workspace")

@@ -100,13 +100,11 @@ def cmd_quorum(args: argparse.Namespace) -> int:
 
 def cmd_decide(args: argparse.Namespace) -> int:
     """Record a reviewer's decision and report the proposal's resulting status."""
-    from reviewer.governance import decide, decision_json, status_json
+    from reviewer.governance import decision_json, record_decision, status_json
 
     with _open(args.workspace) as workspace:
-        loaded = workspace.load_spec()
-        result = decide(
-            workspace.store, args.proposal_id, args.outcome, args.reviewer, args.rationale, args.reason,
-            loaded.document, spec_revision=loaded.revision,
+        result = record_decision(
+            workspace, args.proposal_id, args.outcome, args.reviewer, args.rationale, args.reason
         )
     data = {"decision": decision_json(result.decision), "status": status_json(result.status),
             "event_seq": result.event_seq}

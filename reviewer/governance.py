@@ -6,13 +6,16 @@ import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer import audit
 from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.spec import AUTHORITY_RANK, SpecDocument, parse_spec
 from reviewer.store import APP_ACTOR, Store, sql_errors
+
+if TYPE_CHECKING:
+    from reviewer.workspace import Workspace
 
 ROLES = ("reviewer", "editor", "auditor")
 LEVELS = ("root", "system", "developer", "user", "guideline", "none")
@@ -618,3 +621,23 @@ def status_json(status: ProposalStatus) -> dict[str, Any]:
 def decision_json(decision: Decision) -> dict[str, Any]:
     """Return a decision as plain JSON data."""
     return dict(decision.__dict__)
+
+
+def record_decision(
+    workspace: Workspace,
+    proposal_id: str,
+    outcome: str,
+    reviewer: str,
+    rationale: str,
+    reason: str | None = None,
+) -> DecisionResult:
+    """Record a decision against the spec at the current commit: what `spec-review decide` and the GUI both call.
+
+    The current spec's section authorities count for the quorum, and its commit is stored with
+    the decision as the revision the reviewer saw.
+    """
+    loaded = workspace.load_spec()
+    return decide(
+        workspace.store, proposal_id, outcome, reviewer, rationale, reason, loaded.document,
+        spec_revision=loaded.revision,
+    )

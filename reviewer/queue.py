@@ -55,9 +55,9 @@ class QueueRow:
         return self.supports + self.refutes + self.no_comment + self.unlabelled
 
 
-def queue_rows(store: Store) -> list[QueueRow]:
-    """Return every proposal as a queue row, oldest first, reading each table once."""
-    statuses = governance.statuses(store)
+def queue_rows(store: Store, proposal_ids: list[str] | None = None) -> list[QueueRow]:
+    """Return every proposal (or the given ones) as queue rows, oldest first, reading each table once."""
+    statuses = governance.statuses(store, proposal_ids)
     with sql_errors("reading the proposal queue"):
         counts: dict[str, dict[str, int]] = {}
         for proposal_id, stance, count in store.db.execute(
@@ -69,6 +69,8 @@ def queue_rows(store: Store) -> list[QueueRow]:
         summaries = store.list_proposals()
     rows = []
     for summary in summaries:
+        if summary.id not in statuses:
+            continue
         status = statuses[summary.id]
         evidence = counts.get(summary.id, {})
         rows.append(

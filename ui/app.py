@@ -8,8 +8,12 @@ import time
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from reviewer.errors import BugError, KnownError
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
 
 SCREENSHOT_TIMEOUT_MS = 30_000
 _STARTUP_PROBE = "SPEC_REVIEW_STARTUP_PROBE"
@@ -26,14 +30,39 @@ def _install_excepthook() -> None:
     sys.excepthook = hook
 
 
-def run_gui(workspace: Path, *, screenshot: Path | None = None) -> int:
+def start_workspace() -> Path:
+    """Return the workspace to open when none is named: the last one if it still exists, else the demo.
+
+    The demo workspace is created in the user data folder on first use.
+    """
+    from reviewer import paths
+    from reviewer.workspace import WORKSPACE_FILE, Workspace
+    from ui import settings as window_settings
+
+    last = window_settings.last_workspace()
+    if last and (Path(last) / WORKSPACE_FILE).is_file():
+        return Path(last)
+    demo = paths.demo_workspace_dir()
+    if not demo.exists():
+        sys.stderr.write(f"Creating the demo workspace in {demo} ...\n")
+        demo.parent.mkdir(parents=True, exist_ok=True)
+        Workspace.create_demo(demo).close()
+    return demo
+
+
+def run_gui(workspace: Path, *, screenshot: Path | None = None, reviewer: str | None = None) -> int:
     """Open the main window on ``workspace``; with ``screenshot``, save a PNG offscreen and exit.
+
+    Args:
+        workspace: the workspace folder.
+        screenshot: where to save a picture of the review desk with the first proposal selected.
+        reviewer: act as this reviewer (remembered for later sessions unless taking a screenshot).
 
     Returns:
         The process exit code.
 
     Raises:
-        KnownError: the screenshot could not be made or saved.
+        KnownError: the screenshot could not be made or saved, or there is no display.
     """
     if screenshot is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -52,8 +81,6 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None) -> int:
 
     from ui import settings as window_settings
     from ui.dialogs import Dialogs
-    from ui.main_window import MainWindow
-    from ui.workers import WorkspaceLane
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -63,10 +90,34 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None) -> int:
     if screenshot is None:
         Dialogs.install()
         _install_excepthook()
+        if reviewer:
+            window_settings.set_reviewer_name(reviewer)
+        window_settings.set_last_workspace(str(workspace.resolve()))
 
-    lane = WorkspaceLane(workspace)
-    window = MainWindow(lane, remember_layout=screenshot is None)
     outcome: dict[str, object] = {}
+    windows: list[object] = []
+    window = build_window(workspace, remember_layout=screenshot is None)
+    if reviewer:
+        window.set_reviewer(reviewer)
+    windows.append(window)
+
+    def open_other(path: object) -> None:
+        from reviewer.workspace import Workspace
+
+        try:
+            Workspace.open(Path(str(path))).close()
+        except KnownError as error:
+            Dialogs.show_error(windows[-1], error)  # type: ignore[arg-type]
+            return
+        window_settings.set_last_workspace(str(Path(str(path)).resolve()))
+        replacement = build_window(Path(str(path)), remember_layout=True)
+        replacement.open_requested.connect(open_other)
+        windows.append(replacement)
+        replacement.show()
+        replacement.reload()
+        windows[-2].close()  # type: ignore[attr-defined]
+
+    window.open_requested.connect(open_other)
 
     if os.environ.get(_STARTUP_PROBE):
         class _FirstPaint(QObject):
@@ -86,13 +137,12 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None) -> int:
         window.loaded.connect(on_loaded)
 
     if screenshot is not None:
-        window.resize(1400, 860)
+        window.resize(1600, 940)
 
         def capture() -> None:
             window.repaint()
             app.processEvents()
-            image = window.grab()
-            if not image.save(str(screenshot), "PNG"):
+            if not window.grab().save(str(screenshot), "PNG"):
                 outcome["error"] = KnownError(f"Cannot save the screenshot to {screenshot}.")
             window.close()
 
@@ -100,7 +150,17 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None) -> int:
             outcome["error"] = error
             window.close()
 
-        window.loaded.connect(lambda: QTimer.singleShot(150, capture))
+        def on_detail(_proposal_id: str) -> None:
+            if "shot" not in outcome:
+                outcome["shot"] = True
+                QTimer.singleShot(700, capture)  # let the evidence and decision panes fill in
+
+        def on_loaded_for_shot() -> None:
+            if not window.queue.model.ids:
+                QTimer.singleShot(300, capture)  # an empty workspace: nothing to select
+
+        window.detail_shown.connect(on_detail)
+        window.loaded.connect(on_loaded_for_shot)
         window.load_failed.connect(on_failed)
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: (outcome.setdefault(
             "error", KnownError("The workspace took too long to load; no screenshot was taken.")), window.close()))
@@ -114,6 +174,16 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None) -> int:
     if isinstance(error, BaseException):
         raise BugError(str(error)) from error
     return int(code)
+
+
+def build_window(workspace: Path, *, remember_layout: bool = True) -> MainWindow:
+    """Build the main window over ``workspace`` with every view in place (the workspace is read later)."""
+    from ui.main_window import MainWindow
+    from ui.workers import WorkspaceLane
+
+    lane = WorkspaceLane(workspace)
+    window = MainWindow(lane, remember_layout=remember_layout)
+    return window
 
 
 def main() -> int:

@@ -1,16 +1,20 @@
-"""The main window: spec sections and proposals on the left, the selected item on the right."""
+"""The main window: the review desk (queue, diff, evidence, decision) and the spec, editor, audit tabs."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QUrl, Signal
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QSplitter,
-    QStackedWidget,
     QTableView,
     QTabWidget,
     QTextBrowser,
@@ -20,17 +24,29 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.errors import KnownError
+from reviewer.governance import DecisionResult
 from reviewer.proposals import ProposalView, proposal_view
+from reviewer.queue import QueueRow, queue_rows
 from reviewer.render import escape, render_markdown
 from reviewer.spec import Section
-from reviewer.workspace import Overview
+from reviewer.workspace import DB_FILE, Overview
 from ui import settings as window_settings
 from ui.dialogs import Dialogs
-from ui.models.proposals import KIND_LABELS, STATUS_LABELS, ProposalTableModel
+from ui.models.queue import (
+    COL_LEVEL,
+    COL_SECTIONS,
+    COL_TITLE,
+    KIND_LABELS,
+    STATUS_LABELS,
+    QueueFilter,
+    QueueModel,
+)
 from ui.models.sections import SectionTreeModel
-from ui.style import authority_badge_html
+from ui.style import AUTHORITY_LABELS, authority_badge_html
+from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
-from ui.workers import WorkspaceLane
+from ui.views.progress_panel import ProgressPanel
+from ui.workers import ReadConnection, WorkspaceLane
 
 _PAGE_CSS = """
 <style>
@@ -42,6 +58,131 @@ pre { background: #f6f8fa; padding: 6px; white-space: pre-wrap; }
 .meta { color: #555; }
 </style>
 """
+LEVELS = ("root", "system", "developer", "user", "guideline", "none")
+ORIGINS = ("automated-batch", "automated-single", "human-first", "imported")
+
+
+def _combo(label: str, items: list[tuple[str, str]]) -> QComboBox:
+    combo = QComboBox()
+    combo.setToolTip(f"Show only proposals of this {label}")
+    combo.addItem(f"Any {label}", "")
+    for value, text in items:
+        combo.addItem(text, value)
+    return combo
+
+
+class QueuePanel(QWidget):
+    """The proposal queue with its filters.
+
+    Signals:
+        proposal_chosen(str): the current proposal changed (its id).
+    """
+
+    proposal_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = QueueModel(self)
+        self.proxy = QueueFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by words in title, intent or section id (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.set_text)
+        self.filters = {
+            "levels": _combo("level", [(lv, AUTHORITY_LABELS.get(lv, "No level")) for lv in LEVELS]),
+            "kinds": _combo("kind", list(KIND_LABELS.items())),
+            "origins": _combo("origin", [(o, o) for o in ORIGINS]),
+            "statuses": _combo("status", list(STATUS_LABELS.items())),
+        }
+        filter_row = QHBoxLayout()
+        filter_row.setContentsMargins(0, 0, 0, 0)
+        for field, combo in self.filters.items():
+            combo.currentIndexChanged.connect(lambda _i, f=field, c=combo: self.proxy.set_allowed(f, {c.currentData()} - {""}))
+            filter_row.addWidget(combo)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_SECTIONS, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(COL_TITLE, 260)
+        header.resizeSection(COL_SECTIONS, 160)
+        self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
+        self.count_label = QLabel()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.search)
+        layout.addLayout(filter_row)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count_label)
+        self.proxy.rowsInserted.connect(self._update_count)
+        self.proxy.rowsRemoved.connect(self._update_count)
+        self.proxy.modelReset.connect(self._update_count)
+        self.proxy.layoutChanged.connect(self._update_count)
+
+    def set_rows(self, rows: list[QueueRow]) -> None:
+        """Show ``rows`` and keep the current proposal when it is still there."""
+        current = self.current_id()
+        self.model.set_rows(rows)
+        self.table.resizeColumnToContents(COL_LEVEL)
+        if current and self.select(current):
+            return
+        if self.proxy.rowCount():
+            self.table.selectRow(0)
+
+    def current_id(self) -> str | None:
+        """Return the id of the current proposal."""
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.ids[self.proxy.mapToSource(index).row()]
+
+    def select(self, proposal_id: str) -> bool:
+        """Make ``proposal_id`` current; returns False when it is filtered out or unknown."""
+        row = self.model.row_of(proposal_id)
+        if row < 0:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, COL_TITLE))
+        if not index.isValid():
+            return False
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.scrollTo(index)
+        return True
+
+    def step(self, delta: int) -> None:
+        """Move to the next (+1) or previous (-1) proposal in the filtered order."""
+        count = self.proxy.rowCount()
+        if not count:
+            return
+        current = self.table.currentIndex()
+        row = (current.row() + delta) if current.isValid() else 0
+        row = max(0, min(count - 1, row))
+        index = self.proxy.index(row, COL_TITLE)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.scrollTo(index)
+
+    def on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Report the newly chosen proposal."""
+        if current.isValid():
+            self.proposal_chosen.emit(self.model.ids[self.proxy.mapToSource(current).row()])
+
+    def _update_count(self, *_args: object) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count_label.setText(f"{shown} of {total} proposals" if shown != total else f"{total} proposals")
 
 
 class MainWindow(QMainWindow):
@@ -50,25 +191,63 @@ class MainWindow(QMainWindow):
     Signals:
         loaded: the workspace overview is on screen.
         load_failed(object): opening the workspace failed (the error).
-        detail_shown(str): the detail pane shows a section or proposal (its id).
+        detail_shown(str): the review desk or the spec tab shows a proposal or section (its id).
+        open_requested(object): the user asked to open another workspace (its path).
     """
 
     loaded = Signal()
     load_failed = Signal(object)
     detail_shown = Signal(str)
+    open_requested = Signal(object)
 
     def __init__(self, lane: WorkspaceLane, parent: QWidget | None = None, *, remember_layout: bool = True) -> None:
         super().__init__(parent)
         self.lane = lane
         self.remember_layout = remember_layout
         self.overview: Overview | None = None
+        self.read: ReadConnection | None = None
+        self.current_proposal: str | None = None
         self.setWindowTitle("Spec Review")
-        self.resize(1280, 800)
+        self.resize(1480, 900)
 
         self.header = QLabel("Opening workspace…")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setContentsMargins(8, 6, 8, 6)
 
+        # ---- review desk ----
+        self.queue = QueuePanel()
+        self.queue.proposal_chosen.connect(self.on_proposal_chosen)
+        self.proposal_header = QLabel("Choose a proposal.")
+        self.proposal_header.setWordWrap(True)
+        self.proposal_header.setTextFormat(Qt.TextFormat.RichText)
+        self.proposal_header.setContentsMargins(6, 4, 6, 4)
+        self.diff_view = DiffView()
+        self.diff_view.browser.anchorClicked.connect(self.on_link)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.addWidget(self.proposal_header)
+        centre_layout.addWidget(self.diff_view, 1)
+
+        self.decision_panel = DecisionPanel(lane)
+        self.decision_panel.decision_saved.connect(self.on_decision_saved)
+        self.evidence_slot = QWidget()
+        self.evidence_layout = QVBoxLayout(self.evidence_slot)
+        self.evidence_layout.setContentsMargins(0, 0, 0, 0)
+        self.evidence_view: QWidget | None = None
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.addWidget(self.evidence_slot)
+        self.right_splitter.addWidget(self.decision_panel)
+        self.right_splitter.setStretchFactor(0, 3)
+        self.right_splitter.setStretchFactor(1, 2)
+
+        self.desk_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.desk_splitter.addWidget(self.queue)
+        self.desk_splitter.addWidget(centre)
+        self.desk_splitter.addWidget(self.right_splitter)
+        self.desk_splitter.setSizes([520, 560, 520])
+
+        # ---- spec tab ----
         self.section_model = SectionTreeModel(self)
         self.section_tree = QTreeView()
         self.section_tree.setModel(self.section_model)
@@ -77,94 +256,137 @@ class MainWindow(QMainWindow):
         self.section_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.section_tree.header().setStretchLastSection(False)
         self.section_tree.selectionModel().currentChanged.connect(self.on_section_chosen)
-
-        self.proposal_model = ProposalTableModel(self)
-        self.proposal_proxy = QSortFilterProxyModel(self)
-        self.proposal_proxy.setSourceModel(self.proposal_model)
-        self.proposal_table = QTableView()
-        self.proposal_table.setModel(self.proposal_proxy)
-        # Queue order (oldest first) until the reviewer clicks a column header.
-        self.proposal_table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        self.proposal_table.setSortingEnabled(True)
-        self.proposal_table.setWordWrap(False)
-        self.proposal_table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.proposal_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.proposal_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.proposal_table.verticalHeader().hide()
-        # The title is what a reviewer scans: it keeps a readable width; the section ids take the rest.
-        header = self.proposal_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setStretchLastSection(False)
-        header.resizeSection(0, 300)
-        self.proposal_table.selectionModel().currentRowChanged.connect(self.on_proposal_chosen)
-
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.proposal_table, "Proposals")
-        self.tabs.addTab(self.section_tree, "Spec sections")
-
         self.detail = QTextBrowser()
         self.detail.setOpenLinks(False)
         self.detail.anchorClicked.connect(self.on_link)
+        self.spec_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.spec_splitter.addWidget(self.section_tree)
+        self.spec_splitter.addWidget(self.detail)
+        self.spec_splitter.setSizes([560, 920])
 
-        self.proposal_header = QLabel()
-        self.proposal_header.setWordWrap(True)
-        self.proposal_header.setTextFormat(Qt.TextFormat.RichText)
-        self.proposal_header.setContentsMargins(6, 4, 6, 4)
-        self.diff_view = DiffView()
-        self.diff_view.browser.anchorClicked.connect(self.on_link)
-        proposal_page = QWidget()
-        proposal_layout = QVBoxLayout(proposal_page)
-        proposal_layout.setContentsMargins(0, 0, 0, 0)
-        proposal_layout.addWidget(self.proposal_header)
-        proposal_layout.addWidget(self.diff_view, 1)
-        self.right = QStackedWidget()
-        self.right.addWidget(self.detail)
-        self.right.addWidget(proposal_page)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.tabs)
-        self.splitter.addWidget(self.right)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([720, 680])
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.desk_splitter, "Review")
+        self.tabs.addTab(self.spec_splitter, "Spec")
 
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.header)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        self.progress_panel = ProgressPanel()
+        self.statusBar().addPermanentWidget(self.progress_panel)
         self.statusBar().showMessage("Loading…")
         self._build_menus()
+        self.set_reviewer(window_settings.reviewer_name() if remember_layout else "")
         if remember_layout:
-            window_settings.restore_window(self, {"main": self.splitter})
+            window_settings.restore_window(
+                self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter}
+            )
+
+    # ---- menus and keys --------------------------------------------------------------------
+
+    def _action(self, menu: object, text: str, keys: list[str] | QKeySequence.StandardKey | None, slot: object) -> QAction:
+        action = QAction(text, self)
+        if isinstance(keys, list):
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        elif keys is not None:
+            action.setShortcut(keys)
+        action.triggered.connect(slot)
+        menu.addAction(action)  # type: ignore[attr-defined]
+        self.addAction(action)  # window-wide, whichever pane has the focus
+        return action
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        reload_action = QAction("&Reload", self)
-        reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
-        reload_action.triggered.connect(self.reload)
-        file_menu.addAction(reload_action)
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-        view_menu = self.menuBar().addMenu("&View")
-        for number, name in ((1, "Proposals"), (2, "Spec sections")):
-            action = QAction(name, self)
-            action.setShortcut(QKeySequence(f"Alt+{number}"))
-            action.triggered.connect(lambda _=False, i=number - 1: self.tabs.setCurrentIndex(i))
-            view_menu.addAction(action)
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open workspace…", QKeySequence.StandardKey.Open, self.on_open_workspace)
+        self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh, self.reload)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        go = bar.addMenu("&Go")
+        self._action(go, "&Next proposal", ["Alt+Down", "Ctrl+]"], lambda: self._step(1))
+        self._action(go, "&Previous proposal", ["Alt+Up", "Ctrl+["], lambda: self._step(-1))
+        self._action(go, "&Filter the queue", ["Ctrl+F"], self.focus_filter)
+        self._action(go, "Jump to &decision", ["Ctrl+D"], self.focus_decision)
+        self._action(go, "&Evidence", ["Ctrl+E"], self.focus_evidence)
+        go.addSeparator()
+        self._action(go, "Side by side diff", ["Ctrl+1"], lambda: self.diff_view.set_mode("side"))
+        self._action(go, "Inline diff", ["Ctrl+2"], lambda: self.diff_view.set_mode("inline"))
+        self._action(go, "Preview of the new text", ["Ctrl+3"], lambda: self.diff_view.set_mode("preview"))
+        view = bar.addMenu("&View")
+        for number in range(self.tabs.count()):
+            self._action(view, self.tabs.tabText(number), [f"Alt+{number + 1}"],
+                         lambda _=False, i=number: self.tabs.setCurrentIndex(i))
+        self.view_menu = view
+        settings_menu = bar.addMenu("&Settings")
+        self._action(settings_menu, "&Reviewer name…", None, self.on_set_reviewer)
+
+    def add_tab(self, widget: QWidget, title: str) -> None:
+        """Add a page (editor, audit, agreement) with an Alt+number key."""
+        self.tabs.addTab(widget, title)
+        number = self.tabs.count()
+        self._action(self.view_menu, title, [f"Alt+{number}"], lambda _=False, w=widget: self.tabs.setCurrentWidget(w))
+
+    def set_evidence_view(self, view: QWidget) -> None:
+        """Place the evidence view above the decision panel."""
+        self.evidence_view = view
+        self.evidence_layout.addWidget(view)
+
+    def _step(self, delta: int) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.queue.step(delta)
+
+    def focus_filter(self) -> None:
+        """Put the cursor in the queue's text filter."""
+        self.tabs.setCurrentIndex(0)
+        self.queue.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.queue.search.selectAll()
+
+    def focus_decision(self) -> None:
+        """Move the keyboard focus to the decision panel."""
+        self.tabs.setCurrentIndex(0)
+        self.decision_panel.focus_decision()
+
+    def focus_evidence(self) -> None:
+        """Move the keyboard focus to the evidence view."""
+        self.tabs.setCurrentIndex(0)
+        if self.evidence_view is not None:
+            self.evidence_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # ---- reviewer --------------------------------------------------------------------------
+
+    def set_reviewer(self, name: str) -> None:
+        """Act as ``name`` in the decision panel and the evidence view."""
+        self.reviewer = name
+        self.decision_panel.set_reviewer(name)
+        setter = getattr(self.evidence_view, "set_reviewer", None)
+        if setter is not None:
+            setter(name)
+
+    def on_set_reviewer(self) -> None:
+        """Ask for the reviewer name and remember it."""
+        name = Dialogs.ask_text(self, "Reviewer name", "Your name as a workspace member:", self.reviewer)
+        if name is not None:
+            window_settings.set_reviewer_name(name.strip())
+            self.set_reviewer(name.strip())
+
+    def on_open_workspace(self) -> None:
+        """Ask for a workspace folder and open it in place of this one."""
+        folder = Dialogs.ask_folder(self, "Open workspace")
+        if folder:
+            self.open_requested.emit(Path(folder))
 
     # ---- loading ---------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Read the workspace overview in the background and show it."""
+        """Read the workspace overview and the queue in the background and show them."""
         self.statusBar().showMessage("Loading…")
-        self.lane.run(lambda ws: ws.overview(), success=self.show_overview, failure=self.on_load_failed)
+        self.lane.run(
+            lambda ws: (ws.overview(), queue_rows(ws.store)), success=self.show_overview, failure=self.on_load_failed
+        )
 
     def on_load_failed(self, error: BaseException) -> None:
         """Show why the workspace could not be read."""
@@ -173,9 +395,12 @@ class MainWindow(QMainWindow):
         Dialogs.show_error(self, error)
         self.load_failed.emit(error)
 
-    def show_overview(self, overview: Overview) -> None:
+    def show_overview(self, loaded: tuple[Overview, list[QueueRow]]) -> None:
         """Fill the views from a freshly read overview."""
+        overview, rows = loaded
         self.overview = overview
+        if self.read is None:
+            self.read = ReadConnection(overview.root / DB_FILE)
         spec = overview.spec
         self.setWindowTitle(f"Spec Review — {overview.name}")
         branch = escape(overview.branch) if overview.branch else "<i>detached HEAD</i>"
@@ -190,21 +415,63 @@ class MainWindow(QMainWindow):
         self.section_model.set_document(spec.document)
         self.section_tree.expandAll()
         self.section_tree.resizeColumnToContents(1)
-        self.proposal_model.set_proposals(overview.proposals)
         sections = sum(1 for s in spec.document.sections if s.id)
         counts = overview.counts
         self.statusBar().showMessage(
             f"{sections} sections · {counts['proposals']} proposals · {counts['decisions']} decisions · "
             f"{counts['conversations']} conversations · {counts['participants']} participants · "
-            f"{len(overview.releases)} releases"
+            f"{counts['assessments']} assessments · {len(overview.releases)} releases"
         )
-        self.tabs.setTabText(0, f"Proposals ({counts['proposals']})")
-        self.tabs.setTabText(1, f"Spec sections ({sections})")
-        if self.proposal_proxy.rowCount() and not self.proposal_table.currentIndex().isValid():
-            self.proposal_table.selectRow(0)
+        self.tabs.setTabText(0, f"Review ({counts['proposals']})")
+        self.tabs.setTabText(1, f"Spec ({sections})")
+        self.queue.set_rows(rows)
         self.loaded.emit()
 
-    # ---- details ---------------------------------------------------------------------------
+    # ---- the review desk -------------------------------------------------------------------
+
+    def on_proposal_chosen(self, proposal_id: str) -> None:
+        """Load the chosen proposal's diff, evidence and decisions."""
+        self.current_proposal = proposal_id
+        self.lane.run(lambda ws: proposal_view(ws, proposal_id), success=self.show_proposal)
+        self.decision_panel.set_proposal(proposal_id)
+        setter = getattr(self.evidence_view, "set_proposal", None)
+        if setter is not None:
+            setter(proposal_id)
+
+    def show_proposal(self, view: ProposalView) -> None:
+        """Show a proposal's metadata above the diff of each of its sections."""
+        p = view.proposal
+        if p.id != self.current_proposal:
+            return  # the reviewer has moved on
+        row = self.queue.model.row_of(p.id)
+        status = self.queue.model.queue_row(row).status if row >= 0 else "open"
+        self.proposal_header.setText(
+            f"<h2 style='margin:0'>{escape(p.title)}</h2>"
+            f"<p style='color:#555;margin:2px 0'>{escape(KIND_LABELS.get(p.kind, p.kind))} · {escape(p.origin)} · by "
+            f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {escape(STATUS_LABELS.get(status, status))}</p>"
+            f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
+        )
+        self.diff_view.set_view(view)
+        self.detail_shown.emit(p.id)
+
+    def on_decision_saved(self, result: DecisionResult) -> None:
+        """Refresh that proposal's row in the queue at once."""
+        proposal_id = result.decision.proposal_id
+        self.statusBar().showMessage(
+            f"Recorded {result.decision.outcome.replace('_', ' ')} by {result.decision.reviewer}; "
+            f"the proposal is now {STATUS_LABELS.get(result.status.status, result.status.status).lower()}.", 8000
+        )
+        self.refresh_queue_row(proposal_id)
+
+    def refresh_queue_row(self, proposal_id: str) -> None:
+        """Re-read one proposal's queue row (status, evidence counts)."""
+        self.lane.run(lambda ws: queue_rows(ws.store, [proposal_id]), success=self._update_rows)
+
+    def _update_rows(self, rows: list[QueueRow]) -> None:
+        for row in rows:
+            self.queue.model.update_row(row)
+
+    # ---- the spec tab ----------------------------------------------------------------------
 
     def on_section_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
         """Show the chosen section rendered."""
@@ -214,51 +481,23 @@ class MainWindow(QMainWindow):
 
     def show_section(self, section: Section) -> None:
         """Render one section with its metadata."""
+        examples = len(section.examples)
         meta = (
             f"<p class='meta'>{authority_badge_html(section.authority)} &nbsp; "
             f"<code>#{escape(section.id or '(no id)')}</code> · level {section.level} · "
-            f"lines {section.start_line}–{section.end_line} · "
-            f"{len(section.examples)} example{'' if len(section.examples) == 1 else 's'}"
+            f"lines {section.start_line}–{section.end_line} · {examples} example{'' if examples == 1 else 's'}"
             + (f" · tags {escape(', '.join(section.tags))}" if section.tags else "")
             + "</p>"
         )
         self.detail.setHtml(_PAGE_CSS + meta + render_markdown(section.text))
-        self.right.setCurrentWidget(self.detail)
         self.detail_shown.emit(section.id or "")
-
-    def on_proposal_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        """Load the chosen proposal's comparison with the current spec in the background."""
-        if not current.isValid():
-            return
-        source = self.proposal_proxy.mapToSource(current)
-        proposal_id = self.proposal_model.ids[source.row()]
-        self.lane.run(lambda ws: proposal_view(ws, proposal_id), success=self.show_proposal)
-
-    def show_proposal(self, view: ProposalView) -> None:
-        """Show a proposal: its metadata above the diff of each of its sections."""
-        p = view.proposal
-        self.proposal_header.setText(
-            f"<h2 style='margin:0'>{escape(p.title)}</h2>"
-            f"<p style='color:#555;margin:2px 0'>{escape(KIND_LABELS.get(p.kind, p.kind))} · {escape(p.origin)} · by "
-            f"{escape(p.created_by)} · {escape(p.created_at[:10])} · "
-            f"{escape(STATUS_LABELS.get(self._status_of(p.id), 'Open'))}</p>"
-            f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
-        )
-        self.diff_view.set_view(view)
-        self.right.setCurrentIndex(1)
-        self.detail_shown.emit(p.id)
-
-    def _status_of(self, proposal_id: str) -> str:
-        if self.overview is None:
-            return "open"
-        return next((s.status for s in self.overview.proposals if s.id == proposal_id), "open")
 
     def on_link(self, url: QUrl) -> None:
         """Follow an in-spec cross reference (``#section_id``) to that section."""
         if url.fragment() and not url.host():
             index = self.section_model.index_of(url.fragment())
             if index.isValid():
-                self.tabs.setCurrentWidget(self.section_tree)
+                self.tabs.setCurrentWidget(self.spec_splitter)
                 self.section_tree.setCurrentIndex(index)
                 self.section_tree.scrollTo(index)
                 return
@@ -267,18 +506,15 @@ class MainWindow(QMainWindow):
     # ---- closing ---------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """Save the layout and wait for background work before closing."""
+        """Save the layout, wait for background work, and close the read connection."""
         if self.remember_layout:
-            window_settings.save_window(self, {"main": self.splitter})
+            window_settings.save_window(
+                self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter}
+            )
         self.lane.shutdown(wait=True)
+        for child in self.findChildren(WorkspaceLane):
+            child.shutdown(wait=True)
+        if self.read is not None:
+            self.read.close()
+            self.read = None
         super().closeEvent(event)
-
-
-def proposal_row_of(model: ProposalTableModel, proposal_id: str) -> int:
-    """Return the source row of a proposal (-1 when absent)."""
-    try:
-        return model.ids.index(proposal_id)
-    except ValueError:
-        return -1
-
-

@@ -42,3 +42,25 @@ def restore_window(window: QMainWindow, splitters: dict[str, QSplitter]) -> bool
         if isinstance(value, QByteArray):
             splitter.restoreState(value)
     return isinstance(geometry, QByteArray)
+
+
+def reviewer_name() -> str:
+    """Return the reviewer name remembered from the last session ("" when none)."""
+    value = settings().value("reviewer/name", "")
+    return value if isinstance(value, str) else ""
+
+
+def set_reviewer_name(name: str) -> None:
+    """Remember the reviewer name."""
+    settings().setValue("reviewer/name", name)
+
+
+def last_workspace() -> str:
+    """Return the folder of the workspace opened last ("" when none)."""
+    value = settings().value("workspace/last", "")
+    return value if isinstance(value, str) else ""
+
+
+def set_last_workspace(path: str) -> None:
+    """Remember the workspace opened last."""
+    settings().setValue("workspace/last", path)

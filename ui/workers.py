@@ -128,3 +128,84 @@ def describe_error(error: BaseException) -> tuple[str, bool]:
     if isinstance(error, KnownError):
         return str(error), False
     return f"{type(error).__name__}: {error}", True
+
+
+class TaskProgress(QObject):
+    """A ``reviewer.progress.Progress`` that a worker thread ticks and the GUI thread watches and cancels.
+
+    Signals:
+        started(int, str): a phase began with this many steps (0 when unknown) and this label.
+        advanced(int, int): steps done so far, and the total (0 when unknown).
+        finished(): the phase ended.
+    """
+
+    started = Signal(int, str)
+    advanced = Signal(int, int)
+    finished = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cancel = threading.Event()
+        self._done = 0
+        self._total = 0
+        self._last_emit = 0.0
+
+    def start(self, total: int | None, label: str = "") -> None:
+        """Begin a phase (called from the worker thread)."""
+        self._done = 0
+        self._total = int(total or 0)
+        self.started.emit(self._total, label)
+        self._check()
+
+    def tick(self, amount: int = 1) -> None:
+        """Advance (worker thread); raises ``Cancelled`` once the user has asked to stop."""
+        import time
+
+        self._done += amount
+        now = time.monotonic()
+        # Emitting on every row of a million-row import would flood the GUI thread's queue.
+        if now - self._last_emit >= 0.05 or (self._total and self._done >= self._total):
+            self._last_emit = now
+            self.advanced.emit(self._done, self._total)
+        self._check()
+
+    def finish(self) -> None:
+        """End the phase (worker thread)."""
+        self.finished.emit()
+
+    def cancel(self) -> None:
+        """Ask the operation to stop at its next tick (GUI thread)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether a cancel was asked for."""
+        return self._cancel.is_set()
+
+    def _check(self) -> None:
+        if self._cancel.is_set():
+            from reviewer.progress import Cancelled
+
+            raise Cancelled()
+
+
+class ReadConnection:
+    """A read-only SQLite connection for the GUI thread, used by item models to read pages lazily.
+
+    Writes never go through it: they run on the workspace lane. SQLite's write-ahead log lets this
+    connection read while the lane writes.
+
+    Attributes:
+        conn: the sqlite3 connection (GUI thread only).
+    """
+
+    def __init__(self, database: Path) -> None:
+        import sqlite3
+
+        uri = database.resolve().as_uri() + "?mode=ro"
+        self.conn = sqlite3.connect(uri, uri=True, timeout=2.0)
+        self.conn.execute("PRAGMA query_only = ON")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()

@@ -1,0 +1,160 @@
+"""The review desk on the demo workspace: queue, filters, keys, decisions."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from reviewer import governance
+from reviewer.store import Store
+from reviewer.workspace import DB_FILE
+from ui.main_window import MainWindow
+from ui.models.queue import COL_STATUS, STATUS_LABELS
+from ui.workers import WorkspaceLane
+
+pytestmark = pytest.mark.gui
+
+SATIRE = "f0d43249-f6a3-4cfa-bef7-e556ed0be38a"  # user level (quorum 1), splits by country
+TARGETED = "abfc4dca-0110-4901-a625-11ad5061028c"  # root level (quorum 2)
+FORECAST = "1e64012b-de36-4f93-9914-6c43dd5eeb5f"  # guideline level
+
+
+@pytest.fixture
+def desk(qtbot, demo_workspace):
+    win = MainWindow(WorkspaceLane(demo_workspace), remember_layout=False)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.detail_shown, timeout=20000):
+        win.show()
+        win.reload()
+    win.set_reviewer("Amara Okafor")
+    yield win
+    win.close()
+
+
+def choose(qtbot, desk, proposal_id):
+    with qtbot.waitSignals([desk.detail_shown, desk.decision_panel.loaded], timeout=20000):
+        assert desk.queue.select(proposal_id)
+
+
+def status_text(desk, proposal_id):
+    row = desk.queue.model.row_of(proposal_id)
+    return desk.queue.model.index(row, COL_STATUS).data()
+
+
+def decide_in_panel(qtbot, desk, outcome, rationale, reason_index=1):
+    panel = desk.decision_panel
+    panel.findChild(type(panel.outcomes.buttons()[0]), f"outcome_{outcome}").click()
+    if outcome != "adopt":
+        panel.reason.setCurrentIndex(reason_index)
+    panel.rationale.setPlainText(rationale)
+    with qtbot.waitSignal(panel.decision_saved, timeout=20000) as blocker:
+        qtbot.keyClick(panel.rationale, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    return blocker.args[0]
+
+
+def test_queue_shows_every_proposal_with_level_status_and_counts(desk, demo_workspace):
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        assert len(desk.queue.model.ids) == 9 == len(store.proposal_ids())
+        from reviewer.evidence import evidence_summary
+
+        row = desk.queue.model.queue_row(desk.queue.model.row_of(SATIRE))
+        counts = evidence_summary(store, SATIRE)["counts"]
+        assert (row.supports, row.refutes, row.no_comment) == (counts["supports"], counts["refutes"], counts["no_comment"])
+        assert desk.queue.model.queue_row(desk.queue.model.row_of(TARGETED)).level == "root"
+    finally:
+        store.close()
+
+
+def test_filter_by_text_and_by_each_field(qtbot, desk):
+    proxy = desk.queue.proxy
+    qtbot.keyClicks(desk.queue.search, "satire religion")
+    assert proxy.rowCount() == 1
+    assert proxy.data(proxy.index(0, 1)) == "Satire of religion on request, without contempt for believers"
+    desk.queue.search.clear()
+    assert proxy.rowCount() == 9
+    kinds = desk.queue.filters["kinds"]
+    kinds.setCurrentIndex(kinds.findData("principle"))
+    assert proxy.rowCount() == 4
+    levels = desk.queue.filters["levels"]
+    levels.setCurrentIndex(levels.findData("system"))
+    assert proxy.rowCount() == 2  # companionship and AI disclosure
+    kinds.setCurrentIndex(0)
+    levels.setCurrentIndex(0)
+    origins = desk.queue.filters["origins"]
+    origins.setCurrentIndex(origins.findData("imported"))
+    assert proxy.rowCount() == 1
+    assert "0 of" not in desk.queue.count_label.text() and "1 of 9" in desk.queue.count_label.text()
+
+
+def test_sort_by_supports_column(desk):
+    from ui.models.queue import COL_SUP
+
+    desk.queue.table.sortByColumn(COL_SUP, Qt.SortOrder.DescendingOrder)
+    values = [desk.queue.proxy.index(r, COL_SUP).data() for r in range(desk.queue.proxy.rowCount())]
+    assert values == sorted(values, reverse=True) and len(values) == 9
+
+
+def test_keyboard_next_previous_and_jump_to_decision(qtbot, desk):
+    first = desk.current_proposal
+    with qtbot.waitSignal(desk.detail_shown, timeout=20000):
+        qtbot.keyClick(desk, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    second = desk.current_proposal
+    assert second != first and second == desk.queue.model.ids[1]
+    with qtbot.waitSignal(desk.detail_shown, timeout=20000):
+        qtbot.keyClick(desk, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert desk.current_proposal == first
+    qtbot.keyClick(desk, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert desk.decision_panel.isAncestorOf(desk.focusWidget())
+
+
+def test_empty_rationale_is_rejected_and_nothing_is_written(qtbot, desk, demo_workspace):
+    choose(qtbot, desk, SATIRE)
+    panel = desk.decision_panel
+    panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_adopt").click()
+    panel.rationale.setPlainText("   \n ")
+    panel.save_button.click()
+    assert "rationale" in panel.message.text()
+    qtbot.wait(200)
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        assert store.counts()["decisions"] == 0
+    finally:
+        store.close()
+
+
+def test_each_kind_of_decision_updates_the_queue_at_once(qtbot, desk, demo_workspace):
+    choose(qtbot, desk, SATIRE)
+    result = decide_in_panel(qtbot, desk, "defer", "Needs a study of how satire reads across cultures.")
+    assert result.status.status == "deferred" and result.decision.reason_category == "needs-research"
+    qtbot.waitUntil(lambda: status_text(desk, SATIRE) == STATUS_LABELS["deferred"], timeout=5000)
+    result = decide_in_panel(qtbot, desk, "set_aside", "The country split is too deep to adopt as written.", 3)
+    assert result.status.status == "set_aside" and result.decision.reason_category == "risk"
+    qtbot.waitUntil(lambda: status_text(desk, SATIRE) == STATUS_LABELS["set_aside"], timeout=5000)
+    result = decide_in_panel(qtbot, desk, "adopt", "Revisited with the new study: adopt.")
+    assert result.status.status == "adopted"
+    qtbot.waitUntil(lambda: status_text(desk, SATIRE) == STATUS_LABELS["adopted"], timeout=5000)
+    qtbot.waitUntil(lambda: desk.decision_panel.history_model.rowCount() == 3, timeout=5000)
+    assert desk.decision_panel.history_model.decisions[0].outcome == "adopt"  # newest first
+    # Root level needs two reviewers: one adoption leaves it pending, visibly.
+    choose(qtbot, desk, TARGETED)
+    result = decide_in_panel(qtbot, desk, "adopt", "The crowd supports extending it to issue campaigns.")
+    assert result.status.status == "pending"
+    qtbot.waitUntil(lambda: status_text(desk, TARGETED) == "Pending (1/2)", timeout=5000)
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        assert [d.outcome for d in governance.decisions_for(store, SATIRE)] == ["defer", "set_aside", "adopt"]
+        actions = [r[0] for r in store.db.execute("SELECT action FROM audit_events WHERE action LIKE 'decision.%'")]
+        assert len(actions) == 4
+    finally:
+        store.close()
+
+
+def test_a_member_without_the_reviewer_role_is_refused(qtbot, desk, demo_workspace):
+    desk.set_reviewer("Wei Chen")  # auditor
+    choose(qtbot, desk, FORECAST)
+    panel = desk.decision_panel
+    panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_adopt").click()
+    panel.rationale.setPlainText("Looks right to me.")
+    with qtbot.waitSignal(panel.failed, timeout=20000):
+        panel.save_button.click()
+    assert "reviewer" in panel.message.text().lower()
+    assert status_text(desk, FORECAST) == STATUS_LABELS["open"]

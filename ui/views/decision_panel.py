@@ -1,0 +1,345 @@
+"""The decision panel: adopt / defer / set aside with a reason category and a rationale, and the history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reviewer import governance
+from reviewer.errors import KnownError
+from reviewer.governance import Decision, DecisionResult, ProposalStatus
+from reviewer.render import escape
+from ui.models.queue import STATUS_LABELS
+from ui.workers import WorkspaceLane
+
+_Index = QModelIndex | QPersistentModelIndex
+OUTCOME_LABELS = {"adopt": "Adopt", "defer": "Defer", "set_aside": "Set aside"}
+REASON_LABELS = {
+    "needs-research": "Needs research",
+    "needs-product-work": "Needs product work",
+    "needs-more-evidence": "Needs more evidence",
+    "principle": "Principle",
+    "feasibility": "Feasibility",
+    "risk": "Risk",
+    "insufficient-evidence": "Insufficient evidence",
+    "other": "Other",
+}
+HISTORY_COLUMNS = ("When (UTC)", "Reviewer", "Outcome", "Reason", "Rationale")
+
+
+class DecisionHistoryModel(QAbstractTableModel):
+    """Every decision recorded on one proposal, newest first.
+
+    Attributes:
+        decisions: the decisions shown.
+    """
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.decisions: list[Decision] = []
+
+    def set_decisions(self, decisions: list[Decision]) -> None:
+        """Show ``decisions`` (any order; shown newest first)."""
+        self.beginResetModel()
+        self.decisions = sorted(decisions, key=lambda d: d.decided_at, reverse=True)
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        """Qt override."""
+        return 0 if parent.isValid() else len(self.decisions)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        """Qt override."""
+        return 0 if parent.isValid() else len(HISTORY_COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Qt override."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HISTORY_COLUMNS):
+            return HISTORY_COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Qt override."""
+        if not index.isValid() or not 0 <= index.row() < len(self.decisions):
+            return None
+        d = self.decisions[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                d.decided_at[:19].replace("T", " "),
+                d.reviewer,
+                OUTCOME_LABELS.get(d.outcome, d.outcome),
+                REASON_LABELS.get(d.reason_category or "", d.reason_category or ""),
+                " ".join(d.rationale.split()),
+            )[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}\n\ndecision {d.id}"
+        return None
+
+
+class DecisionPanel(QWidget):
+    """Records a reviewer's decision on the current proposal through ``governance.record_decision``.
+
+    Signals:
+        decision_saved(object): a ``DecisionResult`` after a decision was stored.
+        loaded(str): the history and status of a proposal are shown.
+        failed(object): saving or loading failed (the error).
+    """
+
+    decision_saved = Signal(object)
+    loaded = Signal(str)
+    failed = Signal(object)
+
+    def __init__(self, lane: WorkspaceLane, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lane = lane
+        self.proposal_id: str | None = None
+        self.reviewer = ""
+
+        self.status_label = QLabel()
+        self.status_label.setTextFormat(Qt.TextFormat.RichText)
+        self.status_label.setWordWrap(True)
+
+        self.outcomes = QButtonGroup(self)
+        outcome_row = QHBoxLayout()
+        for outcome, label in (("adopt", "&Adopt"), ("defer", "De&fer"), ("set_aside", "Set a&side")):
+            button = QRadioButton(label)
+            button.setObjectName(f"outcome_{outcome}")
+            self.outcomes.addButton(button)
+            outcome_row.addWidget(button)
+            button.toggled.connect(self.on_outcome_toggled)
+        outcome_row.addStretch(1)
+
+        self.reason = QComboBox()
+        self.reason.setObjectName("reason")
+        self.reason.setMinimumContentsLength(18)
+        reason_row = QHBoxLayout()
+        reason_label = QLabel("&Reason:")
+        reason_label.setBuddy(self.reason)
+        reason_row.addWidget(reason_label)
+        reason_row.addWidget(self.reason, 1)
+
+        self.rationale = QPlainTextEdit()
+        self.rationale.setObjectName("rationale")
+        self.rationale.setPlaceholderText(
+            "Rationale (required): why, in words the public and other reviewers can read. "
+            "Weigh the crowd evidence with what the data cannot show."
+        )
+        self.rationale.setTabChangesFocus(True)
+        self.rationale.setMinimumHeight(70)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color:#b3261e")
+        self.save_button = QPushButton("Record decision")
+        self.save_button.setToolTip("Record the decision (Ctrl+Enter)")
+        self.save_button.clicked.connect(self.on_save)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.message, 1)
+        save_row.addWidget(self.save_button)
+        # Ctrl+Enter in the rationale records the decision (checked on the editor itself, so it
+        # works wherever the focus came from).
+        self.rationale.installEventFilter(self)
+
+        self.history_model = DecisionHistoryModel(self)
+        self.history = QTableView()
+        self.history.setModel(self.history_model)
+        self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history.verticalHeader().hide()
+        self.history.setWordWrap(False)
+        header = self.history.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(HISTORY_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.status_label)
+        layout.addLayout(outcome_row)
+        layout.addLayout(reason_row)
+        layout.addWidget(self.rationale, 2)
+        layout.addLayout(save_row)
+        layout.addWidget(QLabel("Decisions on record:"))
+        layout.addWidget(self.history, 1)
+        self._set_enabled(False)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """Record the decision on Ctrl+Enter in the rationale."""
+        if (
+            obj is self.rationale
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            self.on_save()
+            return True
+        return super().eventFilter(obj, event)
+
+    # ---- inputs ----------------------------------------------------------------------------
+
+    def set_reviewer(self, name: str) -> None:
+        """Decide as ``name`` (a member with the reviewer role)."""
+        self.reviewer = name.strip()
+        self._show_status(None)
+
+    def set_proposal(self, proposal_id: str | None) -> None:
+        """Show the status and decisions of ``proposal_id`` (None clears)."""
+        self.proposal_id = proposal_id
+        self.message.clear()
+        if proposal_id is None:
+            self.history_model.set_decisions([])
+            self.status_label.clear()
+            self._set_enabled(False)
+            return
+        self._set_enabled(True)
+        self.lane.run(
+            lambda ws: (
+                proposal_id, governance.proposal_status(ws.store, proposal_id),
+                governance.decisions_for(ws.store, proposal_id),
+            ),
+            success=self.on_loaded,
+            failure=self.on_failed,
+        )
+
+    def focus_decision(self) -> None:
+        """Move the keyboard focus to the outcome choice (the "jump to decision" key)."""
+        checked = self.outcomes.checkedButton() or self.outcomes.buttons()[0]
+        checked.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def on_outcome_toggled(self, _checked: bool) -> None:
+        """Offer the reason categories that fit the chosen outcome."""
+        outcome = self.outcome()
+        self.reason.clear()
+        reasons = governance.REASONS.get(outcome or "", ())
+        if not reasons:
+            self.reason.addItem("— (adopting needs no category)", None)
+            self.reason.setEnabled(False)
+            return
+        self.reason.setEnabled(True)
+        self.reason.addItem("Choose a reason…", None)
+        for reason in reasons:
+            self.reason.addItem(REASON_LABELS.get(reason, reason), reason)
+
+    def outcome(self) -> str | None:
+        """Return the chosen outcome, or None."""
+        button = self.outcomes.checkedButton()
+        return button.objectName().removeprefix("outcome_") if button else None
+
+    # ---- saving ----------------------------------------------------------------------------
+
+    def on_save(self) -> None:
+        """Check the inputs here, then record the decision in the background."""
+        problem = self._problem()
+        if problem:
+            self.message.setText(problem)
+            return
+        proposal_id, outcome = self.proposal_id, self.outcome()
+        assert proposal_id is not None and outcome is not None
+        reviewer, rationale, reason = self.reviewer, self.rationale.toPlainText(), self.reason.currentData()
+        self.message.clear()
+        self.save_button.setEnabled(False)
+        self.lane.run(
+            lambda ws: governance.record_decision(ws, proposal_id, outcome, reviewer, rationale, reason),
+            success=self.on_saved,
+            failure=self.on_failed,
+        )
+
+    def _problem(self) -> str:
+        if self.proposal_id is None:
+            return "Choose a proposal first."
+        if not self.reviewer:
+            return "Set your reviewer name first (Settings ▸ Reviewer name…)."
+        outcome = self.outcome()
+        if outcome is None:
+            return "Choose adopt, defer or set aside."
+        if governance.REASONS.get(outcome) and not self.reason.currentData():
+            return "Choose a reason category."
+        if not self.rationale.toPlainText().strip():
+            return "Write a rationale: a decision is never recorded without one."
+        return ""
+
+    def on_saved(self, result: DecisionResult) -> None:
+        """Clear the form and show the new history."""
+        self.save_button.setEnabled(True)
+        self.rationale.clear()
+        checked = self.outcomes.checkedButton()
+        if checked:
+            self.outcomes.setExclusive(False)
+            checked.setChecked(False)
+            self.outcomes.setExclusive(True)
+        if self.proposal_id == result.decision.proposal_id:
+            self.set_proposal(self.proposal_id)
+        self.decision_saved.emit(result)
+
+    def on_loaded(self, loaded: tuple[str, ProposalStatus, list[Decision]]) -> None:
+        """Show a proposal's status and history (ignored when another proposal was chosen since)."""
+        proposal_id, status, decisions = loaded
+        if proposal_id != self.proposal_id:
+            return
+        self.history_model.set_decisions(decisions)
+        self._show_status(status)
+        self.loaded.emit(proposal_id)
+
+    def on_failed(self, error: BaseException) -> None:
+        """Show why saving or loading failed (domain refusals are plain messages)."""
+        self.save_button.setEnabled(True)
+        if isinstance(error, KnownError):
+            self.message.setText(str(error))
+        else:
+            from ui.dialogs import Dialogs
+
+            Dialogs.show_error(self, error)
+        self.failed.emit(error)
+
+    # ---- display ---------------------------------------------------------------------------
+
+    def _show_status(self, status: ProposalStatus | None) -> None:
+        if status is not None:
+            self._status = status
+        status = getattr(self, "_status", None)
+        if status is None or status.proposal_id != self.proposal_id:
+            return
+        label = STATUS_LABELS.get(status.status, status.status)
+        agreeing = sum(1 for v in status.votes.values() if v == (status.final_outcome or ""))
+        votes = ", ".join(
+            f"{escape(name)}: {OUTCOME_LABELS.get(v, v)}" for name, v in sorted(status.votes.items())
+        ) or "none yet"
+        who = f"deciding as <b>{escape(self.reviewer)}</b>" if self.reviewer else "<span style='color:#b3261e'>no reviewer name set</span>"
+        detail = f" · {escape(status.detail)}" if status.detail else ""
+        self.status_label.setText(
+            f"<b>{label}</b> · level {status.level}, quorum {status.quorum}"
+            f"{f' ({agreeing} agree)' if status.final_outcome else ''} · latest votes: {votes}{detail}<br/>{who}"
+        )
+        committed = status.status == "committed"
+        self._set_enabled(not committed)
+        if committed:
+            self.message.setText(f"Committed in {(status.commit_sha or '')[:10]}; it cannot be decided again.")
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for widget in (*self.outcomes.buttons(), self.reason, self.rationale, self.save_button):
+            widget.setEnabled(enabled)
+        if enabled:
+            self.on_outcome_toggled(False)
