@@ -78,12 +78,48 @@ class Dialogs:
         return answer == QMessageBox.StandardButton.Yes
 
     @classmethod
+    def ask_text(cls, parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
+        """Ask for a line of text; returns None when cancelled (always, when non-interactive)."""
+        if not cls.interactive:
+            return None
+        from PySide6.QtWidgets import QInputDialog
+
+        value, ok = QInputDialog.getText(parent, title, label, text=text)
+        return value if ok else None
+
+    @classmethod
     def ask_folder(cls, parent: QWidget | None, caption: str, start: str = "") -> str | None:
         """Ask for a folder; returns None when cancelled (always, when non-interactive)."""
         if not cls.interactive:
             return None
         folder = QFileDialog.getExistingDirectory(parent, caption, start)
         return folder or None
+
+    @classmethod
+    def ask_open_files(
+        cls, parent: QWidget | None, caption: str, start: str = "", filters: str = ""
+    ) -> list[str] | None:
+        """Ask for one or more existing files; returns None when cancelled (always, when non-interactive).
+
+        ``filters`` is a Qt name filter such as ``"JSON Lines (*.jsonl);;All files (*)"``.
+        """
+        if not cls.interactive:
+            return None
+        files, _ = QFileDialog.getOpenFileNames(parent, caption, start, filters)
+        return list(files) or None
+
+    @classmethod
+    def ask_save_path(
+        cls, parent: QWidget | None, caption: str, start: str = "", filters: str = ""
+    ) -> str | None:
+        """Ask where to save a file; returns None when cancelled (always, when non-interactive).
+
+        ``start`` may name a suggested file; ``filters`` is a Qt name filter such as ``"PNG image (*.png)"``.
+        """
+        if not cls.interactive:
+            return None
+        path, _ = QFileDialog.getSaveFileName(parent, caption, start, filters)
+        return path or None
 
 
 def show_error(parent: QWidget | None, error: BaseException) -> None:
