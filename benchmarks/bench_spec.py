@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shared", type=Path, default=ROOT.parent / "shared", help="the shared folder"
     )
-    parser.add_argument("--repeat", type=int, default=40, help="runs per figure (best of)")
+    parser.add_argument("--repeat", type=int, default=50, help="runs per figure (best of)")
     args = parser.parse_args(argv)
     data = args.shared / "data" / "model_spec"
     paths = [data / name for name in RELEASES]

@@ -820,14 +820,25 @@ def _anchored_line_opcodes(
                         b_base + j + j2,
                     )
         if anchor_a < len(a):
-            _add_code(
-                codes,
-                "equal",
-                a_base + anchor_a,
-                a_base + anchor_a + 1,
-                b_base + anchor_b,
-                b_base + anchor_b + 1,
-            )
+            last = codes[-1] if codes else None
+            if last is not None and last[0] == "equal" and last[2] == a_base + anchor_a:
+                codes[-1] = (
+                    "equal",
+                    last[1],
+                    a_base + anchor_a + 1,
+                    last[3],
+                    b_base + anchor_b + 1,
+                )
+            else:
+                codes.append(
+                    (
+                        "equal",
+                        a_base + anchor_a,
+                        a_base + anchor_a + 1,
+                        b_base + anchor_b,
+                        b_base + anchor_b + 1,
+                    )
+                )
         i, j = anchor_a + 1, anchor_b + 1
 
 
@@ -1145,7 +1156,11 @@ def _compare(
     hunks: tuple[Hunk, ...] = ()
     if old.text != new.text:
         hunks = _diff_lines(old.text, new.text, 3, old.start_line - 1, new.start_line - 1, True)
-        if old.body != new.body or not changes:
+        # The body changed unless only the heading line did (checked without copies
+        # when the heading lines are equal, the usual case).
+        old_end, new_end = old.text.find("\n"), new.text.find("\n")
+        same_heading = 0 <= old_end == new_end and old.text.startswith(new.text[: new_end + 1])
+        if same_heading or old.body != new.body or not changes:
             changes.insert(0, "body")
     if moved:
         changes.append("moved")

@@ -26,23 +26,23 @@ AUTHORITY_RANK: dict[str, int] = {
 
 BOM = "\ufeff"
 
-# One pass over the whole text finds every line that can matter outside a fence:
-# ATX headings, fence lines and ``**Example**:`` lines (each with up to 3 spaces of indent).
-# Every pattern scanned over long text starts with a literal "\n": the regex engine then
-# jumps from newline to newline instead of trying every position (about 10x faster).
+# One pass over the whole text finds every line that shapes the structure: ATX headings
+# and fence lines (each with up to 3 spaces of indent; groups: line, heading marks, fence
+# run, info string). Every pattern scanned over long text starts with a literal "\n": the
+# regex engine then jumps from newline to newline instead of trying every position.
 _CANDIDATE_RE = re.compile(
-    r"\n(?=[ #`~*])( {0,3}(?:#{1,6}(?=[ \t\r\n]|$)|`{3,}|~{3,}|\*\*Example\*\*:)[^\n]*)"
+    r"\n(?=[ #`~])( {0,3}(?:(#{1,6})(?=[ \t\r\n]|$)[^\n]*|(`{3,}|~{3,})([^\n]*)))"
+)
+# Inside a section: fence lines and ``**Example**:`` lines (groups: line, fence run, info,
+# example title).
+_EXAMPLE_SCAN_RE = re.compile(
+    r"\n(?=[ `~*])( {0,3}(?:(`{3,}|~{3,})([^\n]*)|\*\*Example\*\*:([^\n]*)))"
 )
 _ATTR_KEY_RE = re.compile(r"[A-Za-z_][\w-]*")
 _CLOSING_HASHES_RE = re.compile(r"(?:^|[ \t]+)#+$")
 _OPEN_ATTR_BLOCK_RE = re.compile(r"\{\s*(?:#|[A-Za-z_][\w-]*=)")
 _ATTR_TOKEN_RE = re.compile(r'\s*(?:#([^\s{}=]+)|([A-Za-z_][\w-]*)=("[^"]*"|[^\s"{}]*))(?=\s|$)')
 _SNAKE_ID_RE = re.compile(r"[a-z0-9][a-z0-9_]*")
-_FENCE_RE = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
-# After an **Example** line: blank lines, then a fence line (its opening run and info).
-_EXAMPLE_FENCE_RE = re.compile(
-    r"(?:\n[ \t]*(?=\r?\n)\r?)*\n( {0,3}(`{3,}|~{3,})([^\n]*?))\r?(?=\n|\Z)"
-)
 # Message markup inside an example fence. A stray "*" before a tag occurs in the
 # 2025-02-12 and 2025-04-11 releases ("*<comparison>"), so it is tolerated; the label
 # note follows a colon, or in a few labels a comma ("<!-- GOOD, given high uncertainty -->").
@@ -160,6 +160,20 @@ class Example:
         fields["_problems"] = ()
 
 
+def _read_examples(section: Section) -> tuple[Example, ...]:
+    """Find the examples of a section made by the parser (first access only).
+
+    Args:
+        section: The section.
+
+    Returns:
+        The examples; the problems found are kept in ``_problems``.
+    """
+    examples, problems = _scan_examples(section.text, section.start_line)
+    section.__dict__["_problems"] = tuple(problems)
+    return examples
+
+
 def _read_messages(example: Example) -> tuple[ExampleMessage, ...]:
     """Parse the messages of an example made by the parser (first access only).
 
@@ -233,7 +247,8 @@ class Section:
         start_line: The 1-based line of the heading.
         end_line: The 1-based inclusive last line of the section.
         text: The exact source text, heading line included, line endings kept.
-        examples: The examples whose ``**Example**`` line is in this section.
+        examples: The examples whose ``**Example**`` line is in this section (for a
+            parsed section, found in ``text`` on first access).
     """
 
     id: str | None
@@ -298,8 +313,9 @@ class Problem:
     Attributes:
         line: The 1-based line.
         kind: ``duplicate_id``, ``missing_id``, ``bad_id``, ``unknown_authority``,
-            ``unterminated_fence``, ``bad_attribute``, ``example_without_block`` or
-            ``unclosed_message``.
+            ``unterminated_fence``, ``bad_attribute`` (found by ``parse_spec``), or
+            ``example_without_block``, ``unclosed_message`` (found when the examples
+            are read).
         message: A sentence for people.
     """
 
@@ -451,13 +467,17 @@ def _all_problems(doc: SpecDocument) -> tuple[Problem, ...]:
         Every problem in line order.
     """
     problems = list(doc.__dict__["_structural_problems"])
+    if doc.preamble:
+        problems.extend(_scan_examples(doc.preamble.removeprefix(BOM), 1)[1])
     for section in doc.sections:
         for example in section.examples:
             problems.extend(example_problems(example))
+        problems.extend(section.__dict__.get("_problems", ()))
     return tuple(sorted(problems, key=_problem_key))
 
 
 setattr(SpecDocument, "problems", _LazyField("problems", _all_problems))  # noqa: B010
+setattr(Section, "examples", _LazyField("examples", _read_examples))  # noqa: B010
 
 
 def _parse_attributes(
@@ -797,6 +817,10 @@ def _find_closer(text: str, name: str, start: int, end: int) -> int:
 def parse_spec(text: str) -> SpecDocument:
     """Parse spec Markdown into sections; never raises on bad content.
 
+    The structure (headings, fences, attributes) is read at once; each section's
+    examples, and each example's messages, are read from the section text on first
+    access, and so are their problems (``SpecDocument.problems`` collects them all).
+
     Args:
         text: The whole file as a string (a leading BOM is kept in the preamble).
 
@@ -805,8 +829,6 @@ def parse_spec(text: str) -> SpecDocument:
     """
     problems: list[Problem] = []
     headings: list[_HeadingRow] = []
-    examples: list[tuple[int, Example]] = []  # (index of the heading it belongs to, example)
-    pending: tuple[int, int, str] | None = None  # an **Example** line: (line, end offset, title)
     # Scan a copy that starts with "\n" so the first line is found like the others; a
     # BOM is left out of the copy and stays in the preamble. Offsets in the copy are
     # offsets in the text minus `shift`.
@@ -824,54 +846,22 @@ def parse_spec(text: str) -> SpecDocument:
             break
         start = match.start(1)
         at = match.end()
-        line += count("\n", counted, start)
-        counted = start
-        line_text = match.group(1)
-        if line_text.endswith("\r"):
-            line_text = line_text[:-1]
-        first = line_text.lstrip(" ")[0]
-        if first == "#":
-            if pending is not None:
-                _example_without_block(pending, problems)
-                pending = None
-            headings.append((start + shift, line, *_parse_heading(line_text, line, problems)))
-            continue
-        if first == "*":
-            if pending is not None:
-                _example_without_block(pending, problems)
-            pending = (line, at + shift, line_text.split(":", 1)[1].strip())
-            # The usual layout: blank lines, then the ~~~xml fence. Take it from here.
-            opener = _EXAMPLE_FENCE_RE.match(scan, at)
-            if opener is None:
-                continue
-            marks, info = opener.group(2), opener.group(3)
-            words = info.split()
-            if not words or words[0] != "xml" or (marks[0] == "`" and "`" in info):
-                continue  # the main loop meets this fence line and judges it
-            start = opener.start(1)
+        marks = match.group(3)
+        if marks is None:  # a heading
             line += count("\n", counted, start)
             counted = start
-            at = opener.end()
-            is_example = True
-        else:
-            fence = _FENCE_RE.match(line_text)
-            if fence is None:  # pragma: no cover - the candidate regex guarantees a match
-                raise AssertionError(line_text)
-            marks, info = fence.group(2), fence.group(3)
-            if marks[0] == "`" and "`" in info:
-                continue  # inline code such as ```x```, not a fence
-            is_example = False
-            if pending is not None:
-                words = info.split()
-                if words and words[0] == "xml" and not scan[pending[1] - shift : start].strip():
-                    is_example = True
-                else:
-                    _example_without_block(pending, problems)
-                    pending = None
-        # Jump straight to the closing fence: nothing inside a fence is a heading.
+            line_text = match.group(1)
+            if line_text.endswith("\r"):
+                line_text = line_text[:-1]
+            headings.append((start + shift, line, *_parse_heading(line_text, line, problems)))
+            continue
+        if marks[0] == "`" and "`" in match.group(4):
+            continue  # inline code such as ```x```, not a fence
+        # Jump straight to the closing fence: nothing inside a fence is a heading. (Lines
+        # are counted at headings only, so fences cost no count of their own.)
         closer_start, closer_end = _find_fence_closer(scan, marks, at)
-        body = at + 1  # the first line inside the fence (in the copy)
         if closer_start < 0:
+            line += count("\n", counted, start)
             problems.append(
                 Problem(
                     line,
@@ -879,16 +869,64 @@ def parse_spec(text: str) -> SpecDocument:
                     f"The code fence opened here ({marks}) is never closed.",
                 )
             )
-            end_line = count_lines(text)
-            end = len(scan)
-        else:
-            end = closer_start
-            end_line = line + count("\n", start, end)
+            break
+        at = closer_end
+    return _build_document(text, headings, problems)
+
+
+def _scan_examples(text: str, first_line: int) -> tuple[tuple[Example, ...], list[Problem]]:
+    """Find the examples in a section's text (or a preamble).
+
+    Args:
+        text: The text; it holds no heading outside fences.
+        first_line: The line number of its first line.
+
+    Returns:
+        The examples, with messages read on first access, and the problems found
+        (``example_without_block``; unclosed fences are reported by ``parse_spec``).
+    """
+    examples: list[Example] = []
+    problems: list[Problem] = []
+    if "**Example**:" not in text:
+        return (), problems
+    pending: tuple[int, int, str] | None = None  # an **Example** line: (line, end, title)
+    scan = "\n" + text  # offsets in the copy are offsets in the text plus one
+    search = _EXAMPLE_SCAN_RE.search
+    count = scan.count
+    line = first_line  # the line number at offset `counted` of the copy
+    counted = 1
+    at = 0
+    while True:
+        match = search(scan, at)
+        if match is None:
+            break
+        start = match.start(1)
+        at = match.end()
+        line += count("\n", counted, start)
+        counted = start
+        if match.group(2) is None:  # an **Example** line
+            if pending is not None:
+                _example_without_block(pending, problems)
+            pending = (line, at, match.group(4).strip())
+            continue
+        marks, info = match.group(2), match.group(3)
+        if marks[0] == "`" and "`" in info:
+            continue  # inline code such as ```x```, not a fence
+        is_example = False
+        if pending is not None:
+            words = info.split()
+            if words and words[0] == "xml" and not scan[pending[1] : start].strip():
+                is_example = True
+            else:
+                _example_without_block(pending, problems)
+                pending = None
+        closer_start, closer_end = _find_fence_closer(scan, marks, at)
+        body = at + 1  # the first line inside the fence (in the copy)
+        end = len(scan) if closer_start < 0 else closer_start
+        end_line = line + count("\n", start, end) - (closer_start < 0 and scan.endswith("\n"))
         if is_example and pending is not None:
-            source = (text, min(body, len(scan)) + shift, end + shift, line + 1)
-            examples.append(
-                (len(headings) - 1, _lazy_example(pending[2], pending[0], end_line, source))
-            )
+            source = (text, min(body, len(scan)) - 1, end - 1, line + 1)
+            examples.append(_lazy_example(pending[2], pending[0], end_line, source))
             pending = None
         if closer_start < 0:
             break
@@ -897,14 +935,14 @@ def parse_spec(text: str) -> SpecDocument:
         at = closer_end
     if pending is not None:
         _example_without_block(pending, problems)
-    return _build_document(text, headings, examples, problems)
+    return tuple(examples), problems
 
 
 def _find_fence_closer(scan: str, marks: str, start: int) -> tuple[int, int]:
     r"""Find the line that closes a fence: up to 3 spaces, the fence run or longer, blanks.
 
     Args:
-        scan: The text (the parser's copy, which starts with "\n").
+        scan: The text (a copy that starts with "\n").
         marks: The opening run, such as ``~~~`` or ``````.
         start: Where to start looking (the end of the opening line).
 
@@ -920,17 +958,14 @@ def _find_fence_closer(scan: str, marks: str, start: int) -> tuple[int, int]:
         line_end = find("\n", at)
         if line_end < 0:
             line_end = len(scan)
-        run_end = at
-        while run_end < line_end and scan[run_end] == char:
-            run_end += 1
         if (
             line_start
             and at - line_start <= 3
             and not scan[line_start:at].strip(" ")
-            and not scan[run_end:line_end].strip(" \t\r")
+            and not scan[at:line_end].lstrip(char).strip(" \t\r")
         ):
             return line_start, line_end
-        at = find(marks, run_end)
+        at = find(marks, line_end)
     return -1, -1
 
 
@@ -951,17 +986,13 @@ def _example_without_block(pending: tuple[int, int, str], problems: list[Problem
 
 
 def _build_document(
-    text: str,
-    headings: list[_HeadingRow],
-    examples: list[tuple[int, Example]],
-    problems: list[Problem],
+    text: str, headings: list[_HeadingRow], problems: list[Problem]
 ) -> SpecDocument:
     """Cut the text into sections and check ids.
 
     Args:
         text: The whole text.
         headings: The heading rows found by the scan.
-        examples: The examples with the index of their heading.
         problems: Problems found so far (appended to, then sorted).
 
     Returns:
@@ -969,14 +1000,12 @@ def _build_document(
     """
     if not headings:
         return _lazy_document(text, (), problems, {})
-    by_heading: dict[int, list[Example]] = {}
-    for index, example in examples:
-        by_heading.setdefault(index, []).append(example)
     sections: list[Section] = []
     by_id: dict[str, Section] = {}
     first_line: dict[str, int] = {}
     stack: list[tuple[int, str | None]] = []  # (level, id) of the enclosing headings
     last = len(headings) - 1
+    new_section = Section.__new__
     for index, (offset, line, level, title, sid, authority, tags, attrs) in enumerate(headings):
         if index < last:
             end_offset = headings[index + 1][0]
@@ -988,18 +1017,19 @@ def _build_document(
             stack.pop()
         parent = stack[-1][1] if stack else None
         stack.append((level, sid))
-        section = Section(
-            sid,
-            title,
-            level,
-            authority,
-            tags,
-            attrs,
-            parent,
-            line,
-            end_line,
-            text[offset:end_offset],
-            tuple(by_heading.get(index, ())),
+        # Built without __init__: "examples" is left out, to be read on first access.
+        section = new_section(Section)
+        section.__dict__.update(
+            id=sid,
+            title=title,
+            level=level,
+            authority=authority,
+            tags=tags,
+            attrs=attrs,
+            parent=parent,
+            start_line=line,
+            end_line=end_line,
+            text=text[offset:end_offset],
         )
         sections.append(section)
         if sid is not None:
@@ -1041,8 +1071,6 @@ def _lazy_document(
     fields["sections"] = sections
     fields["_structural_problems"] = tuple(problems)
     fields["_by_id"] = by_id
-    if not any(section.examples for section in sections):
-        fields["problems"] = tuple(sorted(problems, key=_problem_key))
     return doc
 
 

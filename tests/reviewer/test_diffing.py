@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from reviewer.diffing import (
     DiffLine,
     Hunk,
     Segment,
+    _line_opcodes,
     diff_specs,
     diff_text,
     side_by_side,
@@ -218,6 +221,49 @@ def test_crlf_and_unicode_separators() -> None:
     ]
 
 
+def check_opcodes(codes: list[tuple[str, int, int, int, int]], a: list[str], b: list[str]) -> None:
+    i = j = 0
+    for tag, i1, i2, j1, j2 in codes:
+        assert (i1, j1) == (i, j)
+        if tag == "equal":
+            assert a[i1:i2] == b[j1:j2]
+        i, j = i2, j2
+    assert (i, j) == (len(a), len(b))
+
+
+def test_line_alignment_is_sequence_matchers() -> None:
+    # Without a common first or last line (which are taken off first) and below the
+    # anchoring size, the alignment is exactly SequenceMatcher's.
+    rng = random.Random(7)
+    for _ in range(3000):
+        a = [rng.choice("xyz\n") for _ in range(rng.randint(1, 12))]
+        b = [rng.choice("xyzw\n") for _ in range(rng.randint(1, 12))]
+        if a[0] == b[0] or a[-1] == b[-1]:
+            continue
+        expected = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        assert _line_opcodes(a, b) == expected, (a, b)
+
+
+def test_long_line_lists_align_validly() -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        a = [rng.choice([f"p{rng.randint(0, 300)}", ""]) for _ in range(rng.randint(40, 120))]
+        b = list(a)
+        for _ in range(rng.randint(1, 8)):
+            spot = rng.randrange(len(b))
+            if rng.random() < 0.5:
+                b[spot] = f"new{rng.randint(0, 9)}"
+            else:
+                b.insert(spot, "")
+        codes = _line_opcodes(a, b)
+        check_opcodes(codes, a, b)
+        changed = sum(i2 - i1 + j2 - j1 for tag, i1, i2, j1, j2 in codes if tag != "equal")
+        plain = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        assert (
+            changed <= sum(i2 - i1 + j2 - j1 for tag, i1, i2, j1, j2 in plain if tag != "equal") + 4
+        )
+
+
 def test_side_by_side_rows() -> None:
     old = "same\nThe cat sat.\ngone\nend\n"
     new = "same\nThe dog sat.\nend\nextra\n"
@@ -290,6 +336,16 @@ def test_title_authority_level_tags_and_body() -> None:
     ]
 
 
+def test_body_flag_only_when_the_body_changed() -> None:
+    def changes(old: str, new: str) -> tuple[str, ...]:
+        return diff_specs(parse_spec(old), parse_spec(new)).changes[0].changes
+
+    assert changes("# A {#a}", "# B {#a}") == ("title",)
+    assert changes("# A {#a}\nx\n", "# B {#a}\nx\n") == ("title",)
+    assert changes("# A {#a}\nx\n", "# A {#a}\ny\n") == ("body",)
+    assert changes("# A {#a}\nx\n", "# B {#a}\ny\n") == ("body", "title")
+
+
 def test_heading_only_formatting_change_is_body() -> None:
     old = parse_spec("# A {#a}\n")
     new = parse_spec("#  A {#a}\n")
@@ -341,6 +397,8 @@ def test_spec_diff_json_is_plain_data() -> None:
 
 @pytest.fixture(scope="module")
 def spring_to_september() -> object:
+    if not MODEL_SPEC_DIR.is_dir():
+        pytest.fail(f"shared data missing: {MODEL_SPEC_DIR}")
     old = spec(MODEL_SPEC_DIR / "model_spec-2025-04-11.md")
     new = spec(MODEL_SPEC_DIR / "model_spec-2025-09-12.md")
     return diff_specs(old, new)

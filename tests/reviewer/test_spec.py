@@ -40,6 +40,8 @@ def releases() -> dict[str, tuple[str, SpecDocument]]:
     """Every real release: its text and its parsed document (parsed once per module)."""
     from tests.conftest import MODEL_SPEC_DIR
 
+    if not MODEL_SPEC_DIR.is_dir():
+        pytest.fail(f"shared data missing: {MODEL_SPEC_DIR}")
     result = {}
     for name in MODEL_SPEC_RELEASES:
         text = (MODEL_SPEC_DIR / name).read_bytes().decode("utf-8")
@@ -371,6 +373,16 @@ def test_parent_text_does_not_include_children() -> None:
         (
             "# A {#a}\n\n**Example**: lonely\n\nNo block here.\n",
             [(3, "example_without_block", "Example 'lonely' is not followed by a ~~~xml block.")],
+        ),
+        (
+            "**Example**: in the preamble\n\n# A {#a}\n",
+            [
+                (
+                    1,
+                    "example_without_block",
+                    "Example 'in the preamble' is not followed by a ~~~xml block.",
+                )
+            ],
         ),
         (
             "# A {#a}\n\n**Example**: open\n\n~~~xml\n<user>\nHi\n~~~\n",
