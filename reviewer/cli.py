@@ -59,16 +59,17 @@ def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
 
 def cmd_gui(args: argparse.Namespace) -> int:
     """Open the main window on a workspace (the last one opened, else the demo workspace)."""
-    from reviewer.workspace import Workspace
+    from reviewer.workspace_file import read_config
 
     if getattr(args, "workspace", None):
-        workspace = Path(args.workspace)
+        workspace = Path(args.workspace).expanduser().resolve()
     else:
         from ui.app import start_workspace
 
         workspace = start_workspace()
-    # Fail on the command line, before any window, when the workspace cannot be opened.
-    Workspace.open(workspace).close()
+    # Fail on the command line, before any window, when the folder is not a workspace. The
+    # database is opened by the window's background lane, so the window paints without waiting.
+    read_config(workspace)
     from ui.app import run_gui
 
     screenshot = Path(args.screenshot) if getattr(args, "screenshot", None) else None
@@ -227,8 +228,8 @@ def cmd_proposal_show(args: argparse.Namespace) -> int:
 # ---- parser ------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser for every command."""
+def build_parser(*, command_modules: bool = True) -> argparse.ArgumentParser:
+    """Return the argument parser for every command (without ``command_modules``: the built-in ones only)."""
     parser = _Parser(
         prog="spec-review",
         description="Govern changes to an AI behaviour specification on crowd evidence. "
@@ -290,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write workspace data in the product's own formats")
     export_sub = exp.add_subparsers(dest="export_command", parser_class=_Parser, metavar="KIND", required=True)
     groups = CommandGroups(top=sub, proposal=prop_sub, import_=import_sub, export=export_sub)
-    for module_name in COMMAND_MODULES:
+    for module_name in COMMAND_MODULES if command_modules else ():
         importlib.import_module(module_name).register(groups)
     return parser
 
@@ -308,7 +309,11 @@ def _log_internal_error() -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 user error, 2 internal error)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Starting the app needs none of the other commands: skip importing them, so the window
+    # comes up sooner.
+    gui_only = not argv or argv[0] == "gui"
+    parser = build_parser(command_modules=not gui_only)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors (exit 1), --help and --version (exit 0)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from reviewer import audit
 from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
+from reviewer.outcomes import OUTCOMES, REASONS
 from reviewer.spec import AUTHORITY_RANK, SpecDocument, parse_spec
 from reviewer.store import APP_ACTOR, Store, sql_errors
 
@@ -22,12 +23,6 @@ LEVELS = ("root", "system", "developer", "user", "guideline", "none")
 """Quorum levels: the authority levels (``platform`` counts as ``root``), and ``none`` for sections
 that declare no authority (the overview, chapter introductions)."""
 DEFAULT_QUORUM = {"root": 2, "system": 2, "developer": 1, "user": 1, "guideline": 1, "none": 1}
-OUTCOMES = ("adopt", "defer", "set_aside")
-REASONS: dict[str, tuple[str, ...]] = {
-    "adopt": (),
-    "defer": ("needs-research", "needs-product-work", "needs-more-evidence", "other"),
-    "set_aside": ("principle", "feasibility", "risk", "insufficient-evidence", "other"),
-}
 FINAL_STATUS = {"adopt": "adopted", "defer": "deferred", "set_aside": "set_aside"}
 STATUSES = ("open", "pending", "contested", "adopted", "deferred", "set_aside", "committed", "needs_rebase")
 _LEVEL_ORDER = {level: i for i, level in enumerate(LEVELS)}

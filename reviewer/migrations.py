@@ -451,3 +451,17 @@ def m0005_models(db: Database) -> None:
         CREATE INDEX judge_failures_job ON judge_failures(job_id);
         """
     )
+
+
+@migrations(name="0006_audit_indexes")
+def m0006_audit_indexes(db: Database) -> None:
+    """Index the audit log for the auditor's filters (action, actor, object, time) on long logs."""
+    db.executescript(
+        """
+        CREATE INDEX audit_events_action ON audit_events(action, seq);
+        CREATE INDEX audit_events_actor ON audit_events(actor, seq);
+        CREATE INDEX audit_events_object_id ON audit_events(object_id, seq);
+        CREATE INDEX audit_events_object_type ON audit_events(object_type, seq);
+        CREATE INDEX audit_events_at ON audit_events(at);
+        """
+    )

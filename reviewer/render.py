@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING
 
-import markdown
+if TYPE_CHECKING:
+    import markdown
 
 _EXTENSIONS = ["fenced_code", "tables", "footnotes", "admonition", "sane_lists"]
 _ATTR_BLOCK = re.compile(r"[ \t]*\{#[^}\n]*\}[ \t]*$", re.MULTILINE)
@@ -13,6 +15,8 @@ _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#")
 
 
 def _make_renderer() -> markdown.Markdown:
+    import markdown  # about 0.1 s of regex compiling: only when something is first rendered
+
     md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
     # Python-Markdown passes raw HTML through; taking out the two processors that recognise it
     # makes every tag render as escaped text (code blocks stay escaped exactly once).
@@ -21,7 +25,7 @@ def _make_renderer() -> markdown.Markdown:
     return md
 
 
-_renderer = _make_renderer()
+_renderer: markdown.Markdown | None = None
 _LINK = re.compile(r'(href|src)="([^"]*)"')
 
 
@@ -48,6 +52,9 @@ def render_markdown(text: str, *, strip_heading_attrs: bool = True) -> str:
     """
     if strip_heading_attrs:
         text = _ATTR_BLOCK.sub("", text)
+    global _renderer
+    if _renderer is None:
+        _renderer = _make_renderer()
     _renderer.reset()
     return _neutralise_links(_renderer.convert(text))
 

@@ -36,7 +36,7 @@ def start_workspace() -> Path:
     The demo workspace is created in the user data folder on first use.
     """
     from reviewer import paths
-    from reviewer.workspace import WORKSPACE_FILE, Workspace
+    from reviewer.workspace_file import WORKSPACE_FILE
     from ui import settings as window_settings
 
     last = window_settings.last_workspace()
@@ -46,6 +46,8 @@ def start_workspace() -> Path:
     if not demo.exists():
         sys.stderr.write(f"Creating the demo workspace in {demo} ...\n")
         demo.parent.mkdir(parents=True, exist_ok=True)
+        from reviewer.workspace import Workspace
+
         Workspace.create_demo(demo).close()
     return demo
 
@@ -102,10 +104,10 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None, reviewer: str | 
     windows.append(window)
 
     def open_other(path: object) -> None:
-        from reviewer.workspace import Workspace
+        from reviewer.workspace_file import read_config
 
         try:
-            Workspace.open(Path(str(path))).close()
+            read_config(Path(str(path)))
         except KnownError as error:
             Dialogs.show_error(windows[-1], error)  # type: ignore[arg-type]
             return

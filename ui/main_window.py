@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -24,12 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.errors import KnownError
-from reviewer.governance import DecisionResult
-from reviewer.proposals import ProposalView, proposal_view
-from reviewer.queue import QueueRow, queue_rows
 from reviewer.render import escape, render_markdown
-from reviewer.spec import Section
-from reviewer.workspace import DB_FILE, Overview
+from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
 from ui.dialogs import Dialogs
 from ui.models.queue import (
@@ -47,6 +44,16 @@ from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import ReadConnection, WorkspaceLane
+
+if TYPE_CHECKING:
+    from reviewer.governance import DecisionResult
+    from reviewer.proposals import ProposalView
+    from reviewer.queue import QueueRow
+    from reviewer.spec import Section
+    from reviewer.workspace import Overview, Workspace
+
+# The domain modules that pull in the database layer (sqlite-utils, numpy) are imported inside
+# the lane's operations, on its thread, so the window paints before they load.
 
 _PAGE_CSS = """
 <style>
@@ -384,9 +391,12 @@ class MainWindow(QMainWindow):
     def reload(self) -> None:
         """Read the workspace overview and the queue in the background and show them."""
         self.statusBar().showMessage("Loading…")
-        self.lane.run(
-            lambda ws: (ws.overview(), queue_rows(ws.store)), success=self.show_overview, failure=self.on_load_failed
-        )
+        def load(ws: Workspace) -> tuple[Overview, list[QueueRow]]:
+            from reviewer.queue import queue_rows
+
+            return ws.overview(), queue_rows(ws.store)
+
+        self.lane.run(load, success=self.show_overview, failure=self.on_load_failed)
 
     def on_load_failed(self, error: BaseException) -> None:
         """Show why the workspace could not be read."""
@@ -432,7 +442,12 @@ class MainWindow(QMainWindow):
     def on_proposal_chosen(self, proposal_id: str) -> None:
         """Load the chosen proposal's diff, evidence and decisions."""
         self.current_proposal = proposal_id
-        self.lane.run(lambda ws: proposal_view(ws, proposal_id), success=self.show_proposal)
+        def load(ws: Workspace) -> ProposalView:
+            from reviewer.proposals import proposal_view
+
+            return proposal_view(ws, proposal_id)
+
+        self.lane.run(load, success=self.show_proposal)
         self.decision_panel.set_proposal(proposal_id)
         setter = getattr(self.evidence_view, "set_proposal", None)
         if setter is not None:
@@ -465,7 +480,12 @@ class MainWindow(QMainWindow):
 
     def refresh_queue_row(self, proposal_id: str) -> None:
         """Re-read one proposal's queue row (status, evidence counts)."""
-        self.lane.run(lambda ws: queue_rows(ws.store, [proposal_id]), success=self._update_rows)
+        def load(ws: Workspace) -> list[QueueRow]:
+            from reviewer.queue import queue_rows
+
+            return queue_rows(ws.store, [proposal_id])
+
+        self.lane.run(load, success=self._update_rows)
 
     def _update_rows(self, rows: list[QueueRow]) -> None:
         for row in rows:

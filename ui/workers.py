@@ -7,12 +7,14 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
 from reviewer.errors import BugError, KnownError
-from reviewer.workspace import Workspace
+
+if TYPE_CHECKING:
+    from reviewer.workspace import Workspace
 
 
 class Lane(QObject):
@@ -106,6 +108,9 @@ class WorkspaceLane(Lane):
 
         def with_workspace() -> Any:
             if self._workspace is None:
+                # Imported here, on the lane's thread: the database layer loads while the window paints.
+                from reviewer.workspace import Workspace
+
                 self._workspace = Workspace.open(self.path)
             return op(self._workspace)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -14,8 +14,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from reviewer.queue import QueueRow
 from ui.style import AUTHORITY_COLOURS, AUTHORITY_LABELS
+
+if TYPE_CHECKING:
+    from reviewer.queue import QueueRow
 
 _Index = QModelIndex | QPersistentModelIndex
 

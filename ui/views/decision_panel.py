@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reviewer import governance
 from reviewer.errors import KnownError
-from reviewer.governance import Decision, DecisionResult, ProposalStatus
+from reviewer.outcomes import REASONS
 from reviewer.render import escape
 from ui.models.queue import STATUS_LABELS
 from ui.workers import WorkspaceLane
+
+if TYPE_CHECKING:
+    from reviewer.governance import Decision, DecisionResult, ProposalStatus
 
 _Index = QModelIndex | QPersistentModelIndex
 OUTCOME_LABELS = {"adopt": "Adopt", "defer": "Defer", "set_aside": "Set aside"}
@@ -215,14 +217,15 @@ class DecisionPanel(QWidget):
             self._set_enabled(False)
             return
         self._set_enabled(True)
-        self.lane.run(
-            lambda ws: (
+        def load(ws: Any) -> tuple[str, ProposalStatus, list[Decision]]:
+            from reviewer import governance
+
+            return (
                 proposal_id, governance.proposal_status(ws.store, proposal_id),
                 governance.decisions_for(ws.store, proposal_id),
-            ),
-            success=self.on_loaded,
-            failure=self.on_failed,
-        )
+            )
+
+        self.lane.run(load, success=self.on_loaded, failure=self.on_failed)
 
     def focus_decision(self) -> None:
         """Move the keyboard focus to the outcome choice (the "jump to decision" key)."""
@@ -233,7 +236,7 @@ class DecisionPanel(QWidget):
         """Offer the reason categories that fit the chosen outcome."""
         outcome = self.outcome()
         self.reason.clear()
-        reasons = governance.REASONS.get(outcome or "", ())
+        reasons = REASONS.get(outcome or "", ())
         if not reasons:
             self.reason.addItem("— (adopting needs no category)", None)
             self.reason.setEnabled(False)
@@ -261,11 +264,12 @@ class DecisionPanel(QWidget):
         reviewer, rationale, reason = self.reviewer, self.rationale.toPlainText(), self.reason.currentData()
         self.message.clear()
         self.save_button.setEnabled(False)
-        self.lane.run(
-            lambda ws: governance.record_decision(ws, proposal_id, outcome, reviewer, rationale, reason),
-            success=self.on_saved,
-            failure=self.on_failed,
-        )
+        def save(ws: Any) -> DecisionResult:
+            from reviewer import governance
+
+            return governance.record_decision(ws, proposal_id, outcome, reviewer, rationale, reason)
+
+        self.lane.run(save, success=self.on_saved, failure=self.on_failed)
 
     def _problem(self) -> str:
         if self.proposal_id is None:
@@ -275,7 +279,7 @@ class DecisionPanel(QWidget):
         outcome = self.outcome()
         if outcome is None:
             return "Choose adopt, defer or set aside."
-        if governance.REASONS.get(outcome) and not self.reason.currentData():
+        if REASONS.get(outcome) and not self.reason.currentData():
             return "Choose a reason category."
         if not self.rationale.toPlainText().strip():
             return "Write a rationale: a decision is never recorded without one."

@@ -7,6 +7,7 @@ rows pair old and new lines, so the two sides of a long section always scroll to
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -19,9 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.diffing import DiffLine, Hunk, side_by_side
-from reviewer.proposals import ProposalView, SectionChangeView
 from reviewer.render import escape, render_markdown
 from ui.style import authority_badge_html
+
+if TYPE_CHECKING:
+    from reviewer.proposals import ProposalView, SectionChangeView
 
 _LINE_BG = {"delete": "#fde8e8", "insert": "#e6f4ea", "equal": "#ffffff"}
 _WORD_BG = {"delete": "#f5b5b5", "insert": "#a8dab5"}
