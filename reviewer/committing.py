@@ -553,3 +553,162 @@ def report_json(report: CommitReport) -> dict[str, Any]:
             "proposal_ids": list(report.release.proposal_ids),
         },
     }
+
+
+# ---- preview: what a commit run would do, without writing ------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedCommit:
+    """What committing one adopted proposal would do, worked out without writing anything.
+
+    Attributes:
+        proposal_id: the proposal.
+        title: its title.
+        sections: the sections it changes.
+        result: ``clean`` (its sections still hold its base text), ``merged`` (merged three ways
+            with later changes to the spec) or ``conflict`` (it cannot be applied; see ``reason``).
+        merged_sections: the sections that would be merged three ways.
+        conflict_section: the section that does not apply (None when it applies, or when the
+            fault is not one section's, e.g. the spec already holds the proposed text).
+        reason: why it cannot be applied ('' when it can).
+        text_before: the spec text it would be applied to (after the proposals planned before it).
+        text_after: the spec text after it (None on a conflict).
+        status: its status now: ``adopted``, or ``needs_rebase`` after an earlier run found a conflict.
+        recorded_problem: the reason recorded by that earlier run, if any.
+    """
+
+    proposal_id: str
+    title: str
+    sections: tuple[str, ...]
+    result: str
+    merged_sections: tuple[str, ...]
+    conflict_section: str | None
+    reason: str
+    text_before: str
+    text_after: str | None
+    status: str = "adopted"
+    recorded_problem: str = ""
+
+
+@dataclass(frozen=True)
+class CommitPlan:
+    """Adopted proposals applied one after another to a spec text, as ``commit_adopted`` would.
+
+    Attributes:
+        original_text: the spec text before any of them.
+        final_text: the text after every proposal that applies.
+        items: one entry per proposal, in commit order.
+    """
+
+    original_text: str
+    final_text: str
+    items: tuple[PlannedCommit, ...]
+
+
+@dataclass(frozen=True)
+class CommitPreview:
+    """What ``commit_adopted`` would do now, and whether it could run at all.
+
+    Attributes:
+        head: the spec repository's HEAD.
+        branch: its branch (None when HEAD is detached).
+        spec_file: the spec file's path in the repository.
+        plan: the proposals applied to the spec file at HEAD.
+        blocker: why a commit run would be refused now (detached HEAD, uncommitted changes...),
+            '' when nothing stands in the way.
+        blocker_hint: what to do about it.
+    """
+
+    head: str
+    branch: str | None
+    spec_file: str
+    plan: CommitPlan
+    blocker: str = ""
+    blocker_hint: str = ""
+
+
+def _conflicting_section(text: str, proposal: Proposal) -> str | None:
+    """Return the first section of ``proposal`` that does not apply to ``text`` (None: not one section's fault)."""
+    import dataclasses
+
+    current = text
+    for change in proposal.sections:
+        section = parse_spec(current).get(change.section_id)
+        if section is not None and section.text == change.new_text:
+            continue  # already there: not a conflict of this section
+        step = apply_proposal(current, dataclasses.replace(proposal, sections=(change,)))
+        if step.text is None:
+            return change.section_id
+        current = step.text
+    return None
+
+
+def plan_commits(text: str, proposals: Sequence[Proposal]) -> CommitPlan:
+    """Apply ``proposals`` in order to ``text``, each to the result of those before it; pure.
+
+    A proposal that does not apply is skipped, as ``commit_adopted`` skips it (marking it as
+    needing a rebase), and the next one is applied to the same text.
+
+    Args:
+        text: the spec text (the file at HEAD).
+        proposals: the proposals in commit order.
+
+    Returns:
+        Per proposal, how it would apply and the text before and after it; and the final text.
+    """
+    current = text
+    items = []
+    for proposal in proposals:
+        applied = apply_proposal(current, proposal)
+        if applied.text is None:
+            items.append(PlannedCommit(
+                proposal.id, proposal.title, tuple(proposal.section_ids), "conflict", (),
+                _conflicting_section(current, proposal), applied.problem, current, None,
+            ))
+            continue
+        items.append(PlannedCommit(
+            proposal.id, proposal.title, tuple(proposal.section_ids), "merged" if applied.merged else "clean",
+            applied.merged, None, "", current, applied.text,
+        ))
+        current = applied.text
+    return CommitPlan(text, current, tuple(items))
+
+
+def commit_order(store: Store) -> list[ProposalStatus]:
+    """Return the adopted, not yet committed proposals (``needs_rebase`` ones too) in the order ``commit_adopted`` takes them."""
+    adopted = [s for s in statuses(store).values() if s.status in ("adopted", "needs_rebase")]
+    adopted.sort(key=lambda s: (_final_at(store, s), s.proposal_id))
+    return adopted
+
+
+def preview_commit(workspace: Workspace) -> CommitPreview:
+    """Work out what ``commit_adopted`` would commit now, without writing to the repository or the database.
+
+    The proposals are applied to the spec file at HEAD, in commit order. Whatever would make
+    ``commit_adopted`` refuse to run (a detached HEAD, uncommitted changes, an untracked spec
+    file) is reported as the blocker instead of raised, so the plan can still be shown.
+
+    Raises:
+        KnownError: the spec repository or its spec file at HEAD cannot be read.
+    """
+    import dataclasses
+
+    store = workspace.store
+    repo = workspace.spec_repo_path
+    name = workspace.config.spec_file
+    blocker = hint = ""
+    try:
+        _check_worktree(workspace)
+    except KnownError as exc:
+        blocker, hint = exc.message, exc.hint or ""
+    head = gitops.resolve_revision(repo, "HEAD")
+    branch = gitops.worktree_state(repo).branch
+    text = gitops.read_file_at(repo, head, name)
+    order = commit_order(store)
+    plan = plan_commits(text, [store.get_proposal(s.proposal_id) for s in order])
+    items = tuple(
+        dataclasses.replace(item, status=status.status, recorded_problem=status.detail)
+        for item, status in zip(plan.items, order, strict=True)
+    )
+    return CommitPreview(head, branch, name, dataclasses.replace(plan, items=items), blocker, hint)

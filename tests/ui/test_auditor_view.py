@@ -1,0 +1,198 @@
+import html
+import sqlite3
+
+import pytest
+
+from reviewer import audit, committing, governance
+from reviewer.workspace import DB_FILE, Workspace
+from tests.ui.test_editor_view import TITLE, adopt_one
+from ui.dialogs import Dialogs
+from ui.models.audit_log import PAGE, AuditLogModel, LogFilter
+from ui.views.auditor_view import AuditorView
+from ui.workers import ReadConnection, WorkspaceLane
+
+pytestmark = pytest.mark.gui
+
+
+def event_count(path):
+    with sqlite3.connect(path / DB_FILE) as conn:
+        return conn.execute("SELECT count(*) FROM audit_events").fetchone()[0]
+
+
+@pytest.fixture
+def make_view(qtbot):
+    opened = []
+
+    def make(path):
+        lane = WorkspaceLane(path)
+        read = ReadConnection(path / DB_FILE)
+        opened.append((lane, read))
+        view = AuditorView(lane, read)
+        qtbot.addWidget(view)
+        view.resize(1200, 700)
+        view.refresh()
+        return view
+
+    yield make
+    for lane, read in opened:
+        lane.shutdown()
+        read.close()
+
+
+def rows(view):
+    model = view.model
+    return [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(model.rowCount())]
+
+
+def test_log_lists_every_event_newest_first_and_filters(qtbot, make_view, demo_workspace):
+    view = make_view(demo_workspace)
+    total = event_count(demo_workspace)
+    view.model.fetch_all()
+    assert view.model.rowCount() == total > 20
+    assert view.model.seqs == list(range(total, 0, -1))
+    assert view.count_label.text() == f"{total} events"
+    first = rows(view)[-1]
+    assert (first[0], first[2], first[3]) == (1, "spec-review", "workspace.create")
+
+    view.action_filter.setCurrentText("member")
+    view.apply_filters()
+    members = rows(view)
+    assert len(members) == 5 and {r[3] for r in members} == {"member.add"}
+    assert "Wei Chen" in " ".join(r[5] for r in members)
+    assert view.count_label.text() == f"5 of {total} events match"
+    view.action_filter.setCurrentText("member.role_add")
+    view.apply_filters()
+    assert rows(view) == []
+
+    view.clear_filters()
+    view.actor_filter.setCurrentText("ranking-based")
+    view.apply_filters()
+    assert {r[3] for r in rows(view)} == {"evidence.rule"} and len(rows(view)) == 9
+    proposal_id = rows(view)[0][4].split()[1]
+    view.clear_filters()
+    view.object_filter.setText(proposal_id)
+    view.apply_filters()
+    assert sorted(r[3] for r in rows(view)) == ["evidence.rule", "proposal.add"]
+    view.object_filter.setText("member")
+    view.since_filter.setText("2999-01-01")
+    view.apply_filters()
+    assert rows(view) == []
+    view.since_filter.setText("yesterday")
+    view.apply_filters()
+    assert rows(view) == [] and "not a date" in view.count_label.text()
+    view.clear_filters()
+    assert view.model.rowCount() == total
+
+
+def test_detail_pane_shows_the_whole_payload_and_hashes(make_view, demo_workspace):
+    view = make_view(demo_workspace)
+    with Workspace.open(demo_workspace) as workspace:
+        (event,) = audit.list_events(workspace.store.db, action="workspace.create")
+    view.action_filter.setCurrentText("workspace")
+    view.apply_filters()
+    view.table.selectRow(0)
+    text = view.detail.toPlainText()
+    assert "Event 1: workspace.create" in text
+    assert event.hash in text and event.prev_hash in text and event.id in text
+    assert '"baseline_revision":' in text  # pretty-printed JSON, one key per line
+
+
+def test_verify_ok_then_a_tampered_event_is_named(qtbot, make_view, demo_workspace):
+    view = make_view(demo_workspace)
+    with qtbot.waitSignal(view.verified, timeout=20000) as blocker:
+        view.verify_button.click()
+    report = blocker.args[0]
+    assert report.ok and report.events == event_count(demo_workspace)
+    text = view.chain_view.toPlainText()
+    assert "Audit log intact" in text and "head record" in text and "anchor file audit-head.json" in text
+    assert view.model.bad_seq is None
+
+    with sqlite3.connect(demo_workspace / DB_FILE) as conn:
+        conn.execute("UPDATE audit_events SET actor = 'Mallory' WHERE seq = 12")
+    with qtbot.waitSignal(view.verified, timeout=20000) as blocker:
+        view.on_verify()
+    report = blocker.args[0]
+    assert not report.ok and report.first_bad_seq == 12
+    text = view.chain_view.toPlainText()
+    assert "NOT intact" in text and "event 12" in text and "does not match its hash" in text
+    assert "NOT intact: event 12" in view.message.text()
+    assert view.model.bad_seq == 12
+    row = view.model.seqs.index(12)
+    assert view.model.index(row, 2).data() == "Mallory"  # the list shows the log as verified
+    assert view.table.currentIndex().row() == row
+    assert "Event 12" in view.detail.toPlainText() and "First bad event" in view.detail.toPlainText()
+
+
+def test_trace_after_a_commit_is_ok_and_lists_what_waits(qtbot, make_view, demo_workspace):
+    committed_id = adopt_one(demo_workspace)
+    with Workspace.open(demo_workspace) as workspace:
+        report = committing.commit_adopted(workspace, "Priya Raman")
+        assert [i.result for i in report.items] == ["committed"]
+        waiting = next(p for p in workspace.store.list_proposals() if p.section_ids == ("dark_themes_in_fiction",))
+        governance.decide(workspace.store, waiting.id, "adopt", "Amara Okafor", "Yes.",
+                          spec_document=workspace.load_spec().document)
+    view = make_view(demo_workspace)
+    with qtbot.waitSignal(view.traced, timeout=20000) as blocker:
+        view.trace_button.click()
+    result = blocker.args[0]
+    assert result.ok, result.problems
+    assert [p["proposal_id"] for p in result.proposals if p["state"] == "committed"] == [committed_id]
+    text = view.trace_view.toPlainText()
+    assert "Trace OK" in text
+    assert "Adopted decisions without a commit (1)" in text and waiting.title in text
+    assert "changed other sections than their proposal's (0)" in text
+    assert "made outside the app" in text and TITLE in text
+    assert "Trace OK" in view.message.text()
+
+
+def test_export_writes_the_report_with_escaped_titles_and_changes_nothing(qtbot, make_view, demo_workspace,
+                                                                            monkeypatch, tmp_path):
+    view = make_view(demo_workspace)
+    before = event_count(demo_workspace)
+    asked = []
+    monkeypatch.setattr(Dialogs, "ask_save_path", classmethod(lambda cls, *a: asked.append(a) or None))
+    view.on_export()
+    assert asked and not view.export_button.isHidden() and view.message.isHidden()  # cancelled: nothing ran
+
+    target = tmp_path / "transparency"
+    monkeypatch.setattr(Dialogs, "ask_save_path", classmethod(lambda cls, *a: str(target)))
+    with qtbot.waitSignal(view.exported, timeout=20000) as blocker:
+        view.export_button.click()
+    written = tmp_path / "transparency.html"
+    assert blocker.args == [str(written)]
+    text = written.read_text(encoding="utf-8")
+    with Workspace.open(demo_workspace) as workspace:
+        titles = [p.title for p in workspace.store.list_proposals()]
+    assert all(html.escape(title) in text for title in titles)
+    quoted = next(t for t in titles if "'" in t)
+    assert quoted not in text  # the apostrophe is escaped
+    assert "transparency.html" in view.message.text()
+    assert event_count(demo_workspace) == before  # auditing writes nothing to the workspace
+
+
+def test_log_pages_through_a_long_log(make_view, demo_workspace):
+    with Workspace.open(demo_workspace) as workspace, workspace.store.db.atomic():
+        for number in range(450):
+            audit.append_event(workspace.store.db, actor="load", action="test.bulk", object_type="workspace",
+                               object_id=None, payload={"n": number})
+    total = event_count(demo_workspace)
+    view = make_view(demo_workspace)
+    model = view.model
+    assert model.rowCount() == PAGE and model.canFetchMore()
+    model.fetchMore()
+    assert model.rowCount() == 2 * PAGE
+    model.fetch_all()
+    assert model.seqs == list(range(total, 0, -1)) and not model.canFetchMore()
+    view.action_filter.setCurrentText("test")
+    view.apply_filters()
+    model.fetch_all()
+    assert model.rowCount() == 450 and model.matching_count() == 450
+
+
+def test_audit_log_model_passes_model_tester(qtmodeltester, make_view, demo_workspace):
+    view = make_view(demo_workspace)
+    view.model.set_bad_seq(3)
+    qtmodeltester.check(view.model)
+    view.model.set_filter(LogFilter(action="proposal"))
+    qtmodeltester.check(view.model)
+    qtmodeltester.check(AuditLogModel())

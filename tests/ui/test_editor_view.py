@@ -1,0 +1,210 @@
+import threading
+
+import pytest
+
+from reviewer import governance
+from reviewer.errors import KnownError
+from reviewer.progress import Cancelled
+from reviewer.workspace import Workspace
+from tests.helpers import commit_file, git
+from ui.views.editor_view import CommitQueueModel, EditorView
+from ui.workers import WorkspaceLane
+
+pytestmark = pytest.mark.gui
+
+TITLE = "Earned praise is not sycophancy; match critique to what was asked"
+SECTION = "avoid_sycophancy"
+
+
+def adopt_one(path, reviewer="Priya Raman"):
+    """Adopt the demo's user-level proposal (quorum 1); return its id."""
+    with Workspace.open(path) as workspace:
+        proposal = next(p for p in workspace.store.list_proposals() if p.title == TITLE)
+        loaded = workspace.load_spec()
+        result = governance.decide(
+            workspace.store, proposal.id, "adopt", reviewer, "The crowd's reasons hold up.",
+            spec_document=loaded.document, spec_revision=loaded.revision,
+        )
+        assert result.status.status == "adopted"
+        return proposal.id
+
+
+def status_of(path, proposal_id):
+    with Workspace.open(path) as workspace:
+        return governance.proposal_status(workspace.store, proposal_id)
+
+
+@pytest.fixture
+def adopted(demo_workspace):
+    return demo_workspace, adopt_one(demo_workspace)
+
+
+@pytest.fixture
+def make_view(qtbot):
+    lanes = []
+
+    def make(path):
+        lane = WorkspaceLane(path)
+        lanes.append(lane)
+        view = EditorView(lane)
+        qtbot.addWidget(view)
+        view.resize(1200, 700)
+        with qtbot.waitSignal(view.refreshed, timeout=20000):
+            view.refresh()
+        return view
+
+    yield make
+    for lane in lanes:
+        lane.shutdown()
+
+
+def commit(qtbot, view, *, expect_failure=False, during=None):
+    """Press Commit; wait for the result and the refreshed list; return the report (or the error)."""
+    signal = view.failed if expect_failure else view.committed
+    got = []
+    signal.connect(got.append)
+    with qtbot.waitSignals([signal, view.refreshed], timeout=20000, order="none"):
+        view.on_commit()
+        if during is not None:
+            during()
+    signal.disconnect(got.append)
+    (value,) = got
+    return value
+
+
+def test_adopted_proposal_is_previewed_committed_and_tagged(qtbot, make_view, adopted):
+    path, proposal_id = adopted
+    repo = path / "spec"
+    head = git(repo, "rev-parse", "HEAD")
+    view = make_view(path)
+    assert [i.proposal_id for i in view.model.items] == [proposal_id]
+    assert view.model.index(0, 0).data() == TITLE
+    assert view.model.index(0, 3).data() == "Applies cleanly"
+    assert view.commit_button.isEnabled() and view.blocker_label.isHidden()
+    html = view.preview.toHtml().lower()
+    assert "#f5b5b5" in html and "#a8dab5" in html  # deleted and inserted words
+    text = view.preview.toPlainText()
+    assert f"#{SECTION}" in text and "avoiding sycophancy does not mean withholding praise" in text
+    view.set_scope("all")
+    assert "model_spec.md after 1 commit" in view.preview.toPlainText()
+    view.set_mode("inline")
+    assert "Current text" not in view.preview.toPlainText()
+
+    view.set_editor("Priya Raman")
+    view.tag_edit.setText("v-gui-test")
+    report = commit(qtbot, view)
+
+    (item,) = report.items
+    assert item.result == "committed" and item.proposal_id == proposal_id
+    assert git(repo, "rev-list", "--count", f"{head}..HEAD") == "2"  # the proposal and the CHANGELOG
+    message = git(repo, "log", "-1", "--format=%B", item.commit_sha)
+    assert f"Proposal-Id: {proposal_id}" in message and "Editor: Priya Raman" in message
+    assert git(repo, "tag", "--list", "v-gui-test") == "v-gui-test"
+    assert view.model.items == [] and not view.commit_button.isEnabled()
+    results = view.results.toPlainText()
+    assert item.commit_sha[:10] in results and TITLE in results and "Release v-gui-test" in results
+    assert "Committed 1 proposal to main" in view.message.text()
+    assert status_of(path, proposal_id).status == "committed"
+
+
+def test_a_member_without_the_editor_role_is_refused(qtbot, make_view, adopted):
+    path, proposal_id = adopted
+    head = git(path / "spec", "rev-parse", "HEAD")
+    view = make_view(path)
+    view.set_editor("Amara Okafor")
+    error = commit(qtbot, view, expect_failure=True)
+    assert isinstance(error, KnownError)
+    assert "Amara Okafor holds reviewer, not editor" in view.message.text()
+    assert git(path / "spec", "rev-parse", "HEAD") == head
+    assert [i.proposal_id for i in view.model.items] == [proposal_id]
+    # No name at all: the view asks for one and runs nothing.
+    view.set_editor("  ")
+    view.on_commit()
+    assert "Enter your name" in view.message.text() and view.progress_panel.isHidden()
+
+
+def test_conflict_is_shown_with_its_section_and_nothing_is_committed(qtbot, make_view, adopted):
+    path, proposal_id = adopted
+    repo = path / "spec"
+    spec = (repo / "model_spec.md").read_text(encoding="utf-8")
+    line = "When asked for feedback, the assistant is specific about strengths and weaknesses"
+    assert spec.count(line) == 1
+    moved = commit_file(repo, "model_spec.md", spec.replace(line, "When feedback is requested, be blunt about weaknesses"),
+                        "Edit sycophancy outside the app")
+    view = make_view(path)
+    (item,) = view.model.items
+    assert (item.result, item.conflict_section) == ("conflict", SECTION)
+    assert view.model.index(0, 3).data() == f"Conflict in {SECTION}"
+    assert f"Cannot be committed in #{SECTION}" in view.preview.toPlainText()
+
+    view.set_editor("Sofía Herrera")
+    report = commit(qtbot, view)
+
+    assert [i.result for i in report.items] == ["needs_rebase"]
+    assert git(repo, "rev-parse", "HEAD") == moved
+    results = view.results.toPlainText()
+    assert f"#{SECTION}" in results and "changed the same lines" in results
+    assert "Nothing committed" in view.message.text()
+    assert view.model.index(0, 2).data() == "Needs rebase"
+    assert status_of(path, proposal_id).status == "needs_rebase"
+
+
+def test_dirty_tree_detached_head_and_failing_hook_are_clear_messages(qtbot, make_view, adopted):
+    path, _ = adopted
+    repo = path / "spec"
+    head = git(repo, "rev-parse", "HEAD")
+    with open(repo / "model_spec.md", "a", encoding="utf-8") as handle:
+        handle.write("\nlocal edit\n")
+    view = make_view(path)
+    assert "uncommitted changes" in view.blocker_label.text() and not view.blocker_label.isHidden()
+    assert not view.commit_button.isEnabled()
+    git(repo, "checkout", "-q", "--", "model_spec.md")
+    git(repo, "checkout", "-q", "--detach", "HEAD")
+    with qtbot.waitSignal(view.refreshed, timeout=20000):
+        view.refresh()
+    assert "detached HEAD" in view.blocker_label.text() and not view.commit_button.isEnabled()
+    git(repo, "checkout", "-q", "main")
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'spec lint failed' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with qtbot.waitSignal(view.refreshed, timeout=20000):
+        view.refresh()
+    assert view.blocker_label.isHidden() and view.commit_button.isEnabled()
+    view.set_editor("Priya Raman")
+    error = commit(qtbot, view, expect_failure=True)
+    assert isinstance(error, KnownError)
+    assert "git refused the commit" in view.message.text() and "spec lint failed" in view.message.text()
+    assert git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain") == ""
+    assert len(view.model.items) == 1
+
+
+def test_cancel_before_the_run_starts_commits_nothing(qtbot, make_view, adopted):
+    path, _ = adopted
+    head = git(path / "spec", "rev-parse", "HEAD")
+    view = make_view(path)
+    view.set_editor("Priya Raman")
+    gate = threading.Event()
+    view.lane.run(lambda ws: gate.wait(10))  # hold the lane so the cancel lands first
+
+    def cancel():
+        view.progress_panel.on_cancel()
+        gate.set()
+
+    assert isinstance(commit(qtbot, view, expect_failure=True, during=cancel), Cancelled)
+    assert view.message.text().startswith("Cancelled")
+    assert git(path / "spec", "rev-parse", "HEAD") == head and len(view.model.items) == 1
+
+
+def test_nothing_waiting(make_view, demo_workspace):
+    view = make_view(demo_workspace)
+    assert view.model.items == [] and not view.commit_button.isEnabled()
+    assert "Nothing adopted is waiting" in view.preview.toPlainText()
+    assert view.editor_box.count() == 2  # the demo's editors: Priya Raman and Sofía Herrera
+
+
+def test_commit_queue_model_passes_model_tester(qtmodeltester, make_view, adopted):
+    path, _ = adopted
+    view = make_view(path)
+    assert view.model.rowCount() == 1
+    qtmodeltester.check(view.model)
+    qtmodeltester.check(CommitQueueModel())

@@ -1,0 +1,568 @@
+"""The auditor's desk: the audit log, the chain and trace checks, and the transparency report; read-only."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reviewer import audit
+from reviewer.render import escape
+from reviewer.report import FORMATS, write_report
+from reviewer.store import APP_ACTOR
+from reviewer.trace import TraceReport, repository_anchors, trace
+from reviewer.workspace import Workspace
+from ui.dialogs import Dialogs
+from ui.models.audit_log import AuditLogModel, LogFilter, short_time
+from ui.workers import ReadConnection, WorkspaceLane, describe_error
+
+ACTION_PREFIXES = (
+    "decision", "spec", "proposal", "member", "quorum", "evidence", "stance", "import", "relevance", "judge",
+    "workspace",
+)
+FORMAT_LABELS = {"html": "HTML", "md": "Markdown", "csv": "CSV", "json": "JSON"}
+_OK = "#2e7d32"
+_BAD = "#b3261e"
+_WARN = "#c25e00"
+_MUTED = "#6b6b6b"
+_CSS = "<style>body { font-family: sans-serif; } code { font-family: monospace; }</style>"
+_TABLE = "<table cellspacing='0' cellpadding='3'>"
+
+
+def _line_edit(combo: QComboBox) -> QLineEdit:
+    edit = combo.lineEdit()
+    assert edit is not None, "the combo box is editable"
+    return edit
+
+
+def verify_with_anchors(workspace: Workspace) -> audit.ChainReport:
+    """Check the audit chain against its anchors, the spec repository's ``Audit-Head`` trailers included."""
+    return audit.verify_chain(workspace.store.db, expected=repository_anchors(workspace))
+
+
+def chain_html(report: audit.ChainReport) -> str:
+    """Return the chain check as a page: intact or the first bad event, and every anchor compared."""
+    parts = [_CSS]
+    if report.ok:
+        parts.append(
+            f"<p style='color:{_OK};font-size:large'><b>✓ Audit log intact</b></p>"
+            f"<p>{report.events} events, each sealed to the one before it. "
+            f"Head: event {report.head.seq}, <code>{escape(report.head.hash)}</code></p>"
+        )
+    else:
+        where = "the log"
+        if report.first_bad_seq is not None:
+            where = f"<a href='event:{report.first_bad_seq}'>event {report.first_bad_seq}</a>"
+            if report.first_bad_id:
+                where += f" <code>{escape(report.first_bad_id)}</code>"
+        parts.append(
+            f"<p style='color:{_BAD};font-size:large'><b>✗ Audit log NOT intact</b></p>"
+            f"<p>First bad: {where}: {escape(report.reason or '')}.</p>"
+        )
+    if report.anchors:
+        rows = [
+            "<tr><th align='left'>Anchor</th><th align='left'>Event</th><th align='left'>Hash</th>"
+            "<th align='left'>Agrees</th></tr>"
+        ]
+        for anchor in report.anchors:
+            mark = f"<span style='color:{_OK}'>✓</span>" if anchor.ok else (
+                f"<span style='color:{_BAD}'>✗ {escape(anchor.detail)}</span>"
+            )
+            rows.append(
+                f"<tr><td>{escape(anchor.source)}</td><td>{'' if anchor.seq is None else anchor.seq}</td>"
+                f"<td><code>{escape((anchor.hash or '')[:16])}</code></td><td>{mark}</td></tr>"
+            )
+        parts.append(f"<p><b>Anchors checked ({len(report.anchors)})</b></p>" + _TABLE + "".join(rows) + "</table>")
+    elif not report.ok:
+        parts.append(f"<p style='color:{_MUTED}'>The anchors were not compared: the chain itself is broken.</p>")
+    return "".join(parts)
+
+
+def _sha(sha: str | None) -> str:
+    return f"<code>{escape((sha or '')[:10])}</code>"
+
+
+def trace_html(report: TraceReport) -> str:
+    """Return the trace check as a page: problems, decisions without commits, and commits without decisions."""
+    parts = [_CSS]
+    if report.ok:
+        parts.append(f"<p style='color:{_OK};font-size:large'><b>✓ Trace OK</b></p>")
+    else:
+        parts.append(
+            f"<p style='color:{_BAD};font-size:large'><b>✗ {len(report.problems)} "
+            f"problem{'s' if len(report.problems) != 1 else ''}</b></p><ul>"
+            + "".join(f"<li>{escape(p)}</li>" for p in report.problems) + "</ul>"
+        )
+    parts.append(f"<p style='color:{_MUTED}'>Spec repository HEAD {_sha(report.head)}"
+                 + (f", since {_sha(report.baseline)}" if report.baseline else "") + "</p>")
+
+    waiting = [p for p in report.proposals if p["state"] != "committed"]
+    parts.append(f"<p><b>Adopted decisions without a commit ({len(waiting)})</b></p>")
+    if waiting:
+        rows = ["<tr><th align='left'>Proposal</th><th align='left'>State</th><th align='left'>Sections</th></tr>"]
+        for p in waiting:
+            state = "waiting for an editor" if p["state"] == "awaiting_commit" else f"needs a rebase: {p.get('detail', '')}"
+            rows.append(
+                f"<tr><td>{escape(p['title'])}</td><td>{escape(state)}</td>"
+                f"<td>{escape(', '.join(p['sections']))}</td></tr>"
+            )
+        parts.append(_TABLE + "".join(rows) + "</table>")
+    else:
+        parts.append(f"<p style='color:{_MUTED}'>None.</p>")
+
+    committed = [p for p in report.proposals if p["state"] == "committed"]
+    stray = [p for p in committed if p["checks"].get("changed_exactly_its_sections") is False]
+    parts.append(f"<p><b>Commits that changed other sections than their proposal's ({len(stray)})</b></p>")
+    if stray:
+        rows = ["<tr><th align='left'>Commit</th><th align='left'>Proposal</th><th align='left'>Proposal's sections</th>"
+                "<th align='left'>Changed</th></tr>"]
+        for p in stray:
+            rows.append(
+                f"<tr><td>{_sha(p['commit_sha'])}</td><td>{escape(p['title'])}</td>"
+                f"<td>{escape(', '.join(p['sections']))}</td>"
+                f"<td style='color:{_BAD}'>{escape(', '.join(p.get('changed_sections', [])) or 'unreadable')}</td></tr>"
+            )
+        parts.append(_TABLE + "".join(rows) + "</table>")
+    else:
+        parts.append(f"<p style='color:{_MUTED}'>None.</p>")
+
+    outside = [c for c in report.commits if c["explained_by"] == "outside"]
+    unrecorded = [c for c in report.commits if c["explained_by"] == "unrecorded"]
+    parts.append(f"<p><b>Commits to the spec made outside the app ({len(outside)})</b></p>")
+    if outside:
+        rows = ["<tr><th align='left'>Commit</th><th align='left'>When</th><th align='left'>Subject</th></tr>"]
+        rows += [
+            f"<tr><td>{_sha(c['sha'])}</td><td>{escape(short_time(str(c['committed_at'])))}</td>"
+            f"<td>{escape(c['subject'])}</td></tr>"
+            for c in outside
+        ]
+        parts.append(_TABLE + "".join(rows) + "</table>")
+    else:
+        parts.append(f"<p style='color:{_MUTED}'>None.</p>")
+    if unrecorded:
+        parts.append(f"<p style='color:{_WARN}'><b>Commits the app made but never recorded ({len(unrecorded)})</b>: "
+                     + ", ".join(_sha(c["sha"]) for c in unrecorded) + "</p>")
+
+    checked = [p for p in committed if p not in stray]
+    parts.append(f"<p><b>Committed proposals ({len(committed)})</b></p>")
+    if checked:
+        rows = ["<tr><th align='left'>Commit</th><th align='left'>Proposal</th><th align='left'>Checks</th></tr>"]
+        for p in checked:
+            failed = [name.replace("_", " ") for name, ok in p["checks"].items() if not ok]
+            mark = (f"<span style='color:{_OK}'>✓ all {len(p['checks'])}</span>" if not failed
+                    else f"<span style='color:{_BAD}'>✗ {escape(', '.join(failed))}</span>")
+            rows.append(f"<tr><td>{_sha(p['commit_sha'])}</td><td>{escape(p['title'])}</td><td>{mark}</td></tr>")
+        parts.append(_TABLE + "".join(rows) + "</table>")
+    elif not committed:
+        parts.append(f"<p style='color:{_MUTED}'>None yet.</p>")
+    return "".join(parts)
+
+
+def event_html(event: audit.AuditEvent, bad_reason: str | None = None) -> str:
+    """Return one event in full: its fields, hashes, and the payload pretty-printed."""
+    payload = json.dumps(event.payload, indent=2, ensure_ascii=False, sort_keys=True)
+    obj = escape(event.object_type) + (f" <code>{escape(event.object_id)}</code>" if event.object_id else "")
+    rows = [
+        ("Time", escape(event.at)),
+        ("Actor", escape(event.actor)),
+        ("Object", obj),
+        ("Event id", f"<code>{escape(event.id)}</code>"),
+        ("Hash", f"<code>{escape(event.hash)}</code>"),
+        ("Previous", f"<code>{escape(event.prev_hash)}</code>"),
+    ]
+    parts = [_CSS, f"<h3 style='margin-bottom:4px'>Event {event.seq}: {escape(event.action)}</h3>"]
+    if bad_reason is not None:
+        parts.append(f"<p style='color:{_BAD}'><b>First bad event:</b> {escape(bad_reason)}</p>")
+    parts.append(
+        _TABLE + "".join(f"<tr><td style='color:{_MUTED}'>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+    )
+    parts.append(f"<pre style='background:#f6f8fa;padding:6px;white-space:pre-wrap'>{escape(payload)}</pre>")
+    return "".join(parts)
+
+
+class AuditorView(QWidget):
+    """The audit log with filters, and the checks an auditor runs. Changes nothing in the workspace.
+
+    Signals:
+        verified(object): the chain was checked; the ``ChainReport``.
+        traced(object): decisions were traced to commits; the ``TraceReport``.
+        exported(str): the transparency report was written to this file.
+        failed(object): a check, an export or a read failed (the exception).
+
+    Attributes:
+        lane: the workspace lane the checks and exports run on.
+        read: the read-only connection the log is read through.
+        model: the audit log.
+        chain_report: the last chain check, if any.
+        trace_report: the last trace, if any.
+    """
+
+    verified = Signal(object)
+    traced = Signal(object)
+    exported = Signal(str)
+    failed = Signal(object)
+
+    def __init__(self, lane: WorkspaceLane, read: ReadConnection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lane = lane
+        self.read = read
+        self.chain_report: audit.ChainReport | None = None
+        self.trace_report: TraceReport | None = None
+        self._running = 0
+
+        self.action_filter = QComboBox()
+        self.action_filter.setEditable(True)
+        self.action_filter.addItems(["", *ACTION_PREFIXES])
+        _line_edit(self.action_filter).setPlaceholderText("any action")
+        self.action_filter.setToolTip("An action (decision.record) or its first part (decision)")
+        self.action_filter.setMinimumContentsLength(12)
+        self.actor_filter = QComboBox()
+        self.actor_filter.setEditable(True)
+        _line_edit(self.actor_filter).setPlaceholderText("anyone")
+        self.actor_filter.setToolTip("Who made the change")
+        self.actor_filter.setMinimumContentsLength(12)
+        self.object_filter = QLineEdit()
+        self.object_filter.setPlaceholderText("type or id")
+        self.object_filter.setToolTip("An object type (proposal, decision, spec_commit…) or an object id")
+        self.object_filter.setClearButtonEnabled(True)
+        self.since_filter = QLineEdit()
+        self.since_filter.setPlaceholderText("YYYY-MM-DD")
+        self.since_filter.setToolTip("Only events at or after this date (or ISO time, UTC)")
+        self.since_filter.setMaximumWidth(130)
+        self.since_filter.setClearButtonEnabled(True)
+        clear = QPushButton("C&lear")
+        clear.setToolTip("Show every event")
+        clear.clicked.connect(self.clear_filters)
+        filters = QHBoxLayout()
+        for text, widget in (("&Action:", self.action_filter), ("Act&or:", self.actor_filter),
+                             ("O&bject:", self.object_filter), ("&Since:", self.since_filter)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            filters.addWidget(label)
+            filters.addWidget(widget)
+        filters.addWidget(clear)
+        filters.addStretch(1)
+        # Typing refilters once the user pauses, so each keystroke does not query the log.
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(250)
+        self._filter_timer.timeout.connect(self.apply_filters)
+        self.action_filter.currentTextChanged.connect(self._filter_timer.start)
+        self.actor_filter.currentTextChanged.connect(self._filter_timer.start)
+        self.object_filter.textChanged.connect(self._filter_timer.start)
+        self.since_filter.textChanged.connect(self._filter_timer.start)
+
+        self.verify_button = QPushButton("&Verify chain")
+        self.verify_button.setToolTip("Recompute every event's hash and compare the log with its anchors")
+        self.verify_button.clicked.connect(self.on_verify)
+        self.trace_button = QPushButton("Check &trace")
+        self.trace_button.setToolTip("Match adopted decisions with the spec repository's commits, both ways")
+        self.trace_button.clicked.connect(self.on_trace)
+        self.format_box = QComboBox()
+        for fmt in FORMATS:
+            self.format_box.addItem(FORMAT_LABELS[fmt], fmt)
+        self.format_box.setCurrentIndex(FORMATS.index("html"))
+        self.format_box.setToolTip("The report's format")
+        self.export_button = QPushButton("E&xport report…")
+        self.export_button.setToolTip("Write the transparency report: every proposal, its outcome, reasons and commit")
+        self.export_button.clicked.connect(self.on_export)
+        refresh = QPushButton("&Refresh")
+        refresh.setToolTip("Read the log again (F5)")
+        refresh.clicked.connect(self.refresh)
+        actions = QHBoxLayout()
+        actions.addWidget(self.verify_button)
+        actions.addWidget(self.trace_button)
+        actions.addSpacing(12)
+        actions.addWidget(self.format_box)
+        actions.addWidget(self.export_button)
+        actions.addStretch(1)
+        self.count_label = QLabel()
+        self.count_label.setStyleSheet(f"color:{_MUTED}")
+        actions.addWidget(self.count_label)
+        actions.addWidget(refresh)
+
+        self.model = AuditLogModel(read, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        time_width = self.fontMetrics().horizontalAdvance("2026-01-01 00:00:00") + 14
+        for column, width in enumerate((44, time_width, 104, 118, 140)):
+            header.resizeSection(column, width)
+        # Compact rows: a log is read as a list, many events at a glance.
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
+        self.detail = QTextBrowser()
+        self.detail.setOpenLinks(False)
+
+        self.chain_view = QTextBrowser()
+        self.chain_view.setOpenLinks(False)
+        self.chain_view.anchorClicked.connect(self.on_link)
+        self.trace_view = QTextBrowser()
+        self.trace_view.setOpenLinks(False)
+        self.checks = QTabWidget()
+        self.checks.addTab(self.chain_view, "Chain")
+        self.checks.addTab(self.trace_view, "Trace")
+        self.chain_view.setHtml(f"<p style='color:{_MUTED}'>Press Verify chain (Alt+V) to check the log.</p>")
+        self.trace_view.setHtml(
+            f"<p style='color:{_MUTED}'>Press Check trace (Alt+T) to match decisions with commits.</p>"
+        )
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.detail)
+        right.addWidget(self.checks)
+        right.setSizes([300, 300])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([800, 480])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addLayout(actions)
+        layout.addWidget(self.message)
+        layout.addWidget(self.splitter, 1)
+
+        for keys, slot in (
+            (QKeySequence.StandardKey.Refresh, self.refresh),
+            (QKeySequence.StandardKey.Find, self.action_filter.setFocus),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self._show_detail(None)
+
+    # ---- the log ------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read the log again (it grows while others work) and the list of actors."""
+        try:
+            actors = [r[0] for r in self.read.conn.execute("SELECT name FROM members ORDER BY name")]
+        except sqlite3.Error as exc:
+            self._report_read_error(exc)
+            return
+        typed = self.actor_filter.currentText()
+        self.actor_filter.blockSignals(True)
+        self.actor_filter.clear()
+        self.actor_filter.addItems(["", *actors, APP_ACTOR])
+        self.actor_filter.setCurrentText(typed)
+        self.actor_filter.blockSignals(False)
+        self.apply_filters()
+
+    def current_filter(self) -> LogFilter:
+        """Return the filter the widgets describe."""
+        return LogFilter(
+            action=self.action_filter.currentText().strip(),
+            actor=" ".join(self.actor_filter.currentText().split()),
+            object_ref=self.object_filter.text().strip(),
+            since=self.since_filter.text().strip(),
+        )
+
+    def apply_filters(self) -> None:
+        """List the events that match the filters now (also called after a pause in typing)."""
+        self._filter_timer.stop()
+        log_filter = self.current_filter()
+        current = self.current_seq()
+        try:
+            self.model.set_filter(log_filter)
+            if self.model.error is not None:
+                raise self.model.error
+            matching = self.model.matching_count()
+            total = int(self.read.conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+        except sqlite3.Error as exc:
+            self._report_read_error(exc)
+            return
+        problem = log_filter.problem()
+        if problem:
+            self.count_label.setText(f"<span style='color:{_BAD}'>{escape(problem)}</span>")
+        elif log_filter == LogFilter():
+            self.count_label.setText(f"{total} events")
+        else:
+            self.count_label.setText(f"{matching} of {total} events match")
+        row = self.model.seqs.index(current) if current in self.model.seqs else (0 if self.model.seqs else -1)
+        if row >= 0:
+            self.table.selectRow(row)
+        else:
+            self._show_detail(None)
+
+    def clear_filters(self) -> None:
+        """Show every event."""
+        for combo in (self.action_filter, self.actor_filter):
+            combo.setCurrentText("")
+        self.object_filter.clear()
+        self.since_filter.clear()
+        self.apply_filters()
+
+    def current_seq(self) -> int | None:
+        """Return the sequence number of the chosen event."""
+        index = self.table.currentIndex()
+        return self.model.seq_at(index.row()) if index.isValid() else None
+
+    def on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Show the chosen event in full."""
+        self._show_detail(self.model.seq_at(current.row()) if current.isValid() else None)
+
+    def show_event(self, seq: int) -> None:
+        """Show event ``seq`` in the detail pane (and choose its row when it is listed)."""
+        if seq in self.model.seqs:
+            self.table.selectRow(self.model.seqs.index(seq))
+            self.table.scrollTo(self.model.index(self.model.seqs.index(seq), 0))
+        self._show_detail(seq)
+
+    def on_link(self, url: QUrl) -> None:
+        """Follow an ``event:N`` link of the chain report."""
+        text = url.toString()
+        if text.startswith("event:") and text[6:].isdigit():
+            self.show_event(int(text[6:]))
+
+    def _show_detail(self, seq: int | None) -> None:
+        if seq is None:
+            self.detail.setHtml(f"<p style='color:{_MUTED}'>Choose an event to see it in full.</p>")
+            return
+        try:
+            event = self.model.read_event(seq)
+        except sqlite3.Error as exc:
+            self._report_read_error(exc)
+            return
+        if event is None:
+            self.detail.setHtml(f"<p style='color:{_BAD}'>Event {seq} is not in the log.</p>")
+            return
+        report = self.chain_report
+        bad = report.reason if report is not None and not report.ok and report.first_bad_seq == seq else None
+        self.detail.setHtml(event_html(event, bad))
+
+    # ---- checks and export ---------------------------------------------------------------------------
+
+    def on_verify(self) -> None:
+        """Check the hash chain and its anchors in the background."""
+        self._start("Verifying the audit chain…")
+        self.lane.run(verify_with_anchors, success=self.on_verified, failure=self.on_failed)
+
+    def on_verified(self, report: audit.ChainReport) -> None:
+        """Show the chain check, and mark the first bad event in the log."""
+        self._finish()
+        self.chain_report = report
+        self.chain_view.setHtml(chain_html(report))
+        self.checks.setCurrentWidget(self.chain_view)
+        # List the log as it was verified (someone may have changed rows since they were read).
+        self.apply_filters()
+        self.model.set_bad_seq(None if report.ok else report.first_bad_seq)
+        if report.ok:
+            self._show_message(f"Audit log intact: {report.events} events, {len(report.anchors)} anchors agree.", _OK)
+        else:
+            where = f"event {report.first_bad_seq}: " if report.first_bad_seq is not None else ""
+            self._show_message(f"Audit log NOT intact: {where}{report.reason}.", _BAD)
+            if report.first_bad_seq is not None:
+                self.show_event(report.first_bad_seq)
+        self.verified.emit(report)
+
+    def on_trace(self) -> None:
+        """Trace decisions to commits and commits to decisions in the background."""
+        self._start("Tracing decisions to commits…")
+        self.lane.run(trace, success=self.on_traced, failure=self.on_failed)
+
+    def on_traced(self, report: TraceReport) -> None:
+        """Show the trace."""
+        self._finish()
+        self.trace_report = report
+        self.trace_view.setHtml(trace_html(report))
+        self.checks.setCurrentWidget(self.trace_view)
+        if report.ok:
+            self._show_message("Trace OK: every adopted decision and every app commit match.", _OK)
+        else:
+            self._show_message(f"Trace found {len(report.problems)} problem(s); see the Trace tab.", _BAD)
+        self.traced.emit(report)
+
+    def on_export(self) -> None:
+        """Ask where to write the transparency report, then write it in the background."""
+        fmt = str(self.format_box.currentData())
+        filters = ";;".join(f"{FORMAT_LABELS[f]} (*.{f})" for f in (fmt, *[f for f in FORMATS if f != fmt]))
+        start = str(Path(self.lane.path).parent / f"transparency-report.{fmt}")
+        chosen = Dialogs.ask_save_path(self, "Export the transparency report", start, filters)
+        if not chosen:
+            return
+        path = Path(chosen)
+        suffix = path.suffix.lower().lstrip(".")
+        suffix = "html" if suffix == "htm" else suffix
+        if suffix in FORMATS:
+            fmt = suffix
+        else:
+            path = path.with_name(path.name + f".{fmt}")
+        self._start(f"Writing the {FORMAT_LABELS[fmt]} report…")
+        self.lane.run(lambda ws: write_report(ws, fmt, path), success=self.on_exported, failure=self.on_failed)
+
+    def on_exported(self, summary: dict[str, Any]) -> None:
+        """Say where the report went."""
+        self._finish()
+        self._show_message(
+            f"Wrote the {FORMAT_LABELS.get(summary['format'], summary['format'])} report on "
+            f"{summary['proposals']} proposals to {summary['file']}.", _OK,
+        )
+        self.exported.emit(str(summary["file"]))
+
+    def on_failed(self, error: BaseException) -> None:
+        """A check or an export failed: say so (a bug also gets the error box)."""
+        self._finish()
+        text, is_bug = describe_error(error)
+        self._show_message(text, _BAD)
+        if is_bug:
+            Dialogs.show_error(self, error)
+        self.failed.emit(error)
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+
+    def _report_read_error(self, error: sqlite3.Error) -> None:
+        self._show_message(f"Cannot read the audit log: {error}", _BAD)
+        self.failed.emit(error)
+
+    def _start(self, text: str) -> None:
+        self._running += 1
+        self._show_message(text, _MUTED)
+        self._update_buttons()
+
+    def _finish(self) -> None:
+        self._running = max(0, self._running - 1)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        idle = self._running == 0
+        for button in (self.verify_button, self.trace_button, self.export_button):
+            button.setEnabled(idle)
+
+    def _show_message(self, text: str, colour: str) -> None:
+        self.message.setStyleSheet(
+            f"color:{colour};border:1px solid {colour};border-radius:3px;padding:4px 6px;background:#ffffff"
+        )
+        self.message.setText(text)
+        self.message.show()
