@@ -242,6 +242,8 @@ class MainWindow(QMainWindow):
         self.evidence_layout = QVBoxLayout(self.evidence_slot)
         self.evidence_layout.setContentsMargins(0, 0, 0, 0)
         self.evidence_view: QWidget | None = None
+        self.editor_view: QWidget | None = None
+        self.auditor_view: QWidget | None = None
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(self.evidence_slot)
         self.right_splitter.addWidget(self.decision_panel)
@@ -369,9 +371,10 @@ class MainWindow(QMainWindow):
         """Act as ``name`` in the decision panel and the evidence view."""
         self.reviewer = name
         self.decision_panel.set_reviewer(name)
-        setter = getattr(self.evidence_view, "set_reviewer", None)
-        if setter is not None:
-            setter(name)
+        for view, method in ((self.evidence_view, "set_reviewer"), (self.editor_view, "set_editor")):
+            setter = getattr(view, method, None)
+            if setter is not None:
+                setter(name)
 
     def on_set_reviewer(self) -> None:
         """Ask for the reviewer name and remember it."""
@@ -435,7 +438,29 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(0, f"Review ({counts['proposals']})")
         self.tabs.setTabText(1, f"Spec ({sections})")
         self.queue.set_rows(rows)
+        self._build_later_views()
         self.loaded.emit()
+
+    def _build_later_views(self) -> None:
+        """Build the views that need the database layer, once the overview has arrived (not before first paint)."""
+        if self.editor_view is not None or self.read is None:
+            return
+        from ui.views.auditor_view import AuditorView
+        from ui.views.editor_view import EditorView
+
+        self.editor_view = EditorView(self.lane)
+        self.editor_view.set_editor(self.reviewer)
+        self.editor_view.committed.connect(lambda _report: self.reload())
+        self.auditor_view = AuditorView(self.lane, self.read)
+        self.add_tab(self.editor_view, "Editor")
+        self.add_tab(self.auditor_view, "Audit")
+        self.tabs.currentChanged.connect(self.on_tab_changed)
+
+    def on_tab_changed(self, index: int) -> None:
+        """Refresh a governance tab when it is shown, so it never shows stale state."""
+        widget = self.tabs.widget(index)
+        if widget is not None and widget in (self.editor_view, self.auditor_view):
+            widget.refresh()  # type: ignore[attr-defined]
 
     # ---- the review desk -------------------------------------------------------------------
 

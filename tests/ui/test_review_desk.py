@@ -158,3 +158,11 @@ def test_a_member_without_the_reviewer_role_is_refused(qtbot, desk, demo_workspa
         panel.save_button.click()
     assert "reviewer" in panel.message.text().lower()
     assert status_text(desk, FORECAST) == STATUS_LABELS["open"]
+
+
+def test_editor_and_audit_tabs_are_there_and_refresh_when_shown(qtbot, desk):
+    titles = [desk.tabs.tabText(i) for i in range(desk.tabs.count())]
+    assert titles[2:] == ["Editor", "Audit"]
+    with qtbot.waitSignal(desk.auditor_view.model.modelReset, timeout=20000, raising=False):
+        desk.tabs.setCurrentWidget(desk.auditor_view)
+    qtbot.waitUntil(lambda: desk.auditor_view.model.rowCount() > 0, timeout=20000)
