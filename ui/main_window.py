@@ -244,6 +244,8 @@ class MainWindow(QMainWindow):
         self.evidence_view: QWidget | None = None
         self.editor_view: QWidget | None = None
         self.auditor_view: QWidget | None = None
+        self.agreement_view: QWidget | None = None
+        self._agreement_computed = False
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(self.evidence_slot)
         self.right_splitter.addWidget(self.decision_panel)
@@ -313,6 +315,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&Open workspace…", QKeySequence.StandardKey.Open, self.on_open_workspace)
         self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh, self.reload)
+        self._action(file_menu, "&Import crowd data…", ["Ctrl+I"], self.on_import)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         go = bar.addMenu("&Go")
@@ -332,6 +335,7 @@ class MainWindow(QMainWindow):
         self.view_menu = view
         settings_menu = bar.addMenu("&Settings")
         self._action(settings_menu, "&Reviewer name…", None, self.on_set_reviewer)
+        self._action(settings_menu, "&Model endpoint…", None, self.on_model_settings)
 
     def add_tab(self, widget: QWidget, title: str) -> None:
         """Add a page (editor, audit, agreement) with an Alt+number key."""
@@ -452,8 +456,13 @@ class MainWindow(QMainWindow):
         self.editor_view.set_editor(self.reviewer)
         self.editor_view.committed.connect(lambda _report: self.reload())
         self.auditor_view = AuditorView(self.lane, self.read)
+        from ui.views.agreement_view import AgreementView
+
+        self.agreement_view = AgreementView(self.lane)
+        self.agreement_view.proposal_requested.connect(self.show_proposal_on_desk)
         self.add_tab(self.editor_view, "Editor")
         self.add_tab(self.auditor_view, "Audit")
+        self.add_tab(self.agreement_view, "Agreement")
         self.tabs.currentChanged.connect(self.on_tab_changed)
 
     def on_tab_changed(self, index: int) -> None:
@@ -461,6 +470,37 @@ class MainWindow(QMainWindow):
         widget = self.tabs.widget(index)
         if widget is not None and widget in (self.editor_view, self.auditor_view):
             widget.refresh()  # type: ignore[attr-defined]
+        elif widget is not None and widget is self.agreement_view and not self._agreement_computed:
+            self._agreement_computed = True
+            widget.refresh()  # type: ignore[attr-defined]
+
+    def show_proposal_on_desk(self, proposal_id: str) -> None:
+        """Switch to the review desk with ``proposal_id`` chosen (clearing filters that hide it)."""
+        self.tabs.setCurrentIndex(0)
+        if not self.queue.select(proposal_id):
+            self.queue.search.clear()
+            for combo in self.queue.filters.values():
+                combo.setCurrentIndex(0)
+            self.queue.select(proposal_id)
+
+    def on_import(self) -> None:
+        """Open the import dialog; reload the workspace after an import."""
+        from ui.views.import_dialog import ImportDialog
+
+        dialog = ImportDialog(self.lane, self, actor=self.reviewer or None)
+        dialog.imported.connect(lambda _summary: self.reload())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    def on_model_settings(self) -> None:
+        """Open the model endpoint settings of this workspace."""
+        if self.overview is None:
+            return
+        from ui.views.model_settings import ModelSettingsDialog
+
+        dialog = ModelSettingsDialog(self.overview.root, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
 
     # ---- the review desk -------------------------------------------------------------------
 

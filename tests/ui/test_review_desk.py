@@ -162,7 +162,30 @@ def test_a_member_without_the_reviewer_role_is_refused(qtbot, desk, demo_workspa
 
 def test_editor_and_audit_tabs_are_there_and_refresh_when_shown(qtbot, desk):
     titles = [desk.tabs.tabText(i) for i in range(desk.tabs.count())]
-    assert titles[2:] == ["Editor", "Audit"]
+    assert titles[2:] == ["Editor", "Audit", "Agreement"]
     with qtbot.waitSignal(desk.auditor_view.model.modelReset, timeout=20000, raising=False):
         desk.tabs.setCurrentWidget(desk.auditor_view)
     qtbot.waitUntil(lambda: desk.auditor_view.model.rowCount() > 0, timeout=20000)
+
+
+def test_agreement_tab_leads_to_a_proposal_on_the_desk(qtbot, desk):
+    desk.tabs.setCurrentWidget(desk.agreement_view)
+    desk.queue.search.setText("no such words")  # the proposal is filtered out: the jump must clear it
+    with qtbot.waitSignal(desk.detail_shown, timeout=20000):
+        desk.agreement_view.proposal_requested.emit(TARGETED)
+    assert desk.tabs.currentIndex() == 0 and desk.current_proposal == TARGETED
+    assert desk.queue.search.text() == ""
+
+
+def test_import_and_model_settings_open_from_the_menus(qtbot, desk):
+    from ui.views.import_dialog import ImportDialog
+    from ui.views.model_settings import ModelSettingsDialog
+
+    desk.on_import()
+    dialog = desk.findChild(ImportDialog)
+    assert dialog is not None and dialog.isVisible()
+    dialog.close()
+    desk.on_model_settings()
+    settings = desk.findChild(ModelSettingsDialog)
+    assert settings is not None and settings.isVisible()
+    settings.close()
