@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from reviewer.errors import KnownError
 from reviewer.rankings import LETTERS, normalise, parse_ranking
 from reviewer.store import Store, sql_errors
+
+if TYPE_CHECKING:
+    from reviewer.workspace import Workspace
 
 VIEWS = ("world", "personal")
 UNKNOWN_GROUP = "(unknown)"
@@ -551,3 +554,22 @@ def label_trust(store: Store) -> list[TrustRow]:
             table={p: {m: int(table[i, j]) for j, m in enumerate(STANCES)} for i, p in enumerate(STANCES)},
         ))
     return out
+
+
+def workspace_agreement(workspace: Workspace, **options: Any) -> AgreementResult:
+    """Compute agreement over a workspace, with section titles from the spec the ranker ranked by.
+
+    Takes the same keyword options as ``compute_agreement``; used by the CLI, the GUI and the report.
+    """
+    from dataclasses import replace
+
+    result = compute_agreement(workspace.store, **options)
+    titles: dict[str, str] = {}
+    for rev in (result.spec_revision, "HEAD"):
+        try:
+            document = workspace.load_spec(rev).document
+        except KnownError:
+            continue
+        titles = {s.id: s.title for s in document.sections if s.id}
+        break
+    return replace(result, sections=tuple(replace(s, title=titles.get(s.section_id or "")) for s in result.sections))

@@ -276,16 +276,6 @@ def cmd_relevance(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _titles(workspace: Any, revision: str) -> dict[str, str]:
-    for rev in (revision, "HEAD"):
-        try:
-            document = workspace.load_spec(rev).document
-        except KnownError:
-            continue
-        return {s.id: s.title for s in document.sections if s.id}
-    return {}
-
-
 def _human_agreement(data: dict[str, Any]) -> str:
     def line(name: str, s: dict[str, Any]) -> str:
         if s["share"] is None:
@@ -321,16 +311,15 @@ def _human_trust(rows: list[dict[str, Any]]) -> str:
 
 def cmd_agreement(args: argparse.Namespace) -> int:
     """Crowd–ranker agreement per section with bootstrap intervals (or, with ``--labels``, label trust)."""
-    from reviewer.agreement import compute_agreement
+    from reviewer.agreement import workspace_agreement
     from reviewer.workspace import Workspace
 
     if args.labels:
         return cmd_trust(args)
     with Workspace.open(args.workspace) as workspace:
-        result = compute_agreement(
-            workspace.store, min_relevance=args.min_relevance, by=args.by, resamples=args.resamples, seed=args.seed,
+        result = workspace_agreement(
+            workspace, min_relevance=args.min_relevance, by=args.by, resamples=args.resamples, seed=args.seed,
             view="personal" if args.personal else "world", run_id=args.run)
-        result = _with_titles(result, _titles(workspace, result.spec_revision))
     if args.svg:
         from reviewer.charts import agreement_svg
 
@@ -341,12 +330,6 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     data = result.to_json()
     _emit(data, args.json, _human_agreement(data))
     return EXIT_OK
-
-
-def _with_titles(result: Any, titles: dict[str, str]) -> Any:
-    from dataclasses import replace
-
-    return replace(result, sections=tuple(replace(s, title=titles.get(s.section_id or "")) for s in result.sections))
 
 
 def cmd_trust(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,15 +138,34 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
         "reviewers": sorted(reviewers),
         "counts": {s: sum(1 for p in proposals if p["status"] == s) for s in sorted({p["status"] for p in proposals})},
         "proposals": proposals,
+        **_agreement(workspace),
     }
+
+
+AGREEMENT_SEED = 0  # fixed, so the published intervals can be reproduced exactly
+
+
+def _agreement(workspace: Workspace) -> dict[str, Any]:
+    """Crowd–ranker agreement per section (with its chart) and machine-vs-person trust, when there is data."""
+    from reviewer.agreement import label_trust, workspace_agreement
+    from reviewer.charts import agreement_svg
+
+    try:
+        result = workspace_agreement(workspace, seed=AGREEMENT_SEED)
+    except KnownError:
+        agreement, chart = None, None  # no ranker run yet, or no rankings to compare
+    else:
+        agreement, chart = result.to_json(), agreement_svg(result)
+    trust = [asdict(row) for row in label_trust(workspace.store)]
+    return {"agreement": agreement, "agreement_svg": chart, "trust": trust}
 
 
 # ---- renderers ----------------------------------------------------------------------------------
 
 
 def render_json(data: dict[str, Any]) -> str:
-    """The report as JSON."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """The report as JSON (the figures; the chart is drawn by the HTML report)."""
+    return json.dumps({k: v for k, v in data.items() if k != "agreement_svg"}, indent=2, ensure_ascii=False) + "\n"
 
 
 CSV_COLUMNS = (
@@ -408,8 +428,37 @@ def render_html(data: dict[str, Any]) -> str:
                 out.append(f"<p>Supports and refutes by {e(data['by'])}:</p>")
                 out.append(svg_split(p["split"], f"{p['title']}: supports and refutes by {data['by']}"))
         out.append("</section>")
+    out += _agreement_html(data)
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _agreement_html(data: dict[str, Any]) -> list[str]:
+    e = html.escape
+    out = ["<h2>Crowd and spec-based ranker: agreement by section</h2>"]
+    if not data.get("agreement_svg"):
+        out.append('<p class="muted">No ranker run to compare with yet.</p>')
+    else:
+        out.append(
+            "<p>Share of response pairs that the crowd and the spec-based ranker order the same way, per "
+            "section (conversations graded 5 for relevance), with 95% bootstrap intervals "
+            f"(1,000 resamples of conversations, seed {AGREEMENT_SEED}).</p>"
+        )
+        out.append(data["agreement_svg"])
+    out.append("<h2>Machine stance labels against people</h2>")
+    if not data.get("trust"):
+        out.append('<p class="muted">No link has been labelled by both a person and a model or rule yet.</p>')
+    else:
+        out.append("<table><tr><th>source</th><th>links compared</th><th>agreeing</th><th>Cohen's kappa</th></tr>")
+        for row in data["trust"]:
+            share = f"{row['share'] * 100:.0f}%" if row["share"] is not None else "–"
+            kappa = f"{row['kappa']:.2f}" if row["kappa"] is not None else "–"
+            out.append(
+                f"<tr><td>{e(row['source_kind'])}: {e(row['source_name'])}</td><td>{row['compared']}</td>"
+                f"<td>{share}</td><td>{kappa}</td></tr>"
+            )
+        out.append("</table>")
+    return out
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {

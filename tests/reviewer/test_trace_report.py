@@ -204,3 +204,21 @@ def test_report_errors(tmp_path, capsys):
     assert code == 1 and "does not exist" in err
     code, _, err = run(capsys, "report", tmp_path / "ws", "--format", "pdf", "-o", tmp_path / "r.pdf")
     assert code == 1
+
+
+def test_report_carries_the_agreement_chart_and_trust_on_the_demo(tmp_path):
+    import json as _json
+
+    from reviewer.report import write_report
+    from reviewer.workspace import Workspace
+
+    with Workspace.create_demo(tmp_path / "demo") as workspace:
+        write_report(workspace, "html", tmp_path / "report.html")
+        write_report(workspace, "json", tmp_path / "report.json")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "agreement by section" in page and page.count("<svg") >= 3
+    data = _json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert "agreement_svg" not in data
+    overall = data["agreement"]["overall"]["stats"]
+    assert 0 < overall["share"] < 1 and overall["low"] <= overall["share"] <= overall["high"]
+    assert data["trust"] == []  # no person has labelled a stance in the demo
