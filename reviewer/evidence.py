@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -648,3 +650,383 @@ def link_json(link: EvidenceLink) -> dict[str, Any]:
     data["label"] = label_json(link.label)
     data["history"] = [label_json(x) for x in link.history]
     return data
+
+
+# ---- the review desk: pages, splits and display helpers -------------------------------------------
+
+# Pages are read by (proposal, effective stance) in the order of the ``evidence_current_counts``
+# index (source kind, source name, then the justification id the table's primary key appends), so
+# a page is one index range scan whatever the list's length: keyset paging, never OFFSET.
+UNKNOWN_GROUP = "(unknown)"
+_Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One evidence link as the evidence list shows it.
+
+    Attributes:
+        justification_id: the justification.
+        text: its text (untrusted crowd text).
+        block: personal, world, unacceptable or statement.
+        language: the stored language, or None (``shown_language`` adds a guess for display).
+        demographics: the participant's demographics ({} for a Pol.is statement).
+        participant_id: the participant (None for a Pol.is statement).
+        annotator_id: the participant's id in the source data.
+        conversation_id: the conversation (None for a Pol.is statement).
+        prompt_id: the conversation's id in the source data.
+        stance: the effective stance, or None when the link has no label.
+        source_kind: person, model or rule (None without a label).
+        source_name: who or what set the effective stance.
+        prompt_version: the prompt version of a model label.
+        confidence: the effective label's confidence, if given.
+        label_id: the effective label.
+        quote: the span the label rests on, if one quotes a span (the effective label's, else the latest).
+        quote_from: ``kind:name`` of the label the quote comes from.
+        key: the row's paging key (source kind, source name, justification id).
+    """
+
+    justification_id: str
+    text: str
+    block: str
+    language: str | None
+    demographics: dict[str, Any]
+    participant_id: str | None
+    annotator_id: str | None
+    conversation_id: str | None
+    prompt_id: str | None
+    stance: str | None
+    source_kind: str | None
+    source_name: str | None
+    prompt_version: str | None
+    confidence: float | None
+    label_id: str | None
+    quote: str | None
+    quote_from: str | None
+    key: tuple[str, str, str]
+
+    def shown_language(self) -> tuple[str | None, bool]:
+        """Return the language to show and whether it is a guess (made lazily, only for rows drawn)."""
+        if self.language:
+            return self.language, False
+        guess = guess_language(self.text)
+        return guess, guess is not None
+
+    def quote_span(self) -> tuple[int, int] | None:
+        """Return (start, end) of the quote in the text, or None when there is none or it does not occur."""
+        if not self.quote:
+            return None
+        start = self.text.find(self.quote)
+        return None if start < 0 else (start, start + len(self.quote))
+
+
+@dataclass(frozen=True)
+class GroupSplit:
+    """The effective stances of one demographic group's links.
+
+    Attributes:
+        group: the field's value (``(unknown)`` when missing).
+        supports: links that support.
+        refutes: links that refute.
+        no_comment: links that do not comment.
+        unlabelled: links without a label.
+    """
+
+    group: str
+    supports: int
+    refutes: int
+    no_comment: int
+    unlabelled: int
+
+    @property
+    def decided(self) -> int:
+        """The denominator of the share: supports + refutes."""
+        return self.supports + self.refutes
+
+    @property
+    def share(self) -> float | None:
+        """The share supporting, supports / (supports + refutes); None when neither."""
+        return self.supports / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
+class DemographicField:
+    """A key of ``participants.demographics`` that can split the evidence.
+
+    Attributes:
+        name: the key.
+        groups: how many distinct values it has.
+        participants: how many participants have a value.
+    """
+
+    name: str
+    groups: int
+    participants: int
+
+
+def _connection(source: Store | sqlite3.Connection) -> sqlite3.Connection:
+    return source.db.conn if isinstance(source, Store) else source
+
+
+_PAGE_SELECT = (
+    "SELECT e.justification_id, e.stance, e.source_kind, e.source_name, e.label_id, j.text, j.block, j.language,"
+    " a.participant_id, p.source_id, p.demographics, a.conversation_id, c.source_id,"
+    " s.prompt_version, s.confidence, s.quote"
+    " FROM evidence_current e JOIN justifications j ON j.id = e.justification_id"
+    " LEFT JOIN assessments a ON a.id = j.assessment_id"
+    " LEFT JOIN participants p ON p.id = a.participant_id"
+    " LEFT JOIN conversations c ON c.id = a.conversation_id"
+    " LEFT JOIN stance_labels s ON s.id = e.label_id"
+)
+
+
+@functools.lru_cache(maxsize=8192)
+def _demographics(raw: str | None) -> dict[str, Any]:
+    # Cached by the stored text: a page repeats participants, and the lists only read the dicts.
+    try:
+        value = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _rows(conn: sqlite3.Connection, proposal_id: str, raw: list[Any]) -> list[EvidenceRow]:
+    # A quote on an earlier or overridden label is still worth showing: fetch the latest one per
+    # link for those links whose effective label quotes nothing (one indexed query per page).
+    missing = [r[0] for r in raw if not r[15]]
+    quotes: dict[str, tuple[str | None, str | None]] = {}
+    for start in range(0, len(missing), 500):
+        chunk = missing[start:start + 500]
+        for jid, quote, kind, name in conn.execute(
+            "SELECT justification_id, quote, source_kind, source_name FROM stance_labels"
+            f" WHERE proposal_id = ? AND justification_id IN ({','.join('?' * len(chunk))})"
+            " AND quote IS NOT NULL AND quote != '' ORDER BY created_at, rowid",
+            [proposal_id, *chunk],
+        ):
+            quotes[jid] = (quote, f"{kind}:{name}")
+    out = []
+    for r in raw:
+        quote, quote_from = (r[15], f"{r[2]}:{r[3]}") if r[15] else quotes.get(r[0], (None, None))
+        demographics = _demographics(r[10])
+        out.append(
+            EvidenceRow(
+                justification_id=r[0], text=r[5], block=r[6], language=r[7], demographics=demographics,
+                participant_id=r[8], annotator_id=r[9], conversation_id=r[11], prompt_id=r[12], stance=r[1],
+                source_kind=r[2], source_name=r[3], prompt_version=r[13], confidence=r[14], label_id=r[4],
+                quote=quote, quote_from=quote_from, key=(r[2] or "", r[3] or "", r[0]),
+            )
+        )
+    return out
+
+
+def evidence_page(
+    source: Store | sqlite3.Connection,
+    proposal_id: str,
+    stance: str,
+    *,
+    after: tuple[str, str, str] | None = None,
+    limit: int = 200,
+) -> list[EvidenceRow]:
+    """Return one page of a proposal's links with one effective stance, after the key ``after``.
+
+    Rows come in a stable order (source kind, source name, justification id) that follows an index,
+    so every page costs the same however far into the list it is.
+
+    Args:
+        source: the store, or a (read-only) connection to the workspace database.
+        proposal_id: the proposal.
+        stance: supports, refutes, no_comment or ``unlabelled``.
+        after: the ``key`` of the last row already read (None for the first page).
+        limit: rows per page.
+
+    Raises:
+        KnownError: unknown stance.
+    """
+    conn = _connection(source)
+    params: list[Any] = [proposal_id]
+    if stance == UNLABELLED:
+        where = "e.proposal_id = ? AND e.stance IS NULL"
+        if after is not None:
+            where += " AND e.justification_id > ?"
+            params.append(after[2])
+        order = "e.justification_id"
+    else:
+        where = "e.proposal_id = ? AND e.stance = ?"
+        params.append(normalise_stance(stance))
+        if after is not None:
+            where += " AND (e.source_kind, e.source_name, e.justification_id) > (?, ?, ?)"
+            params += list(after)
+        order = "e.source_kind, e.source_name, e.justification_id"
+    with sql_errors("reading the evidence"):
+        raw = conn.execute(f"{_PAGE_SELECT} WHERE {where} ORDER BY {order} LIMIT ?", [*params, int(limit)]).fetchall()
+        return _rows(conn, proposal_id, raw)
+
+
+def evidence_row(source: Store | sqlite3.Connection, proposal_id: str, justification_id: str) -> EvidenceRow | None:
+    """Return one link as the evidence list shows it, or None when the pair is not linked."""
+    conn = _connection(source)
+    with sql_errors("reading the evidence"):
+        raw = conn.execute(
+            f"{_PAGE_SELECT} WHERE e.proposal_id = ? AND e.justification_id = ?", [proposal_id, justification_id]
+        ).fetchall()
+        rows = _rows(conn, proposal_id, raw)
+    return rows[0] if rows else None
+
+
+def _json_path(field_name: str) -> str:
+    # A quoted key, so names with dashes or dots ("ideal-model-behavior") address one key.
+    return '$."' + field_name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def demographic_fields(source: Store | sqlite3.Connection, *, max_groups: int = 40) -> list[DemographicField]:
+    """Return the demographic keys that can split the evidence (at most ``max_groups`` distinct values).
+
+    Free-text answers (a distinct value per participant) cannot be drawn as groups and are left
+    out. ``country_of_residence`` comes first when present, then the others by name.
+    """
+    conn = _connection(source)
+    with sql_errors("reading demographics"):
+        rows = conn.execute(
+            "SELECT d.key, count(DISTINCT d.value), count(*) FROM participants p, json_each(p.demographics) d"
+            " WHERE json_valid(p.demographics) AND json_type(p.demographics) = 'object'"
+            " AND d.value IS NOT NULL AND d.value != '' GROUP BY d.key"
+        ).fetchall()
+    fields = [DemographicField(name=k, groups=g, participants=n) for k, g, n in rows if g <= max_groups]
+    return sorted(fields, key=lambda f: (f.name != "country_of_residence", f.name))
+
+
+def evidence_split(source: Store | sqlite3.Connection, proposal_id: str, field_name: str) -> list[GroupSplit]:
+    """Count a proposal's links by the value of one demographic field and by effective stance.
+
+    One GROUP BY over the proposal's links (``evidence_current``) joined to their participants
+    (through justification and assessment; directly when ``evidence_current`` has a
+    ``participant_id`` column). Groups come sorted by name, with ``(unknown)`` (no value, or a
+    Pol.is statement) last.
+    """
+    conn = _connection(source)
+    path = _json_path(field_name)
+    with sql_errors("splitting the evidence"):
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(evidence_current)")}
+        if "participant_id" in columns:
+            # With the participant stored on each link: one covering scan, then one lookup per participant.
+            rows = conn.execute(
+                "SELECT json_extract(p.demographics, ?) AS g, x.stance, sum(x.n) FROM"
+                " (SELECT participant_id, stance, count(*) AS n FROM evidence_current WHERE proposal_id = ?"
+                "  GROUP BY participant_id, stance) x"
+                " LEFT JOIN participants p ON p.id = x.participant_id GROUP BY g, x.stance",
+                [path, proposal_id],
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT json_extract(p.demographics, ?) AS g, e.stance, count(*) FROM evidence_current e"
+                " JOIN justifications j ON j.id = e.justification_id"
+                " LEFT JOIN assessments a ON a.id = j.assessment_id"
+                " LEFT JOIN participants p ON p.id = a.participant_id"
+                " WHERE e.proposal_id = ? GROUP BY g, e.stance",
+                [path, proposal_id],
+            ).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    for value, stance, n in rows:
+        if value is None or value == "":
+            group = UNKNOWN_GROUP
+        elif isinstance(value, str):
+            group = value
+        else:
+            group = json.dumps(value, ensure_ascii=False)
+        slot = counts.setdefault(group, {**dict.fromkeys(STANCES, 0), UNLABELLED: 0})
+        slot[stance or UNLABELLED] += n
+    return [
+        GroupSplit(group=g, supports=c["supports"], refutes=c["refutes"], no_comment=c["no_comment"],
+                   unlabelled=c[UNLABELLED])
+        for g, c in sorted(counts.items(), key=lambda kv: (kv[0] == UNKNOWN_GROUP, kv[0]))
+    ]
+
+
+def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float] | None:
+    """Return the Wilson score interval for a proportion (95% by default), or None when ``n`` is 0."""
+    if n <= 0:
+        return None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# Scripts that name their language well enough for a display hint (the first match wins).
+_SCRIPTS = (
+    ("ja", ((0x3040, 0x30FF),)),
+    ("ko", ((0xAC00, 0xD7AF), (0x1100, 0x11FF))),
+    ("zh", ((0x4E00, 0x9FFF),)),
+    ("hi", ((0x0900, 0x097F),)),
+    ("bn", ((0x0980, 0x09FF),)),
+    ("ta", ((0x0B80, 0x0BFF),)),
+    ("th", ((0x0E00, 0x0E7F),)),
+    ("ar", ((0x0600, 0x06FF),)),
+    ("he", ((0x0590, 0x05FF),)),
+    ("el", ((0x0370, 0x03FF),)),
+    ("ru", ((0x0400, 0x04FF),)),
+)
+_STOP_WORDS = {
+    "en": "the and is it to of this that for not but with because too be are should i me my you it's don't"
+          " what just best prefer answer like would doesn't was very obviously sure one",
+    "es": "el la los las que y es en un una por porque con lo me mas más muy pero para está esta creo gusta"
+          " respuesta mejor eso del se su prefiero también sin duda ninguna debería mí",
+    "pt": "o os as que e é em um uma não com para por porque mais muito mas eu prefiro resposta melhor isso"
+          " essa fico do da ela acho pra mim fato pergunta nenhuma deveria",
+    "fr": "le la les des et est un une que qui pas ne pour avec je c'est elle très mais réponse meilleure moi"
+          " ça du au on trop tout avant aucune devrait vraiment",
+    "de": "der die das und ist nicht ein eine zu ich sie es mit auf für aber sehr am besten antwort weil"
+          " mir auch klar",
+    "it": "il lo di che è non per con mi sono ma molto perché risposta migliore questa",
+    "nl": "het een niet van ik dat die voor maar met zijn antwoord",
+}
+_WORDS = {lang: frozenset(words.split()) for lang, words in _STOP_WORDS.items()}
+_MARKS = {"es": "ñ¿¡", "pt": "ãõ", "de": "ßäöü", "fr": "èêœùûëî"}
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+
+
+@functools.lru_cache(maxsize=65536)
+def guess_language(text: str) -> str | None:
+    """Guess the language of a short crowd text for display only (cheap, cached; None when unsure).
+
+    Non-Latin scripts decide directly; Latin text is scored by common words and letters of a few
+    European languages, and a tie or no evidence gives None. Never store the guess as the language.
+    """
+    if not text:
+        return None
+    for char in text:
+        code = ord(char)
+        if code < 0x0370:
+            continue
+        for language, ranges in _SCRIPTS:
+            if any(low <= code <= high for low, high in ranges):
+                # Kana anywhere makes CJK text Japanese; a leading Han character alone may be Chinese.
+                if language == "zh" and any(0x3040 <= ord(c) <= 0x30FF for c in text):
+                    return "ja"
+                return language
+    lowered = text.lower()
+    tokens = _TOKEN.findall(lowered.replace("’", "'"))
+    scores = {lang: sum(1 for t in tokens if t in words) for lang, words in _WORDS.items()}
+    for lang, marks in _MARKS.items():
+        if any(m in lowered for m in marks):
+            scores[lang] += 2
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    best, second = ranked[0], ranked[1]
+    if best[1] == 0 or best[1] == second[1]:
+        return None
+    return best[0]
+
+
+def label_history(source: Store | sqlite3.Connection, proposal_id: str, justification_id: str) -> list[StanceLabel]:
+    """Return every label on one link, oldest first (``labels_for`` for a store or a read connection)."""
+    conn = _connection(source)
+    with sql_errors("reading the stance labels"):
+        return [
+            _label(r)
+            for r in conn.execute(
+                f"SELECT {_LABEL_COLUMNS} FROM stance_labels WHERE proposal_id = ? AND justification_id = ?"
+                " ORDER BY created_at, rowid",
+                [proposal_id, justification_id],
+            )
+        ]

@@ -1,0 +1,275 @@
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+
+from reviewer.errors import KnownError
+from reviewer.evidence import evidence_links, evidence_summary
+from reviewer.ids import new_id, utc_now
+from reviewer.store import Store
+from ui.models.evidence import EvidenceListModel, row_html
+from ui.views.evidence_view import EvidenceView
+from ui.workers import ReadConnection, WorkspaceLane
+
+pytestmark = pytest.mark.gui
+
+
+
+SATIRE = "Satire of religion on request, without contempt for believers"
+
+
+def _store(path):
+    return Store.open(path / "reviewer.db")
+
+
+def _proposal_id(path, title=SATIRE):
+    store = _store(path)
+    try:
+        return store.db.execute("SELECT id FROM proposals WHERE title = ?", [title]).fetchone()[0]
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def desk(qtbot, demo_workspace):
+    lane = WorkspaceLane(demo_workspace)
+    read = ReadConnection(demo_workspace / "reviewer.db")
+    view = EvidenceView(lane, read)
+    view.resize(640, 900)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    lane.shutdown()
+    read.close()
+
+
+def _show(qtbot, view, proposal_id):
+    with qtbot.waitSignal(view.split_shown, timeout=20000):
+        with qtbot.waitSignal(view.loaded, timeout=20000) as blocker:
+            view.set_proposal(proposal_id)
+    assert blocker.args == [proposal_id]
+
+
+def test_counts_equal_the_evidence_summary(qtbot, desk, demo_workspace):
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    store = _store(demo_workspace)
+    summary = evidence_summary(store, pid)
+    store.close()
+    assert desk.summary["counts"] == summary["counts"]
+    counts = summary["counts"]
+    text = desk.counts_label.text()
+    assert f"{counts['supports']:,}</b> supports" in text and f"{counts['refutes']:,}</b> refutes" in text
+    assert "95% interval" in text and "Wilson" in desk.counts_label.toolTip()
+    assert f"({counts['supports']:,})" in desk.lists["supports"].title.text()
+    assert f"({counts['no_comment']:,})" in desk.toggles["no_comment"].text()
+    # The collapsed list reads nothing until it is opened.
+    assert not desk.lists["no_comment"].isVisible() and desk.models["no_comment"].rowCount() == 0
+    desk.toggles["no_comment"].click()
+    assert desk.lists["no_comment"].isVisible()
+    assert desk.models["no_comment"].rowCount() == counts["no_comment"]
+
+
+def test_supports_column_holds_exactly_the_supports_links(qtbot, desk, demo_workspace):
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    store = _store(demo_workspace)
+    expected = {link.justification_id for link in evidence_links(store, pid, stance="supports")}
+    refutes = {link.justification_id for link in evidence_links(store, pid, stance="refutes")}
+    store.close()
+    assert len(expected) > 200  # more than one page
+    model = desk.models["supports"]
+    assert model.rowCount() == 200 and not model.exhausted
+    view = desk.lists["supports"].view
+    # Scroll to the end as a reader would: the view asks the model for more pages.
+    for _ in range(20):
+        view.scrollToBottom()
+        qtbot.wait(10)
+        if model.exhausted:
+            break
+    assert model.exhausted
+    ids = [model.index(r, 0).data(EvidenceListModel.IdRole) for r in range(model.rowCount())]
+    assert len(ids) == len(set(ids)) and set(ids) == expected
+    assert {r.justification_id for r in desk.models["refutes"].rows} == refutes
+
+
+def test_evidence_model_passes_the_model_tester(qtbot, qtmodeltester, desk, demo_workspace):
+    _show(qtbot, desk, _proposal_id(demo_workspace))
+    qtmodeltester.check(desk.models["supports"])
+    empty = EvidenceListModel(None, "supports")
+    qtmodeltester.check(empty)
+
+
+def _select_first(qtbot, desk, stance):
+    view = desk.lists[stance].view
+    view.setFocus()
+    view.setCurrentIndex(desk.models[stance].index(0, 0))
+    return view, desk.models[stance].rows[0]
+
+
+def test_keyboard_changes_a_stance_and_keeps_the_earlier_label(qtbot, desk, demo_workspace):
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    desk.set_reviewer("Amara Okafor")
+    before = dict(desk.summary["counts"])
+    view, row = _select_first(qtbot, desk, "supports")
+    with qtbot.waitSignal(desk.stance_changed, timeout=20000) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_R)
+    assert blocker.args == [pid, row.justification_id, "refutes"]
+    store = _store(demo_workspace)
+    labels = store.db.execute(
+        "SELECT id, stance, source_kind, source_name, supersedes FROM stance_labels"
+        " WHERE proposal_id = ? AND justification_id = ? ORDER BY created_at, rowid",
+        [pid, row.justification_id],
+    ).fetchall()
+    store.close()
+    assert labels[0][0] == row.label_id and labels[0][1] == "supports"  # the earlier label is still there
+    assert labels[-1][1:] == ("refutes", "person", "Amara Okafor", row.label_id)
+    after = desk.summary["counts"]
+    assert after["supports"] == before["supports"] - 1 and after["refutes"] == before["refutes"] + 1
+    assert f"{after['refutes']:,}</b> refutes" in desk.counts_label.text()
+    # The item moved column; the next one of the old column is selected for the next key.
+    assert desk.models["supports"].row_of(row.justification_id) == -1
+    moved = desk.models["refutes"].rows[desk.models["refutes"].row_of(row.justification_id)]
+    assert moved.source_kind == "person" and moved.source_name == "Amara Okafor"
+    assert view.currentIndex().row() == 0 and desk.selected_row().justification_id != row.justification_id
+    # The chart followed.
+    assert sum(g.refutes for g in desk.chart.groups) == after["refutes"]
+    # N on the moved item, now in the refutes column: a second person label superseding the first.
+    refutes_view = desk.lists["refutes"].view
+    refutes_view.setFocus()
+    refutes_view.setCurrentIndex(desk.models["refutes"].index(desk.models["refutes"].row_of(row.justification_id), 0))
+    with qtbot.waitSignal(desk.stance_changed, timeout=20000):
+        qtbot.keyClick(refutes_view, Qt.Key.Key_N)
+    assert desk.models["no_comment"].row_of(row.justification_id) >= 0 or not desk.models["no_comment"].exhausted
+    assert desk.summary["counts"]["no_comment"] == before["no_comment"] + 1
+
+
+def test_without_a_reviewer_name_a_change_is_refused(qtbot, desk, demo_workspace):
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    store = _store(demo_workspace)
+    labels = store.db.execute("SELECT count(*) FROM stance_labels").fetchone()[0]
+    events = store.db.execute("SELECT count(*) FROM audit_events").fetchone()[0]
+    store.close()
+    view, _row = _select_first(qtbot, desk, "supports")
+    with qtbot.waitSignal(desk.failed, timeout=5000) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_S)
+    assert isinstance(blocker.args[0], KnownError) and "reviewer name" in str(blocker.args[0])
+    assert "reviewer name" in desk.message.text()
+    qtbot.wait(50)
+    store = _store(demo_workspace)
+    assert store.db.execute("SELECT count(*) FROM stance_labels").fetchone()[0] == labels
+    assert store.db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == events
+    store.close()
+
+
+def test_split_chart_groups_match_a_count_by_country(qtbot, desk, demo_workspace):
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    assert desk.current_field() == "country_of_residence"
+    store = _store(demo_workspace)
+    rows = store.db.execute(
+        "SELECT json_extract(p.demographics, '$.country_of_residence'), e.stance, count(*)"
+        " FROM evidence_current e JOIN justifications j ON j.id = e.justification_id"
+        " JOIN assessments a ON a.id = j.assessment_id JOIN participants p ON p.id = a.participant_id"
+        " WHERE e.proposal_id = ? GROUP BY 1, 2",
+        [pid],
+    ).fetchall()
+    store.close()
+    drawn = {(g.group, stance): getattr(g, stance) for g in desk.chart.groups
+             for stance in ("supports", "refutes", "no_comment") if getattr(g, stance)}
+    assert drawn == {(c, s): n for c, s, n in rows}
+    # Most supporting first; the tooltip of a bar names the interval.
+    shares = [g.share for g in desk.chart.groups if g.share is not None]
+    assert shares == sorted(shares, reverse=True)
+    assert "Wilson" in desk.chart.group_tooltip(0)
+    with qtbot.waitSignal(desk.split_shown, timeout=20000):
+        desk.set_field("age")
+    assert {g.group for g in desk.chart.groups} <= {"18-24", "25-34", "35-44", "45-54", "55-64", "65+", "(unknown)"}
+
+
+def test_quoted_span_is_highlighted_and_crowd_html_shown_as_text(qtbot, desk, demo_workspace):
+    pid = _proposal_id(demo_workspace)
+    store = _store(demo_workspace)
+    jid = store.db.execute(
+        "SELECT justification_id FROM evidence_current WHERE proposal_id = ? AND stance = 'refutes'"
+        " ORDER BY justification_id LIMIT 1",
+        [pid],
+    ).fetchone()[0]
+    text = "I think <script>alert('x')</script> & <b>bold</b> is wrong here."
+    quote = "<script>alert('x')</script>"
+    with store.db.atomic():
+        store.db.execute("UPDATE justifications SET text = ? WHERE id = ?", [text, jid])
+        store.db.execute(
+            "INSERT INTO stance_labels (id, proposal_id, justification_id, stance, source_kind, source_name,"
+            " prompt_version, confidence, quote, detail, created_at)"
+            " VALUES (?, ?, ?, 'refutes', 'model', 'judge-x', 'stance-v2', 0.9, ?, ?, ?)",
+            [new_id(), pid, jid, quote, json.dumps({}), utc_now()],
+        )
+    store.close()
+    _show(qtbot, desk, pid)
+    model = desk.models["refutes"]
+    row_number = model.row_of(jid)
+    assert row_number >= 0
+    row = model.rows[row_number]
+    assert row.source_kind == "model" and row.quote == quote and row.quote_span() == (8, 8 + len(quote))
+    tooltip = model.index(row_number, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == row_html(row)
+    assert "<script>" not in tooltip and "<b>bold" not in tooltip
+    assert "background:#ffe08a;color:#000\">&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;</span>" in tooltip
+    assert "model: judge-x (stance-v2)" in tooltip
+    # The delegate lays out the raw text and highlights exactly the quote.
+    layout = desk.delegate.text_layout(row, 400, desk.font())
+    assert layout.text() == text
+    (span,) = layout.formats()
+    assert (span.start, span.length) == (8, len(quote))
+    # The detail pane shows the text as text.
+    view = desk.lists["refutes"].view
+    view.setCurrentIndex(model.index(row_number, 0))
+    shown = desk.detail.toPlainText()
+    assert text in shown and "judge-x" in shown and "in force" in shown
+
+
+def test_long_text_is_elided_to_three_lines(desk):
+    from reviewer.evidence import EvidenceRow
+
+    row = EvidenceRow(
+        justification_id="x", text="word " * 400, block="world", language=None,
+        demographics={}, participant_id=None, annotator_id=None, conversation_id=None, prompt_id=None,
+        stance="supports", source_kind="rule", source_name="ranking-based", prompt_version=None, confidence=None,
+        label_id=None, quote=None, quote_from=None, key=("rule", "ranking-based", "x"),
+    )
+    layout = desk.delegate.text_layout(row, 300, desk.font())
+    assert layout.lineCount() == 3 and layout.text().endswith("…")
+    assert desk.delegate.text_layout(row, 300, desk.font()) is layout  # cached
+
+
+def test_enter_and_double_click_request_the_conversation(qtbot, desk, demo_workspace):
+    _show(qtbot, desk, _proposal_id(demo_workspace))
+    view, row = _select_first(qtbot, desk, "supports")
+    with qtbot.waitSignal(desk.conversation_requested, timeout=5000) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert blocker.args == [row.conversation_id, row.justification_id]
+    rect = view.visualRect(desk.models["supports"].index(0, 0))
+    got = []
+    desk.conversation_requested.connect(lambda *args: got.append(list(args)))
+    # QTest's synthetic mouse clock can swallow the first double click after a key click: retry.
+    for _ in range(3):
+        qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        if got:
+            break
+    assert got == [[row.conversation_id, row.justification_id]]
+
+
+def test_a_later_proposal_wins_and_none_clears(qtbot, desk, demo_workspace):
+    first = _proposal_id(demo_workspace)
+    second = _proposal_id(demo_workspace, "Give an estimate with a range when asked for a forecast")
+    with qtbot.waitSignal(desk.loaded, timeout=20000) as blocker:
+        desk.set_proposal(first)
+        desk.set_proposal(second)
+    assert blocker.args == [second]
+    assert all(r.justification_id for r in desk.models["supports"].rows)
+    desk.set_proposal(None)
+    assert all(m.rowCount() == 0 for m in desk.models.values()) and desk.chart.groups == []

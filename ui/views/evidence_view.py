@@ -1,0 +1,761 @@
+"""The evidence beside the diff: supports and refutes columns, counts with an interval, and the split by group.
+
+Counts and the split are read on the workspace lane; the lists are lazy models read in pages on the
+GUI thread through a ``ReadConnection``; a stance is changed on the lane with
+``reviewer.evidence.set_stance`` (a person's label that supersedes the earlier one, which is kept).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QTextCharFormat,
+    QTextLayout,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QScrollArea,
+    QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reviewer.errors import KnownError
+from reviewer.evidence import (
+    STANCES,
+    UNLABELLED,
+    EvidenceRow,
+    GroupSplit,
+    demographic_fields,
+    evidence_row,
+    evidence_split,
+    evidence_summary,
+    label_history,
+    set_stance,
+)
+from reviewer.progress import Cancelled
+from reviewer.render import escape
+from ui.dialogs import Dialogs
+from ui.models.evidence import (
+    QUOTE_BACKGROUND,
+    SOURCE_COLOURS,
+    EvidenceListModel,
+    demographics_text,
+    language_text,
+    row_html,
+    source_badge_text,
+)
+from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
+from ui.workers import ReadConnection, WorkspaceLane
+
+STANCE_TITLES = {"supports": "Supports", "refutes": "Refutes", "no_comment": "No comment", UNLABELLED: "Unlabelled"}
+STANCE_KEYS = {"supports": "S", "refutes": "R", "no_comment": "N"}
+TEXT_LINES = 3
+KEYS_HINT = "Keys: S supports · R refutes · N no comment · Enter opens the conversation"
+_LAYOUT_CACHE = 3000
+_PAD = 6
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def field_title(name: str) -> str:
+    """Return a readable title for a demographic key (``generative_ai_usage`` → ``Generative AI usage``)."""
+    words = name.replace("_", " ").replace("-", " ").split()
+    words = ["AI" if w.lower() == "ai" else w for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+class EvidenceDelegate(QStyledItemDelegate):
+    """Paints one justification: a source badge, language, demographics, and three lines of text.
+
+    The quoted span, if a label quotes one, is highlighted in the text. Every item has the same
+    height. What an item needs to be drawn (the text layout, the elided badge and meta line) is
+    built once per (justification, width) and kept in a small LRU cache, so scrolling only draws.
+    """
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._layouts: OrderedDict[tuple[str, int, str], _Drawn] = OrderedDict()
+        self._fonts: dict[str, tuple[QFont, QFontMetrics, QFontMetrics]] = {}
+
+    def clear_cache(self) -> None:
+        """Forget every layout (after a font change)."""
+        self._layouts.clear()
+        self._fonts.clear()
+
+    def _font_set(self, font: QFont) -> tuple[QFont, QFontMetrics, QFontMetrics]:
+        key = font.key()
+        found = self._fonts.get(key)
+        if found is None:
+            small = QFont(font)
+            small.setPointSizeF(max(font.pointSizeF() - 1, 6))
+            found = (small, QFontMetrics(font), QFontMetrics(small))
+            self._fonts[key] = found
+        return found
+
+    def item_height(self, font: QFont) -> int:
+        """Return the height of every item drawn with ``font``."""
+        metrics = self._font_set(font)[1]
+        return _PAD + metrics.height() + 4 + TEXT_LINES * metrics.lineSpacing() + _PAD
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        """Qt override: the same height for every item."""
+        return QSize(200, self.item_height(option.font))
+
+    def text_layout(self, row: EvidenceRow, width: int, font: QFont) -> QTextLayout:
+        """Return the laid-out text of ``row`` for ``width``: at most three lines, the last elided."""
+        return self._drawn(row, width, font).layout
+
+    def _drawn(self, row: EvidenceRow, width: int, font: QFont) -> _Drawn:
+        key = (row.justification_id, width, font.key())
+        drawn = self._layouts.get(key)
+        if drawn is not None:
+            self._layouts.move_to_end(key)
+            return drawn
+        small, metrics, small_metrics = self._font_set(font)
+        # Same length as the text, so the quote's offsets still apply; QTextLayout breaks at U+2028.
+        text = row.text.replace("\r", " ").replace("\n", "\u2028")
+        layout = self._lay_out(text, row.quote_span(), width, font)
+        if layout.lineCount() > TEXT_LINES:
+            start = layout.lineAt(TEXT_LINES - 1).textStart()
+            tail = metrics.elidedText(
+                text[start:].replace("\u2028", " "), Qt.TextElideMode.ElideRight, max(width - 2, 10)
+            )
+            layout = self._lay_out(text[:start] + tail, row.quote_span(), width, font)
+        badge = small_metrics.elidedText(source_badge_text(row), Qt.TextElideMode.ElideRight, max(width // 2, 40))
+        badge_width = small_metrics.horizontalAdvance(badge) + 10
+        meta = "  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p)
+        meta = small_metrics.elidedText(meta, Qt.TextElideMode.ElideRight, max(width - badge_width - 6, 0))
+        drawn = _Drawn(layout, badge, badge_width, meta, QColor(SOURCE_COLOURS.get(row.source_kind or "", "#8a94a6")))
+        self._layouts[key] = drawn
+        if len(self._layouts) > _LAYOUT_CACHE:
+            self._layouts.popitem(last=False)
+        return drawn
+
+    @staticmethod
+    def _lay_out(text: str, span: tuple[int, int] | None, width: int, font: QFont) -> QTextLayout:
+        layout = QTextLayout(text, font)
+        if span is not None and span[0] < len(text):
+            quote = QTextLayout.FormatRange()
+            quote.start = span[0]
+            quote.length = min(span[1], len(text)) - span[0]
+            char_format = QTextCharFormat()
+            char_format.setBackground(QColor(QUOTE_BACKGROUND))
+            char_format.setForeground(QColor("#000000"))
+            quote.format = char_format
+            layout.setFormats([quote])
+        layout.beginLayout()
+        y = 0.0
+        while True:
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            line.setLineWidth(width)
+            line.setPosition(QPointF(0, y))
+            y += line.height()
+            if layout.lineCount() > TEXT_LINES:
+                break
+        layout.endLayout()
+        return layout
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Qt override: draw the badge line and the text."""
+        row = index.data(EvidenceListModel.RowRole)
+        if row is None:
+            super().paint(painter, option, index)
+            return
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        text_colour = palette.color(palette.ColorRole.HighlightedText if selected else palette.ColorRole.Text)
+        rect: QRect = option.rect
+        font = option.font
+        small, metrics, _small_metrics = self._font_set(font)
+        drawn = self._drawn(row, max(rect.width() - 2 * _PAD, 20), font)
+        painter.save()
+        painter.setClipRect(rect)
+        painter.setPen(_SEPARATOR)
+        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+        x = rect.left() + _PAD
+        top = rect.top() + _PAD
+        badge_rect = QRectF(x, top + 1, drawn.badge_width, metrics.height() - 2)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(_NO_PEN)
+        painter.setBrush(drawn.badge_colour)
+        painter.drawRoundedRect(badge_rect, 3, 3)
+        painter.setFont(small)
+        painter.setPen(_WHITE)
+        painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, drawn.badge)
+        if drawn.meta:
+            painter.setPen(text_colour if selected else _MUTED)
+            meta_left = x + drawn.badge_width + 6
+            painter.drawText(QRectF(meta_left, top, rect.right() - _PAD - meta_left, metrics.height()),
+                             Qt.AlignmentFlag.AlignVCenter, drawn.meta)
+        painter.setFont(font)
+        painter.setPen(text_colour)
+        drawn.layout.draw(painter, QPointF(x, top + metrics.height() + 4))
+        painter.restore()
+
+
+class _Drawn(NamedTuple):
+    """What the delegate keeps to draw one item at one width."""
+
+    layout: QTextLayout
+    badge: str
+    badge_width: int
+    meta: str
+    badge_colour: QColor
+
+
+_NO_PEN = QPen(Qt.PenStyle.NoPen)
+_WHITE = QColor("#ffffff")
+_MUTED = QColor("#5f6b7a")
+_SEPARATOR = QColor("#e3e6eb")
+
+
+class _StanceList(QWidget):
+    """A titled list of one stance's links (title shows the count)."""
+
+    def __init__(self, stance: str, model: EvidenceListModel, delegate: EvidenceDelegate, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.stance = stance
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        # A one-column table rather than a QTableView: a list view lays every row out again when a
+        # page is appended (tens of ms at 20,000 rows), a table's fixed-height rows cost nothing.
+        self.view = QTableView()
+        self.view.setObjectName(f"evidence_{stance}")
+        self.view.setModel(model)
+        self.view.setItemDelegate(delegate)
+        self.view.horizontalHeader().hide()
+        self.view.horizontalHeader().setStretchLastSection(True)
+        rows = self.view.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(delegate.item_height(self.view.font()))
+        self.view.setShowGrid(False)
+        self.view.setWordWrap(False)
+        self.view.setTabKeyNavigation(False)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.setAccessibleName(f"{STANCE_TITLES[stance]} justifications")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 1)
+        self.set_count(None)
+
+    def set_count(self, count: int | None) -> None:
+        colour = STANCE_COLOURS[self.stance]
+        shown = "" if count is None else f" ({count:,})"
+        self.title.setText(f'<b style="color:{colour}">{STANCE_TITLES[self.stance]}</b>{shown}')
+
+
+class EvidenceView(QWidget):
+    """A proposal's crowd evidence: counts, share supporting, the split by group and the justifications.
+
+    Keys on a selected justification: S supports, R refutes, N no comment (recorded as a person's
+    label in the current reviewer's name), Enter or double-click opens its conversation.
+
+    Signals:
+        loaded(str): the counts and the lists of a proposal are shown (its id).
+        split_shown(str): the split chart of a proposal is drawn (its id).
+        stance_changed(str, str, str): a stance was saved and the view updated (proposal id,
+            justification id, stance).
+        conversation_requested(str, str): open a conversation (conversation id, justification id).
+        failed(object): an operation failed or was refused (the error).
+
+    Attributes:
+        models: stance → its list model (supports, refutes, no_comment, unlabelled).
+        chart: the split chart.
+        summary: the counts of the proposal shown (``evidence_summary``), or None.
+        reviewer: the name stances are recorded under ('' when not set).
+    """
+
+    loaded = Signal(str)
+    split_shown = Signal(str)
+    stance_changed = Signal(str, str, str)
+    conversation_requested = Signal(str, str)
+    failed = Signal(object)
+
+    def __init__(self, lane: WorkspaceLane, read: ReadConnection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lane = lane
+        self.read = read
+        self.reviewer = ""
+        self.summary: dict[str, Any] | None = None
+        self.proposal_id: str | None = None
+        self._generation = 0
+        self._fields_loaded = False
+        self._active: QTableView | None = None
+
+        self.counts_label = QLabel("Choose a proposal.")
+        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label.setWordWrap(True)
+        self.counts_label.setToolTip(
+            "Share supporting = supports / (supports + refutes); links that do not comment are left out.\n"
+            "The 95% interval is the Wilson score interval for that proportion."
+        )
+        self.sources_label = QLabel()
+        self.sources_label.setWordWrap(True)
+        self.sources_label.setStyleSheet("color:#5f6b7a")
+        self.field_combo = QComboBox()
+        self.field_combo.setToolTip("Split the evidence by this field of the participants' demographics")
+        self.field_combo.setAccessibleName("Split by")
+        self.field_combo.currentIndexChanged.connect(self.on_field_changed)
+        field_label = QLabel("Split by:")
+        field_label.setBuddy(self.field_combo)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(field_label)
+        top.addWidget(self.field_combo, 1)
+
+        self.chart = SplitChart()
+        self.chart_scroll = QScrollArea()
+        self.chart_scroll.setWidget(self.chart)
+        self.chart_scroll.setWidgetResizable(True)
+        self.chart_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.chart_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.delegate = EvidenceDelegate(self)
+        self.models = {s: EvidenceListModel(read, s, self) for s in (*STANCES, UNLABELLED)}
+        self.lists = {s: _StanceList(s, self.models[s], self.delegate) for s in self.models}
+        columns = QSplitter(Qt.Orientation.Horizontal)
+        columns.setChildrenCollapsible(False)
+        columns.addWidget(self.lists["supports"])
+        columns.addWidget(self.lists["refutes"])
+        self.toggles: dict[str, QToolButton] = {}
+        collapsed = QVBoxLayout()
+        collapsed.setContentsMargins(0, 0, 0, 0)
+        collapsed.setSpacing(2)
+        for stance in ("no_comment", UNLABELLED):
+            toggle = QToolButton()
+            toggle.setCheckable(True)
+            toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            toggle.setArrowType(Qt.ArrowType.RightArrow)
+            toggle.setAutoRaise(True)
+            toggle.toggled.connect(lambda on, s=stance: self.set_expanded(s, on))
+            self.toggles[stance] = toggle
+            self.lists[stance].title.hide()
+            self.lists[stance].hide()
+            collapsed.addWidget(toggle)
+            collapsed.addWidget(self.lists[stance], 1)
+        self.toggles[UNLABELLED].hide()
+        lists = QWidget()
+        lists_layout = QVBoxLayout(lists)
+        lists_layout.setContentsMargins(0, 0, 0, 0)
+        lists_layout.addWidget(columns, 3)
+        lists_layout.addLayout(collapsed)
+
+        self.detail = QTextBrowser()
+        self.detail.setOpenLinks(False)
+        self.detail.setPlaceholderText("Select a justification to read it whole, with every label it has had.")
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.chart_scroll)
+        self.splitter.addWidget(lists)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setStretchFactor(2, 1)
+        self.splitter.setSizes([170, 420, 110])
+
+        self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color:#5f6b7a")
+        self.say(KEYS_HINT)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.counts_label)
+        layout.addWidget(self.sources_label)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.message)
+
+        self.stance_actions: dict[str, QAction] = {}
+        for stance, key in STANCE_KEYS.items():
+            action = QAction(f"Set stance: {STANCE_TITLES[stance].lower()}", self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(lambda _checked=False, s=stance: self.set_selected_stance(s))
+            self.stance_actions[stance] = action
+        self.open_action = QAction("Open conversation", self)
+        self.open_action.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        self.open_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.open_action.triggered.connect(self.open_selected)
+        self.copy_action = QAction("Copy text", self)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.copy_action.triggered.connect(self.copy_selected)
+        for item in self.lists.values():
+            view = item.view
+            for action in (*self.stance_actions.values(), self.open_action, self.copy_action):
+                view.addAction(action)
+            view.doubleClicked.connect(self.on_activated)
+            view.customContextMenuRequested.connect(lambda pos, v=view: self.on_context_menu(v, pos))
+            view.selectionModel().currentChanged.connect(lambda cur, _prev, v=view: self.on_current_changed(v, cur))
+        self.set_proposal(None)
+
+    # ---- public API ----------------------------------------------------------------------------
+
+    def set_reviewer(self, name: str) -> None:
+        """Record stances under ``name`` from now on ('' means nobody: changes are refused)."""
+        self.reviewer = (name or "").strip()
+
+    def set_read(self, read: ReadConnection) -> None:
+        """Read the lists through ``read`` (a new workspace); shows nothing until ``set_proposal``."""
+        self.read = read
+        self._fields_loaded = False
+        for model in self.models.values():
+            model.set_read(read)
+        self.set_proposal(None)
+
+    def set_proposal(self, proposal_id: str | None) -> None:
+        """Show the evidence of ``proposal_id`` (None clears the view)."""
+        self._generation += 1
+        generation = self._generation
+        self.proposal_id = proposal_id
+        self.summary = None
+        self.detail.clear()
+        if proposal_id is None:
+            for model in self.models.values():
+                model.set_proposal(None)
+            for item in self.lists.values():
+                item.set_count(None)
+            self._update_toggles()
+            self.counts_label.setText("Choose a proposal to see its evidence.")
+            self.sources_label.setText("")
+            self.chart.clear("Choose a proposal to see how groups split.")
+            return
+        self.counts_label.setText("Counting the evidence…")
+        need_fields = not self._fields_loaded
+
+        def op(ws: Any) -> tuple[dict[str, Any], list[Any] | None]:
+            fields = demographic_fields(ws.store) if need_fields else None
+            return evidence_summary(ws.store, proposal_id), fields
+
+        self.lane.run(op, success=lambda result: self._on_summary(generation, result),
+                      failure=lambda error: self._on_failure(generation, error))
+
+    def refresh(self) -> None:
+        """Read the proposal shown again (after changes made elsewhere)."""
+        self.set_proposal(self.proposal_id)
+
+    def selected_row(self) -> EvidenceRow | None:
+        """Return the justification selected in the list last used, or None."""
+        view = self._active
+        if view is None:
+            return None
+        index = view.currentIndex()
+        return index.data(EvidenceListModel.RowRole) if index.isValid() else None
+
+    def current_field(self) -> str | None:
+        """Return the demographic field the chart splits by."""
+        data = self.field_combo.currentData()
+        return str(data) if data else None
+
+    def set_field(self, name: str) -> None:
+        """Split by ``name`` (a key of the participants' demographics offered in the combo box)."""
+        i = self.field_combo.findData(name)
+        if i < 0:
+            raise KnownError(f"No participant has the demographic field {name!r}.")
+        if i == self.field_combo.currentIndex():
+            self._load_split()
+        else:
+            self.field_combo.setCurrentIndex(i)
+
+    # ---- loading -------------------------------------------------------------------------------
+
+    def _on_summary(self, generation: int, result: tuple[dict[str, Any], list[Any] | None]) -> None:
+        if generation != self._generation or self.proposal_id is None:
+            return
+        summary, fields = result
+        if fields is not None:
+            self._set_fields(fields)
+        self._show_summary(summary)
+        self._active = None
+        for stance, model in self.models.items():
+            # A collapsed list reads its first page when it is opened.
+            model.set_proposal(self.proposal_id, fetch=stance not in self.toggles or self.toggles[stance].isChecked())
+        self._update_toggles()
+        self.loaded.emit(self.proposal_id)
+        self._load_split()
+
+    def _set_fields(self, fields: list[Any]) -> None:
+        previous = self.current_field()
+        self.field_combo.blockSignals(True)
+        self.field_combo.clear()
+        for field in fields:
+            self.field_combo.addItem(f"{field_title(field.name)} ({field.groups})", field.name)
+            self.field_combo.setItemData(
+                self.field_combo.count() - 1,
+                f"{field.name}: {field.groups} groups, {field.participants} participants with a value",
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        if previous is not None and self.field_combo.findData(previous) >= 0:
+            self.field_combo.setCurrentIndex(self.field_combo.findData(previous))
+        self.field_combo.blockSignals(False)
+        self.field_combo.setEnabled(bool(fields))
+        self._fields_loaded = True
+
+    def _show_summary(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
+        counts = summary["counts"]
+        supports, refutes = counts["supports"], counts["refutes"]
+        parts = [
+            f'<b style="color:{STANCE_COLOURS["supports"]}">{supports:,}</b> supports',
+            f'<b style="color:{STANCE_COLOURS["refutes"]}">{refutes:,}</b> refutes',
+            f"{counts['no_comment']:,} no comment",
+        ]
+        if counts.get(UNLABELLED):
+            parts.append(f"{counts[UNLABELLED]:,} unlabelled")
+        share = share_sentence(supports, refutes)
+        self.counts_label.setText(" · ".join(parts) + f"<br/><b>{escape(share)}</b>")
+        self.counts_label.setAccessibleName(f"{supports} supports, {refutes} refutes, {share}")
+        by_source = summary.get("by_source", {})
+        sources = []
+        for key, stances in by_source.items():
+            kind, _, name = key.partition(":")
+            total = sum(stances.values())
+            sources.append(f"{kind} {name}: {total:,}")
+        self.sources_label.setText(("Stances set by " + " · ".join(sources)) if sources else "No stance labels yet.")
+        for stance, item in self.lists.items():
+            item.set_count(counts.get(stance, 0))
+        self._update_toggles()
+
+    def _update_toggles(self) -> None:
+        counts = self.summary["counts"] if self.summary else {}
+        for stance, toggle in self.toggles.items():
+            n = counts.get(stance)
+            toggle.setText(f"{STANCE_TITLES[stance]}" + ("" if n is None else f" ({n:,})"))
+            if stance == UNLABELLED:
+                toggle.setVisible(bool(n))
+                if not n:
+                    toggle.setChecked(False)
+
+    def set_expanded(self, stance: str, expanded: bool) -> None:
+        """Show or hide the collapsed list of ``stance`` (no_comment or unlabelled)."""
+        toggle = self.toggles[stance]
+        if toggle.isChecked() != expanded:
+            toggle.setChecked(expanded)  # calls back here
+            return
+        toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self.lists[stance].setVisible(expanded)
+        model = self.models[stance]
+        if expanded and not model.rowCount() and model.canFetchMore():
+            model.fetchMore()
+
+    def on_field_changed(self, _index: int) -> None:
+        """The reviewer chose another field to split by."""
+        self._load_split()
+
+    def _load_split(self) -> None:
+        proposal_id, field = self.proposal_id, self.current_field()
+        if proposal_id is None:
+            return
+        if field is None:
+            self.chart.clear("No demographic field to split by.")
+            return
+        generation = self._generation
+        self.lane.run(lambda ws: evidence_split(ws.store, proposal_id, field),
+                      success=lambda groups: self._on_split(generation, proposal_id, field, groups),
+                      failure=lambda error: self._on_failure(generation, error))
+
+    def _on_split(self, generation: int, proposal_id: str, field: str, groups: list[GroupSplit]) -> None:
+        if generation != self._generation or field != self.current_field():
+            return
+        self.chart.set_split(groups, field_title(field))
+        self.split_shown.emit(proposal_id)
+
+    def _on_failure(self, generation: int, error: BaseException) -> None:
+        if generation != self._generation:
+            return
+        if isinstance(error, Cancelled):
+            self.say("Cancelled")
+            return
+        self.say(str(error) if isinstance(error, KnownError) else "The operation failed.", error=True)
+        self.failed.emit(error)
+        Dialogs.show_error(self, error)
+
+    # ---- selection, context menu, conversation ---------------------------------------------------
+
+    def on_current_changed(self, view: QTableView, current: QModelIndex) -> None:
+        """A justification was selected in one of the lists: show it whole."""
+        if not current.isValid():
+            return
+        self._active = view
+        for item in self.lists.values():
+            if item.view is not view:
+                item.view.selectionModel().clearSelection()
+        row = current.data(EvidenceListModel.RowRole)
+        if row is None or self.proposal_id is None:
+            return
+        history = label_history(self.read.conn, self.proposal_id, row.justification_id)
+        lines = []
+        for label in reversed(history):
+            mark = "<b>in force</b> · " if label.id == row.label_id else ""
+            version = f" ({label.prompt_version})" if label.prompt_version else ""
+            lines.append(
+                f"<li>{mark}{escape(label.stance.replace('_', ' '))} by {escape(label.source_kind)} "
+                f"{escape(label.source_name)}{escape(version)} <span style='color:#8a94a6'>"
+                f"{escape(label.created_at)}</span></li>"
+            )
+        self.detail.setHtml(row_html(row) + ("<p><b>Labels</b>, newest first:</p><ul>" + "".join(lines) + "</ul>"
+                                             if lines else ""))
+
+    def on_context_menu(self, view: QTableView, pos: QPoint) -> None:
+        """Offer the stance actions and opening the conversation for the item under the mouse."""
+        index = view.indexAt(pos)
+        if not index.isValid():
+            return
+        view.setCurrentIndex(index)
+        menu = QMenu(self)
+        for action in self.stance_actions.values():
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.open_action)
+        menu.addAction(self.copy_action)
+        menu.exec(view.viewport().mapToGlobal(pos))
+
+    def on_activated(self, index: QModelIndex) -> None:
+        """Double-click: open the conversation of the justification."""
+        row = index.data(EvidenceListModel.RowRole)
+        if row is not None:
+            self._request_conversation(row)
+
+    def open_selected(self) -> None:
+        """Open the conversation of the selected justification (Enter)."""
+        row = self.selected_row()
+        if row is None:
+            self.say("Select a justification first.")
+            return
+        self._request_conversation(row)
+
+    def _request_conversation(self, row: EvidenceRow) -> None:
+        if row.conversation_id is None:
+            self.say("This is a Pol.is statement: it has no conversation to open.")
+            return
+        self.conversation_requested.emit(row.conversation_id, row.justification_id)
+
+    def copy_selected(self) -> None:
+        """Copy the selected justification's text."""
+        row = self.selected_row()
+        if row is not None:
+            QApplication.clipboard().setText(row.text)
+
+    # ---- changing a stance -----------------------------------------------------------------------
+
+    def set_selected_stance(self, stance: str) -> None:
+        """Record ``stance`` for the selected justification as the current reviewer's label.
+
+        Refused (``failed`` is emitted, nothing is written) when no reviewer name is set or nothing
+        is selected.
+        """
+        row = self.selected_row()
+        proposal_id = self.proposal_id
+        if row is None or proposal_id is None:
+            self._refuse("Select a justification first.")
+            return
+        if not self.reviewer:
+            self._refuse("Set your reviewer name before changing a stance: a stance set by hand is recorded "
+                         "under a person's name.")
+            return
+        if row.source_kind == "person" and row.source_name == self.reviewer and row.stance == stance:
+            self.say(f"You already set this justification to {stance.replace('_', ' ')}.")
+            return
+        person, field = self.reviewer, self.current_field()
+        generation = self._generation
+        old_stance = row.stance or UNLABELLED
+        view = self._active
+        position = view.currentIndex().row() if view is not None else -1
+
+        def op(ws: Any) -> tuple[Any, dict[str, Any], list[GroupSplit] | None]:
+            label = set_stance(ws.store, proposal_id, row.justification_id, stance, person)
+            split = evidence_split(ws.store, proposal_id, field) if field else None
+            return label, evidence_summary(ws.store, proposal_id), split
+
+        self.say("Saving the stance…")
+        self.lane.run(
+            op,
+            success=lambda result: self._on_stance_saved(
+                generation, proposal_id, row.justification_id, old_stance, stance, field, position, result),
+            failure=lambda error: self._on_failure(generation, error),
+        )
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Show ``text`` (plain text) in the message line below the lists, in red for an error."""
+        colour = "#b3261e" if error else "#5f6b7a"
+        self.message.setText(f'<span style="color:{colour}">{escape(text)}</span>')
+
+    def _refuse(self, text: str) -> None:
+        self.say(text, error=True)
+        self.failed.emit(KnownError(text))
+
+    def _on_stance_saved(self, generation: int, proposal_id: str, justification_id: str, old_stance: str,
+                         stance: str, field: str | None, position: int, result: tuple[Any, Any, Any]) -> None:
+        _label, summary, split = result
+        if generation == self._generation and proposal_id == self.proposal_id:
+            source = self.models[old_stance]
+            source.take(justification_id)
+            new_row = evidence_row(self.read.conn, proposal_id, justification_id)
+            if new_row is not None:
+                self.models[new_row.stance or UNLABELLED].place(new_row)
+            self._show_summary(summary)
+            if split is not None and field is not None and field == self.current_field():
+                self.chart.set_split(split, field_title(field))
+            # Keep the keyboard flow: the next justification of the same list is selected.
+            view = self.lists[old_stance].view
+            if source.rowCount():
+                index = source.index(min(max(position, 0), source.rowCount() - 1), 0)
+                view.setCurrentIndex(index)
+                view.scrollTo(index)
+            else:
+                self.detail.clear()
+            self.say(f"Saved: {STANCE_TITLES[stance].lower()}, by {self.reviewer} (the earlier label is kept).")
+        self.stance_changed.emit(proposal_id, justification_id, stance)
+
+
+__all__ = ["EvidenceDelegate", "EvidenceView", "field_title", "percent"]
