@@ -249,14 +249,15 @@ class MainWindow(QMainWindow):
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(self.evidence_slot)
         self.right_splitter.addWidget(self.decision_panel)
-        self.right_splitter.setStretchFactor(0, 3)
+        self.right_splitter.setStretchFactor(0, 5)
         self.right_splitter.setStretchFactor(1, 2)
+        self.right_splitter.setSizes([640, 300])
 
         self.desk_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.desk_splitter.addWidget(self.queue)
         self.desk_splitter.addWidget(centre)
         self.desk_splitter.addWidget(self.right_splitter)
-        self.desk_splitter.setSizes([520, 560, 520])
+        self.desk_splitter.setSizes([470, 560, 600])
 
         # ---- spec tab ----
         self.section_model = SectionTreeModel(self)
@@ -441,8 +442,8 @@ class MainWindow(QMainWindow):
         )
         self.tabs.setTabText(0, f"Review ({counts['proposals']})")
         self.tabs.setTabText(1, f"Spec ({sections})")
-        self.queue.set_rows(rows)
         self._build_later_views()
+        self.queue.set_rows(rows)
         self.loaded.emit()
 
     def _build_later_views(self) -> None:
@@ -450,7 +451,18 @@ class MainWindow(QMainWindow):
         if self.editor_view is not None or self.read is None:
             return
         from ui.views.auditor_view import AuditorView
+        from ui.views.conversation_view import ConversationDialog
         from ui.views.editor_view import EditorView
+        from ui.views.evidence_view import EvidenceView
+
+        evidence = EvidenceView(self.lane, self.read)
+        evidence.set_reviewer(self.reviewer)
+        evidence.stance_changed.connect(lambda proposal_id, _j, _s: self.refresh_queue_row(proposal_id))
+        self.conversation_dialog = ConversationDialog(self.lane, self)
+        evidence.conversation_requested.connect(self.conversation_dialog.open_conversation)
+        self.set_evidence_view(evidence)
+        if self.current_proposal:
+            evidence.set_proposal(self.current_proposal)
 
         self.editor_view = EditorView(self.lane)
         self.editor_view.set_editor(self.reviewer)
@@ -460,6 +472,7 @@ class MainWindow(QMainWindow):
 
         self.agreement_view = AgreementView(self.lane)
         self.agreement_view.proposal_requested.connect(self.show_proposal_on_desk)
+        self.agreement_view.conversation_requested.connect(self.conversation_dialog.open_conversation)
         self.add_tab(self.editor_view, "Editor")
         self.add_tab(self.auditor_view, "Audit")
         self.add_tab(self.agreement_view, "Agreement")

@@ -189,3 +189,40 @@ def test_import_and_model_settings_open_from_the_menus(qtbot, desk):
     settings = desk.findChild(ModelSettingsDialog)
     assert settings is not None and settings.isVisible()
     settings.close()
+
+
+def test_evidence_beside_the_diff_and_a_stance_change_updates_the_queue(qtbot, desk, demo_workspace):
+    evidence = desk.evidence_view
+    with qtbot.waitSignal(evidence.loaded, timeout=20000):
+        desk.queue.select(SATIRE)
+    row = desk.queue.model.queue_row(desk.queue.model.row_of(SATIRE))
+    supports_before = row.supports
+    view = evidence.lists["refutes"].view
+    qtbot.waitUntil(lambda: view.model().rowCount() > 0, timeout=20000)
+    view.setFocus()
+    view.setCurrentIndex(view.model().index(0, 0))
+    with qtbot.waitSignal(evidence.stance_changed, timeout=20000):
+        qtbot.keyClick(view, Qt.Key.Key_S)
+    qtbot.waitUntil(
+        lambda: desk.queue.model.queue_row(desk.queue.model.row_of(SATIRE)).supports == supports_before + 1,
+        timeout=20000,
+    )
+
+
+def test_opening_a_justification_shows_its_conversation(qtbot, desk):
+    evidence = desk.evidence_view
+    with qtbot.waitSignal(evidence.loaded, timeout=20000):
+        desk.queue.select(SATIRE)
+    view = evidence.lists["supports"].view
+    qtbot.waitUntil(lambda: view.model().rowCount() > 0, timeout=20000)
+    view.setFocus()
+    view.setCurrentIndex(view.model().index(0, 0))
+    with qtbot.waitSignal(desk.conversation_dialog.view.loaded, timeout=20000):
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert desk.conversation_dialog.isVisible()
+    detail = desk.conversation_dialog.view.detail
+    assert sorted(detail.responses) == ["A", "B", "C", "D"]
+    assert detail.participant is not None and detail.rankers
+    text = desk.conversation_dialog.view.browser.toPlainText()
+    user_turn = next(content for role, content in detail.prompt if role == "user")
+    assert " ".join(user_turn.split()[:6]) in " ".join(text.split())

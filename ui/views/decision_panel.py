@@ -151,7 +151,7 @@ class DecisionPanel(QWidget):
             "Weigh the crowd evidence with what the data cannot show."
         )
         self.rationale.setTabChangesFocus(True)
-        self.rationale.setMinimumHeight(70)
+        self.rationale.setMinimumHeight(56)
 
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -181,7 +181,7 @@ class DecisionPanel(QWidget):
         layout.addWidget(self.status_label)
         layout.addLayout(outcome_row)
         layout.addLayout(reason_row)
-        layout.addWidget(self.rationale, 2)
+        layout.addWidget(self.rationale, 1)
         layout.addLayout(save_row)
         layout.addWidget(QLabel("Decisions on record:"))
         layout.addWidget(self.history, 1)

@@ -1,0 +1,58 @@
+"""Take the README's screenshots of the review desk on a fresh demo workspace (offscreen).
+
+    .venv/bin/python scripts/screenshots.py [OUT_DIR]   (default: docs/screenshots)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SATIRE = "f0d43249-f6a3-4cfa-bef7-e556ed0be38a"
+
+
+def main() -> int:
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from reviewer import governance
+    from reviewer.workspace import Workspace
+    from ui.app import build_window
+
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    folder = Path(tempfile.mkdtemp(prefix="spec-review-shots-")) / "demo"
+    with Workspace.create_demo(folder) as ws:
+        governance.record_decision(ws, SATIRE, "defer", "Jonas Lindqvist",
+                                   "The crowd splits by country; we need to know how satire reads in Kenya and India "
+                                   "before changing a user-level default.", "needs-research")
+
+    def settle(ms: int = 900) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    window = build_window(folder, remember_layout=False)
+    window.resize(1720, 1000)
+    window.show()
+    window.reload()
+    settle(1500)
+    window.set_reviewer("Amara Okafor")
+    window.queue.select(SATIRE)
+    settle(1500)
+    window.grab().save(str(out / "review-desk.png"))
+    window.decision_panel.grab().save(str(out / "decision-panel.png"))
+    window.close()
+    print(f"saved review-desk.png and decision-panel.png in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
