@@ -240,3 +240,24 @@ def test_demographic_fields_leave_out_free_text(demo_workspace):
 ])
 def test_prompt_first_line(raw, expected):
     assert prompt_first_line(raw) == expected
+
+
+def test_trust_of_each_stance_source_against_people(qtbot, view, demo_workspace):
+    from reviewer.evidence import set_stance
+    from reviewer.store import Store
+    from reviewer.workspace import DB_FILE
+
+    _compute(qtbot, view)
+    qtbot.waitUntil(lambda: "no link has been labelled by both" in view.trust_label.text(), timeout=20000)
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        proposal_id, justification_id, stance = store.db.execute(
+            "SELECT proposal_id, justification_id, stance FROM evidence_current WHERE source_kind = 'rule' LIMIT 1"
+        ).fetchone()
+        set_stance(store, proposal_id, justification_id, stance, "Amara Okafor")  # a person agrees with the rule
+    finally:
+        store.close()
+    _compute(qtbot, view)
+    qtbot.waitUntil(lambda: "rule: ranking-based" in view.trust_label.text(), timeout=20000)
+    [row] = view.trust_rows
+    assert (row.compared, row.agreeing, row.share) == (1, 1, 1.0)

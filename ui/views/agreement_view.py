@@ -54,7 +54,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reviewer.agreement import VIEWS, AgreementResult, SectionAgreement, Share, compute_agreement
+from reviewer.agreement import (
+    VIEWS,
+    AgreementResult,
+    SectionAgreement,
+    Share,
+    TrustRow,
+    compute_agreement,
+    label_trust,
+)
 from reviewer.errors import KnownError
 from reviewer.queue import QueueRow, queue_rows
 from reviewer.rankings import normalise, pairwise_agreement, parse_ranking
@@ -957,6 +965,11 @@ class AgreementView(QWidget):
         detail_layout.addWidget(self.conversations, 3)
         detail_layout.addWidget(self.proposals_label)
         detail_layout.addWidget(self.proposals, 1)
+        # How far each machine source of stance labels agrees with people: how much to trust it.
+        self.trust_label = QLabel()
+        self.trust_label.setTextFormat(Qt.TextFormat.RichText)
+        self.trust_label.setWordWrap(True)
+        detail_layout.addWidget(self.trust_label)
 
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.table)
@@ -1019,6 +1032,29 @@ class AgreementView(QWidget):
         self.lane.run(lambda ws: compute_for_view(ws, options),
                       success=lambda outcome: self.on_computed(generation, outcome),
                       failure=lambda error: self.on_failed(generation, error))
+        self.lane.run(lambda ws: label_trust(ws.store), success=self.show_trust,
+                      failure=lambda error: self.on_failed(generation, error))
+
+    def show_trust(self, rows: list[TrustRow]) -> None:
+        """Show each model or rule against people on stance labels (share agreeing, Cohen's kappa)."""
+        self.trust_rows = rows
+        if not rows:
+            self.trust_label.setText(
+                "<b>Stance labels, machines against people:</b> no link has been labelled by both a person "
+                "and a model or rule yet, so no source's agreement with people can be shown."
+            )
+            return
+        cells = "".join(
+            f"<tr><td>{escape(r.source_kind)}: {escape(r.source_name)}</td><td align='right'>{r.compared:,}</td>"
+            f"<td align='right'>{pct(r.share, 0) if r.share is not None else '–'}</td>"
+            f"<td align='right'>{f'{r.kappa:.2f}' if r.kappa is not None else '–'}</td></tr>"
+            for r in rows
+        )
+        self.trust_label.setText(
+            "<b>Stance labels, machines against people</b> (links labelled by both):"
+            "<table cellspacing='0' cellpadding='3'><tr><th align='left'>source</th><th>links</th>"
+            f"<th>agreeing</th><th>Cohen's κ</th></tr>{cells}</table>"
+        )
 
     def on_computed(self, generation: int, outcome: AgreementOutcome) -> None:
         """Show a computed agreement (unless a newer computation was asked for)."""
