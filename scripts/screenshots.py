@@ -27,7 +27,7 @@ def main() -> int:
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive until the end
     folder = Path(tempfile.mkdtemp(prefix="spec-review-shots-")) / "demo"
     with Workspace.create_demo(folder) as ws:
         governance.record_decision(ws, SATIRE, "defer", "Jonas Lindqvist",

@@ -337,6 +337,8 @@ class MainWindow(QMainWindow):
         settings_menu = bar.addMenu("&Settings")
         self._action(settings_menu, "&Reviewer name…", None, self.on_set_reviewer)
         self._action(settings_menu, "&Model endpoint…", None, self.on_model_settings)
+        models = bar.addMenu("&Models")
+        self._action(models, "&Run a model task…", ["Ctrl+M"], self.on_judge)
 
     def add_tab(self, widget: QWidget, title: str) -> None:
         """Add a page (editor, audit, agreement) with an Alt+number key."""
@@ -502,6 +504,17 @@ class MainWindow(QMainWindow):
 
         dialog = ImportDialog(self.lane, self, actor=self.reviewer or None)
         dialog.imported.connect(lambda _summary: self.reload())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    def on_judge(self) -> None:
+        """Open the dialog that estimates and runs a model task (on its own lane)."""
+        if self.overview is None:
+            return
+        from ui.views.judge_dialog import JudgeDialog
+
+        dialog = JudgeDialog(self.overview.root, self, proposal_id=self.current_proposal, actor=self.reviewer or None)
+        dialog.finished.connect(lambda _summary: self.reload())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 

@@ -1,0 +1,81 @@
+"""Running model tasks from the GUI against a real HTTP server on 127.0.0.1 with the real openai client."""
+
+import pytest
+
+from reviewer.modelconfig import ModelConfig, save_config
+from reviewer.store import Store
+from reviewer.workspace import DB_FILE
+from tests.fake_openai_server import FakeOpenAIServer, stance_responder
+from ui.views.judge_dialog import JudgeDialog
+
+pytestmark = pytest.mark.gui
+FORECAST = "1e64012b-de36-4f93-9914-6c43dd5eeb5f"
+
+
+def model_labels(path):
+    store = Store.open(path / DB_FILE)
+    try:
+        return store.db.execute("SELECT count(*) FROM stance_labels WHERE source_kind = 'model'").fetchone()[0]
+    finally:
+        store.close()
+
+
+def test_without_an_endpoint_the_dialog_says_what_to_do(qtbot, demo_workspace):
+    dialog = JudgeDialog(demo_workspace)
+    qtbot.addWidget(dialog)
+    dialog.task.setCurrentIndex(dialog.task.findData("stance"))
+    with qtbot.waitSignal(dialog.failed, timeout=20000):
+        dialog.estimate_button.click()
+    assert "evidence-rule" in dialog.message.text() and not dialog.run_button.isEnabled()
+    dialog.close()
+
+
+def test_estimate_confirm_and_run_stance_labels(qtbot, demo_workspace):
+    with FakeOpenAIServer(stance_responder) as server:
+        save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=4, timeout=5),
+                    demo_workspace / "models.json")
+        dialog = JudgeDialog(demo_workspace, proposal_id=FORECAST)
+        qtbot.addWidget(dialog)
+        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
+        dialog.limit.setValue(12)
+        with qtbot.waitSignal(dialog.planned, timeout=20000) as planned:
+            dialog.estimate_button.click()
+        plan = planned.args[0]
+        assert plan.estimate.calls == 12 and "12" in dialog.message.text()
+        assert model_labels(demo_workspace) == 0  # nothing sent before confirming
+        with qtbot.waitSignal(dialog.finished, timeout=30000) as finished:
+            dialog.run_button.click()
+        summary = finished.args[0]
+        assert summary.ok == 12 and summary.called == 12
+        assert model_labels(demo_workspace) == 12
+        # Again: everything comes from the cache, nothing is sent.
+        with qtbot.waitSignal(dialog.planned, timeout=20000) as planned:
+            dialog.estimate_button.click()
+        assert planned.args[0].estimate.calls == 0
+        dialog.close()
+
+
+def test_cancel_keeps_finished_answers_and_the_next_run_resumes(qtbot, demo_workspace):
+    with FakeOpenAIServer(stance_responder, delay=0.05) as server:
+        save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=1, timeout=5),
+                    demo_workspace / "models.json")
+        dialog = JudgeDialog(demo_workspace, proposal_id=FORECAST)
+        qtbot.addWidget(dialog)
+        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
+        dialog.limit.setValue(40)
+        with qtbot.waitSignal(dialog.planned, timeout=20000):
+            dialog.estimate_button.click()
+        with qtbot.waitSignal(dialog.cancelled, timeout=30000):
+            dialog.run_button.click()
+            qtbot.waitUntil(lambda: dialog.progress_panel.bar.value() >= 3, timeout=20000)
+            dialog.progress_panel.cancel_button.click()
+        assert 0 < model_labels(demo_workspace) < 40
+        with qtbot.waitSignal(dialog.planned, timeout=20000) as planned:
+            dialog.estimate_button.click()
+        estimate = planned.args[0].estimate
+        # Answers that arrived before the cancel are cached: only the others are sent again.
+        assert 0 < estimate.cached < 40 and estimate.calls == 40 - estimate.cached
+        with qtbot.waitSignal(dialog.finished, timeout=30000):
+            dialog.run_button.click()
+        assert model_labels(demo_workspace) == 40
+        dialog.close()
