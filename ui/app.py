@@ -89,6 +89,9 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None, reviewer: str | 
     app.setOrganizationName(window_settings.ORGANISATION)
     app.setApplicationName(window_settings.APPLICATION)
     app.setApplicationDisplayName("Spec Review")
+    from ui.gc_timer import GarbageCollector
+
+    collector = GarbageCollector(app)
     if screenshot is None:
         Dialogs.install()
         _install_excepthook()
@@ -170,6 +173,7 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None, reviewer: str | 
     window.show()
     window.reload()
     code = app.exec()
+    collector.stop()
     error = outcome.get("error")
     if isinstance(error, KnownError):
         raise error

@@ -250,11 +250,23 @@ def test_guess_language(text, language):
 
 def test_split_uses_a_participant_column_when_links_carry_one(ws):
     pid = _proposal(ws)
-    before = evidence_split(ws.store, pid, "country_of_residence")
-    # The schema change proposed for large workspaces: the participant stored on each link.
-    ws.store.db.execute("ALTER TABLE evidence_current ADD COLUMN participant_id TEXT")
-    ws.store.db.execute(
-        "UPDATE evidence_current SET participant_id = (SELECT a.participant_id FROM justifications j"
-        " JOIN assessments a ON a.id = j.assessment_id WHERE j.id = evidence_current.justification_id)"
-    )
-    assert evidence_split(ws.store, pid, "country_of_residence") == before
+    # Migration 0007 keeps the participant on each link (filled by a trigger as links appear).
+    stored = ws.store.db.execute(
+        "SELECT count(*) FROM evidence_current e JOIN justifications j ON j.id = e.justification_id"
+        " JOIN assessments a ON a.id = j.assessment_id WHERE e.proposal_id = ? AND e.participant_id = a.participant_id",
+        [pid],
+    ).fetchone()[0]
+    links = ws.store.db.execute("SELECT count(*) FROM evidence_current WHERE proposal_id = ?", [pid]).fetchone()[0]
+    assert stored == links > 0
+    split = {g.group: (g.supports, g.refutes) for g in evidence_split(ws.store, pid, "country_of_residence")}
+    # The same counts the long way, through justification → assessment → participant.
+    expected: dict[str, list[int]] = {}
+    for country, stance in ws.store.db.execute(
+        "SELECT json_extract(p.demographics, '$.country_of_residence'), e.stance FROM evidence_current e"
+        " JOIN justifications j ON j.id = e.justification_id JOIN assessments a ON a.id = j.assessment_id"
+        " JOIN participants p ON p.id = a.participant_id WHERE e.proposal_id = ?", [pid],
+    ):
+        pair = expected.setdefault(country, [0, 0])
+        pair[0] += stance == "supports"
+        pair[1] += stance == "refutes"
+    assert {k: tuple(v) for k, v in expected.items() if k} == {k: v for k, v in split.items() if k != "(unknown)"}

@@ -67,12 +67,14 @@ class QueueModel(QAbstractTableModel):
         super().__init__(parent)
         self.ids: list[str] = []
         self._rows: dict[str, QueueRow] = {}
+        self.haystacks: list[str] = []  # per row: the lower-cased text the free-text filter searches
 
     def set_rows(self, rows: Sequence[QueueRow]) -> None:
         """Replace the contents (keeps the row order of ``rows``)."""
         self.beginResetModel()
         self.ids = [r.id for r in rows]
         self._rows = {r.id: r for r in rows}
+        self.haystacks = [_haystack(r) for r in rows]
         self.endResetModel()
 
     def update_row(self, row: QueueRow) -> None:
@@ -81,6 +83,7 @@ class QueueModel(QAbstractTableModel):
             return
         self._rows[row.id] = row
         position = self.ids.index(row.id)
+        self.haystacks[position] = _haystack(row)
         self.dataChanged.emit(self.index(position, 0), self.index(position, len(COLUMNS) - 1))
 
     def row_of(self, proposal_id: str) -> int:
@@ -186,6 +189,10 @@ class QueueModel(QAbstractTableModel):
         )
 
 
+def _haystack(row: QueueRow) -> str:
+    return " ".join((row.title, row.intent, " ".join(row.section_ids), row.id)).lower()
+
+
 class QueueFilter(QSortFilterProxyModel):
     """Filters the queue by free text and by level, kind, origin and status; sorts by any column.
 
@@ -232,6 +239,6 @@ class QueueFilter(QSortFilterProxyModel):
         if self.statuses and row.status not in self.statuses:
             return False
         if self.text:
-            haystack = " ".join((row.title, row.intent, " ".join(row.section_ids), row.id)).lower()
+            haystack = model.haystacks[source_row]
             return all(word in haystack for word in self.text)
         return True
