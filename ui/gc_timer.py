@@ -40,6 +40,10 @@ class GarbageCollector(QObject):
                 if counts[2] > self.threshold[2]:
                     generation = 2
             gc.collect(generation)
+            if generation == 2:
+                # What survives a full collection (list rows, caches) lives as long as its view: keep it
+                # out of later full scans, so they stay short however long the lists grow.
+                gc.freeze()
 
     def stop(self) -> None:
         """Give collection back to Python."""

@@ -6,7 +6,7 @@ import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
         self.auditor_view: QWidget | None = None
         self.agreement_view: QWidget | None = None
         self._agreement_computed = False
+        self._fonts_warm = False
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(self.evidence_slot)
         self.right_splitter.addWidget(self.decision_panel)
@@ -451,6 +452,11 @@ class MainWindow(QMainWindow):
         self._build_later_views()
         self.queue.set_rows(rows)
         self.loaded.emit()
+        if not self._fonts_warm:
+            self._fonts_warm = True
+            from ui.fonts import warm_up
+
+            QTimer.singleShot(200, lambda: warm_up(self.font()))
 
     def _build_later_views(self) -> None:
         """Build the views that need the database layer, once the overview has arrived (not before first paint)."""
