@@ -454,9 +454,13 @@ class MainWindow(QMainWindow):
         self.loaded.emit()
         if not self._fonts_warm:
             self._fonts_warm = True
-            from ui.fonts import warm_up
+            # With the window as context, the timer dies with it (a window closed within 200 ms).
+            QTimer.singleShot(200, self, self._warm_fonts)
 
-            QTimer.singleShot(200, lambda: warm_up(self.font()))
+    def _warm_fonts(self) -> None:
+        from ui.fonts import warm_up
+
+        warm_up(self.font())
 
     def _build_later_views(self) -> None:
         """Build the views that need the database layer, once the overview has arrived (not before first paint)."""
