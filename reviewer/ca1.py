@@ -180,6 +180,17 @@ def _id_value(value: Any) -> str | None:
     return None
 
 
+
+def _optional(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
+    """Return an optional object or list field: empty when absent, a bad row when of another type."""
+    value = obj.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise BadRow(f"{what} is not {'an object' if kind is dict else 'a list'}")
+    return value
+
+
 class _RankingCache:
     """Normalised ranking strings: there are only 75 weak orders of four letters."""
 
@@ -289,16 +300,8 @@ class _Ca1Import:
                 or {r["response_index"] for r in responses} != LETTERS
             ):
                 raise BadRow("responses are not four responses A, B, C and D")
-            metadata = obj.get("metadata")
-            if metadata is None:
-                metadata = {}
-            if not isinstance(metadata, dict):
-                raise BadRow("metadata is not an object")
-            assessments = metadata.get("assessments")
-            if assessments is None:
-                assessments = []
-            if not isinstance(assessments, list):
-                raise BadRow("metadata.assessments is not a list")
+            metadata = _optional(obj, "metadata", dict, "metadata")
+            assessments = _optional(metadata, "assessments", list, "metadata.assessments")
         except BadRow as exc:
             self.quarantine.add(self.file, number, str(exc), raw)
             return
@@ -338,16 +341,8 @@ class _Ca1Import:
             annotator = _id_value(obj.get("annotator_id"))
             if annotator is None:
                 raise BadRow("missing annotator_id")
-            demographics = obj.get("demographics")
-            if demographics is None:
-                demographics = {}
-            if not isinstance(demographics, dict):
-                raise BadRow("demographics is not an object")
-            assessments = obj.get("assessments")
-            if assessments is None:
-                assessments = []
-            if not isinstance(assessments, list):
-                raise BadRow("assessments is not a list")
+            demographics = _optional(obj, "demographics", dict, "demographics")
+            assessments = _optional(obj, "assessments", list, "assessments")
         except BadRow as exc:
             self.quarantine.add(self.file, number, str(exc), raw)
             return
@@ -386,11 +381,7 @@ class _Ca1Import:
             annotator = _id_value(obj.get("annotator_id"))
             if annotator is None:
                 raise BadRow("missing annotator_id")
-            demographics = obj.get("demographics")
-            if demographics is None:
-                demographics = {}
-            if not isinstance(demographics, dict):
-                raise BadRow("demographics is not an object")
+            demographics = _optional(obj, "demographics", dict, "demographics")
             conv_id = conversation_id(prompt_id)
             if not self._conversation_exists(conv_id):
                 raise BadRow(f"assessment of unknown conversation {prompt_id!r}")
