@@ -464,3 +464,22 @@ def test_migration_fills_current_stances_for_existing_links():
     summary = evidence_summary(old, pid)
     assert summary["counts"]["refutes"] == 1 and summary["links"] == 1
     assert summary["by_source"] == {"model:m": {"supports": 0, "refutes": 1, "no_comment": 0}}
+
+
+def test_an_auditor_cannot_set_a_stance_and_nothing_is_written(tmp_path):
+    from reviewer import governance
+    from reviewer.errors import KnownError
+    from reviewer.workspace import Workspace
+
+    with Workspace.create_demo(tmp_path / "demo") as ws:
+        store = ws.store
+        proposal_id, justification_id = store.db.execute(
+            "SELECT proposal_id, justification_id FROM evidence_current LIMIT 1"
+        ).fetchone()
+        before = store.counts()
+        with pytest.raises(KnownError, match="without the reviewer role"):
+            set_stance(store, proposal_id, justification_id, "refutes", "Wei Chen")  # auditor
+        assert store.counts() == before
+        governance.add_member(store, "Wei Chen", ["reviewer"])
+        label = set_stance(store, proposal_id, justification_id, "refutes", "Wei Chen")
+        assert label.source_name == "Wei Chen"
