@@ -181,6 +181,14 @@ def _id_value(value: Any) -> str | None:
 
 
 
+def _required_id(obj: dict[str, Any], key: str) -> str:
+    """Return an id field as text, or reject the row when it is missing or empty."""
+    value = _id_value(obj.get(key))
+    if value is None:
+        raise BadRow(f"missing {key}")
+    return value
+
+
 def _optional(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
     """Return an optional object or list field: empty when absent, a bad row when of another type."""
     value = obj.get(key)
@@ -286,9 +294,7 @@ class _Ca1Import:
         if obj is None:
             return
         try:
-            prompt_id = _id_value(obj.get("prompt_id"))
-            if prompt_id is None:
-                raise BadRow("missing prompt_id")
+            prompt_id = _required_id(obj, "prompt_id")
             prompt = obj.get("prompt")
             if not isinstance(prompt, dict):
                 raise BadRow("prompt is missing or not an object")
@@ -321,9 +327,7 @@ class _Ca1Import:
             try:
                 if not isinstance(assessment, dict):
                     raise BadRow("the assessment is not a JSON object")
-                annotator = _id_value(assessment.get("annotator_id"))
-                if annotator is None:
-                    raise BadRow("missing annotator_id")
+                annotator = _required_id(assessment, "annotator_id")
                 pending = self._build_assessment(assessment, prompt_id, annotator, conv_id, number)
             except BadRow as exc:
                 self.quarantine.add(self.file, number, str(exc), assessment, f"metadata.assessments[{index}]")
@@ -338,9 +342,7 @@ class _Ca1Import:
         if obj is None:
             return
         try:
-            annotator = _id_value(obj.get("annotator_id"))
-            if annotator is None:
-                raise BadRow("missing annotator_id")
+            annotator = _required_id(obj, "annotator_id")
             demographics = _optional(obj, "demographics", dict, "demographics")
             assessments = _optional(obj, "assessments", list, "assessments")
         except BadRow as exc:
@@ -375,12 +377,8 @@ class _Ca1Import:
         if obj is None:
             return
         try:
-            prompt_id = _id_value(obj.get("prompt_id"))
-            if prompt_id is None:
-                raise BadRow("missing prompt_id")
-            annotator = _id_value(obj.get("annotator_id"))
-            if annotator is None:
-                raise BadRow("missing annotator_id")
+            prompt_id = _required_id(obj, "prompt_id")
+            annotator = _required_id(obj, "annotator_id")
             demographics = _optional(obj, "demographics", dict, "demographics")
             conv_id = conversation_id(prompt_id)
             if not self._conversation_exists(conv_id):
