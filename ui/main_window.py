@@ -6,8 +6,8 @@ import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         self.read: ReadConnection | None = None
         self.current_proposal: str | None = None
         self.setWindowTitle("Spec Review")
-        self.resize(1480, 900)
+        self.resize(self._first_size())
 
         self.header = QLabel("Opening workspace…")
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -299,6 +299,15 @@ class MainWindow(QMainWindow):
             window_settings.restore_window(
                 self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter}
             )
+
+    @staticmethod
+    def _first_size() -> QSize:
+        """1480×900, or the screen's free area when that is smaller (a saved layout overrides it)."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return QSize(1480, 900)
+        free = screen.availableGeometry()
+        return QSize(min(1480, free.width()), min(900, free.height()))
 
     # ---- menus and keys --------------------------------------------------------------------
 
