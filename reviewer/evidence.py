@@ -144,8 +144,8 @@ def normalise_stance(stance: str) -> str:
     return str(value)
 
 
-def _require_proposal(store: Store, proposal_id: str) -> None:
-    if store.db.execute("SELECT 1 FROM proposals WHERE id = ?", [proposal_id]).fetchone() is None:
+def _require_proposal(source: Store | sqlite3.Connection, proposal_id: str) -> None:
+    if _connection(source).execute("SELECT 1 FROM proposals WHERE id = ?", [proposal_id]).fetchone() is None:
         raise KnownError(
             f"No proposal with id {proposal_id}.",
             hint="List them with `spec-review proposal list WORKSPACE`.",
@@ -543,8 +543,12 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
 # ---- reading the evidence -----------------------------------------------------------------------
 
 
-def evidence_summary(store: Store, proposal_id: str) -> dict[str, Any]:
+def evidence_summary(source: Store | sqlite3.Connection, proposal_id: str) -> dict[str, Any]:
     """Count a proposal's links by effective stance and by the source of that stance.
+
+    Args:
+        source: the store, or a (read-only) connection to the workspace database.
+        proposal_id: the proposal.
 
     Returns:
         ``{"proposal_id", "counts": {"supports", "refutes", "no_comment", "unlabelled"},
@@ -554,9 +558,9 @@ def evidence_summary(store: Store, proposal_id: str) -> dict[str, Any]:
         KnownError: no proposal has that id.
     """
     with sql_errors("counting the evidence"):
-        _require_proposal(store, proposal_id)
+        _require_proposal(source, proposal_id)
         # One scan of a covering index over the materialised current stances.
-        rows = store.db.execute(
+        rows = _connection(source).execute(
             "SELECT stance, source_kind, source_name, count(*) FROM evidence_current"
             " WHERE proposal_id = ? GROUP BY stance, source_kind, source_name",
             [proposal_id],

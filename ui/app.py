@@ -90,8 +90,10 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None, reviewer: str | 
     app.setApplicationName(window_settings.APPLICATION)
     app.setApplicationDisplayName("Spec Review")
     from ui.gc_timer import GarbageCollector
+    from ui.workers import share_the_interpreter
 
     collector = GarbageCollector(app)
+    share_the_interpreter()
     if screenshot is None:
         Dialogs.install()
         _install_excepthook()

@@ -44,7 +44,7 @@ from ui.style import AUTHORITY_LABELS, authority_badge_html
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
 from ui.views.progress_panel import ProgressPanel
-from ui.workers import ReadConnection, WorkspaceLane
+from ui.workers import PageReader, ReadConnection, WorkspaceLane
 
 if TYPE_CHECKING:
     from reviewer.governance import DecisionResult
@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.remember_layout = remember_layout
         self.overview: Overview | None = None
         self.read: ReadConnection | None = None
+        self.reader: PageReader | None = None
         self.current_proposal: str | None = None
         self.setWindowTitle("Spec Review")
         self.resize(self._first_size())
@@ -432,6 +433,7 @@ class MainWindow(QMainWindow):
         self.overview = overview
         if self.read is None:
             self.read = ReadConnection(overview.root / DB_FILE)
+            self.reader = PageReader(overview.root / DB_FILE, self)
             # Everything loaded so far lives as long as the window: keep it out of the garbage
             # collector's full scans, which otherwise pause scrolling for tens of milliseconds.
             gc.freeze()
@@ -473,14 +475,14 @@ class MainWindow(QMainWindow):
 
     def _build_later_views(self) -> None:
         """Build the views that need the database layer, once the overview has arrived (not before first paint)."""
-        if self.editor_view is not None or self.read is None:
+        if self.editor_view is not None or self.read is None or self.reader is None:
             return
         from ui.views.auditor_view import AuditorView
         from ui.views.conversation_view import ConversationDialog
         from ui.views.editor_view import EditorView
         from ui.views.evidence_view import EvidenceView
 
-        evidence = EvidenceView(self.lane, self.read)
+        evidence = EvidenceView(self.lane, self.reader)
         evidence.set_reviewer(self.reviewer)
         evidence.stance_changed.connect(lambda proposal_id, _j, _s: self.refresh_queue_row(proposal_id))
         self.conversation_dialog = ConversationDialog(self.lane, self)
@@ -648,6 +650,9 @@ class MainWindow(QMainWindow):
         self.lane.shutdown(wait=True)
         for child in self.findChildren(WorkspaceLane):
             child.shutdown(wait=True)
+        if self.reader is not None:
+            self.reader.shutdown(wait=True)
+            self.reader = None
         if self.read is not None:
             self.read.close()
             self.read = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -14,7 +15,24 @@ from PySide6.QtCore import QObject, Qt, Signal
 from reviewer.errors import BugError, KnownError
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from reviewer.workspace import Workspace
+
+
+# A background thread running Python holds the interpreter lock for up to this long before it must
+# hand it over; the GUI thread, painting through Python delegates, can wait that long each time.
+SWITCH_INTERVAL_S = 0.001
+
+
+def share_the_interpreter() -> None:
+    """Have background threads hand the interpreter to the GUI thread within a millisecond.
+
+    A page reader building rows in Python holds the GIL; with Python's default 5 ms switch
+    interval, a frame that calls into Python a few times while a page is being built can wait
+    tens of milliseconds in all. Measured by ``benchmarks/bench_desk.py``.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 class Lane(QObject):
@@ -78,9 +96,14 @@ class Lane(QObject):
             callback(value)
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop taking work and (by default) wait for running operations to end."""
+        """Stop taking work, release what the lane's thread holds, and (by default) wait for it."""
+        if not self._closed:
+            self._executor.submit(self._release)
         self._closed = True
         self._executor.shutdown(wait=wait, cancel_futures=True)
+
+    def _release(self) -> None:
+        """Close what the lane opened, on the lane's own thread (last of its work)."""
 
 
 def _default_failure(error: BaseException) -> None:
@@ -116,16 +139,10 @@ class WorkspaceLane(Lane):
 
         return self.submit(with_workspace, success=success, failure=failure)
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Close the workspace on its own thread, then stop."""
-        if not self._closed:
-            def close() -> None:
-                if self._workspace is not None:
-                    self._workspace.close()
-                    self._workspace = None
-
-            self._executor.submit(close)
-        super().shutdown(wait=wait)
+    def _release(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
 
 
 def describe_error(error: BaseException) -> tuple[str, bool]:
@@ -195,13 +212,13 @@ class TaskProgress(QObject):
 
 
 class ReadConnection:
-    """A read-only SQLite connection for the GUI thread, used by item models to read pages lazily.
+    """A read-only SQLite connection, used by item models to read pages lazily.
 
     Writes never go through it: they run on the workspace lane. SQLite's write-ahead log lets this
     connection read while the lane writes.
 
     Attributes:
-        conn: the sqlite3 connection (GUI thread only).
+        conn: the sqlite3 connection (only on the thread that opened it).
     """
 
     def __init__(self, database: Path) -> None:
@@ -217,3 +234,46 @@ class ReadConnection:
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
+
+
+class PageReader(Lane):
+    """Reads pages for item models on its own thread, through its own read-only connection.
+
+    A list that reads its next page here while the reader scrolls never waits for the disk on the
+    GUI thread; the page is handed over by ``success`` on the GUI thread. The connection is opened,
+    used and closed on the reader's one thread.
+    """
+
+    def __init__(self, database: Path, parent: QObject | None = None) -> None:
+        super().__init__("pages", max_workers=1, parent=parent)
+        self.database = database
+        self._read: ReadConnection | None = None
+
+    def read(
+        self,
+        op: Callable[[sqlite3.Connection], Any],
+        *,
+        success: Callable[[Any], None] | None = None,
+        failure: Callable[[BaseException], None] | None = None,
+    ) -> concurrent.futures.Future[Any]:
+        """Run ``op(connection)`` on the reader's thread; ``success``/``failure`` come on the GUI thread."""
+
+        def with_connection() -> Any:
+            if self._read is None:
+                self._read = ReadConnection(self.database)
+            return op(self._read.conn)
+
+        return self.submit(with_connection, success=success, failure=failure)
+
+    def call(self, op: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``op(connection)`` on the reader's thread and wait for its result (raised on failure)."""
+        return self.read(op, failure=_ignore).result()
+
+    def _release(self) -> None:
+        if self._read is not None:
+            self._read.close()
+            self._read = None
+
+
+def _ignore(_error: BaseException) -> None:
+    """A failure the caller receives from the future itself (``PageReader.call``)."""

@@ -9,7 +9,7 @@ from reviewer.ids import new_id, utc_now
 from reviewer.store import Store
 from ui.models.evidence import EvidenceListModel, row_html
 from ui.views.evidence_view import EvidenceView
-from ui.workers import ReadConnection, WorkspaceLane
+from ui.workers import PageReader, WorkspaceLane
 
 pytestmark = pytest.mark.gui
 
@@ -33,15 +33,15 @@ def _proposal_id(path, title=SATIRE):
 @pytest.fixture
 def desk(qtbot, demo_workspace):
     lane = WorkspaceLane(demo_workspace)
-    read = ReadConnection(demo_workspace / "reviewer.db")
-    view = EvidenceView(lane, read)
+    reader = PageReader(demo_workspace / "reviewer.db")
+    view = EvidenceView(lane, reader)
     view.resize(640, 900)
     qtbot.addWidget(view)
     view.show()
     qtbot.waitExposed(view)
     yield view
     lane.shutdown()
-    read.close()
+    reader.shutdown()
 
 
 def _show(qtbot, view, proposal_id):
@@ -69,9 +69,15 @@ def test_counts_equal_the_evidence_summary(qtbot, desk, demo_workspace):
     desk.toggles["no_comment"].click()
     assert desk.lists["no_comment"].isVisible()
     model = desk.models["no_comment"]
-    assert model.rowCount() > 0
-    while model.canFetchMore(QModelIndex()):  # the rest arrives page by page as the reader scrolls
-        model.fetchMore(QModelIndex())
+    assert model.rowCount() == 0  # the first page is read off the GUI thread and arrives later
+    qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=20000)
+
+    def read_on():  # the rest arrives page by page as the reader scrolls
+        if model.canFetchMore(QModelIndex()) and not model.reading:
+            model.fetchMore(QModelIndex())
+        return model.exhausted
+
+    qtbot.waitUntil(read_on, timeout=20000)
     assert model.rowCount() == counts["no_comment"]
 
 
@@ -233,7 +239,9 @@ def test_quoted_span_is_highlighted_and_crowd_html_shown_as_text(qtbot, desk, de
     assert (span.start, span.length) == (8, len(quote))
     # The detail pane shows the text as text.
     view = desk.lists["refutes"].view
-    view.setCurrentIndex(model.index(row_number, 0))
+    with qtbot.waitSignal(desk.detail_shown, timeout=20000) as shown_signal:
+        view.setCurrentIndex(model.index(row_number, 0))
+    assert shown_signal.args == [jid]
     shown = desk.detail.toPlainText()
     assert text in shown and "judge-x" in shown and "in force" in shown
 
@@ -279,3 +287,116 @@ def test_a_later_proposal_wins_and_none_clears(qtbot, desk, demo_workspace):
     assert all(r.justification_id for r in desk.models["supports"].rows)
     desk.set_proposal(None)
     assert all(m.rowCount() == 0 for m in desk.models.values()) and desk.chart.groups == []
+
+
+def _other_proposal(path):
+    store = _store(path)
+    try:
+        return store.db.execute(
+            "SELECT proposal_id FROM evidence_current WHERE proposal_id != ? GROUP BY proposal_id"
+            " ORDER BY count(*) DESC LIMIT 1", [_proposal_id(path)]).fetchone()[0]
+    finally:
+        store.close()
+
+
+def test_pages_are_read_off_the_gui_thread_one_ahead(qtbot, demo_workspace):
+    import threading
+
+    from reviewer import evidence as evidence_module
+    from ui.models.evidence import PAGE
+
+    pid = _proposal_id(demo_workspace)
+    store = _store(demo_workspace)
+    expected = [link.justification_id for link in evidence_links(store, pid, stance="supports")]
+    store.close()
+    reader = PageReader(demo_workspace / "reviewer.db")
+    threads = []
+    real_page = evidence_module.evidence_page
+
+    def spying_page(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real_page(*args, **kwargs)
+
+    import ui.models.evidence as model_module
+
+    model_module.evidence_page, saved = spying_page, model_module.evidence_page
+    try:
+        model = EvidenceListModel(reader, "supports")
+        with qtbot.waitSignal(model.page_arrived, timeout=20000):
+            model.set_proposal(pid)
+            assert model.rowCount() == 0 and model.reading  # asked for, not read here
+        assert model.rowCount() == PAGE
+        # The next page is read ahead while the first is shown; asking for it shows it at once.
+        qtbot.waitUntil(lambda: model._ahead is not None, timeout=20000)
+        model.fetchMore()
+        assert model.rowCount() == 2 * PAGE
+        while not model.exhausted:
+            if not model.reading:
+                with qtbot.waitSignal(model.page_arrived, timeout=20000):
+                    model.fetchMore()
+                    model.fetchMore()  # a second ask while the page is being read changes nothing
+            else:
+                qtbot.waitSignal(model.page_arrived, timeout=20000).wait()
+        keys = [r.key for r in model.rows]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)  # in index order, none twice
+        assert {r.justification_id for r in model.rows} == set(expected) and len(keys) == len(expected)
+        assert threads and all(t is not threading.main_thread() for t in threads)
+    finally:
+        model_module.evidence_page = saved
+        reader.shutdown()
+
+
+def test_a_page_read_for_the_previous_proposal_is_dropped(qtbot, demo_workspace):
+    first, second = _proposal_id(demo_workspace), _other_proposal(demo_workspace)
+    store = _store(demo_workspace)
+    expected = {link.justification_id for link in evidence_links(store, second, stance="supports")}
+    store.close()
+    reader = PageReader(demo_workspace / "reviewer.db")
+    try:
+        model = EvidenceListModel(reader, "supports")
+        model.set_proposal(first)  # its page is being read…
+        with qtbot.waitSignal(model.page_arrived, timeout=20000):
+            model.set_proposal(second)  # …when the reviewer moves on
+        reader.call(lambda conn: None)  # every read asked for has finished
+        qtbot.wait(50)  # and been delivered
+        model.fetch_all()
+        assert {r.justification_id for r in model.rows} == expected
+        assert len(model.rows) == len(expected)
+    finally:
+        reader.shutdown()
+
+
+def test_a_failed_page_read_is_reported_and_ends_the_list(qtbot, demo_workspace, tmp_path):
+    reader = PageReader(tmp_path / "missing" / "reviewer.db")
+    try:
+        model = EvidenceListModel(reader, "supports")
+        with qtbot.waitSignal(model.failed, timeout=20000) as failure:
+            model.set_proposal(_proposal_id(demo_workspace))
+        assert "unable to open" in str(failure.args[0]).lower()
+        assert model.rowCount() == 0 and model.exhausted and not model.canFetchMore()
+    finally:
+        reader.shutdown()
+
+
+def test_lists_stay_whole_when_a_stance_changes_while_a_page_is_read_ahead(qtbot, desk, demo_workspace):
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    desk.set_reviewer("Amara Okafor")
+    supports = desk.models["supports"]
+    qtbot.waitUntil(lambda: supports._ahead is not None, timeout=20000)  # the second page waits, unseen
+    view, row = _select_first(qtbot, desk, "supports")
+    with qtbot.waitSignal(desk.stance_changed, timeout=20000):
+        qtbot.keyClick(view, Qt.Key.Key_R)
+    for model in desk.models.values():
+        model.fetch_all()
+    store = _store(demo_workspace)
+    try:
+        for stance, model in desk.models.items():
+            if stance == "unlabelled":
+                continue
+            expected = {link.justification_id for link in evidence_links(store, pid, stance=stance)}
+            shown = [r.justification_id for r in model.rows]
+            assert set(shown) == expected and len(shown) == len(expected), stance
+    finally:
+        store.close()
+    assert row.justification_id in {r.justification_id for r in desk.models["refutes"].rows}

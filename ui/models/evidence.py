@@ -1,17 +1,18 @@
-"""Lazy list model of a proposal's evidence links with one effective stance, read in pages through a ``ReadConnection``."""
+"""Lazy list model of a proposal's evidence links with one effective stance, read in pages on a ``PageReader``."""
 
 from __future__ import annotations
 
 import bisect
+import sqlite3
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from reviewer.evidence import EvidenceRow, evidence_page
 from reviewer.render import escape
-from ui.workers import ReadConnection
+from ui.workers import PageReader
 
-PAGE = 50  # small pages: each fetch stays well inside a 16 ms frame on a million-row workspace
+PAGE = 50  # small pages: appending one stays well inside a 16 ms frame
 QUOTE_BACKGROUND = "#ffe08a"
 SOURCE_COLOURS = {"person": "#1f5fbf", "model": "#7b3fa0", "rule": "#5f6b7a"}
 # Demographic keys shown on the item itself, in this order; others are in the tooltip and detail.
@@ -112,13 +113,20 @@ def _value(value: Any) -> str:
 
 
 class EvidenceListModel(QAbstractListModel):
-    """The links of one proposal with one effective stance, fetched 200 at a time.
+    """The links of one proposal with one effective stance, read a page at a time off the GUI thread.
 
     Rows come in the order of the ``evidence_current_counts`` index (source kind, source name,
     justification id): each page is one keyset range scan (see ``reviewer.evidence.evidence_page``).
+    Pages are read on a ``PageReader``'s thread, one page ahead of the view: when the view asks for
+    more (``fetchMore``), the page read ahead is appended at once and the next one is asked for; if
+    it has not arrived yet, it is appended when it does. The GUI thread never waits for the disk.
+
+    Signals:
+        page_arrived(): rows were appended (or the list turned out to have no more).
+        failed(object): reading a page failed (the error); the list stops there.
 
     Attributes:
-        rows: the rows fetched so far, in row order.
+        rows: the rows shown so far, in row order.
         proposal_id: the proposal shown (None: empty).
         stance: the effective stance listed (supports, refutes, no_comment or unlabelled).
     """
@@ -127,69 +135,154 @@ class EvidenceListModel(QAbstractListModel):
     IdRole = Qt.ItemDataRole.UserRole + 2
     ConversationRole = Qt.ItemDataRole.UserRole + 3
 
-    def __init__(self, read: ReadConnection | None, stance: str, parent: Any = None) -> None:
+    page_arrived = Signal()
+    failed = Signal(object)
+
+    def __init__(self, reader: PageReader | None, stance: str, parent: Any = None) -> None:
         super().__init__(parent)
-        self._read = read
+        self._reader = reader
         self.stance = stance
         self.proposal_id: str | None = None
         self.rows: list[EvidenceRow] = []
-        self._exhausted = True
+        self._ahead: list[EvidenceRow] | None = None  # the page read ahead, not shown yet
+        self._end = True  # the database holds nothing after rows + _ahead
+        self._pending = False  # a page is being read
+        self._wanted = False  # the view asked for more while it was being read
+        self._serial = 0  # bumped whenever a page being read would no longer fit
 
     # ---- reading ---------------------------------------------------------------------------------
 
-    def set_read(self, read: ReadConnection | None) -> None:
-        """Read through ``read`` from now on (the list is emptied)."""
-        self._read = read
+    def set_reader(self, reader: PageReader | None) -> None:
+        """Read through ``reader`` from now on (the list is emptied)."""
+        self._reader = reader
         self.set_proposal(None)
 
-    def set_proposal(self, proposal_id: str | None, *, fetch: bool = True) -> None:
+    def set_proposal(
+        self, proposal_id: str | None, *, fetch: bool = True, first_page: list[EvidenceRow] | None = None
+    ) -> None:
         """List the links of ``proposal_id`` (None empties the list).
 
         Args:
             proposal_id: the proposal.
-            fetch: read the first page now; otherwise it is read by the first ``fetchMore``
+            fetch: ask for the first page now; otherwise it is asked for by the first ``fetchMore``
                 (a collapsed list costs nothing until it is opened).
+            first_page: the first page, already read (with the counts, on the workspace lane).
         """
         self.proposal_id = proposal_id
-        self.reload(fetch=fetch)
+        self.reload(fetch=fetch, first_page=first_page)
 
-    def reload(self, *, fetch: bool = True) -> None:
-        """Drop everything fetched and (by default) read the first page again."""
+    def reload(self, *, fetch: bool = True, first_page: list[EvidenceRow] | None = None) -> None:
+        """Drop everything read and (by default) ask for the first page again."""
         self.beginResetModel()
+        self._serial += 1
         self.rows = []
-        self._exhausted = self._read is None or self.proposal_id is None
+        self._ahead = None
+        self._pending = self._wanted = False
+        self._end = self._reader is None or self.proposal_id is None
         self.endResetModel()
-        if fetch and self.canFetchMore():
+        if first_page is not None and not self._end:
+            self._append(first_page)
+        elif fetch and self.canFetchMore():
             self.fetchMore()
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt signature
         """Qt override: whether more links may remain."""
-        return not parent.isValid() and not self._exhausted
+        return not parent.isValid() and not self.exhausted
 
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008 - Qt signature
-        """Qt override: read the next page."""
-        if parent.isValid() or self._exhausted or self._read is None or self.proposal_id is None:
+        """Qt override: show the page read ahead, or have it shown as soon as it arrives."""
+        if parent.isValid() or self.exhausted:
             return
+        if self._ahead is not None:
+            page, self._ahead = self._ahead, None
+            self._append(page)
+        else:
+            self._wanted = True
+            self._read_ahead()
+
+    def _append(self, page: list[EvidenceRow]) -> None:
+        """Show ``page`` after the rows shown, then read the next page ahead."""
+        self._append_now(page)
+        self._read_ahead()
+        self.page_arrived.emit()
+
+    def _read_ahead(self) -> None:
+        if self._pending or self._end or self._ahead is not None or self._reader is None or self.proposal_id is None:
+            return
+        proposal_id, stance, serial = self.proposal_id, self.stance, self._serial
         after = self.rows[-1].key if self.rows else None
-        page = evidence_page(self._read.conn, self.proposal_id, self.stance, after=after, limit=PAGE)
-        if len(page) < PAGE:
-            self._exhausted = True
-        if not page:
+        self._pending = True
+        self._reader.read(
+            lambda conn: evidence_page(conn, proposal_id, stance, after=after, limit=PAGE),
+            success=lambda page: self._arrived(serial, page),
+            failure=lambda error: self._read_failed(serial, error),
+        )
+
+    def _arrived(self, serial: int, page: list[EvidenceRow]) -> None:
+        if serial != self._serial:
+            return  # read for another proposal, or before a local edit: asked for again if needed
+        self._pending = False
+        if self._wanted:
+            self._wanted = False
+            self._append(page)
+        else:
+            self._ahead = page
+            if len(page) < PAGE:
+                self._end = True
+
+    def _read_failed(self, serial: int, error: BaseException) -> None:
+        if serial != self._serial:
             return
-        first = len(self.rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-        self.rows.extend(page)
-        self.endInsertRows()
+        self._pending = self._wanted = False
+        self._end = True  # the list stops here; choosing the proposal again retries
+        self.failed.emit(error)
+
+    def _forget_ahead(self) -> None:
+        """Drop the page read ahead and any page being read: rows shown are changing."""
+        self._serial += 1
+        if self._ahead is not None or self._pending:
+            self._end = False
+        self._ahead = None
+        self._pending = False
+        if self._wanted:
+            self._wanted = False
+            self.fetchMore()
 
     def fetch_all(self) -> None:
-        """Read every remaining page (tests; the view fetches as it scrolls)."""
-        while self.canFetchMore():
-            self.fetchMore()
+        """Read every remaining page now, waiting for each (tests, and copying a whole list)."""
+        self._serial += 1  # a page being read now is not needed
+        self._pending = self._wanted = False
+        if self._ahead is not None:
+            page, self._ahead = self._ahead, None
+            self._append_now(page)
+        reader, proposal_id, stance = self._reader, self.proposal_id, self.stance
+        while not self._end and reader is not None and proposal_id is not None:
+            after = self.rows[-1].key if self.rows else None
+
+            def read(conn: sqlite3.Connection, after: tuple[str, str, str] | None = after) -> list[EvidenceRow]:
+                return evidence_page(conn, proposal_id, stance, after=after, limit=PAGE)
+
+            self._append_now(reader.call(read))
+
+    def _append_now(self, page: list[EvidenceRow]) -> None:
+        """Show ``page`` after the rows shown (a short page is the last)."""
+        if len(page) < PAGE:
+            self._end = True
+        if page:
+            first = len(self.rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+            self.rows.extend(page)
+            self.endInsertRows()
 
     @property
     def exhausted(self) -> bool:
-        """Whether every row has been fetched."""
-        return self._exhausted
+        """Whether every row is shown."""
+        return self._end and self._ahead is None
+
+    @property
+    def reading(self) -> bool:
+        """Whether a page is being read for the view right now (it asked, the page has not come)."""
+        return self._pending and self._wanted
 
     # ---- local edits after a stance change --------------------------------------------------------
 
@@ -202,6 +295,7 @@ class EvidenceListModel(QAbstractListModel):
 
     def take(self, justification_id: str) -> int:
         """Remove the row of ``justification_id`` (its stance changed); returns its row, or -1."""
+        self._forget_ahead()
         i = self.row_of(justification_id)
         if i >= 0:
             self.beginRemoveRows(QModelIndex(), i, i)
@@ -217,8 +311,9 @@ class EvidenceListModel(QAbstractListModel):
         Returns:
             The row it went to, or -1 when it was left for a later page.
         """
+        self._forget_ahead()
         keys = [r.key for r in self.rows]
-        if not self._exhausted and (not keys or row.key > keys[-1]):
+        if not self.exhausted and (not keys or row.key > keys[-1]):
             return -1
         i = bisect.bisect_left(keys, row.key)
         self.beginInsertRows(QModelIndex(), i, i)

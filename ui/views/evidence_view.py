@@ -1,7 +1,7 @@
 """The evidence beside the diff: supports and refutes columns, counts with an interval, and the split by group.
 
-Counts and the split are read on the workspace lane; the lists are lazy models read in pages on the
-GUI thread through a ``ReadConnection``; a stance is changed on the lane with
+Counts, the split and the lists' pages are read on a ``PageReader`` (never on the GUI thread, and
+beside the workspace lane, which meanwhile computes the diff); a stance is changed on the lane with
 ``reviewer.evidence.set_stance`` (a person's label that supersedes the earlier one, which is kept).
 """
 
@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import (
@@ -60,6 +61,7 @@ from reviewer.evidence import (
     EvidenceRow,
     GroupSplit,
     demographic_fields,
+    evidence_page,
     evidence_row,
     evidence_split,
     evidence_summary,
@@ -70,6 +72,7 @@ from reviewer.progress import Cancelled
 from reviewer.render import escape
 from ui.dialogs import Dialogs
 from ui.models.evidence import (
+    PAGE,
     QUOTE_BACKGROUND,
     SOURCE_COLOURS,
     EvidenceListModel,
@@ -79,14 +82,17 @@ from ui.models.evidence import (
     source_badge_text,
 )
 from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
-from ui.workers import ReadConnection, WorkspaceLane
+from ui.workers import PageReader, WorkspaceLane
 
 STANCE_TITLES = {"supports": "Supports", "refutes": "Refutes", "no_comment": "No comment", UNLABELLED: "Unlabelled"}
 STANCE_KEYS = {"supports": "S", "refutes": "R", "no_comment": "N"}
 TEXT_LINES = 3
 KEYS_HINT = "Keys: S supports · R refutes · N no comment · Enter opens the conversation"
-_LAYOUT_CACHE = 3000
+# Enough for every list's visible items several screens back; each cached item is a few Python objects
+# that the garbage collector walks until they are old, so a bigger cache makes collections longer.
+_LAYOUT_CACHE = 500
 _PAD = 6
+_PREPARE_AT_ONCE = 4  # items laid out ahead per turn of the event loop (about 1 ms each at most)
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -135,6 +141,14 @@ class EvidenceDelegate(QStyledItemDelegate):
         """Qt override: the same height for every item."""
         return QSize(200, self.item_height(option.font))
 
+    def prepare(self, row: EvidenceRow, item_width: int, font: QFont) -> bool:
+        """Lay out ``row`` for an item ``item_width`` wide ahead of painting; returns whether it was new."""
+        width = max(item_width - 2 * _PAD, 20)
+        if (row.justification_id, width, font.key()) in self._layouts:
+            return False
+        self._drawn(row, width, font)
+        return True
+
     def text_layout(self, row: EvidenceRow, width: int, font: QFont) -> QTextLayout:
         """Return the laid-out text of ``row`` for ``width``: at most three lines, the last elided."""
         return self._drawn(row, width, font).layout
@@ -159,7 +173,7 @@ class EvidenceDelegate(QStyledItemDelegate):
         badge_width = small_metrics.horizontalAdvance(badge) + 10
         meta = "  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p)
         meta = small_metrics.elidedText(meta, Qt.TextElideMode.ElideRight, max(width - badge_width - 6, 0))
-        drawn = _Drawn(layout, badge, badge_width, meta, QColor(SOURCE_COLOURS.get(row.source_kind or "", "#8a94a6")))
+        drawn = _Drawn(layout, badge, badge_width, meta, _BADGE_COLOURS.get(row.source_kind or "", _NO_SOURCE))
         self._layouts[key] = drawn
         if len(self._layouts) > _LAYOUT_CACHE:
             self._layouts.popitem(last=False)
@@ -242,6 +256,8 @@ class _Drawn(NamedTuple):
     badge_colour: QColor
 
 
+_BADGE_COLOURS = {kind: QColor(colour) for kind, colour in SOURCE_COLOURS.items()}
+_NO_SOURCE = QColor("#8a94a6")
 _NO_PEN = QPen(Qt.PenStyle.NoPen)
 _WHITE = QColor("#ffffff")
 _MUTED = QColor("#5f6b7a")
@@ -284,6 +300,38 @@ class _StanceList(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
         self.set_count(None)
+        self.delegate = delegate
+        self.model = model
+        # Between frames, lay out the items just off screen, so that a scroll only has to draw them.
+        self._prepare_timer = QTimer(self)
+        self._prepare_timer.setSingleShot(True)
+        self._prepare_timer.setInterval(0)
+        self._prepare_timer.timeout.connect(self.prepare_nearby)
+        self.view.verticalScrollBar().valueChanged.connect(self._prepare_timer.start)
+        model.rowsInserted.connect(self._prepare_timer.start)
+
+    def prepare_nearby(self) -> int:
+        """Lay out a few of the items just off screen (a screen below, half a screen above).
+
+        At most ``_PREPARE_AT_ONCE`` items a time, so that this never holds up an input event; the
+        timer comes back for the rest. Returns how many were laid out.
+        """
+        rows = self.model.rowCount()
+        if not rows or not self.view.isVisible():
+            return 0
+        height = self.view.verticalHeader().defaultSectionSize()
+        first = max(self.view.rowAt(0), 0)
+        screen = max(self.view.viewport().height() // max(height, 1), 1) + 1
+        width, font = self.view.columnWidth(0), self.view.font()
+        made = 0
+        for row in (*range(first + screen, min(first + 2 * screen, rows)), *range(max(first - screen // 2, 0), first)):
+            item = self.model.row_at(row)
+            if item is not None and self.delegate.prepare(item, width, font):
+                made += 1
+                if made == _PREPARE_AT_ONCE:
+                    self._prepare_timer.start()
+                    break
+        return made
 
     def set_count(self, count: int | None) -> None:
         colour = STANCE_COLOURS[self.stance]
@@ -303,6 +351,7 @@ class EvidenceView(QWidget):
         stance_changed(str, str, str): a stance was saved and the view updated (proposal id,
             justification id, stance).
         conversation_requested(str, str): open a conversation (conversation id, justification id).
+        detail_shown(str): the selected justification is shown whole with its labels (its id).
         failed(object): an operation failed or was refused (the error).
 
     Attributes:
@@ -316,12 +365,13 @@ class EvidenceView(QWidget):
     split_shown = Signal(str)
     stance_changed = Signal(str, str, str)
     conversation_requested = Signal(str, str)
+    detail_shown = Signal(str)
     failed = Signal(object)
 
-    def __init__(self, lane: WorkspaceLane, read: ReadConnection, parent: QWidget | None = None) -> None:
+    def __init__(self, lane: WorkspaceLane, reader: PageReader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lane = lane
-        self.read = read
+        self.reader = reader
         self.reviewer = ""
         self.summary: dict[str, Any] | None = None
         self.proposal_id: str | None = None
@@ -358,7 +408,9 @@ class EvidenceView(QWidget):
         self.chart_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.delegate = EvidenceDelegate(self)
-        self.models = {s: EvidenceListModel(read, s, self) for s in (*STANCES, UNLABELLED)}
+        self.models = {s: EvidenceListModel(reader, s, self) for s in (*STANCES, UNLABELLED)}
+        for model in self.models.values():
+            model.failed.connect(lambda error: self._on_failure(self._generation, error))
         self.lists = {s: _StanceList(s, self.models[s], self.delegate) for s in self.models}
         columns = QSplitter(Qt.Orientation.Horizontal)
         columns.setChildrenCollapsible(False)
@@ -445,12 +497,12 @@ class EvidenceView(QWidget):
         """Record stances under ``name`` from now on ('' means nobody: changes are refused)."""
         self.reviewer = (name or "").strip()
 
-    def set_read(self, read: ReadConnection) -> None:
-        """Read the lists through ``read`` (a new workspace); shows nothing until ``set_proposal``."""
-        self.read = read
+    def set_reader(self, reader: PageReader) -> None:
+        """Read the lists through ``reader`` (a new workspace); shows nothing until ``set_proposal``."""
+        self.reader = reader
         self._fields_loaded = False
         for model in self.models.values():
-            model.set_read(read)
+            model.set_reader(reader)
         self.set_proposal(None)
 
     def set_proposal(self, proposal_id: str | None) -> None:
@@ -472,13 +524,17 @@ class EvidenceView(QWidget):
             return
         self.counts_label.setText("Counting the evidence…")
         need_fields = not self._fields_loaded
+        # The lists shown open get their first page with the counts; a collapsed one reads it when opened.
+        open_lists = [s for s in self.models if self._is_open(s)]
 
-        def op(ws: Any) -> tuple[dict[str, Any], list[Any] | None]:
-            fields = demographic_fields(ws.store) if need_fields else None
-            return evidence_summary(ws.store, proposal_id), fields
+        def op(conn: Any) -> tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]]:
+            fields = demographic_fields(conn) if need_fields else None
+            pages = {s: evidence_page(conn, proposal_id, s, limit=PAGE) for s in open_lists}
+            return evidence_summary(conn, proposal_id), fields, pages
 
-        self.lane.run(op, success=lambda result: self._on_summary(generation, result),
-                      failure=lambda error: self._on_failure(generation, error))
+        # On the page reader, not the workspace lane: the counts come while the lane computes the diff.
+        self.reader.read(op, success=lambda result: self._on_summary(generation, result),
+                         failure=lambda error: self._on_failure(generation, error))
 
     def refresh(self) -> None:
         """Read the proposal shown again (after changes made elsewhere)."""
@@ -509,17 +565,22 @@ class EvidenceView(QWidget):
 
     # ---- loading -------------------------------------------------------------------------------
 
-    def _on_summary(self, generation: int, result: tuple[dict[str, Any], list[Any] | None]) -> None:
+    def _is_open(self, stance: str) -> bool:
+        return stance not in self.toggles or self.toggles[stance].isChecked()
+
+    def _on_summary(
+        self, generation: int, result: tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]]
+    ) -> None:
         if generation != self._generation or self.proposal_id is None:
             return
-        summary, fields = result
+        summary, fields, pages = result
         if fields is not None:
             self._set_fields(fields)
         self._show_summary(summary)
         self._active = None
         for stance, model in self.models.items():
-            # A collapsed list reads its first page when it is opened.
-            model.set_proposal(self.proposal_id, fetch=stance not in self.toggles or self.toggles[stance].isChecked())
+            # A list opened since the counts were asked for reads its first page now.
+            model.set_proposal(self.proposal_id, fetch=self._is_open(stance), first_page=pages.get(stance))
         self._update_toggles()
         self.loaded.emit(self.proposal_id)
         self._load_split()
@@ -600,9 +661,9 @@ class EvidenceView(QWidget):
             self.chart.clear("No demographic field to split by.")
             return
         generation = self._generation
-        self.lane.run(lambda ws: evidence_split(ws.store, proposal_id, field),
-                      success=lambda groups: self._on_split(generation, proposal_id, field, groups),
-                      failure=lambda error: self._on_failure(generation, error))
+        self.reader.read(lambda conn: evidence_split(conn, proposal_id, field),
+                         success=lambda groups: self._on_split(generation, proposal_id, field, groups),
+                         failure=lambda error: self._on_failure(generation, error))
 
     def _on_split(self, generation: int, proposal_id: str, field: str, groups: list[GroupSplit]) -> None:
         if generation != self._generation or field != self.current_field():
@@ -633,7 +694,19 @@ class EvidenceView(QWidget):
         row = current.data(EvidenceListModel.RowRole)
         if row is None or self.proposal_id is None:
             return
-        history = label_history(self.read.conn, self.proposal_id, row.justification_id)
+        proposal_id, generation = self.proposal_id, self._generation
+        self.detail.setHtml(row_html(row))
+        self.reader.read(
+            lambda conn: label_history(conn, proposal_id, row.justification_id),
+            success=lambda history: self._show_history(generation, row, history),
+            failure=lambda error: self._on_failure(generation, error),
+        )
+
+    def _show_history(self, generation: int, row: EvidenceRow, history: list[Any]) -> None:
+        """Show the row whole with every label it has had (read on the page reader)."""
+        selected = self.selected_row()
+        if generation != self._generation or selected is None or selected.justification_id != row.justification_id:
+            return
         lines = []
         for label in reversed(history):
             mark = "<b>in force</b> · " if label.id == row.label_id else ""
@@ -645,6 +718,7 @@ class EvidenceView(QWidget):
             )
         self.detail.setHtml(row_html(row) + ("<p><b>Labels</b>, newest first:</p><ul>" + "".join(lines) + "</ul>"
                                              if lines else ""))
+        self.detail_shown.emit(row.justification_id)
 
     def on_context_menu(self, view: QTableView, pos: QPoint) -> None:
         """Offer the stance actions and opening the conversation for the item under the mouse."""
@@ -712,10 +786,10 @@ class EvidenceView(QWidget):
         view = self._active
         position = view.currentIndex().row() if view is not None else -1
 
-        def op(ws: Any) -> tuple[Any, dict[str, Any], list[GroupSplit] | None]:
-            label = set_stance(ws.store, proposal_id, row.justification_id, stance, person)
+        def op(ws: Any) -> tuple[EvidenceRow | None, dict[str, Any], list[GroupSplit] | None]:
+            set_stance(ws.store, proposal_id, row.justification_id, stance, person)
             split = evidence_split(ws.store, proposal_id, field) if field else None
-            return label, evidence_summary(ws.store, proposal_id), split
+            return evidence_row(ws.store, proposal_id, row.justification_id), evidence_summary(ws.store, proposal_id), split
 
         self.say("Saving the stance…")
         self.lane.run(
@@ -736,11 +810,10 @@ class EvidenceView(QWidget):
 
     def _on_stance_saved(self, generation: int, proposal_id: str, justification_id: str, old_stance: str,
                          stance: str, field: str | None, position: int, result: tuple[Any, Any, Any]) -> None:
-        _label, summary, split = result
+        new_row, summary, split = result
         if generation == self._generation and proposal_id == self.proposal_id:
             source = self.models[old_stance]
             source.take(justification_id)
-            new_row = evidence_row(self.read.conn, proposal_id, justification_id)
             if new_row is not None:
                 self.models[new_row.stance or UNLABELLED].place(new_row)
             self._show_summary(summary)
