@@ -293,6 +293,23 @@ def labels_for(store: Store, proposal_id: str, justification_id: str) -> list[St
     ]
 
 
+def require_labeller(store: Store, person: str) -> None:
+    """Refuse a person's stance label from a workspace member without the reviewer role.
+
+    Auditors (and editors) read the evidence but do not weigh it. Names that are not members
+    (outside researchers, a crowd-labelling team) may still label.
+
+    Raises:
+        KnownError: ``person`` is a member without the reviewer role.
+    """
+    member = store.db.execute("SELECT roles FROM members WHERE name = ?", [person]).fetchone()
+    if member is not None and "reviewer" not in json.loads(member[0] or "[]"):
+        raise KnownError(
+            f"{person} is a member without the reviewer role, so cannot set a stance.",
+            hint="Give them the role with `spec-review member add WORKSPACE NAME --role reviewer`.",
+        )
+
+
 def set_stance(
     store: Store,
     proposal_id: str,
@@ -313,14 +330,7 @@ def set_stance(
     if not person:
         raise KnownError("A stance set by hand needs the name of the person setting it.")
     with sql_errors("saving the stance"), store.db.atomic():
-        # Auditors (and editors) read the evidence but do not weigh it: a workspace member needs the
-        # reviewer role. Names that are not members (outside researchers) may still label.
-        member = store.db.execute("SELECT roles FROM members WHERE name = ?", [person]).fetchone()
-        if member is not None and "reviewer" not in json.loads(member[0] or "[]"):
-            raise KnownError(
-                f"{person} is a member without the reviewer role, so cannot set a stance.",
-                hint="Give them the role with `spec-review member add WORKSPACE NAME --role reviewer`.",
-            )
+        require_labeller(store, person)
         _require_proposal(store, proposal_id)
         _require_justification(store, justification_id)
         row = store.db.execute(

@@ -21,6 +21,7 @@ from reviewer.evidence import (
     add_hand_link,
     get_label,
     insert_label,
+    require_labeller,
 )
 from reviewer.ids import is_uuid, stable_id, utc_now
 from reviewer.rankings import normalise
@@ -539,6 +540,7 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
     conversations = ConversationIndex(store)
     added = unchanged = linked = 0
     proposals: dict[str, bool] = {}
+    labellers: set[str] = set()
     with sql_errors("importing stance labels"), store.db.atomic():
         for number, row in rows:
             with at_line(path, number):
@@ -557,6 +559,9 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
                 if source_kind not in SOURCE_KINDS:
                     raise KnownError(f"source_kind must be one of {', '.join(SOURCE_KINDS)}, not {source_kind!r}")
                 source_name = text_field(row, "source_name")
+                if source_kind == "person" and source_name not in labellers:
+                    require_labeller(store, source_name)  # as when the label is set in the app
+                    labellers.add(source_name)
                 prompt_version = optional_text(row, "prompt_version")
                 confidence = row.get("confidence")
                 if confidence is not None and (

@@ -226,6 +226,29 @@ def test_stance_import_links_a_statement_by_its_id(tmp_path, ws):
     assert summary["links"] == 7 and summary["by_source"]["model:gpt-4.1"]["refutes"] == 1
 
 
+
+def test_stance_import_refuses_a_person_label_from_a_member_without_the_reviewer_role(tmp_path, ws):
+    from reviewer.governance import add_member
+
+    import_proposals(ws, write(tmp_path / "p.jsonl", [proposal_line()]))
+    add_member(ws.store, "Ines Auditor", ["auditor"])
+    add_member(ws.store, "Amara Okafor", ["reviewer"])
+    before, before_events = rows(ws.store), events(ws.store)
+    by_person = {"source_kind": "person", "prompt_version": None, "confidence": None, "quote": None}
+    lines = [
+        stance_line(id=None, source_name="Amara Okafor", **by_person),
+        stance_line(id=None, source_name="Ines Auditor", stance="supports", **by_person),
+    ]
+    path = write(tmp_path / "s.jsonl", lines)
+    with pytest.raises(KnownError, match="line 2: Ines Auditor is a member without the reviewer role") as info:
+        import_stances(ws.store, path)
+    assert "--role reviewer" in (info.value.hint or "")
+    assert rows(ws.store) == before and events(ws.store) == before_events  # the reviewer's line went back too
+    # A reviewer, and a labeller who is not a member (an outside team), may label.
+    lines[1] = stance_line(id=None, source_name="Crowd team B", stance="supports", **by_person)
+    report = import_stances(ws.store, write(tmp_path / "s2.jsonl", lines))
+    assert report.added == 2
+
 # ---- bad input: a clear error naming the line, nothing written ----------------------------------
 
 BAD = [
