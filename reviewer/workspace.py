@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ class Overview:
     counts: dict[str, int]
 
 
+_SPECS_KEPT = 4  # HEAD, the base of a proposal or two, a release being compared
+
+
 @dataclass(frozen=True)
 class LoadedSpec:
     """The spec read from the repository at one revision.
@@ -104,6 +108,8 @@ class Workspace:
         self.root = root
         self.config = config
         self.store = store
+        # Parsed specs by (commit, file): a commit's file never changes, so each is read and parsed once.
+        self._specs: OrderedDict[tuple[str, str], LoadedSpec] = OrderedDict()
 
     # ---- opening and creating --------------------------------------------------------------
 
@@ -217,9 +223,18 @@ class Workspace:
             KnownError: the repository, revision or file is missing, or the file does not parse.
         """
         sha = gitops.resolve_revision(self.spec_repo_path, rev)
+        key = (sha, self.config.spec_file)
+        loaded = self._specs.get(key)
+        if loaded is not None:
+            self._specs.move_to_end(key)
+            return loaded
         text = gitops.read_file_at(self.spec_repo_path, sha, self.config.spec_file)
         document = check_spec_text(text, f"file {self.config.spec_file} at {sha[:10]}")
-        return LoadedSpec(document=document, revision=sha, text=text)
+        loaded = LoadedSpec(document=document, revision=sha, text=text)
+        self._specs[key] = loaded
+        if len(self._specs) > _SPECS_KEPT:
+            self._specs.popitem(last=False)
+        return loaded
 
     def releases(self) -> list[tuple[str, str]]:
         """Return the spec repository's tags as ``(tag, sha)``, oldest first."""

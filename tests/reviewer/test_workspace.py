@@ -151,8 +151,12 @@ def test_proposal_against_real_section_and_view_after_spec_moves(tmp_path, spec_
         assert stored.base_revision == git(repo, "rev-parse", "HEAD")
         view = proposal_view(ws, proposal.id)
         assert view.sections[0].base_matches_current and view.sections[0].hunks
+        before = ws.load_spec()
+        assert ws.load_spec() is before  # one commit's file is read and parsed once
         # The spec moves on: the view notices and diffs against the current text.
-        commit_file(repo, "model_spec.md", spec_2025_09, "Next release")
+        moved = commit_file(repo, "model_spec.md", spec_2025_09, "Next release")
+        assert ws.load_spec().revision == moved and ws.load_spec().text == spec_2025_09
+        assert ws.load_spec(before.revision) is before
         view = proposal_view(ws, proposal.id)
         assert not view.sections[0].base_matches_current
         assert view.sections[0].hunks == ()
