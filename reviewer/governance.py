@@ -470,6 +470,9 @@ def _compute(
     return ProposalStatus(proposal_id, status, level, quorum, votes, outcome, counted, None, detail)
 
 
+_FEW = 100  # up to this many proposals, statuses() reads their rows by index instead of whole tables
+
+
 def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[str, ProposalStatus]:
     """Return the status of every proposal (or of the given ones), reading each table once."""
     quorum = quorum_settings(store)
@@ -478,19 +481,23 @@ def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[st
             r[0] for r in store.db.execute("SELECT id FROM proposals ORDER BY created_at, id")
         ]
         wanted_set = set(wanted)
+        # A few proposals (the one on screen): read only their rows, by index; many: each table once.
+        few = proposal_ids is not None and len(wanted) <= _FEW
+        where = f" WHERE proposal_id IN ({','.join('?' * len(wanted))})" if few else ""
+        params = wanted if few else []
         levels: dict[str, set[str]] = {pid: set() for pid in wanted}
         # Only the heading lines matter here: read them without the section bodies.
         for pid, base_text, new_text in store.db.execute(
             "SELECT proposal_id, substr(base_text, 1, instr(base_text || char(10), char(10))),"
-            " substr(new_text, 1, instr(new_text || char(10), char(10))) FROM proposal_sections"
+            f" substr(new_text, 1, instr(new_text || char(10), char(10))) FROM proposal_sections{where}", params
         ):
             if pid in wanted_set:
                 levels[pid].add(level_of(_heading_authority(new_text)))
                 levels[pid].add(level_of(_heading_authority(base_text)))
         decisions: dict[str, list[tuple[str, str, str, str | None]]] = {pid: [] for pid in wanted}
         for pid, decision_id, reviewer, outcome, sha, authority in store.db.execute(
-            "SELECT proposal_id, id, reviewer, outcome, commit_sha, authority FROM decisions"
-            " ORDER BY decided_at, rowid"
+            f"SELECT proposal_id, id, reviewer, outcome, commit_sha, authority FROM decisions{where}"
+            " ORDER BY decided_at, rowid", params
         ):
             if pid in wanted_set:
                 decisions[pid].append((decision_id, reviewer, outcome, sha))
@@ -498,7 +505,8 @@ def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[st
                     levels[pid].add(authority)
         states = {
             r[0]: (r[1], r[2], r[3])
-            for r in store.db.execute("SELECT proposal_id, state, commit_sha, detail FROM proposal_commit_state")
+            for r in store.db.execute(
+                f"SELECT proposal_id, state, commit_sha, detail FROM proposal_commit_state{where}", params)
         }
     result = {}
     for pid in wanted:
@@ -513,7 +521,9 @@ def proposal_status(store: Store, proposal_id: str) -> ProposalStatus:
     Raises:
         KnownError: no proposal has that id.
     """
-    store.get_proposal(proposal_id)
+    with sql_errors("reading proposal status"):
+        if store.db.execute("SELECT 1 FROM proposals WHERE id = ?", [proposal_id]).fetchone() is None:
+            store.get_proposal(proposal_id)  # raises the usual "No proposal" error
     return statuses(store, [proposal_id])[proposal_id]
 
 

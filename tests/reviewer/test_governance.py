@@ -215,6 +215,24 @@ def test_latest_decision_per_reviewer_counts_contested_and_redecided(tmp_path):
     assert governance.proposal_status(store, p.id).status == "set_aside"
 
 
+def test_status_of_one_proposal_equals_its_status_among_all(tmp_path):
+    workspace = make_workspace(tmp_path)
+    store = workspace.store
+    a = propose(workspace, "root_rule", ("Line one", "Line 1"))
+    b = propose(workspace, "root_rule", ("Line one", "Line I"), title="Another change")
+    governance.decide(store, a.id, "adopt", "Ana", "Yes.")
+    governance.decide(store, a.id, "defer", "Ben", "More research first.", "needs-research")
+    governance.decide(store, b.id, "adopt", "Ana", "Yes.")
+    governance.decide(store, b.id, "adopt", "Ben", "Yes.")
+    every = governance.statuses(store)
+    assert {every[a.id].status, every[b.id].status} == {"contested", "adopted"}
+    for pid in (a.id, b.id):  # read by index for a few proposals, by whole tables for all: the same answer
+        assert governance.statuses(store, [pid]) == {pid: every[pid]}
+        assert governance.proposal_status(store, pid) == every[pid]
+    with pytest.raises(KnownError, match="No proposal with id nope"):
+        governance.proposal_status(store, "nope")
+
+
 def test_level_comes_from_new_heading_and_current_spec(tmp_path):
     workspace = make_workspace(tmp_path)
     store = workspace.store

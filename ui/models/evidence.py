@@ -212,14 +212,20 @@ class EvidenceListModel(QAbstractListModel):
         proposal_id, stance, serial = self.proposal_id, self.stance, self._serial
         after = self.rows[-1].key if self.rows else None
         self._pending = True
+
+        def read(conn: sqlite3.Connection) -> list[EvidenceRow] | None:
+            if serial != self._serial:
+                return None  # the reviewer has moved on while this waited its turn: skip it
+            return evidence_page(conn, proposal_id, stance, after=after, limit=PAGE)
+
         self._reader.read(
-            lambda conn: evidence_page(conn, proposal_id, stance, after=after, limit=PAGE),
+            read,
             success=lambda page: self._arrived(serial, page),
             failure=lambda error: self._read_failed(serial, error),
         )
 
-    def _arrived(self, serial: int, page: list[EvidenceRow]) -> None:
-        if serial != self._serial:
+    def _arrived(self, serial: int, page: list[EvidenceRow] | None) -> None:
+        if serial != self._serial or page is None:
             return  # read for another proposal, or before a local edit: asked for again if needed
         self._pending = False
         if self._wanted:

@@ -527,7 +527,9 @@ class EvidenceView(QWidget):
         # The lists shown open get their first page with the counts; a collapsed one reads it when opened.
         open_lists = [s for s in self.models if self._is_open(s)]
 
-        def op(conn: Any) -> tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]]:
+        def op(conn: Any) -> tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]] | None:
+            if generation != self._generation:
+                return None  # another proposal was chosen while this waited its turn
             fields = demographic_fields(conn) if need_fields else None
             pages = {s: evidence_page(conn, proposal_id, s, limit=PAGE) for s in open_lists}
             return evidence_summary(conn, proposal_id), fields, pages
@@ -569,9 +571,9 @@ class EvidenceView(QWidget):
         return stance not in self.toggles or self.toggles[stance].isChecked()
 
     def _on_summary(
-        self, generation: int, result: tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]]
+        self, generation: int, result: tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]] | None
     ) -> None:
-        if generation != self._generation or self.proposal_id is None:
+        if generation != self._generation or self.proposal_id is None or result is None:
             return
         summary, fields, pages = result
         if fields is not None:
@@ -661,7 +663,7 @@ class EvidenceView(QWidget):
             self.chart.clear("No demographic field to split by.")
             return
         generation = self._generation
-        self.reader.read(lambda conn: evidence_split(conn, proposal_id, field),
+        self.reader.read(lambda conn: evidence_split(conn, proposal_id, field) if generation == self._generation else [],
                          success=lambda groups: self._on_split(generation, proposal_id, field, groups),
                          failure=lambda error: self._on_failure(generation, error))
 
