@@ -322,10 +322,13 @@ def test_pages_are_read_off_the_gui_thread_one_ahead(qtbot, demo_workspace):
     model_module.evidence_page, saved = spying_page, model_module.evidence_page
     try:
         model = EvidenceListModel(reader, "supports")
+        reading = []
+        model.reading_changed.connect(reading.append)
         with qtbot.waitSignal(model.page_arrived, timeout=20000):
             model.set_proposal(pid)
             assert model.rowCount() == 0 and model.reading  # asked for, not read here
         assert model.rowCount() == PAGE
+        assert reading == [True, False]  # the list said it was reading, then that it was done
         # The next page is read ahead while the first is shown; asking for it shows it at once.
         qtbot.waitUntil(lambda: model._ahead is not None, timeout=20000)
         model.fetchMore()
@@ -400,3 +403,16 @@ def test_lists_stay_whole_when_a_stance_changes_while_a_page_is_read_ahead(qtbot
     finally:
         store.close()
     assert row.justification_id in {r.justification_id for r in desk.models["refutes"].rows}
+
+
+def test_list_title_says_when_it_waits_for_a_page(qtbot, desk, demo_workspace):
+    _show(qtbot, desk, _proposal_id(demo_workspace))
+    model, title = desk.models["supports"], desk.lists["supports"].title
+    qtbot.waitUntil(lambda: model._ahead is not None, timeout=20000)
+    model.fetchMore()  # the page read ahead is shown at once, the next one is asked for
+    assert "reading more" not in title.text()
+    with qtbot.waitSignal(model.page_arrived, timeout=20000):
+        model.fetchMore()  # the view wants it before it has come
+        assert model.reading and "reading more…" in title.text()
+    assert not model.reading and "reading more" not in title.text()
+    assert f"({desk.summary['counts']['supports']:,})" in title.text()

@@ -123,6 +123,7 @@ class EvidenceListModel(QAbstractListModel):
 
     Signals:
         page_arrived(): rows were appended (or the list turned out to have no more).
+        reading_changed(bool): the view waits for a page (True), or no longer does (False).
         failed(object): reading a page failed (the error); the list stops there.
 
     Attributes:
@@ -136,6 +137,7 @@ class EvidenceListModel(QAbstractListModel):
     ConversationRole = Qt.ItemDataRole.UserRole + 3
 
     page_arrived = Signal()
+    reading_changed = Signal(bool)
     failed = Signal(object)
 
     def __init__(self, reader: PageReader | None, stance: str, parent: Any = None) -> None:
@@ -149,6 +151,7 @@ class EvidenceListModel(QAbstractListModel):
         self._pending = False  # a page is being read
         self._wanted = False  # the view asked for more while it was being read
         self._serial = 0  # bumped whenever a page being read would no longer fit
+        self._shown_reading = False
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class EvidenceListModel(QAbstractListModel):
             self._append(first_page)
         elif fetch and self.canFetchMore():
             self.fetchMore()
+        self._note_reading()
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt signature
         """Qt override: whether more links may remain."""
@@ -199,6 +203,7 @@ class EvidenceListModel(QAbstractListModel):
         else:
             self._wanted = True
             self._read_ahead()
+        self._note_reading()
 
     def _append(self, page: list[EvidenceRow]) -> None:
         """Show ``page`` after the rows shown, then read the next page ahead."""
@@ -235,13 +240,20 @@ class EvidenceListModel(QAbstractListModel):
             self._ahead = page
             if len(page) < PAGE:
                 self._end = True
+        self._note_reading()
 
     def _read_failed(self, serial: int, error: BaseException) -> None:
         if serial != self._serial:
             return
         self._pending = self._wanted = False
         self._end = True  # the list stops here; choosing the proposal again retries
+        self._note_reading()
         self.failed.emit(error)
+
+    def _note_reading(self) -> None:
+        if self.reading != self._shown_reading:
+            self._shown_reading = self.reading
+            self.reading_changed.emit(self._shown_reading)
 
     def _forget_ahead(self) -> None:
         """Drop the page read ahead and any page being read: rows shown are changing."""
@@ -253,6 +265,7 @@ class EvidenceListModel(QAbstractListModel):
         if self._wanted:
             self._wanted = False
             self.fetchMore()
+        self._note_reading()
 
     def fetch_all(self) -> None:
         """Read every remaining page now, waiting for each (tests, and copying a whole list)."""
@@ -269,6 +282,7 @@ class EvidenceListModel(QAbstractListModel):
                 return evidence_page(conn, proposal_id, stance, after=after, limit=PAGE)
 
             self._append_now(reader.call(read))
+        self._note_reading()
 
     def _append_now(self, page: list[EvidenceRow]) -> None:
         """Show ``page`` after the rows shown (a short page is the last)."""

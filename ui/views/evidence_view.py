@@ -299,9 +299,11 @@ class _StanceList(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
-        self.set_count(None)
         self.delegate = delegate
         self.model = model
+        self._count: int | None = None
+        self.set_count(None)
+        model.reading_changed.connect(lambda _reading: self.set_count(self._count))
         # Between frames, lay out the items just off screen, so that a scroll only has to draw them.
         self._prepare_timer = QTimer(self)
         self._prepare_timer.setSingleShot(True)
@@ -334,9 +336,12 @@ class _StanceList(QWidget):
         return made
 
     def set_count(self, count: int | None) -> None:
+        """Show ``count`` links in the title (None: no proposal)."""
+        self._count = count
         colour = STANCE_COLOURS[self.stance]
         shown = "" if count is None else f" ({count:,})"
-        self.title.setText(f'<b style="color:{colour}">{STANCE_TITLES[self.stance]}</b>{shown}')
+        reading = ' <span style="color:#5f6b7a">· reading more…</span>' if self.model.reading else ""
+        self.title.setText(f'<b style="color:{colour}">{STANCE_TITLES[self.stance]}</b>{shown}{reading}')
 
 
 class EvidenceView(QWidget):
