@@ -80,9 +80,9 @@ class EvidenceLink:
         position: its index in the block (or the statement's number).
         ranking: the ranking of the justification's block, if it has one.
         language: the language of the text, if known.
-        participant_id: the participant's id (None for a Pol.is statement).
+        participant_id: the participant's id (for a Pol.is statement, its author's; None when unknown).
         annotator_id: the participant's id in the source data.
-        demographics: the participant's demographics.
+        demographics: the participant's demographics (a Pol.is author's: the opinion group).
         conversation_id: the conversation's id (None for a Pol.is statement).
         prompt_id: the conversation's id in the source data.
         linked_by: ``conversation`` (through a linked conversation) or ``hand``.
@@ -628,10 +628,10 @@ def evidence_links(
         _require_proposal(store, proposal_id)
         rows = store.db.execute(
             "SELECT e.justification_id, e.via, e.label_id, e.stance, j.text, j.block, j.position, j.ranking,"
-            " j.language, a.participant_id, p.source_id, p.demographics, a.conversation_id, c.source_id"
+            " j.language, e.participant_id, p.source_id, p.demographics, a.conversation_id, c.source_id"
             " FROM evidence_current e JOIN justifications j ON j.id = e.justification_id"
             " LEFT JOIN assessments a ON a.id = j.assessment_id"
-            " LEFT JOIN participants p ON p.id = a.participant_id"
+            " LEFT JOIN participants p ON p.id = e.participant_id"
             " LEFT JOIN conversations c ON c.id = a.conversation_id"
             f" WHERE {where} ORDER BY e.justification_id LIMIT ? OFFSET ?",
             params,
@@ -692,8 +692,8 @@ class EvidenceRow:
         text: its text (untrusted crowd text).
         block: personal, world, unacceptable or statement.
         language: the stored language, or None (``shown_language`` adds a guess for display).
-        demographics: the participant's demographics ({} for a Pol.is statement).
-        participant_id: the participant (None for a Pol.is statement).
+        demographics: the participant's demographics (a Pol.is author's: the opinion group; {} when unknown).
+        participant_id: the participant (for a Pol.is statement, its author; None when unknown).
         annotator_id: the participant's id in the source data.
         conversation_id: the conversation (None for a Pol.is statement).
         prompt_id: the conversation's id in the source data.
@@ -792,11 +792,11 @@ def _connection(source: Store | sqlite3.Connection) -> sqlite3.Connection:
 
 _PAGE_SELECT = (
     "SELECT e.justification_id, e.stance, e.source_kind, e.source_name, e.label_id, j.text, j.block, j.language,"
-    " a.participant_id, p.source_id, p.demographics, a.conversation_id, c.source_id,"
+    " e.participant_id, p.source_id, p.demographics, a.conversation_id, c.source_id,"
     " s.prompt_version, s.confidence, s.quote"
     " FROM evidence_current e JOIN justifications j ON j.id = e.justification_id"
     " LEFT JOIN assessments a ON a.id = j.assessment_id"
-    " LEFT JOIN participants p ON p.id = a.participant_id"
+    " LEFT JOIN participants p ON p.id = e.participant_id"
     " LEFT JOIN conversations c ON c.id = a.conversation_id"
     " LEFT JOIN stance_labels s ON s.id = e.label_id"
 )
@@ -922,8 +922,8 @@ def evidence_split(source: Store | sqlite3.Connection, proposal_id: str, field_n
 
     One GROUP BY over the proposal's links (``evidence_current``) joined to their participants
     (through justification and assessment; directly when ``evidence_current`` has a
-    ``participant_id`` column). Groups come sorted by name, with ``(unknown)`` (no value, or a
-    Pol.is statement) last.
+    ``participant_id`` column, which holds a Pol.is statement's author). Groups come sorted by
+    name, with ``(unknown)`` (no value) last.
     """
     conn = _connection(source)
     path = _json_path(field_name)

@@ -491,3 +491,34 @@ def m0007_evidence_participant(db: Database) -> None:
         CREATE INDEX evidence_current_split ON evidence_current(proposal_id, participant_id, stance);
         """
     )
+
+
+@migrations(name="0008_statement_author")
+def m0008_statement_author(db: Database) -> None:
+    """Give a Pol.is statement's link its author as participant, so it counts in the split by opinion group.
+
+    A statement has no assessment; its participant is the one who wrote it (``author_id`` in the
+    export, a ``participants`` row with ``source_id`` ``<conversation key>/<author id>``). Links made
+    before this migration are filled in; the trigger fills in later ones.
+    """
+    author = (
+        "SELECT p.id FROM polis_statements s JOIN participants p"
+        " ON p.source = 'polis' AND p.source_id = s.conversation_key || '/' || s.author_id"
+        " WHERE s.justification_id = {justification}"
+    )
+    db.executescript(
+        f"""
+        DROP TRIGGER evidence_current_participant;
+        CREATE TRIGGER evidence_current_participant AFTER INSERT ON evidence_current
+        WHEN NEW.participant_id IS NULL
+        BEGIN
+            UPDATE evidence_current SET participant_id = COALESCE(
+                (SELECT a.participant_id FROM justifications j JOIN assessments a ON a.id = j.assessment_id
+                 WHERE j.id = NEW.justification_id),
+                ({author.format(justification="NEW.justification_id")}))
+            WHERE proposal_id = NEW.proposal_id AND justification_id = NEW.justification_id;
+        END;
+        UPDATE evidence_current SET participant_id = ({author.format(justification="evidence_current.justification_id")})
+        WHERE participant_id IS NULL;
+        """
+    )

@@ -483,3 +483,58 @@ def test_an_auditor_cannot_set_a_stance_and_nothing_is_written(tmp_path):
         governance.add_member(store, "Wei Chen", ["reviewer"])
         label = set_stance(store, proposal_id, justification_id, "refutes", "Wei Chen")
         assert label.source_name == "Wei Chen"
+
+
+def test_a_polis_statement_counts_under_its_authors_opinion_group(ws, crowd, proposal, tmp_path):
+    from reviewer.evidence import evidence_page, evidence_split
+    from reviewer.polis import import_polis, participant_id, statement_id
+    from tests.reviewer.test_polis import SMALL_COMMENTS, SMALL_VOTES, write_export
+
+    s = ws.store
+    import_polis(s, *write_export(tmp_path / "town-hall", SMALL_COMMENTS, SMALL_VOTES))
+    # Statement 0 was written by participant 0 (opinion group 0), statement 1 by participant 1 (group 1).
+    for number, stance in (("0", "supports"), ("1", "refutes")):
+        link_statement(s, proposal, statement_id("town-hall", number), "Ana")
+        set_stance(s, proposal, statement_id("town-hall", number), stance, "Ana")
+    split = {g.group: (g.supports, g.refutes) for g in evidence_split(s, proposal, "opinion_group")}
+    assert split["0"] == (1, 0) and split["1"] == (0, 1)
+    rows = {r.justification_id: r for r in evidence_page(s, proposal, "supports", limit=100)}
+    row = rows[statement_id("town-hall", "0")]
+    assert row.participant_id == participant_id("town-hall", "0") and row.annotator_id == "town-hall/0"
+    assert row.demographics == {"opinion_group": 0} and row.conversation_id is None
+    [link] = [x for x in evidence_links(s, proposal) if x.justification_id == statement_id("town-hall", "1")]
+    assert link.participant_id == participant_id("town-hall", "1") and link.demographics == {"opinion_group": 1}
+
+
+def test_migration_0008_gives_statements_linked_before_it_their_author(tmp_path):
+    from sqlite_utils import Database
+
+    from reviewer.migrations import migrations
+    from reviewer.polis import import_polis, participant_id, statement_id
+    from reviewer.store import Store
+    from tests.reviewer.test_polis import SMALL_COMMENTS, SMALL_VOTES, write_export
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="0008_statement_author")  # a workspace as version 0007 left it
+    db.close()
+    store = Store.open(path)  # migrated again to the newest on opening…
+    import_polis(store, *write_export(tmp_path / "e", SMALL_COMMENTS, SMALL_VOTES))
+    store.close()
+    db = Database(path)  # …so take the link back to how 0007 stored it: no participant for a statement
+    db.execute("INSERT INTO proposals (id, title, intent, kind, origin, base_revision, created_at, created_by)"
+               " VALUES ('p', 't', 'i', 'clarification', 'imported', 'HEAD', '2026-01-01T00:00:00Z', 'Ana')")
+    db.execute("INSERT INTO evidence_current (proposal_id, justification_id, via) VALUES ('p', ?, 'hand')",
+               [statement_id("e", "1")])
+    db.execute("UPDATE evidence_current SET participant_id = NULL")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = '0008_statement_author'")
+    db.execute("DROP TRIGGER evidence_current_participant")
+    db.execute("CREATE TRIGGER evidence_current_participant AFTER INSERT ON evidence_current BEGIN SELECT 1; END")
+    db.conn.commit()
+    db.close()
+    store = Store.open(path)
+    try:
+        assert store.db.execute("SELECT participant_id FROM evidence_current").fetchall() == [
+            (participant_id("e", "1"),)]
+    finally:
+        store.close()
