@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -34,6 +34,7 @@ from ui.models.queue import (
     COL_LEVEL,
     COL_SECTIONS,
     COL_TITLE,
+    EVIDENCE_FILTERS,
     KIND_LABELS,
     STATUS_LABELS,
     QueueFilter,
@@ -103,11 +104,21 @@ class QueuePanel(QWidget):
             "origins": _combo("origin", [(o, o) for o in ORIGINS]),
             "statuses": _combo("status", list(STATUS_LABELS.items())),
         }
-        filter_row = QHBoxLayout()
+        filter_row = QGridLayout()
         filter_row.setContentsMargins(0, 0, 0, 0)
-        for field, combo in self.filters.items():
+        filter_row.setSpacing(4)
+        for i, (field, combo) in enumerate(self.filters.items()):
             combo.currentIndexChanged.connect(lambda _i, f=field, c=combo: self.proxy.set_allowed(f, {c.currentData()} - {""}))
-            filter_row.addWidget(combo)
+            filter_row.addWidget(combo, i // 3, i % 3)
+        self.evidence_filter = QComboBox()
+        self.evidence_filter.setToolTip("Show only proposals whose crowd evidence looks like this")
+        self.evidence_filter.setAccessibleName("Evidence filter")
+        self.evidence_filter.addItem("Any evidence", "")
+        for key, (text, _test) in EVIDENCE_FILTERS.items():
+            self.evidence_filter.addItem(text, key)
+        self.evidence_filter.currentIndexChanged.connect(
+            lambda _i: self.proxy.set_evidence(self.evidence_filter.currentData() or ""))
+        filter_row.addWidget(self.evidence_filter, 1, 1, 1, 2)
 
         self.table = QTableView()
         self.table.setModel(self.proxy)

@@ -85,6 +85,27 @@ def test_filter_by_text_and_by_each_field(qtbot, desk):
     assert "0 of" not in desk.queue.count_label.text() and "1 of 9" in desk.queue.count_label.text()
 
 
+def test_filter_by_evidence(qtbot, desk):
+    proxy, model = desk.queue.proxy, desk.queue.model
+    combo = desk.queue.evidence_filter
+    every = [model.queue_row(r) for r in range(model.rowCount())]
+
+    def shown():
+        return {proxy.index(r, 1).data() for r in range(proxy.rowCount())}
+
+    combo.setCurrentIndex(combo.findData("leans_refuting"))
+    leaning = {r.title for r in every if r.refutes > r.supports}
+    assert shown() == leaning and 0 < len(leaning) < len(every)
+    assert any(t.startswith("Raise companionship") for t in shown())  # 22 supports, 211 refutes in the demo
+    combo.setCurrentIndex(combo.findData("none"))
+    assert proxy.rowCount() == 0  # every demo proposal has evidence
+    assert "0 of 9" in desk.queue.count_label.text()
+    combo.setCurrentIndex(combo.findData("has_supports"))
+    assert proxy.rowCount() == 9
+    combo.setCurrentIndex(0)
+    assert proxy.rowCount() == 9
+
+
 def test_sort_by_supports_column(desk):
     from ui.models.queue import COL_SUP
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -193,12 +193,24 @@ def _haystack(row: QueueRow) -> str:
     return " ".join((row.title, row.intent, " ".join(row.section_ids), row.id)).lower()
 
 
+# What the crowd evidence of a proposal must look like to be shown (the queue's evidence filter).
+EVIDENCE_FILTERS: dict[str, tuple[str, Callable[[QueueRow], bool]]] = {
+    "leans_refuting": ("Leans refuting (more refutes than supports)", lambda r: r.refutes > r.supports),
+    "leans_supporting": ("Leans supporting (more supports than refutes)", lambda r: r.supports > r.refutes),
+    "has_refutes": ("Has refuting justifications", lambda r: r.refutes > 0),
+    "has_supports": ("Has supporting justifications", lambda r: r.supports > 0),
+    "unlabelled": ("Has links without a stance", lambda r: r.unlabelled > 0),
+    "none": ("No evidence linked", lambda r: r.supports + r.refutes + r.no_comment + r.unlabelled == 0),
+}
+
+
 class QueueFilter(QSortFilterProxyModel):
-    """Filters the queue by free text and by level, kind, origin and status; sorts by any column.
+    """Filters the queue by free text, by level, kind, origin and status, and by evidence; sorts by any column.
 
     Attributes:
         text: lower-case words that must all occur in the title, intent, section ids or id.
         levels, kinds, origins, statuses: allowed values (empty = all).
+        evidence: a key of ``EVIDENCE_FILTERS`` the proposal's evidence must meet ('' = any).
     """
 
     def __init__(self, parent: Any = None) -> None:
@@ -208,12 +220,21 @@ class QueueFilter(QSortFilterProxyModel):
         self.kinds: set[str] = set()
         self.origins: set[str] = set()
         self.statuses: set[str] = set()
+        self.evidence = ""
         self.setSortRole(SORT_ROLE)
 
     def set_text(self, text: str) -> None:
         """Filter by free text (all words must match)."""
         self.beginFilterChange()
         self.text = text.lower().split()
+        self.endFilterChange()
+
+    def set_evidence(self, key: str) -> None:
+        """Show only proposals whose evidence meets ``EVIDENCE_FILTERS[key]`` ('' shows all)."""
+        if key and key not in EVIDENCE_FILTERS:
+            raise ValueError(key)
+        self.beginFilterChange()
+        self.evidence = key
         self.endFilterChange()
 
     def set_allowed(self, field: str, values: set[str]) -> None:
@@ -237,6 +258,8 @@ class QueueFilter(QSortFilterProxyModel):
         if self.origins and row.origin not in self.origins:
             return False
         if self.statuses and row.status not in self.statuses:
+            return False
+        if self.evidence and not EVIDENCE_FILTERS[self.evidence][1](row):
             return False
         if self.text:
             haystack = model.haystacks[source_row]
