@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -32,7 +32,11 @@ from ui import settings as window_settings
 from ui.dialogs import Dialogs
 from ui.models.queue import (
     COL_LEVEL,
+    COL_NC,
+    COL_REF,
     COL_SECTIONS,
+    COL_STATUS,
+    COL_SUP,
     COL_TITLE,
     EVIDENCE_FILTERS,
     KIND_LABELS,
@@ -69,6 +73,9 @@ pre { background: #f6f8fa; padding: 6px; white-space: pre-wrap; }
 """
 LEVELS = ("root", "system", "developer", "user", "guideline", "none")
 ORIGINS = ("automated-batch", "automated-single", "human-first", "imported")
+
+
+_MIN_TITLE = 160  # below this the title says too little; the table scrolls sideways instead
 
 
 def _combo(label: str, items: list[tuple[str, str]]) -> QComboBox:
@@ -154,6 +161,7 @@ class QueuePanel(QWidget):
         current = self.current_id()
         self.model.set_rows(rows)
         self.table.resizeColumnToContents(COL_LEVEL)
+        QTimer.singleShot(0, self, self.fit_title)  # once the counts' columns have their new widths
         if current and self.select(current):
             return
         if self.proxy.rowCount():
@@ -198,6 +206,22 @@ class QueuePanel(QWidget):
         """Report the newly chosen proposal."""
         if current.isValid():
             self.proposal_chosen.emit(self.model.ids[self.proxy.mapToSource(current).row()])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        """Qt override: keep the title as wide as the panel allows with the counts still in view."""
+        super().resizeEvent(event)
+        self.fit_title()
+
+    def fit_title(self) -> None:
+        """Size the title column so that level, title, status and the three counts fit the panel.
+
+        A count cut off at the panel's edge would read as another number (52 shown as 5); the
+        kind, origin and sections columns stay to the right, a scroll away.
+        """
+        header = self.table.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in (COL_LEVEL, COL_STATUS, COL_SUP, COL_REF, COL_NC))
+        room = self.table.viewport().width() - others - 2
+        header.resizeSection(COL_TITLE, max(room, _MIN_TITLE))
 
     def _update_count(self, *_args: object) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()

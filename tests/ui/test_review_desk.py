@@ -247,3 +247,23 @@ def test_opening_a_justification_shows_its_conversation(qtbot, desk):
     text = desk.conversation_dialog.view.browser.toPlainText()
     user_turn = next(content for role, content in detail.prompt if role == "user")
     assert " ".join(user_turn.split()[:6]) in " ".join(text.split())
+
+
+def test_queue_counts_stay_in_view_beside_the_title(qtbot, desk):
+    from ui.main_window import QueuePanel
+    from ui.models.queue import COL_NC, COL_TITLE
+
+    panel = QueuePanel()
+    qtbot.addWidget(panel)
+    panel.set_rows([desk.queue.model.queue_row(r) for r in range(desk.queue.model.rowCount())])
+    panel.show()
+    table, header = panel.table, panel.table.horizontalHeader()
+    titles = []
+    for width in (900, 520):
+        panel.resize(width, 500)
+        qtbot.waitUntil(lambda w=width: panel.width() == w, timeout=5000)
+        qtbot.wait(20)  # the fit after new rows runs from a zero timer
+        right = header.sectionViewportPosition(COL_NC) + header.sectionSize(COL_NC)
+        assert right <= table.viewport().width()  # no count is cut off at the panel's edge
+        titles.append(header.sectionSize(COL_TITLE))
+    assert titles[0] > titles[1] >= 160  # the title takes what room there is
