@@ -169,7 +169,7 @@ class EvidenceListModel(QAbstractListModel):
             proposal_id: the proposal.
             fetch: ask for the first page now; otherwise it is asked for by the first ``fetchMore``
                 (a collapsed list costs nothing until it is opened).
-            first_page: the first page, already read (with the counts, on the workspace lane).
+            first_page: the first page, already read (with the counts, on the page reader).
         """
         self.proposal_id = proposal_id
         self.reload(fetch=fetch, first_page=first_page)
