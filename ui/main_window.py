@@ -529,7 +529,7 @@ class MainWindow(QMainWindow):
         self.editor_view = EditorView(self.lane)
         self.editor_view.set_editor(self.reviewer)
         self.editor_view.committed.connect(lambda _report: self.reload())
-        self.auditor_view = AuditorView(self.lane, self.read)
+        self.auditor_view = AuditorView(self.lane, self.read, self.reader)
         from ui.views.agreement_view import AgreementView
 
         self.agreement_view = AgreementView(self.lane)

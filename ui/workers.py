@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 
 from reviewer.errors import BugError, KnownError
@@ -62,10 +63,17 @@ class Lane(QObject):
         *,
         success: Callable[[Any], None] | None = None,
         failure: Callable[[BaseException], None] | None = None,
+        context: QObject | None = None,
     ) -> concurrent.futures.Future[Any]:
-        """Run ``op()`` in the background; call ``success(result)`` or ``failure(error)`` on the GUI thread."""
+        """Run ``op()`` in the background; call ``success(result)`` or ``failure(error)`` on the GUI thread.
+
+        With a ``context``, neither is called once that object has been deleted (a list model
+        whose view closed while its page was being read).
+        """
         if self._closed:
             raise BugError("lane used after shutdown")
+        if context is not None:
+            success, failure = _while_alive(context, success), _while_alive(context, failure)
         self._set_running(+1)
 
         def task() -> Any:
@@ -104,6 +112,17 @@ class Lane(QObject):
 
     def _release(self) -> None:
         """Close what the lane opened, on the lane's own thread (last of its work)."""
+
+
+def _while_alive(context: QObject, callback: Callable[[Any], None] | None) -> Callable[[Any], None] | None:
+    if callback is None:
+        return None
+
+    def guarded(value: Any) -> None:
+        if shiboken6.isValid(context):
+            callback(value)
+
+    return guarded
 
 
 def _default_failure(error: BaseException) -> None:
@@ -255,15 +274,19 @@ class PageReader(Lane):
         *,
         success: Callable[[Any], None] | None = None,
         failure: Callable[[BaseException], None] | None = None,
+        context: QObject | None = None,
     ) -> concurrent.futures.Future[Any]:
-        """Run ``op(connection)`` on the reader's thread; ``success``/``failure`` come on the GUI thread."""
+        """Run ``op(connection)`` on the reader's thread; ``success``/``failure`` come on the GUI thread.
+
+        ``context``: as for ``Lane.submit``, the object the callbacks belong to.
+        """
 
         def with_connection() -> Any:
             if self._read is None:
                 self._read = ReadConnection(self.database)
             return op(self._read.conn)
 
-        return self.submit(with_connection, success=success, failure=failure)
+        return self.submit(with_connection, success=success, failure=failure, context=context)
 
     def call(self, op: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run ``op(connection)`` on the reader's thread and wait for its result (raised on failure)."""

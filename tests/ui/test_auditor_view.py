@@ -9,7 +9,7 @@ from tests.ui.test_editor_view import TITLE, adopt_one
 from ui.dialogs import Dialogs
 from ui.models.audit_log import PAGE, AuditLogModel, LogFilter
 from ui.views.auditor_view import AuditorView
-from ui.workers import ReadConnection, WorkspaceLane
+from ui.workers import PageReader, ReadConnection, WorkspaceLane
 
 pytestmark = pytest.mark.gui
 
@@ -26,17 +26,26 @@ def make_view(qtbot):
     def make(path):
         lane = WorkspaceLane(path)
         read = ReadConnection(path / DB_FILE)
-        opened.append((lane, read))
-        view = AuditorView(lane, read)
+        reader = PageReader(path / DB_FILE)
+        opened.append((lane, read, reader))
+        view = AuditorView(lane, read, reader)
         qtbot.addWidget(view)
         view.resize(1200, 700)
-        view.refresh()
+        with qtbot.waitSignal(view.log_shown, timeout=20000):
+            view.refresh()
         return view
 
     yield make
-    for lane, read in opened:
+    for lane, read, reader in opened:
         lane.shutdown()
+        reader.shutdown()
         read.close()
+
+
+def apply(qtbot, view):
+    """Apply the filters and wait for the list (read off the GUI thread)."""
+    with qtbot.waitSignal(view.log_shown, timeout=20000):
+        view.apply_filters()
 
 
 def rows(view):
@@ -55,41 +64,42 @@ def test_log_lists_every_event_newest_first_and_filters(qtbot, make_view, demo_w
     assert (first[0], first[2], first[3]) == (1, "spec-review", "workspace.create")
 
     view.action_filter.setCurrentText("member")
-    view.apply_filters()
+    apply(qtbot, view)
     members = rows(view)
     assert len(members) == 5 and {r[3] for r in members} == {"member.add"}
     assert "Wei Chen" in " ".join(r[5] for r in members)
     assert view.count_label.text() == f"5 of {total} events match"
     view.action_filter.setCurrentText("member.role_add")
-    view.apply_filters()
+    apply(qtbot, view)
     assert rows(view) == []
 
     view.clear_filters()
     view.actor_filter.setCurrentText("ranking-based")
-    view.apply_filters()
+    apply(qtbot, view)
     assert {r[3] for r in rows(view)} == {"evidence.rule"} and len(rows(view)) == 9
     proposal_id = rows(view)[0][4].split()[1]
     view.clear_filters()
     view.object_filter.setText(proposal_id)
-    view.apply_filters()
+    apply(qtbot, view)
     assert sorted(r[3] for r in rows(view)) == ["evidence.rule", "proposal.add"]
     view.object_filter.setText("member")
     view.since_filter.setText("2999-01-01")
-    view.apply_filters()
+    apply(qtbot, view)
     assert rows(view) == []
     view.since_filter.setText("yesterday")
-    view.apply_filters()
+    apply(qtbot, view)
     assert rows(view) == [] and "not a date" in view.count_label.text()
-    view.clear_filters()
+    with qtbot.waitSignal(view.log_shown, timeout=20000):
+        view.clear_filters()
     assert view.model.rowCount() == total
 
 
-def test_detail_pane_shows_the_whole_payload_and_hashes(make_view, demo_workspace):
+def test_detail_pane_shows_the_whole_payload_and_hashes(qtbot, make_view, demo_workspace):
     view = make_view(demo_workspace)
     with Workspace.open(demo_workspace) as workspace:
         (event,) = audit.list_events(workspace.store.db, action="workspace.create")
     view.action_filter.setCurrentText("workspace")
-    view.apply_filters()
+    apply(qtbot, view)
     view.table.selectRow(0)
     text = view.detail.toPlainText()
     assert "Event 1: workspace.create" in text
@@ -112,6 +122,8 @@ def test_verify_ok_then_a_tampered_event_is_named(qtbot, make_view, demo_workspa
     with qtbot.waitSignal(view.verified, timeout=20000) as blocker:
         view.on_verify()
     report = blocker.args[0]
+    # The list is read again after the check (off the GUI thread), with the bad event chosen.
+    qtbot.waitUntil(lambda: view.model.ready and view.table.currentIndex().isValid(), timeout=20000)
     assert not report.ok and report.first_bad_seq == 12
     text = view.chain_view.toPlainText()
     assert "NOT intact" in text and "event 12" in text and "does not match its hash" in text
@@ -170,7 +182,7 @@ def test_export_writes_the_report_with_escaped_titles_and_changes_nothing(qtbot,
     assert event_count(demo_workspace) == before  # auditing writes nothing to the workspace
 
 
-def test_log_pages_through_a_long_log(make_view, demo_workspace):
+def test_log_pages_through_a_long_log(qtbot, make_view, demo_workspace):
     with Workspace.open(demo_workspace) as workspace, workspace.store.db.atomic():
         for number in range(450):
             audit.append_event(workspace.store.db, actor="load", action="test.bulk", object_type="workspace",
@@ -180,11 +192,15 @@ def test_log_pages_through_a_long_log(make_view, demo_workspace):
     model = view.model
     assert model.rowCount() == PAGE and model.canFetchMore()
     model.fetchMore()
-    assert model.rowCount() == 2 * PAGE
+    model.fetchMore()  # asked again while the page is read: still one page
+    assert model.rowCount() == PAGE  # the page is read on the page reader, not here
+    qtbot.waitUntil(lambda: model.rowCount() == 2 * PAGE, timeout=20000)
+    qtbot.wait(50)
+    assert model.rowCount() == 2 * PAGE and model.seqs == list(range(total, total - 2 * PAGE, -1))
     model.fetch_all()
     assert model.seqs == list(range(total, 0, -1)) and not model.canFetchMore()
     view.action_filter.setCurrentText("test")
-    view.apply_filters()
+    apply(qtbot, view)
     model.fetch_all()
     assert model.rowCount() == 450 and model.matching_count() == 450
 

@@ -227,6 +227,7 @@ class EvidenceListModel(QAbstractListModel):
             read,
             success=lambda page: self._arrived(serial, page),
             failure=lambda error: self._read_failed(serial, error),
+            context=self,
         )
 
     def _arrived(self, serial: int, page: list[EvidenceRow] | None) -> None:

@@ -32,8 +32,8 @@ from reviewer.store import APP_ACTOR
 from reviewer.trace import TraceReport, repository_anchors, trace
 from reviewer.workspace import Workspace
 from ui.dialogs import Dialogs
-from ui.models.audit_log import AuditLogModel, LogFilter, short_time
-from ui.workers import ReadConnection, WorkspaceLane, describe_error
+from ui.models.audit_log import AuditLogModel, LogCounts, LogFilter, short_time
+from ui.workers import PageReader, ReadConnection, WorkspaceLane, describe_error
 
 ACTION_PREFIXES = (
     "decision", "spec", "proposal", "member", "quorum", "evidence", "stance", "import", "relevance", "judge",
@@ -204,27 +204,33 @@ class AuditorView(QWidget):
 
     Signals:
         verified(object): the chain was checked; the ``ChainReport``.
+        log_shown(): the list shows the filters in force (read on the page reader).
         traced(object): decisions were traced to commits; the ``TraceReport``.
         exported(str): the transparency report was written to this file.
         failed(object): a check, an export or a read failed (the exception).
 
     Attributes:
         lane: the workspace lane the checks and exports run on.
-        read: the read-only connection the log is read through.
+        read: the read-only connection single events are read through (by sequence number).
         model: the audit log.
         chain_report: the last chain check, if any.
         trace_report: the last trace, if any.
     """
 
     verified = Signal(object)
+    log_shown = Signal()
     traced = Signal(object)
     exported = Signal(str)
     failed = Signal(object)
 
-    def __init__(self, lane: WorkspaceLane, read: ReadConnection, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, lane: WorkspaceLane, read: ReadConnection, reader: PageReader, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.lane = lane
         self.read = read
+        self._want_seq: int | None = None  # the event to choose once the list has been read
+        self._want_detail = False  # show that event even when the filter hides it
         self.chain_report: audit.ChainReport | None = None
         self.trace_report: TraceReport | None = None
         self._running = 0
@@ -300,7 +306,9 @@ class AuditorView(QWidget):
         actions.addWidget(self.count_label)
         actions.addWidget(refresh)
 
-        self.model = AuditLogModel(read, self)
+        self.model = AuditLogModel(reader, read, self)
+        self.model.loaded.connect(self._on_log_loaded)
+        self.model.failed.connect(self._report_read_error)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -389,32 +397,46 @@ class AuditorView(QWidget):
             since=self.since_filter.text().strip(),
         )
 
-    def apply_filters(self) -> None:
-        """List the events that match the filters now (also called after a pause in typing)."""
+    def apply_filters(self, *, select: int | None = None) -> None:
+        """List the events that match the filters (also called after a pause in typing).
+
+        The list is read off the GUI thread; ``log_shown`` says when it is on screen.
+
+        Args:
+            select: the event to choose then (by default the one chosen now, if still listed),
+                shown in the detail pane even when the filters hide it.
+        """
         self._filter_timer.stop()
         log_filter = self.current_filter()
-        current = self.current_seq()
-        try:
-            self.model.set_filter(log_filter)
-            if self.model.error is not None:
-                raise self.model.error
-            matching = self.model.matching_count()
-            total = int(self.read.conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
-        except sqlite3.Error as exc:
-            self._report_read_error(exc)
-            return
+        self._want_seq = select if select is not None else self.current_seq()
+        self._want_detail = select is not None
+        self.model.set_filter(log_filter)
         problem = log_filter.problem()
         if problem:
             self.count_label.setText(f"<span style='color:{_BAD}'>{escape(problem)}</span>")
-        elif log_filter == LogFilter():
-            self.count_label.setText(f"{total} events")
+            self._show_detail(None)
+            self.log_shown.emit()
         else:
-            self.count_label.setText(f"{matching} of {total} events match")
-        row = self.model.seqs.index(current) if current in self.model.seqs else (0 if self.model.seqs else -1)
-        if row >= 0:
-            self.table.selectRow(row)
+            self.count_label.setText("Reading the log…")
+
+    def _on_log_loaded(self, counts: LogCounts) -> None:
+        if self.model.log_filter == LogFilter():
+            self.count_label.setText(f"{counts.total} events")
+        else:
+            self.count_label.setText(f"{counts.matching} of {counts.total} events match")
+        seq, self._want_seq = self._want_seq, None
+        seqs = self.model.seqs
+        if seq in seqs:
+            self.table.selectRow(seqs.index(seq))
+            self.table.scrollTo(self.model.index(seqs.index(seq), 0))
+        elif seqs:
+            self.table.selectRow(0)
         else:
             self._show_detail(None)
+        if self._want_detail and seq is not None:
+            self._show_detail(seq)
+        self._want_detail = False
+        self.log_shown.emit()
 
     def clear_filters(self) -> None:
         """Show every event."""
@@ -475,16 +497,15 @@ class AuditorView(QWidget):
         self.chain_report = report
         self.chain_view.setHtml(chain_html(report))
         self.checks.setCurrentWidget(self.chain_view)
-        # List the log as it was verified (someone may have changed rows since they were read).
-        self.apply_filters()
+        # List the log as it was verified (someone may have changed rows since they were read),
+        # with the first bad event marked and chosen.
         self.model.set_bad_seq(None if report.ok else report.first_bad_seq)
+        self.apply_filters(select=None if report.ok else report.first_bad_seq)
         if report.ok:
             self._show_message(f"Audit log intact: {report.events} events, {len(report.anchors)} anchors agree.", _OK)
         else:
             where = f"event {report.first_bad_seq}: " if report.first_bad_seq is not None else ""
             self._show_message(f"Audit log NOT intact: {where}{report.reason}.", _BAD)
-            if report.first_bad_seq is not None:
-                self.show_event(report.first_bad_seq)
         self.verified.emit(report)
 
     def on_trace(self) -> None:
@@ -543,6 +564,7 @@ class AuditorView(QWidget):
     # ---- helpers ---------------------------------------------------------------------------------------
 
     def _report_read_error(self, error: sqlite3.Error) -> None:
+        self.count_label.setText("")
         self._show_message(f"Cannot read the audit log: {error}", _BAD)
         self.failed.emit(error)
 

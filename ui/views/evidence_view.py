@@ -541,7 +541,7 @@ class EvidenceView(QWidget):
 
         # On the page reader, not the workspace lane: the counts come while the lane computes the diff.
         self.reader.read(op, success=lambda result: self._on_summary(generation, result),
-                         failure=lambda error: self._on_failure(generation, error))
+                         failure=lambda error: self._on_failure(generation, error), context=self)
 
     def refresh(self) -> None:
         """Read the proposal shown again (after changes made elsewhere)."""
@@ -670,7 +670,7 @@ class EvidenceView(QWidget):
         generation = self._generation
         self.reader.read(lambda conn: evidence_split(conn, proposal_id, field) if generation == self._generation else [],
                          success=lambda groups: self._on_split(generation, proposal_id, field, groups),
-                         failure=lambda error: self._on_failure(generation, error))
+                         failure=lambda error: self._on_failure(generation, error), context=self)
 
     def _on_split(self, generation: int, proposal_id: str, field: str, groups: list[GroupSplit]) -> None:
         if generation != self._generation or field != self.current_field():
@@ -707,6 +707,7 @@ class EvidenceView(QWidget):
             lambda conn: label_history(conn, proposal_id, row.justification_id),
             success=lambda history: self._show_history(generation, row, history),
             failure=lambda error: self._on_failure(generation, error),
+            context=self,
         )
 
     def _show_history(self, generation: int, row: EvidenceRow, history: list[Any]) -> None:
