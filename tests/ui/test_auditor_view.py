@@ -212,3 +212,32 @@ def test_audit_log_model_passes_model_tester(qtmodeltester, make_view, demo_work
     view.model.set_filter(LogFilter(action="proposal"))
     qtmodeltester.check(view.model)
     qtmodeltester.check(AuditLogModel())
+
+
+def test_action_filter_pages_match_the_plain_query(demo_workspace):
+    from ui.models.audit_log import _COLUMNS, _page
+
+    with Workspace.open(demo_workspace) as workspace, workspace.store.db.atomic():
+        for number in range(450):  # more than two pages of two actions that share a prefix
+            audit.append_event(workspace.store.db, actor="load", action=("test.bulk", "test.other")[number % 3 == 0],
+                               object_type="workspace", object_id=None, payload={"n": number})
+    conn = sqlite3.connect(demo_workspace / DB_FILE)
+    try:
+        cases = [LogFilter(action=a) for a in ("test", "test.bulk", "TEST.", "member", "import", "evidence",
+                                                "workspace.create", "m", "zzz", "test.bulk.more")]
+        cases += [LogFilter(action="test", actor="load", since="2000-01-01"), LogFilter(action="test", actor="nobody")]
+        for log_filter in cases:
+            where, params = log_filter.where()
+            expected = conn.execute(f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq DESC",
+                                    params).fetchall()
+            shown, after = [], None
+            while True:
+                page = _page(conn, log_filter, after)
+                shown += page
+                if len(page) < PAGE:
+                    break
+                after = page[-1][0]
+            assert shown == expected, log_filter
+        assert len(_page(conn, LogFilter(action="test"), None)) == PAGE  # 450 events of test.*, newest first
+    finally:
+        conn.close()

@@ -48,19 +48,32 @@ class LogFilter:
             return f"“{self.since}” is not a date: use YYYY-MM-DD (or a full ISO time)."
         return ""
 
-    def where(self) -> tuple[str, list[Any]]:
+    def action_range(self) -> tuple[str, str, str] | None:
+        """Return the action asked for and the range of actions it starts (None: any action).
+
+        ``member`` matches ``member`` itself and every action from ``member.`` up to ``member/``.
+        """
+        if not self.action:
+            return None
+        action = self.action.strip().lower()
+        prefix = action.rstrip(".") + "."
+        return action, prefix, prefix[:-1] + "/"
+
+    def where(self, *, with_action: bool = True) -> tuple[str, list[Any]]:
         """Return the SQL condition (without WHERE; '1' when empty) and its parameters.
 
         The same rules as ``reviewer.audit.list_events`` (actions are lower case).
+
+        Args:
+            with_action: include the action condition (the page query matches actions one by one).
         """
         clauses: list[str] = []
         params: list[Any] = []
-        if self.action:
+        actions = self.action_range() if with_action else None
+        if actions is not None:
             # A prefix as a range ('member.' up to 'member/'), which an index on action can serve.
-            action = self.action.strip().lower()
-            prefix = action.rstrip(".") + "."
             clauses.append("(action = ? OR (action >= ? AND action < ?))")
-            params += [action, prefix, prefix[:-1] + "/"]
+            params += list(actions)
         if self.object_ref:
             clauses.append("(object_type = ? OR object_id = ?)")
             params += [self.object_ref, self.object_ref]
@@ -329,16 +342,46 @@ class LogCounts:
     total: int
 
 
+_COLUMNS = f"seq, at, actor, action, object_type, object_id, substr(payload, 1, {_PAYLOAD_CHARS})"
+
+
 def _page(conn: sqlite3.Connection, log_filter: LogFilter, after: int | None) -> list[tuple[Any, ...]]:
-    where, params = log_filter.where()
+    """Return the next page of matching events, newest first, older than ``after``.
+
+    With an action filter, each matching action is read on its own (the action index then gives
+    that action's events newest first) and the pages are merged: asked for as one range, SQLite
+    would sort every event of a prefix (250,000 of a million-event log for ``member``: 0.6 s).
+    """
+    where, params = log_filter.where(with_action=False)
     if after is not None:
         where += " AND seq < ?"
         params.append(after)
-    return conn.execute(
-        f"SELECT seq, at, actor, action, object_type, object_id, substr(payload, 1, {_PAYLOAD_CHARS})"
-        f" FROM audit_events WHERE {where} ORDER BY seq DESC LIMIT {PAGE}",
-        params,
-    ).fetchall()
+    actions = log_filter.action_range()
+    if actions is None:
+        return conn.execute(
+            f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq DESC LIMIT {PAGE}", params
+        ).fetchall()
+    names = _actions_in(conn, *actions)
+    if not names:
+        return []
+    part = f"SELECT * FROM (SELECT {_COLUMNS} FROM audit_events WHERE action = ? AND {where} ORDER BY seq DESC LIMIT {PAGE})"
+    sql = " UNION ALL ".join([part] * len(names)) + f" ORDER BY 1 DESC LIMIT {PAGE}"
+    return conn.execute(sql, [value for name in names for value in (name, *params)]).fetchall()
+
+
+def _actions_in(conn: sqlite3.Connection, action: str, low: str, high: str) -> list[str]:
+    """Return the distinct stored actions equal to ``action`` or in ``[low, high)``, by index skip-scan."""
+    found = [action] if conn.execute("SELECT 1 FROM audit_events WHERE action = ? LIMIT 1", [action]).fetchone() else []
+    # Each step jumps to the next distinct action through the index: a few lookups, not a scan.
+    found += [r[0] for r in conn.execute(
+        "WITH RECURSIVE next(name) AS ("
+        " SELECT min(action) FROM audit_events WHERE action >= ? AND action < ?"
+        " UNION ALL SELECT (SELECT min(action) FROM audit_events WHERE action > next.name AND action < ?)"
+        " FROM next WHERE next.name IS NOT NULL)"
+        " SELECT name FROM next WHERE name IS NOT NULL",
+        [low, high, high],
+    )]
+    return sorted(set(found))
 
 
 def _counts(conn: sqlite3.Connection, log_filter: LogFilter) -> LogCounts:
