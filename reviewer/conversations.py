@@ -10,7 +10,7 @@ from typing import Any
 from reviewer.errors import KnownError
 from reviewer.evidence import guess_language
 from reviewer.judges.tasks import prompt_messages, response_messages
-from reviewer.rankings import LETTERS, Ranking, parse_ranking
+from reviewer.rankings import LETTERS, Ranking, ranking_or_none
 from reviewer.store import Store, sql_errors
 
 _UNACCEPTABLE = re.compile(r"\b([A-Z])\b\s+is\s+unacceptable", re.IGNORECASE)
@@ -194,15 +194,6 @@ def unacceptable_letters(raw: str | None) -> tuple[str, ...]:
     return tuple(sorted(set(found)))
 
 
-def _parse(text: str | None) -> Ranking | None:
-    if not text:
-        return None
-    try:
-        return parse_ranking(text)
-    except KnownError:
-        return None
-
-
 def _tally(rankings: list[Ranking], unacceptable: dict[str, int], letters: tuple[str, ...]) -> tuple[ResponseTally, ...]:
     out = []
     for letter in letters:
@@ -287,8 +278,8 @@ def conversation_detail(store: Store, conversation_id: str, justification_id: st
     responses = {k: tuple(v) for k, v in response_messages(row[4]).items()}
     letters = tuple(sorted(responses)) if responses else LETTERS
     others = [a for a in assessments if a[1] != focus_participant]
-    personal = [r for r in (_parse(a[2]) for a in others) if r is not None and _covers(r, letters)]
-    world = [r for r in (_parse(a[3]) for a in others) if r is not None and _covers(r, letters)]
+    personal = [r for r in (ranking_or_none(a[2]) for a in others) if r is not None and _covers(r, letters)]
+    world = [r for r in (ranking_or_none(a[3]) for a in others) if r is not None and _covers(r, letters)]
     marked: dict[str, int] = {}
     for a in others:
         for letter in unacceptable_letters(a[4]):

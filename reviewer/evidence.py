@@ -13,7 +13,7 @@ from typing import Any
 from reviewer import audit
 from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
-from reviewer.rankings import Ranking, pairwise_agreement, parse_ranking
+from reviewer.rankings import Ranking, pairwise_agreement, ranking_or_none
 from reviewer.store import Store, sql_errors
 
 STANCES = ("supports", "refutes", "no_comment")
@@ -398,17 +398,6 @@ def _participant_ranking(block: str, own: str | None, world: str | None, persona
     return None
 
 
-@functools.lru_cache(maxsize=4096)
-def _parse_or_none(text: str | None) -> Ranking | None:
-    # Cached: a crowd uses few distinct ranking strings (75 weak orders of four letters).
-    if not text:
-        return None
-    try:
-        return parse_ranking(text)
-    except KnownError:
-        return None
-
-
 def _canonical(ranking: Ranking) -> str:
     """The ranking as text with tied letters sorted, as ``rankings.normalise`` writes it."""
     return ">".join("=".join(sorted(tier)) for tier in ranking.tiers)
@@ -480,8 +469,8 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
         now = utc_now()
         new_labels: list[StanceLabel] = []
         unchanged = 0
-        parsed_expected = {c: _parse_or_none(t) for c, t in expected_by_conversation.items()}
-        parsed_ranker = {c: (_parse_or_none(t[0]), t[1], t[2]) for c, t in rankers.items()}
+        parsed_expected = {c: ranking_or_none(t) for c, t in expected_by_conversation.items()}
+        parsed_ranker = {c: (ranking_or_none(t[0]), t[1], t[2]) for c, t in rankers.items()}
         judged: dict[tuple[Ranking, Ranking, Ranking], tuple[str, dict[str, int]]] = {}
         for justification_id, block, own, world, personal, conversation_id in rows:
             expected = parsed_expected.get(conversation_id) if conversation_id else None
@@ -493,7 +482,7 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
                 skipped["no_ranker_ranking"] += 1
                 continue
             chosen = _participant_ranking(block, own, world, personal)
-            participant = _parse_or_none(chosen[0]) if chosen else None
+            participant = ranking_or_none(chosen[0]) if chosen else None
             if participant is None or chosen is None:
                 skipped["no_participant_ranking"] += 1
                 continue

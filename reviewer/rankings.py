@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -44,6 +45,21 @@ def parse_ranking(text: str, letters: tuple[str, ...] = LETTERS) -> Ranking:
     if sorted(flat) != sorted(letters) or len(set(flat)) != len(flat):
         raise KnownError(f"ranking {text!r} is not a permutation of {''.join(letters)}")
     return Ranking(tuple(tuple(tier) for tier in tiers))
+
+
+@functools.lru_cache(maxsize=4096)
+def ranking_or_none(text: str | None) -> Ranking | None:
+    """Return the ranking ``text`` names, or None when it is empty or not a ranking of A–D.
+
+    Stored crowd rankings are read leniently for display and counting (a bad one is left out);
+    cached, as a crowd uses few distinct ranking strings (75 weak orders of four letters).
+    """
+    if not text:
+        return None
+    try:
+        return parse_ranking(text)
+    except KnownError:
+        return None
 
 
 def normalise(text: str) -> str:

@@ -30,3 +30,11 @@ def test_pairwise_agreement_ignores_ties():
     assert (mixed.agreeing, mixed.counted) == (4, 5)
     all_tied = pairwise_agreement(parse_ranking("A=B=C=D"), parse_ranking("A>B>C>D"))
     assert (all_tied.counted, all_tied.share) == (0, None)
+
+
+def test_ranking_or_none_reads_stored_rankings_leniently():
+    from reviewer.rankings import ranking_or_none
+
+    assert ranking_or_none("B > A=C > D").tiers == (("B",), ("A", "C"), ("D",))
+    for bad in (None, "", "A>B>C", "A>A>B>C", "E>A>B>C"):
+        assert ranking_or_none(bad) is None

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QTextBrowser, QVBoxLayout, QWidge
 from reviewer.conversations import ConversationDetail, ResponseTally, conversation_detail
 from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
-from reviewer.rankings import Ranking, parse_ranking
+from reviewer.rankings import Ranking, ranking_or_none
 from reviewer.render import escape, render_markdown
 from ui.dialogs import Dialogs
 from ui.workers import WorkspaceLane
@@ -25,15 +25,6 @@ td.num { text-align: right; }
 """
 FOCUS_BACKGROUND = "#e8f0fb"
 _BLOCK_TITLES = {"personal": "for themselves", "world": "for the world", "unacceptable": "on unacceptable responses"}
-
-
-def _parse(text: str | None) -> Ranking | None:
-    if not text:
-        return None
-    try:
-        return parse_ranking(text)
-    except KnownError:
-        return None
 
 
 def place_text(ranking: Ranking | None, letter: str) -> str:
@@ -130,10 +121,10 @@ def conversation_html(detail: ConversationDetail) -> str:
             )
 
     # Rankings side by side, with the crowd's summary.
-    personal = _parse(participant.personal_ranking) if participant else None
-    world = _parse(participant.world_ranking) if participant else None
+    personal = ranking_or_none(participant.personal_ranking) if participant else None
+    world = ranking_or_none(participant.world_ranking) if participant else None
     ranker = detail.rankers[0] if detail.rankers else None
-    ranker_ranking = _parse(ranker.ranking) if ranker else None
+    ranker_ranking = ranking_or_none(ranker.ranking) if ranker else None
     groups = ['<th rowspan="2">Response</th>']
     head = []
     if participant is not None:
