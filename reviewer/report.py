@@ -256,12 +256,7 @@ def render_md(data: dict[str, Any]) -> str:
         if p["evidence"] is None:
             lines += ["Evidence: not available in this workspace.", ""]
         else:
-            c = p["evidence"]["counts"]
-            lines.append(
-                f"Evidence: {p['evidence']['links']} linked justifications: {c.get('supports', 0)} support, "
-                f"{c.get('refutes', 0)} refute, {c.get('no_comment', 0)} do not comment"
-                + (f", {c['unlabelled']} unlabelled" if c.get("unlabelled") else "") + "."
-            )
+            lines.append(_evidence_sentence(p["evidence"]))
             lines.append("")
             if p["evidence"]["by_source"]:
                 lines += ["| stance source | supports | refutes | no comment |", "| --- | --- | --- | --- |"]
@@ -410,12 +405,7 @@ def render_html(data: dict[str, Any]) -> str:
         if p["evidence"] is None:
             out.append('<p class="muted">Evidence: not available in this workspace.</p>')
         else:
-            c = p["evidence"]["counts"]
-            out.append(
-                f"<p>Evidence: {p['evidence']['links']} linked justifications: {c.get('supports', 0)} support, "
-                f"{c.get('refutes', 0)} refute, {c.get('no_comment', 0)} do not comment"
-                + (f", {c['unlabelled']} unlabelled" if c.get("unlabelled") else "") + ".</p>"
-            )
+            out.append(f"<p>{e(_evidence_sentence(p['evidence']))}</p>")
             if p["evidence"]["by_source"]:
                 out.append("<table><tr><th>stance source</th><th>supports</th><th>refutes</th><th>no comment</th></tr>")
                 out += [
@@ -495,3 +485,11 @@ def write_report(workspace: Workspace, fmt: str, output: Path, *, by: str = DEFA
         "file": str(output), "format": fmt, "proposals": len(data["proposals"]),
         "evidence_available": data["evidence_available"], "by": by,
     }
+
+
+def _evidence_sentence(evidence: dict[str, Any]) -> str:
+    """Return the one-line count of a proposal's evidence, as both formats print it."""
+    c = evidence["counts"]
+    unlabelled = f", {c['unlabelled']} unlabelled" if c.get("unlabelled") else ""
+    return (f"Evidence: {evidence['links']} linked justifications: {c.get('supports', 0)} support, "
+            f"{c.get('refutes', 0)} refute, {c.get('no_comment', 0)} do not comment{unlabelled}.")

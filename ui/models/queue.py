@@ -126,12 +126,8 @@ class QueueModel(QAbstractTableModel):
         if role == SORT_ROLE:
             if column == COL_LEVEL:
                 return LEVEL_ORDER.get(row.level, 9)
-            if column == COL_SUP:
-                return row.supports
-            if column == COL_REF:
-                return row.refutes
-            if column == COL_NC:
-                return row.no_comment
+            if column in (COL_SUP, COL_REF, COL_NC):
+                return self._display(row, column)  # the counts sort as numbers
             return str(self._display(row, column)).lower()
         if role == ID_ROLE:
             return row.id
