@@ -14,7 +14,7 @@ from reviewer import audit
 from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.rankings import Ranking, pairwise_agreement, ranking_or_none
-from reviewer.store import Store, sql_errors
+from reviewer.store import Store, require_proposal, sql_errors
 
 STANCES = ("supports", "refutes", "no_comment")
 UNLABELLED = "unlabelled"
@@ -145,11 +145,7 @@ def normalise_stance(stance: str) -> str:
 
 
 def _require_proposal(source: Store | sqlite3.Connection, proposal_id: str) -> None:
-    if _connection(source).execute("SELECT 1 FROM proposals WHERE id = ?", [proposal_id]).fetchone() is None:
-        raise KnownError(
-            f"No proposal with id {proposal_id}.",
-            hint="List them with `spec-review proposal list WORKSPACE`.",
-        )
+    require_proposal(_connection(source), proposal_id)
 
 
 def _require_justification(store: Store, justification_id: str) -> None:

@@ -13,7 +13,7 @@ from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.outcomes import OUTCOMES, REASONS
 from reviewer.spec import AUTHORITY_RANK, SpecDocument, parse_spec
-from reviewer.store import APP_ACTOR, Store, sql_errors
+from reviewer.store import APP_ACTOR, Store, require_proposal, sql_errors
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
@@ -522,8 +522,7 @@ def proposal_status(store: Store, proposal_id: str) -> ProposalStatus:
         KnownError: no proposal has that id.
     """
     with sql_errors("reading proposal status"):
-        if store.db.execute("SELECT 1 FROM proposals WHERE id = ?", [proposal_id]).fetchone() is None:
-            store.get_proposal(proposal_id)  # raises the usual "No proposal" error
+        require_proposal(store.db.conn, proposal_id)
     return statuses(store, [proposal_id])[proposal_id]
 
 

@@ -133,6 +133,19 @@ class ProposalSummary:
     created_at: str
 
 
+def require_proposal(conn: sqlite3.Connection, proposal_id: str) -> None:
+    """Raise the one "no such proposal" error unless ``proposal_id`` is stored.
+
+    Raises:
+        KnownError: no proposal has that id.
+    """
+    if conn.execute("SELECT 1 FROM proposals WHERE id = ?", [proposal_id]).fetchone() is None:
+        raise KnownError(
+            f"No proposal with id {proposal_id}.",
+            hint="List them with `spec-review proposal list WORKSPACE`.",
+        )
+
+
 class Store:
     """The workspace database.
 
@@ -379,10 +392,7 @@ class Store:
                 [proposal_id],
             ).fetchone()
             if row is None:
-                raise KnownError(
-                    f"No proposal with id {proposal_id}.",
-                    hint="List them with `spec-review proposal list WORKSPACE`.",
-                )
+                require_proposal(self.db.conn, proposal_id)
             sections = tuple(
                 ProposalSection(r[0], r[1], r[2])
                 for r in self.db.execute(
