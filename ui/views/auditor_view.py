@@ -116,65 +116,54 @@ def trace_html(report: TraceReport) -> str:
                  + (f", since {_sha(report.baseline)}" if report.baseline else "") + "</p>")
 
     waiting = [p for p in report.proposals if p["state"] != "committed"]
-    parts.append(f"<p><b>Adopted decisions without a commit ({len(waiting)})</b></p>")
-    if waiting:
-        rows = ["<tr><th align='left'>Proposal</th><th align='left'>State</th><th align='left'>Sections</th></tr>"]
-        for p in waiting:
-            state = "waiting for an editor" if p["state"] == "awaiting_commit" else f"needs a rebase: {p.get('detail', '')}"
-            rows.append(
-                f"<tr><td>{escape(p['title'])}</td><td>{escape(state)}</td>"
-                f"<td>{escape(', '.join(p['sections']))}</td></tr>"
-            )
-        parts.append(_TABLE + "".join(rows) + "</table>")
-    else:
-        parts.append(f"<p style='color:{_MUTED}'>None.</p>")
+    parts.append(_titled_table(
+        f"Adopted decisions without a commit ({len(waiting)})", ("Proposal", "State", "Sections"),
+        [(escape(p["title"]),
+          escape("waiting for an editor" if p["state"] == "awaiting_commit" else f"needs a rebase: {p.get('detail', '')}"),
+          escape(", ".join(p["sections"]))) for p in waiting],
+    ))
 
     committed = [p for p in report.proposals if p["state"] == "committed"]
     stray = [p for p in committed if p["checks"].get("changed_exactly_its_sections") is False]
-    parts.append(f"<p><b>Commits that changed other sections than their proposal's ({len(stray)})</b></p>")
-    if stray:
-        rows = ["<tr><th align='left'>Commit</th><th align='left'>Proposal</th><th align='left'>Proposal's sections</th>"
-                "<th align='left'>Changed</th></tr>"]
-        for p in stray:
-            rows.append(
-                f"<tr><td>{_sha(p['commit_sha'])}</td><td>{escape(p['title'])}</td>"
-                f"<td>{escape(', '.join(p['sections']))}</td>"
-                f"<td style='color:{_BAD}'>{escape(', '.join(p.get('changed_sections', [])) or 'unreadable')}</td></tr>"
-            )
-        parts.append(_TABLE + "".join(rows) + "</table>")
-    else:
-        parts.append(f"<p style='color:{_MUTED}'>None.</p>")
+    parts.append(_titled_table(
+        f"Commits that changed other sections than their proposal's ({len(stray)})",
+        ("Commit", "Proposal", "Proposal's sections", "Changed"),
+        [(_sha(p["commit_sha"]), escape(p["title"]), escape(", ".join(p["sections"])),
+          f"<span style='color:{_BAD}'>{escape(', '.join(p.get('changed_sections', [])) or 'unreadable')}</span>")
+         for p in stray],
+    ))
 
     outside = [c for c in report.commits if c["explained_by"] == "outside"]
     unrecorded = [c for c in report.commits if c["explained_by"] == "unrecorded"]
-    parts.append(f"<p><b>Commits to the spec made outside the app ({len(outside)})</b></p>")
-    if outside:
-        rows = ["<tr><th align='left'>Commit</th><th align='left'>When</th><th align='left'>Subject</th></tr>"]
-        rows += [
-            f"<tr><td>{_sha(c['sha'])}</td><td>{escape(short_time(str(c['committed_at'])))}</td>"
-            f"<td>{escape(c['subject'])}</td></tr>"
-            for c in outside
-        ]
-        parts.append(_TABLE + "".join(rows) + "</table>")
-    else:
-        parts.append(f"<p style='color:{_MUTED}'>None.</p>")
+    parts.append(_titled_table(
+        f"Commits to the spec made outside the app ({len(outside)})", ("Commit", "When", "Subject"),
+        [(_sha(c["sha"]), escape(short_time(str(c["committed_at"]))), escape(c["subject"])) for c in outside],
+    ))
     if unrecorded:
         parts.append(f"<p style='color:{_WARN}'><b>Commits the app made but never recorded ({len(unrecorded)})</b>: "
                      + ", ".join(_sha(c["sha"]) for c in unrecorded) + "</p>")
 
     checked = [p for p in committed if p not in stray]
-    parts.append(f"<p><b>Committed proposals ({len(committed)})</b></p>")
-    if checked:
-        rows = ["<tr><th align='left'>Commit</th><th align='left'>Proposal</th><th align='left'>Checks</th></tr>"]
-        for p in checked:
-            failed = [name.replace("_", " ") for name, ok in p["checks"].items() if not ok]
-            mark = (f"<span style='color:{_OK}'>✓ all {len(p['checks'])}</span>" if not failed
-                    else f"<span style='color:{_BAD}'>✗ {escape(', '.join(failed))}</span>")
-            rows.append(f"<tr><td>{_sha(p['commit_sha'])}</td><td>{escape(p['title'])}</td><td>{mark}</td></tr>")
-        parts.append(_TABLE + "".join(rows) + "</table>")
-    elif not committed:
-        parts.append(f"<p style='color:{_MUTED}'>None yet.</p>")
+    rows = []
+    for p in checked:
+        failed = [name.replace("_", " ") for name, ok in p["checks"].items() if not ok]
+        mark = (f"<span style='color:{_OK}'>✓ all {len(p['checks'])}</span>" if not failed
+                else f"<span style='color:{_BAD}'>✗ {escape(', '.join(failed))}</span>")
+        rows.append((_sha(p["commit_sha"]), escape(p["title"]), mark))
+    # Every committed proposal that changed other sections is listed above already.
+    parts.append(_titled_table(f"Committed proposals ({len(committed)})", ("Commit", "Proposal", "Checks"), rows,
+                               empty="" if committed else "None yet."))
     return "".join(parts)
+
+
+def _titled_table(title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]], empty: str = "None.") -> str:
+    """Return a bold title and a table of ``rows`` (cells already HTML), or ``empty`` in grey when there are none."""
+    out = f"<p><b>{escape(title)}</b></p>"
+    if not rows:
+        return out + (f"<p style='color:{_MUTED}'>{escape(empty)}</p>" if empty else "")
+    head = "".join(f"<th align='left'>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"{out}{_TABLE}<tr>{head}</tr>{body}</table>"
 
 
 def event_html(event: audit.AuditEvent, bad_reason: str | None = None) -> str:
