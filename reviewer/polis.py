@@ -50,6 +50,15 @@ VOTES = {"1": 1, "-1": -1, "0": 0}
 CONFLICTS_KEY = "import_conflicts"
 
 
+def _require_columns(path: Path, header: list[str], required: tuple[str, ...], export: str) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise KnownError(
+            f"{path} is not a Pol.is {export} export: it has no {', '.join(missing)} column.",
+            hint="Give comments.csv first, then participants-votes.csv; nothing was imported.",
+        )
+
+
 def statement_id(key: str, comment_id: str) -> str:
     """Return the stored id (a justification id) of comment ``comment_id`` in conversation ``key``."""
     return fast_stable_id("polis", key, "statement", comment_id)
@@ -156,12 +165,7 @@ class _PolisImport:
         records = _CsvRecords(path, self.progress)
         try:
             header = records.read_header()
-            missing = [c for c in REQUIRED_COMMENT_COLUMNS if c not in header]
-            if missing:
-                raise KnownError(
-                    f"{path} is not a Pol.is comments export: it has no {', '.join(missing)} column.",
-                    hint="Give comments.csv first, then participants-votes.csv; nothing was imported.",
-                )
+            _require_columns(path, header, REQUIRED_COMMENT_COLUMNS, "comments")
             for line, cells, problem in records:
                 if cells is None:
                     self.quarantine.add(str(path), line, problem, "")
@@ -250,12 +254,7 @@ class _PolisImport:
         records = _CsvRecords(path, self.progress)
         try:
             header = records.read_header()
-            missing = [c for c in REQUIRED_PARTICIPANT_COLUMNS if c not in header]
-            if missing:
-                raise KnownError(
-                    f"{path} is not a Pol.is participants-votes export: it has no {', '.join(missing)} column.",
-                    hint="Give comments.csv first, then participants-votes.csv; nothing was imported.",
-                )
+            _require_columns(path, header, REQUIRED_PARTICIPANT_COLUMNS, "participants-votes")
             columns = self._vote_columns(header)
             pending: list[tuple[str, str, int]] = []
             for line, cells, problem in records:
