@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,7 @@ def trace_html(report: TraceReport) -> str:
     return "".join(parts)
 
 
-def _titled_table(title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]], empty: str = "None.") -> str:
+def _titled_table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], empty: str = "None.") -> str:
     """Return a bold title and a table of ``rows`` (cells already HTML), or ``empty`` in grey when there are none."""
     out = f"<p><b>{escape(title)}</b></p>"
     if not rows:
