@@ -75,7 +75,7 @@ LEVELS = ("root", "system", "developer", "user", "guideline", "none")
 ORIGINS = ("automated-batch", "automated-single", "human-first", "imported")
 
 
-_MIN_TITLE = 160  # below this the title says too little; the table scrolls sideways instead
+_MIN_TITLE = 110  # below this the title says too little (its tooltip and the header say it whole)
 
 
 def _combo(label: str, items: list[tuple[str, str]]) -> QComboBox:
@@ -295,7 +295,7 @@ class MainWindow(QMainWindow):
         self.desk_splitter.addWidget(self.queue)
         self.desk_splitter.addWidget(centre)
         self.desk_splitter.addWidget(self.right_splitter)
-        self.desk_splitter.setSizes([470, 560, 600])
+        self.desk_splitter.setSizes([500, 540, 590])
 
         # ---- spec tab ----
         self.section_model = SectionTreeModel(self)
