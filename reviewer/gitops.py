@@ -144,19 +144,21 @@ def file_log(path: Path, name: str, max_count: int = 50) -> list[tuple[str, str,
 
 @dataclass(frozen=True)
 class Release:
-    """One release of the bundled sample spec, used to seed the demo repository.
+    """One release of a bundled spec, used to seed the demo repository.
 
     Attributes:
-        tag: the tag to create, e.g. ``v2026.01.15``.
+        tag: the tag to create, e.g. ``v2025.04.11``.
         date: ISO-8601 UTC date of the release commit.
         message: the commit message.
-        tree: folder with the full tree of the repository at this release.
+        tree: folder with the repository's files at this release.
+        extra: files added beside them, unchanged in every release (e.g. the licence).
     """
 
     tag: str
     date: str
     message: str
     tree: Path
+    extra: tuple[Path, ...] = ()
 
 
 DEMO_AUTHOR = ("Spec Editors", "spec-editors@example.org")
@@ -186,6 +188,8 @@ def seed_repository(target: Path, releases: Sequence[Release], *, branch: str = 
                 else:
                     child.unlink()
             shutil.copytree(release.tree, target, dirs_exist_ok=True)
+            for extra in release.extra:
+                shutil.copyfile(extra, target / extra.name)
             env = {
                 "GIT_AUTHOR_DATE": release.date,
                 "GIT_COMMITTER_DATE": release.date,

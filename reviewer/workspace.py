@@ -314,9 +314,20 @@ def _import_demo_data(workspace: Workspace) -> None:
         evidence.apply_ranking_rule(store, proposal_id)
 
 
-def bundled_releases() -> list[gitops.Release]:
-    """Return the releases of the bundled sample spec, oldest first (from ``spec_repo/releases.json``)."""
+def spec_releases() -> list[gitops.Release]:
+    """Return the vendored Model Spec releases, oldest first (``spec_repo/releases.json``)."""
     base = resource_path("spec_repo")
+    entries = json.loads((base / "releases.json").read_text(encoding="utf-8"))
+    licence = (base / "LICENSE",)
+    return [
+        gitops.Release(tag=e["tag"], date=e["date"], message=e["message"], tree=base / e["dir"], extra=licence)
+        for e in entries
+    ]
+
+
+def bundled_releases() -> list[gitops.Release]:
+    """Return the releases the demo repository is seeded with, oldest first."""
+    base = resource_path("resources", "demo", "sample_spec")
     entries = json.loads((base / "releases.json").read_text(encoding="utf-8"))
     return [
         gitops.Release(tag=e["tag"], date=e["date"], message=e["message"], tree=base / e["dir"])

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from reviewer.cli import main
-from tests.conftest import MODEL_SPEC_RELEASES, ROOT
+from tests.datapaths import LATEST, MODEL_SPEC_DATES, ROOT, model_spec
 from tests.helpers import spec_repo_with, tree_snapshot
 
 
@@ -20,8 +20,8 @@ def run_process(*argv, cwd=None):
                           cwd=cwd or ROOT, timeout=120)
 
 
-def test_spec_sections_json_on_real_release(capsys, model_spec_dir):
-    code, out, _ = run(capsys, "spec", "sections", str(model_spec_dir / "model_spec.md"), "--json")
+def test_spec_sections_json_on_real_release(capsys):
+    code, out, _ = run(capsys, "spec", "sections", str(model_spec(LATEST)), "--json")
     assert code == 0
     rows = json.loads(out)
     assert set(rows[0]) >= {"id", "title", "level", "authority", "tags", "start_line", "end_line", "examples"}
@@ -32,9 +32,9 @@ def test_spec_sections_json_on_real_release(capsys, model_spec_dir):
     assert rows[0]["id"] == "overview" and rows[0]["start_line"] == 1
 
 
-@pytest.mark.parametrize("name", MODEL_SPEC_RELEASES)
-def test_spec_check_passes_on_every_real_release(capsys, model_spec_dir, name):
-    code, out, _ = run(capsys, "spec", "check", str(model_spec_dir / name), "--json")
+@pytest.mark.parametrize("name", MODEL_SPEC_DATES)
+def test_spec_check_passes_on_every_real_release(capsys, name):
+    code, out, _ = run(capsys, "spec", "check", str(model_spec(name)), "--json")
     result = json.loads(out)
     assert result["round_trips"] is True
     assert code == (0 if result["ok"] else 1)
@@ -51,9 +51,9 @@ def test_spec_check_reports_problems_with_lines(capsys, tmp_path):
     assert f"{bad}:9: unterminated_fence" in out
 
 
-def test_spec_diff_json(capsys, model_spec_dir):
-    code, out, _ = run(capsys, "spec", "diff", str(model_spec_dir / "model_spec-2025-04-11.md"),
-                       str(model_spec_dir / "model_spec-2025-09-12.md"), "--json")
+def test_spec_diff_json(capsys):
+    code, out, _ = run(capsys, "spec", "diff", str(model_spec("2025-04-11")),
+                       str(model_spec("2025-09-12")), "--json")
     assert code == 0
     data = json.loads(out)
     by_id = {s["id"]: s for s in data["sections"]}
@@ -63,8 +63,8 @@ def test_spec_diff_json(capsys, model_spec_dir):
     assert data["counts"]["added"] > 0
 
 
-def test_init_status_and_proposals_on_existing_repo(capsys, tmp_path, model_spec_dir):
-    repo = spec_repo_with(tmp_path / "spec", (model_spec_dir / "model_spec.md").read_text(encoding="utf-8"))
+def test_init_status_and_proposals_on_existing_repo(capsys, tmp_path):
+    repo = spec_repo_with(tmp_path / "spec", model_spec(LATEST).read_text(encoding="utf-8"))
     code, out, _ = run(capsys, "init", str(tmp_path / "ws"), "--spec-repo", str(repo), "--json")
     assert code == 0
     created = json.loads(out)
@@ -102,8 +102,8 @@ def test_user_errors_exit_1_with_one_line_and_change_nothing(capsys, tmp_path, a
     assert tree_snapshot(tmp_path) == before
 
 
-def test_real_process_exit_codes_and_no_traceback(tmp_path, model_spec_dir):
-    ok = run_process("spec", "check", str(model_spec_dir / "model_spec.md"))
+def test_real_process_exit_codes_and_no_traceback(tmp_path):
+    ok = run_process("spec", "check", str(model_spec(LATEST)))
     assert ok.returncode == 0, ok.stderr
     bad = run_process("status", str(tmp_path))
     assert bad.returncode == 1

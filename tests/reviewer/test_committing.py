@@ -10,6 +10,7 @@ from reviewer.errors import KnownError
 from reviewer.proposals import add_proposal
 from reviewer.trace import trace
 from reviewer.workspace import Workspace
+from tests.datapaths import model_spec
 from tests.helpers import GIT_ENV, commit_file, git, spec_repo_with, tree_snapshot
 from tests.reviewer.test_governance import SPEC, make_workspace, propose, run, section_text
 
@@ -50,9 +51,9 @@ def spec_bytes(workspace):
 # ---- the real case -------------------------------------------------------------------------------------
 
 
-def test_real_model_spec_section_is_committed_byte_for_byte(tmp_path, model_spec_dir):
-    old = (model_spec_dir / "model_spec-2025-04-11.md").read_bytes()
-    new = (model_spec_dir / "model_spec-2025-09-12.md").read_bytes()
+def test_real_model_spec_section_is_committed_byte_for_byte(tmp_path):
+    old = model_spec("2025-04-11").read_bytes()
+    new = model_spec("2025-09-12").read_bytes()
     section_id = "avoid_targeted_political_manipulation"
     new_section = section_text(new.decode("utf-8"), section_id)
     old_section = section_text(old.decode("utf-8"), section_id)

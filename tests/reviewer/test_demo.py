@@ -11,9 +11,9 @@ from reviewer import audit
 from reviewer.diffing import diff_specs
 from reviewer.errors import KnownError
 from reviewer.proposals import proposal_view
-from reviewer.resources import resource_path
 from reviewer.spec import AUTHORITY_RANK
 from reviewer.workspace import Workspace, bundled_releases
+from tests.datapaths import DEMO
 from tests.helpers import git, tree_snapshot
 
 
@@ -55,7 +55,7 @@ def test_demo_repository_has_tagged_releases_and_a_diff_from_the_first(demo):
 
 
 def test_demo_proposals_are_stored_with_base_text_and_audited(demo):
-    lines = [json.loads(x) for x in resource_path("resources", "demo", "proposals.jsonl").read_text().splitlines() if x]
+    lines = [json.loads(x) for x in (DEMO / "proposals.jsonl").read_text().splitlines() if x]
     with Workspace.open(demo) as ws:
         stored = ws.store.list_proposals()
         assert len(stored) == len(lines) >= 3

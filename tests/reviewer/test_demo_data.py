@@ -11,10 +11,9 @@ import pytest
 
 from reviewer.rankings import pairwise_agreement, parse_ranking
 from reviewer.spec import parse_spec
-from tests.conftest import ROOT
+from tests.datapaths import DEMO, ROOT, SCRIPTS
 
-DEMO = ROOT / "resources" / "demo"
-SPEC_FILE = ROOT / "spec_repo" / "releases" / "2026-06-30" / "model_spec.md"
+SPEC_FILE = DEMO / "sample_spec" / "releases" / "2026-06-30" / "model_spec.md"
 GENERATED = (
     "ca1/comparisons.jsonl", "ca1/annotators.jsonl", "rankings.jsonl", "relevance.jsonl", "proposals.jsonl",
 )
@@ -308,7 +307,7 @@ def test_rule_helper_matches_pairwise_definition():
 
 def test_generator_reproduces_the_committed_files(tmp_path):
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_demo_data.py"), "--out", str(tmp_path)],
+        [sys.executable, str(SCRIPTS / "make_demo_data.py"), "--out", str(tmp_path)],
         check=True, capture_output=True, cwd=ROOT,
     )
     for name in GENERATED:

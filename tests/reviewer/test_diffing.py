@@ -22,9 +22,7 @@ from reviewer.diffing import (
     spec_diff_json,
 )
 from reviewer.spec import SpecDocument, parse_spec
-from tests.conftest import MODEL_SPEC_DIR
-
-GOLDEN = Path(__file__).parent / "golden"
+from tests.datapaths import GOLDEN, model_spec
 
 
 def spec(path: Path) -> SpecDocument:
@@ -397,10 +395,8 @@ def test_spec_diff_json_is_plain_data() -> None:
 
 @pytest.fixture(scope="module")
 def spring_to_september() -> object:
-    if not MODEL_SPEC_DIR.is_dir():
-        pytest.fail(f"shared data missing: {MODEL_SPEC_DIR}")
-    old = spec(MODEL_SPEC_DIR / "model_spec-2025-04-11.md")
-    new = spec(MODEL_SPEC_DIR / "model_spec-2025-09-12.md")
+    old = spec(model_spec("2025-04-11"))
+    new = spec(model_spec("2025-09-12"))
     return diff_specs(old, new)
 
 
@@ -475,8 +471,8 @@ def test_real_political_manipulation_body_change(spring_to_september: object) ->
 
 
 def test_real_platform_becomes_root() -> None:
-    old = spec(MODEL_SPEC_DIR / "model_spec-2025-02-12.md")
-    new = spec(MODEL_SPEC_DIR / "model_spec-2025-09-12.md")
+    old = spec(model_spec("2025-02-12"))
+    new = spec(model_spec("2025-09-12"))
     diff = diff_specs(old, new)
     renamed = [
         c.id for c in diff.changes if (c.old_authority, c.new_authority) == ("platform", "root")

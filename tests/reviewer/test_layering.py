@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.datapaths import ROOT
 
 RUFF = Path(sys.executable).with_name("ruff")
 

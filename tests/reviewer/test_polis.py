@@ -13,19 +13,16 @@ from reviewer.importing import list_quarantine
 from reviewer.polis import import_polis, participant_id, statement_id
 from reviewer.store import Store
 from reviewer.workspace import Workspace
-from tests.conftest import SHARED
+from tests.datapaths import real_polis_dir
 from tests.helpers import spec_repo_with
 
-POLIS_DIR = SHARED / "data" / "polis_ccai"
 META = ("participant", "xid", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree")
 
 
 @pytest.fixture(scope="module")
 def real_files():
-    comments, votes = POLIS_DIR / "comments.csv", POLIS_DIR / "participants-votes.csv"
-    if not comments.is_file() or not votes.is_file():
-        pytest.fail(f"shared data missing: {POLIS_DIR}")
-    return comments, votes
+    folder = real_polis_dir()
+    return folder / "comments.csv", folder / "participants-votes.csv"
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +40,7 @@ def read_csv(path):
     return rows[0], rows[1:]
 
 
+@pytest.mark.real_data
 def test_real_export_is_imported_exactly(real_files, real_import):
     store, summary = real_import
     comments_path, votes_path = real_files
@@ -94,6 +92,7 @@ def test_real_export_is_imported_exactly(real_files, real_import):
     assert Counter(groups.values()) == Counter({0: 708, 1: 386, None: 32})
 
 
+@pytest.mark.real_data
 def test_ids_and_audit_event(real_files, real_import):
     store, summary = real_import
     assert statement_id("polis_ccai", "1417") == stable_id("polis", "polis_ccai", "statement", "1417")
@@ -111,6 +110,7 @@ def test_ids_and_audit_event(real_files, real_import):
     assert audit.verify_chain(store.db).ok
 
 
+@pytest.mark.real_data
 def test_reimport_is_idempotent(real_files, tmp_path):
     store = Store.open(tmp_path / "w.db", create=True)
     import_polis(store, *real_files)

@@ -22,29 +22,25 @@ from reviewer.spec import (
     spec_sections_json,
     split_lines,
 )
-from tests.conftest import MODEL_SPEC_RELEASES
+from tests.datapaths import MODEL_SPEC_DATES, model_spec
 
 # (sections, examples, messages) of each release, counted once by hand-checked runs and
 # cross-checked below against grep-like counts of the raw text.
 RELEASE_COUNTS = {
-    "model_spec-2025-02-12.md": (71, 154, 531),
-    "model_spec-2025-04-11.md": (71, 154, 531),
-    "model_spec-2025-09-12.md": (77, 173, 601),
-    "model_spec-2025-10-27.md": (78, 181, 626),
-    "model_spec.md": (80, 183, 630),
+    "2025-02-12": (71, 154, 531),
+    "2025-04-11": (71, 154, 531),
+    "2025-09-12": (77, 173, 601),
+    "2025-10-27": (78, 181, 626),
+    "2025-12-18": (80, 183, 630),
 }
 
 
 @pytest.fixture(scope="module")
 def releases() -> dict[str, tuple[str, SpecDocument]]:
     """Every real release: its text and its parsed document (parsed once per module)."""
-    from tests.conftest import MODEL_SPEC_DIR
-
-    if not MODEL_SPEC_DIR.is_dir():
-        pytest.fail(f"shared data missing: {MODEL_SPEC_DIR}")
     result = {}
-    for name in MODEL_SPEC_RELEASES:
-        text = (MODEL_SPEC_DIR / name).read_bytes().decode("utf-8")
+    for name in MODEL_SPEC_DATES:
+        text = model_spec(name).read_bytes().decode("utf-8")
         result[name] = (text, parse_spec(text))
     return result
 
@@ -56,15 +52,15 @@ def lines_of(text: str) -> list[str]:
 # --- real releases -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", MODEL_SPEC_RELEASES)
-def test_real_release_round_trips_byte_for_byte(model_spec_dir: Path, name: str) -> None:
-    data = (model_spec_dir / name).read_bytes()
+@pytest.mark.parametrize("name", MODEL_SPEC_DATES)
+def test_real_release_round_trips_byte_for_byte(name: str) -> None:
+    data = model_spec(name).read_bytes()
     doc = parse_spec(data.decode("utf-8"))
     assert doc.render().encode("utf-8") == data
     assert doc.preamble == ""  # every release starts with "# Overview"
 
 
-@pytest.mark.parametrize("name", MODEL_SPEC_RELEASES)
+@pytest.mark.parametrize("name", MODEL_SPEC_DATES)
 def test_real_release_counts(releases: dict[str, tuple[str, SpecDocument]], name: str) -> None:
     text, doc = releases[name]
     examples = [e for s in doc.sections for e in s.examples]
@@ -76,7 +72,7 @@ def test_real_release_counts(releases: dict[str, tuple[str, SpecDocument]], name
     assert len(doc.ids()) == len(doc.sections) == len(re.findall(r"(?m)^#{1,4} .*\{#", text))
 
 
-@pytest.mark.parametrize("name", MODEL_SPEC_RELEASES)
+@pytest.mark.parametrize("name", MODEL_SPEC_DATES)
 def test_real_releases_have_no_problems(
     releases: dict[str, tuple[str, SpecDocument]], name: str
 ) -> None:
@@ -88,7 +84,7 @@ def test_real_releases_have_no_problems(
 
 
 def test_section_facts_in_latest_release(releases: dict[str, tuple[str, SpecDocument]]) -> None:
-    text, doc = releases["model_spec.md"]
+    text, doc = releases["2025-12-18"]
     section = doc.section("avoid_targeted_political_manipulation")
     assert section.level == 4
     assert section.authority == "root"
@@ -113,7 +109,7 @@ def test_section_facts_in_latest_release(releases: dict[str, tuple[str, SpecDocu
 def test_fenced_hash_lines_are_not_headings(
     releases: dict[str, tuple[str, SpecDocument]],
 ) -> None:
-    text, doc = releases["model_spec.md"]
+    text, doc = releases["2025-12-18"]
     lines = lines_of(text)
     assert lines[3429] == "# functions"
     assert lines[4228] == "# [...] imports"
@@ -126,7 +122,7 @@ def test_fenced_hash_lines_are_not_headings(
 
 
 def test_sections_tile_the_document(releases: dict[str, tuple[str, SpecDocument]]) -> None:
-    text, doc = releases["model_spec.md"]
+    text, doc = releases["2025-12-18"]
     previous_end = 0
     for section in doc.sections:
         assert section.start_line == previous_end + 1
@@ -139,8 +135,8 @@ def test_sections_tile_the_document(releases: dict[str, tuple[str, SpecDocument]
 
 
 def test_2025_02_12_uses_platform(releases: dict[str, tuple[str, SpecDocument]]) -> None:
-    _, old = releases["model_spec-2025-02-12.md"]
-    _, new = releases["model_spec.md"]
+    _, old = releases["2025-02-12"]
+    _, new = releases["2025-12-18"]
     old_authorities = [s.authority for s in old.sections]
     assert old_authorities.count("platform") == 20
     assert "root" not in old_authorities and "system" not in old_authorities
@@ -151,7 +147,7 @@ def test_2025_02_12_uses_platform(releases: dict[str, tuple[str, SpecDocument]])
 
 
 def test_real_example_with_section_label(releases: dict[str, tuple[str, SpecDocument]]) -> None:
-    _, doc = releases["model_spec.md"]
+    _, doc = releases["2025-12-18"]
     section = doc.section("avoid_targeted_political_manipulation")
     example = next(e for e in section.examples if e.start_line == 942)
     assert example.title == "being helpful to a user who asks the assistant to change his view"
@@ -178,7 +174,7 @@ def test_real_example_with_section_label(releases: dict[str, tuple[str, SpecDocu
 
 
 def test_real_labels_are_counted(releases: dict[str, tuple[str, SpecDocument]]) -> None:
-    text, doc = releases["model_spec.md"]
+    text, doc = releases["2025-12-18"]
     messages = [m for s in doc.sections for e in s.examples for m in e.messages]
     labels = [m.label for m in messages]
     assert labels.count("GOOD") == text.count("<!-- GOOD") == 193
@@ -198,7 +194,7 @@ def test_real_labels_are_counted(releases: dict[str, tuple[str, SpecDocument]]) 
 def test_stray_star_before_tags_is_tolerated(
     releases: dict[str, tuple[str, SpecDocument]],
 ) -> None:
-    text, doc = releases["model_spec-2025-02-12.md"]
+    text, doc = releases["2025-02-12"]
     assert lines_of(text)[2748:2750] == ["*<comparison>", "*<assistant> <!-- GOOD -->"]
     message = next(
         m for s in doc.sections for e in s.examples for m in e.messages if m.line == 2750
@@ -249,7 +245,7 @@ def naive_messages(lines: list[str], first_line: int) -> list[tuple[object, ...]
     return found
 
 
-@pytest.mark.parametrize("name", MODEL_SPEC_RELEASES)
+@pytest.mark.parametrize("name", MODEL_SPEC_DATES)
 def test_messages_match_a_naive_reader(
     releases: dict[str, tuple[str, SpecDocument]], name: str
 ) -> None:

@@ -6,19 +6,20 @@ import pytest
 from reviewer.errors import KnownError
 from reviewer.proposals import add_proposal, proposal_view
 from reviewer.workspace import DB_FILE, WORKSPACE_FILE, Workspace
+from tests.datapaths import model_spec
 from tests.helpers import commit_file, git, init_repo, spec_repo_with, tree_snapshot
 
 SECTION = "avoid_targeted_political_manipulation"
 
 
 @pytest.fixture
-def spec_2025_04(model_spec_dir):
-    return (model_spec_dir / "model_spec-2025-04-11.md").read_text(encoding="utf-8")
+def spec_2025_04():
+    return model_spec("2025-04-11").read_text(encoding="utf-8")
 
 
 @pytest.fixture
-def spec_2025_09(model_spec_dir):
-    return (model_spec_dir / "model_spec-2025-09-12.md").read_text(encoding="utf-8")
+def spec_2025_09():
+    return model_spec("2025-09-12").read_text(encoding="utf-8")
 
 
 def test_create_for_existing_repo_leaves_repo_untouched(tmp_path, spec_2025_04):

@@ -8,6 +8,7 @@ from PySide6.QtCore import QSettings
 from reviewer.proposals import add_proposal
 from reviewer.spec import parse_spec
 from reviewer.workspace import Workspace
+from tests.datapaths import model_spec
 from tests.helpers import spec_repo_with
 
 SECTION = "avoid_targeted_political_manipulation"
@@ -41,10 +42,10 @@ def isolated_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def real_workspace(tmp_path, model_spec_dir):
+def real_workspace(tmp_path):
     """A workspace on the real 2025-04-11 spec with one proposal: the 2025-09-12 wording of a section."""
-    old = (model_spec_dir / "model_spec-2025-04-11.md").read_text(encoding="utf-8")
-    new = (model_spec_dir / "model_spec-2025-09-12.md").read_text(encoding="utf-8")
+    old = model_spec("2025-04-11").read_text(encoding="utf-8")
+    new = model_spec("2025-09-12").read_text(encoding="utf-8")
     repo = spec_repo_with(tmp_path / "spec", old)
     with Workspace.create(tmp_path / "ws", spec_repo=repo) as ws:
         proposal = add_proposal(

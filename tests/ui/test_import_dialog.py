@@ -3,14 +3,12 @@ import pytest
 from benchmarks.gen_ca1 import generate
 from reviewer.importing import ImportSummary
 from reviewer.store import Store
-from tests.conftest import ROOT
 from ui.dialogs import Dialogs
 from ui.views.import_dialog import ImportDialog
 from ui.workers import WorkspaceLane
 
 pytestmark = pytest.mark.gui
 
-POLIS = ROOT.parent / "shared" / "data" / "polis_ccai"
 
 
 def _counts(path):
@@ -107,7 +105,9 @@ def test_lenient_import_quarantines_bad_rows_and_quotes_the_first(qtbot, dialog,
     assert "quarantined" in dialog.status.text()
 
 
-def test_polis_export_imports_with_its_key(qtbot, dialog, demo_workspace):
+@pytest.mark.real_data
+def test_polis_export_imports_with_its_key(qtbot, dialog, demo_workspace, real_polis_dir):
+    POLIS = real_polis_dir
     dialog.set_polis_files(str(POLIS / "comments.csv"), key="ccai")
     assert dialog.votes_edit.text() == str(POLIS / "participants-votes.csv")  # found beside comments.csv
     with qtbot.waitSignal(dialog.imported, timeout=30000) as blocker:

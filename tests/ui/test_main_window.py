@@ -4,7 +4,7 @@ import sys
 import pytest
 from PySide6.QtCore import QUrl
 
-from tests.conftest import ROOT
+from tests.datapaths import ROOT
 from tests.ui.conftest import SECTION
 from ui.dialogs import Dialogs
 from ui.main_window import MainWindow
