@@ -1,6 +1,6 @@
 """Benchmark committing an adopted proposal and verifying a large audit log.
 
-Run: .venv/bin/python benchmarks/bench_governance.py [--shared DIR] [--rounds N] [--events N]
+Run: .venv/bin/python benchmarks/bench_governance.py [--releases DIR] [--rounds N] [--events N]
 
 (a) commit one adopted proposal (the whole ``commit_adopted`` run: checks, recovery scan, apply,
     git commit with hooks, database record) in a repository with 1,000 commits, against a plain
@@ -35,7 +35,7 @@ from reviewer.workspace import Workspace  # noqa: E402
 
 COMMIT_TARGET = 3.0
 VERIFY_TARGET_S = 5.0
-SPEC = "model_spec-2025-04-11.md"
+SPEC = "2025-04-11/model_spec.md"
 ENV = {
     **os.environ,
     "GIT_CONFIG_NOSYSTEM": "1",
@@ -69,8 +69,8 @@ def build_repo(path: Path, spec: bytes, commits: int) -> None:
     git(path, "reset", "-q", "--hard", "main")
 
 
-def bench_commit(shared: Path, rounds: int, commits: int) -> float:
-    spec = (shared / SPEC).read_bytes()
+def bench_commit(releases: Path, rounds: int, commits: int) -> float:
+    spec = (releases / SPEC).read_bytes()
     document = parse_spec(spec.decode("utf-8"))
     targets = [s for s in document.sections if s.id and s.body.count("\n") > 3][:rounds]
     tmp = Path(tempfile.mkdtemp(prefix="bench-governance-"))
@@ -175,12 +175,12 @@ def bench_verify(events: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data" / "model_spec")
+    parser.add_argument("--releases", type=Path, default=ROOT / "spec_repo" / "releases")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--commits", type=int, default=1000)
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
-    ratio = bench_commit(args.shared, args.rounds, args.commits)
+    ratio = bench_commit(args.releases, args.rounds, args.commits)
     seconds = bench_verify(args.events)
     ok = ratio <= COMMIT_TARGET and seconds < VERIFY_TARGET_S
     print(json.dumps({"commit_ratio": round(ratio, 2), "verify_seconds": round(seconds, 2), "pass": ok}))

@@ -1,6 +1,8 @@
 """Benchmark spec parsing and the section level diff against same-run baselines.
 
-Run: .venv/bin/python benchmarks/bench_spec.py [--shared DIR] [--repeat N]
+Run: .venv/bin/python benchmarks/bench_spec.py [--releases DIR] [--repeat N]
+
+The releases are the vendored ones in spec_repo/releases/ (one folder per release date).
 
 (a) parse all five real releases and index their sections, against reading the files
     (also shown: the same with every example message read, which parse_spec defers);
@@ -33,13 +35,13 @@ from reviewer.diffing import diff_specs  # noqa: E402
 from reviewer.spec import SpecDocument, parse_spec  # noqa: E402
 
 RELEASES = [
-    "model_spec-2025-02-12.md",
-    "model_spec-2025-04-11.md",
-    "model_spec-2025-09-12.md",
-    "model_spec-2025-10-27.md",
-    "model_spec.md",
+    "2025-02-12/model_spec.md",
+    "2025-04-11/model_spec.md",
+    "2025-09-12/model_spec.md",
+    "2025-10-27/model_spec.md",
+    "2025-12-18/model_spec.md",
 ]
-OLD, NEW = "model_spec-2025-04-11.md", "model_spec-2025-09-12.md"
+OLD, NEW = "2025-04-11/model_spec.md", "2025-09-12/model_spec.md"
 DIFF_TARGET = 2.0  # (b): at most 2x git
 
 
@@ -108,11 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--shared", type=Path, default=ROOT.parent / "shared", help="the shared folder"
+        "--releases", type=Path, default=ROOT / "spec_repo" / "releases", help="folder of release folders"
     )
     parser.add_argument("--repeat", type=int, default=50, help="runs per figure (best of)")
     args = parser.parse_args(argv)
-    data = args.shared / "data" / "model_spec"
+    data = args.releases
     paths = [data / name for name in RELEASES]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
