@@ -1,8 +1,11 @@
+import csv
+
 import pytest
 
 from benchmarks.gen_ca1 import generate
 from reviewer.importing import ImportSummary
 from reviewer.store import Store
+from tests.datapaths import POLIS_SAMPLE
 from ui.dialogs import Dialogs
 from ui.views.import_dialog import ImportDialog
 from ui.workers import WorkspaceLane
@@ -105,17 +108,38 @@ def test_lenient_import_quarantines_bad_rows_and_quotes_the_first(qtbot, dialog,
     assert "quarantined" in dialog.status.text()
 
 
-@pytest.mark.real_data
-def test_polis_export_imports_with_its_key(qtbot, dialog, demo_workspace, real_polis_dir):
-    POLIS = real_polis_dir
-    dialog.set_polis_files(str(POLIS / "comments.csv"), key="ccai")
-    assert dialog.votes_edit.text() == str(POLIS / "participants-votes.csv")  # found beside comments.csv
+@pytest.fixture(params=["sample", pytest.param("real", marks=pytest.mark.real_data)])
+def polis_export(request):
+    """The project's own sample Pol.is export, always; the real CCAI export too when it is there."""
+    return POLIS_SAMPLE if request.param == "sample" else request.getfixturevalue("real_polis_dir")
+
+
+def _polis_size(folder):
+    """Statements, participants and vote cells of an export, counted here from its files."""
+    with open(folder / "comments.csv", encoding="utf-8", newline="") as handle:
+        statements = sum(1 for _ in csv.reader(handle)) - 1
+    with open(folder / "participants-votes.csv", encoding="utf-8", newline="") as handle:
+        header, *rows = csv.reader(handle)
+    first_vote = header.index("n-disagree") + 1
+    votes = sum(1 for row in rows for cell in row[first_vote:] if cell)
+    return {"statements": statements, "participants": len(rows), "votes": votes}
+
+
+def test_polis_export_imports_with_its_key(qtbot, dialog, demo_workspace, polis_export):
+    before = _counts(demo_workspace)
+    dialog.set_polis_files(str(polis_export / "comments.csv"), key="ccai")
+    assert dialog.votes_edit.text() == str(polis_export / "participants-votes.csv")  # found beside comments.csv
     with qtbot.waitSignal(dialog.imported, timeout=30000) as blocker:
         dialog.on_import()
     summary = blocker.args[0]
     assert summary.source == "polis" and summary.options == {"key": "ccai"}
-    assert summary.added["statements"] > 100 and summary.added["votes"] > 1000
-    assert "Statements" in dialog.result_view.toPlainText()
+    size = _polis_size(polis_export)
+    assert summary.added == size and summary.quarantined == 0
+    assert size["statements"] >= 30 and size["votes"] >= 500  # not an empty or truncated export
+    assert _counts(demo_workspace)["audit_events"] == before["audit_events"] + 1
+    text = dialog.result_view.toPlainText()
+    assert "Statements" in text and "No bad rows." in text
+    assert not dialog.running and dialog.import_button.isEnabled()
 
 
 def test_missing_input_is_reported_without_running(qtbot, dialog):
