@@ -16,7 +16,10 @@ from reviewer import __version__, paths
 from reviewer.errors import KnownError
 
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
-COMMAND_MODULES: list[str] = ["reviewer.cli_evidence", "reviewer.cli_crowd", "reviewer.cli_models", "reviewer.cli_governance"]
+COMMAND_MODULES: list[str] = [
+    "reviewer.cli_evidence", "reviewer.cli_crowd", "reviewer.cli_models", "reviewer.cli_governance",
+    "reviewer.cli_desktop",
+]
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def model_spec_text(date: str) -> str:
 
 # --- written by the project ---------------------------------------------------------------------
 
-DEMO = resource_path("resources", "demo")
+RESOURCES = resource_path("resources")
+DEMO = RESOURCES / "demo"
 POLIS_SAMPLE = TEST_DATA / "polis_sample"
 
 # --- real data that cannot be vendored ------------------------------------------------------------
