@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "benchmarks" / "out" / "desk-workspace"
-BIG_TITLE = "Satire of religion on request, without contempt for believers"
+BIG_TITLE = "Erotica for verified adults unless the developer turns it off"
 CONVERSATIONS = 50_000
 PER_CONVERSATION = 20
 LINKED_CONVERSATIONS = 2_500  # × 20 = 50,000 justifications on the big proposal
@@ -225,7 +225,7 @@ def main() -> int:  # noqa: C901 - one measurement script
             domain_ms.append((time.perf_counter() - start) * 1000)
 
     # (b) filtering the queue by text (the proxy re-filters 1,000 rows, then the view repaints).
-    words = ["satire", "variant 512", "clarify", "forecast range", "companionship", ""]
+    words = ["erotica", "variant 512", "clarify", "broad audience", "traditions", ""]
     filter_ms = []
     for _ in range(args.repeat):
         for word in words:

@@ -249,7 +249,7 @@ def build_parser(*, command_modules: bool = True) -> argparse.ArgumentParser:
 
     p = sub.add_parser("init", help="create a workspace")
     p.add_argument("workspace", help="new or empty folder")
-    p.add_argument("--demo", action="store_true", help="seed the bundled sample spec and demo data")
+    p.add_argument("--demo", action="store_true", help="seed the real Model Spec (to 2025-04-11) and synthetic crowd data")
     p.add_argument("--spec-repo", metavar="PATH", help="an existing git repository holding the spec")
     p.add_argument("--spec-file", metavar="NAME", help="the spec's path in the repository (default: model_spec.md)")
     p.add_argument("--json", action="store_true", help="print the new workspace's status as JSON")

@@ -161,7 +161,8 @@ class Release:
     extra: tuple[Path, ...] = ()
 
 
-DEMO_AUTHOR = ("Spec Editors", "spec-editors@example.org")
+# Not a person: the demo repository re-creates published releases, so no one is named as their author.
+DEMO_AUTHOR = ("Model Spec (demo import)", "model-spec-demo-import@example.org")
 
 
 def seed_repository(target: Path, releases: Sequence[Release], *, branch: str = "main") -> str:

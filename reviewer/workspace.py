@@ -160,21 +160,25 @@ class Workspace:
 
     @classmethod
     def create_demo(cls, path: str | os.PathLike[str], progress: Progress | None = None) -> Workspace:
-        """Create the demo workspace: a spec repository seeded from ``spec_repo/`` and the demo data.
+        """Create the demo workspace: the Model Spec's releases up to 2025-04-11 and synthetic crowd data.
+
+        The spec repository gets one tagged commit per release marked ``"demo": true`` in
+        ``spec_repo/releases.json``; the crowd data, ranker run, relevance grades and proposals come
+        from ``resources/demo/`` (the crowd data is synthetic, and the workspace's name says so).
 
         Raises:
             KnownError: the target is not empty or not writable.
         """
         progress = progress or NoProgress()
         root = Path(path).expanduser().absolute()
-        releases = bundled_releases()
+        releases = spec_releases(demo_only=True)
 
         def fill(tmp: Path) -> None:
             progress.start(len(releases) + 2, "Creating the demo workspace")
             gitops.seed_repository(tmp / "spec", releases)
             progress.tick(len(releases))
             config = WorkspaceConfig(
-                id=new_id(), name="Demo workspace", spec_repo="spec", spec_file=DEFAULT_SPEC_FILE,
+                id=new_id(), name=DEMO_NAME, spec_repo="spec", spec_file=DEFAULT_SPEC_FILE,
                 created_at=utc_now(),
             )
             # The workspace "begins" at the first release, so later releases are in its history.
@@ -286,6 +290,9 @@ class Workspace:
         }
 
 
+# Shown in the window title and header: the crowd data of the demo is made up, the spec is real.
+DEMO_NAME = "Demo workspace (synthetic crowd data)"
+
 DEMO_MEMBERS = (
     ("Amara Okafor", ("reviewer",)),
     ("Jonas Lindqvist", ("reviewer",)),
@@ -314,24 +321,19 @@ def _import_demo_data(workspace: Workspace) -> None:
         evidence.apply_ranking_rule(store, proposal_id)
 
 
-def spec_releases() -> list[gitops.Release]:
-    """Return the vendored Model Spec releases, oldest first (``spec_repo/releases.json``)."""
+def spec_releases(*, demo_only: bool = False) -> list[gitops.Release]:
+    """Return the vendored Model Spec releases, oldest first (``spec_repo/releases.json``).
+
+    Args:
+        demo_only: only the releases marked ``"demo": true``, which the demo repository is seeded with.
+    """
     base = resource_path("spec_repo")
     entries = json.loads((base / "releases.json").read_text(encoding="utf-8"))
     licence = (base / "LICENSE",)
     return [
         gitops.Release(tag=e["tag"], date=e["date"], message=e["message"], tree=base / e["dir"], extra=licence)
         for e in entries
-    ]
-
-
-def bundled_releases() -> list[gitops.Release]:
-    """Return the releases the demo repository is seeded with, oldest first."""
-    base = resource_path("resources", "demo", "sample_spec")
-    entries = json.loads((base / "releases.json").read_text(encoding="utf-8"))
-    return [
-        gitops.Release(tag=e["tag"], date=e["date"], message=e["message"], tree=base / e["dir"])
-        for e in entries
+        if e.get("demo") or not demo_only
     ]
 
 

@@ -1,11 +1,13 @@
-"""Generate the demo workspace's crowd data (CA-1 files, a ranker run, relevance grades, proposal links).
+"""Generate the demo workspace's data: synthetic CA-1 crowd files, a ranker run, relevance grades, proposals.
 
-The content is hand-written and lives in ``resources/demo/source/``: ``conversations.json`` (prompts, the
-four candidate responses with stance tags, the ranker's ranking and reason, relevance grades, the crowd's
-average leaning and each proposal's expected ranking) and ``rationales.json`` (rationale and
-"ideal model behaviour" pools in seven languages). This script only draws from those pools with a
-fixed seed: who took part, which prompts each person reviewed, how they ranked, and which words they
-used. Running it again gives byte-identical files.
+The spec is real (the Model Spec, ``spec_repo/``, release 2025-04-11); the crowd is not. The content is
+hand-written and lives in ``resources/demo/source/``: ``conversations.json`` (prompts, the four
+candidate responses with stance tags, the ranker's ranking and reason, relevance grades to sections
+of 2025-04-11, the crowd's average leaning and each proposal's expected ranking), ``rationales.json``
+(rationale and "ideal model behaviour" pools in seven languages) and ``proposals.json`` with
+``proposal_texts/`` (the five proposals). This script only draws from those pools with a fixed seed:
+who took part, which prompts each person reviewed, how they ranked, and which words they used.
+Running it again gives byte-identical files.
 
 Usage::
 
@@ -13,8 +15,10 @@ Usage::
     python scripts/make_demo_data.py --out DIR  # write to DIR instead (DIR/ca1/... etc.)
     python scripts/make_demo_data.py --summary  # also print the crowd picture per proposal
 
-``resources/demo/proposals.jsonl`` is read, and only its ``linked_conversations`` and
-``expected_ranking`` fields are rewritten; every other byte of each line is kept.
+``proposals.jsonl`` is written from ``source/proposals.json``: a section ``"from_release": DATE`` takes
+that release's section text, byte for byte (``spec_repo/releases/DATE/model_spec.md``, read with the
+spec parser); a section ``"text_file"`` takes that file. Every proposal is based on the tag
+``v2025.04.11``; its linked conversations and expected rankings come from ``conversations.json``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import json
 import math
 import random
+import re
 import sys
 import uuid
 from collections import Counter, defaultdict
@@ -34,54 +39,49 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "resources" / "demo"
 SOURCE = DEMO / "source"
+RELEASES = ROOT / "spec_repo" / "releases"
+BASE_RELEASE = "2025-04-11"  # the demo repository's HEAD: every proposal and grade is written against it
 
 SEED = 20260701
 NAMESPACE = uuid.UUID("2f0c7b1e-8a55-4c1d-9b7e-5d3a61c0e4f2")
 RANKER_RUN_ID = "8c3e5a71-4f2b-4d9a-a6c1-93b07e2d5f14"
 RANKER_MODEL = "o3-2025-04-16 (Model Spec Ranker)"
 RANKER_PROMPT_VERSION = "ranker-v1"
-SPEC_REVISION = "v2026.06.30"
+SPEC_REVISION = "v2025.04.11"
 RELEVANCE_GRADER = "gpt-4.1 (relevance-v1)"
-RELEVANCE_START = datetime(2026, 7, 1, 9, 30, tzinfo=UTC)
+RELEVANCE_START = datetime(2025, 6, 9, 9, 30, tzinfo=UTC)
 
-# Short names used in conversations.json ("expect <key>: ...") for the proposals in proposals.jsonl.
-PROPOSALS = {
-    "sycophancy": "75002597-2744-4dbb-bde3-38d3fcc6c8b8",
-    "persuasion": "abfc4dca-0110-4901-a625-11ad5061028c",
-    "satire": "f0d43249-f6a3-4cfa-bef7-e556ed0be38a",
-    "companionship": "180b3f9b-41db-4e93-84ff-0c630fa678ec",
-    "forecast": "1e64012b-de36-4f93-9914-6c43dd5eeb5f",
-    "medical": "6b18c3ab-0c6e-4795-8cb2-b1a9325d1188",
-    "fiction": "539f767e-a04a-4bf4-a239-7c124c9475cf",
-    "evenhanded": "13b57567-5c3b-4889-97a3-804fbb981b7c",
-    "disclosure": "e1b5507a-06d1-429c-b756-37ec252c3a08",
-}
+# The proposal the crowd is built to split on by country (keys as in source/proposals.json).
+SPLIT_KEY = "adult_erotica"
 
-# (country of residence, participants, languages they write rationales in, attitude to religious satire)
+# (country of residence, participants, languages they write rationales in, attitude to sexual content in
+# fiction). The attitudes are invented for the demo, to give one proposal a split by country to show;
+# they are not findings about any country.
 COUNTRIES: tuple[tuple[str, int, dict[str, float], str], ...] = (
     ("United States", 20, {"en": 0.9, "es": 0.1}, "middle"),
-    ("United Kingdom", 11, {"en": 1.0}, "secular"),
+    ("United Kingdom", 11, {"en": 1.0}, "permissive"),
     ("Canada", 8, {"en": 0.75, "fr": 0.25}, "middle"),
-    ("Australia", 7, {"en": 1.0}, "secular"),
-    ("India", 15, {"en": 0.55, "hi": 0.45}, "devout"),
-    ("Nigeria", 11, {"en": 1.0}, "devout"),
-    ("Kenya", 10, {"en": 1.0}, "devout"),
+    ("Australia", 7, {"en": 1.0}, "permissive"),
+    ("India", 15, {"en": 0.55, "hi": 0.45}, "reserved"),
+    ("Nigeria", 11, {"en": 1.0}, "reserved"),
+    ("Kenya", 10, {"en": 1.0}, "reserved"),
     ("South Africa", 7, {"en": 1.0}, "middle"),
-    ("Philippines", 10, {"en": 1.0}, "devout"),
+    ("Philippines", 10, {"en": 1.0}, "reserved"),
     ("Mexico", 9, {"es": 0.85, "en": 0.15}, "middle"),
-    ("Spain", 9, {"es": 0.85, "en": 0.15}, "secular"),
+    ("Spain", 9, {"es": 0.85, "en": 0.15}, "permissive"),
     ("Argentina", 6, {"es": 0.85, "en": 0.15}, "middle"),
     ("Colombia", 6, {"es": 0.85, "en": 0.15}, "middle"),
     ("Brazil", 13, {"pt": 0.85, "en": 0.15}, "middle"),
     ("Portugal", 6, {"pt": 0.8, "en": 0.2}, "middle"),
-    ("France", 9, {"fr": 0.85, "en": 0.15}, "secular"),
-    ("Germany", 9, {"de": 0.75, "en": 0.25}, "secular"),
-    ("Japan", 9, {"ja": 0.85, "en": 0.15}, "secular"),
+    ("France", 9, {"fr": 0.85, "en": 0.15}, "permissive"),
+    ("Germany", 9, {"de": 0.75, "en": 0.25}, "permissive"),
+    ("Japan", 9, {"ja": 0.85, "en": 0.15}, "permissive"),
 )
-SATIRE_AFFINITY = {"secular": 1.2, "middle": 0.0, "devout": -2.2}
+# How much a participant likes a response tagged ``explicit``, by their country's attitude.
+EXPLICIT_AFFINITY = {"permissive": 1.8, "middle": 0.0, "reserved": -1.4}
 
 AGES = (("18-24", 20), ("25-34", 28), ("35-44", 20), ("45-54", 14), ("55-64", 11), ("65+", 7))
-GENDERS = (("Female", 49), ("Male", 47), ("Non-binary / third gender", 2.5), ("Prefer not to say", 1.5))
+GENDERS = (("Female", 49), ("Male", 47), ("Non-binary / third gender", 2.0), ("Prefer not to say", 2.0))
 EDUCATION = (
     ("Less than high school", 3), ("High school or equivalent", 17),
     ("Some college / vocational training", 20), ("Bachelor's degree", 35), ("Master's degree", 19),
@@ -123,7 +123,7 @@ class Participant:
         annotator_id: opaque id, as in CA-1.
         demographics: the CA-1 demographics block.
         language: the language their rationales are written in.
-        group: their country's attitude group (see ``SATIRE_AFFINITY``).
+        group: their country's attitude to sexual content in fiction (see ``EXPLICIT_AFFINITY``).
         affinity: how much they like each stance tag, on top of the crowd's leaning.
         style: ``terse``, ``plain`` or ``chatty``.
         typos: whether they type quickly and carelessly.
@@ -339,7 +339,7 @@ def make_participants(rng: random.Random, writer: Writer, tags: list[str]) -> li
                 affinity["warm"] += 0.2
                 affinity["cautious"] += 0.15
                 affinity["playful"] -= 0.1
-            affinity["religious_satire"] = SATIRE_AFFINITY[group] + rng.gauss(0, 0.4)
+            affinity["explicit"] = EXPLICIT_AFFINITY[group] + rng.gauss(0, 0.4)
             person = Participant(
                 annotator_id=make_id("annotator", str(len(people))),
                 demographics=demographics,
@@ -399,8 +399,8 @@ def assess(p: Participant, conv: dict[str, Any], writer: Writer, rng: random.Ran
 
 def assign(rng: random.Random, people: list[Participant], convs: list[dict[str, Any]]) -> dict[str, list[int]]:
     """Choose 5–20 prompts for each participant (weighted sampling without replacement)."""
-    # The satire proposal is judged by country, so its conversations are shown a little more often.
-    weights = [1.6 if "satire" in c["expected"] else 1.0 for c in convs]
+    # The split proposal is judged by country, so its conversations are shown a little more often.
+    weights = [1.8 if SPLIT_KEY in c["expected"] else 1.0 for c in convs]
     plan: dict[str, list[int]] = {}
     for p in people:
         k = max(5, min(20, round(rng.gauss(11.5, 4.0))))
@@ -414,35 +414,75 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
-def proposals_text(path: Path, convs: list[dict[str, Any]]) -> str:
-    """Return proposals.jsonl with ``linked_conversations`` and ``expected_ranking`` filled in."""
-    marker = ', "linked_conversations": '
+def read_release(date: str) -> Any:
+    """Parse ``spec_repo/releases/DATE/model_spec.md`` with the product's spec parser (newlines kept)."""
+    from reviewer.spec import parse_spec
+
+    with open(RELEASES / date / "model_spec.md", encoding="utf-8", newline="") as handle:
+        return parse_spec(handle.read())
+
+
+def load_proposals() -> list[dict[str, Any]]:
+    """Read ``source/proposals.json`` and resolve each section's new text (a release's or a file's)."""
+    proposals: list[dict[str, Any]] = json.loads((SOURCE / "proposals.json").read_text(encoding="utf-8"))
+    base = read_release(BASE_RELEASE)
+    releases: dict[str, Any] = {}
+    for proposal in proposals:
+        for section in proposal["sections"]:
+            sid = section["section_id"]
+            if base.get(sid) is None:
+                raise SystemExit(f"{proposal['key']}: {BASE_RELEASE} has no section {sid!r}")
+            if "from_release" in section:
+                date = section["from_release"]
+                if date not in releases:
+                    releases[date] = read_release(date)
+                section["new_text"] = releases[date].section(sid).text
+            else:
+                with open(SOURCE / section["text_file"], encoding="utf-8", newline="") as handle:
+                    section["new_text"] = handle.read()
+            if section["new_text"] == base.section(sid).text:
+                raise SystemExit(f"{proposal['key']}: the new text of {sid!r} is the text of {BASE_RELEASE}")
+    return proposals
+
+
+def proposals_text(proposals: list[dict[str, Any]], convs: list[dict[str, Any]]) -> str:
+    """Return proposals.jsonl (the product's proposals format), one line per proposal of the source."""
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        key = next(k for k, v in PROPOSALS.items() if v == record["id"])
-        linked = [c["prompt_id"] for c in convs if key in c["expected"]]
-        expected = {c["prompt_id"]: c["expected"][key] for c in convs if key in c["expected"]}
-        head = line[: line.index(marker)]
-        tail = {"linked_conversations": linked, "expected_ranking": expected}
-        out.append(head + ", " + dumps(tail)[1:])
+    for p in proposals:
+        key = p["key"]
+        out.append(dumps({
+            "id": p["id"], "title": p["title"], "intent": p["intent"], "kind": p["kind"], "origin": p["origin"],
+            "base_revision": SPEC_REVISION,
+            "sections": [{"section_id": x["section_id"], "new_text": x["new_text"]} for x in p["sections"]],
+            "created_at": p["created_at"], "created_by": p["created_by"],
+            "linked_conversations": [c["prompt_id"] for c in convs if key in c["expected"]],
+            "expected_ranking": {c["prompt_id"]: c["expected"][key] for c in convs if key in c["expected"]},
+        }))
     return "\n".join(out) + "\n"
+
+
+def check_sections(convs: list[dict[str, Any]]) -> None:
+    """Refuse relevance grades and ranker reasons that name a section the base release does not have."""
+    ids = set(read_release(BASE_RELEASE).ids())
+    for c in convs:
+        named = set(c["relevance"]) | set(re.findall(r"#([a-z_]+)", c["ranker"]["reason"]))
+        unknown = sorted(named - ids)
+        if unknown:
+            raise SystemExit(f"{c['slug']}: no section {', '.join(unknown)} in {BASE_RELEASE}")
 
 
 def build(out: Path) -> dict[str, Any]:
     """Generate every demo file under ``out``; return the in-memory data for ``--summary``."""
     convs: list[dict[str, Any]] = json.loads((SOURCE / "conversations.json").read_text(encoding="utf-8"))
     pools = json.loads((SOURCE / "rationales.json").read_text(encoding="utf-8"))
+    proposals = load_proposals()
+    keys = {p["key"] for p in proposals}
+    check_sections(convs)
     for c in convs:
         c["prompt_id"] = make_id("conversation", c["slug"])
         for key in c["expected"]:
-            if key not in PROPOSALS:
+            if key not in keys:
                 raise SystemExit(f"{c['slug']}: unknown proposal key {key!r}")
-    unknown = set(PROPOSALS.values()) - {
-        json.loads(x)["id"] for x in (DEMO / "proposals.jsonl").read_text(encoding="utf-8").splitlines()
-    }
-    if unknown:
-        raise SystemExit(f"proposals.jsonl lacks {sorted(unknown)}")
     rng = random.Random(SEED)
     writer = Writer(pools, SEED + 1)
     tags = sorted(pools["languages"]["en"]["pos"])
@@ -490,50 +530,54 @@ def build(out: Path) -> dict[str, Any]:
                     "grader_kind": "model", "grader": RELEVANCE_GRADER,
                     "created_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 }) + "\n")
-    (out / "proposals.jsonl").write_text(proposals_text(DEMO / "proposals.jsonl", convs), encoding="utf-8")
-    return {"convs": convs, "people": people}
+    with open(out / "proposals.jsonl", "w", encoding="utf-8", newline="") as f:
+        f.write(proposals_text(proposals, convs))
+    return {"convs": convs, "people": people, "proposals": proposals}
 
 
 def summary(data: dict[str, Any]) -> None:
-    """Print the crowd picture each proposal gets under the ranking rule, overall and by country."""
-    sys.path.insert(0, str(ROOT))
+    """Print the crowd picture each proposal gets under the ranking rule, overall and by country.
+
+    Shares are supports / (supports + refutes), with the Wilson 95% interval the review desk shows.
+    """
+    from reviewer.evidence import ranking_rule_stance, wilson_interval
     from reviewer.rankings import parse_ranking
 
+    def line(label: str, counts: Counter[str]) -> str:
+        decided = counts["supports"] + counts["refutes"]
+        low, high = wilson_interval(counts["supports"], decided) or (0.0, 0.0)
+        share = counts["supports"] / decided if decided else 0.0
+        return (f"{label} n={sum(counts.values()):4} supports={counts['supports']:4} refutes={counts['refutes']:4}"
+                f" no_comment={counts['no_comment']:4} share={share:4.0%} [{low:.0%}, {high:.0%}]")
+
     country = {p.annotator_id: p.demographics["country_of_residence"] for p in data["people"]}
-    for key, pid in PROPOSALS.items():
+    by_prompt: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in data["people"]:
+        for a in p.assessments:
+            by_prompt[a["conversation_id"]].append(a)
+    for proposal in data["proposals"]:
+        key = proposal["key"]
         total: Counter[str] = Counter()
         per: dict[str, Counter[str]] = defaultdict(Counter)
         for c in data["convs"]:
             if key not in c["expected"]:
                 continue
             expected, ranker = parse_ranking(c["expected"][key]), parse_ranking(c["ranker"]["ranking"])
-            for a in c_assessments(data, c):
+            for a in by_prompt[c["prompt_id"]]:
                 for block, items in a["ranking_blocks"].items():
-                    own = items[0]["ranking"] if block == "personal" else a["ranking_blocks"]["world"][0]["ranking"]
-                    stance = rule_stance(parse_ranking(own), expected, ranker)
-                    total[stance] += len(items)
-                    per[country[a["annotator_id"]]][stance] += len(items)
-        all_n = sum(total.values())
-        print(f"{key:14} {pid[:8]} n={all_n:4} " + " ".join(f"{s}={total[s] / all_n:.0%}" for s in ("supports", "refutes", "no_comment")))
-        if key == "satire":
-            for name, cnt in sorted(per.items(), key=lambda kv: -kv[1]["supports"] / max(1, sum(kv[1].values()))):
-                m = sum(cnt.values())
-                print(f"    {name:15} n={m:3} supports={cnt['supports'] / m:.0%} refutes={cnt['refutes'] / m:.0%}")
+                    for item in items:
+                        # As the product does: a personal justification by its own ranking, others by the world one.
+                        own = item["ranking"] if block == "personal" else a["ranking_blocks"]["world"][0]["ranking"]
+                        stance, _ = ranking_rule_stance(parse_ranking(own), expected, ranker)
+                        total[stance] += 1
+                        per[country[a["annotator_id"]]][stance] += 1
+        print(line(f"{key:18} {proposal['id'][:8]}", total))
+        if key == SPLIT_KEY:
+            def share(cnt: Counter[str]) -> float:
+                return cnt["supports"] / max(1, cnt["supports"] + cnt["refutes"])
 
-
-def rule_stance(participant: Any, expected: Any, ranker: Any) -> str:
-    """The ranking rule of ``reviewer.evidence``: compare pairwise agreement shares (ties dropped)."""
-    from reviewer.rankings import pairwise_agreement
-
-    e, r = pairwise_agreement(participant, expected), pairwise_agreement(participant, ranker)
-    if not e.counted or not r.counted or e.agreeing * r.counted == r.agreeing * e.counted:
-        return "no_comment"
-    return "supports" if e.agreeing * r.counted > r.agreeing * e.counted else "refutes"
-
-
-def c_assessments(data: dict[str, Any], conv: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return every assessment of ``conv``."""
-    return [a for p in data["people"] for a in p.assessments if a["conversation_id"] == conv["prompt_id"]]
+            for name, cnt in sorted(per.items(), key=lambda kv: (-share(kv[1]), kv[0])):
+                print("    " + line(f"{name:23}", cnt))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -542,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEMO, help="folder to write into (default: resources/demo)")
     parser.add_argument("--summary", action="store_true", help="print each proposal's crowd picture")
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))  # the spec parser, the ranking rule and the interval are the product's own
     data = build(args.out)
     if args.summary:
         summary(data)

@@ -14,7 +14,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SATIRE = "f0d43249-f6a3-4cfa-bef7-e556ed0be38a"
+# The demo proposal the crowd splits on by country (erotica for verified adults; root level, quorum 2).
+SPLIT_BY_COUNTRY = "5e27d8a4-61bf-4c09-93d2-e84a0b5f1c76"
 
 
 def main() -> int:
@@ -30,9 +31,13 @@ def main() -> int:
     _app = QApplication.instance() or QApplication([])  # kept alive until the end
     folder = Path(tempfile.mkdtemp(prefix="spec-review-shots-")) / "demo"
     with Workspace.create_demo(folder) as ws:
-        governance.record_decision(ws, SATIRE, "defer", "Jonas Lindqvist",
-                                   "The crowd splits by country; we need to know how satire reads in Kenya and India "
-                                   "before changing a user-level default.", "needs-research")
+        for reviewer in ("Jonas Lindqvist", "Priya Raman"):
+            governance.record_decision(
+                ws, SPLIT_BY_COUNTRY, "defer", reviewer,
+                "The crowd splits by country; we need to know how adult content is received in India, Kenya, Nigeria "
+                "and the Philippines before changing a platform-level rule, and age verification must exist first.",
+                "needs-research",
+            )
 
     def settle(ms: int = 900) -> None:
         loop = QEventLoop()
@@ -45,7 +50,7 @@ def main() -> int:
     window.reload()
     settle(1500)
     window.set_reviewer("Amara Okafor")
-    window.queue.select(SATIRE)
+    window.queue.select(SPLIT_BY_COUNTRY)
     settle(1500)
     window.grab().save(str(out / "review-desk.png"))
     window.decision_panel.grab().save(str(out / "decision-panel.png"))

@@ -51,11 +51,42 @@ def model_spec_text(date: str) -> str:
         return handle.read()
 
 
+def changelog(date: str) -> Path | None:
+    """Return the vendored ``CHANGELOG.md`` of the release of ``date``, or None when it had none."""
+    path = model_spec(date).parent / "CHANGELOG.md"
+    return path if path.is_file() else None
+
+
+SPEC_LICENSE = SPEC_REPO / "LICENSE"
+# The releases the demo repository is seeded with, oldest first, from releases.json:
+# (tag, release date as in MODEL_SPEC_DATES, commit time in UTC, commit message).
+DEMO_RELEASES: list[tuple[str, str, str, str]] = [
+    (r["tag"], Path(r["dir"]).name, r["date"], r["message"]) for r in _RELEASES if r["demo"]
+]
+
+
 # --- written by the project ---------------------------------------------------------------------
 
 RESOURCES = resource_path("resources")
 DEMO = RESOURCES / "demo"
 POLIS_SAMPLE = TEST_DATA / "polis_sample"
+
+# The demo's five proposals (resources/demo/source/proposals.json), named by the role each plays in the tests.
+SUPPORTED = "3f6c2a8e-5b1d-4e7a-9c24-8d1e0f7b6a53"  # broad political content: the crowd clearly supports it
+REFUTED = "c8e03b72-9d6a-4f1e-b527-3a0f84c6d915"  # tailored political content: the crowd clearly refutes it
+SPLIT_BY_COUNTRY = "5e27d8a4-61bf-4c09-93d2-e84a0b5f1c76"  # erotica for verified adults: splits by country
+MULTI_SECTION = "b2d47c19-0e8a-4f35-a6b1-5c93e2d8f471"  # two sections, both user level (quorum 1)
+AUTHORITY_CHANGE = "7a91e5d3-2c4f-4b86-8e0d-f16b3a7c29e4"  # no_erotica_or_gore from platform to system
+ROOT_LEVEL = SUPPORTED  # a platform (= root) section: quorum 2
+USER_LEVEL = MULTI_SECTION  # the only demo proposal whose sections are all user level: quorum 1
+# The three real changes 2025-09-12 made (their new text is that release's, byte for byte) ...
+FROM_RELEASE = (SUPPORTED, MULTI_SECTION, AUTHORITY_CHANGE)
+# ... and the two standing for the areas the collective-alignment study did not adopt.
+NOT_ADOPTED = (REFUTED, SPLIT_BY_COUNTRY)
+DEMO_TITLES: dict[str, str] = {
+    r["id"]: r["title"]
+    for r in (json.loads(line) for line in (DEMO / "proposals.jsonl").read_text(encoding="utf-8").splitlines())
+}
 
 # --- real data that cannot be vendored ------------------------------------------------------------
 

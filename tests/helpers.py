@@ -23,6 +23,11 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
+def git_bytes(repo: Path, *args: str) -> bytes:
+    """Run git in ``repo`` and return its raw output (for comparing file contents byte for byte)."""
+    return subprocess.run(["git", *args], cwd=repo, env=GIT_ENV, check=True, capture_output=True).stdout
+
+
 def init_repo(path: Path) -> Path:
     """Create an empty repository with a local identity and no signing (git-cola's initialize_repo)."""
     path.mkdir(parents=True, exist_ok=True)

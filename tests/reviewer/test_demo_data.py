@@ -1,4 +1,4 @@
-"""The demo workspace's crowd data meets the brief: CA-1 shape, size, spread, and the designed crowd picture."""
+"""The demo workspace's synthetic crowd data meets the brief: CA-1 shape, size, spread, the designed crowd picture."""
 
 import json
 import re
@@ -9,19 +9,24 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from reviewer.evidence import wilson_interval
+from reviewer.governance import level_of
 from reviewer.rankings import pairwise_agreement, parse_ranking
 from reviewer.spec import parse_spec
-from tests.datapaths import DEMO, ROOT, SCRIPTS
+from tests.datapaths import (
+    BEFORE_CA,
+    DEMO,
+    REFUTED,
+    ROOT,
+    SCRIPTS,
+    SPLIT_BY_COUNTRY,
+    SUPPORTED,
+    model_spec_text,
+)
 
-SPEC_FILE = DEMO / "sample_spec" / "releases" / "2026-06-30" / "model_spec.md"
 GENERATED = (
     "ca1/comparisons.jsonl", "ca1/annotators.jsonl", "rankings.jsonl", "relevance.jsonl", "proposals.jsonl",
 )
-
-# The proposals the demo is built to show (ids from resources/demo/proposals.jsonl).
-FORECAST = "1e64012b-de36-4f93-9914-6c43dd5eeb5f"  # clearly supported
-COMPANIONSHIP = "180b3f9b-41db-4e93-84ff-0c630fa678ec"  # clearly refuted
-SATIRE = "f0d43249-f6a3-4cfa-bef7-e556ed0be38a"  # splits by country
 
 ASSESSMENT_KEYS = ["annotator_id", "conversation_id", "importance", "representativeness", "subjectivity", "ranking_blocks"]
 DEMOGRAPHIC_KEYS = {
@@ -60,7 +65,7 @@ def read_jsonl(name):
 
 @pytest.fixture(scope="module")
 def data():
-    spec = parse_spec(SPEC_FILE.read_text(encoding="utf-8"))
+    spec = parse_spec(model_spec_text(BEFORE_CA))
     return {
         "comparisons": read_jsonl("ca1/comparisons.jsonl"),
         "annotators": read_jsonl("ca1/annotators.jsonl"),
@@ -124,6 +129,12 @@ def crowd_picture(data):
 
 def share(counter, stance):
     return counter[stance] / sum(counter.values())
+
+
+def decided_share(counter):
+    """Supports / (supports + refutes), with its Wilson 95% interval."""
+    decided = counter["supports"] + counter["refutes"]
+    return counter["supports"] / decided, wilson_interval(counter["supports"], decided)
 
 
 def test_demo_stays_small():
@@ -220,7 +231,7 @@ def test_ranker_run_ranks_every_conversation_citing_a_section(data):
     rows = data["rankings"]
     assert len({r["run_id"] for r in rows}) == 1
     uuid.UUID(rows[0]["run_id"])
-    assert {r["spec_revision"] for r in rows} == {"v2026.06.30"}
+    assert {r["spec_revision"] for r in rows} == {"v2025.04.11"}
     assert all(r["model"] and r["prompt_version"] for r in rows)
     assert sorted(r["prompt_id"] for r in rows) == sorted(c["prompt_id"] for c in data["comparisons"])
     for r in rows:
@@ -252,6 +263,7 @@ def test_proposals_rest_on_linked_conversations_with_expected_rankings(data):
     ranker = {r["prompt_id"]: r["ranking"] for r in data["rankings"]}
     levels = set()
     for p in data["proposals"]:
+        assert p["base_revision"] == "v2025.04.11"
         linked = p["linked_conversations"]
         assert 4 <= len(linked) <= 12 and len(set(linked)) == len(linked)
         assert set(linked) <= prompts
@@ -261,40 +273,46 @@ def test_proposals_rest_on_linked_conversations_with_expected_rankings(data):
             # Strict orders, so "agrees more" means the same by counts and by shares.
             assert all(len(tier) == 1 for tier in expected.tiers)
             assert str(expected) != ranker[prompt_id]
-        levels |= {data["spec"].section(s["section_id"]).authority for s in p["sections"]}
+        for s in p["sections"]:
+            levels.add(level_of(data["spec"].section(s["section_id"]).authority))
+            levels.add(level_of(parse_spec(s["new_text"]).sections[0].authority))
     assert {p["kind"] for p in data["proposals"]} == {"clarification", "principle"}
-    assert len(levels) >= 3
+    assert levels == {"root", "system", "user"}
 
 
-def test_forecast_proposal_is_clearly_supported(crowd_picture):
-    counts = crowd_picture[FORECAST]["all"]
-    assert sum(counts.values()) >= 100
-    assert share(counts, "supports") >= 0.7
+def test_broad_political_proposal_is_clearly_supported(crowd_picture):
+    counts = crowd_picture[SUPPORTED]["all"]
+    assert sum(counts.values()) >= 200
+    value, (low, _) = decided_share(counts)
+    assert 0.8 <= value <= 0.92 and low > 0.75
 
 
-def test_companionship_proposal_is_clearly_refuted(crowd_picture):
-    counts = crowd_picture[COMPANIONSHIP]["all"]
-    assert sum(counts.values()) >= 100
-    assert share(counts, "refutes") >= 0.7
+def test_tailored_political_proposal_is_clearly_refuted(crowd_picture):
+    counts = crowd_picture[REFUTED]["all"]
+    assert sum(counts.values()) >= 200
+    value, (_, high) = decided_share(counts)
+    assert 0.18 <= value <= 0.3 and high < 0.35
 
 
-def test_satire_proposal_splits_by_country(crowd_picture):
-    per_country = {k: v for k, v in crowd_picture[SATIRE].items() if k != "all" and sum(v.values()) >= 15}
-    for_it = [k for k, v in per_country.items() if share(v, "supports") >= 0.7]
-    against = [k for k, v in per_country.items() if share(v, "supports") <= 0.3]
-    assert len(for_it) >= 3 and len(against) >= 2, {k: dict(v) for k, v in per_country.items()}
-    overall = crowd_picture[SATIRE]["all"]
+def test_adult_erotica_proposal_splits_by_country(crowd_picture):
+    per_country = {k: v for k, v in crowd_picture[SPLIT_BY_COUNTRY].items()
+                   if k != "all" and v["supports"] + v["refutes"] >= 15}
+    for_it = [k for k, v in per_country.items() if decided_share(v)[0] >= 0.75]
+    against = [k for k, v in per_country.items() if decided_share(v)[0] <= 0.25]
+    assert len(for_it) >= 4 and len(against) >= 4, {k: dict(v) for k, v in per_country.items()}
+    overall = crowd_picture[SPLIT_BY_COUNTRY]["all"]
     assert share(overall, "supports") < 0.7 and share(overall, "refutes") < 0.7
 
 
-def test_the_other_proposals_get_a_mixed_picture(crowd_picture):
+def test_the_other_proposals_get_a_mixed_picture_leaning_supportive(crowd_picture):
     for proposal_id, counts in crowd_picture.items():
-        if proposal_id in (FORECAST, COMPANIONSHIP, SATIRE):
+        if proposal_id in (SUPPORTED, REFUTED, SPLIT_BY_COUNTRY):
             continue
         total = counts["all"]
-        assert sum(total.values()) >= 100
-        assert share(total, "supports") < 0.7 and share(total, "refutes") < 0.7, proposal_id
-        assert share(total, "supports") >= 0.2 and share(total, "refutes") >= 0.15, proposal_id
+        assert sum(total.values()) >= 200
+        value, (low, _) = decided_share(total)
+        assert 0.55 <= value <= 0.75 and low > 0.5, proposal_id
+        assert share(total, "supports") >= 0.3 and share(total, "refutes") >= 0.15, proposal_id
 
 
 def test_rule_helper_matches_pairwise_definition():

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.gui
 
 RESAMPLES = 200
 SEED = 11
+SECTION_ID = "avoid_targeted_political_manipulation"  # graded 5 for many demo conversations; two proposals touch it
 
 
 @pytest.fixture
@@ -102,12 +103,12 @@ def test_sections_sort_by_any_column(qtbot, view):
 
 def test_choosing_a_row_lists_its_conversations_and_proposals(qtbot, view, demo_workspace):
     result = _compute(qtbot, view)
-    entry = next(s for s in result.sections if s.section_id == "even_handed")
+    entry = next(s for s in result.sections if s.section_id == SECTION_ID)
     with qtbot.waitSignal(view.section_shown, timeout=20000) as blocker:
-        view.select_section("even_handed")
-    assert blocker.args == ["even_handed"]
-    assert view.chart.selected == "even_handed"
-    assert view.table_proxy.data(view.table.currentIndex(), Qt.ItemDataRole.DisplayRole) == "even_handed"
+        view.select_section(SECTION_ID)
+    assert blocker.args == [SECTION_ID]
+    assert view.chart.selected == SECTION_ID
+    assert view.table_proxy.data(view.table.currentIndex(), Qt.ItemDataRole.DisplayRole) == SECTION_ID
     rows = view.conversations_model.rows
     # Exactly the conversations the section's figure pools, with the same pairs.
     assert len(rows) == entry.stats.conversations
@@ -121,9 +122,9 @@ def test_choosing_a_row_lists_its_conversations_and_proposals(qtbot, view, demo_
     assert first and "\n" not in first and not first.startswith("{")
     with Workspace.open(demo_workspace) as ws:
         expected = {r[0] for r in ws.store.db.execute(
-            "SELECT proposal_id FROM proposal_sections WHERE section_id = 'even_handed'")}
+            "SELECT proposal_id FROM proposal_sections WHERE section_id = ?", [SECTION_ID])}
     assert set(view.proposals_model.ids) == expected and expected
-    assert "even_handed" in view.conversations_label.text()
+    assert SECTION_ID in view.conversations_label.text()
 
     with qtbot.waitSignal(view.proposal_requested) as opened:
         view.on_proposal_activated(view.proposals_model.index(0, 1))
@@ -135,7 +136,7 @@ def test_choosing_a_row_lists_its_conversations_and_proposals(qtbot, view, demo_
     # A new computation keeps the chosen section.
     with qtbot.waitSignal(view.section_shown, timeout=20000):
         view.refresh()
-    assert view.detail.section_id == "even_handed"
+    assert view.detail.section_id == SECTION_ID
 
 
 def test_clicking_the_chart_and_arrow_keys_choose_sections(qtbot, view):

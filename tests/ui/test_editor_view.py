@@ -6,20 +6,21 @@ from reviewer import governance
 from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 from reviewer.workspace import Workspace
+from tests.datapaths import DEMO_TITLES, USER_LEVEL
 from tests.helpers import commit_file, git
 from ui.views.editor_view import CommitQueueModel, EditorView
 from ui.workers import WorkspaceLane
 
 pytestmark = pytest.mark.gui
 
-TITLE = "Earned praise is not sycophancy; match critique to what was asked"
-SECTION = "avoid_sycophancy"
+TITLE = DEMO_TITLES[USER_LEVEL]
+SECTION = "assume_objective_pov"  # the first of its two sections
 
 
 def adopt_one(path, reviewer="Priya Raman"):
     """Adopt the demo's user-level proposal (quorum 1); return its id."""
     with Workspace.open(path) as workspace:
-        proposal = next(p for p in workspace.store.list_proposals() if p.title == TITLE)
+        proposal = next(p for p in workspace.store.list_proposals() if p.id == USER_LEVEL)
         loaded = workspace.load_spec()
         result = governance.decide(
             workspace.store, proposal.id, "adopt", reviewer, "The crowd's reasons hold up.",
@@ -84,7 +85,7 @@ def test_adopted_proposal_is_previewed_committed_and_tagged(qtbot, make_view, ad
     html = view.preview.toHtml().lower()
     assert "#f5b5b5" in html and "#a8dab5" in html  # deleted and inserted words
     text = view.preview.toPlainText()
-    assert f"#{SECTION}" in text and "avoiding sycophancy does not mean withholding praise" in text
+    assert f"#{SECTION}" in text and "ensure that proper cultural context is provided" in text
     view.set_scope("all")
     assert "model_spec.md after 1 commit" in view.preview.toPlainText()
     view.set_mode("inline")
@@ -127,10 +128,10 @@ def test_conflict_is_shown_with_its_section_and_nothing_is_committed(qtbot, make
     path, proposal_id = adopted
     repo = path / "spec"
     spec = (repo / "model_spec.md").read_text(encoding="utf-8")
-    line = "When asked for feedback, the assistant is specific about strengths and weaknesses"
+    line = "When an objective stance is appropriate, particularly on sensitive or controversial topics"
     assert spec.count(line) == 1
-    moved = commit_file(repo, "model_spec.md", spec.replace(line, "When feedback is requested, be blunt about weaknesses"),
-                        "Edit sycophancy outside the app")
+    moved = commit_file(repo, "model_spec.md", spec.replace(line, "Where objectivity is expected, above all on contested topics"),
+                        "Edit the objective point of view outside the app")
     view = make_view(path)
     (item,) = view.model.items
     assert (item.result, item.conflict_section) == ("conflict", SECTION)

@@ -7,6 +7,7 @@ from reviewer.errors import KnownError
 from reviewer.evidence import evidence_links, evidence_summary
 from reviewer.ids import new_id, utc_now
 from reviewer.store import Store
+from tests.datapaths import SPLIT_BY_COUNTRY, SUPPORTED
 from ui.models.evidence import EvidenceListModel, row_html
 from ui.views.evidence_view import EvidenceView
 from ui.workers import PageReader, WorkspaceLane
@@ -14,18 +15,16 @@ from ui.workers import PageReader, WorkspaceLane
 pytestmark = pytest.mark.gui
 
 
-
-SATIRE = "Satire of religion on request, without contempt for believers"
-
-
 def _store(path):
     return Store.open(path / "reviewer.db")
 
 
-def _proposal_id(path, title=SATIRE):
+def _proposal_id(path, proposal_id=SPLIT_BY_COUNTRY):
+    """A demo proposal's id (by default the one the crowd splits on by country), checked to be stored."""
     store = _store(path)
     try:
-        return store.db.execute("SELECT id FROM proposals WHERE title = ?", [title]).fetchone()[0]
+        assert store.db.execute("SELECT 1 FROM proposals WHERE id = ?", [proposal_id]).fetchone()
+        return proposal_id
     finally:
         store.close()
 
@@ -279,7 +278,7 @@ def test_enter_and_double_click_request_the_conversation(qtbot, desk, demo_works
 
 def test_a_later_proposal_wins_and_none_clears(qtbot, desk, demo_workspace):
     first = _proposal_id(demo_workspace)
-    second = _proposal_id(demo_workspace, "Give an estimate with a range when asked for a forecast")
+    second = _proposal_id(demo_workspace, SUPPORTED)
     with qtbot.waitSignal(desk.loaded, timeout=20000) as blocker:
         desk.set_proposal(first)
         desk.set_proposal(second)

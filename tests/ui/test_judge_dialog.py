@@ -5,11 +5,11 @@ import pytest
 from reviewer.modelconfig import ModelConfig, save_config
 from reviewer.store import Store
 from reviewer.workspace import DB_FILE
+from tests.datapaths import SUPPORTED
 from tests.fake_openai_server import FakeOpenAIServer, stance_responder
 from ui.views.judge_dialog import JudgeDialog
 
 pytestmark = pytest.mark.gui
-FORECAST = "1e64012b-de36-4f93-9914-6c43dd5eeb5f"
 
 
 def model_labels(path):
@@ -34,7 +34,7 @@ def test_estimate_confirm_and_run_stance_labels(qtbot, demo_workspace):
     with FakeOpenAIServer(stance_responder) as server:
         save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=4, timeout=5),
                     demo_workspace / "models.json")
-        dialog = JudgeDialog(demo_workspace, proposal_id=FORECAST)
+        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
         qtbot.addWidget(dialog)
         dialog.task.setCurrentIndex(dialog.task.findData("stance"))
         dialog.limit.setValue(12)
@@ -59,7 +59,7 @@ def test_cancel_keeps_finished_answers_and_the_next_run_resumes(qtbot, demo_work
     with FakeOpenAIServer(stance_responder, delay=0.05) as server:
         save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=1, timeout=5),
                     demo_workspace / "models.json")
-        dialog = JudgeDialog(demo_workspace, proposal_id=FORECAST)
+        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
         qtbot.addWidget(dialog)
         dialog.task.setCurrentIndex(dialog.task.findData("stance"))
         dialog.limit.setValue(40)

@@ -6,15 +6,21 @@ from PySide6.QtCore import Qt
 from reviewer import governance
 from reviewer.store import Store
 from reviewer.workspace import DB_FILE
+from tests.datapaths import (
+    DEMO_TITLES,
+    REFUTED,
+    ROOT_LEVEL,
+    SPLIT_BY_COUNTRY,
+    SUPPORTED,
+    USER_LEVEL,
+)
 from ui.main_window import MainWindow
 from ui.models.queue import COL_STATUS, STATUS_LABELS
 from ui.workers import WorkspaceLane
 
 pytestmark = pytest.mark.gui
 
-SATIRE = "f0d43249-f6a3-4cfa-bef7-e556ed0be38a"  # user level (quorum 1), splits by country
-TARGETED = "abfc4dca-0110-4901-a625-11ad5061028c"  # root level (quorum 2)
-FORECAST = "1e64012b-de36-4f93-9914-6c43dd5eeb5f"  # guideline level
+N = len(DEMO_TITLES)  # five proposals in the demo
 
 
 @pytest.fixture
@@ -53,36 +59,39 @@ def decide_in_panel(qtbot, desk, outcome, rationale, reason_index=1):
 def test_queue_shows_every_proposal_with_level_status_and_counts(desk, demo_workspace):
     store = Store.open(demo_workspace / DB_FILE)
     try:
-        assert len(desk.queue.model.ids) == 9 == len(store.proposal_ids())
+        assert len(desk.queue.model.ids) == N == len(store.proposal_ids())
         from reviewer.evidence import evidence_summary
 
-        row = desk.queue.model.queue_row(desk.queue.model.row_of(SATIRE))
-        counts = evidence_summary(store, SATIRE)["counts"]
+        row = desk.queue.model.queue_row(desk.queue.model.row_of(SPLIT_BY_COUNTRY))
+        counts = evidence_summary(store, SPLIT_BY_COUNTRY)["counts"]
         assert (row.supports, row.refutes, row.no_comment) == (counts["supports"], counts["refutes"], counts["no_comment"])
-        assert desk.queue.model.queue_row(desk.queue.model.row_of(TARGETED)).level == "root"
+        assert desk.queue.model.queue_row(desk.queue.model.row_of(ROOT_LEVEL)).level == "root"
+        assert desk.queue.model.queue_row(desk.queue.model.row_of(USER_LEVEL)).level == "user"
     finally:
         store.close()
 
 
 def test_filter_by_text_and_by_each_field(qtbot, desk):
     proxy = desk.queue.proxy
-    qtbot.keyClicks(desk.queue.search, "satire religion")
+    qtbot.keyClicks(desk.queue.search, "erotica verified")
     assert proxy.rowCount() == 1
-    assert proxy.data(proxy.index(0, 1)) == "Satire of religion on request, without contempt for believers"
+    assert proxy.data(proxy.index(0, 1)) == DEMO_TITLES[SPLIT_BY_COUNTRY]
     desk.queue.search.clear()
-    assert proxy.rowCount() == 9
+    assert proxy.rowCount() == N
     kinds = desk.queue.filters["kinds"]
     kinds.setCurrentIndex(kinds.findData("principle"))
-    assert proxy.rowCount() == 4
+    assert proxy.rowCount() == 3  # steamy writing, tailored political content, erotica for adults
     levels = desk.queue.filters["levels"]
-    levels.setCurrentIndex(levels.findData("system"))
-    assert proxy.rowCount() == 2  # companionship and AI disclosure
+    levels.setCurrentIndex(levels.findData("user"))
+    assert proxy.rowCount() == 0  # the one user-level proposal is a clarification
+    kinds.setCurrentIndex(kinds.findData("clarification"))
+    assert proxy.rowCount() == 1 and proxy.data(proxy.index(0, 1)) == DEMO_TITLES[USER_LEVEL]
     kinds.setCurrentIndex(0)
     levels.setCurrentIndex(0)
     origins = desk.queue.filters["origins"]
-    origins.setCurrentIndex(origins.findData("imported"))
+    origins.setCurrentIndex(origins.findData("automated-single"))
     assert proxy.rowCount() == 1
-    assert "0 of" not in desk.queue.count_label.text() and "1 of 9" in desk.queue.count_label.text()
+    assert "0 of" not in desk.queue.count_label.text() and f"1 of {N}" in desk.queue.count_label.text()
 
 
 def test_filter_by_evidence(qtbot, desk):
@@ -96,14 +105,14 @@ def test_filter_by_evidence(qtbot, desk):
     combo.setCurrentIndex(combo.findData("leans_refuting"))
     leaning = {r.title for r in every if r.refutes > r.supports}
     assert shown() == leaning and 0 < len(leaning) < len(every)
-    assert any(t.startswith("Raise companionship") for t in shown())  # 22 supports, 211 refutes in the demo
+    assert DEMO_TITLES[REFUTED] in shown() and DEMO_TITLES[SUPPORTED] not in shown()
     combo.setCurrentIndex(combo.findData("none"))
     assert proxy.rowCount() == 0  # every demo proposal has evidence
-    assert "0 of 9" in desk.queue.count_label.text()
+    assert f"0 of {N}" in desk.queue.count_label.text()
     combo.setCurrentIndex(combo.findData("has_supports"))
-    assert proxy.rowCount() == 9
+    assert proxy.rowCount() == N
     combo.setCurrentIndex(0)
-    assert proxy.rowCount() == 9
+    assert proxy.rowCount() == N
 
 
 def test_sort_by_supports_column(desk):
@@ -111,7 +120,7 @@ def test_sort_by_supports_column(desk):
 
     desk.queue.table.sortByColumn(COL_SUP, Qt.SortOrder.DescendingOrder)
     values = [desk.queue.proxy.index(r, COL_SUP).data() for r in range(desk.queue.proxy.rowCount())]
-    assert values == sorted(values, reverse=True) and len(values) == 9
+    assert values == sorted(values, reverse=True) and len(values) == N
 
 
 def test_keyboard_next_previous_and_jump_to_decision(qtbot, desk):
@@ -128,7 +137,7 @@ def test_keyboard_next_previous_and_jump_to_decision(qtbot, desk):
 
 
 def test_empty_rationale_is_rejected_and_nothing_is_written(qtbot, desk, demo_workspace):
-    choose(qtbot, desk, SATIRE)
+    choose(qtbot, desk, USER_LEVEL)
     panel = desk.decision_panel
     panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_adopt").click()
     panel.rationale.setPlainText("   \n ")
@@ -143,26 +152,27 @@ def test_empty_rationale_is_rejected_and_nothing_is_written(qtbot, desk, demo_wo
 
 
 def test_each_kind_of_decision_updates_the_queue_at_once(qtbot, desk, demo_workspace):
-    choose(qtbot, desk, SATIRE)
-    result = decide_in_panel(qtbot, desk, "defer", "Needs a study of how satire reads across cultures.")
+    # User level needs one reviewer: each decision is final at once.
+    choose(qtbot, desk, USER_LEVEL)
+    result = decide_in_panel(qtbot, desk, "defer", "Needs a study of how the new wording reads across cultures.")
     assert result.status.status == "deferred" and result.decision.reason_category == "needs-research"
-    qtbot.waitUntil(lambda: status_text(desk, SATIRE) == STATUS_LABELS["deferred"], timeout=5000)
-    result = decide_in_panel(qtbot, desk, "set_aside", "The country split is too deep to adopt as written.", 3)
+    qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["deferred"], timeout=5000)
+    result = decide_in_panel(qtbot, desk, "set_aside", "A third of the crowd refutes it; too risky as written.", 3)
     assert result.status.status == "set_aside" and result.decision.reason_category == "risk"
-    qtbot.waitUntil(lambda: status_text(desk, SATIRE) == STATUS_LABELS["set_aside"], timeout=5000)
+    qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["set_aside"], timeout=5000)
     result = decide_in_panel(qtbot, desk, "adopt", "Revisited with the new study: adopt.")
     assert result.status.status == "adopted"
-    qtbot.waitUntil(lambda: status_text(desk, SATIRE) == STATUS_LABELS["adopted"], timeout=5000)
+    qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["adopted"], timeout=5000)
     qtbot.waitUntil(lambda: desk.decision_panel.history_model.rowCount() == 3, timeout=5000)
     assert desk.decision_panel.history_model.decisions[0].outcome == "adopt"  # newest first
     # Root level needs two reviewers: one adoption leaves it pending, visibly.
-    choose(qtbot, desk, TARGETED)
-    result = decide_in_panel(qtbot, desk, "adopt", "The crowd supports extending it to issue campaigns.")
+    choose(qtbot, desk, ROOT_LEVEL)
+    result = decide_in_panel(qtbot, desk, "adopt", "The crowd supports allowing political content for broad audiences.")
     assert result.status.status == "pending"
-    qtbot.waitUntil(lambda: status_text(desk, TARGETED) == "Pending (1/2)", timeout=5000)
+    qtbot.waitUntil(lambda: status_text(desk, ROOT_LEVEL) == "Pending (1/2)", timeout=5000)
     store = Store.open(demo_workspace / DB_FILE)
     try:
-        assert [d.outcome for d in governance.decisions_for(store, SATIRE)] == ["defer", "set_aside", "adopt"]
+        assert [d.outcome for d in governance.decisions_for(store, USER_LEVEL)] == ["defer", "set_aside", "adopt"]
         actions = [r[0] for r in store.db.execute("SELECT action FROM audit_events WHERE action LIKE 'decision.%'")]
         assert len(actions) == 4
     finally:
@@ -171,14 +181,14 @@ def test_each_kind_of_decision_updates_the_queue_at_once(qtbot, desk, demo_works
 
 def test_a_member_without_the_reviewer_role_is_refused(qtbot, desk, demo_workspace):
     desk.set_reviewer("Wei Chen")  # auditor
-    choose(qtbot, desk, FORECAST)
+    choose(qtbot, desk, REFUTED)  # not the first row, which is already selected
     panel = desk.decision_panel
     panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_adopt").click()
     panel.rationale.setPlainText("Looks right to me.")
     with qtbot.waitSignal(panel.failed, timeout=20000):
         panel.save_button.click()
     assert "reviewer" in panel.message.text().lower()
-    assert status_text(desk, FORECAST) == STATUS_LABELS["open"]
+    assert status_text(desk, REFUTED) == STATUS_LABELS["open"]
 
 
 def test_editor_and_audit_tabs_are_there_and_refresh_when_shown(qtbot, desk):
@@ -193,8 +203,8 @@ def test_agreement_tab_leads_to_a_proposal_on_the_desk(qtbot, desk):
     desk.tabs.setCurrentWidget(desk.agreement_view)
     desk.queue.search.setText("no such words")  # the proposal is filtered out: the jump must clear it
     with qtbot.waitSignal(desk.detail_shown, timeout=20000):
-        desk.agreement_view.proposal_requested.emit(TARGETED)
-    assert desk.tabs.currentIndex() == 0 and desk.current_proposal == TARGETED
+        desk.agreement_view.proposal_requested.emit(ROOT_LEVEL)
+    assert desk.tabs.currentIndex() == 0 and desk.current_proposal == ROOT_LEVEL
     assert desk.queue.search.text() == ""
 
 
@@ -215,8 +225,8 @@ def test_import_and_model_settings_open_from_the_menus(qtbot, desk):
 def test_evidence_beside_the_diff_and_a_stance_change_updates_the_queue(qtbot, desk, demo_workspace):
     evidence = desk.evidence_view
     with qtbot.waitSignal(evidence.loaded, timeout=20000):
-        desk.queue.select(SATIRE)
-    row = desk.queue.model.queue_row(desk.queue.model.row_of(SATIRE))
+        desk.queue.select(SPLIT_BY_COUNTRY)
+    row = desk.queue.model.queue_row(desk.queue.model.row_of(SPLIT_BY_COUNTRY))
     supports_before = row.supports
     view = evidence.lists["refutes"].view
     qtbot.waitUntil(lambda: view.model().rowCount() > 0, timeout=20000)
@@ -225,7 +235,7 @@ def test_evidence_beside_the_diff_and_a_stance_change_updates_the_queue(qtbot, d
     with qtbot.waitSignal(evidence.stance_changed, timeout=20000):
         qtbot.keyClick(view, Qt.Key.Key_S)
     qtbot.waitUntil(
-        lambda: desk.queue.model.queue_row(desk.queue.model.row_of(SATIRE)).supports == supports_before + 1,
+        lambda: desk.queue.model.queue_row(desk.queue.model.row_of(SPLIT_BY_COUNTRY)).supports == supports_before + 1,
         timeout=20000,
     )
 
@@ -233,7 +243,7 @@ def test_evidence_beside_the_diff_and_a_stance_change_updates_the_queue(qtbot, d
 def test_opening_a_justification_shows_its_conversation(qtbot, desk):
     evidence = desk.evidence_view
     with qtbot.waitSignal(evidence.loaded, timeout=20000):
-        desk.queue.select(SATIRE)
+        desk.queue.select(SPLIT_BY_COUNTRY)
     view = evidence.lists["supports"].view
     qtbot.waitUntil(lambda: view.model().rowCount() > 0, timeout=20000)
     view.setFocus()

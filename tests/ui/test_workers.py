@@ -4,6 +4,7 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QObject
 
+from tests.datapaths import DEMO_TITLES
 from ui.workers import Lane, PageReader
 
 pytestmark = pytest.mark.gui
@@ -33,7 +34,7 @@ def test_page_reader_reads_on_its_own_thread_and_reports_failures_to_the_caller(
     try:
         thread = reader.call(lambda conn: threading.current_thread())
         assert thread is not threading.main_thread()
-        assert reader.call(lambda conn: conn.execute("SELECT count(*) FROM proposals").fetchone()[0]) == 9
+        assert reader.call(lambda conn: conn.execute("SELECT count(*) FROM proposals").fetchone()[0]) == len(DEMO_TITLES)
         with pytest.raises(Exception, match="readonly|read-only"):
             reader.call(lambda conn: conn.execute("DELETE FROM proposals"))
     finally:
