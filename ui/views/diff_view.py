@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from reviewer.diffing import DiffLine, Hunk, side_by_side
 from reviewer.render import escape, render_markdown
+from reviewer.spec import AUTHORITY_RANK
 from ui.style import authority_badge_html
 
 if TYPE_CHECKING:
@@ -117,8 +118,14 @@ def section_header_html(section: SectionChangeView) -> str:
     if section.old_title is not None and section.old_title != section.new_title:
         notes.append(f"Title: <s>{escape(section.old_title)}</s> → <b>{escape(section.new_title or '')}</b>")
     if section.current_text and section.old_authority != section.new_authority:
+        # ``platform`` is the older name of ``root``: the same level, so the same quorum.
+        renamed = (
+            section.old_authority in AUTHORITY_RANK and section.new_authority in AUTHORITY_RANK
+            and AUTHORITY_RANK[section.old_authority] == AUTHORITY_RANK[section.new_authority]
+        )
         notes.append(
             f"Authority: {authority_badge_html(section.old_authority)} → {authority_badge_html(section.new_authority)}"
+            + (" <span style='color:#6b6b6b'>(the same level, renamed)</span>" if renamed else "")
         )
     if not section.current_text:
         notes.append("<span style='color:#b3261e'>This section is no longer in the spec.</span>")
