@@ -609,6 +609,14 @@ class MainWindow(QMainWindow):
         p = view.proposal
         if p.id != self.current_proposal:
             return  # the reviewer has moved on
+        self._shown_view = view
+        self._set_proposal_header(view)
+        self.diff_view.set_view(view)
+        self.detail_shown.emit(p.id)
+
+    def _set_proposal_header(self, view: ProposalView) -> None:
+        """Write the proposal's title, metadata with its current status, and intent above the diff."""
+        p = view.proposal
         row = self.queue.model.row_of(p.id)
         status = self.queue.model.queue_row(row).status if row >= 0 else "open"
         self.proposal_header.setText(
@@ -617,8 +625,6 @@ class MainWindow(QMainWindow):
             f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {escape(STATUS_LABELS.get(status, status))}</p>"
             f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
         )
-        self.diff_view.set_view(view)
-        self.detail_shown.emit(p.id)
 
     def on_decision_saved(self, result: DecisionResult) -> None:
         """Refresh that proposal's row in the queue at once."""
@@ -641,6 +647,11 @@ class MainWindow(QMainWindow):
     def _update_rows(self, rows: list[QueueRow]) -> None:
         for row in rows:
             self.queue.model.update_row(row)
+        shown = getattr(self, "_shown_view", None)
+        if shown is not None and shown.proposal.id == self.current_proposal and any(
+            r.id == self.current_proposal for r in rows
+        ):
+            self._set_proposal_header(shown)  # its status line follows the queue's
 
     # ---- the spec tab ----------------------------------------------------------------------
 

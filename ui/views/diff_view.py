@@ -30,7 +30,17 @@ if TYPE_CHECKING:
 _LINE_BG = {"delete": "#fde8e8", "insert": "#e6f4ea", "equal": "#ffffff"}
 _WORD_BG = {"delete": "#f5b5b5", "insert": "#a8dab5"}
 _SIGN = {"delete": "−", "insert": "+", "equal": " "}
-_NUMBER = 'style="color:#8a94a6;padding:0 4px" align="right" valign="top" width="34" nowrap'
+
+
+def number_cell_attrs(hunks: Sequence[Hunk]) -> str:
+    """Return the attributes of the line-number cells, wide enough for the largest number shown.
+
+    Qt's rich text breaks a number that does not fit its cell (a 1,520 read as "152" over "0"), and
+    the real Model Spec runs to over 5,000 lines, so the width follows the number of digits.
+    """
+    largest = max((max(h.old_start + h.old_len, h.new_start + h.new_len) for h in hunks), default=0)
+    width = 9 * max(len(str(largest)), 2) + 10
+    return f'style="color:#8a94a6;padding:0 4px;white-space:pre" align="right" valign="top" width="{width}" nowrap'
 _CSS = """
 <style>
 body { font-family: sans-serif; }
@@ -67,12 +77,13 @@ def inline_diff_html(hunks: Sequence[Hunk]) -> str:
     if not hunks:
         return "<p><i>No change in the text.</i></p>"
     rows = []
+    number = number_cell_attrs(hunks)
     for hunk in hunks:
         rows.append(_hunk_header(hunk, 4))
         for line in hunk.lines:
             rows.append(
                 f'<tr style="background:{_LINE_BG[line.kind]}">'
-                f"<td {_NUMBER}>{line.old_lineno or ''}</td><td {_NUMBER}>{line.new_lineno or ''}</td>"
+                f"<td {number}>{line.old_lineno or ''}</td><td {number}>{line.new_lineno or ''}</td>"
                 f'<td style="color:#555" valign="top">{_SIGN[line.kind]}</td>'
                 f'<td style="white-space:pre-wrap">{_text_html(line)}</td></tr>'
             )
@@ -87,16 +98,17 @@ def side_by_side_html(hunks: Sequence[Hunk]) -> str:
         '<tr><th></th><th align="left" width="50%">Current text</th><th></th>'
         '<th align="left" width="50%">Proposed text</th></tr>'
     ]
+    number_attrs = number_cell_attrs(hunks)
     for hunk in hunks:
         rows.append(_hunk_header(hunk, 4))
         for old, new in side_by_side([hunk]):
             cells = []
             for line, number in ((old, old.old_lineno if old else None), (new, new.new_lineno if new else None)):
                 if line is None:
-                    cells.append(f'<td {_NUMBER}></td><td style="background:#f4f4f4"></td>')
+                    cells.append(f'<td {number_attrs}></td><td style="background:#f4f4f4"></td>')
                 else:
                     cells.append(
-                        f"<td {_NUMBER}>{number or ''}</td>"
+                        f"<td {number_attrs}>{number or ''}</td>"
                         f'<td style="background:{_LINE_BG[line.kind]};white-space:pre-wrap" valign="top">'
                         f"{_text_html(line)}</td>"
                     )
