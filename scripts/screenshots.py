@@ -84,6 +84,11 @@ def main() -> int:
                         (4, "agreement-chart.png")):
         window.tabs.setCurrentIndex(index)
         settle(2500)
+        if index == 1:  # a section the demo's proposals change, rendered
+            section = window.section_model.index_of("avoid_targeted_political_manipulation")
+            window.section_tree.setCurrentIndex(section)
+            window.section_tree.scrollTo(section)
+            settle(800)
         window.grab().save(str(out / name))
         saved.append(name)
     try:
