@@ -28,26 +28,19 @@ def parse_desktop_entry(text):
     return groups
 
 
+def _smoke_test_module():
+    """packaging/smoke_test.py, which reads the bundle's desktop entry the same way (stdlib only)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("smoke_test", ROOT / "packaging" / "smoke_test.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def exec_argv(value):
-    """Split an Exec value as the Desktop Entry spec says: string escapes first, then the quoting rule."""
-    value = value.replace("\\\\", "\\")
-    argv, current, quoted, i = [], None, False, 0
-    while i < len(value):
-        char = value[i]
-        if quoted and char == "\\" and i + 1 < len(value) and value[i + 1] in '"`$\\':
-            current, i = (current or "") + value[i + 1], i + 2
-            continue
-        if char == '"':
-            quoted, current = not quoted, current or ""
-        elif char == " " and not quoted:
-            if current is not None:
-                argv.append(current)
-            current = None
-        else:
-            current = (current or "") + char
-        i += 1
-    assert not quoted, f"unterminated quote in {value!r}"
-    return argv + ([current] if current is not None else [])
+    """Split an Exec value as the Desktop Entry spec says (the smoke test's reader, so both agree)."""
+    return _smoke_test_module().desktop_exec_argv(value)
 
 
 def test_command_module_is_registered():
