@@ -20,13 +20,13 @@ import numpy as np
 from reviewer.errors import KnownError
 from reviewer.rankings import LETTERS, normalise, parse_ranking
 from reviewer.store import Store, sql_errors
+from reviewer.vocab import STANCES
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
 
 VIEWS = ("world", "personal")
 UNKNOWN_GROUP = "(unknown)"
-STANCES = ("supports", "refutes", "no_comment")
 _PAIRS = list(combinations(range(len(LETTERS)), 2))
 # Cap on the resample-count matrix held at once (elements), to bound memory on big sections.
 _CHUNK_ELEMENTS = 4_000_000

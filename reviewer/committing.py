@@ -14,6 +14,7 @@ from reviewer.ids import utc_now
 from reviewer.progress import NoProgress, Progress
 from reviewer.spec import parse_spec
 from reviewer.store import Proposal, Store, sql_errors
+from reviewer.vocab import Status
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
@@ -239,7 +240,7 @@ def _record_needs_rebase(store: Store, proposal: Proposal, revision: str, proble
         row = store.db.execute(
             "SELECT state, spec_revision, detail FROM proposal_commit_state WHERE proposal_id = ?", [proposal.id]
         ).fetchone()
-        if row is not None and (row[0], row[2]) == ("needs_rebase", problem):
+        if row is not None and (row[0], row[2]) == (Status.NEEDS_REBASE, problem):
             return False
         store.db.execute(
             "INSERT INTO proposal_commit_state (proposal_id, state, commit_sha, spec_revision, detail, updated_at)"
@@ -385,7 +386,7 @@ def commit_adopted(
     items: list[CommitItem] = list(recover_commits(workspace, head))
 
     current = statuses(store)
-    adopted = [s for s in current.values() if s.status in ("adopted", "needs_rebase")]
+    adopted = [s for s in current.values() if s.status in ("adopted", Status.NEEDS_REBASE)]
     adopted.sort(key=lambda s: (_final_at(store, s), s.proposal_id))
     spec_path = repo / name
     progress.start(len(adopted), "Committing adopted proposals")
@@ -399,7 +400,7 @@ def commit_adopted(
         if applied.text is None:
             _record_needs_rebase(store, proposal, head, applied.problem, member.name)
             items.append(CommitItem(
-                proposal.id, proposal.title, "needs_rebase", None, tuple(proposal.section_ids),
+                proposal.id, proposal.title, Status.NEEDS_REBASE, None, tuple(proposal.section_ids),
                 message=f"not committed, needs a rebase: {applied.problem}",
             ))
             progress.tick()
@@ -546,7 +547,7 @@ def report_json(report: CommitReport) -> dict[str, Any]:
         "head_after": report.head_after,
         "committed": sum(1 for i in report.items if i.result == "committed"),
         "recovered": sum(1 for i in report.items if i.result == "recovered"),
-        "needs_rebase": sum(1 for i in report.items if i.result == "needs_rebase"),
+        Status.NEEDS_REBASE: sum(1 for i in report.items if i.result == Status.NEEDS_REBASE),
         "items": [dict(i.__dict__, sections=list(i.sections), merged_sections=list(i.merged_sections)) for i in report.items],
         "release": None if report.release is None else {
             "tag": report.release.tag, "commit_sha": report.release.commit_sha,
@@ -677,7 +678,7 @@ def plan_commits(text: str, proposals: Sequence[Proposal]) -> CommitPlan:
 
 def commit_order(store: Store) -> list[ProposalStatus]:
     """Return the adopted, not yet committed proposals (``needs_rebase`` ones too) in the order ``commit_adopted`` takes them."""
-    adopted = [s for s in statuses(store).values() if s.status in ("adopted", "needs_rebase")]
+    adopted = [s for s in statuses(store).values() if s.status in ("adopted", Status.NEEDS_REBASE)]
     adopted.sort(key=lambda s: (_final_at(store, s), s.proposal_id))
     return adopted
 

@@ -15,10 +15,9 @@ from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.rankings import Ranking, pairwise_agreement, ranking_or_none
 from reviewer.store import Store, require_proposal, sql_errors
+from reviewer.vocab import LABEL_SOURCES, STANCES, UNLABELLED
 
-STANCES = ("supports", "refutes", "no_comment")
-UNLABELLED = "unlabelled"
-SOURCE_KINDS = ("person", "model", "rule")
+SOURCE_KINDS = LABEL_SOURCES
 # Which label wins when a link has several: a person's, then a model's, then a rule's.
 SOURCE_PRIORITY = {"person": 0, "model": 1, "rule": 2}
 RANKING_RULE = "ranking-based"
@@ -441,7 +440,7 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
     """
     rule = f"{RANKING_RULE} v{RANKING_RULE_VERSION}"
     skipped = {"no_expected_ranking": 0, "no_ranker_ranking": 0, "no_participant_ranking": 0}
-    results = dict.fromkeys(STANCES, 0)
+    results: dict[str, int] = dict.fromkeys(STANCES, 0)
     with sql_errors("applying the ranking rule"), store.db.atomic():
         proposal = store.get_proposal(proposal_id)
         expected_by_conversation = proposal.expected_ranking or {}
@@ -560,7 +559,7 @@ def evidence_summary(source: Store | sqlite3.Connection, proposal_id: str) -> di
             " WHERE proposal_id = ? GROUP BY stance, source_kind, source_name",
             [proposal_id],
         ).fetchall()
-    counts = {**dict.fromkeys(STANCES, 0), UNLABELLED: 0}
+    counts: dict[str, int] = {**dict.fromkeys(STANCES, 0), UNLABELLED: 0}
     by_source: dict[str, dict[str, int]] = {}
     total = 0
     for stance, kind, name, n in rows:

@@ -26,12 +26,13 @@ from reviewer.evidence import (
 from reviewer.ids import is_uuid, stable_id, utc_now
 from reviewer.rankings import normalise
 from reviewer.store import APP_ACTOR, Store, sql_errors
+from reviewer.vocab import LABEL_SOURCES
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
 
 KINDS = ("rankings", "relevance", "stances", "proposals")
-GRADER_KINDS = ("person", "model", "rule")
+GRADER_KINDS = LABEL_SOURCES
 DEFAULT_RUN_SOURCE = "import"
 _SECTION_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]*$")
 

@@ -14,17 +14,16 @@ from reviewer.ids import new_id, utc_now
 from reviewer.outcomes import OUTCOMES, REASONS
 from reviewer.spec import AUTHORITY_RANK, SpecDocument, parse_spec
 from reviewer.store import APP_ACTOR, Store, require_proposal, sql_errors
+from reviewer.vocab import ROLES, Outcome, Status
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
 
-ROLES = ("reviewer", "editor", "auditor")
 LEVELS = ("root", "system", "developer", "user", "guideline", "none")
 """Quorum levels: the authority levels (``platform`` counts as ``root``), and ``none`` for sections
 that declare no authority (the overview, chapter introductions)."""
 DEFAULT_QUORUM = {"root": 2, "system": 2, "developer": 1, "user": 1, "guideline": 1, "none": 1}
-FINAL_STATUS = {"adopt": "adopted", "defer": "deferred", "set_aside": "set_aside"}
-STATUSES = ("open", "pending", "contested", "adopted", "deferred", "set_aside", "committed", "needs_rebase")
+FINAL_STATUS: dict[str, Status] = {Outcome.ADOPT: Status.ADOPTED, Outcome.DEFER: Status.DEFERRED, Outcome.SET_ASIDE: Status.SET_ASIDE}
 _LEVEL_ORDER = {level: i for i, level in enumerate(LEVELS)}
 
 
@@ -451,22 +450,22 @@ def _compute(
     for decision_id, reviewer, outcome, _sha in decisions:
         latest[reviewer] = (decision_id, outcome)
     votes = {reviewer: outcome for reviewer, (_id, outcome) in sorted(latest.items())}
-    if commit_state is not None and commit_state[0] == "committed":
-        counted = tuple(d for _r, (d, o) in sorted(latest.items()) if o == "adopt")
-        return ProposalStatus(proposal_id, "committed", level, quorum, votes, "adopt", counted, commit_state[1])
+    if commit_state is not None and commit_state[0] == Status.COMMITTED:
+        counted = tuple(d for _r, (d, o) in sorted(latest.items()) if o == Outcome.ADOPT)
+        return ProposalStatus(proposal_id, Status.COMMITTED, level, quorum, votes, Outcome.ADOPT, counted, commit_state[1])
     if not votes:
-        return ProposalStatus(proposal_id, "open", level, quorum)
+        return ProposalStatus(proposal_id, Status.OPEN, level, quorum)
     outcomes = set(votes.values())
     if len(outcomes) > 1:
-        return ProposalStatus(proposal_id, "contested", level, quorum, votes)
+        return ProposalStatus(proposal_id, Status.CONTESTED, level, quorum, votes)
     (outcome,) = outcomes
     if len(votes) < quorum:
-        return ProposalStatus(proposal_id, "pending", level, quorum, votes)
+        return ProposalStatus(proposal_id, Status.PENDING, level, quorum, votes)
     counted = tuple(d for _r, (d, _o) in sorted(latest.items()))
     status = FINAL_STATUS[outcome]
     detail = ""
-    if outcome == "adopt" and commit_state is not None and commit_state[0] == "needs_rebase":
-        status, detail = "needs_rebase", commit_state[2]
+    if outcome == Outcome.ADOPT and commit_state is not None and commit_state[0] == Status.NEEDS_REBASE:
+        status, detail = Status.NEEDS_REBASE, commit_state[2]
     return ProposalStatus(proposal_id, status, level, quorum, votes, outcome, counted, None, detail)
 
 

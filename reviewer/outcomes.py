@@ -1,8 +1,11 @@
-"""Decision outcomes and their reason categories (no imports: the GUI reads them at start-up)."""
+"""Decision outcomes and their reason categories (light imports only: the GUI reads them at start-up)."""
 
-OUTCOMES = ("adopt", "defer", "set_aside")
+from reviewer.vocab import OUTCOMES, Outcome
+
+__all__ = ["OUTCOMES", "REASONS", "Outcome"]
+
 REASONS: dict[str, tuple[str, ...]] = {
-    "adopt": (),
-    "defer": ("needs-research", "needs-product-work", "needs-more-evidence", "other"),
-    "set_aside": ("principle", "feasibility", "risk", "insufficient-evidence", "other"),
+    Outcome.ADOPT: (),
+    Outcome.DEFER: ("needs-research", "needs-product-work", "needs-more-evidence", "other"),
+    Outcome.SET_ASIDE: ("principle", "feasibility", "risk", "insufficient-evidence", "other"),
 }

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from reviewer import governance
 from reviewer.store import Store, sql_errors
+from reviewer.vocab import STANCES as _LABELLED
+from reviewer.vocab import UNLABELLED
 
-STANCES = ("supports", "refutes", "no_comment", "unlabelled")
-STATUSES = ("open", "pending", "contested", "adopted", "deferred", "set_aside", "committed", "needs_rebase")
+STANCES = (*_LABELLED, UNLABELLED)
+"""The evidence columns of a queue row: the three stances and the links not labelled yet."""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
 from reviewer.errors import KnownError
-
-AUTHORITIES = ("root", "system", "developer", "user", "guideline", "platform")
-"""Authority levels a section may declare; ``platform`` is the older name of ``root``."""
+from reviewer.vocab import AUTHORITIES  # platform is the older name of root
 
 AUTHORITY_RANK: dict[str, int] = {
     "root": 0,

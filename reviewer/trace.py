@@ -17,6 +17,7 @@ from reviewer.committing import (
 from reviewer.errors import KnownError
 from reviewer.governance import statuses
 from reviewer.spec import parse_spec
+from reviewer.vocab import Status
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
@@ -192,11 +193,11 @@ def trace(workspace: Workspace) -> TraceReport:
             )
         proposals_out.append(entry)
     for status in current.values():
-        if status.status in ("adopted", "needs_rebase"):
+        if status.status in ("adopted", Status.NEEDS_REBASE):
             proposal = store.get_proposal(status.proposal_id)
             proposals_out.append({
                 "proposal_id": proposal.id, "title": proposal.title,
-                "state": "awaiting_commit" if status.status == "adopted" else "needs_rebase",
+                "state": "awaiting_commit" if status.status == "adopted" else Status.NEEDS_REBASE,
                 "commit_sha": None, "sections": proposal.section_ids,
                 "decision_ids": list(status.counted_decisions), "detail": status.detail, "checks": {},
             })

@@ -43,7 +43,6 @@ from reviewer.store import APP_ACTOR, Store, sql_errors
 
 TASKS = ("ranker", "relevance", "stance")
 PROMPT_VERSIONS = {"ranker": "ranker-v1", "relevance": "relevance-v1", "stance": "stance-v1"}
-STANCES = ("supports", "refutes", "no_comment")
 # Answer length guesses for the estimate (tokens); the prompts ask for short answers.
 _OUTPUT_TOKENS = {"ranker": 80, "stance": 90, "relevance_per_section": 12, "relevance": 10}
 # Chat formatting adds a few tokens per message and for the reply (OpenAI's published rule of thumb).

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from reviewer.vocab import Status
 from ui.style import AUTHORITY_COLOURS, AUTHORITY_LABELS
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ STATUS_LABELS = {
     "deferred": "Deferred",
     "set_aside": "Set aside",
     "committed": "Committed",
-    "needs_rebase": "Needs rebase",
+    Status.NEEDS_REBASE: "Needs rebase",
 }
 # Pending (waiting for quorum), contested (reviewers disagree) and final outcomes look different.
 STATUS_COLOURS = {
@@ -50,7 +51,7 @@ STATUS_COLOURS = {
     "deferred": "#e8ecf4",
     "set_aside": "#eeeeee",
     "committed": "#cfe9d5",
-    "needs_rebase": "#fde2e1",
+    Status.NEEDS_REBASE: "#fde2e1",
 }
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -142,7 +143,7 @@ class QueueModel(QAbstractTableModel):
             font = QFont()
             if column == COL_LEVEL and LEVEL_ORDER.get(row.level, 9) <= 1:
                 font.setBold(True)  # root and system: the highest bar, the strongest marker
-            if column == COL_STATUS and row.status in ("contested", "needs_rebase"):
+            if column == COL_STATUS and row.status in ("contested", Status.NEEDS_REBASE):
                 font.setBold(True)
             return font
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_SUP, COL_REF, COL_NC):

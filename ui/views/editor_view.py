@@ -35,6 +35,7 @@ from reviewer.diffing import Hunk, diff_text
 from reviewer.governance import list_members
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.vocab import Status
 from reviewer.workspace import Workspace
 from ui.dialogs import Dialogs
 from ui.views.diff_view import inline_diff_html, side_by_side_html
@@ -47,7 +48,7 @@ RESULT_LABELS = {
     "conflict": "Conflict",
 }
 RESULT_COLOURS = {"clean": "#2e7d32", "merged": "#c25e00", "conflict": "#b3261e"}
-STATUS_LABELS = {"adopted": "Adopted", "needs_rebase": "Needs rebase"}
+STATUS_LABELS = {"adopted": "Adopted", Status.NEEDS_REBASE: "Needs rebase"}
 MESSAGE_COLOURS = {"info": "#1f5fbf", "ok": "#2e7d32", "warning": "#c25e00", "error": "#b3261e"}
 _CSS = "<style>body { font-family: sans-serif; }</style>"
 _TABLE = "<table cellspacing='0' cellpadding='3'>"
@@ -165,7 +166,7 @@ class CommitQueueModel(QAbstractTableModel):
         elif role == Qt.ItemDataRole.ForegroundRole and column in (2, 3):
             if column == 3:
                 return QBrush(QColor(RESULT_COLOURS.get(item.result, "#000000")))
-            if item.status == "needs_rebase":
+            if item.status == Status.NEEDS_REBASE:
                 return QBrush(QColor(RESULT_COLOURS["merged"]))
         elif role == Qt.ItemDataRole.ToolTipRole:
             if column == 3 and item.reason:
@@ -203,7 +204,7 @@ def planned_item_html(item: PlannedCommit, hunks: Sequence[Hunk], mode: str) -> 
             "<p style='color:#555'>It stays adopted and is marked as needing a rebase when you commit: "
             "write a new proposal against the current spec text.</p>"
         )
-    elif item.status == "needs_rebase" and item.recorded_problem:
+    elif item.status == Status.NEEDS_REBASE and item.recorded_problem:
         parts.append(
             f"<p style='color:#555'>An earlier run could not commit it ({escape(item.recorded_problem)}); "
             "it applies now.</p>"
@@ -240,7 +241,7 @@ def report_html(report: CommitReport, state: EditorState | None) -> str:
     if state is not None:
         conflict_sections = {i.proposal_id: i.conflict_section for i in state.preview.plan.items}
     made = [i for i in report.items if i.commit_sha]
-    conflicts = [i for i in report.items if i.result == "needs_rebase"]
+    conflicts = [i for i in report.items if i.result == Status.NEEDS_REBASE]
     parts = [_CSS]
     if made:
         parts.append(
@@ -601,7 +602,7 @@ class EditorView(QWidget):
         report = outcome.report
         self.report = report
         made = sum(1 for i in report.items if i.commit_sha)
-        conflicts = sum(1 for i in report.items if i.result == "needs_rebase")
+        conflicts = sum(1 for i in report.items if i.result == Status.NEEDS_REBASE)
         if made and conflicts:
             self._show_message(
                 f"Committed {made} proposal{'s' if made != 1 else ''} to {report.branch}; "

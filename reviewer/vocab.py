@@ -1,0 +1,78 @@
+"""The record's fixed vocabularies: stances, outcomes, statuses, label sources, authority levels, roles.
+
+Each is a ``StrEnum``: a member *is* its string (``Stance.SUPPORTS == "supports"``), so the values
+stored in the database, written to JSON and shown on the command line are unchanged, while the code
+names them once and a typo is an ``AttributeError`` instead of a silent mismatch.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Stance(StrEnum):
+    """What a justification says of a proposal's intent."""
+
+    SUPPORTS = "supports"
+    REFUTES = "refutes"
+    NO_COMMENT = "no_comment"
+
+
+UNLABELLED = "unlabelled"
+"""Not a stance: the evidence lists' name for links that no source has labelled yet."""
+
+
+class Outcome(StrEnum):
+    """What a reviewer decides."""
+
+    ADOPT = "adopt"
+    DEFER = "defer"
+    SET_ASIDE = "set_aside"
+
+
+class Status(StrEnum):
+    """Where a proposal stands (``governance.proposal_status``)."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    CONTESTED = "contested"
+    ADOPTED = "adopted"
+    DEFERRED = "deferred"
+    SET_ASIDE = "set_aside"
+    COMMITTED = "committed"
+    NEEDS_REBASE = "needs_rebase"
+
+
+class LabelSource(StrEnum):
+    """Who or what set a stance label or a relevance grade."""
+
+    PERSON = "person"
+    MODEL = "model"
+    RULE = "rule"
+
+
+class Authority(StrEnum):
+    """A section's authority level; ``PLATFORM`` is the older name of ``ROOT`` (releases before 2025-09)."""
+
+    ROOT = "root"
+    SYSTEM = "system"
+    DEVELOPER = "developer"
+    USER = "user"
+    GUIDELINE = "guideline"
+    PLATFORM = "platform"
+
+
+class Role(StrEnum):
+    """What a workspace member may do: decide, commit, or only read."""
+
+    REVIEWER = "reviewer"
+    EDITOR = "editor"
+    AUDITOR = "auditor"
+
+
+STANCES: tuple[Stance, ...] = tuple(Stance)
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+STATUSES: tuple[Status, ...] = tuple(Status)
+LABEL_SOURCES: tuple[LabelSource, ...] = tuple(LabelSource)
+AUTHORITIES: tuple[Authority, ...] = tuple(Authority)
+ROLES: tuple[Role, ...] = tuple(Role)
