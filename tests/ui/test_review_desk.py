@@ -279,3 +279,26 @@ def test_queue_counts_stay_in_view_beside_the_title(qtbot, desk):
         assert right <= table.viewport().width()  # no count is cut off at the panel's edge
         titles.append(header.sectionSize(COL_TITLE))
     assert titles[0] > titles[1] >= 110  # the title takes what room there is
+
+
+def test_moving_to_the_next_proposal_clears_the_decision_form(qtbot, desk, demo_workspace):
+    # Choose, type, move (Alt+Down), record: nothing may be filed against the second proposal.
+    first, second = desk.queue.model.ids[2], desk.queue.model.ids[3]  # the first row starts selected
+    choose(qtbot, desk, first)
+    panel = desk.decision_panel
+    panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_defer").click()
+    panel.reason.setCurrentIndex(1)
+    panel.rationale.setPlainText("Written about the first proposal.")
+    with qtbot.waitSignals([desk.detail_shown, panel.loaded], timeout=20000):
+        qtbot.keyClick(desk.queue.table, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert desk.current_proposal == second
+    assert panel.outcome() is None and panel.rationale.toPlainText() == ""
+    qtbot.keyClick(panel.rationale, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Record
+    qtbot.wait(300)
+    assert "rationale" in panel.message.text().lower() or "choose" in panel.message.text().lower()
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        assert governance.decisions_for(store, second) == []
+        assert governance.decisions_for(store, first) == []
+    finally:
+        store.close()

@@ -208,7 +208,13 @@ class DecisionPanel(QWidget):
         self._show_status(None)
 
     def set_proposal(self, proposal_id: str | None) -> None:
-        """Show the status and decisions of ``proposal_id`` (None clears)."""
+        """Show the status and decisions of ``proposal_id`` (None clears).
+
+        Moving to another proposal clears the form: an outcome chosen or a rationale typed for one
+        proposal is never recorded against the next.
+        """
+        if proposal_id != self.proposal_id:
+            self.clear_form()
         self.proposal_id = proposal_id
         self.message.clear()
         if proposal_id is None:
@@ -285,15 +291,20 @@ class DecisionPanel(QWidget):
             return "Write a rationale: a decision is never recorded without one."
         return ""
 
-    def on_saved(self, result: DecisionResult) -> None:
-        """Clear the form and show the new history."""
-        self.save_button.setEnabled(True)
+    def clear_form(self) -> None:
+        """Forget the chosen outcome, reason and rationale."""
         self.rationale.clear()
         checked = self.outcomes.checkedButton()
         if checked:
             self.outcomes.setExclusive(False)
             checked.setChecked(False)
             self.outcomes.setExclusive(True)
+        self.on_outcome_toggled(False)  # the reason list follows: none chosen
+
+    def on_saved(self, result: DecisionResult) -> None:
+        """Clear the form and show the new history."""
+        self.save_button.setEnabled(True)
+        self.clear_form()
         if self.proposal_id == result.decision.proposal_id:
             self.set_proposal(self.proposal_id)
         self.decision_saved.emit(result)
