@@ -17,6 +17,7 @@ from reviewer import audit, gitops
 from reviewer.errors import KnownError
 from reviewer.governance import decisions_for, list_members, quorum_settings, statuses
 from reviewer.ids import utc_now
+from reviewer.vocab import Status
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
@@ -74,6 +75,8 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
         decisions = decisions_for(store, proposal.id)
         reviewers.update(d.reviewer for d in decisions)
         counted = set(status.counted_decisions)
+        # Each reviewer's latest decision stands; an earlier one of theirs is superseded.
+        latest = {d.reviewer: d.id for d in decisions}
         reason_categories = sorted({
             d.reason_category for d in decisions if d.id in counted and d.reason_category
         })
@@ -98,6 +101,7 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
                 {
                     "id": d.id, "reviewer": d.reviewer, "outcome": d.outcome, "reason_category": d.reason_category,
                     "rationale": d.rationale, "decided_at": d.decided_at, "counted": d.id in counted,
+                    "standing": _standing(d.id, counted, latest.get(d.reviewer)),
                 }
                 for d in decisions
             ],
@@ -186,7 +190,10 @@ def render_csv(data: dict[str, Any]) -> str:
             p["id"], p["title"], p["kind"], p["origin"], " ".join(p["sections"]), p["level"], p["quorum"],
             p["status"], p["outcome"] or "", " ".join(p["reason_categories"]),
             " | ".join(f"{d['reviewer']} ({d['outcome']}): {d['rationale']}" for d in p["decisions"] if d["counted"])
-            or " | ".join(f"{d['reviewer']} ({d['outcome']}): {d['rationale']}" for d in p["decisions"]),
+            or " | ".join(
+                f"{d['reviewer']} ({d['outcome']}, {vote_note(p['status'], d['standing'])}): {d['rationale']}"
+                for d in p["decisions"] if d["standing"] == "latest"
+            ),
             " ".join(p["reviewers"]),
             counts.get("supports", ""), counts.get("refutes", ""), counts.get("no_comment", ""),
             counts.get("unlabelled", ""), (p["evidence"] or {}).get("links", ""),
@@ -248,7 +255,7 @@ def render_md(data: dict[str, Any]) -> str:
         if p["decisions"]:
             lines += ["| decided at | reviewer | outcome | reason | rationale |", "| --- | --- | --- | --- | --- |"]
             lines += [
-                f"| {d['decided_at']} | {_md(d['reviewer'])} | {d['outcome']}{'' if d['counted'] else ' (superseded)'} "
+                f"| {d['decided_at']} | {_md(d['reviewer'])} | {d['outcome']}{_note_md(p['status'], d['standing'])} "
                 f"| {d['reason_category'] or ''} | {_md(d['rationale'])} |"
                 for d in p["decisions"]
             ]
@@ -315,7 +322,7 @@ def svg_split(split: dict[str, dict[str, int]], title: str, limit: int = 20) -> 
 def svg_status_bar(counts: dict[str, int]) -> str:
     """Draw the number of proposals per status as an inline SVG bar chart."""
     esc = html.escape
-    colours = {"committed": "#1b5e20", "adopted": "#43a047", "needs_rebase": "#f9a825", "deferred": "#1565c0",
+    colours = {"committed": "#1b5e20", "adopted": "#43a047", Status.NEEDS_REBASE: "#f9a825", "deferred": "#1565c0",
                "set_aside": "#6d4c41", "contested": "#c62828", "pending": "#9e9e9e", "open": "#cfd8dc"}
     items = list(counts.items())
     top = max((n for _s, n in items), default=0) or 1
@@ -338,7 +345,38 @@ def svg_status_bar(counts: dict[str, int]) -> str:
     return "".join(parts)
 
 
-SUPERSEDED = ' <span class="muted">(superseded)</span>'
+def _standing(decision_id: str, counted: set[str], latest: str | None) -> str:
+    """``counted`` (it decided the outcome), ``latest`` (its reviewer's current vote) or ``superseded``."""
+    if decision_id in counted:
+        return "counted"
+    return "latest" if decision_id == latest else "superseded"
+
+
+def _note_md(status: str, standing: str) -> str:
+    note = vote_note(status, standing)
+    return f" ({note})" if note else ""
+
+
+def _note_html(status: str, standing: str) -> str:
+    note = vote_note(status, standing)
+    return f' <span class="muted">({note})</span>' if note else ""
+
+
+def vote_note(status: str, standing: str) -> str:
+    """Return what to print after a vote's outcome: why it does not (yet) decide, or nothing when it counts.
+
+    Args:
+        status: the proposal's status.
+        standing: the vote's standing (``counted``, ``latest`` or ``superseded``).
+    """
+    if standing == "superseded":
+        return "superseded"
+    if standing == "latest":
+        if status == Status.PENDING:
+            return "awaiting quorum"
+        if status == Status.CONTESTED:
+            return "contested"
+    return ""
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
 h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}h3{margin-top:2rem}
@@ -397,7 +435,7 @@ def render_html(data: dict[str, Any]) -> str:
             out.append("<table><tr><th>decided at</th><th>reviewer</th><th>outcome</th><th>reason</th><th>rationale</th></tr>")
             out += [
                 f"<tr><td>{e(d['decided_at'])}</td><td>{e(d['reviewer'])}</td>"
-                f"<td>{e(d['outcome'])}{'' if d['counted'] else SUPERSEDED}</td>"
+                f"<td>{e(d['outcome'])}{_note_html(p['status'], d['standing'])}</td>"
                 f"<td>{e(d['reason_category'] or '')}</td><td>{e(d['rationale'])}</td></tr>"
                 for d in p["decisions"]
             ]

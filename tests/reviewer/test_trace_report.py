@@ -222,3 +222,51 @@ def test_report_carries_the_agreement_chart_and_trust_on_the_demo(tmp_path):
     overall = data["agreement"]["overall"]["stats"]
     assert 0 < overall["share"] < 1 and overall["low"] <= overall["share"] <= overall["high"]
     assert data["trust"] == []  # no person has labelled a stance in the demo
+
+
+def test_report_labels_every_vote_for_every_status(tmp_path):
+    """Each status, in the Markdown, HTML and CSV report: a vote is counted, awaits quorum, is contested or superseded."""
+    workspace = make_workspace(tmp_path)
+    decide = governance.decide
+    store = workspace.store
+    pending = propose(workspace, "root_rule", ("Line one", "Line 1"), title="Pending")
+    decide(store, pending.id, "adopt", "Ana", "Ana: pending vote.")
+    contested = propose(workspace, "legacy_rule", ("Old wording.", "New wording."), title="Contested")
+    decide(store, contested.id, "adopt", "Ana", "Ana: adopt it.")
+    decide(store, contested.id, "defer", "Ben", "Ben: not yet.", "needs-research")
+    deferred = propose(workspace, "user_rule", ("Alpha line.", "Alpha line, deferred."), title="Deferred")
+    decide(store, deferred.id, "adopt", "Ana", "Ana: first thought.")
+    decide(store, deferred.id, "defer", "Ana", "Ana: on reflection, wait.", "needs-research")
+    aside = propose(workspace, "guide", ("Guidance text.", "Guidance text, set aside."), title="Set aside")
+    decide(store, aside.id, "set_aside", "Cy", "Cy: no.", "principle")
+    committed = propose(workspace, "user_rule", ("Beta line.", "Beta line, committed."), title="Committed")
+    decide(store, committed.id, "adopt", "Ben", "Ben: yes.")
+    adopted = propose(workspace, "guide", ("Guidance text.", "Guidance text, adopted."), title="Adopted")
+    committing.commit_adopted(workspace, "Eve")  # commits both adopted ones
+    decide(store, adopted.id, "adopt", "Cy", "Cy: yes, after the commit run.")
+
+    data = report.build_report(workspace)
+    by_title = {p["title"]: p for p in data["proposals"]}
+    assert {t: p["status"] for t, p in by_title.items()} == {
+        "Pending": "pending", "Contested": "contested", "Deferred": "deferred", "Set aside": "set_aside",
+        "Committed": "committed", "Adopted": "adopted",
+    }
+    standing = {t: [(d["reviewer"], d["standing"]) for d in p["decisions"]] for t, p in by_title.items()}
+    assert standing == {
+        "Pending": [("Ana", "latest")],
+        "Contested": [("Ana", "latest"), ("Ben", "latest")],
+        "Deferred": [("Ana", "superseded"), ("Ana", "counted")],
+        "Set aside": [("Cy", "counted")],
+        "Committed": [("Ben", "counted")],
+        "Adopted": [("Cy", "counted")],
+    }
+    md = report.render_md(data)
+    assert "| adopt (awaiting quorum) |" in md and "| defer (contested) |" in md
+    assert md.count("(superseded)") == 1  # only Ana's first thought on "Deferred"
+    html = report.render_html(data)
+    assert "(awaiting quorum)" in html and "(contested)" in html
+    rows = {r["title"]: r for r in csv.DictReader(io.StringIO(report.render_csv(data)))}
+    rationale_column = next(c for c in rows["Pending"] if "rationale" in c)
+    assert rows["Pending"][rationale_column] == "Ana (adopt, awaiting quorum): Ana: pending vote."
+    assert "Ben (defer, contested): Ben: not yet." in rows["Contested"][rationale_column]
+    assert rows["Deferred"][rationale_column] == "Ana (defer): Ana: on reflection, wait."
