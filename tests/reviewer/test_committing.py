@@ -344,3 +344,18 @@ def test_crash_after_the_changelog_commit_is_completed_by_the_next_run(tmp_path,
     assert report.items == () and report.release.commit_sha == changelog_commit
     assert git(repo, "rev-parse", "HEAD") == changelog_commit == git(repo, "rev-parse", "v1^{commit}")
     assert (repo / "CHANGELOG.md").read_text().count("## v1") == 1
+
+
+def test_a_commit_names_every_counted_decision(tmp_path):
+    # Root level needs two reviewers: the commit carries both decisions, once each, and records them.
+    workspace = make_workspace(tmp_path)
+    proposal = propose(workspace, "root_rule", ("Line one", "Line 1"), title="Two votes")
+    adopt(workspace, proposal, ("Ana", "Ben"))
+    report = committing.commit_adopted(workspace, "Eve")
+    (item,) = report.items
+    trailers = git(workspace.spec_repo_path, "log", "-1", "--format=%(trailers:key=Decision-Id,valueonly)", item.commit_sha)
+    expected = {d.id for d in governance.decisions_for(workspace.store, proposal.id)}
+    assert len(expected) == 2
+    assert sorted(trailers.split()) == sorted(expected)
+    (stored,) = workspace.store.db.execute("SELECT decision_ids FROM spec_commits WHERE sha = ?", [item.commit_sha])
+    assert set(json.loads(stored[0])) == expected
