@@ -88,6 +88,18 @@ class Dialogs:
         return value if ok else None
 
     @classmethod
+    def ask_item(
+        cls, parent: QWidget | None, title: str, label: str, items: list[str], current: int = 0
+    ) -> int | None:
+        """Ask to choose one of ``items``; returns its index, None when cancelled (always, when non-interactive)."""
+        if not cls.interactive or not items:
+            return None
+        from PySide6.QtWidgets import QInputDialog
+
+        value, ok = QInputDialog.getItem(parent, title, label, items, current, False)
+        return items.index(value) if ok and value in items else None
+
+    @classmethod
     def ask_folder(cls, parent: QWidget | None, caption: str, start: str = "") -> str | None:
         """Ask for a folder; returns None when cancelled (always, when non-interactive)."""
         if not cls.interactive:

@@ -431,11 +431,29 @@ class MainWindow(QMainWindow):
                 setter(name)
 
     def on_set_reviewer(self) -> None:
-        """Ask for the reviewer name and remember it."""
-        name = Dialogs.ask_text(self, "Reviewer name", "Your name as a workspace member:", self.reviewer)
-        if name is not None:
-            window_settings.set_reviewer_name(name.strip())
-            self.set_reviewer(name.strip())
+        """Choose who is deciding from the workspace's members (with their roles), and remember it."""
+        def load(ws: Workspace) -> list[tuple[str, tuple[str, ...]]]:
+            from reviewer import governance
+
+            return [(m.name, m.roles) for m in governance.list_members(ws.store)]
+
+        self.lane.run(load, success=self.choose_reviewer)
+
+    def choose_reviewer(self, members: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Offer ``members`` as "name — roles"; the one chosen decides from now on."""
+        if not members:
+            Dialogs.show_error(self, KnownError(
+                "This workspace has no members yet.",
+                hint="Add one with `spec-review member add WORKSPACE NAME --role reviewer`.",
+            ))
+            return
+        names = [name for name, _roles in members]
+        labels = [f"{name} — {', '.join(roles) or 'no roles'}" for name, roles in members]
+        current = names.index(self.reviewer) if self.reviewer in names else 0
+        chosen = Dialogs.ask_item(self, "Who is deciding", "Workspace member (roles):", labels, current)
+        if chosen is not None:
+            window_settings.set_reviewer_name(names[chosen])
+            self.set_reviewer(names[chosen])
 
     def on_open_workspace(self) -> None:
         """Ask for a workspace folder and open it in place of this one."""

@@ -181,16 +181,51 @@ def test_each_kind_of_decision_updates_the_queue_at_once(qtbot, desk, demo_works
         store.close()
 
 
-def test_a_member_without_the_reviewer_role_is_refused(qtbot, desk, demo_workspace):
+def test_a_member_without_the_reviewer_role_is_told_before_writing(qtbot, desk, demo_workspace):
     desk.set_reviewer("Wei Chen")  # auditor
     choose(qtbot, desk, REFUTED)  # not the first row, which is already selected
     panel = desk.decision_panel
+    # Before any rationale is typed: Record is off, and the reason is shown beside it.
+    assert not panel.save_button.isEnabled()
+    assert "reviewer role" in panel.message.text() and "auditor" in panel.message.text()
+    assert panel.save_button.toolTip() == panel.message.text()
     panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_adopt").click()
     panel.rationale.setPlainText("Looks right to me.")
-    with qtbot.waitSignal(panel.failed, timeout=20000):
-        panel.save_button.click()
-    assert "reviewer" in panel.message.text().lower()
+    qtbot.keyClick(panel.rationale, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(200)
     assert status_text(desk, REFUTED) == STATUS_LABELS["open"]
+    # A reviewer may decide at once.
+    desk.set_reviewer("Amara Okafor")
+    assert panel.save_button.isEnabled() and panel.message.text() == ""
+
+
+def test_a_name_that_is_not_a_member_is_refused(qtbot, desk, demo_workspace):
+    desk.set_reviewer("Mallory")
+    choose(qtbot, desk, REFUTED)
+    panel = desk.decision_panel
+    assert not panel.save_button.isEnabled()
+    assert "Mallory is not a member" in panel.message.text()
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        assert governance.decisions_for(store, REFUTED) == []
+    finally:
+        store.close()
+
+
+def test_who_is_deciding_is_chosen_from_the_members_with_their_roles(qtbot, desk, monkeypatch):
+    from ui.dialogs import Dialogs
+
+    offered = []
+
+    def ask_item(_parent, _title, _label, items, current=0):
+        offered.extend(items)
+        return next(i for i, label in enumerate(items) if label.startswith("Jonas Lindqvist"))
+
+    monkeypatch.setattr(Dialogs, "ask_item", classmethod(lambda cls, *a, **k: ask_item(*a, **k)))
+    desk.on_set_reviewer()
+    qtbot.waitUntil(lambda: desk.reviewer == "Jonas Lindqvist", timeout=5000)
+    assert "Priya Raman — editor, reviewer" in offered and "Wei Chen — auditor" in offered
+    assert len(offered) == 5 and desk.decision_panel.reviewer == "Jonas Lindqvist"
 
 
 def test_editor_and_audit_tabs_are_there_and_refresh_when_shown(qtbot, desk):

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from reviewer.errors import KnownError
 from reviewer.outcomes import REASONS
 from reviewer.render import escape
+from reviewer.vocab import Role, Status
 from ui.models.queue import STATUS_LABELS
 from ui.workers import WorkspaceLane
 
@@ -120,6 +121,7 @@ class DecisionPanel(QWidget):
         self.lane = lane
         self.proposal_id: str | None = None
         self.reviewer = ""
+        self.members: dict[str, tuple[str, ...]] | None = None  # name -> roles, read with each proposal
 
         self.status_label = QLabel()
         self.status_label.setTextFormat(Qt.TextFormat.RichText)
@@ -205,6 +207,7 @@ class DecisionPanel(QWidget):
     def set_reviewer(self, name: str) -> None:
         """Decide as ``name`` (a member with the reviewer role)."""
         self.reviewer = name.strip()
+        self.message.clear()
         self._show_status(None)
 
     def set_proposal(self, proposal_id: str | None) -> None:
@@ -223,12 +226,13 @@ class DecisionPanel(QWidget):
             self._set_enabled(False)
             return
         self._set_enabled(True)
-        def load(ws: Any) -> tuple[str, ProposalStatus, list[Decision]]:
+        def load(ws: Any) -> tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]]]:
             from reviewer import governance
 
             return (
                 proposal_id, governance.proposal_status(ws.store, proposal_id),
                 governance.decisions_for(ws.store, proposal_id),
+                {m.name: m.roles for m in governance.list_members(ws.store)},
             )
 
         self.lane.run(load, success=self.on_loaded, failure=self.on_failed)
@@ -280,8 +284,9 @@ class DecisionPanel(QWidget):
     def _problem(self) -> str:
         if self.proposal_id is None:
             return "Choose a proposal first."
-        if not self.reviewer:
-            return "Set your reviewer name first (Settings ▸ Reviewer name…)."
+        who = self.reviewer_problem()
+        if who:
+            return who
         outcome = self.outcome()
         if outcome is None:
             return "Choose adopt, defer or set aside."
@@ -289,6 +294,22 @@ class DecisionPanel(QWidget):
             return "Choose a reason category."
         if not self.rationale.toPlainText().strip():
             return "Write a rationale: a decision is never recorded without one."
+        return ""
+
+    def reviewer_problem(self) -> str:
+        """Say why the person deciding cannot record a decision here, before they write anything ("" if they can)."""
+        if not self.reviewer:
+            return "Choose who is deciding first (Settings ▸ Reviewer name…)."
+        if self.members is None:
+            return ""  # not read yet; the domain checks again when recording
+        roles = self.members.get(self.reviewer)
+        if roles is None:
+            return (f"{self.reviewer} is not a member of this workspace: choose a member under "
+                    "Settings ▸ Reviewer name….")
+        if Role.REVIEWER not in roles:
+            held = ", ".join(roles) or "none"
+            return (f"{self.reviewer} cannot decide: deciding needs the reviewer role (roles now: {held}). "
+                    f"A member adds it with `spec-review member add WORKSPACE \"{self.reviewer}\" --role reviewer`.")
         return ""
 
     def clear_form(self) -> None:
@@ -309,11 +330,12 @@ class DecisionPanel(QWidget):
             self.set_proposal(self.proposal_id)
         self.decision_saved.emit(result)
 
-    def on_loaded(self, loaded: tuple[str, ProposalStatus, list[Decision]]) -> None:
+    def on_loaded(self, loaded: tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]]]) -> None:
         """Show a proposal's status and history (ignored when another proposal was chosen since)."""
-        proposal_id, status, decisions = loaded
+        proposal_id, status, decisions, members = loaded
         if proposal_id != self.proposal_id:
             return
+        self.members = members
         self.history_model.set_decisions(decisions)
         self._show_status(status)
         self.loaded.emit(proposal_id)
@@ -348,10 +370,17 @@ class DecisionPanel(QWidget):
             f"<b>{label}</b> · level {status.level}, quorum {status.quorum}"
             f"{f' ({agreeing} agree)' if status.final_outcome else ''} · latest votes: {votes}{detail}<br/>{who}"
         )
-        committed = status.status == "committed"
+        committed = status.status == Status.COMMITTED
         self._set_enabled(not committed)
         if committed:
             self.message.setText(f"Committed in {(status.commit_sha or '')[:10]}; it cannot be decided again.")
+            return
+        # Say who cannot decide before they write a rationale, and keep Record off meanwhile.
+        problem = self.reviewer_problem()
+        self.save_button.setEnabled(not problem)
+        self.save_button.setToolTip(problem or "Record the decision (Ctrl+Enter)")
+        if problem:
+            self.message.setText(problem)
 
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (*self.outcomes.buttons(), self.reason, self.rationale, self.save_button):
