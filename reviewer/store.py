@@ -22,38 +22,52 @@ PROPOSAL_ORIGINS = ("automated-batch", "automated-single", "human-first", "impor
 APP_ACTOR = "spec-review"
 
 
+# SQLite's primary result codes (https://www.sqlite.org/rescode.html) that the environment causes.
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
+
+
+def sqlite_error_code(exc: sqlite3.Error) -> int | None:
+    """Return the primary SQLite result code of ``exc`` (extended codes folded), or None when SQLite gave none."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
 @contextlib.contextmanager
 def sql_errors(what: str) -> Iterator[None]:
     """Turn SQLite failures caused by the environment into ``KnownError`` with advice.
+
+    The failure is told by SQLite's result code (``sqlite_errorcode``), never by the message text,
+    which differs between SQLite versions and builds. An error SQLite did not cause, or one with a
+    code that means our SQL is wrong, is a ``BugError``.
 
     Args:
         what: a short description of the operation, used in the message ("saving the decision").
     """
     try:
         yield
-    except sqlite3.OperationalError as exc:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
+    except sqlite3.DatabaseError as exc:
+        code = sqlite_error_code(exc)
+        if code in (_BUSY, _LOCKED):
             raise KnownError(
                 f"The workspace database is locked by another program while {what}.",
                 hint="Close the other Spec Review window or process using it and try again; nothing was changed.",
             ) from exc
-        if "readonly" in text or "read-only" in text:
+        if code == _READONLY:
             raise KnownError(
                 f"The workspace database is read-only, so {what} was not possible.",
                 hint="Check the permissions of the workspace folder; nothing was changed.",
             ) from exc
-        if "unable to open" in text:
-            raise KnownError(f"The workspace database cannot be opened while {what}: {text}.") from exc
-        if "disk" in text and ("full" in text or "I/O" in text):
-            raise KnownError(f"The disk failed while {what}: {text}.", hint="Free some space and try again.") from exc
-        raise BugError(f"SQLite error while {what}: {text}") from exc
-    except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc) or "malformed" in str(exc):
+        if code == _CANTOPEN:
+            raise KnownError(f"The workspace database cannot be opened while {what}: {exc}.") from exc
+        if code in (_FULL, _IOERR):
+            raise KnownError(f"The disk failed while {what}: {exc}.", hint="Free some space and try again.") from exc
+        if code in (_CORRUPT, _NOTADB):
             raise KnownError(
                 f"The workspace database is damaged or is not a SQLite file ({exc}).",
                 hint="Restore it from a backup.",
             ) from exc
+        if isinstance(exc, sqlite3.OperationalError):
+            raise BugError(f"SQLite error while {what}: {exc}") from exc
         raise
 
 

@@ -134,3 +134,45 @@ def test_missing_database_is_not_created(tmp_path):
     with pytest.raises(KnownError, match="No workspace database"):
         Store.open(tmp_path / "absent.db")
     assert not (tmp_path / "absent.db").exists()
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    (5, "locked"), (6, "locked"), (517, "locked"),  # SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT
+    (8, "read-only"), (13, "disk failed"), (10, "disk failed"), (11, "damaged"), (26, "damaged"),
+])
+def test_sqlite_failures_are_told_by_their_code_not_their_text(code, message):
+    from reviewer.store import sql_errors
+
+    error = sqlite3.OperationalError("a message in some other words")  # what another SQLite build may say
+    error.sqlite_errorcode = code
+    with pytest.raises(KnownError, match=message), sql_errors("testing"):
+        raise error
+
+
+def test_a_message_that_merely_mentions_locking_is_not_taken_for_a_lock():
+    from reviewer.errors import BugError
+    from reviewer.store import sql_errors
+
+    error = sqlite3.OperationalError("no such column: locked")  # our SQL is wrong: SQLITE_ERROR
+    error.sqlite_errorcode = 1
+    with pytest.raises(BugError), sql_errors("testing"):
+        raise error
+
+
+def test_real_lock_and_real_damage_carry_the_codes_we_read(tmp_path):
+    from reviewer.store import sqlite_error_code
+
+    path = tmp_path / "x.db"
+    first = sqlite3.connect(path, isolation_level=None, timeout=0)
+    first.execute("CREATE TABLE t (x)")
+    first.execute("BEGIN IMMEDIATE")
+    second = sqlite3.connect(path, isolation_level=None, timeout=0)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        second.execute("BEGIN IMMEDIATE")
+    assert sqlite_error_code(locked.value) == 5
+    first.execute("ROLLBACK")
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not sqlite at all " * 300)
+    with pytest.raises(sqlite3.DatabaseError) as damaged:
+        sqlite3.connect(bad).execute("SELECT * FROM sqlite_master").fetchall()
+    assert sqlite_error_code(damaged.value) == 26
