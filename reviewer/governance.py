@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -326,6 +327,7 @@ class Decision:
         quorum: the quorum that applied when it was recorded.
         status_after: the proposal's status right after it.
         spec_revision: the spec commit the reviewer saw, when known.
+        evidence: the evidence it was made on (``decision_evidence.evidence_snapshot``), when kept.
     """
 
     id: str
@@ -340,6 +342,7 @@ class Decision:
     quorum: int | None = None
     status_after: str | None = None
     spec_revision: str | None = None
+    evidence: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -386,12 +389,13 @@ class DecisionResult:
 
 _DECISION_COLUMNS = (
     "id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at, commit_sha,"
-    " authority, quorum, status_after, spec_revision"
+    " authority, quorum, status_after, spec_revision, evidence"
 )
 
 
 def _decision(row: Sequence[Any]) -> Decision:
-    return Decision(*row)
+    decision = Decision(*row[:-1])
+    return dataclasses.replace(decision, evidence=json.loads(row[-1])) if row[-1] else decision
 
 
 def decisions_for(store: Store, proposal_id: str) -> list[Decision]:
@@ -535,6 +539,7 @@ def decide(
     spec_document: SpecDocument | None = None,
     *,
     spec_revision: str | None = None,
+    split_by: str = "country_of_residence",
 ) -> DecisionResult:
     """Record one reviewer's decision on a proposal, with its audit event, in one transaction.
 
@@ -551,6 +556,7 @@ def decide(
         reason: the reason category for defer and set aside.
         spec_document: the current spec, so that its sections' authority counts for the quorum.
         spec_revision: the spec commit the reviewer saw, recorded with the decision.
+        split_by: the demographic field of the split kept with the decision's evidence.
 
     Raises:
         KnownError: unknown proposal or outcome, a missing or unknown reason, an empty rationale,
@@ -568,6 +574,9 @@ def decide(
     level = governing_level(levels, quorum)
     decision_id = new_id()
     now = utc_now()
+    # Imported here: reading statuses (the GUI at start-up) does not need the evidence module.
+    from reviewer.decision_evidence import evidence_snapshot
+
     with sql_errors("saving the decision"), audit.anchored(store.db):
         before = statuses(store, [proposal_id])[proposal_id]
         if before.status == "committed":
@@ -582,7 +591,12 @@ def decide(
              quorum[level], spec_revision],
         )
         after = statuses(store, [proposal_id])[proposal_id]
-        store.db.execute("UPDATE decisions SET status_after = ? WHERE id = ?", [after.status, decision_id])
+        # What the reviewer decided on, kept as it is now: later labels never rewrite it.
+        snapshot = evidence_snapshot(store, proposal_id, split_by)
+        store.db.execute(
+            "UPDATE decisions SET status_after = ?, evidence = ? WHERE id = ?",
+            [after.status, json.dumps(snapshot, ensure_ascii=False, sort_keys=True), decision_id],
+        )
         event = audit.append_event(
             store.db, actor=member.name, action="decision.record", object_type="decision", object_id=decision_id,
             payload={
@@ -596,11 +610,12 @@ def decide(
                 "status_before": before.status,
                 "status_after": after.status,
                 "spec_revision": spec_revision,
+                "evidence": snapshot,
             },
         )
     decision = Decision(
         decision_id, proposal_id, outcome, reason_category, rationale, member.name, now, None, level,
-        quorum[level], after.status, spec_revision,
+        quorum[level], after.status, spec_revision, snapshot,
     )
     return DecisionResult(decision=decision, status=after, event_seq=event.seq)
 

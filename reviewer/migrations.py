@@ -522,3 +522,12 @@ def m0008_statement_author(db: Database) -> None:
         WHERE participant_id IS NULL;
         """
     )
+
+
+@migrations(name="0009_decision_evidence")
+def m0009_decision_evidence(db: Database) -> None:
+    """Keep with each decision the evidence it was made on (JSON: counts, sources, share, split, digest).
+
+    Decisions recorded before this migration have none (NULL): what their reviewers saw was not kept.
+    """
+    db.execute("ALTER TABLE decisions ADD COLUMN evidence TEXT")

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer import audit, gitops
+from reviewer.decision_evidence import counts_line, labels_digest
 from reviewer.errors import KnownError
+from reviewer.evidence import wilson_interval
 from reviewer.governance import decisions_for, list_members, quorum_settings, statuses
 from reviewer.ids import utc_now
 from reviewer.vocab import Status
@@ -75,6 +77,7 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
         decisions = decisions_for(store, proposal.id)
         reviewers.update(d.reviewer for d in decisions)
         counted = set(status.counted_decisions)
+        digest_now = labels_digest(store, proposal.id)
         # Each reviewer's latest decision stands; an earlier one of theirs is superseded.
         latest = {d.reviewer: d.id for d in decisions}
         reason_categories = sorted({
@@ -102,6 +105,8 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
                     "id": d.id, "reviewer": d.reviewer, "outcome": d.outcome, "reason_category": d.reason_category,
                     "rationale": d.rationale, "decided_at": d.decided_at, "counted": d.id in counted,
                     "standing": _standing(d.id, counted, latest.get(d.reviewer)),
+                    "evidence_at_decision": d.evidence,
+                    "evidence_changed_since": bool(d.evidence and d.evidence.get("labels_digest") != digest_now),
                 }
                 for d in decisions
             ],
@@ -260,6 +265,9 @@ def render_md(data: dict[str, Any]) -> str:
                 for d in p["decisions"]
             ]
             lines.append("")
+            lines += [f"- {line}" for line in _evidence_moved(p)]
+            if _evidence_moved(p):
+                lines.append("")
         if p["evidence"] is None:
             lines += ["Evidence: not available in this workspace.", ""]
         else:
@@ -343,6 +351,29 @@ def svg_status_bar(counts: dict[str, int]) -> str:
         ]
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _evidence_moved(p: dict[str, Any]) -> list[str]:
+    """Sentences for the decisions still standing whose evidence has changed since they were made."""
+    now = p["evidence"]
+    out = []
+    for d in p["decisions"]:
+        if d["standing"] == "superseded" or not d["evidence_changed_since"]:
+            continue
+        line = f"Evidence when {d['reviewer']} decided ({d['decided_at'][:10]}): {counts_line(d['evidence_at_decision'])}"
+        if now is not None:
+            line += f"; now: {counts_line({**now, **_share(now['counts'])})}"
+        out.append(line + ".")
+    return out
+
+
+def _share(counts: dict[str, int]) -> dict[str, Any]:
+    judged = counts.get("supports", 0) + counts.get("refutes", 0)
+    interval = wilson_interval(counts.get("supports", 0), judged) if judged else None
+    return {
+        "share_supporting": counts["supports"] / judged if judged else None,
+        "interval": list(interval) if interval else None,
+    }
 
 
 def _standing(decision_id: str, counted: set[str], latest: str | None) -> str:
@@ -440,6 +471,9 @@ def render_html(data: dict[str, Any]) -> str:
                 for d in p["decisions"]
             ]
             out.append("</table>")
+            moved = _evidence_moved(p)
+            if moved:
+                out.append("<ul>" + "".join(f'<li class="bad">{e(line)}</li>' for line in moved) + "</ul>")
         if p["evidence"] is None:
             out.append('<p class="muted">Evidence: not available in this workspace.</p>')
         else:

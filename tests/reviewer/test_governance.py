@@ -296,7 +296,9 @@ def test_decision_and_audit_event_are_one_transaction(tmp_path, monkeypatch):
     before = (count(workspace, "decisions"), count(workspace, "audit_events"))
 
     def broken(*args, **kwargs):
-        raise sqlite3.OperationalError("disk I/O error")
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = 10  # SQLITE_IOERR, as SQLite sets it
+        raise error
 
     monkeypatch.setattr(governance.audit, "append_event", broken)
     with pytest.raises(KnownError, match="disk failed"):

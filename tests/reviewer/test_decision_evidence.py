@@ -1,0 +1,64 @@
+"""A decision keeps the evidence it was made on; later labels are shown beside it, never over it."""
+
+import json
+
+import pytest
+
+from reviewer import governance, report
+from reviewer.decision_evidence import evidence_snapshot, labels_digest
+from reviewer.evidence import evidence_links, evidence_summary, set_stance
+from reviewer.workspace import Workspace
+from tests.datapaths import SUPPORTED
+
+
+@pytest.fixture
+def demo(tmp_path):
+    with Workspace.create_demo(tmp_path / "ws") as ws:
+        yield ws
+
+
+def test_a_decision_stores_what_the_reviewer_saw(demo):
+    before = evidence_summary(demo.store, SUPPORTED)
+    result = governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "The crowd supports it.")
+    kept = result.decision.evidence
+    assert kept["counts"] == before["counts"] and kept["by_source"] == before["by_source"]
+    c = before["counts"]
+    assert kept["share_supporting"] == round(c["supports"] / (c["supports"] + c["refutes"]), 4)
+    low, high = kept["interval"]
+    assert low < kept["share_supporting"] < high
+    assert kept["split_by"] == "country_of_residence" and sum(v[0] for v in kept["split"].values()) == c["supports"]
+    assert kept["labels_digest"] == labels_digest(demo.store, SUPPORTED)
+    # Stored with the decision and in its audit event, the same.
+    (stored,) = governance.decisions_for(demo.store, SUPPORTED)
+    assert stored.evidence == kept
+    (payload,) = demo.store.db.execute(
+        "SELECT payload FROM audit_events WHERE action = 'decision.record' ORDER BY seq DESC LIMIT 1").fetchone()
+    assert json.loads(payload)["evidence"] == kept
+
+
+def test_a_later_label_changes_now_but_not_the_decisions_ground(demo):
+    governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "Supported, 86%.")
+    kept = governance.decisions_for(demo.store, SUPPORTED)[0].evidence
+    supporting = evidence_links(demo.store, SUPPORTED, stance="supports", limit=3)
+    for link in supporting:
+        set_stance(demo.store, SUPPORTED, link.justification_id, "refutes", "Jonas Lindqvist")
+    now = evidence_snapshot(demo.store, SUPPORTED)
+    assert now["counts"]["supports"] == kept["counts"]["supports"] - 3
+    assert governance.decisions_for(demo.store, SUPPORTED)[0].evidence == kept  # untouched
+    data = report.build_report(demo)
+    (entry,) = [p for p in data["proposals"] if p["id"] == SUPPORTED]
+    (decision,) = entry["decisions"]
+    assert decision["evidence_changed_since"] is True and decision["evidence_at_decision"] == kept
+    md = report.render_md(data)
+    line = next(x for x in md.splitlines() if x.startswith("- Evidence when Amara Okafor decided"))
+    assert f"{kept['counts']['supports']} supports" in line
+    assert f"now: {now['counts']['supports']} supports" in line
+    assert "Evidence when Amara Okafor decided" in report.render_html(data)
+
+
+def test_unchanged_evidence_adds_no_note(demo):
+    governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "Supported.")
+    data = report.build_report(demo)
+    (entry,) = [p for p in data["proposals"] if p["id"] == SUPPORTED]
+    assert entry["decisions"][0]["evidence_changed_since"] is False
+    assert "Evidence when" not in report.render_md(data)
