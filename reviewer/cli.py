@@ -211,15 +211,27 @@ def cmd_proposal_list(args: argparse.Namespace) -> int:
 
 def cmd_proposal_show(args: argparse.Namespace) -> int:
     """Show one proposal with its sections."""
+    from reviewer.decision_evidence import counts_line, evidence_changed, evidence_snapshot
+    from reviewer.governance import decision_json, decisions_for
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
         proposal = workspace.store.get_proposal(args.id)
+        decisions = decisions_for(workspace.store, proposal.id)
+        now = evidence_snapshot(workspace.store, proposal.id)
     data = _proposal_json(proposal)
+    data["evidence"] = now
+    data["decisions"] = [
+        {**decision_json(d), "evidence_changed_since": evidence_changed(d.evidence, now)} for d in decisions
+    ]
 
     def human(d: dict[str, Any]) -> str:
         out = [d["title"], f"id {d['id']}, {d['kind']}, {d['origin']}, by {d['created_by']} at {d['created_at']}",
-               f"base revision {d['base_revision']}", "", d["intent"]]
+               f"base revision {d['base_revision']}", "", d["intent"], "", f"Evidence now: {counts_line(now)}"]
+        for decision in d["decisions"]:
+            out.append(f"{decision['decided_at'][:19]}  {decision['reviewer']}: {decision['outcome']}")
+            if decision["evidence"] and decision["evidence_changed_since"]:
+                out.append(f"    at decision: {counts_line(decision['evidence'])}  (changed since)")
         for s in d["sections"]:
             out += ["", f"--- section {s['section_id']} (proposed text) ---", s["new_text"].rstrip("\n")]
         return "\n".join(out)

@@ -62,3 +62,20 @@ def test_unchanged_evidence_adds_no_note(demo):
     (entry,) = [p for p in data["proposals"] if p["id"] == SUPPORTED]
     assert entry["decisions"][0]["evidence_changed_since"] is False
     assert "Evidence when" not in report.render_md(data)
+
+
+def test_proposal_show_gives_the_evidence_at_decision_beside_now(demo, capsys):
+    from reviewer.cli import main
+
+    governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "Supported.")
+    (link,) = evidence_links(demo.store, SUPPORTED, stance="supports", limit=1)
+    set_stance(demo.store, SUPPORTED, link.justification_id, "refutes", "Jonas Lindqvist")
+    root = str(demo.root)
+    assert main(["proposal", "show", root, SUPPORTED, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (decision,) = data["decisions"]
+    assert decision["evidence_changed_since"] is True
+    assert decision["evidence"]["counts"]["supports"] == data["evidence"]["counts"]["supports"] + 1
+    assert main(["proposal", "show", root, SUPPORTED]) == 0
+    out = capsys.readouterr().out
+    assert "Evidence now:" in out and "at decision:" in out and "(changed since)" in out

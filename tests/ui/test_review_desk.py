@@ -337,3 +337,25 @@ def test_moving_to_the_next_proposal_clears_the_decision_form(qtbot, desk, demo_
         assert governance.decisions_for(store, first) == []
     finally:
         store.close()
+
+
+def test_the_desk_marks_a_decision_whose_evidence_changed_since(qtbot, desk, demo_workspace):
+    from reviewer.evidence import evidence_links, set_stance
+
+    choose(qtbot, desk, USER_LEVEL)
+    decide_in_panel(qtbot, desk, "defer", "Wait for a study.")
+    panel = desk.decision_panel
+    qtbot.waitUntil(lambda: panel.history_model.rowCount() == 1, timeout=5000)
+    assert panel.history_title.text() == "Decisions on record:"
+    assert "Evidence when decided:" in panel.history_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        (link,) = evidence_links(store, USER_LEVEL, stance="supports", limit=1)
+        set_stance(store, USER_LEVEL, link.justification_id, "refutes", "Jonas Lindqvist")
+    finally:
+        store.close()
+    with qtbot.waitSignal(panel.loaded, timeout=5000):
+        panel.set_proposal(USER_LEVEL)  # read again, as after any change
+    assert panel.history_model.index(0, 2).data().endswith(" *")
+    assert "1 made on evidence that has changed since" in panel.history_title.text()
+    assert "Now:" in panel.history_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)

@@ -64,12 +64,20 @@ class DecisionHistoryModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.decisions: list[Decision] = []
+        self.evidence_now: dict[str, Any] | None = None
 
-    def set_decisions(self, decisions: list[Decision]) -> None:
-        """Show ``decisions`` (any order; shown newest first)."""
+    def set_decisions(self, decisions: list[Decision], evidence_now: dict[str, Any] | None = None) -> None:
+        """Show ``decisions`` (any order; shown newest first) beside the evidence as it is now."""
         self.beginResetModel()
         self.decisions = sorted(decisions, key=lambda d: d.decided_at, reverse=True)
+        self.evidence_now = evidence_now
         self.endResetModel()
+
+    def evidence_changed(self, decision: Decision) -> bool:
+        """Whether the evidence has changed since ``decision`` was made on it."""
+        from reviewer.decision_evidence import evidence_changed
+
+        return self.evidence_now is not None and evidence_changed(decision.evidence, self.evidence_now)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         """Qt override."""
@@ -94,12 +102,19 @@ class DecisionHistoryModel(QAbstractTableModel):
             return (
                 d.decided_at[:19].replace("T", " "),
                 d.reviewer,
-                OUTCOME_LABELS.get(d.outcome, d.outcome),
+                OUTCOME_LABELS.get(d.outcome, d.outcome) + (" *" if self.evidence_changed(d) else ""),
                 REASON_LABELS.get(d.reason_category or "", d.reason_category or ""),
                 " ".join(d.rationale.split()),
             )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}\n\ndecision {d.id}"
+            from reviewer.decision_evidence import counts_line
+
+            evidence = ""
+            if d.evidence:
+                evidence = f"\n\nEvidence when decided: {counts_line(d.evidence)}"
+                if self.evidence_changed(d) and self.evidence_now is not None:
+                    evidence += f"\n* Changed since. Now: {counts_line(self.evidence_now)}"
+            return f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}"
         return None
 
 
@@ -185,7 +200,8 @@ class DecisionPanel(QWidget):
         layout.addLayout(reason_row)
         layout.addWidget(self.rationale, 1)
         layout.addLayout(save_row)
-        layout.addWidget(QLabel("Decisions on record:"))
+        self.history_title = QLabel("Decisions on record:")
+        layout.addWidget(self.history_title)
         layout.addWidget(self.history, 1)
         self._set_enabled(False)
 
@@ -226,13 +242,15 @@ class DecisionPanel(QWidget):
             self._set_enabled(False)
             return
         self._set_enabled(True)
-        def load(ws: Any) -> tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]]]:
+        def load(ws: Any) -> tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]], dict[str, Any]]:
             from reviewer import governance
+            from reviewer.decision_evidence import evidence_snapshot
 
+            decisions = governance.decisions_for(ws.store, proposal_id)
             return (
-                proposal_id, governance.proposal_status(ws.store, proposal_id),
-                governance.decisions_for(ws.store, proposal_id),
+                proposal_id, governance.proposal_status(ws.store, proposal_id), decisions,
                 {m.name: m.roles for m in governance.list_members(ws.store)},
+                evidence_snapshot(ws.store, proposal_id) if any(d.evidence for d in decisions) else {},
             )
 
         self.lane.run(load, success=self.on_loaded, failure=self.on_failed)
@@ -330,13 +348,20 @@ class DecisionPanel(QWidget):
             self.set_proposal(self.proposal_id)
         self.decision_saved.emit(result)
 
-    def on_loaded(self, loaded: tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]]]) -> None:
+    def on_loaded(
+        self, loaded: tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]], dict[str, Any]]
+    ) -> None:
         """Show a proposal's status and history (ignored when another proposal was chosen since)."""
-        proposal_id, status, decisions, members = loaded
+        proposal_id, status, decisions, members, evidence_now = loaded
         if proposal_id != self.proposal_id:
             return
         self.members = members
-        self.history_model.set_decisions(decisions)
+        self.history_model.set_decisions(decisions, evidence_now or None)
+        changed = sum(1 for d in decisions if self.history_model.evidence_changed(d))
+        self.history_title.setText(
+            "Decisions on record:" if not changed else
+            f"Decisions on record (* {changed} made on evidence that has changed since; hover one for then and now):"
+        )
         self._show_status(status)
         self.loaded.emit(proposal_id)
 
