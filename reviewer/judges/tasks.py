@@ -766,6 +766,8 @@ class Estimate:
         output_tokens: an approximate answer size for those calls.
         tokenizer: how input tokens were counted (``o200k_base`` or an approximation).
         exact: whether ``input_tokens`` comes from a real tokenizer (exact for OpenAI's o200k models).
+        decided_proposals: proposals with decisions whose evidence this run may relabel (stance runs).
+        decided_labels: the items of this run on those proposals.
     """
 
     task: str
@@ -778,13 +780,20 @@ class Estimate:
     output_tokens: int
     tokenizer: str
     exact: bool
+    decided_proposals: int = 0
+    decided_labels: int = 0
 
     def describe(self) -> str:
         """Return the estimate as one paragraph for the terminal."""
         how = "counted with o200k_base" if self.exact else "approximate"
-        return (f"{self.task} with {self.model} ({self.prompt_version}): {self.items} items, {self.cached} already "
+        text = (f"{self.task} with {self.model} ({self.prompt_version}): {self.items} items, {self.cached} already "
                 f"answered, {self.calls} model calls; about {self.input_tokens:,} input tokens ({how}) and "
                 f"{self.output_tokens:,} output tokens (approximate).")
+        if self.decided_proposals:
+            text += (f" It may relabel the evidence of {self.decided_proposals} proposal"
+                     f"{'' if self.decided_proposals == 1 else 's'} already decided ({self.decided_labels} labels);"
+                     " their decisions keep the evidence they were made on, and the desk and report will show both.")
+        return text
 
 
 def cached_results(store: Store, task: str, prompt_version: str, model: str,
@@ -820,10 +829,32 @@ def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_vers
                          * len(i.request.payload["section_ids"]) for i in todo)
     else:
         tokens_out = _OUTPUT_TOKENS[task] * len(todo)
+    decided_proposals = decided_labels = 0
+    if task == "stance":
+        by_proposal: dict[str, int] = {}
+        for item in items:
+            pid = item.request.payload["proposal_id"]
+            by_proposal[pid] = by_proposal.get(pid, 0) + 1
+        decided = _decided(store, by_proposal)
+        decided_proposals, decided_labels = len(decided), sum(by_proposal[p] for p in decided)
     # Nothing to send: zero is exact, and the tokenizer need not be loaded.
     return Estimate(task=task, model=model, prompt_version=version, items=len(items), cached=len(items) - len(todo),
                     calls=len(todo), input_tokens=tokens_in, output_tokens=tokens_out,
-                    tokenizer=counter.method if todo else "none needed", exact=counter.exact if todo else True)
+                    tokenizer=counter.method if todo else "none needed", exact=counter.exact if todo else True,
+                    decided_proposals=decided_proposals, decided_labels=decided_labels)
+
+
+def _decided(store: Store, proposal_ids: Iterable[str]) -> set[str]:
+    """Return those of ``proposal_ids`` that have at least one decision."""
+    wanted = list(proposal_ids)
+    found: set[str] = set()
+    with sql_errors("reading which proposals are decided"):
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            found.update(r[0] for r in store.db.execute(
+                f"SELECT DISTINCT proposal_id FROM decisions WHERE proposal_id IN ({','.join('?' * len(chunk))})",
+                chunk))
+    return found
 
 
 # ---- running ---------------------------------------------------------------------------------

@@ -79,3 +79,17 @@ def test_proposal_show_gives_the_evidence_at_decision_beside_now(demo, capsys):
     assert main(["proposal", "show", root, SUPPORTED]) == 0
     out = capsys.readouterr().out
     assert "Evidence now:" in out and "at decision:" in out and "(changed since)" in out
+
+
+def test_a_stance_run_says_before_it_runs_which_decided_proposals_it_may_relabel(demo):
+    from reviewer.judges.tasks import estimate, stance_items
+
+    items = stance_items(demo.store)
+    before = estimate(demo.store, items, "test-model")
+    assert before.decided_proposals == 0 and "already decided" not in before.describe()
+    governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "Supported.")
+    plan = estimate(demo.store, items, "test-model")
+    on_supported = sum(1 for i in items if i.request.payload["proposal_id"] == SUPPORTED)
+    assert on_supported > 0
+    assert (plan.decided_proposals, plan.decided_labels) == (1, on_supported)
+    assert f"1 proposal already decided ({on_supported} labels)" in plan.describe()
