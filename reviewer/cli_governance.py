@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from reviewer.errors import KnownError
@@ -155,21 +156,35 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             expected.append((f"expected {text}", audit.parse_head(text)))
         except ValueError as exc:
             raise KnownError(f"--expect {exc}.") from exc
+    from reviewer.replay import check_record
+
     with _open(args.workspace) as workspace:
         expected += repository_anchors(workspace)
         report = audit.verify_chain(workspace.store.db, expected=expected)
+        # The chain proves the log; the replay proves the tables the app shows are what the log says.
+        mismatches = check_record(workspace.store) if report.ok else []
     data = audit.report_json(report)
+    data["record"] = {"ok": not mismatches, "mismatches": [asdict(m) for m in mismatches]}
+    data["ok"] = report.ok and not mismatches
 
     def human(d: dict[str, Any]) -> str:
         head = f"head {d['head']['seq']}:{d['head']['hash']}"
-        if d["ok"]:
-            return f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; {head}."
-        bad = d["first_bad"]
-        where = f"event {bad['seq']}" + (f" ({bad['id']})" if bad["id"] else "") if bad["seq"] else "the log"
-        return f"Audit log NOT intact: {where}: {bad['reason']}."
+        if not report.ok:
+            bad = d["first_bad"]
+            where = f"event {bad['seq']}" + (f" ({bad['id']})" if bad["id"] else "") if bad["seq"] else "the log"
+            return f"Audit log NOT intact: {where}: {bad['reason']}."
+        if mismatches:
+            lines = [f"Audit log intact ({d['events']} events), but the record does NOT match it: "
+                     f"{len(mismatches)} difference{'' if len(mismatches) == 1 else 's'} (table id: field: logged, stored):"]
+            lines += [f"  {m.describe()}" for m in mismatches[:50]]
+            if len(mismatches) > 50:
+                lines.append(f"  ... and {len(mismatches) - 50} more (--json lists them all)")
+            return "\n".join(lines)
+        return (f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; members, quorum and "
+                f"decisions match the log; {head}.")
 
     _emit(data, args.json, human)
-    return EXIT_OK if report.ok else EXIT_PROBLEM
+    return EXIT_OK if data["ok"] else EXIT_PROBLEM
 
 
 def cmd_audit_log(args: argparse.Namespace) -> int:

@@ -1,0 +1,142 @@
+"""Replay the audit log into the governance record and compare it with the tables the app shows.
+
+The hash chain proves that the log itself was not altered; this proves that the tables the desk,
+the CLI and the report read (members and their roles, quorum, decisions) are what the log says.
+A row edited, deleted or inserted with plain ``sqlite3`` is reported with its table, id, field,
+the logged value and the stored value.
+
+Covered so far: ``members``, ``quorum_settings`` and ``decisions`` (every field an event carries;
+a decision's evidence snapshot where its event has one, and its commit from ``spec.commit``
+events). Proposals' texts, hand links, person labels and imported rows are the next step: their
+events do not yet carry everything needed to rebuild them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reviewer.store import Store, sql_errors
+
+MISSING = "(no row)"
+NOT_LOGGED = "(not in the log)"
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One difference between the record rebuilt from the log and a table.
+
+    Attributes:
+        table: the table.
+        id: the row's key (a member's or decision's id, a quorum level).
+        field: the column, or ``row`` when the whole row is missing or was never logged.
+        logged: the value the log gives (``NOT_LOGGED`` for a row no event wrote).
+        stored: the value in the table (``MISSING`` for a logged row that is gone).
+    """
+
+    table: str
+    id: str
+    field: str
+    logged: Any
+    stored: Any
+
+    def describe(self) -> str:
+        """One line for people: ``decisions d85f66e0…: rationale: logged 'ok', stored 'changed'``."""
+        return f"{self.table} {self.id}: {self.field}: logged {self.logged!r}, stored {self.stored!r}"
+
+
+@dataclass
+class Record:
+    """The governance state the log describes.
+
+    Attributes:
+        members: member id -> ``{"name", "roles"}``.
+        quorum: level -> quorum.
+        decisions: decision id -> the logged columns.
+    """
+
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quorum: dict[str, int] = field(default_factory=dict)
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
+    """Rebuild the governance record from events ``(actor, action, object_id, payload JSON)`` in log order.
+
+    The quorum starts from the defaults every workspace is created with (the schema writes them).
+    """
+    from reviewer.governance import DEFAULT_QUORUM
+
+    record = Record(quorum=dict(DEFAULT_QUORUM))
+    for actor, action, object_id, payload_text in events:
+        payload = json.loads(payload_text or "{}")
+        if action in ("member.add", "member.role_add", "member.role_remove") and object_id:
+            record.members[object_id] = {"name": payload["name"], "roles": sorted(payload["roles"])}
+        elif action == "quorum.set":
+            for level, change in payload.get("changed", {}).items():
+                record.quorum[level] = int(change["to"])
+        elif action == "decision.record" and object_id:
+            logged = {
+                "proposal_id": payload["proposal_id"],
+                "outcome": payload["outcome"],
+                "reason_category": payload.get("reason_category"),
+                "rationale": payload["rationale"],
+                "reviewer": actor,
+                "authority": payload.get("level"),
+                "quorum": payload.get("quorum"),
+                "status_after": payload.get("status_after"),
+                "spec_revision": payload.get("spec_revision"),
+                "commit_sha": None,
+            }
+            if "evidence" in payload:  # decisions logged before evidence was kept have none to compare
+                logged["evidence"] = payload["evidence"]
+            record.decisions[object_id] = logged
+        elif action == "spec.commit" and object_id:
+            for decision_id in payload.get("decision_ids", []):
+                if decision_id in record.decisions:
+                    record.decisions[decision_id]["commit_sha"] = object_id
+    return record
+
+
+def _compare(table: str, logged: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]]) -> list[Mismatch]:
+    out = []
+    for key in sorted(set(logged) | set(stored)):
+        if key not in stored:
+            out.append(Mismatch(table, key, "row", "(logged)", MISSING))
+        elif key not in logged:
+            out.append(Mismatch(table, key, "row", NOT_LOGGED, "(present)"))
+        else:
+            for name, value in logged[key].items():
+                if stored[key].get(name) != value:
+                    out.append(Mismatch(table, key, name, value, stored[key].get(name)))
+    return out
+
+
+def check_record(store: Store) -> list[Mismatch]:
+    """Replay the log and compare members, quorum and decisions with their tables; [] when they agree."""
+    db = store.db
+    with sql_errors("replaying the audit log"):
+        record = replay(db.execute("SELECT actor, action, object_id, payload FROM audit_events ORDER BY seq"))
+        members = {
+            r[0]: {"name": r[1], "roles": sorted(json.loads(r[2] or "[]"))}
+            for r in db.execute("SELECT id, name, roles FROM members")
+        }
+        quorum = {r[0]: {"quorum": r[1]} for r in db.execute("SELECT level, quorum FROM quorum_settings")}
+        decisions = {}
+        for row in db.execute(
+            "SELECT id, proposal_id, outcome, reason_category, rationale, reviewer, authority, quorum, status_after,"
+            " spec_revision, commit_sha, evidence FROM decisions"
+        ):
+            decisions[row[0]] = {
+                "proposal_id": row[1], "outcome": row[2], "reason_category": row[3], "rationale": row[4],
+                "reviewer": row[5], "authority": row[6], "quorum": row[7], "status_after": row[8],
+                "spec_revision": row[9], "commit_sha": row[10],
+                "evidence": json.loads(row[11]) if row[11] else None,
+            }
+    return (
+        _compare("members", record.members, members)
+        + _compare("quorum_settings", {k: {"quorum": v} for k, v in record.quorum.items()}, quorum)
+        + _compare("decisions", record.decisions, decisions)
+    )

@@ -1,0 +1,113 @@
+"""audit verify replays the log and finds any edit, deletion or insertion in the governance tables."""
+
+import json
+import sqlite3
+
+import pytest
+
+from reviewer import committing, governance
+from reviewer.replay import MISSING, NOT_LOGGED, check_record
+from tests.reviewer.test_governance import make_workspace, propose, run
+
+
+@pytest.fixture
+def record(tmp_path):
+    """A workspace with members, a role taken away, a quorum change, decisions and a commit; closed."""
+    workspace = make_workspace(tmp_path)
+    store = workspace.store
+    governance.remove_role(store, "Cy", "reviewer", actor="admin")
+    governance.set_quorum(store, {"guideline": 2}, actor="admin")
+    root = propose(workspace, "root_rule", ("Line one", "Line 1"), title="Root")
+    governance.decide(store, root.id, "adopt", "Ana", "Clearer.")
+    governance.decide(store, root.id, "adopt", "Ben", "Agreed.")
+    guide = propose(workspace, "guide", ("Guidance text.", "Guidance, sharper."), title="Guide")
+    governance.decide(store, guide.id, "defer", "Ana", "Needs a study.", "needs-research")
+    committing.commit_adopted(workspace, "Eve")
+    assert check_record(store) == []
+    decision = governance.decisions_for(store, root.id)[0].id
+    member = next(m.id for m in governance.list_members(store) if m.name == "Ana")
+    workspace.close()
+    return tmp_path / "ws", {"decisions": decision, "members": member, "quorum_settings": "guideline", "root": root.id}
+
+
+def tamper(ws, sql, params=()):
+    conn = sqlite3.connect(ws / "reviewer.db")
+    conn.execute(sql, params)
+    conn.commit()
+    conn.close()
+
+
+def mismatches(ws):
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(ws) as workspace:
+        return check_record(workspace.store)
+
+
+DECISION_FIELDS = {
+    "rationale": "'rewritten'", "outcome": "'set_aside'", "reviewer": "'Mallory'", "reason_category": "'risk'",
+    "proposal_id": "(SELECT id FROM proposals WHERE title = 'Guide')", "authority": "'guideline'", "quorum": "1",
+    "status_after": "'adopted'", "spec_revision": "'0000000'", "commit_sha": "NULL",
+    "evidence": "'{\"counts\": {}}'",
+}
+
+
+@pytest.mark.parametrize("column", sorted(DECISION_FIELDS))
+def test_an_edited_decision_field_is_named(record, column):
+    ws, ids = record
+    tamper(ws, f"UPDATE decisions SET {column} = {DECISION_FIELDS[column]} WHERE id = ?", [ids["decisions"]])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.field) == ("decisions", ids["decisions"], column)
+    assert found.logged != found.stored
+
+
+@pytest.mark.parametrize(("table", "column", "value"), [
+    ("members", "name", "'Anna'"), ("members", "roles", "'[\"reviewer\", \"editor\"]'"),
+    ("quorum_settings", "quorum", "1"),
+])
+def test_an_edited_member_or_quorum_is_named(record, table, column, value):
+    ws, ids = record
+    key = "level" if table == "quorum_settings" else "id"
+    tamper(ws, f"UPDATE {table} SET {column} = {value} WHERE {key} = ?", [ids[table]])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id) == (table, ids[table])
+    assert found.field == ("quorum" if table == "quorum_settings" else column)
+
+
+@pytest.mark.parametrize("table", ["decisions", "members", "quorum_settings"])
+def test_a_deleted_row_is_named(record, table):
+    ws, ids = record
+    key = "level" if table == "quorum_settings" else "id"
+    if table == "members":
+        tamper(ws, "DELETE FROM member_role_changes WHERE member_id = ?", [ids[table]])
+    tamper(ws, f"DELETE FROM {table} WHERE {key} = ?", [ids[table]])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.field, found.stored) == (table, ids[table], "row", MISSING)
+
+
+@pytest.mark.parametrize(("table", "sql"), [
+    ("decisions", "INSERT INTO decisions (id, proposal_id, outcome, rationale, reviewer, decided_at)"
+                  " SELECT 'forged', id, 'adopt', 'Yes.', 'Ben', '2030-01-01T00:00:00Z' FROM proposals LIMIT 1"),
+    ("members", "INSERT INTO members (id, name, roles, created_at) VALUES ('forged', 'Mallory', '[\"reviewer\"]',"
+                " '2030-01-01T00:00:00Z')"),
+])
+def test_an_inserted_row_is_named(record, table, sql):
+    ws, _ids = record
+    tamper(ws, sql)
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.logged) == (table, "forged", NOT_LOGGED)
+
+
+def test_audit_verify_exits_1_naming_table_id_field_and_both_values(record, capsys):
+    ws, ids = record
+    assert run(capsys, "audit", "verify", ws)[0] == 0
+    tamper(ws, "UPDATE decisions SET rationale = 'Rewritten later.' WHERE id = ?", [ids["decisions"]])
+    code, out, _ = run(capsys, "audit", "verify", ws)
+    assert code == 1
+    assert f"decisions {ids['decisions']}: rationale: logged 'Clearer.', stored 'Rewritten later.'" in out
+    code, out, _ = run(capsys, "audit", "verify", ws, "--json")
+    data = json.loads(out)
+    assert code == 1 and data["ok"] is False and data["record"]["mismatches"] == [{
+        "table": "decisions", "id": ids["decisions"], "field": "rationale",
+        "logged": "Clearer.", "stored": "Rewritten later.",
+    }]
