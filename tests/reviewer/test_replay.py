@@ -4,6 +4,8 @@ import json
 import sqlite3
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reviewer import committing, governance
 from reviewer.replay import MISSING, NOT_LOGGED, check_record
@@ -111,3 +113,49 @@ def test_audit_verify_exits_1_naming_table_id_field_and_both_values(record, caps
         "table": "decisions", "id": ids["decisions"], "field": "rationale",
         "logged": "Clearer.", "stored": "Rewritten later.",
     }]
+
+
+# ---- property: whatever the app does, the record rebuilt from the log equals the live one ----------
+
+NAMES = ("Ana", "Ben", "Cy", "Dee")
+OPERATIONS = st.lists(st.one_of(
+    st.tuples(st.just("add"), st.sampled_from(NAMES), st.sampled_from(["reviewer", "editor", "auditor"])),
+    st.tuples(st.just("remove"), st.sampled_from(NAMES), st.sampled_from(["reviewer", "editor", "auditor"])),
+    st.tuples(st.just("quorum"), st.sampled_from(["root", "user", "guideline", "none"]), st.integers(1, 3)),
+    st.tuples(st.just("decide"), st.sampled_from(NAMES), st.sampled_from(["adopt", "defer", "set_aside"]),
+              st.integers(0, 2)),
+    st.tuples(st.just("commit"),),
+), max_size=14)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+def test_random_operations_replay_to_the_live_record(tmp_path_factory, operations):
+    from reviewer.errors import KnownError
+
+    workspace = make_workspace(tmp_path_factory.mktemp("ops"))
+    store = workspace.store
+    try:
+        proposals = [
+            propose(workspace, "root_rule", ("Line one", "Line 1"), title="Root"),
+            propose(workspace, "user_rule", ("Beta line.", "Beta line, clearer."), title="User"),
+            propose(workspace, "guide", ("Guidance text.", "Guidance, sharper."), title="Guide"),
+        ]
+        for op in operations:
+            try:
+                if op[0] == "add":
+                    governance.add_member(store, op[1], [op[2]], actor="admin")
+                elif op[0] == "remove":
+                    governance.remove_role(store, op[1], op[2], actor="admin")
+                elif op[0] == "quorum":
+                    governance.set_quorum(store, {op[1]: op[2]}, actor="admin")
+                elif op[0] == "decide":
+                    reason = None if op[2] == "adopt" else ("needs-research" if op[2] == "defer" else "risk")
+                    governance.decide(store, proposals[op[3]].id, op[2], op[1], f"{op[1]} says {op[2]}.", reason)
+                else:
+                    committing.commit_adopted(workspace, "Eve")
+            except KnownError:
+                pass  # refused (no such role, already committed, ...): nothing was written, nothing logged
+        assert check_record(store) == []
+    finally:
+        workspace.close()
