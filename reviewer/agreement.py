@@ -573,3 +573,77 @@ def workspace_agreement(workspace: Workspace, **options: Any) -> AgreementResult
         titles = {s.id: s.title for s in document.sections if s.id}
         break
     return replace(result, sections=tuple(replace(s, title=titles.get(s.section_id or "")) for s in result.sections))
+
+
+# ---- one section's detail ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionAssessment:
+    """One participant's assessment of a conversation that counts for a section, with the ranker's ranking.
+
+    Attributes:
+        conversation_id: the conversation.
+        prompt_id: its source id (the CA-1 prompt id).
+        prompt: the stored prompt (JSON messages, or plain text).
+        ranker_ranking: the ranker's ranking of the conversation in the run, as stored.
+        crowd_ranking: the participant's ranking in the chosen view, as stored (None when missing).
+    """
+
+    conversation_id: str
+    prompt_id: str
+    prompt: str
+    ranker_ranking: str | None
+    crowd_ranking: str | None
+
+
+def section_assessments(store: Store, *, run_id: str, section_id: str, min_relevance: int,
+                        view: str = "world") -> list[SectionAssessment]:
+    """Return the assessments of the conversations that count for one section in a ranker run.
+
+    The conversations are those ``section_memberships`` gives the section: their effective grade
+    (person over model over rule, then the latest, as ``effective_grades``) is at least
+    ``min_relevance``, and the run ranked them. Rankings come as stored; one that cannot be parsed
+    contributes nothing to the agreement, as in ``compute_agreement``.
+
+    Args:
+        store: the workspace database (read only).
+        run_id: the ranker run.
+        section_id: the section.
+        min_relevance: the grade a conversation needs for the section.
+        view: ``world`` or ``personal`` rankings.
+
+    Raises:
+        KnownError: an unknown view, or a locked or damaged database.
+    """
+    if view not in VIEWS:
+        raise KnownError(f"Unknown ranking view {view!r}.", hint="Use world or personal.")
+    column = "world_ranking" if view == "world" else "personal_ranking"
+    sql = f"""
+        WITH picked AS (
+            SELECT conversation_id, grade, ROW_NUMBER() OVER (
+                PARTITION BY conversation_id
+                ORDER BY CASE grader_kind WHEN 'person' THEN 0 WHEN 'model' THEN 1 ELSE 2 END,
+                         created_at DESC, rowid DESC) AS pick
+            FROM relevance_grades WHERE section_id = ?)
+        SELECT c.id, c.source_id, c.prompt, r.ranking, a.{column}
+        FROM picked g
+        JOIN ranker_rankings r ON r.conversation_id = g.conversation_id AND r.run_id = ?
+        JOIN conversations c ON c.id = g.conversation_id
+        JOIN assessments a ON a.conversation_id = g.conversation_id
+        WHERE g.pick = 1 AND g.grade >= ?
+    """
+    with sql_errors("reading a section's conversations"):
+        rows = store.db.execute(sql, [section_id, run_id, int(min_relevance)]).fetchall()
+    return [SectionAssessment(*row) for row in rows]
+
+
+def section_proposal_ids(store: Store, section_id: str) -> list[str]:
+    """Return the ids of the proposals that change ``section_id`` (each once, in no particular order).
+
+    Raises:
+        KnownError: a locked or damaged database.
+    """
+    with sql_errors("reading a section's proposals"):
+        return [r[0] for r in store.db.execute(
+            "SELECT DISTINCT proposal_id FROM proposal_sections WHERE section_id = ?", [section_id])]

@@ -48,7 +48,8 @@ ANCHOR_FORMAT = "spec-review-audit-head"
 # The migration after which every database keeps a head record (see migrations.py).
 HEAD_RECORD_MIGRATION = "0004_governance"
 
-_EVENT_COLUMNS = "seq, id, at, actor, action, object_type, object_id, payload, prev_hash, hash"
+EVENT_COLUMNS = "seq, id, at, actor, action, object_type, object_id, payload, prev_hash, hash"
+"""The columns of ``audit_events`` that ``event_from_row`` reads, in its order."""
 
 
 @dataclass(frozen=True)
@@ -529,7 +530,8 @@ def verify_chain(
 # ---- reading the log --------------------------------------------------------------------------
 
 
-def _event(row: Sequence[Any]) -> AuditEvent:
+def event_from_row(row: Sequence[Any]) -> AuditEvent:
+    """Return the event in a row of ``EVENT_COLUMNS`` (a payload that is not JSON kept as ``unreadable``)."""
     try:
         payload = json.loads(row[7]) if row[7] else {}
     except ValueError:
@@ -573,14 +575,14 @@ def list_events(
     if since:
         where.append("at >= ?")
         params.append(since)
-    sql = f"SELECT {_EVENT_COLUMNS} FROM audit_events"
+    sql = f"SELECT {EVENT_COLUMNS} FROM audit_events"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(int(limit))
-    return [_event(r) for r in db.execute(sql, params).fetchall()]
+    return [event_from_row(r) for r in db.execute(sql, params).fetchall()]
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:

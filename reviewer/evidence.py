@@ -755,14 +755,20 @@ class GroupSplit:
         return self.supports / self.decided if self.decided else None
 
 
+MAX_GROUPS = 40
+"""A demographic field with more distinct values than this is not offered as a split (free text)."""
+FEW_GROUPS = 12
+"""A field with at most this many distinct values is categorical however few participants answered."""
+
+
 @dataclass(frozen=True)
 class DemographicField:
-    """A key of ``participants.demographics`` that can split the evidence.
+    """A key of ``participants.demographics`` that can split the evidence or the agreement.
 
     Attributes:
         name: the key.
-        groups: how many distinct values it has.
-        participants: how many participants have a value.
+        groups: how many distinct values it has (among the participants read).
+        participants: how many participants have a value (among the participants read).
     """
 
     name: str
@@ -884,20 +890,40 @@ def _json_path(field_name: str) -> str:
     return '$."' + field_name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def demographic_fields(source: Store | sqlite3.Connection, *, max_groups: int = 40) -> list[DemographicField]:
-    """Return the demographic keys that can split the evidence (at most ``max_groups`` distinct values).
+def demographic_fields(source: Store | sqlite3.Connection, *, max_groups: int = MAX_GROUPS,
+                       sample: int | None = None) -> list[DemographicField]:
+    """Return the demographic keys worth splitting by: categorical answers, in a bounded number of groups.
 
-    Free-text answers (a distinct value per participant) cannot be drawn as groups and are left
-    out. ``country_of_residence`` comes first when present, then the others by name.
+    The one rule for every split (the evidence chart and the agreement view): a key of
+    ``participants.demographics`` (a JSON object) qualifies when it has at most ``max_groups``
+    distinct non-empty values, and either at most ``FEW_GROUPS`` of them or at least two
+    participants per value on average. Free-text answers (a distinct value per participant) fail
+    the second test even in a workspace too small for the first to catch them. A list or object
+    value counts as one value (its JSON), as the splits group it.
+
+    Args:
+        source: the workspace store, or a (read-only) connection to its database.
+        max_groups: the most distinct values a field may have.
+        sample: read only this many participants (the first ones stored), to bound the time on a
+            very large workspace when only the names are needed; None reads all of them, so the
+            counts are exact.
+
+    Returns:
+        The fields, ``country_of_residence`` first when present, then the others by name.
     """
     conn = _connection(source)
+    limit = "" if sample is None else " LIMIT ?"
     with sql_errors("reading demographics"):
         rows = conn.execute(
-            "SELECT d.key, count(DISTINCT d.value), count(*) FROM participants p, json_each(p.demographics) d"
-            " WHERE json_valid(p.demographics) AND json_type(p.demographics) = 'object'"
-            " AND d.value IS NOT NULL AND d.value != '' GROUP BY d.key"
+            "SELECT d.key, count(DISTINCT d.value), count(*)"
+            " FROM (SELECT demographics FROM participants"
+            f"  WHERE json_valid(demographics) AND json_type(demographics) = 'object'{limit}) p,"
+            " json_each(p.demographics) d"
+            " WHERE d.value IS NOT NULL AND d.value != '' GROUP BY d.key",
+            [] if sample is None else [sample],
         ).fetchall()
-    fields = [DemographicField(name=k, groups=g, participants=n) for k, g, n in rows if g <= max_groups]
+    fields = [DemographicField(name=k, groups=g, participants=n) for k, g, n in rows
+              if g <= max_groups and (g <= FEW_GROUPS or 2 * g <= n)]
     return sorted(fields, key=lambda f: (f.name != "country_of_residence", f.name))
 
 

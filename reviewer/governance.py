@@ -14,10 +14,12 @@ from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.outcomes import OUTCOMES, REASONS
 from reviewer.spec import AUTHORITY_RANK, SpecDocument, parse_spec
-from reviewer.store import APP_ACTOR, Store, require_proposal, sql_errors
+from reviewer.store import APP_ACTOR, Store, read_errors, require_proposal, sql_errors
 from reviewer.vocab import ROLES, Outcome, Status
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from reviewer.workspace import Workspace
 
 LEVELS = ("root", "system", "developer", "user", "guideline", "none")
@@ -96,6 +98,21 @@ def list_members(store: Store) -> list[Member]:
     with sql_errors("listing members"):
         rows = store.db.execute("SELECT id, name, roles, created_at FROM members ORDER BY name").fetchall()
     return [Member(r[0], r[1], tuple(sorted(json.loads(r[2] or "[]"))), r[3]) for r in rows]
+
+
+def member_names(source: Store | sqlite3.Connection) -> list[str]:
+    """Return every member's name, sorted (the people an audit event's actor can be, besides the app).
+
+    Args:
+        source: the workspace store, or a (read-only) connection to its database.
+
+    Raises:
+        KnownError: the database is locked, damaged or unreadable.
+        BugError: any other SQLite failure.
+    """
+    conn = source.db.conn if isinstance(source, Store) else source
+    with read_errors("listing members"):
+        return [r[0] for r in conn.execute("SELECT name FROM members ORDER BY name")]
 
 
 def role_history(store: Store, name: str | None = None) -> list[RoleChange]:

@@ -71,6 +71,52 @@ def sql_errors(what: str) -> Iterator[None]:
         raise
 
 
+@contextlib.contextmanager
+def read_errors(what: str) -> Iterator[None]:
+    """Like ``sql_errors``, for reads whose callers handle only ``ReviewerError``: no ``sqlite3.Error`` escapes.
+
+    A failure of the environment is a ``KnownError`` (as ``sql_errors`` tells it); any other SQLite
+    failure (a closed connection, one used on another thread) is a ``BugError``.
+
+    Args:
+        what: a short description of the read, used in the message ("reading the audit log").
+    """
+    try:
+        with sql_errors(what):
+            yield
+    except sqlite3.Error as exc:
+        raise BugError(f"SQLite error while {what}: {exc}") from exc
+
+
+# Paging through tens of thousands of rows while scrolling: map the file instead of copying pages,
+# and keep 64 MB of pages decoded between fetches.
+_READ_ONLY_PRAGMAS = ("PRAGMA query_only = ON", "PRAGMA mmap_size = 268435456", "PRAGMA cache_size = -65536")
+
+
+def open_read_only(database: Path) -> sqlite3.Connection:
+    """Open a read-only connection to the workspace database, for item models that read pages lazily.
+
+    Writes never go through it. SQLite's write-ahead log lets it read while the workspace's own
+    connection writes. Use it only on the thread that opened it.
+
+    Args:
+        database: the database file.
+
+    Raises:
+        KnownError: the file cannot be opened (missing, locked, damaged).
+    """
+    uri = database.resolve().as_uri() + "?mode=ro"
+    with read_errors("opening the workspace for reading"):
+        conn = sqlite3.connect(uri, uri=True, timeout=2.0)
+        try:
+            for pragma in _READ_ONLY_PRAGMAS:
+                conn.execute(pragma)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
 @dataclass(frozen=True)
 class ProposalSection:
     """One section a proposal changes.

@@ -18,3 +18,23 @@ def real_polis_dir() -> Path:
     from tests.datapaths import real_polis_dir
 
     return real_polis_dir()
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    """The demo workspace, built once per test session (read only: tests get copies)."""
+    from reviewer.workspace import Workspace
+
+    path = tmp_path_factory.mktemp("demo-template") / "ws"
+    Workspace.create_demo(path).close()
+    return path
+
+
+@pytest.fixture
+def demo_workspace(_demo_template, tmp_path) -> Path:
+    """A private copy of the full demo workspace (crowd data, proposals, members, stances)."""
+    import shutil
+
+    target = tmp_path / "demo"
+    shutil.copytree(_demo_template, target, symlinks=True)
+    return target

@@ -241,14 +241,9 @@ class ReadConnection:
     """
 
     def __init__(self, database: Path) -> None:
-        import sqlite3
+        from reviewer.store import open_read_only
 
-        uri = database.resolve().as_uri() + "?mode=ro"
-        self.conn = sqlite3.connect(uri, uri=True, timeout=2.0)
-        self.conn.execute("PRAGMA query_only = ON")
-        # Paging through tens of thousands of rows while scrolling: map the file instead of copying pages.
-        self.conn.execute("PRAGMA mmap_size = 268435456")
-        self.conn.execute("PRAGMA cache_size = -65536")  # 64 MB of pages stay decoded between fetches
+        self.conn = open_read_only(database)
 
     def close(self) -> None:
         """Close the connection."""

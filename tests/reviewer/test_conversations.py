@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -29,18 +28,9 @@ from reviewer.workspace import Workspace
 from tests.datapaths import SPLIT_BY_COUNTRY
 
 
-@pytest.fixture(scope="module")
-def _demo(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo") / "ws"
-    Workspace.create_demo(path).close()
-    return path
-
-
 @pytest.fixture
-def ws(_demo, tmp_path):
-    target = tmp_path / "ws"
-    shutil.copytree(_demo, target, symlinks=True)
-    with Workspace.open(target) as workspace:
+def ws(demo_workspace):
+    with Workspace.open(demo_workspace) as workspace:
         yield workspace
 
 

@@ -12,8 +12,8 @@ from tests.datapaths import SUPPORTED
 
 
 @pytest.fixture
-def demo(tmp_path):
-    with Workspace.create_demo(tmp_path / "ws") as ws:
+def demo(demo_workspace):
+    with Workspace.open(demo_workspace) as ws:
         yield ws
 
 

@@ -14,23 +14,6 @@ from tests.helpers import spec_repo_with
 SECTION = "avoid_targeted_political_manipulation"
 
 
-@pytest.fixture(scope="session")
-def _demo_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo-template") / "ws"
-    Workspace.create_demo(path).close()
-    return path
-
-
-@pytest.fixture
-def demo_workspace(_demo_template, tmp_path):
-    """A private copy of the full demo workspace (crowd data, proposals, members, stances)."""
-    import shutil
-
-    target = tmp_path / "demo"
-    shutil.copytree(_demo_template, target, symlinks=True)
-    return target
-
-
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)

@@ -5,14 +5,16 @@ from PySide6.QtCore import QPoint, Qt
 
 from reviewer.agreement import compute_agreement
 from reviewer.errors import KnownError
+from reviewer.evidence import demographic_fields
 from reviewer.workspace import Workspace
 from ui.dialogs import Dialogs
 from ui.views.agreement_view import (
     AgreementChart,
+    AgreementOptions,
     AgreementTableModel,
     AgreementView,
     SectionConversationsModel,
-    demographic_fields,
+    compute_for_view,
     prompt_first_line,
 )
 from ui.workers import WorkspaceLane
@@ -225,9 +227,11 @@ def test_a_workspace_without_a_ranker_run_says_so(qtbot, real_workspace):
         lane.shutdown()
 
 
-def test_demographic_fields_leave_out_free_text(demo_workspace):
+def test_split_fields_are_the_evidence_views_fields(demo_workspace):
+    # One rule for both splits: the agreement view offers exactly the fields the evidence view does.
     with Workspace.open(demo_workspace) as ws:
-        fields = demographic_fields(ws.store)
+        fields = compute_for_view(ws, AgreementOptions(resamples=RESAMPLES, seed=SEED)).fields
+        assert fields == tuple(f.name for f in demographic_fields(ws.store))
     assert {"age", "country_of_residence", "gender", "generative_ai_usage"} <= set(fields)
     assert "ideal-model-behavior" not in fields
 

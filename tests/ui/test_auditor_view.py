@@ -4,6 +4,7 @@ import sqlite3
 import pytest
 
 from reviewer import audit, committing, governance
+from reviewer.errors import KnownError
 from reviewer.workspace import DB_FILE, Workspace
 from tests.datapaths import DEMO_TITLES, SUPPORTED
 from tests.ui.test_editor_view import TITLE, adopt_one
@@ -216,30 +217,24 @@ def test_audit_log_model_passes_model_tester(qtmodeltester, make_view, demo_work
     qtmodeltester.check(AuditLogModel())
 
 
-def test_action_filter_pages_match_the_plain_query(demo_workspace):
-    from ui.models.audit_log import _COLUMNS, _page
-
-    with Workspace.open(demo_workspace) as workspace, workspace.store.db.atomic():
-        for number in range(450):  # more than two pages of two actions that share a prefix
-            audit.append_event(workspace.store.db, actor="load", action=("test.bulk", "test.other")[number % 3 == 0],
-                               object_type="workspace", object_id=None, payload={"n": number})
-    conn = sqlite3.connect(demo_workspace / DB_FILE)
+def test_a_failed_page_read_is_reported_and_ends_the_list(qtbot, demo_workspace, tmp_path):
+    # The pages are read through the page reader; here its database is not one, so the first read fails.
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database, " * 512)
+    lane = WorkspaceLane(demo_workspace)
+    read = ReadConnection(demo_workspace / DB_FILE)
+    reader = PageReader(garbage)
     try:
-        cases = [LogFilter(action=a) for a in ("test", "test.bulk", "TEST.", "member", "import", "evidence",
-                                                "workspace.create", "m", "zzz", "test.bulk.more")]
-        cases += [LogFilter(action="test", actor="load", since="2000-01-01"), LogFilter(action="test", actor="nobody")]
-        for log_filter in cases:
-            where, params = log_filter.where()
-            expected = conn.execute(f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq DESC",
-                                    params).fetchall()
-            shown, after = [], None
-            while True:
-                page = _page(conn, log_filter, after)
-                shown += page
-                if len(page) < PAGE:
-                    break
-                after = page[-1][0]
-            assert shown == expected, log_filter
-        assert len(_page(conn, LogFilter(action="test"), None)) == PAGE  # 450 events of test.*, newest first
+        view = AuditorView(lane, read, reader)
+        qtbot.addWidget(view)
+        with qtbot.waitSignal(view.failed, timeout=20000) as blocker:
+            view.refresh()
+        error = blocker.args[0]
+        assert isinstance(error, KnownError) and view.model.error is error
+        assert "Cannot read the audit log: The workspace database is damaged" in view.message.text()
+        assert view.model.rowCount() == 0 and not view.model.canFetchMore() and view.model.ready
+        assert view.actor_filter.findText("Priya Raman") >= 0  # the members came from the working connection
     finally:
-        conn.close()
+        lane.shutdown()
+        reader.shutdown()
+        read.close()

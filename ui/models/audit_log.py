@@ -3,87 +3,33 @@
 from __future__ import annotations
 
 import json
-import re
-import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from reviewer.audit import AuditEvent
+from reviewer.audit_queries import (
+    PAGE,
+    LogCounts,
+    LogFilter,
+    LogRow,
+    log_counts,
+    log_event,
+    log_page,
+)
+from reviewer.errors import BugError, ReviewerError
 from ui.workers import PageReader, ReadConnection
 
+if TYPE_CHECKING:
+    import sqlite3
+
 COLUMNS = ("Seq", "Time", "Actor", "Action", "Object", "Details")
-PAGE = 200
-# The list shows a short payload; the detail pane reads the whole event.
-_PAYLOAD_CHARS = 2000
 _SHORT = 160
-_SINCE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][0-9:.]*Z?)?)?)?$")
 _BAD_BRUSH = QBrush(QColor("#fde8e8"))
 _BAD_TEXT = QBrush(QColor("#b3261e"))
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    """Which events to list (every field optional; all given ones must match).
-
-    Attributes:
-        action: an action (``decision.record``) or its prefix (``decision``).
-        actor: who made the change, exactly.
-        object_ref: an object type (``proposal``) or an object id.
-        since: events at or after this ISO-8601 time or date.
-    """
-
-    action: str = ""
-    actor: str = ""
-    object_ref: str = ""
-    since: str = ""
-
-    def problem(self) -> str:
-        """Return why the filter cannot be used ('' when it can)."""
-        if self.since and not _SINCE.match(self.since):
-            return f"“{self.since}” is not a date: use YYYY-MM-DD (or a full ISO time)."
-        return ""
-
-    def action_range(self) -> tuple[str, str, str] | None:
-        """Return the action asked for and the range of actions it starts (None: any action).
-
-        ``member`` matches ``member`` itself and every action from ``member.`` up to ``member/``.
-        """
-        if not self.action:
-            return None
-        action = self.action.strip().lower()
-        prefix = action.rstrip(".") + "."
-        return action, prefix, prefix[:-1] + "/"
-
-    def where(self, *, with_action: bool = True) -> tuple[str, list[Any]]:
-        """Return the SQL condition (without WHERE; '1' when empty) and its parameters.
-
-        The same rules as ``reviewer.audit.list_events`` (actions are lower case).
-
-        Args:
-            with_action: include the action condition (the page query matches actions one by one).
-        """
-        clauses: list[str] = []
-        params: list[Any] = []
-        actions = self.action_range() if with_action else None
-        if actions is not None:
-            # A prefix as a range ('member.' up to 'member/'), which an index on action can serve.
-            clauses.append("(action = ? OR (action >= ? AND action < ?))")
-            params += list(actions)
-        if self.object_ref:
-            clauses.append("(object_type = ? OR object_id = ?)")
-            params += [self.object_ref, self.object_ref]
-        if self.actor:
-            clauses.append("actor = ?")
-            params.append(self.actor)
-        if self.since:
-            clauses.append("at >= ?")
-            params.append(self.since)
-        return (" AND ".join(clauses) or "1"), params
 
 
 def short_payload(raw: str) -> str:
@@ -113,13 +59,15 @@ class AuditLogModel(QAbstractTableModel):
     """The audit events that match a filter, newest first, read 200 at a time off the GUI thread.
 
     Holds the sequence numbers of the rows read so far and a cache of their display values; each
-    page is read on a ``PageReader`` with a keyset query on the primary key (``seq < last ORDER BY
-    seq DESC``), and the first page of a filter comes with its counts. A filter that makes SQLite
-    sort a quarter of a million-event log takes half a second: on the reader, not in the window.
+    page is read on a ``PageReader`` by ``reviewer.audit_queries.log_page`` (a keyset read on the
+    primary key, newest first), and the first page of a filter comes with its counts. A filter that
+    makes SQLite sort a quarter of a million-event log takes half a second: on the reader, not in
+    the window.
 
     Signals:
         loaded(object): the first page of the filter in force is shown, with ``LogCounts``.
-        failed(object): a page could not be read (the ``sqlite3.Error``); the list stops there.
+        failed(object): a page could not be read (a ``ReviewerError``: ``KnownError`` for a locked or
+            damaged database); the list stops there.
 
     Attributes:
         seqs: the sequence numbers of the rows shown, in row order.
@@ -146,7 +94,7 @@ class AuditLogModel(QAbstractTableModel):
         self.log_filter = LogFilter()
         self.counts: LogCounts | None = None
         self.bad_seq: int | None = None
-        self.error: sqlite3.Error | None = None
+        self.error: ReviewerError | None = None
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -183,16 +131,16 @@ class AuditLogModel(QAbstractTableModel):
         after = self.seqs[-1] if self.seqs else None
         self._pending = True
 
-        def read(conn: sqlite3.Connection) -> tuple[list[tuple[Any, ...]], LogCounts | None] | None:
+        def read(conn: sqlite3.Connection) -> tuple[list[LogRow], LogCounts | None] | None:
             if serial != self._serial:
                 return None  # another filter was chosen while this waited its turn
-            rows = _page(conn, log_filter, after)
-            return rows, (_counts(conn, log_filter) if first else None)
+            rows = log_page(conn, log_filter, after)
+            return rows, (log_counts(conn, log_filter) if first else None)
 
         self._reader.read(read, success=lambda result: self._arrived(serial, result),
                           failure=lambda error: self._read_failed(serial, error), context=self)
 
-    def _arrived(self, serial: int, result: tuple[list[tuple[Any, ...]], LogCounts | None] | None) -> None:
+    def _arrived(self, serial: int, result: tuple[list[LogRow], LogCounts | None] | None) -> None:
         if serial != self._serial or result is None:
             return
         self._pending = False
@@ -207,10 +155,11 @@ class AuditLogModel(QAbstractTableModel):
             return
         self._pending = False
         self._exhausted = True  # a locked or damaged database: stop reading, let the view say why
-        self.error = error if isinstance(error, sqlite3.Error) else sqlite3.Error(str(error))
+        # The queries raise only ReviewerError; anything else is our own failure.
+        self.error = error if isinstance(error, ReviewerError) else BugError(f"{type(error).__name__}: {error}")
         self.failed.emit(self.error)
 
-    def _append(self, rows: list[tuple[Any, ...]]) -> None:
+    def _append(self, rows: list[LogRow]) -> None:
         if len(rows) < PAGE:
             self._exhausted = True
         if not rows:
@@ -218,9 +167,9 @@ class AuditLogModel(QAbstractTableModel):
         first = len(self.seqs)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         for row in rows:
-            self.seqs.append(row[0])
-            self._rows[row[0]] = (row[0], short_time(row[1]), row[2], row[3], _object(row[4], row[5]),
-                                  short_payload(row[6]))
+            self.seqs.append(row.seq)
+            self._rows[row.seq] = (row.seq, short_time(row.at), row.actor, row.action,
+                                   _object(row.object_type, row.object_id), short_payload(row.payload))
         self.endInsertRows()
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt signature
@@ -241,13 +190,13 @@ class AuditLogModel(QAbstractTableModel):
         self._pending = False
         reader, log_filter = self._reader, self.log_filter
         if self.counts is None and self.error is None:
-            self.counts = reader.call(lambda conn: _counts(conn, log_filter))
+            self.counts = reader.call(lambda conn: log_counts(conn, log_filter))
             self.loaded.emit(self.counts)
         while not self._exhausted:
             after = self.seqs[-1] if self.seqs else None
 
-            def read(conn: sqlite3.Connection, after: int | None = after) -> list[tuple[Any, ...]]:
-                return _page(conn, log_filter, after)
+            def read(conn: sqlite3.Connection, after: int | None = after) -> list[LogRow]:
+                return log_page(conn, log_filter, after)
 
             self._append(reader.call(read))
 
@@ -257,25 +206,18 @@ class AuditLogModel(QAbstractTableModel):
             return 0
         if self.counts is None:
             log_filter = self.log_filter
-            return self._reader.call(lambda conn: _counts(conn, log_filter)).matching
+            return self._reader.call(lambda conn: log_counts(conn, log_filter)).matching
         return self.counts.matching
 
     def read_event(self, seq: int) -> AuditEvent | None:
-        """Return the whole event ``seq`` (payload parsed; None when there is none)."""
+        """Return the whole event ``seq`` (payload parsed; None when there is none).
+
+        Raises:
+            ReviewerError: the event could not be read (``KnownError`` for a locked or damaged database).
+        """
         if self._read is None:
             return None
-        row = self._read.conn.execute(
-            "SELECT seq, id, at, actor, action, object_type, object_id, payload, prev_hash, hash"
-            " FROM audit_events WHERE seq = ?",
-            [seq],
-        ).fetchone()
-        if row is None:
-            return None
-        try:
-            payload = json.loads(row[7]) if row[7] else {}
-        except ValueError:
-            payload = {"unreadable": row[7]}
-        return AuditEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], payload, row[8], row[9])
+        return log_event(self._read.conn, seq)
 
     def seq_at(self, row: int) -> int | None:
         """Return the sequence number shown in ``row``."""
@@ -332,65 +274,6 @@ class AuditLogModel(QAbstractTableModel):
         if role == self.SeqRole:
             return seq
         return None
-
-
-@dataclass(frozen=True)
-class LogCounts:
-    """How many events a filter matches, and how many the log holds."""
-
-    matching: int
-    total: int
-
-
-_COLUMNS = f"seq, at, actor, action, object_type, object_id, substr(payload, 1, {_PAYLOAD_CHARS})"
-
-
-def _page(conn: sqlite3.Connection, log_filter: LogFilter, after: int | None) -> list[tuple[Any, ...]]:
-    """Return the next page of matching events, newest first, older than ``after``.
-
-    With an action filter, each matching action is read on its own (the action index then gives
-    that action's events newest first) and the pages are merged: asked for as one range, SQLite
-    would sort every event of a prefix (250,000 of a million-event log for ``member``: 0.6 s).
-    """
-    where, params = log_filter.where(with_action=False)
-    if after is not None:
-        where += " AND seq < ?"
-        params.append(after)
-    actions = log_filter.action_range()
-    if actions is None:
-        return conn.execute(
-            f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq DESC LIMIT {PAGE}", params
-        ).fetchall()
-    names = _actions_in(conn, *actions)
-    if not names:
-        return []
-    part = f"SELECT * FROM (SELECT {_COLUMNS} FROM audit_events WHERE action = ? AND {where} ORDER BY seq DESC LIMIT {PAGE})"
-    sql = " UNION ALL ".join([part] * len(names)) + f" ORDER BY 1 DESC LIMIT {PAGE}"
-    return conn.execute(sql, [value for name in names for value in (name, *params)]).fetchall()
-
-
-def _actions_in(conn: sqlite3.Connection, action: str, low: str, high: str) -> list[str]:
-    """Return the distinct stored actions equal to ``action`` or in ``[low, high)``, by index skip-scan."""
-    found = [action] if conn.execute("SELECT 1 FROM audit_events WHERE action = ? LIMIT 1", [action]).fetchone() else []
-    # Each step jumps to the next distinct action through the index: a few lookups, not a scan.
-    found += [r[0] for r in conn.execute(
-        "WITH RECURSIVE next(name) AS ("
-        " SELECT min(action) FROM audit_events WHERE action >= ? AND action < ?"
-        " UNION ALL SELECT (SELECT min(action) FROM audit_events WHERE action > next.name AND action < ?)"
-        " FROM next WHERE next.name IS NOT NULL)"
-        " SELECT name FROM next WHERE name IS NOT NULL",
-        [low, high, high],
-    )]
-    return sorted(set(found))
-
-
-def _counts(conn: sqlite3.Connection, log_filter: LogFilter) -> LogCounts:
-    where, params = log_filter.where()
-    total = int(conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
-    if where == "1":
-        return LogCounts(total, total)
-    matching = int(conn.execute(f"SELECT count(*) FROM audit_events WHERE {where}", params).fetchone()[0])
-    return LogCounts(matching, total)
 
 
 def _object(object_type: str, object_id: str | None) -> str:

@@ -55,19 +55,21 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.agreement import (
-    VIEWS,
     AgreementResult,
     SectionAgreement,
     Share,
     TrustRow,
     compute_agreement,
     label_trust,
+    section_assessments,
+    section_proposal_ids,
 )
 from reviewer.errors import KnownError
+from reviewer.evidence import demographic_fields
 from reviewer.queue import QueueRow, queue_rows
 from reviewer.rankings import normalise, pairwise_agreement, parse_ranking
 from reviewer.render import escape
-from reviewer.store import Store, sql_errors
+from reviewer.store import Store
 from ui.dialogs import Dialogs
 from ui.models.queue import COL_KIND, COL_ORIGIN, COL_SECTIONS, COL_TITLE, ID_ROLE, QueueModel
 from ui.workers import WorkspaceLane
@@ -77,7 +79,9 @@ PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
 SHAPES = ("diamond", "square", "triangle", "triangle_down")  # beyond eight groups colours repeat, shapes don't
 DEFAULT_SEED = 1
 RANDOM_SEED = -1  # the seed box's "random" value
-MAX_GROUP_VALUES = 40  # a field with more distinct values is free text, not a group
+# The split box needs only the fields' names: reading the first participants keeps listing them
+# fast however large the workspace (the evidence view, which shows the counts, reads them all).
+FIELD_SAMPLE = 20000
 
 
 # ---- reading (no Qt: these run on the workspace lane) ------------------------------------------
@@ -155,25 +159,6 @@ class SectionDetail:
     proposals: tuple[QueueRow, ...]
 
 
-def demographic_fields(store: Store, *, sample: int = 20000) -> tuple[str, ...]:
-    """Return the demographic fields worth splitting on: categorical keys of ``participants.demographics``.
-
-    A key whose values look like free text (many distinct values, most of them unique) is left out.
-    Only the first ``sample`` participants are read, so this stays fast on any workspace.
-    """
-    sql = """
-        SELECT j.key, COUNT(DISTINCT j.value), COUNT(*)
-        FROM (SELECT demographics FROM participants WHERE json_valid(demographics) LIMIT ?) p,
-             json_each(p.demographics) j
-        WHERE j.type NOT IN ('object', 'array', 'null') AND j.value != ''
-        GROUP BY j.key ORDER BY j.key
-    """
-    with sql_errors("reading demographic fields"):
-        rows = store.db.execute(sql, [sample]).fetchall()
-    return tuple(key for key, distinct, count in rows
-                 if distinct <= MAX_GROUP_VALUES and (distinct <= 12 or 2 * distinct <= count))
-
-
 def section_titles(workspace: Any, revision: str) -> dict[str, str]:
     """Return section id → title at ``revision`` (or HEAD when that revision cannot be read)."""
     for rev in (revision, "HEAD"):
@@ -191,7 +176,7 @@ def compute_for_view(workspace: Any, options: AgreementOptions) -> AgreementOutc
     Raises:
         KnownError: no ranker run, an unknown field, or an option out of range.
     """
-    fields = demographic_fields(workspace.store)
+    fields = tuple(f.name for f in demographic_fields(workspace.store, sample=FIELD_SAMPLE))
     result = compute_agreement(workspace.store, min_relevance=options.min_relevance, by=options.by,
                                resamples=options.resamples, seed=options.seed, view=options.view)
     titles = section_titles(workspace, result.spec_revision)
@@ -243,33 +228,16 @@ def section_detail(store: Store, *, run_id: str, section_id: str, min_relevance:
     Raises:
         KnownError: an unknown view.
     """
-    if view not in VIEWS:
-        raise KnownError(f"Unknown ranking view {view!r}.", hint="Use world or personal.")
-    column = "world_ranking" if view == "world" else "personal_ranking"
-    sql = f"""
-        WITH picked AS (
-            SELECT conversation_id, grade, ROW_NUMBER() OVER (
-                PARTITION BY conversation_id
-                ORDER BY CASE grader_kind WHEN 'person' THEN 0 WHEN 'model' THEN 1 ELSE 2 END,
-                         created_at DESC, rowid DESC) AS pick
-            FROM relevance_grades WHERE section_id = ?)
-        SELECT c.id, c.source_id, c.prompt, r.ranking, a.{column}
-        FROM picked g
-        JOIN ranker_rankings r ON r.conversation_id = g.conversation_id AND r.run_id = ?
-        JOIN conversations c ON c.id = g.conversation_id
-        JOIN assessments a ON a.conversation_id = g.conversation_id
-        WHERE g.pick = 1 AND g.grade >= ?
-    """
-    with sql_errors("reading a section's conversations"):
-        rows = store.db.execute(sql, [section_id, run_id, int(min_relevance)]).fetchall()
+    assessments = section_assessments(store, run_id=run_id, section_id=section_id,
+                                      min_relevance=min_relevance, view=view)
     cache: dict[Any, Any] = {}
     totals: dict[str, list[Any]] = {}
-    for conversation_id, prompt_id, prompt, ranker_text, crowd_text in rows:
-        machine = _code(ranker_text, cache)
-        crowd = _code(crowd_text, cache)
+    for row in assessments:
+        machine = _code(row.ranker_ranking, cache)
+        crowd = _code(row.crowd_ranking, cache)
         if machine is None or crowd is None:
             continue  # as in reviewer.agreement: no usable ranking, no contribution
-        entry = totals.setdefault(conversation_id, [prompt_id, prompt, ranker_text, 0, 0, 0])
+        entry = totals.setdefault(row.conversation_id, [row.prompt_id, row.prompt, row.ranker_ranking, 0, 0, 0])
         pair = pairwise_agreement(crowd, machine)
         entry[3] += 1
         entry[4] += pair.agreeing
@@ -282,9 +250,7 @@ def section_detail(store: Store, *, run_id: str, section_id: str, min_relevance:
         for cid, (prompt_id, prompt, ranker_text, n, agreeing, counted) in totals.items()
     ]
     conversations.sort(key=lambda c: (c.share is None, c.share or 0.0, c.prompt_id))
-    with sql_errors("reading a section's proposals"):
-        ids = [r[0] for r in store.db.execute(
-            "SELECT DISTINCT proposal_id FROM proposal_sections WHERE section_id = ?", [section_id])]
+    ids = section_proposal_ids(store, section_id)
     proposals = tuple(queue_rows(store, ids)) if ids else ()
     return SectionDetail(section_id, tuple(conversations), proposals)
 

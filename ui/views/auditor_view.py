@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reviewer import audit
+from reviewer import audit, governance
+from reviewer.audit_queries import LogCounts, LogFilter
+from reviewer.errors import ReviewerError
 from reviewer.render import escape
 from reviewer.report import FORMATS, write_report
 from reviewer.store import APP_ACTOR
 from reviewer.trace import TraceReport, repository_anchors, trace
 from reviewer.workspace import Workspace
 from ui.dialogs import Dialogs
-from ui.models.audit_log import AuditLogModel, LogCounts, LogFilter, short_time
+from ui.models.audit_log import AuditLogModel, short_time
 from ui.workers import PageReader, ReadConnection, WorkspaceLane, describe_error
 
 ACTION_PREFIXES = (
@@ -366,8 +367,8 @@ class AuditorView(QWidget):
     def refresh(self) -> None:
         """Read the log again (it grows while others work) and the list of actors."""
         try:
-            actors = [r[0] for r in self.read.conn.execute("SELECT name FROM members ORDER BY name")]
-        except sqlite3.Error as exc:
+            actors = governance.member_names(self.read.conn)
+        except ReviewerError as exc:
             self._report_read_error(exc)
             return
         typed = self.actor_filter.currentText()
@@ -464,7 +465,7 @@ class AuditorView(QWidget):
             return
         try:
             event = self.model.read_event(seq)
-        except sqlite3.Error as exc:
+        except ReviewerError as exc:
             self._report_read_error(exc)
             return
         if event is None:
@@ -553,7 +554,7 @@ class AuditorView(QWidget):
 
     # ---- helpers ---------------------------------------------------------------------------------------
 
-    def _report_read_error(self, error: sqlite3.Error) -> None:
+    def _report_read_error(self, error: ReviewerError) -> None:
         self.count_label.setText("")
         self._show_message(f"Cannot read the audit log: {error}", _BAD)
         self.failed.emit(error)
