@@ -148,7 +148,6 @@ def cmd_commit(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Check the audit chain and its anchors; exit 1 naming the first bad event."""
     from reviewer import audit
-    from reviewer.trace import repository_anchors
 
     expected = []
     for text in args.expect or []:
@@ -156,13 +155,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             expected.append((f"expected {text}", audit.parse_head(text)))
         except ValueError as exc:
             raise KnownError(f"--expect {exc}.") from exc
-    from reviewer.replay import check_record
+    from reviewer.replay import verify_workspace
 
     with _open(args.workspace) as workspace:
-        expected += repository_anchors(workspace)
-        report = audit.verify_chain(workspace.store.db, expected=expected)
-        # The chain proves the log; the replay proves the tables the app shows are what the log says.
-        mismatches = check_record(workspace.store) if report.ok else []
+        # The file first, then the chain (it proves the log), then the replay (it proves the tables
+        # the app shows are what the log says).
+        verified = verify_workspace(workspace, expected)
+    report, mismatches = verified.chain, list(verified.mismatches)
     data = audit.report_json(report)
     data["record"] = {"ok": not mismatches, "mismatches": [asdict(m) for m in mismatches]}
     data["ok"] = report.ok and not mismatches

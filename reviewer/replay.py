@@ -140,3 +140,57 @@ def check_record(store: Store) -> list[Mismatch]:
         + _compare("quorum_settings", {k: {"quorum": v} for k, v in record.quorum.items()}, quorum)
         + _compare("decisions", record.decisions, decisions)
     )
+
+
+def integrity_problem(store: Store) -> str | None:
+    """Return SQLite's first complaint about the database file (``PRAGMA quick_check``), or None when sound."""
+    with sql_errors("checking the database file"):
+        rows = [r[0] for r in store.db.execute("PRAGMA quick_check(5)")]
+    if rows == ["ok"]:
+        return None
+    # SQLite's report spans lines ("*** in database main ***", then one line per problem): keep it one line.
+    lines = [x.strip() for row in rows for x in str(row).splitlines() if x.strip() and not x.startswith("***")]
+    return "; ".join(lines[:3]) + ("; …" if len(lines) > 3 else "")
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``audit verify`` found.
+
+    Attributes:
+        chain: the hash chain and anchor check.
+        mismatches: the rows of the governance tables that differ from the log replayed (checked
+            only when the chain is intact: a broken chain is no ground to replay).
+    """
+
+    chain: Any
+    mismatches: tuple[Mismatch, ...]
+
+    @property
+    def ok(self) -> bool:
+        """The chain is intact and the record matches it."""
+        return bool(self.chain.ok) and not self.mismatches
+
+
+def verify_workspace(workspace: Any, expected: Iterable[tuple[str, Any]] = ()) -> VerifyReport:
+    """Check the database file, then the chain and its anchors, then the record against the log replayed.
+
+    Args:
+        workspace: the open workspace.
+        expected: more anchors to compare (``(source, head)``), e.g. from ``--expect``.
+
+    Raises:
+        KnownError: the database file is damaged (SQLite's ``quick_check`` fails); nothing is read further.
+    """
+    from reviewer import audit
+    from reviewer.errors import KnownError
+    from reviewer.trace import repository_anchors
+
+    problem = integrity_problem(workspace.store)
+    if problem:
+        raise KnownError(
+            f"The workspace database file is damaged ({problem}); the audit log cannot be trusted as read.",
+            hint="Restore reviewer.db from a backup, then verify again; nothing was changed.",
+        )
+    chain = audit.verify_chain(workspace.store.db, expected=[*expected, *repository_anchors(workspace)])
+    return VerifyReport(chain, tuple(check_record(workspace.store)) if chain.ok else ())

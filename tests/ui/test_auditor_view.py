@@ -113,8 +113,8 @@ def test_verify_ok_then_a_tampered_event_is_named(qtbot, make_view, demo_workspa
     view = make_view(demo_workspace)
     with qtbot.waitSignal(view.verified, timeout=20000) as blocker:
         view.verify_button.click()
-    report = blocker.args[0]
-    assert report.ok and report.events == event_count(demo_workspace)
+    report = blocker.args[0].chain
+    assert blocker.args[0].ok and report.events == event_count(demo_workspace)
     text = view.chain_view.toPlainText()
     assert "Audit log intact" in text and "head record" in text and "anchor file audit-head.json" in text
     assert view.model.bad_seq is None
@@ -123,7 +123,7 @@ def test_verify_ok_then_a_tampered_event_is_named(qtbot, make_view, demo_workspa
         conn.execute("UPDATE audit_events SET actor = 'Mallory' WHERE seq = 12")
     with qtbot.waitSignal(view.verified, timeout=20000) as blocker:
         view.on_verify()
-    report = blocker.args[0]
+    report = blocker.args[0].chain
     # The list is read again after the check (off the GUI thread), with the bad event chosen.
     qtbot.waitUntil(lambda: view.model.ready and view.table.currentIndex().isValid(), timeout=20000)
     assert not report.ok and report.first_bad_seq == 12
@@ -238,3 +238,18 @@ def test_a_failed_page_read_is_reported_and_ends_the_list(qtbot, demo_workspace,
         lane.shutdown()
         reader.shutdown()
         read.close()
+
+
+def test_verify_shows_a_record_that_differs_from_the_log(qtbot, make_view, demo_workspace):
+    with sqlite3.connect(demo_workspace / DB_FILE) as conn:
+        conn.execute("UPDATE members SET name = 'Mallory' WHERE name = 'Wei Chen'")
+    view = make_view(demo_workspace)
+    with qtbot.waitSignal(view.verified, timeout=20000) as blocker:
+        view.verify_button.click()
+    verified = blocker.args[0]
+    assert verified.chain.ok and not verified.ok
+    (mismatch,) = verified.mismatches
+    assert (mismatch.table, mismatch.field, mismatch.logged, mismatch.stored) == ("members", "name", "Wei Chen", "Mallory")
+    assert "record does NOT match" in view.message.text()
+    text = view.chain_view.toPlainText()
+    assert "The record does NOT match the log" in text and "Mallory" in text and "Wei Chen" in text

@@ -29,9 +29,10 @@ from reviewer import audit, governance
 from reviewer.audit_queries import LogCounts, LogFilter
 from reviewer.errors import ReviewerError
 from reviewer.render import escape
+from reviewer.replay import VerifyReport, verify_workspace
 from reviewer.report import FORMATS, write_report
 from reviewer.store import APP_ACTOR
-from reviewer.trace import TraceReport, repository_anchors, trace
+from reviewer.trace import TraceReport, trace
 from reviewer.workspace import Workspace
 from ui.dialogs import Dialogs
 from ui.models.audit_log import AuditLogModel, short_time
@@ -56,9 +57,27 @@ def _line_edit(combo: QComboBox) -> QLineEdit:
     return edit
 
 
-def verify_with_anchors(workspace: Workspace) -> audit.ChainReport:
-    """Check the audit chain against its anchors, the spec repository's ``Audit-Head`` trailers included."""
-    return audit.verify_chain(workspace.store.db, expected=repository_anchors(workspace))
+def verify_with_anchors(workspace: Workspace) -> VerifyReport:
+    """Check the file, the chain against its anchors (``Audit-Head`` trailers included), and the record."""
+    return verify_workspace(workspace)
+
+
+def record_html(report: VerifyReport) -> str:
+    """Return the record check: the governance tables against the log replayed."""
+    if not report.chain.ok:
+        return f"<p style='color:{_MUTED}'>The record was not compared: the chain itself is broken.</p>"
+    if not report.mismatches:
+        return (f"<p style='color:{_OK}'><b>✓ The record matches the log</b>: members, quorum and decisions "
+                "are what the events say.</p>")
+    rows = ["<tr><th align='left'>Table</th><th align='left'>Id</th><th align='left'>Field</th>"
+            "<th align='left'>Logged</th><th align='left'>Stored</th></tr>"]
+    rows += [
+        f"<tr><td>{escape(m.table)}</td><td><code>{escape(m.id)}</code></td><td>{escape(m.field)}</td>"
+        f"<td>{escape(repr(m.logged))}</td><td>{escape(repr(m.stored))}</td></tr>"
+        for m in report.mismatches
+    ]
+    return (f"<p style='color:{_BAD};font-size:large'><b>✗ The record does NOT match the log</b>: "
+            f"{len(report.mismatches)} difference(s)</p>" + _TABLE + "".join(rows) + "</table>")
 
 
 def chain_html(report: audit.ChainReport) -> str:
@@ -194,7 +213,7 @@ class AuditorView(QWidget):
     """The audit log with filters, and the checks an auditor runs. Changes nothing in the workspace.
 
     Signals:
-        verified(object): the chain was checked; the ``ChainReport``.
+        verified(object): the workspace was checked; the ``VerifyReport`` (chain and record).
         log_shown(): the list shows the filters in force (read on the page reader).
         traced(object): decisions were traced to commits; the ``TraceReport``.
         exported(str): the transparency report was written to this file.
@@ -482,22 +501,27 @@ class AuditorView(QWidget):
         self._start("Verifying the audit chain…")
         self.lane.run(verify_with_anchors, success=self.on_verified, failure=self.on_failed)
 
-    def on_verified(self, report: audit.ChainReport) -> None:
-        """Show the chain check, and mark the first bad event in the log."""
+    def on_verified(self, verified: VerifyReport) -> None:
+        """Show the chain and record checks, and mark the first bad event in the log."""
         self._finish()
+        report = verified.chain
         self.chain_report = report
-        self.chain_view.setHtml(chain_html(report))
+        self.chain_view.setHtml(chain_html(report) + record_html(verified))
         self.checks.setCurrentWidget(self.chain_view)
         # List the log as it was verified (someone may have changed rows since they were read),
         # with the first bad event marked and chosen.
         self.model.set_bad_seq(None if report.ok else report.first_bad_seq)
         self.apply_filters(select=None if report.ok else report.first_bad_seq)
-        if report.ok:
-            self._show_message(f"Audit log intact: {report.events} events, {len(report.anchors)} anchors agree.", _OK)
+        if verified.ok:
+            self._show_message(f"Audit log intact: {report.events} events, {len(report.anchors)} anchors agree; "
+                               "the record matches it.", _OK)
+        elif report.ok:
+            self._show_message(f"Audit log intact, but the record does NOT match it: {len(verified.mismatches)} "
+                               "difference(s); see the Chain tab.", _BAD)
         else:
             where = f"event {report.first_bad_seq}: " if report.first_bad_seq is not None else ""
             self._show_message(f"Audit log NOT intact: {where}{report.reason}.", _BAD)
-        self.verified.emit(report)
+        self.verified.emit(verified)
 
     def on_trace(self) -> None:
         """Trace decisions to commits and commits to decisions in the background."""
