@@ -5,10 +5,12 @@ the CLI and the report read (members and their roles, quorum, decisions) are wha
 A row edited, deleted or inserted with plain ``sqlite3`` is reported with its table, id, field,
 the logged value and the stored value.
 
-Covered so far: ``members``, ``quorum_settings`` and ``decisions`` (every field an event carries;
-a decision's evidence snapshot where its event has one, and its commit from ``spec.commit``
-events). Proposals' texts, hand links, person labels and imported rows are the next step: their
-events do not yet carry everything needed to rebuild them.
+Covered so far: ``members``, ``quorum_settings``, ``decisions`` (every field an event carries; a
+decision's evidence snapshot where its event has one, and its commit from ``spec.commit`` events)
+and ``proposals`` with their section texts and linked conversations (``proposal_sections``,
+``proposal_conversations``; for proposals logged whole, i.e. added since the log carried their
+texts). Hand links, person labels and imported rows are the next step: their events do not yet
+carry everything needed to rebuild them.
 """
 
 from __future__ import annotations
@@ -55,11 +57,14 @@ class Record:
         members: member id -> ``{"name", "roles"}``.
         quorum: level -> quorum.
         decisions: decision id -> the logged columns.
+        proposals: proposal id -> the logged columns (with ``sections`` and ``conversations`` where
+            the event carries them: events written before proposals were logged whole do not).
     """
 
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     quorum: dict[str, int] = field(default_factory=dict)
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    proposals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
@@ -93,6 +98,16 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             if "evidence" in payload:  # decisions logged before evidence was kept have none to compare
                 logged["evidence"] = payload["evidence"]
             record.decisions[object_id] = logged
+        elif action == "proposal.add" and object_id:
+            logged = {name: payload[name] for name in ("title", "kind", "origin", "base_revision", "created_by")}
+            if "texts" in payload:
+                logged.update(
+                    intent=payload["intent"], created_at=payload["created_at"],
+                    expected_ranking=payload["expected_ranking"],
+                    sections=[[t["section_id"], t["base_text"], t["new_text"]] for t in payload["texts"]],
+                    conversations=sorted(payload["linked_conversations"]),
+                )
+            record.proposals[object_id] = logged
         elif action == "spec.commit" and object_id:
             for decision_id in payload.get("decision_ids", []):
                 if decision_id in record.decisions:
@@ -115,7 +130,7 @@ def _compare(table: str, logged: dict[str, dict[str, Any]], stored: dict[str, di
 
 
 def check_record(store: Store) -> list[Mismatch]:
-    """Replay the log and compare members, quorum and decisions with their tables; [] when they agree."""
+    """Replay the log and compare members, quorum, decisions and proposals with their tables; [] when they agree."""
     db = store.db
     with sql_errors("replaying the audit log"):
         record = replay(db.execute("SELECT actor, action, object_id, payload FROM audit_events ORDER BY seq"))
@@ -135,10 +150,29 @@ def check_record(store: Store) -> list[Mismatch]:
                 "spec_revision": row[9], "commit_sha": row[10],
                 "evidence": json.loads(row[11]) if row[11] else None,
             }
+        proposals: dict[str, dict[str, Any]] = {}
+        for row in db.execute(
+            "SELECT id, title, kind, origin, base_revision, created_by, intent, created_at, expected_ranking"
+            " FROM proposals"
+        ):
+            proposals[row[0]] = {
+                "title": row[1], "kind": row[2], "origin": row[3], "base_revision": row[4], "created_by": row[5],
+                "intent": row[6], "created_at": row[7],
+                "expected_ranking": json.loads(row[8]) if row[8] else None, "sections": [], "conversations": [],
+            }
+        for pid, section_id, base, new in db.execute(
+            "SELECT proposal_id, section_id, base_text, new_text FROM proposal_sections ORDER BY proposal_id, position"
+        ):
+            proposals.setdefault(pid, {"sections": [], "conversations": []})["sections"].append([section_id, base, new])
+        for pid, conversation_id in db.execute(
+            "SELECT proposal_id, conversation_id FROM proposal_conversations ORDER BY proposal_id, conversation_id"
+        ):
+            proposals.setdefault(pid, {"sections": [], "conversations": []})["conversations"].append(conversation_id)
     return (
         _compare("members", record.members, members)
         + _compare("quorum_settings", {k: {"quorum": v} for k, v in record.quorum.items()}, quorum)
         + _compare("decisions", record.decisions, decisions)
+        + _compare("proposals", record.proposals, proposals)
     )
 
 

@@ -409,6 +409,15 @@ class Store:
                     "base_revision": proposal.base_revision,
                     "sections": proposal.section_ids,
                     "created_by": proposal.created_by,
+                    # Everything else needed to rebuild the proposal from the log (audit verify replays it).
+                    "intent": proposal.intent,
+                    "created_at": proposal.created_at,
+                    "texts": [
+                        {"section_id": s.section_id, "base_text": s.base_text, "new_text": s.new_text}
+                        for s in proposal.sections
+                    ],
+                    "linked_conversations": list(proposal.linked_conversations),
+                    "expected_ranking": expected_ranking,
                 },
             )
         return proposal

@@ -172,3 +172,25 @@ def test_verify_on_a_damaged_database_file_says_so_in_one_line(demo_workspace, c
     assert code == 1 and out == ""
     (line,) = err.strip().splitlines()
     assert "damaged" in line and "backup" in line and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("sql", "field"), [
+    ("UPDATE proposals SET title = 'Quietly retitled' WHERE id = ?", "title"),
+    ("UPDATE proposals SET intent = 'Another intent.' WHERE id = ?", "intent"),
+    ("UPDATE proposals SET kind = 'principle' WHERE id = ?", "kind"),
+    ("UPDATE proposal_sections SET new_text = new_text || 'A sentence slipped in.' WHERE proposal_id = ?", "sections"),
+    ("UPDATE proposal_sections SET base_text = 'x' WHERE proposal_id = ?", "sections"),
+])
+def test_an_edited_proposal_or_its_text_is_named(record, sql, field):
+    ws, ids = record
+    tamper(ws, sql, [ids["root"]])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.field) == ("proposals", ids["root"], field)
+
+
+def test_a_proposal_inserted_by_hand_is_named(record):
+    ws, _ids = record
+    tamper(ws, "INSERT INTO proposals (id, title, intent, kind, origin, base_revision, created_at, created_by)"
+               " SELECT 'forged', 'Forged', 'x', kind, origin, base_revision, created_at, 'Mallory' FROM proposals LIMIT 1")
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.logged) == ("proposals", "forged", NOT_LOGGED)
