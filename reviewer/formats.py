@@ -315,7 +315,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _import_event(store: Store, kind: str, path: Path, actor: str, added: int, unchanged: int,
-                  details: dict[str, int]) -> None:
+                  details: dict[str, Any]) -> None:
     if added:
         audit.append_event(
             store.db, actor=actor, action=f"import.{kind}", object_type="workspace", object_id=None,
@@ -542,6 +542,9 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
     added = unchanged = linked = 0
     proposals: dict[str, bool] = {}
     labellers: set[str] = set()
+    # A person's label is part of the governance record: the import's event carries each one whole,
+    # so that audit verify can rebuild them from the log.
+    person_labels: list[list[Any]] = []
     with sql_errors("importing stance labels"), store.db.atomic():
         for number, row in rows:
             with at_line(path, number):
@@ -612,7 +615,9 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
                     linked += 1
                 insert_label(store, label)
                 added += 1
-        details = {"linked": linked}
+                if source_kind == "person":
+                    person_labels.append([label.id, proposal_id, justification_id, stance, source_name, supersedes])
+        details: dict[str, Any] = {"linked": linked, "person_labels": person_labels}
         _import_event(store, "stances", path, actor, added, unchanged, details)
     return ImportReport("stances", str(path), added, unchanged, details)
 

@@ -9,8 +9,9 @@ Covered so far: ``members``, ``quorum_settings``, ``decisions`` (every field an 
 decision's evidence snapshot where its event has one, and its commit from ``spec.commit`` events)
 and ``proposals`` with their section texts and linked conversations (``proposal_sections``,
 ``proposal_conversations``; for proposals logged whole, i.e. added since the log carried their
-texts). Hand links, person labels and imported rows are the next step: their events do not yet
-carry everything needed to rebuild them.
+texts), and the stance labels people set (in the app, or imported since imports logged them).
+Hand links, model and rule labels and imported crowd rows are the next step: their events do not
+yet carry everything needed to rebuild them.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class Record:
         members: member id -> ``{"name", "roles"}``.
         quorum: level -> quorum.
         decisions: decision id -> the logged columns.
+        person_labels: stance label id -> the logged columns, for labels set by people.
+        person_labels_complete: False when an older stance import logged no labels, so a person's
+            label missing from the log may be one it imported (not reported then).
         proposals: proposal id -> the logged columns (with ``sections`` and ``conversations`` where
             the event carries them: events written before proposals were logged whole do not).
     """
@@ -65,6 +69,8 @@ class Record:
     quorum: dict[str, int] = field(default_factory=dict)
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     proposals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    person_labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    person_labels_complete: bool = True
 
 
 def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
@@ -108,6 +114,19 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
                     conversations=sorted(payload["linked_conversations"]),
                 )
             record.proposals[object_id] = logged
+        elif action == "stance.set" and object_id:
+            record.person_labels[payload["label_id"]] = {
+                "proposal_id": object_id, "justification_id": payload["justification_id"],
+                "stance": payload["stance"], "source_name": actor, "supersedes": payload.get("supersedes"),
+            }
+        elif action == "import.stances":
+            if "person_labels" not in payload:
+                record.person_labels_complete = False
+            for label_id, proposal_id, justification_id, stance, name, supersedes in payload.get("person_labels", []):
+                record.person_labels[label_id] = {
+                    "proposal_id": proposal_id, "justification_id": justification_id, "stance": stance,
+                    "source_name": name, "supersedes": supersedes,
+                }
         elif action == "spec.commit" and object_id:
             for decision_id in payload.get("decision_ids", []):
                 if decision_id in record.decisions:
@@ -168,11 +187,22 @@ def check_record(store: Store) -> list[Mismatch]:
             "SELECT proposal_id, conversation_id FROM proposal_conversations ORDER BY proposal_id, conversation_id"
         ):
             proposals.setdefault(pid, {"sections": [], "conversations": []})["conversations"].append(conversation_id)
+        labels = {
+            r[0]: {"proposal_id": r[1], "justification_id": r[2], "stance": r[3], "source_name": r[4],
+                   "supersedes": r[5]}
+            for r in db.execute(
+                "SELECT id, proposal_id, justification_id, stance, source_name, supersedes FROM stance_labels"
+                " WHERE source_kind = 'person'"
+            )
+        }
+    if not record.person_labels_complete:
+        labels = {k: v for k, v in labels.items() if k in record.person_labels}
     return (
         _compare("members", record.members, members)
         + _compare("quorum_settings", {k: {"quorum": v} for k, v in record.quorum.items()}, quorum)
         + _compare("decisions", record.decisions, decisions)
         + _compare("proposals", record.proposals, proposals)
+        + _compare("stance_labels", record.person_labels, labels)
     )
 
 

@@ -194,3 +194,58 @@ def test_a_proposal_inserted_by_hand_is_named(record):
                " SELECT 'forged', 'Forged', 'x', kind, origin, base_revision, created_at, 'Mallory' FROM proposals LIMIT 1")
     (found,) = mismatches(ws)
     assert (found.table, found.id, found.logged) == ("proposals", "forged", NOT_LOGGED)
+
+
+@pytest.fixture
+def labelled(demo_workspace):
+    """The demo with one label set by a person in the app; closed."""
+    from reviewer.evidence import evidence_links, set_stance
+    from reviewer.workspace import Workspace
+    from tests.datapaths import SUPPORTED
+
+    with Workspace.open(demo_workspace) as workspace:
+        (link,) = evidence_links(workspace.store, SUPPORTED, stance="supports", limit=1)
+        label = set_stance(workspace.store, SUPPORTED, link.justification_id, "refutes", "Jonas Lindqvist")
+        assert check_record(workspace.store) == []
+    return demo_workspace, label.id
+
+
+@pytest.mark.parametrize(("sql", "field"), [
+    ("UPDATE stance_labels SET stance = 'supports' WHERE id = ?", "stance"),
+    ("UPDATE stance_labels SET source_name = 'Amara Okafor' WHERE id = ?", "source_name"),
+    ("DELETE FROM stance_labels WHERE id = ?", "row"),
+])
+def test_a_persons_label_edited_or_deleted_is_named(labelled, sql, field):
+    ws, label_id = labelled
+    tamper(ws, sql, [label_id])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.field) == ("stance_labels", label_id, field)
+
+
+def test_a_persons_label_forged_by_hand_is_named(labelled):
+    ws, label_id = labelled
+    tamper(ws, "INSERT INTO stance_labels (id, proposal_id, justification_id, stance, source_kind, source_name,"
+               " detail, created_at) SELECT 'forged', proposal_id, justification_id, 'supports', 'person', 'Mallory',"
+               " '{}', created_at FROM stance_labels WHERE id = ?", [label_id])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.logged) == ("stance_labels", "forged", NOT_LOGGED)
+
+
+def test_a_persons_label_brought_in_by_an_import_is_logged_and_replayed(labelled, tmp_path):
+    import uuid
+
+    from reviewer.formats import export_stances, import_stances
+    from reviewer.workspace import Workspace
+
+    ws, label_id = labelled
+    with Workspace.open(ws) as workspace:
+        out = tmp_path / "stances.jsonl"
+        export_stances(workspace.store, out)
+        line = next(json.loads(x) for x in out.read_text().splitlines() if json.loads(x)["id"] == label_id)
+        line.update(id=str(uuid.uuid4()), stance="no_comment", supersedes=label_id, created_at=None)
+        (tmp_path / "more.jsonl").write_text(json.dumps(line) + "\n")
+        import_stances(workspace.store, tmp_path / "more.jsonl", actor="Jonas Lindqvist")
+        assert check_record(workspace.store) == []
+    tamper(ws, "UPDATE stance_labels SET stance = 'supports' WHERE id = ?", [line["id"]])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.field, found.logged) == ("stance_labels", line["id"], "stance", "no_comment")
