@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from typing import Any
 
@@ -61,6 +62,16 @@ def evidence_snapshot(
         "split": {g.group: [g.supports, g.refutes, g.no_comment, g.unlabelled] for g in split},
         "labels_digest": labels_digest(source, proposal_id),
     }
+
+
+def snapshot_text(snapshot: dict[str, Any]) -> str:
+    """The one serialisation of a snapshot: stored with the decision, and what its logged digest is of."""
+    return json.dumps(snapshot, ensure_ascii=False, sort_keys=True)
+
+
+def snapshot_digest(text: str) -> str:
+    """SHA-256 of a snapshot's stored text: the decision's event carries it, so verify can check the row."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def evidence_changed(at_decision: dict[str, Any] | None, now: dict[str, Any]) -> bool:

@@ -592,7 +592,7 @@ def decide(
     decision_id = new_id()
     now = utc_now()
     # Imported here: reading statuses (the GUI at start-up) does not need the evidence module.
-    from reviewer.decision_evidence import evidence_snapshot
+    from reviewer.decision_evidence import evidence_snapshot, snapshot_digest, snapshot_text
 
     with sql_errors("saving the decision"), audit.anchored(store.db):
         before = statuses(store, [proposal_id])[proposal_id]
@@ -610,9 +610,10 @@ def decide(
         after = statuses(store, [proposal_id])[proposal_id]
         # What the reviewer decided on, kept as it is now: later labels never rewrite it.
         snapshot = evidence_snapshot(store, proposal_id, split_by)
+        evidence_text = snapshot_text(snapshot)
         store.db.execute(
             "UPDATE decisions SET status_after = ?, evidence = ? WHERE id = ?",
-            [after.status, json.dumps(snapshot, ensure_ascii=False, sort_keys=True), decision_id],
+            [after.status, evidence_text, decision_id],
         )
         event = audit.append_event(
             store.db, actor=member.name, action="decision.record", object_type="decision", object_id=decision_id,
@@ -627,7 +628,11 @@ def decide(
                 "status_before": before.status,
                 "status_after": after.status,
                 "spec_revision": spec_revision,
-                "evidence": snapshot,
+                # The snapshot stays in the row; the event holds its digest (small events keep
+                # verify fast) and the figures a reader of the log wants at a glance.
+                "evidence_sha256": snapshot_digest(evidence_text),
+                "evidence_counts": snapshot["counts"],
+                "evidence_share": snapshot["share_supporting"],
             },
         )
     decision = Decision(

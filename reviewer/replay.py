@@ -6,7 +6,7 @@ A row edited, deleted or inserted with plain ``sqlite3`` is reported with its ta
 the logged value and the stored value.
 
 Covered so far: ``members``, ``quorum_settings``, ``decisions`` (every field an event carries; a
-decision's evidence snapshot where its event has one, and its commit from ``spec.commit`` events)
+decision's evidence snapshot, by its digest, where its event has one, and its commit from ``spec.commit`` events)
 and ``proposals`` with their section texts and linked conversations (``proposal_sections``,
 ``proposal_conversations``; for proposals logged whole, i.e. added since the log carried their
 texts), and the stance labels people set (in the app, or imported since imports logged them).
@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reviewer.decision_evidence import snapshot_digest
 from reviewer.store import Store, sql_errors
 
 MISSING = "(no row)"
@@ -101,8 +102,8 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
                 "spec_revision": payload.get("spec_revision"),
                 "commit_sha": None,
             }
-            if "evidence" in payload:  # decisions logged before evidence was kept have none to compare
-                logged["evidence"] = payload["evidence"]
+            if "evidence_sha256" in payload:  # decisions logged before evidence was kept have none to compare
+                logged["evidence_sha256"] = payload["evidence_sha256"]
             record.decisions[object_id] = logged
         elif action == "proposal.add" and object_id:
             logged = {name: payload[name] for name in ("title", "kind", "origin", "base_revision", "created_by")}
@@ -167,7 +168,7 @@ def check_record(store: Store) -> list[Mismatch]:
                 "proposal_id": row[1], "outcome": row[2], "reason_category": row[3], "rationale": row[4],
                 "reviewer": row[5], "authority": row[6], "quorum": row[7], "status_after": row[8],
                 "spec_revision": row[9], "commit_sha": row[10],
-                "evidence": json.loads(row[11]) if row[11] else None,
+                "evidence_sha256": snapshot_digest(row[11]) if row[11] else None,
             }
         proposals: dict[str, dict[str, Any]] = {}
         for row in db.execute(

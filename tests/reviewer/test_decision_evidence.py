@@ -5,7 +5,7 @@ import json
 import pytest
 
 from reviewer import governance, report
-from reviewer.decision_evidence import evidence_snapshot, labels_digest
+from reviewer.decision_evidence import evidence_snapshot, labels_digest, snapshot_digest
 from reviewer.evidence import evidence_links, evidence_summary, set_stance
 from reviewer.workspace import Workspace
 from tests.datapaths import SUPPORTED
@@ -33,7 +33,10 @@ def test_a_decision_stores_what_the_reviewer_saw(demo):
     assert stored.evidence == kept
     (payload,) = demo.store.db.execute(
         "SELECT payload FROM audit_events WHERE action = 'decision.record' ORDER BY seq DESC LIMIT 1").fetchone()
-    assert json.loads(payload)["evidence"] == kept
+    logged = json.loads(payload)
+    (text,) = demo.store.db.execute("SELECT evidence FROM decisions WHERE id = ?", [result.decision.id]).fetchone()
+    assert logged["evidence_sha256"] == snapshot_digest(text) and json.loads(text) == kept
+    assert logged["evidence_counts"] == kept["counts"] and logged["evidence_share"] == kept["share_supporting"]
 
 
 def test_a_later_label_changes_now_but_not_the_decisions_ground(demo):
