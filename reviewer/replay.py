@@ -26,6 +26,13 @@ from reviewer.store import Store, sql_errors
 
 MISSING = "(no row)"
 NOT_LOGGED = "(not in the log)"
+UNKNOWN: Any = object()  # a field the log does not say (an event older than the field): not compared
+
+DECISION_FIELDS = (
+    "proposal_id", "outcome", "reason_category", "rationale", "reviewer", "authority", "quorum", "status_after",
+    "spec_revision", "commit_sha", "evidence_sha256",
+)
+_COMMIT_SHA = DECISION_FIELDS.index("commit_sha")
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class Record:
     Attributes:
         members: member id -> ``{"name", "roles"}``.
         quorum: level -> quorum.
-        decisions: decision id -> the logged columns.
+        decisions: decision id -> the logged columns, in ``DECISION_FIELDS`` order.
         person_labels: stance label id -> the logged columns, for labels set by people.
         person_labels_complete: False when an older stance import logged no labels, so a person's
             label missing from the log may be one it imported (not reported then).
@@ -68,7 +75,7 @@ class Record:
 
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     quorum: dict[str, int] = field(default_factory=dict)
-    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    decisions: dict[str, list[Any]] = field(default_factory=dict)
     proposals: dict[str, dict[str, Any]] = field(default_factory=dict)
     person_labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     person_labels_complete: bool = True
@@ -90,21 +97,14 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             for level, change in payload.get("changed", {}).items():
                 record.quorum[level] = int(change["to"])
         elif action == "decision.record" and object_id:
-            logged = {
-                "proposal_id": payload["proposal_id"],
-                "outcome": payload["outcome"],
-                "reason_category": payload.get("reason_category"),
-                "rationale": payload["rationale"],
-                "reviewer": actor,
-                "authority": payload.get("level"),
-                "quorum": payload.get("quorum"),
-                "status_after": payload.get("status_after"),
-                "spec_revision": payload.get("spec_revision"),
-                "commit_sha": None,
-            }
-            if "evidence_sha256" in payload:  # decisions logged before evidence was kept have none to compare
-                logged["evidence_sha256"] = payload["evidence_sha256"]
-            record.decisions[object_id] = logged
+            # A tuple in DECISION_FIELDS order: a hundred thousand of them compare at C speed.
+            record.decisions[object_id] = [
+                payload["proposal_id"], payload["outcome"], payload.get("reason_category"), payload["rationale"],
+                actor, payload.get("level"), payload.get("quorum"), payload.get("status_after"),
+                payload.get("spec_revision"), None,
+                # Decisions logged before evidence was kept have none to compare.
+                payload.get("evidence_sha256", UNKNOWN),
+            ]
         elif action == "proposal.add" and object_id:
             logged = {name: payload[name] for name in ("title", "kind", "origin", "base_revision", "created_by")}
             if "texts" in payload:
@@ -131,8 +131,27 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
         elif action == "spec.commit" and object_id:
             for decision_id in payload.get("decision_ids", []):
                 if decision_id in record.decisions:
-                    record.decisions[decision_id]["commit_sha"] = object_id
+                    record.decisions[decision_id][_COMMIT_SHA] = object_id
     return record
+
+
+def _compare_rows(
+    table: str, fields: tuple[str, ...], logged: dict[str, list[Any]], stored: dict[str, tuple[Any, ...]]
+) -> list[Mismatch]:
+    """Compare rows kept as sequences in ``fields`` order; a logged ``UNKNOWN`` is not compared."""
+    out = []
+    for key, values in logged.items():
+        row = stored.get(key)
+        if row is None:
+            out.append(Mismatch(table, key, "row", "(logged)", MISSING))
+        elif tuple(values) != row:
+            out += [
+                Mismatch(table, key, name, value, have)
+                for name, value, have in zip(fields, values, row)
+                if value is not UNKNOWN and value != have
+            ]
+    out += [Mismatch(table, key, "row", NOT_LOGGED, "(present)") for key in stored if key not in logged]
+    return sorted(out, key=lambda m: m.id)
 
 
 def _compare(table: str, logged: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]]) -> list[Mismatch]:
@@ -159,17 +178,13 @@ def check_record(store: Store) -> list[Mismatch]:
             for r in db.execute("SELECT id, name, roles FROM members")
         }
         quorum = {r[0]: {"quorum": r[1]} for r in db.execute("SELECT level, quorum FROM quorum_settings")}
-        decisions = {}
-        for row in db.execute(
-            "SELECT id, proposal_id, outcome, reason_category, rationale, reviewer, authority, quorum, status_after,"
-            " spec_revision, commit_sha, evidence FROM decisions"
-        ):
-            decisions[row[0]] = {
-                "proposal_id": row[1], "outcome": row[2], "reason_category": row[3], "rationale": row[4],
-                "reviewer": row[5], "authority": row[6], "quorum": row[7], "status_after": row[8],
-                "spec_revision": row[9], "commit_sha": row[10],
-                "evidence_sha256": snapshot_digest(row[11]) if row[11] else None,
-            }
+        decisions = {
+            row[0]: (*row[1:11], snapshot_digest(row[11]) if row[11] else None)
+            for row in db.execute(
+                "SELECT id, proposal_id, outcome, reason_category, rationale, reviewer, authority, quorum,"
+                " status_after, spec_revision, commit_sha, evidence FROM decisions"
+            )
+        }
         proposals: dict[str, dict[str, Any]] = {}
         for row in db.execute(
             "SELECT id, title, kind, origin, base_revision, created_by, intent, created_at, expected_ranking"
@@ -201,7 +216,7 @@ def check_record(store: Store) -> list[Mismatch]:
     return (
         _compare("members", record.members, members)
         + _compare("quorum_settings", {k: {"quorum": v} for k, v in record.quorum.items()}, quorum)
-        + _compare("decisions", record.decisions, decisions)
+        + _compare_rows("decisions", DECISION_FIELDS, record.decisions, decisions)
         + _compare("proposals", record.proposals, proposals)
         + _compare("stance_labels", record.person_labels, labels)
     )
