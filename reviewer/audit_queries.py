@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from reviewer.audit import EVENT_COLUMNS, AuditEvent, event_from_row
-from reviewer.store import Store, read_errors
+from reviewer.store import Store, connection_of, read_errors
 
 PAGE = 200
 """How many events a page holds (a shorter page is the last)."""
@@ -23,10 +23,6 @@ LOG_COLUMNS = f"seq, at, actor, action, object_type, object_id, substr(payload, 
 """The columns of a ``LogRow``, as selected from ``audit_events``."""
 _SINCE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][0-9:.]*Z?)?)?)?$")
 _WHAT = "reading the audit log"
-
-
-def _connection(source: Store | sqlite3.Connection) -> sqlite3.Connection:
-    return source.db.conn if isinstance(source, Store) else source
 
 
 @dataclass(frozen=True)
@@ -146,7 +142,7 @@ def log_page(source: Store | sqlite3.Connection, log_filter: LogFilter, after: i
         KnownError: the database is locked, damaged or unreadable.
         BugError: any other SQLite failure.
     """
-    conn = _connection(source)
+    conn = connection_of(source)
     where, params = log_filter.where(with_action=False)
     if after is not None:
         where += " AND seq < ?"
@@ -184,7 +180,7 @@ def log_actions(source: Store | sqlite3.Connection, action: str, low: str, high:
         KnownError: the database is locked, damaged or unreadable.
         BugError: any other SQLite failure.
     """
-    conn = _connection(source)
+    conn = connection_of(source)
     with read_errors(_WHAT):
         exact = conn.execute("SELECT 1 FROM audit_events WHERE action = ? LIMIT 1", [action]).fetchone()
         found = [action] if exact else []
@@ -211,7 +207,7 @@ def log_counts(source: Store | sqlite3.Connection, log_filter: LogFilter) -> Log
         KnownError: the database is locked, damaged or unreadable.
         BugError: any other SQLite failure.
     """
-    conn = _connection(source)
+    conn = connection_of(source)
     where, params = log_filter.where()
     with read_errors(_WHAT):
         total = int(conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
@@ -232,7 +228,7 @@ def log_event(source: Store | sqlite3.Connection, seq: int) -> AuditEvent | None
         KnownError: the database is locked, damaged or unreadable.
         BugError: any other SQLite failure.
     """
-    conn = _connection(source)
+    conn = connection_of(source)
     with read_errors(_WHAT):
         row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq = ?", [seq]).fetchone()
     return None if row is None else event_from_row(row)

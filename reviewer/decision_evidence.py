@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from reviewer.evidence import evidence_split, evidence_summary, wilson_interval
-from reviewer.store import Store, sql_errors
+from reviewer.store import Store, connection_of, sql_errors
 from reviewer.vocab import Stance
 
 DEFAULT_SPLIT = "country_of_residence"
@@ -20,7 +20,7 @@ def labels_digest(source: Store | sqlite3.Connection, proposal_id: str) -> str:
     Two moments with the same digest had the same labels on every link; any relabel, new link or
     removed link changes it.
     """
-    conn = source.db.conn if isinstance(source, Store) else source
+    conn = connection_of(source)
     digest = hashlib.sha256()
     with sql_errors("reading the evidence labels"):
         for row in conn.execute(

@@ -14,7 +14,7 @@ from reviewer import audit
 from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.rankings import Ranking, pairwise_agreement, ranking_or_none
-from reviewer.store import Store, require_proposal, sql_errors
+from reviewer.store import Store, connection_of, require_proposal, sql_errors
 from reviewer.vocab import LABEL_SOURCES, STANCES, UNLABELLED
 
 SOURCE_KINDS = LABEL_SOURCES
@@ -144,7 +144,7 @@ def normalise_stance(stance: str) -> str:
 
 
 def _require_proposal(source: Store | sqlite3.Connection, proposal_id: str) -> None:
-    require_proposal(_connection(source), proposal_id)
+    require_proposal(connection_of(source), proposal_id)
 
 
 def _require_justification(store: Store, justification_id: str) -> None:
@@ -554,7 +554,7 @@ def evidence_summary(source: Store | sqlite3.Connection, proposal_id: str) -> di
     with sql_errors("counting the evidence"):
         _require_proposal(source, proposal_id)
         # One scan of a covering index over the materialised current stances.
-        rows = _connection(source).execute(
+        rows = connection_of(source).execute(
             "SELECT stance, source_kind, source_name, count(*) FROM evidence_current"
             " WHERE proposal_id = ? GROUP BY stance, source_kind, source_name",
             [proposal_id],
@@ -776,10 +776,6 @@ class DemographicField:
     participants: int
 
 
-def _connection(source: Store | sqlite3.Connection) -> sqlite3.Connection:
-    return source.db.conn if isinstance(source, Store) else source
-
-
 _PAGE_SELECT = (
     "SELECT e.justification_id, e.stance, e.source_kind, e.source_name, e.label_id, j.text, j.block, j.language,"
     " e.participant_id, p.source_id, p.demographics, a.conversation_id, c.source_id,"
@@ -854,7 +850,7 @@ def evidence_page(
     Raises:
         KnownError: unknown stance.
     """
-    conn = _connection(source)
+    conn = connection_of(source)
     params: list[Any] = [proposal_id]
     if stance == UNLABELLED:
         where = "e.proposal_id = ? AND e.stance IS NULL"
@@ -876,7 +872,7 @@ def evidence_page(
 
 def evidence_row(source: Store | sqlite3.Connection, proposal_id: str, justification_id: str) -> EvidenceRow | None:
     """Return one link as the evidence list shows it, or None when the pair is not linked."""
-    conn = _connection(source)
+    conn = connection_of(source)
     with sql_errors("reading the evidence"):
         raw = conn.execute(
             f"{_PAGE_SELECT} WHERE e.proposal_id = ? AND e.justification_id = ?", [proposal_id, justification_id]
@@ -911,7 +907,7 @@ def demographic_fields(source: Store | sqlite3.Connection, *, max_groups: int = 
     Returns:
         The fields, ``country_of_residence`` first when present, then the others by name.
     """
-    conn = _connection(source)
+    conn = connection_of(source)
     limit = "" if sample is None else " LIMIT ?"
     with sql_errors("reading demographics"):
         rows = conn.execute(
@@ -935,7 +931,7 @@ def evidence_split(source: Store | sqlite3.Connection, proposal_id: str, field_n
     ``participant_id`` column, which holds a Pol.is statement's author). Groups come sorted by
     name, with ``(unknown)`` (no value) last.
     """
-    conn = _connection(source)
+    conn = connection_of(source)
     path = _json_path(field_name)
     with sql_errors("splitting the evidence"):
         columns = {r[1] for r in conn.execute("PRAGMA table_info(evidence_current)")}
@@ -1052,7 +1048,7 @@ def guess_language(text: str) -> str | None:
 
 def label_history(source: Store | sqlite3.Connection, proposal_id: str, justification_id: str) -> list[StanceLabel]:
     """Return every label on one link, oldest first (``labels_for`` for a store or a read connection)."""
-    conn = _connection(source)
+    conn = connection_of(source)
     with sql_errors("reading the stance labels"):
         return [
             _label(r)

@@ -14,7 +14,14 @@ from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.outcomes import OUTCOMES, REASONS
 from reviewer.spec import AUTHORITY_RANK, SpecDocument, parse_spec
-from reviewer.store import APP_ACTOR, Store, read_errors, require_proposal, sql_errors
+from reviewer.store import (
+    APP_ACTOR,
+    Store,
+    connection_of,
+    read_errors,
+    require_proposal,
+    sql_errors,
+)
 from reviewer.vocab import ROLES, Outcome, Status
 
 if TYPE_CHECKING:
@@ -110,7 +117,7 @@ def member_names(source: Store | sqlite3.Connection) -> list[str]:
         KnownError: the database is locked, damaged or unreadable.
         BugError: any other SQLite failure.
     """
-    conn = source.db.conn if isinstance(source, Store) else source
+    conn = connection_of(source)
     with read_errors("listing members"):
         return [r[0] for r in conn.execute("SELECT name FROM members ORDER BY name")]
 

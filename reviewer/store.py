@@ -32,6 +32,11 @@ def sqlite_error_code(exc: sqlite3.Error) -> int | None:
     return None if code is None else int(code) & 0xFF
 
 
+def connection_of(source: Store | sqlite3.Connection) -> sqlite3.Connection:
+    """Return the connection of a store, or the connection itself (queries accept either)."""
+    return source.db.conn if isinstance(source, Store) else source
+
+
 @contextlib.contextmanager
 def sql_errors(what: str) -> Iterator[None]:
     """Turn SQLite failures caused by the environment into ``KnownError`` with advice.
