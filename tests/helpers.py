@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 GIT_ENV = {
     **os.environ,
@@ -68,3 +70,13 @@ def tree_snapshot(path: Path) -> dict[str, bytes]:
         for p in sorted(path.rglob("*"))
         if p.is_file()
     }
+
+
+def tamper(database: Path, sql: str, params: Sequence[Any] = ()) -> None:
+    """Change a database with plain sqlite3, as someone going round the app would."""
+    import sqlite3
+
+    conn = sqlite3.connect(database)
+    conn.execute(sql, params)
+    conn.commit()
+    conn.close()

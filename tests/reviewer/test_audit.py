@@ -2,6 +2,7 @@ import sqlite3
 
 from reviewer import audit
 from reviewer.store import Store
+from tests.helpers import tamper
 
 
 def _store_with_events(tmp_path, count=5):
@@ -20,10 +21,7 @@ def test_chain_intact(tmp_path):
 
 
 def _intrude(tmp_path, sql, params=()):
-    conn = sqlite3.connect(tmp_path / "reviewer.db")
-    conn.execute(sql, params)
-    conn.commit()
-    conn.close()
+    tamper(tmp_path / "reviewer.db", sql, params)
 
 
 def test_altered_event_is_found(tmp_path):

@@ -1,7 +1,6 @@
 """audit verify replays the log and finds any edit, deletion or insertion in the governance tables."""
 
 import json
-import sqlite3
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,6 +8,7 @@ from hypothesis import strategies as st
 
 from reviewer import committing, governance
 from reviewer.replay import MISSING, NOT_LOGGED, check_record
+from tests.helpers import tamper as tamper_db
 from tests.reviewer.test_governance import make_workspace, propose, run
 
 
@@ -33,10 +33,7 @@ def record(tmp_path):
 
 
 def tamper(ws, sql, params=()):
-    conn = sqlite3.connect(ws / "reviewer.db")
-    conn.execute(sql, params)
-    conn.commit()
-    conn.close()
+    tamper_db(ws / "reviewer.db", sql, params)
 
 
 def mismatches(ws):
