@@ -32,15 +32,29 @@ def labels_digest(source: Store | sqlite3.Connection, proposal_id: str) -> str:
     return digest.hexdigest()
 
 
+def share_supporting(counts: dict[str, int]) -> dict[str, Any]:
+    """Return ``{"share_supporting", "interval"}``: supports / (supports + refutes) and its 95% Wilson interval.
+
+    Rounded as a snapshot keeps them; both None without supports or refutes.
+    """
+    judged = counts[Stance.SUPPORTS] + counts[Stance.REFUTES]
+    interval = wilson_interval(counts[Stance.SUPPORTS], judged)
+    return {
+        "share_supporting": round(counts[Stance.SUPPORTS] / judged, 4) if judged else None,
+        "interval": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
+    }
+
+
 def evidence_snapshot(
-    source: Store | sqlite3.Connection, proposal_id: str, split_by: str = DEFAULT_SPLIT
+    source: Store | sqlite3.Connection, proposal_id: str, split_by: str | None = DEFAULT_SPLIT
 ) -> dict[str, Any]:
     """Return what a reviewer sees of a proposal's evidence, as plain JSON data.
 
     Args:
         source: the store, or a connection to the workspace database.
         proposal_id: the proposal.
-        split_by: the demographic field of the split.
+        split_by: the demographic field of the split; None leaves the split out (to compare with a
+            decision's evidence, which needs only the counts and the digest).
 
     Returns:
         ``{"counts", "by_source", "links", "share_supporting", "interval", "split_by", "split",
@@ -48,20 +62,18 @@ def evidence_snapshot(
         the interval its 95% Wilson score interval.
     """
     summary = evidence_summary(source, proposal_id)
-    counts = summary["counts"]
-    judged = counts[Stance.SUPPORTS] + counts[Stance.REFUTES]
-    interval = wilson_interval(counts[Stance.SUPPORTS], judged)
-    split = evidence_split(source, proposal_id, split_by)
-    return {
-        "counts": dict(counts),
+    snapshot: dict[str, Any] = {
+        "counts": dict(summary["counts"]),
         "by_source": summary["by_source"],
         "links": summary["links"],
-        "share_supporting": round(counts[Stance.SUPPORTS] / judged, 4) if judged else None,
-        "interval": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
-        "split_by": split_by,
-        "split": {g.group: [g.supports, g.refutes, g.no_comment, g.unlabelled] for g in split},
+        **share_supporting(summary["counts"]),
         "labels_digest": labels_digest(source, proposal_id),
     }
+    if split_by is not None:
+        split = evidence_split(source, proposal_id, split_by)
+        snapshot["split_by"] = split_by
+        snapshot["split"] = {g.group: [g.supports, g.refutes, g.no_comment, g.unlabelled] for g in split}
+    return snapshot
 
 
 def snapshot_text(snapshot: dict[str, Any]) -> str:

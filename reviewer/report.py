@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer import audit, gitops
-from reviewer.decision_evidence import counts_line, labels_digest
+from reviewer.decision_evidence import counts_line, labels_digest, share_supporting
 from reviewer.errors import KnownError
-from reviewer.evidence import wilson_interval
 from reviewer.governance import decisions_for, list_members, quorum_settings, statuses
 from reviewer.ids import utc_now
 from reviewer.vocab import Status
@@ -77,7 +76,8 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
         decisions = decisions_for(store, proposal.id)
         reviewers.update(d.reviewer for d in decisions)
         counted = set(status.counted_decisions)
-        digest_now = labels_digest(store, proposal.id)
+        # Read the labels only where a decision kept evidence to compare them with.
+        digest_now = labels_digest(store, proposal.id) if any(d.evidence for d in decisions) else None
         # Each reviewer's latest decision stands; an earlier one of theirs is superseded.
         latest = {d.reviewer: d.id for d in decisions}
         reason_categories = sorted({
@@ -362,18 +362,9 @@ def _evidence_moved(p: dict[str, Any]) -> list[str]:
             continue
         line = f"Evidence when {d['reviewer']} decided ({d['decided_at'][:10]}): {counts_line(d['evidence_at_decision'])}"
         if now is not None:
-            line += f"; now: {counts_line({**now, **_share(now['counts'])})}"
+            line += f"; now: {counts_line({**now, **share_supporting(now['counts'])})}"
         out.append(line + ".")
     return out
-
-
-def _share(counts: dict[str, int]) -> dict[str, Any]:
-    judged = counts.get("supports", 0) + counts.get("refutes", 0)
-    interval = wilson_interval(counts.get("supports", 0), judged) if judged else None
-    return {
-        "share_supporting": counts["supports"] / judged if judged else None,
-        "interval": list(interval) if interval else None,
-    }
 
 
 def _standing(decision_id: str, counted: set[str], latest: str | None) -> str:

@@ -250,7 +250,7 @@ class DecisionPanel(QWidget):
             return (
                 proposal_id, governance.proposal_status(ws.store, proposal_id), decisions,
                 {m.name: m.roles for m in governance.list_members(ws.store)},
-                evidence_snapshot(ws.store, proposal_id) if any(d.evidence for d in decisions) else {},
+                evidence_snapshot(ws.store, proposal_id, None) if any(d.evidence for d in decisions) else {},
             )
 
         self.lane.run(load, success=self.on_loaded, failure=self.on_failed)
