@@ -209,18 +209,30 @@ def require_role(store: Store, name: str, role: str) -> Member:
         KnownError: no such member, or they lack the role.
     """
     member = get_member(store, name)
-    if member is None:
-        raise KnownError(
-            f"{name!r} is not a member of this workspace.",
+    problem = role_problem(name, None if member is None else member.roles, role)
+    if problem is not None:
+        raise problem
+    assert member is not None
+    return member
+
+
+def role_problem(name: str, roles: Sequence[str] | None, role: str) -> KnownError | None:
+    """Say why ``name``, holding ``roles`` (None: not a member), may not act as ``role``; None when they may.
+
+    The one rule, for the domain's refusal and for the GUI, which says it before anything is typed.
+    """
+    if roles is None:
+        return KnownError(
+            f"{name} is not a member of this workspace.",
             hint=f"Add them with `spec-review member add WORKSPACE {name!r} --role {role}`.",
         )
-    if role not in member.roles:
-        held = ", ".join(member.roles) or "no role"
-        raise KnownError(
-            f"{member.name} holds {held}, not {role}: only {role}s may do this.",
-            hint=f"Give the role with `spec-review member add WORKSPACE {member.name!r} --role {role}`.",
+    if role not in roles:
+        held = ", ".join(roles) or "no role"
+        return KnownError(
+            f"{name} holds {held}, not {role}: only {role}s may do this.",
+            hint=f"Give them the {role} role with `spec-review member add WORKSPACE {name!r} --role {role}`.",
         )
-    return member
+    return None
 
 
 # ---- quorum ------------------------------------------------------------------------------------

@@ -320,15 +320,10 @@ class DecisionPanel(QWidget):
             return "Choose who is deciding first (Settings ▸ Reviewer name…)."
         if self.members is None:
             return ""  # not read yet; the domain checks again when recording
-        roles = self.members.get(self.reviewer)
-        if roles is None:
-            return (f"{self.reviewer} is not a member of this workspace: choose a member under "
-                    "Settings ▸ Reviewer name….")
-        if Role.REVIEWER not in roles:
-            held = ", ".join(roles) or "none"
-            return (f"{self.reviewer} cannot decide: deciding needs the reviewer role (roles now: {held}). "
-                    f"A member adds it with `spec-review member add WORKSPACE \"{self.reviewer}\" --role reviewer`.")
-        return ""
+        from reviewer.governance import role_problem
+
+        problem = role_problem(self.reviewer, self.members.get(self.reviewer), Role.REVIEWER)
+        return "" if problem is None else str(problem)
 
     def clear_form(self) -> None:
         """Forget the chosen outcome, reason and rationale."""
