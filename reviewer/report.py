@@ -330,8 +330,11 @@ def svg_split(split: dict[str, dict[str, int]], title: str, limit: int = 20) -> 
 def svg_status_bar(counts: dict[str, int]) -> str:
     """Draw the number of proposals per status as an inline SVG bar chart."""
     esc = html.escape
-    colours = {"committed": "#1b5e20", "adopted": "#43a047", Status.NEEDS_REBASE: "#f9a825", "deferred": "#1565c0",
-               "set_aside": "#6d4c41", "contested": "#c62828", "pending": "#9e9e9e", "open": "#cfd8dc"}
+    colours: dict[str, str] = {
+        Status.COMMITTED: "#1b5e20", Status.ADOPTED: "#43a047", Status.NEEDS_REBASE: "#f9a825",
+        Status.DEFERRED: "#1565c0", Status.SET_ASIDE: "#6d4c41", Status.CONTESTED: "#c62828",
+        Status.PENDING: "#9e9e9e", Status.OPEN: "#cfd8dc",
+    }
     items = list(counts.items())
     top = max((n for _s, n in items), default=0) or 1
     row, label_w, bar = 20, 110, 300

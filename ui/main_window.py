@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         self.read: ReadConnection | None = None
         self.reader: PageReader | None = None
         self.current_proposal: str | None = None
+        self._shown_view: ProposalView | None = None  # the proposal whose diff is on the desk
         self.setWindowTitle("Spec Review")
         self.resize(self._first_size())
 
@@ -665,7 +666,7 @@ class MainWindow(QMainWindow):
     def _update_rows(self, rows: list[QueueRow]) -> None:
         for row in rows:
             self.queue.model.update_row(row)
-        shown = getattr(self, "_shown_view", None)
+        shown = self._shown_view
         if shown is not None and shown.proposal.id == self.current_proposal and any(
             r.id == self.current_proposal for r in rows
         ):

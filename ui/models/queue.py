@@ -32,25 +32,25 @@ COLUMN_TIPS = {
 }
 LEVEL_ORDER = {"root": 0, "system": 1, "developer": 2, "user": 3, "guideline": 4, "none": 5}
 KIND_LABELS = {"clarification": "Clarification", "principle": "Change of principle"}
-STATUS_LABELS = {
-    "open": "Open",
-    "pending": "Pending",
-    "contested": "Contested",
-    "adopted": "Adopted",
-    "deferred": "Deferred",
-    "set_aside": "Set aside",
-    "committed": "Committed",
+STATUS_LABELS: dict[str, str] = {
+    Status.OPEN: "Open",
+    Status.PENDING: "Pending",
+    Status.CONTESTED: "Contested",
+    Status.ADOPTED: "Adopted",
+    Status.DEFERRED: "Deferred",
+    Status.SET_ASIDE: "Set aside",
+    Status.COMMITTED: "Committed",
     Status.NEEDS_REBASE: "Needs rebase",
 }
 # Pending (waiting for quorum), contested (reviewers disagree) and final outcomes look different.
-STATUS_COLOURS = {
-    "open": None,
-    "pending": "#fff4d6",
-    "contested": "#fde2e1",
-    "adopted": "#e3f4e6",
-    "deferred": "#e8ecf4",
-    "set_aside": "#eeeeee",
-    "committed": "#cfe9d5",
+STATUS_COLOURS: dict[str, str | None] = {
+    Status.OPEN: None,
+    Status.PENDING: "#fff4d6",
+    Status.CONTESTED: "#fde2e1",
+    Status.ADOPTED: "#e3f4e6",
+    Status.DEFERRED: "#e8ecf4",
+    Status.SET_ASIDE: "#eeeeee",
+    Status.COMMITTED: "#cfe9d5",
     Status.NEEDS_REBASE: "#fde2e1",
 }
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -143,7 +143,7 @@ class QueueModel(QAbstractTableModel):
             font = QFont()
             if column == COL_LEVEL and LEVEL_ORDER.get(row.level, 9) <= 1:
                 font.setBold(True)  # root and system: the highest bar, the strongest marker
-            if column == COL_STATUS and row.status in ("contested", Status.NEEDS_REBASE):
+            if column == COL_STATUS and row.status in (Status.CONTESTED, Status.NEEDS_REBASE):
                 font.setBold(True)
             return font
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_SUP, COL_REF, COL_NC):

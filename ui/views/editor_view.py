@@ -38,6 +38,7 @@ from reviewer.render import escape
 from reviewer.vocab import Status
 from reviewer.workspace import Workspace
 from ui.dialogs import Dialogs
+from ui.models.queue import STATUS_LABELS
 from ui.views.diff_view import inline_diff_html, side_by_side_html
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane, describe_error
@@ -48,7 +49,6 @@ RESULT_LABELS = {
     "conflict": "Conflict",
 }
 RESULT_COLOURS = {"clean": "#2e7d32", "merged": "#c25e00", "conflict": "#b3261e"}
-STATUS_LABELS = {"adopted": "Adopted", Status.NEEDS_REBASE: "Needs rebase"}
 MESSAGE_COLOURS = {"info": "#1f5fbf", "ok": "#2e7d32", "warning": "#c25e00", "error": "#b3261e"}
 _CSS = "<style>body { font-family: sans-serif; }</style>"
 _TABLE = "<table cellspacing='0' cellpadding='3'>"
