@@ -179,8 +179,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             if len(mismatches) > 50:
                 lines.append(f"  ... and {len(mismatches) - 50} more (--json lists them all)")
             return "\n".join(lines)
-        return (f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; members, quorum and "
-                f"decisions match the log; {head}.")
+        return (f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; the record matches "
+                f"the log; {head}.")
 
     _emit(data, args.json, human)
     return EXIT_OK if data["ok"] else EXIT_PROBLEM

@@ -16,6 +16,7 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -831,10 +832,7 @@ def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_vers
         tokens_out = _OUTPUT_TOKENS[task] * len(todo)
     decided_proposals = decided_labels = 0
     if task == "stance":
-        by_proposal: dict[str, int] = {}
-        for item in items:
-            pid = item.request.payload["proposal_id"]
-            by_proposal[pid] = by_proposal.get(pid, 0) + 1
+        by_proposal = Counter(item.request.payload["proposal_id"] for item in items)
         decided = _decided(store, by_proposal)
         decided_proposals, decided_labels = len(decided), sum(by_proposal[p] for p in decided)
     # Nothing to send: zero is exact, and the tokenizer need not be loaded.
