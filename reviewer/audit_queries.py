@@ -19,7 +19,14 @@ PAGE = 200
 """How many events a page holds (a shorter page is the last)."""
 # The list shows a short payload; the detail pane reads the whole event.
 PAYLOAD_CHARS = 2000
-LOG_COLUMNS = f"seq, at, actor, action, object_type, object_id, substr(payload, 1, {PAYLOAD_CHARS})"
+# Keys too long for a one-line summary (a proposal's section texts, an import's labels): the list
+# leaves them out, so the rest of the payload stays readable; the detail pane shows everything.
+LIST_OMITS = ("$.texts", "$.person_labels")
+_OMIT = ", ".join(f"'{k}'" for k in LIST_OMITS)
+LOG_COLUMNS = (
+    "seq, at, actor, action, object_type, object_id, substr(CASE WHEN json_valid(payload)"
+    f" THEN json_remove(payload, {_OMIT}) ELSE payload END, 1, {PAYLOAD_CHARS})"
+)
 """The columns of a ``LogRow``, as selected from ``audit_events``."""
 _SINCE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][0-9:.]*Z?)?)?)?$")
 _WHAT = "reading the audit log"
@@ -111,7 +118,8 @@ class LogRow(NamedTuple):
         action: what kind of change (``decision.record``).
         object_type: the kind of object changed.
         object_id: the object changed, if any.
-        payload: the start of the stored JSON payload (at most ``PAYLOAD_CHARS`` characters).
+        payload: the start of the stored JSON payload without ``LIST_OMITS`` (at most ``PAYLOAD_CHARS``
+            characters).
     """
 
     seq: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -99,3 +100,14 @@ def test_filter_problem_and_ranges():
     where, params = LogFilter(action="decision", actor="Ana", object_ref="proposal", since="2025").where()
     assert params == ["decision", "decision.", "decision/", "proposal", "proposal", "Ana", "2025"]
     assert LogFilter(action="decision").where(with_action=False) == ("1", [])
+
+
+def test_the_list_leaves_a_proposals_texts_out_of_its_summary(demo_workspace):
+    conn = open_read_only(demo_workspace / DB_FILE)
+    try:
+        rows = [r for r in log_page(conn, LogFilter(action="proposal.add"), None)]
+        assert rows and all(json.loads(r.payload)["title"] and "texts" not in json.loads(r.payload) for r in rows)
+        full = log_event(conn, rows[0].seq)
+        assert full.payload["texts"]  # the detail still has everything
+    finally:
+        conn.close()

@@ -67,8 +67,8 @@ def record_html(report: VerifyReport) -> str:
     if not report.chain.ok:
         return f"<p style='color:{_MUTED}'>The record was not compared: the chain itself is broken.</p>"
     if not report.mismatches:
-        return (f"<p style='color:{_OK}'><b>✓ The record matches the log</b>: members, quorum and decisions "
-                "are what the events say.</p>")
+        return (f"<p style='color:{_OK}'><b>✓ The record matches the log</b>: members, quorum, decisions, "
+                "proposals and people's labels are what the events say.</p>")
     rows = ["<tr><th align='left'>Table</th><th align='left'>Id</th><th align='left'>Field</th>"
             "<th align='left'>Logged</th><th align='left'>Stored</th></tr>"]
     rows += [
