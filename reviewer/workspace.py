@@ -171,9 +171,11 @@ class Workspace:
         """
         progress = progress or NoProgress()
         root = Path(path).expanduser().absolute()
-        releases = spec_releases(demo_only=True)
 
         def fill(tmp: Path) -> None:
+            # Read inside: the target folder is checked first, and a folder that cannot be written
+            # is reported as such whatever else fails.
+            releases = spec_releases(demo_only=True)
             progress.start(len(releases) + 2, "Creating the demo workspace")
             gitops.seed_repository(tmp / "spec", releases)
             progress.tick(len(releases))
