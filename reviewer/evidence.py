@@ -163,24 +163,49 @@ def _link_via(store: Store, proposal_id: str, justification_id: str) -> str | No
 # ---- links --------------------------------------------------------------------------------------
 
 
-def add_hand_link(store: Store, proposal_id: str, justification_id: str, person: str, note: str | None) -> bool:
-    """Record a hand link inside the caller's transaction; False when the pair is already linked.
+HAND_LINK_COLUMNS = ("id", "proposal_id", "justification_id", "action", "person", "note", "created_at")
+"""The columns of ``evidence_hand_links``, in the order its rows are logged (``hand_links`` in an event)."""
 
-    No audit event: the caller writes one for its whole action.
+
+def write_hand_link(store: Store, proposal_id: str, justification_id: str, action: str, person: str,
+                    note: str | None) -> list[Any]:
+    """Insert one ``evidence_hand_links`` row inside the caller's transaction; return it as logged.
+
+    Returns:
+        The row's values in ``HAND_LINK_COLUMNS`` order (what the audit event carries, so that
+        ``audit verify`` can rebuild the row).
+    """
+    row = [new_id(), proposal_id, justification_id, action, person, note, utc_now()]
+    store.db.execute(
+        f"INSERT INTO evidence_hand_links ({', '.join(HAND_LINK_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)", row
+    )
+    return row
+
+
+def add_hand_link(
+    store: Store, proposal_id: str, justification_id: str, person: str, note: str | None
+) -> list[Any] | None:
+    """Record a hand link inside the caller's transaction; None when the pair is already linked.
+
+    No audit event: the caller writes one for its whole action, carrying the returned row.
+
+    Returns:
+        The new ``evidence_hand_links`` row in ``HAND_LINK_COLUMNS`` order, or None.
     """
     if _link_via(store, proposal_id, justification_id) is not None:
-        return False
-    store.db.execute(
-        "INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person, note, created_at)"
-        " VALUES (?, ?, ?, 'link', ?, ?, ?)",
-        [new_id(), proposal_id, justification_id, person, note, utc_now()],
-    )
+        return None
+    row = write_hand_link(store, proposal_id, justification_id, "link", person, note)
     # The insert trigger on evidence_current fills in the effective label from any earlier labels.
     store.db.execute(
         "INSERT INTO evidence_current (proposal_id, justification_id, via) VALUES (?, ?, 'hand')",
         [proposal_id, justification_id],
     )
-    return True
+    return row
+
+
+def _hand_link_payload(row: list[Any]) -> dict[str, Any]:
+    # justification_id and note as before; the row's id and time so that the row can be rebuilt.
+    return {"justification_id": row[2], "note": row[5], "link_id": row[0], "created_at": row[6]}
 
 
 def link_statement(
@@ -197,11 +222,12 @@ def link_statement(
     with sql_errors("linking the statement"), store.db.atomic():
         _require_proposal(store, proposal_id)
         _require_justification(store, justification_id)
-        if not add_hand_link(store, proposal_id, justification_id, person, note):
+        row = add_hand_link(store, proposal_id, justification_id, person, note)
+        if row is None:
             raise KnownError(f"Justification {justification_id} is already linked to proposal {proposal_id}.")
         audit.append_event(
             store.db, actor=person, action="evidence.link", object_type="proposal", object_id=proposal_id,
-            payload={"justification_id": justification_id, "note": note},
+            payload=_hand_link_payload(row),
         )
 
 
@@ -226,18 +252,14 @@ def unlink_statement(
                 f"Justification {justification_id} is linked through its conversation, not by hand.",
                 hint="Only hand links can be removed; set its stance to no_comment instead.",
             )
-        store.db.execute(
-            "INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person, note, created_at)"
-            " VALUES (?, ?, ?, 'unlink', ?, ?, ?)",
-            [new_id(), proposal_id, justification_id, person, note, utc_now()],
-        )
+        row = write_hand_link(store, proposal_id, justification_id, "unlink", person, note)
         store.db.execute(
             "DELETE FROM evidence_current WHERE proposal_id = ? AND justification_id = ?",
             [proposal_id, justification_id],
         )
         audit.append_event(
             store.db, actor=person, action="evidence.unlink", object_type="proposal", object_id=proposal_id,
-            payload={"justification_id": justification_id, "note": note},
+            payload=_hand_link_payload(row),
         )
 
 

@@ -545,6 +545,8 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
     # A person's label is part of the governance record: the import's event carries each one whole,
     # so that audit verify can rebuild them from the log.
     person_labels: list[list[Any]] = []
+    # So are the hand links it makes (whole rows, as evidence.link events carry them).
+    hand_links: list[list[Any]] = []
     with sql_errors("importing stance labels"), store.db.atomic():
         for number, row in rows:
             with at_line(path, number):
@@ -611,13 +613,15 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
                         raise KnownError(f"supersedes {supersedes}, which is neither stored nor on an earlier line")
                     if (earlier.proposal_id, earlier.justification_id) != (proposal_id, justification_id):
                         raise KnownError(f"supersedes {supersedes}, a label on another proposal or justification")
-                if add_hand_link(store, proposal_id, justification_id, actor, f"linked by importing {path.name}"):
+                link = add_hand_link(store, proposal_id, justification_id, actor, f"linked by importing {path.name}")
+                if link is not None:
+                    hand_links.append(link)
                     linked += 1
                 insert_label(store, label)
                 added += 1
                 if source_kind == "person":
                     person_labels.append([label.id, proposal_id, justification_id, stance, source_name, supersedes])
-        details: dict[str, Any] = {"linked": linked, "person_labels": person_labels}
+        details: dict[str, Any] = {"linked": linked, "person_labels": person_labels, "hand_links": hand_links}
         _import_event(store, "stances", path, actor, added, unchanged, details)
     return ImportReport("stances", str(path), added, unchanged, details)
 

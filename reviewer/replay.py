@@ -17,6 +17,7 @@ yet carry everything needed to rebuild them.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ PROPOSAL_FIELDS = (
     "sections", "conversations",
 )
 LABEL_FIELDS = ("proposal_id", "justification_id", "stance", "source_name", "supersedes")
+HAND_LINK_FIELDS = ("proposal_id", "justification_id", "action", "person", "note", "created_at")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,12 @@ class Record:
         person_labels: stance label id -> ``LABEL_FIELDS``, for labels set by people.
         person_labels_complete: False when an older stance import logged no labels, so a person's
             label missing from the log may be one it imported (not reported then).
+        hand_links: hand link row id -> ``HAND_LINK_FIELDS`` (``evidence.link``/``unlink`` events and
+            stance imports that carry their rows).
+        legacy_hand_links: how many rows older link events (without the row's id) stand for, by
+            (proposal, justification, action, person, note): a stored row with such a key is theirs.
+        hand_links_complete: False when an older stance import made hand links without logging
+            them, so a hand link missing from the log may be one it made (not reported then).
     """
 
     members: dict[str, list[Any]] = field(default_factory=dict)
@@ -88,6 +96,9 @@ class Record:
     proposals: dict[str, list[Any]] = field(default_factory=dict)
     person_labels: dict[str, list[Any]] = field(default_factory=dict)
     person_labels_complete: bool = True
+    hand_links: dict[str, list[Any]] = field(default_factory=dict)
+    legacy_hand_links: Counter[tuple[Any, ...]] = field(default_factory=Counter)
+    hand_links_complete: bool = True
 
 
 def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
@@ -126,11 +137,24 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             record.person_labels[payload["label_id"]] = [
                 object_id, payload["justification_id"], payload["stance"], actor, payload.get("supersedes"),
             ]
+        elif action in ("evidence.link", "evidence.unlink") and object_id:
+            kind = action.partition(".")[2]
+            if "link_id" in payload:
+                record.hand_links[payload["link_id"]] = [
+                    object_id, payload["justification_id"], kind, actor, payload.get("note"), payload["created_at"],
+                ]
+            else:  # logged before links carried their row: matched by what it says
+                record.legacy_hand_links[(object_id, payload["justification_id"], kind, actor, payload.get("note"))] += 1
         elif action == "import.stances":
             if "person_labels" not in payload:
                 record.person_labels_complete = False
             for label_id, *logged in payload.get("person_labels", []):
                 record.person_labels[label_id] = logged
+            if "hand_links" in payload:
+                for link_id, *logged in payload["hand_links"]:
+                    record.hand_links[link_id] = logged
+            elif payload.get("linked"):
+                record.hand_links_complete = False
         elif action == "spec.commit" and object_id:
             for decision_id in payload.get("decision_ids", []):
                 if decision_id in record.decisions:
@@ -207,15 +231,35 @@ def check_record(store: Store) -> list[Mismatch]:
                 " WHERE source_kind = 'person'"
             )
         }
+        links = {
+            r[0]: r[1:]
+            for r in db.execute(
+                "SELECT id, proposal_id, justification_id, action, person, note, created_at FROM evidence_hand_links"
+            )
+        }
     if not record.person_labels_complete:
         labels = {k: v for k, v in labels.items() if k in record.person_labels}
+    _drop_legacy_links(record, links)
     return (
         _compare_rows("members", MEMBER_FIELDS, record.members, members)
         + _compare_rows("quorum_settings", QUORUM_FIELDS, record.quorum, quorum)
         + _compare_rows("decisions", DECISION_FIELDS, record.decisions, decisions)
         + _compare_rows("proposals", PROPOSAL_FIELDS, record.proposals, proposals)
         + _compare_rows("stance_labels", LABEL_FIELDS, record.person_labels, labels)
+        + _compare_rows("evidence_hand_links", HAND_LINK_FIELDS, record.hand_links, links)
     )
+
+
+def _drop_legacy_links(record: Record, links: dict[str, tuple[Any, ...]]) -> None:
+    """Leave out of ``links`` the stored rows that older events stand for without naming them."""
+    legacy = Counter(record.legacy_hand_links)
+    for key in [k for k in links if k not in record.hand_links]:
+        said = links[key][:5]
+        if not record.hand_links_complete:
+            del links[key]
+        elif legacy[said] > 0:
+            legacy[said] -= 1
+            del links[key]
 
 
 def integrity_problem(store: Store) -> str | None:

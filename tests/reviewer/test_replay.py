@@ -248,3 +248,91 @@ def test_a_persons_label_brought_in_by_an_import_is_logged_and_replayed(labelled
     tamper(ws, "UPDATE stance_labels SET stance = 'supports' WHERE id = ?", [line["id"]])
     (found,) = mismatches(ws)
     assert (found.table, found.id, found.field, found.logged) == ("stance_labels", line["id"], "stance", "no_comment")
+
+
+# ---- hand links ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def linked(demo_workspace):
+    """The demo with a Pol.is export, one statement linked by hand and another linked then unlinked; closed."""
+    from reviewer.evidence import link_statement, unlink_statement
+    from reviewer.polis import import_polis, statement_id
+    from reviewer.workspace import Workspace
+    from tests.datapaths import POLIS_SAMPLE, SUPPORTED
+
+    with Workspace.open(demo_workspace) as workspace:
+        store = workspace.store
+        import_polis(store, POLIS_SAMPLE / "comments.csv", POLIS_SAMPLE / "participants-votes.csv", key="sample")
+        kept, dropped = statement_id("sample", "33"), statement_id("sample", "32")
+        link_statement(store, SUPPORTED, kept, "Jonas Lindqvist", note="on point")
+        link_statement(store, SUPPORTED, dropped, "Jonas Lindqvist")
+        unlink_statement(store, SUPPORTED, dropped, "Amara Okafor", note="off topic")
+        assert check_record(store) == []
+        rows = {(r[1], r[2]): r[0] for r in store.db.execute(
+            "SELECT id, justification_id, action FROM evidence_hand_links")}
+    return demo_workspace, {"link": rows[(kept, "link")], "unlink": rows[(dropped, "unlink")], "kept": kept,
+                            "dropped": dropped}
+
+
+@pytest.mark.parametrize(("which", "column", "value", "logged"), [
+    ("link", "note", "'beside the point'", "on point"),
+    ("link", "person", "'Mallory'", "Jonas Lindqvist"),
+    ("link", "action", "'unlink'", "link"),
+    ("unlink", "action", "'link'", "unlink"),
+    ("unlink", "created_at", "'2030-01-01T00:00:00.000000Z'", None),
+    ("unlink", "proposal_id", f"'{'c8e03b72-9d6a-4f1e-b527-3a0f84c6d915'}'", "3f6c2a8e-5b1d-4e7a-9c24-8d1e0f7b6a53"),
+])
+def test_an_edited_hand_link_is_named_with_both_values(linked, which, column, value, logged):
+    ws, ids = linked
+    tamper(ws, f"UPDATE evidence_hand_links SET {column} = {value} WHERE id = ?", [ids[which]])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.field) == ("evidence_hand_links", ids[which], column)
+    assert found.stored == value.strip("'") and found.logged != found.stored
+    if logged is not None:
+        assert found.logged == logged
+
+
+def test_a_hand_link_deleted_or_moved_to_another_statement_is_named(linked):
+    ws, ids = linked
+    tamper(ws, "UPDATE evidence_hand_links SET justification_id = ? WHERE id = ?", [ids["dropped"], ids["link"]])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.field, found.logged, found.stored) == (
+        "evidence_hand_links", ids["link"], "justification_id", ids["kept"], ids["dropped"])
+    tamper(ws, "DELETE FROM evidence_hand_links WHERE id = ?", [ids["unlink"]])
+    found = mismatches(ws)
+    assert ("evidence_hand_links", ids["unlink"], "row", "(logged)", MISSING) in [
+        (m.table, m.id, m.field, m.logged, m.stored) for m in found]
+
+
+def test_a_hand_link_inserted_by_hand_is_named(linked):
+    ws, ids = linked
+    tamper(ws, "INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person, note, created_at)"
+               " SELECT 'forged', proposal_id, justification_id, 'link', 'Mallory', NULL, created_at"
+               " FROM evidence_hand_links WHERE id = ?", [ids["unlink"]])
+    (found,) = mismatches(ws)
+    assert (found.table, found.id, found.field, found.logged, found.stored) == (
+        "evidence_hand_links", "forged", "row", NOT_LOGGED, "(present)")
+
+
+def test_links_logged_before_their_rows_were_match_by_what_they_say(demo_workspace):
+    from reviewer import audit
+    from reviewer.polis import import_polis, statement_id
+    from reviewer.workspace import Workspace
+    from tests.datapaths import POLIS_SAMPLE, SUPPORTED
+
+    with Workspace.open(demo_workspace) as workspace:
+        store = workspace.store
+        import_polis(store, POLIS_SAMPLE / "comments.csv", POLIS_SAMPLE / "participants-votes.csv", key="sample")
+        statement = statement_id("sample", "33")
+        with store.db.atomic():  # as the app wrote a link before its events carried the row
+            store.db.execute("INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person,"
+                             " note, created_at) VALUES ('old', ?, ?, 'link', 'Jonas Lindqvist', NULL, 'then')",
+                             [SUPPORTED, statement])
+            audit.append_event(store.db, actor="Jonas Lindqvist", action="evidence.link", object_type="proposal",
+                               object_id=SUPPORTED, payload={"justification_id": statement, "note": None})
+        assert check_record(store) == []
+    tamper(demo_workspace, "INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person,"
+                           " note, created_at) VALUES ('forged', ?, ?, 'link', 'Jonas Lindqvist', NULL, 'then')",
+           [SUPPORTED, statement])
+    (found,) = mismatches(demo_workspace)
+    assert (found.table, found.id, found.logged) == ("evidence_hand_links", "forged", NOT_LOGGED)
