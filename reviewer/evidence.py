@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reviewer import audit
+from reviewer.digests import writer_rows_digest
 from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.rankings import Ranking, pairwise_agreement, ranking_or_none
@@ -280,15 +281,26 @@ def _label(row: Iterable[Any]) -> StanceLabel:
     )
 
 
-def insert_label(store: Store, label: StanceLabel) -> None:
-    """Store one label inside the caller's transaction (a trigger updates the effective stance)."""
+def insert_label(store: Store, label: StanceLabel, *, written_by: str | None = None) -> None:
+    """Store one label inside the caller's transaction (a trigger updates the effective stance).
+
+    Args:
+        store: the workspace store.
+        label: the label.
+        written_by: the import or rule run whose audit event vouches for the label by digest (None
+            for a person's label set in the app: its event carries it whole).
+    """
     store.db.execute(
-        f"INSERT INTO stance_labels ({_LABEL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            label.id, label.proposal_id, label.justification_id, label.stance, label.source_kind,
-            label.source_name, label.prompt_version, label.confidence, label.quote,
-            json.dumps(label.detail, sort_keys=True, ensure_ascii=False), label.supersedes, label.created_at,
-        ],
+        f"INSERT INTO stance_labels ({_LABEL_COLUMNS}, written_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [*_label_values(label), written_by],
+    )
+
+
+def _label_values(label: StanceLabel) -> tuple[Any, ...]:
+    return (
+        label.id, label.proposal_id, label.justification_id, label.stance, label.source_kind,
+        label.source_name, label.prompt_version, label.confidence, label.quote,
+        json.dumps(label.detail, sort_keys=True, ensure_ascii=False), label.supersedes, label.created_at,
     )
 
 
@@ -531,16 +543,11 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
                 )
             )
         if new_labels:
+            # The labels name this run, and its event carries their digest: audit verify finds them again.
+            rule_run = new_id()
             store.db.conn.executemany(
-                f"INSERT INTO stance_labels ({_LABEL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        x.id, x.proposal_id, x.justification_id, x.stance, x.source_kind, x.source_name,
-                        x.prompt_version, x.confidence, x.quote,
-                        json.dumps(x.detail, sort_keys=True, ensure_ascii=False), x.supersedes, x.created_at,
-                    )
-                    for x in new_labels
-                ],
+                f"INSERT INTO stance_labels ({_LABEL_COLUMNS}, written_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(*_label_values(x), rule_run) for x in new_labels],
             )
             audit.append_event(
                 store.db, actor=RANKING_RULE, action="evidence.rule", object_type="proposal",
@@ -548,6 +555,7 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
                 payload={
                     "rule": RANKING_RULE, "version": RANKING_RULE_VERSION, "run_id": run_id,
                     "added": len(new_labels), "unchanged": unchanged, "skipped": skipped,
+                    "rule_run_id": rule_run, "labels": writer_rows_digest(store.db.conn, "stance_labels", rule_run).to_json(),
                 },
             )
     return RuleSummary(
