@@ -381,7 +381,7 @@ def set_stance(
             store.db, actor=person, action="stance.set", object_type="proposal", object_id=proposal_id,
             payload={
                 "label_id": label.id, "justification_id": justification_id, "stance": stance,
-                "supersedes": row[0], "note": note,
+                "supersedes": row[0], "note": note, "created_at": label.created_at,
             },
         )
     return label

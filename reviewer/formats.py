@@ -639,7 +639,9 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
                 insert_label(store, label, written_by=None if source_kind == "person" else import_id)
                 added += 1
                 if source_kind == "person":
-                    person_labels.append([label.id, proposal_id, justification_id, stance, source_name, supersedes])
+                    # The fields audit verify compares, then the rest of the row (for a rebuild).
+                    person_labels.append([label.id, proposal_id, justification_id, stance, source_name, supersedes,
+                                          prompt_version, label.confidence, quote, detail, label.created_at])
         details: dict[str, Any] = {"linked": linked, "person_labels": person_labels, "hand_links": hand_links}
         _import_event(store, "stances", path, actor, added, unchanged, details, import_id)
     return ImportReport("stances", str(path), added, unchanged, details)
