@@ -190,7 +190,7 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             if "person_labels" not in payload:
                 record.person_labels_complete = False
             for label_id, *logged in payload.get("person_labels", []):
-                record.person_labels[label_id] = logged
+                record.person_labels[label_id] = logged[:len(LABEL_FIELDS)]
             if "hand_links" in payload:
                 for link_id, *logged in payload["hand_links"]:
                     record.hand_links[link_id] = logged
@@ -259,7 +259,7 @@ def _compare_rows(
 
 
 def check_record(store: Store) -> list[Mismatch]:
-    """Replay the log and compare members, quorum, decisions and proposals with their tables; [] when they agree."""
+    """Replay the log and compare the record with the tables (see the module's docstring); [] when they agree."""
     db = store.db
     with sql_errors("replaying the audit log"):
         record = replay(db.execute("SELECT actor, action, object_id, payload FROM audit_events ORDER BY seq"))

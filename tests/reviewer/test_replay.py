@@ -624,7 +624,8 @@ def test_a_label_a_judge_job_stored_edited_or_deleted_is_named_by_the_job(judged
 
     ws, job = judged
     label_id = first_of(ws, "SELECT id FROM stance_labels WHERE source_kind = 'model'")[0]
-    tamper(ws, "UPDATE stance_labels SET quote = NULL WHERE id = ?", [label_id])
+    tamper(ws, "UPDATE stance_labels SET stance = CASE stance WHEN 'supports' THEN 'refutes' ELSE 'supports' END"
+               " WHERE id = ?", [label_id])
     (found,) = mismatches(ws)
     assert (found.table, found.id, found.field) == ("stance_labels", f"judge job {job}", "result_digest")
     assert found.logged != found.stored
@@ -654,5 +655,5 @@ def test_a_judge_job_resumed_after_its_digest_is_not_checked_until_it_finishes_a
     with Workspace.open(ws) as workspace, audit.anchored(workspace.store.db):
         audit.append_event(workspace.store.db, actor="spec-review", action="judge.resume", object_type="judge_job",
                            object_id=job, payload={"task": "stance"})
-    tamper(ws, "UPDATE stance_labels SET quote = NULL WHERE source_kind = 'model'")
+    tamper(ws, "UPDATE stance_labels SET confidence = 0 WHERE source_kind = 'model'")
     assert mismatches(ws) == []
