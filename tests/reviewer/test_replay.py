@@ -183,6 +183,79 @@ def test_random_operations_replay_to_the_live_record(tmp_path_factory, operation
         workspace.close()
 
 
+@pytest.fixture(scope="module")
+def evidence_template(tmp_path_factory, _demo_template):
+    """The demo with the Pol.is sample and a second ranker run that ranks every conversation the other way round."""
+    import shutil
+    import uuid
+
+    from reviewer.formats import export_rankings, import_rankings
+    from reviewer.workspace import Workspace
+
+    path = tmp_path_factory.mktemp("evidence-template") / "ws"
+    shutil.copytree(_demo_template, path, symlinks=True)
+    with Workspace.open(path) as workspace:
+        import_sample(workspace.store)
+        rankings = path.parent / "rankings.jsonl"
+        export_rankings(workspace.store, rankings)
+        run_id = str(uuid.uuid4())
+        lines = []
+        for line in map(json.loads, rankings.read_text().splitlines()):
+            line.update(run_id=run_id, ranking=">".join(reversed(line["ranking"].split(">"))),
+                        created_at="2030-01-01T00:00:00Z")
+            lines.append(json.dumps(line))
+        rankings.write_text("\n".join(lines) + "\n")
+        import_rankings(workspace, rankings)
+        runs = [r[0] for r in workspace.store.db.execute("SELECT id FROM ranker_runs ORDER BY created_at")]
+    return path, runs
+
+
+EVIDENCE_OPERATIONS = st.lists(st.one_of(
+    st.tuples(st.just("link"), st.integers(0, 3), st.integers(0, 2)),
+    st.tuples(st.just("unlink"), st.integers(0, 3), st.integers(0, 2)),
+    st.tuples(st.just("stance"), st.integers(0, 3), st.integers(0, 2), st.sampled_from(["supports", "refutes"])),
+    st.tuples(st.just("rule"), st.integers(0, 2), st.integers(0, 1)),
+), max_size=10)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=EVIDENCE_OPERATIONS)
+def test_random_links_labels_and_rule_runs_replay_and_rebuild_to_the_live_record(
+    tmp_path_factory, evidence_template, operations
+):
+    import shutil
+
+    from reviewer.errors import KnownError
+    from reviewer.evidence import apply_ranking_rule, link_statement, set_stance, unlink_statement
+    from reviewer.polis import statement_id
+    from reviewer.rebuild import rebuild_workspace
+    from reviewer.workspace import Workspace
+    from tests.datapaths import REFUTED, SPLIT_BY_COUNTRY, SUPPORTED
+
+    template, runs = evidence_template
+    folder = tmp_path_factory.mktemp("evidence-ops")
+    shutil.copytree(template, folder / "ws", symlinks=True)
+    proposals = [SUPPORTED, REFUTED, SPLIT_BY_COUNTRY]
+    statements = [statement_id("sample", str(n)) for n in (33, 32, 31, 30)]
+    with Workspace.open(folder / "ws") as workspace:
+        store = workspace.store
+        for op in operations:
+            try:
+                if op[0] == "link":
+                    link_statement(store, proposals[op[2]], statements[op[1]], "Amara Okafor")
+                elif op[0] == "unlink":
+                    unlink_statement(store, proposals[op[2]], statements[op[1]], "Jonas Lindqvist")
+                elif op[0] == "stance":
+                    set_stance(store, proposals[op[2]], statements[op[1]], op[3], "Jonas Lindqvist")
+                else:
+                    apply_ranking_rule(store, proposals[op[1]], run_id=runs[op[2]])
+            except KnownError:
+                pass  # refused (already linked, not linked, ...): nothing was written, nothing logged
+        assert check_record(store) == []
+        report = rebuild_workspace(workspace, folder / "rebuilt.db")
+        assert report.ok and report.left_out == (), (report.mismatches[:3], report.left_out)
+
+
 @pytest.mark.parametrize("page", [40, 600])  # a page of crowd data (opens fine), another one
 def test_verify_on_a_damaged_database_file_says_so_in_one_line(demo_workspace, capsys, page):
     # The chain and the tables it checks may read fine while other pages are garbage: quick_check first.
@@ -657,3 +730,22 @@ def test_a_judge_job_resumed_after_its_digest_is_not_checked_until_it_finishes_a
                            object_id=job, payload={"task": "stance"})
     tamper(ws, "UPDATE stance_labels SET confidence = 0 WHERE source_kind = 'model'")
     assert mismatches(ws) == []
+
+
+def test_a_hand_link_a_stance_import_made_is_logged_and_replayed(demo_workspace, tmp_path):
+    from reviewer.formats import import_stances
+    from reviewer.polis import statement_id
+    from reviewer.workspace import Workspace
+    from tests.datapaths import SUPPORTED
+
+    with Workspace.open(demo_workspace) as workspace:
+        store = workspace.store
+        import_sample(store)
+        line = {"proposal_id": SUPPORTED, "justification": {"block": "statement", "id": statement_id("sample", "31")},
+                "stance": "supports", "source_kind": "person", "source_name": "Jonas Lindqvist"}
+        (tmp_path / "s.jsonl").write_text(json.dumps(line) + "\n")
+        assert import_stances(store, tmp_path / "s.jsonl", actor="Amara Okafor").details["linked"] == 1
+        assert check_record(store) == []
+        link_id = store.db.execute("SELECT id FROM evidence_hand_links").fetchone()[0]
+    tamper(demo_workspace, "UPDATE evidence_hand_links SET person = 'Mallory' WHERE id = ?", [link_id])
+    assert only_mismatch(demo_workspace) == ("evidence_hand_links", link_id, "person", "Amara Okafor", "Mallory")
