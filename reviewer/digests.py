@@ -36,7 +36,10 @@ from reviewer.audit import canonical_json
 from reviewer.ids import stable_id
 
 CHUNK_ROWS = 20_000
-"""Rows joined by SQLite per chunk while digesting a large set."""
+"""The most rows joined by SQLite per chunk while digesting a large set."""
+CHUNK_BYTES = 4 << 20
+"""About how many bytes of JSON a chunk holds: fewer rows per chunk where rows are large (a
+conversation with its four responses), so memory stays flat whatever the rows."""
 _FILE_CHUNK = 1 << 22
 
 CROWD_TABLES = ("conversations", "participants", "assessments", "justifications", "polis_statements", "votes")
@@ -153,19 +156,20 @@ def _chunks(conn: sqlite3.Connection, table: str, writer: str) -> Iterator[tuple
         while rows := cursor.fetchmany(CHUNK_ROWS):
             yield b",".join([r[0] for r in rows]), len(rows)
         return
-    last = -(2**63)
+    last, limit = -(2**63), min(1000, CHUNK_ROWS)
     while True:
         text, count, last = conn.execute(
             f"SELECT CAST(group_concat(j, ',') AS BLOB), count(*), max(k) FROM"
             f" (SELECT rowid AS k, json_array({columns}) AS j FROM {table} WHERE {where} AND rowid > ?"
-            f" ORDER BY rowid LIMIT {CHUNK_ROWS})",
-            [writer, last],
+            f" ORDER BY rowid LIMIT ?)",
+            [writer, last, limit],
         ).fetchone()
         if not count:
             return
         yield text, count
-        if count < CHUNK_ROWS:
+        if count < limit:
             return
+        limit = max(1, min(CHUNK_ROWS, CHUNK_BYTES * count // max(len(text), 1)))
 
 
 def writer_rows_digest(conn: sqlite3.Connection, table: str, writer: str) -> RowsDigest:
