@@ -18,7 +18,8 @@ not carry are taken from the event's own time (a few microseconds after the row'
 older events cannot rebuild (proposals logged before they were logged whole, rows written before
 their writers logged digests) are left out or, for a proposal's unlogged fields, copied and said
 so. The new database opens with ``Store.open``; ``replay.check_record`` on it finds no mismatch when
-everything could be rebuilt, and the report carries what it found otherwise.
+everything could be rebuilt, and the report carries what it found otherwise. No anchor file is
+written beside it: the workspace's ``audit-head.json`` names the same newest event.
 """
 
 from __future__ import annotations

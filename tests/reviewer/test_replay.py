@@ -633,6 +633,10 @@ def test_a_rule_runs_event_carries_the_digest_of_the_labels_it_added(demo_worksp
      "rows"),
     ("ranker_rankings", "UPDATE ranker_rankings SET reason = 'Other reasons.' WHERE rowid ="
                         " (SELECT min(rowid) FROM ranker_rankings)", "sha256"),
+    ("ranker_rankings", "DELETE FROM ranker_rankings WHERE rowid = (SELECT max(rowid) FROM ranker_rankings)", "rows"),
+    ("relevance_grades", "INSERT INTO relevance_grades (id, conversation_id, section_id, grade, grader_kind, grader,"
+                         " created_at, import_id) SELECT 'forged', conversation_id, 'another_section', 5, grader_kind,"
+                         " grader, created_at, import_id FROM relevance_grades LIMIT 1", "rows"),
     ("ranker_runs", "UPDATE ranker_runs SET model = 'another-model'", "sha256"),
 ])
 def test_rows_imported_in_the_products_formats_are_vouched_for_by_their_import(demo_workspace, table, sql, field):
