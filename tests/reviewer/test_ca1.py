@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from cli.crowd import TextProgress
+from cli.main import main
 from reviewer import audit
 from reviewer.ca1 import (
     CONFLICTS_KEY,
@@ -14,8 +16,6 @@ from reviewer.ca1 import (
     justification_id,
     participant_id,
 )
-from reviewer.cli import main
-from reviewer.cli_crowd import TextProgress
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id
 from reviewer.importing import fast_stable_id, list_quarantine

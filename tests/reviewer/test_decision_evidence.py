@@ -68,7 +68,7 @@ def test_unchanged_evidence_adds_no_note(demo):
 
 
 def test_proposal_show_gives_the_evidence_at_decision_beside_now(demo, capsys):
-    from reviewer.cli import main
+    from cli.main import main
 
     governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "Supported.")
     (link,) = evidence_links(demo.store, SUPPORTED, stance="supports", limit=1)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from reviewer import audit, governance
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.evidence import evidence_split, evidence_summary, wilson_interval
 from reviewer.proposals import proposal_view

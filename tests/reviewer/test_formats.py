@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from cli.main import main
 from reviewer import audit
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.evidence import (
     apply_ranking_rule,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from reviewer import audit, governance
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.proposals import add_proposal
 from reviewer.spec import parse_spec

@@ -5,8 +5,8 @@ import time
 import openai
 import pytest
 
+from cli.main import main
 from reviewer import modelconfig
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id, utc_now
 from reviewer.judges.base import JudgeError, JudgeRequest

@@ -17,8 +17,8 @@ from reviewer.errors import KnownError
 
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
 COMMAND_MODULES: list[str] = [
-    "reviewer.cli_evidence", "reviewer.cli_crowd", "reviewer.cli_models", "reviewer.cli_governance",
-    "reviewer.cli_desktop",
+    "cli.evidence", "cli.crowd", "cli.models", "cli.governance",
+    "cli.desktop",
 ]
 
 

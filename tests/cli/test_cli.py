@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from reviewer.cli import main
+from cli.main import main
 from tests.datapaths import LATEST, MODEL_SPEC_DATES, ROOT, model_spec
 from tests.helpers import spec_repo_with, tree_snapshot
 
@@ -16,7 +16,7 @@ def run(capsys, *argv):
 
 
 def run_process(*argv, cwd=None):
-    return subprocess.run([sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", *argv], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=120)
 
 

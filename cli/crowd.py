@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from reviewer.cli import CommandGroups
+from cli.main import CommandGroups
 from reviewer.importing import ImportSummary
 from reviewer.progress import NoProgress, Progress
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from reviewer.errors import KnownError
 
 if TYPE_CHECKING:
-    from reviewer.cli import CommandGroups
+    from cli.main import CommandGroups
 
 FORMAT_HELP = {
     "rankings": "ranker runs: one line per conversation, lines sharing run_id form one run",

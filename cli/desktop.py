@@ -31,7 +31,7 @@ def launcher_command() -> list[str]:
     """Return the command that starts this same installation of Spec Review.
 
     The frozen build runs its own executable; an installed package runs its ``spec-review``
-    script (the one that is running, else the one beside this Python), else ``python -m reviewer``.
+    script (the one that is running, else the one beside this Python), else ``python -m cli``.
     """
     if getattr(sys, "frozen", False):
         return [str(Path(sys.executable).absolute())]
@@ -44,7 +44,7 @@ def launcher_command() -> list[str]:
     found = shutil.which(APP_ID)
     if found:
         return [str(Path(found).absolute())]
-    return [str(Path(sys.executable).absolute()), "-m", "reviewer"]
+    return [str(Path(sys.executable).absolute()), "-m", "cli"]
 
 
 def exec_argument(arg: str) -> str:
