@@ -98,25 +98,28 @@ def human_summary(summary: ImportSummary) -> str:
 
 def cmd_import_ca1(args: argparse.Namespace) -> int:
     """Import CA-1 JSONL files into a workspace."""
-    from reviewer.ca1 import import_ca1
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        summary = import_ca1(workspace.store, args.files, strict=args.strict, progress=_progress(args))
+        summary = operations.import_ca1(workspace, args.files, actor=APP_ACTOR, strict=args.strict,
+                                        progress=_progress(args)).value
     _emit(summary.to_json(), args.json, human_summary(summary))
     return EXIT_OK
 
 
 def cmd_import_polis(args: argparse.Namespace) -> int:
     """Import a Pol.is export into a workspace."""
-    from reviewer.polis import import_polis
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        summary = import_polis(
-            workspace.store, args.comments_csv, args.votes_csv, key=args.key, strict=args.strict,
+        summary = operations.import_polis(
+            workspace, args.comments_csv, args.votes_csv, actor=APP_ACTOR, key=args.key, strict=args.strict,
             progress=_progress(args),
-        )
+        ).value
     _emit(summary.to_json(), args.json, human_summary(summary))
     return EXIT_OK
 

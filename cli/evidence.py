@@ -31,11 +31,12 @@ def _emit(data: Any, as_json: bool, human: str) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a file in one of the product's formats."""
-    from reviewer.formats import import_file
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        report = import_file(args.kind, workspace, Path(args.file))
+        report = operations.import_file(workspace, args.kind, Path(args.file), actor=APP_ACTOR).value
     details = "".join(f", {k.replace('_', ' ')} {v}" for k, v in report.details.items())
     _emit(asdict(report), args.json,
           f"Imported {report.kind} from {report.path}: {report.added} added, {report.unchanged} already there{details}.")
@@ -92,11 +93,12 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 
 def cmd_evidence_rule(args: argparse.Namespace) -> int:
     """Apply the ranking rule to a proposal's links."""
-    from reviewer.evidence import apply_ranking_rule
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        result = apply_ranking_rule(workspace.store, args.proposal_id, run_id=args.run)
+        result = operations.apply_rule(workspace, args.proposal_id, actor=APP_ACTOR, run_id=args.run).value
     data = asdict(result)
     results = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.results.items())
     skipped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.skipped.items() if v) or "none"
@@ -108,12 +110,12 @@ def cmd_evidence_rule(args: argparse.Namespace) -> int:
 
 def cmd_stance(args: argparse.Namespace) -> int:
     """Set the stance of one link as a person."""
-    from reviewer.evidence import set_stance
+    from reviewer import operations
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        label = set_stance(workspace.store, args.proposal_id, args.justification_id, args.stance, args.person,
-                           note=args.note)
+        label = operations.set_stance(workspace, args.proposal_id, args.justification_id, args.stance,
+                                      actor=args.person, note=args.note).value
     _emit({**asdict(label), "source": label.source}, args.json,
           f"Stance of {label.justification_id} set to {label.stance.replace('_', ' ')} by {label.source_name}"
           f" (label {label.id}{', supersedes ' + label.supersedes if label.supersedes else ''}).")
@@ -122,12 +124,12 @@ def cmd_stance(args: argparse.Namespace) -> int:
 
 def cmd_link(args: argparse.Namespace) -> int:
     """Link a justification (a Pol.is statement) to a proposal by hand, or remove such a link."""
-    from reviewer.evidence import link_statement, unlink_statement
+    from reviewer import operations
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        action = unlink_statement if args.unlink else link_statement
-        action(workspace.store, args.proposal_id, args.justification_id, args.person, note=args.note)
+        action = operations.unlink if args.unlink else operations.link
+        action(workspace, args.proposal_id, args.justification_id, actor=args.person, note=args.note)
     data = {"proposal_id": args.proposal_id, "justification_id": args.justification_id,
             "linked": not args.unlink, "person": args.person}
     _emit(data, args.json, f"{'Unlinked' if args.unlink else 'Linked'} {args.justification_id}.")
@@ -136,9 +138,10 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 def cmd_proposal_add(args: argparse.Namespace) -> int:
     """Add a proposal from files holding the new section texts."""
+    from reviewer import operations
     from reviewer.formats import ConversationIndex, proposal_json
-    from reviewer.proposals import add_proposal
     from reviewer.rankings import normalise
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     sections = args.section or []
@@ -168,11 +171,11 @@ def cmd_proposal_add(args: argparse.Namespace) -> int:
                 raise KnownError(f"--expect names prompt {prompt_id!r}; link it with --link too.")
             expected = expected or {}
             expected[conversation_id] = normalise(ranking)
-        proposal = add_proposal(
-            workspace, changes=changes, title=args.title, intent=args.intent, kind=args.kind,
-            origin=args.origin, created_by=args.by or "", base_revision=args.base,
+        proposal = operations.add_proposal(
+            workspace, actor=args.by or APP_ACTOR, changes=changes, title=args.title, intent=args.intent,
+            kind=args.kind, origin=args.origin, base_revision=args.base,
             linked_conversations=linked, expected_ranking=expected,
-        )
+        ).value
         data = proposal_json(workspace.store, proposal.id, index)
     _emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}]")
     return 0

@@ -37,26 +37,22 @@ def _member_json(member: Any) -> dict[str, Any]:
 
 def cmd_member_add(args: argparse.Namespace) -> int:
     """Add a member, or give a member more roles."""
-    from reviewer.governance import add_member
+    from reviewer import operations
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        member = add_member(workspace.store, args.name, args.role or [], actor=args.by or APP_ACTOR)
+        member = operations.add_member(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR).value
     _emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles'])}")
     return EXIT_OK
 
 
 def cmd_member_remove_role(args: argparse.Namespace) -> int:
     """Take roles away from a member (recorded; the member's history stays)."""
-    from reviewer.governance import remove_role
+    from reviewer import operations
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        member = None
-        for role in args.role or []:
-            member = remove_role(workspace.store, args.name, role, actor=args.by or APP_ACTOR)
-        if member is None:
-            raise KnownError("Say which role to remove with --role.")
+        member = operations.remove_roles(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR).value
     _emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles']) or 'no roles'}")
     return EXIT_OK
 
@@ -86,13 +82,14 @@ def cmd_member_list(args: argparse.Namespace) -> int:
 
 def cmd_quorum(args: argparse.Namespace) -> int:
     """Show or change the quorum per authority level."""
-    from reviewer.governance import parse_quorum_setting, quorum_settings, set_quorum
+    from reviewer import operations
+    from reviewer.governance import parse_quorum_setting, quorum_settings
     from reviewer.store import APP_ACTOR
 
     changes = dict(parse_quorum_setting(text) for text in args.set or [])
     with _open(args.workspace) as workspace:
         settings = (
-            set_quorum(workspace.store, changes, actor=args.by or APP_ACTOR) if changes
+            operations.set_quorum(workspace, changes, actor=args.by or APP_ACTOR).value if changes
             else quorum_settings(workspace.store)
         )
     _emit(settings, args.json, lambda s: "\n".join(f"{level:<10} {n}" for level, n in s.items()))
@@ -101,12 +98,13 @@ def cmd_quorum(args: argparse.Namespace) -> int:
 
 def cmd_decide(args: argparse.Namespace) -> int:
     """Record a reviewer's decision and report the proposal's resulting status."""
-    from reviewer.governance import decision_json, record_decision, status_json
+    from reviewer import operations
+    from reviewer.governance import decision_json, status_json
 
     with _open(args.workspace) as workspace:
-        result = record_decision(
-            workspace, args.proposal_id, args.outcome, args.reviewer, args.rationale, args.reason
-        )
+        result = operations.decide(
+            workspace, args.proposal_id, args.outcome, args.rationale, actor=args.reviewer, reason=args.reason,
+        ).value
     data = {"decision": decision_json(result.decision), "status": status_json(result.status),
             "event_seq": result.event_seq}
 
@@ -124,10 +122,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 def cmd_commit(args: argparse.Namespace) -> int:
     """Commit every adopted proposal to the spec repository; optionally cut a release."""
-    from reviewer.committing import commit_adopted, report_json
+    from reviewer import operations
+    from reviewer.committing import report_json
 
     with _open(args.workspace) as workspace:
-        report = commit_adopted(workspace, args.editor, tag=args.tag)
+        report = operations.commit(workspace, actor=args.editor, tag=args.tag).value
     data = report_json(report)
 
     def human(d: dict[str, Any]) -> str:

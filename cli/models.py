@@ -122,13 +122,17 @@ def _confirm(estimate: Any, args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any, config: Any,
          spec_revision: str | None, params: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
-    from reviewer.judges.tasks import estimate, run_items
+    from reviewer import operations
+    from reviewer.judges.tasks import estimate
+    from reviewer.store import APP_ACTOR
 
     plan = estimate(workspace.store, items, judge.model)
     _confirm(plan, args)
     try:
-        summary = run_items(workspace.store, items, judge, config, progress=TerminalProgress(),
-                            spec_revision=spec_revision, params=params)
+        summary = operations.run_model_items(
+            workspace, items, judge, config, actor=APP_ACTOR, spec_revision=spec_revision, params=params,
+            progress=TerminalProgress(),
+        ).value
     except (Cancelled, KeyboardInterrupt):
         sys.stderr.write("spec-review: cancelled; the answers received are kept. Run the same command again to "
                          "resume.\n")
@@ -259,16 +263,15 @@ def cmd_judge_key(args: argparse.Namespace) -> int:
 
 def cmd_relevance(args: argparse.Namespace) -> int:
     """Grade relevance by BM25 (the default without a model)."""
-    from reviewer.lexical import grade_lexical
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     if not args.lexical:
         raise KnownError("Say how to grade: --lexical (BM25, no model).",
                          hint="To grade with a model, use `spec-review judge relevance WORKSPACE`.")
     with Workspace.open(args.workspace) as workspace:
-        spec = workspace.load_spec()
-        summary = grade_lexical(workspace.store, spec.document, spec_revision=spec.revision,
-                                progress=TerminalProgress())
+        summary = operations.grade_lexical(workspace, actor=APP_ACTOR, progress=TerminalProgress()).value
     data = asdict(summary)
     human = (f"Graded {summary.conversations} conversations against {summary.sections} sections by "
              f"{summary.grader} (rule): " + ", ".join(f"grade {g}: {n}" for g, n in summary.by_grade.items()))

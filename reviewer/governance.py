@@ -575,7 +575,7 @@ def decide(
     spec_document: SpecDocument | None = None,
     *,
     spec_revision: str | None = None,
-    split_by: str = "country_of_residence",
+    split_by: str | None = None,
 ) -> DecisionResult:
     """Record one reviewer's decision on a proposal, with its audit event, in one transaction.
 
@@ -592,7 +592,8 @@ def decide(
         reason: the reason category for defer and set aside.
         spec_document: the current spec, so that its sections' authority counts for the quorum.
         spec_revision: the spec commit the reviewer saw, recorded with the decision.
-        split_by: the demographic field of the split kept with the decision's evidence.
+        split_by: the demographic field of the split kept with the decision's evidence (country
+            when not given).
 
     Raises:
         KnownError: unknown proposal or outcome, a missing or unknown reason, an empty rationale,
@@ -611,7 +612,14 @@ def decide(
     decision_id = new_id()
     now = utc_now()
     # Imported here: reading statuses (the GUI at start-up) does not need the evidence module.
-    from reviewer.decision_evidence import evidence_snapshot, snapshot_digest, snapshot_text
+    from reviewer.decision_evidence import (
+        DEFAULT_SPLIT,
+        evidence_snapshot,
+        snapshot_digest,
+        snapshot_text,
+    )
+
+    split_by = split_by or DEFAULT_SPLIT
 
     with sql_errors("saving the decision"), audit.anchored(store.db):
         before = statuses(store, [proposal_id])[proposal_id]
@@ -689,14 +697,17 @@ def record_decision(
     reviewer: str,
     rationale: str,
     reason: str | None = None,
+    *,
+    split_by: str | None = None,
 ) -> DecisionResult:
-    """Record a decision against the spec at the current commit: what `spec-review decide` and the GUI both call.
+    """Record a decision against the spec at the current commit (``reviewer.operations.decide`` calls it).
 
     The current spec's section authorities count for the quorum, and its commit is stored with
-    the decision as the revision the reviewer saw.
+    the decision as the revision the reviewer saw. ``split_by`` is the demographic field whose
+    split the reviewer was shown (country when not given).
     """
     loaded = workspace.load_spec()
     return decide(
         workspace.store, proposal_id, outcome, reviewer, rationale, reason, loaded.document,
-        spec_revision=loaded.revision,
+        spec_revision=loaded.revision, split_by=split_by,
     )

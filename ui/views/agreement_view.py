@@ -66,10 +66,12 @@ from reviewer.agreement import (
 )
 from reviewer.errors import KnownError
 from reviewer.evidence import demographic_fields
+from reviewer.ops import Area
 from reviewer.queue import QueueRow, queue_rows
 from reviewer.rankings import normalise, pairwise_agreement, parse_ranking
 from reviewer.render import escape
 from reviewer.store import Store
+from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.models.queue import COL_KIND, COL_ORIGIN, COL_SECTIONS, COL_TITLE, ID_ROLE, QueueModel
 from ui.workers import WorkspaceLane
@@ -812,6 +814,11 @@ class AgreementView(QWidget):
         self.detail: SectionDetail | None = None
         self._generation = 0
         self._detail_generation = 0
+        # Computed the first time the tab is shown, and again when the crowd, the rankings, the
+        # grades or the spec change (a resampled computation is not cheap: never while hidden).
+        self.follower = Follower(self, self.refresh, lambda changes: changes.touches(
+            Area.CROWD, Area.RANKINGS, Area.RELEVANCE, Area.COMMITS))
+        self.on_changes = self.follower.on_changes
 
         # Controls.
         self.relevance_box = QSpinBox()

@@ -34,6 +34,7 @@ from reviewer.report import FORMATS, write_report
 from reviewer.store import APP_ACTOR
 from reviewer.trace import TraceReport, trace
 from reviewer.workspace import Workspace
+from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.models.audit_log import AuditLogModel, short_time
 from ui.workers import PageReader, ReadConnection, WorkspaceLane, describe_error
@@ -244,6 +245,9 @@ class AuditorView(QWidget):
         self.chain_report: audit.ChainReport | None = None
         self.trace_report: TraceReport | None = None
         self._running = 0
+        # Every operation appends to the log: any change makes the shown log stale.
+        self.follower = Follower(self, self.refresh, lambda changes: bool(changes.events))
+        self.on_changes = self.follower.on_changes
 
         self.action_filter = QComboBox()
         self.action_filter.setEditable(True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -38,6 +39,7 @@ from ui.workers import WorkspaceLane
 
 if TYPE_CHECKING:
     from reviewer.governance import Decision, DecisionResult, ProposalStatus
+    from reviewer.ops import Changes, OpResult
 
 _Index = QModelIndex | QPersistentModelIndex
 OUTCOME_LABELS = {"adopt": "Adopt", "defer": "Defer", "set_aside": "Set aside"}
@@ -137,6 +139,9 @@ class DecisionPanel(QWidget):
         self.proposal_id: str | None = None
         self.reviewer = ""
         self.members: dict[str, tuple[str, ...]] | None = None  # name -> roles, read with each proposal
+        # The demographic field whose split the reviewer is shown (kept with the decision's evidence);
+        # the window points it at the evidence view's choice.
+        self.split_field: Callable[[], str | None] = lambda: None
 
         self.status_label = QLabel()
         self.status_label.setTextFormat(Qt.TextFormat.RichText)
@@ -292,12 +297,15 @@ class DecisionPanel(QWidget):
         reviewer, rationale, reason = self.reviewer, self.rationale.toPlainText(), self.reason.currentData()
         self.message.clear()
         self.save_button.setEnabled(False)
-        def save(ws: Any) -> DecisionResult:
-            from reviewer import governance
+        split_by = self.split_field()
 
-            return governance.record_decision(ws, proposal_id, outcome, reviewer, rationale, reason)
+        def save(ws: Any) -> OpResult[DecisionResult]:
+            from reviewer import operations
 
-        self.lane.run(save, success=self.on_saved, failure=self.on_failed)
+            return operations.decide(ws, proposal_id, outcome, rationale, actor=reviewer, reason=reason,
+                                     split_by=split_by)
+
+        self.lane.perform(save, success=self.on_saved, failure=self.on_failed)
 
     def _problem(self) -> str:
         if self.proposal_id is None:
@@ -336,12 +344,22 @@ class DecisionPanel(QWidget):
         self.on_outcome_toggled(False)  # the reason list follows: none chosen
 
     def on_saved(self, result: DecisionResult) -> None:
-        """Clear the form and show the new history."""
+        """Clear the form (the history follows from the decision's changes, ``on_changes``)."""
         self.save_button.setEnabled(True)
         self.clear_form()
-        if self.proposal_id == result.decision.proposal_id:
-            self.set_proposal(self.proposal_id)
         self.decision_saved.emit(result)
+
+    def on_changes(self, changes: Changes) -> None:
+        """Re-read the shown proposal's status, history and members when an operation changed them."""
+        from reviewer.ops import Area
+
+        if self.proposal_id is None:
+            return
+        if changes.touches(Area.MEMBERS, Area.QUORUM, Area.COMMITS) or (
+            changes.touches(Area.DECISIONS, Area.PROPOSALS, Area.LABELS, Area.LINKS)
+            and changes.touches_proposal(self.proposal_id)
+        ):
+            self.set_proposal(self.proposal_id)  # the same proposal: the form is kept
 
     def on_loaded(
         self, loaded: tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]], dict[str, Any]]

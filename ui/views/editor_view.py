@@ -28,15 +28,16 @@ from reviewer.committing import (
     CommitPreview,
     CommitReport,
     PlannedCommit,
-    commit_adopted,
     preview_commit,
 )
 from reviewer.diffing import Hunk, diff_text
 from reviewer.governance import list_members
+from reviewer.ops import Area, Changes, OpResult
 from reviewer.progress import Cancelled
 from reviewer.render import escape
 from reviewer.vocab import Status
 from reviewer.workspace import Workspace
+from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.models.queue import STATUS_LABELS
 from ui.views.diff_view import inline_diff_html, side_by_side_html
@@ -99,13 +100,15 @@ class CommitOutcome:
 
 def _commit_and_reload(
     workspace: Workspace, editor: str, tag: str | None, progress: TaskProgress
-) -> CommitOutcome:
-    report = commit_adopted(workspace, editor, tag=tag, progress=progress)
+) -> OpResult[CommitOutcome]:
+    from reviewer import operations
+
+    done = operations.commit(workspace, actor=editor, tag=tag, progress=progress)
     try:
         state: EditorState | None = load_editor_state(workspace)
     except Exception:  # the commits are made; the refresh that follows reports the read error
         state = None
-    return CommitOutcome(report, state)
+    return done.with_value(CommitOutcome(done.value, state))
 
 
 class CommitQueueModel(QAbstractTableModel):
@@ -312,6 +315,8 @@ class EditorView(QWidget):
         self.mode = "side"
         self.scope = "selected"
         self._busy = False
+        self._committing = False  # a commit run of this view's: its outcome brings the new state
+        self.follower = Follower(self, self.refresh, self._concerned)
 
         title = QLabel("<b>Adopted proposals waiting to be committed</b>")
         self.repo_label = QLabel()
@@ -454,6 +459,14 @@ class EditorView(QWidget):
 
     # ---- reading -------------------------------------------------------------------------------
 
+    def on_changes(self, changes: Changes) -> None:
+        """Follow an operation's changes (decisions, commits, proposals, members)."""
+        self.follower.on_changes(changes)
+
+    def _concerned(self, changes: Changes) -> bool:
+        return not self._committing and changes.touches(
+            Area.DECISIONS, Area.COMMITS, Area.PROPOSALS, Area.MEMBERS, Area.QUORUM, Area.WORKSPACE)
+
     def refresh(self) -> None:
         """Read the adopted proposals, the spec repository and the commit preview again."""
         self._set_busy(True)
@@ -589,7 +602,8 @@ class EditorView(QWidget):
         self.progress_panel.attach(progress, "Committing adopted proposals…")
         self._set_busy(True)
         self._show_message(f"Committing as {editor}…", "info")
-        self.lane.run(
+        self._committing = True
+        self.lane.perform(
             lambda ws: _commit_and_reload(ws, editor, tag, progress),
             success=self.on_committed,
             failure=self.on_commit_failed,
@@ -597,6 +611,7 @@ class EditorView(QWidget):
 
     def on_committed(self, outcome: CommitOutcome) -> None:
         """Show the commits made and the conflicts, then the new state."""
+        self._committing = False
         self.progress_panel.done()
         self._set_busy(False)
         report = outcome.report
@@ -630,6 +645,7 @@ class EditorView(QWidget):
 
     def on_commit_failed(self, error: BaseException) -> None:
         """Say why nothing (more) was committed: a refusal, a dirty tree, a hook, or a cancel."""
+        self._committing = False
         self.progress_panel.done()
         self._set_busy(False)
         if isinstance(error, Cancelled):

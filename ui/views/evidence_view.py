@@ -8,7 +8,7 @@ beside the workspace lane, which meanwhile computes the diff); a stance is chang
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -66,10 +66,12 @@ from reviewer.evidence import (
     evidence_split,
     evidence_summary,
     label_history,
-    set_stance,
 )
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+
+if TYPE_CHECKING:
+    from reviewer.ops import Changes, OpResult
 from ui.dialogs import Dialogs
 from ui.models.evidence import (
     PAGE,
@@ -510,6 +512,23 @@ class EvidenceView(QWidget):
             model.set_reader(reader)
         self.set_proposal(None)
 
+    def on_changes(self, changes: Changes) -> None:
+        """Re-read the shown proposal's evidence when an operation changed it.
+
+        A stance set here is already shown in place (the list keeps its selection for the keyboard
+        flow); imports, model runs, links and rule runs re-read the lists.
+        """
+        from reviewer.ops import Area
+
+        if self.proposal_id is None:
+            return
+        if changes.touches(Area.CROWD):
+            self._fields_loaded = False
+        if (changes.all_proposals and changes.touches(Area.LABELS, Area.LINKS, Area.CROWD)) or (
+            changes.touches_proposal(self.proposal_id) and changes.touches(Area.LINKS)
+        ):
+            self.set_proposal(self.proposal_id)
+
     def set_proposal(self, proposal_id: str | None) -> None:
         """Show the evidence of ``proposal_id`` (None clears the view)."""
         self._generation += 1
@@ -794,13 +813,17 @@ class EvidenceView(QWidget):
         view = self._active
         position = view.currentIndex().row() if view is not None else -1
 
-        def op(ws: Any) -> tuple[EvidenceRow | None, dict[str, Any], list[GroupSplit] | None]:
-            set_stance(ws.store, proposal_id, row.justification_id, stance, person)
+        def op(ws: Any) -> OpResult[tuple[EvidenceRow | None, dict[str, Any], list[GroupSplit] | None]]:
+            from reviewer import operations
+
+            saved = operations.set_stance(ws, proposal_id, row.justification_id, stance, actor=person)
             split = evidence_split(ws.store, proposal_id, field) if field else None
-            return evidence_row(ws.store, proposal_id, row.justification_id), evidence_summary(ws.store, proposal_id), split
+            shown = (evidence_row(ws.store, proposal_id, row.justification_id),
+                     evidence_summary(ws.store, proposal_id), split)
+            return saved.with_value(shown)
 
         self.say("Saving the stance…")
-        self.lane.run(
+        self.lane.perform(
             op,
             success=lambda result: self._on_stance_saved(
                 generation, proposal_id, row.justification_id, old_stance, stance, field, position, result),

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.store import APP_ACTOR
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane
 
@@ -132,17 +133,17 @@ class JudgeDialog(QDialog):
 
     def on_run(self) -> None:
         """Send the confirmed plan, with progress and cancel."""
-        from reviewer.judges.runs import execute_judge_run
+        from reviewer import operations
 
-        plan, actor = self.plan, self.actor
+        plan, actor = self.plan, self.actor or APP_ACTOR
         if plan is None:
             return
         progress = TaskProgress(self)
         self.progress_panel.attach(progress, "Asking the model…")
         self.run_button.setEnabled(False)
         self.estimate_button.setEnabled(False)
-        self.lane.run(lambda ws: execute_judge_run(ws, plan, progress=progress, actor=actor),
-                      success=self.on_finished, failure=self.on_failed)
+        self.lane.perform(lambda ws: operations.run_model(ws, plan, actor=actor, progress=progress),
+                          success=self.on_finished, failure=self.on_failed)
 
     def on_finished(self, summary: Any) -> None:
         """Show what the run did."""
