@@ -13,6 +13,7 @@ from reviewer.errors import KnownError
 
 if TYPE_CHECKING:
     from cli.main import CommandGroups
+    from reviewer.evidence import EvidenceSummary
 
 FORMAT_HELP = {
     "rankings": "ranker runs: one line per conversation, lines sharing run_id form one run",
@@ -54,13 +55,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _human_evidence(summary: dict[str, Any], links: list[dict[str, Any]], shown_from: int) -> str:
-    counts = summary["counts"]
+def _human_evidence(summary: EvidenceSummary, links: list[dict[str, Any]], shown_from: int) -> str:
+    counts = summary.counts
     out = [
-        f"Proposal {summary['proposal_id']}: {summary['links']} linked justifications",
+        f"Proposal {summary.proposal_id}: {summary.links} linked justifications",
         "  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()),
     ]
-    for source, by in summary["by_source"].items():
+    for source, by in summary.by_source.items():
         out.append(f"  {source:<40} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in by.items()))
     if links:
         out.append("")
@@ -68,9 +69,9 @@ def _human_evidence(summary: dict[str, Any], links: list[dict[str, Any]], shown_
         label = link["label"]
         where = f"{link['prompt_id']} / {link['annotator_id']}" if link["prompt_id"] else "statement"
         stance = (link["stance"] or "unlabelled").replace("_", " ")
-        by = f" ({label['source']})" if label else ""
+        source_text = f" ({label['source']})" if label else ""
         text = " ".join(link["text"].split())
-        out.append(f"{i:>5}. {link['justification_id']}  {stance}{by}  [{where}, {link['block']}]")
+        out.append(f"{i:>5}. {link['justification_id']}  {stance}{source_text}  [{where}, {link['block']}]")
         out.append(f"       {text[:160]}{'…' if len(text) > 160 else ''}")
     return "\n".join(out)
 
@@ -87,7 +88,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
             history=args.history,
         )
     rows = [link_json(x) for x in links]
-    _emit({**summary, "items": rows}, args.json, _human_evidence(summary, rows, args.offset))
+    _emit({**summary.to_json(), "items": rows}, args.json, _human_evidence(summary, rows, args.offset))
     return 0
 
 

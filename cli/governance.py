@@ -234,7 +234,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     with _open(args.workspace) as workspace:
         summary = write_report(workspace, args.format, Path(args.output), by=args.by)
-    _emit(summary, args.json, lambda s: f"Wrote {s['format']} report on {s['proposals']} proposals to {s['file']}.")
+    _emit(asdict(summary), args.json, lambda _s: summary.describe())
     return EXIT_OK
 
 

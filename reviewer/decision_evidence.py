@@ -63,10 +63,10 @@ def evidence_snapshot(
     """
     summary = evidence_summary(source, proposal_id)
     snapshot: dict[str, Any] = {
-        "counts": dict(summary["counts"]),
-        "by_source": summary["by_source"],
-        "links": summary["links"],
-        **share_supporting(summary["counts"]),
+        "counts": dict(summary.counts),
+        "by_source": summary.by_source,
+        "links": summary.links,
+        **share_supporting(summary.counts),
         "labels_digest": labels_digest(source, proposal_id),
     }
     if split_by is not None:

@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +119,7 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
         if evidence is not None:
             summary_fn, links_fn = evidence
             data = summary_fn(store, proposal.id)
-            entry["evidence"] = {"counts": data["counts"], "by_source": data["by_source"], "links": data["links"]}
+            entry["evidence"] = {"counts": data.counts, "by_source": data.by_source, "links": data.links}
             split: dict[str, dict[str, int]] = {}
             for link in links_fn(store, proposal.id):
                 if link.stance not in ("supports", "refutes"):
@@ -522,11 +522,31 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def write_report(workspace: Workspace, fmt: str, output: Path, *, by: str = DEFAULT_BY) -> dict[str, Any]:
-    """Build the report and write it to ``output`` (replaced only once complete).
+@dataclass(frozen=True)
+class WrittenReport:
+    """What ``write_report`` wrote.
 
-    Returns:
-        A summary: file, format, proposals, evidence_available, by.
+    Attributes:
+        file: the report's absolute path.
+        format: json, csv, md or html.
+        proposals: how many proposals it covers.
+        evidence_available: whether the evidence counts are in it.
+        by: the demographic field of its splits.
+    """
+
+    file: str
+    format: str
+    proposals: int
+    evidence_available: bool
+    by: str
+
+    def describe(self) -> str:
+        """One line for the user."""
+        return f"Wrote the {self.format} report on {self.proposals} proposals to {self.file}."
+
+
+def write_report(workspace: Workspace, fmt: str, output: Path, *, by: str = DEFAULT_BY) -> WrittenReport:
+    """Build the report and write it to ``output`` (replaced only once complete).
 
     Raises:
         KnownError: an unknown format, or the file cannot be written.
@@ -547,10 +567,7 @@ def write_report(workspace: Workspace, fmt: str, output: Path, *, by: str = DEFA
         os.replace(tmp, output)
     except OSError as exc:
         raise KnownError(f"Cannot write {output}: {exc.strerror or exc}.") from exc
-    return {
-        "file": str(output), "format": fmt, "proposals": len(data["proposals"]),
-        "evidence_available": data["evidence_available"], "by": by,
-    }
+    return WrittenReport(str(output), fmt, len(data["proposals"]), bool(data["evidence_available"]), by)
 
 
 def _evidence_sentence(evidence: dict[str, Any]) -> str:

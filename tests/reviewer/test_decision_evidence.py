@@ -21,8 +21,8 @@ def test_a_decision_stores_what_the_reviewer_saw(demo):
     before = evidence_summary(demo.store, SUPPORTED)
     result = governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "The crowd supports it.")
     kept = result.decision.evidence
-    assert kept["counts"] == before["counts"] and kept["by_source"] == before["by_source"]
-    c = before["counts"]
+    assert kept["counts"] == before.counts and kept["by_source"] == before.by_source
+    c = before.counts
     assert kept["share_supporting"] == round(c["supports"] / (c["supports"] + c["refutes"]), 4)
     low, high = kept["interval"]
     assert low < kept["share_supporting"] < high

@@ -63,7 +63,7 @@ def test_queue_shows_every_proposal_with_level_status_and_counts(desk, demo_work
         from reviewer.evidence import evidence_summary
 
         row = desk.queue.model.queue_row(desk.queue.model.row_of(SPLIT_BY_COUNTRY))
-        counts = evidence_summary(store, SPLIT_BY_COUNTRY)["counts"]
+        counts = evidence_summary(store, SPLIT_BY_COUNTRY).counts
         assert (row.supports, row.refutes, row.no_comment) == (counts["supports"], counts["refutes"], counts["no_comment"])
         assert desk.queue.model.queue_row(desk.queue.model.row_of(ROOT_LEVEL)).level == "root"
         assert desk.queue.model.queue_row(desk.queue.model.row_of(USER_LEVEL)).level == "user"

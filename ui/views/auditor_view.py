@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -30,7 +29,7 @@ from reviewer.audit_queries import LogCounts, LogFilter
 from reviewer.errors import ReviewerError
 from reviewer.render import escape
 from reviewer.replay import VerifyReport, verify_workspace
-from reviewer.report import FORMATS, write_report
+from reviewer.report import FORMATS, WrittenReport, write_report
 from reviewer.store import APP_ACTOR
 from reviewer.trace import TraceReport, trace
 from reviewer.workspace import Workspace
@@ -562,14 +561,14 @@ class AuditorView(QWidget):
         self._start(f"Writing the {FORMAT_LABELS[fmt]} report…")
         self.lane.run(lambda ws: write_report(ws, fmt, path), success=self.on_exported, failure=self.on_failed)
 
-    def on_exported(self, summary: dict[str, Any]) -> None:
+    def on_exported(self, written: WrittenReport) -> None:
         """Say where the report went."""
         self._finish()
         self._show_message(
-            f"Wrote the {FORMAT_LABELS.get(summary['format'], summary['format'])} report on "
-            f"{summary['proposals']} proposals to {summary['file']}.", _OK,
+            f"Wrote the {FORMAT_LABELS.get(written.format, written.format)} report on "
+            f"{written.proposals} proposals to {written.file}.", _OK,
         )
-        self.exported.emit(str(summary["file"]))
+        self.exported.emit(written.file)
 
     def on_failed(self, error: BaseException) -> None:
         """A check or an export failed: say so (a bug also gets the error box)."""

@@ -59,6 +59,7 @@ from reviewer.evidence import (
     STANCES,
     UNLABELLED,
     EvidenceRow,
+    EvidenceSummary,
     GroupSplit,
     demographic_fields,
     evidence_page,
@@ -380,7 +381,7 @@ class EvidenceView(QWidget):
         self.lane = lane
         self.reader = reader
         self.reviewer = ""
-        self.summary: dict[str, Any] | None = None
+        self.summary: EvidenceSummary | None = None
         self.proposal_id: str | None = None
         self._generation = 0
         self._fields_loaded = False
@@ -551,7 +552,7 @@ class EvidenceView(QWidget):
         # The lists shown open get their first page with the counts; a collapsed one reads it when opened.
         open_lists = [s for s in self.models if self._is_open(s)]
 
-        def op(conn: Any) -> tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]] | None:
+        def op(conn: Any) -> tuple[EvidenceSummary, list[Any] | None, dict[str, list[EvidenceRow]]] | None:
             if generation != self._generation:
                 return None  # another proposal was chosen while this waited its turn
             fields = demographic_fields(conn) if need_fields else None
@@ -595,7 +596,7 @@ class EvidenceView(QWidget):
         return stance not in self.toggles or self.toggles[stance].isChecked()
 
     def _on_summary(
-        self, generation: int, result: tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]] | None
+        self, generation: int, result: tuple[EvidenceSummary, list[Any] | None, dict[str, list[EvidenceRow]]] | None
     ) -> None:
         if generation != self._generation or self.proposal_id is None or result is None:
             return
@@ -628,9 +629,9 @@ class EvidenceView(QWidget):
         self.field_combo.setEnabled(bool(fields))
         self._fields_loaded = True
 
-    def _show_summary(self, summary: dict[str, Any]) -> None:
+    def _show_summary(self, summary: EvidenceSummary) -> None:
         self.summary = summary
-        counts = summary["counts"]
+        counts = summary.counts
         supports, refutes = counts["supports"], counts["refutes"]
         parts = [
             f'<b style="color:{STANCE_COLOURS["supports"]}">{supports:,}</b> supports',
@@ -642,7 +643,7 @@ class EvidenceView(QWidget):
         share = share_sentence(supports, refutes)
         self.counts_label.setText(" · ".join(parts) + f"<br/><b>{escape(share)}</b>")
         self.counts_label.setAccessibleName(f"{supports} supports, {refutes} refutes, {share}")
-        by_source = summary.get("by_source", {})
+        by_source = summary.by_source
         sources = []
         for key, stances in by_source.items():
             kind, _, name = key.partition(":")
@@ -654,7 +655,7 @@ class EvidenceView(QWidget):
         self._update_toggles()
 
     def _update_toggles(self) -> None:
-        counts = self.summary["counts"] if self.summary else {}
+        counts = self.summary.counts if self.summary else {}
         for stance, toggle in self.toggles.items():
             n = counts.get(stance)
             toggle.setText(f"{STANCE_TITLES[stance]}" + ("" if n is None else f" ({n:,})"))
@@ -813,7 +814,7 @@ class EvidenceView(QWidget):
         view = self._active
         position = view.currentIndex().row() if view is not None else -1
 
-        def op(ws: Any) -> OpResult[tuple[EvidenceRow | None, dict[str, Any], list[GroupSplit] | None]]:
+        def op(ws: Any) -> OpResult[tuple[EvidenceRow | None, EvidenceSummary, list[GroupSplit] | None]]:
             from reviewer import operations
 
             saved = operations.set_stance(ws, proposal_id, row.justification_id, stance, actor=person)
