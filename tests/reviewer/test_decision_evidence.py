@@ -96,3 +96,16 @@ def test_a_stance_run_says_before_it_runs_which_decided_proposals_it_may_relabel
     assert on_supported > 0
     assert (plan.decided_proposals, plan.decided_labels) == (1, on_supported)
     assert f"1 proposal already decided ({on_supported} labels)" in plan.describe()
+
+
+def test_the_labels_digest_is_one_line_per_link_in_justification_order(demo):
+    """The digest's bytes are fixed (decisions keep it): "justification\\tstance\\tkind\\tname\\n" per link."""
+    import hashlib
+
+    rows = demo.store.db.execute(
+        "SELECT justification_id, stance, source_kind, source_name FROM evidence_current WHERE proposal_id = ?",
+        [SUPPORTED]).fetchall()
+    assert len(rows) > 100
+    lines = sorted("\t".join("" if v is None else v for v in row) + "\n" for row in rows)
+    assert labels_digest(demo.store, SUPPORTED) == hashlib.sha256("".join(lines).encode()).hexdigest()
+    assert labels_digest(demo.store, "no-such-proposal") == hashlib.sha256(b"").hexdigest()
