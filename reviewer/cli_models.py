@@ -122,7 +122,8 @@ def _confirm(estimate: Any, args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any, config: Any,
          spec_revision: str | None, params: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
-    from reviewer.judges.tasks import estimate, run_items
+    from reviewer.judges.estimates import estimate
+    from reviewer.judges.running import run_items
 
     plan = estimate(workspace.store, items, judge.model)
     _confirm(plan, args)
@@ -147,7 +148,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
 
 def cmd_judge_rank(args: argparse.Namespace) -> int:
     """Rank each conversation's responses by the spec with a model."""
-    from reviewer.judges.tasks import ranker_items
+    from reviewer.judges.items import ranker_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
@@ -169,7 +170,7 @@ def cmd_judge_relevance(args: argparse.Namespace) -> int:
     """Grade conversations' relevance to sections, with a model or (``--lexical``) by BM25."""
     if args.lexical:
         return cmd_relevance(args)
-    from reviewer.judges.tasks import relevance_items
+    from reviewer.judges.items import relevance_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
@@ -187,7 +188,7 @@ def cmd_judge_relevance(args: argparse.Namespace) -> int:
 
 def cmd_judge_stance(args: argparse.Namespace) -> int:
     """Label justifications' stances towards proposals with a model."""
-    from reviewer.judges.tasks import stance_items
+    from reviewer.judges.items import stance_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:

@@ -9,22 +9,15 @@ from reviewer import modelconfig
 from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id, utc_now
+from reviewer.judges.answers import validate
 from reviewer.judges.base import JudgeError, JudgeRequest
+from reviewer.judges.data import conversation_block, data_block, unescape_data
+from reviewer.judges.estimates import TokenCounter, estimate
 from reviewer.judges.fake import FakeJudge
+from reviewer.judges.items import ranker_items, relevance_items, stance_items
 from reviewer.judges.openai_judge import OpenAIJudge, make_client
-from reviewer.judges.tasks import (
-    TokenCounter,
-    conversation_block,
-    data_block,
-    estimate,
-    load_prompt,
-    ranker_items,
-    relevance_items,
-    run_items,
-    stance_items,
-    unescape_data,
-    validate,
-)
+from reviewer.judges.prompts import load_prompt
+from reviewer.judges.running import run_items
 from reviewer.modelconfig import ApiKey, ModelConfig
 from reviewer.progress import Cancelled
 from reviewer.spec import parse_spec
