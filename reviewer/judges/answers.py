@@ -7,79 +7,58 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from jsonschema import Draft202012Validator, ValidationError
+
 from reviewer.errors import BugError, KnownError
 from reviewer.judges.base import JudgeReply, RankVerdict, RelevanceVerdict, StanceVerdict
 from reviewer.judges.data import unescape_data
 from reviewer.judges.items import WorkItem
 from reviewer.rankings import normalise
 
+# How each keyword's failure is worded, from the failing value and the keyword's value (``limit``).
+# jsonschema's own messages repeat the value whole ("'...2,001 characters...' is too long"); these
+# say what is wrong in a few words, as stored with a failure and shown beside it.
+_WORDING = {
+    "enum": "{value!r} is not one of {limit}",
+    "minimum": "{value} is below {limit}",
+    "maximum": "{value} is above {limit}",
+    "minLength": "shorter than {limit} characters",
+    "maxLength": "longer than {limit} characters",
+    "pattern": "{value!r} does not match {limit}",
+    "minItems": "fewer than {limit} items",
+    "maxItems": "more than {limit} items",
+}
 
-def validate(value: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
-    """Check ``value`` against a JSON schema, for the keywords the prompts use.
 
-    Supported: type (incl. lists), properties, required, additionalProperties (false), enum,
-    minimum, maximum, minLength, maxLength, pattern, items, minItems, maxItems.
+def validate(value: Any, schema: dict[str, Any]) -> list[str]:
+    """Check ``value`` against a JSON schema (draft 2020-12, with ``jsonschema``).
 
     Returns:
-        One message per violation (empty when the value is valid).
+        One ``path: problem`` line per violation, in document order, e.g.
+        ``$.grades[0].grade: 6 is above 5`` (empty when the value is valid). A value of the wrong
+        type gets that line only.
     """
-    errors: list[str] = []
-    kinds = schema.get("type")
-    if kinds is not None:
-        allowed = [kinds] if isinstance(kinds, str) else list(kinds)
-        if not any(_is_type(value, kind) for kind in allowed):
-            return [f"{path}: expected {' or '.join(allowed)}, got {type(value).__name__}"]
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{path}: {value!r} is not one of {schema['enum']}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            errors.append(f"{path}: {value} is below {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            errors.append(f"{path}: {value} is above {schema['maximum']}")
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            errors.append(f"{path}: shorter than {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            errors.append(f"{path}: longer than {schema['maxLength']} characters")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            errors.append(f"{path}: {value!r} does not match {schema['pattern']}")
-    if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                errors.append(f"{path}: missing {name!r}")
-        if schema.get("additionalProperties") is False:
-            errors.extend(f"{path}: unexpected {name!r}" for name in value if name not in properties)
-        for name, sub in properties.items():
-            if name in value:
-                errors.extend(validate(value[name], sub, f"{path}.{name}"))
-    if isinstance(value, list):
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            errors.append(f"{path}: fewer than {schema['minItems']} items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            errors.append(f"{path}: more than {schema['maxItems']} items")
-        if "items" in schema:
-            for i, item in enumerate(value):
-                errors.extend(validate(item, schema["items"], f"{path}[{i}]"))
-    return errors
+    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    mistyped = {e.json_path for e in errors if e.validator == "type"}
+    lines = [f"{e.json_path}: {problem}" for e in errors if e.validator == "type" or e.json_path not in mistyped
+             for problem in _problems(e)]
+    return list(dict.fromkeys(lines))  # jsonschema reports each missing property with all of them
 
 
-def _is_type(value: Any, kind: str) -> bool:
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "array":
-        return isinstance(value, list)
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "null":
-        return value is None
-    raise BugError(f"unsupported schema type {kind!r}")
+def _problems(error: ValidationError) -> list[str]:
+    value, limit = error.instance, error.validator_value
+    if error.validator == "type":
+        kinds = [limit] if isinstance(limit, str) else list(limit)
+        return [f"expected {' or '.join(kinds)}, got {type(value).__name__}"]
+    if error.validator == "required":
+        return [f"missing {name!r}" for name in limit if name not in value]
+    if error.validator == "additionalProperties":  # false: name each property it does not allow
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        known, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+        return [f"unexpected {name!r}" for name in value
+                if name not in known and not any(re.search(p, name) for p in patterns)]
+    wording = _WORDING.get(str(error.validator))
+    return [wording.format(value=value, limit=limit) if wording else error.message]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
 from reviewer.errors import BugError, KnownError
 from reviewer.resources import resource_path
 
@@ -44,6 +47,7 @@ def load_prompt(task: str, version: str | None = None) -> Prompt:
     try:
         system = resource_path("resources", "prompts", f"{version}.md").read_text(encoding="utf-8")
         schema = json.loads(resource_path("resources", "prompts", f"{version}.schema.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        Draft202012Validator.check_schema(schema)  # a broken schema would reject every answer
+    except (OSError, json.JSONDecodeError, SchemaError) as exc:
         raise BugError(f"The bundled prompt {version} is missing or broken: {exc}") from exc
     return Prompt(task=task, version=version, system=system.strip() + "\n", schema=schema)

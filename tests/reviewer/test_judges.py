@@ -186,6 +186,31 @@ def test_validator_subset():
     assert validate({"grades": [{"section_id": "x", "grade": 6}]}, relevance) == ["$.grades[0].grade: 6 is above 5"]
 
 
+def test_schema_problems_are_short_lines_by_path():
+    # Stored with a failure and shown beside it: a long answer is never repeated back, each missing
+    # or unexpected property is named once, and a value of the wrong type is reported only as such.
+    schema = load_prompt("stance").schema
+    quote = "q" * 2001
+    problems = validate({"stance": 5, "quote": quote, "confidence": 0.5, "zz": 1}, schema)
+    assert problems == ["$: missing 'reason'", "$: unexpected 'zz'", "$.quote: longer than 2000 characters",
+                        "$.stance: expected string, got int"]
+    assert validate([], schema) == ["$: expected object, got list"]
+    relevance = load_prompt("relevance").schema
+    assert validate({"grades": [{"grade": 2, "x": 1}]}, relevance) == [
+        "$.grades[0]: missing 'section_id'", "$.grades[0]: unexpected 'x'"]
+
+
+def test_a_broken_bundled_schema_is_a_bug(tmp_path, monkeypatch):
+    from reviewer.errors import BugError
+    from reviewer.judges import prompts
+
+    (tmp_path / "stance-v0.md").write_text("Label the stance.\n", encoding="utf-8")
+    (tmp_path / "stance-v0.schema.json").write_text('{"type": "objekt"}', encoding="utf-8")
+    monkeypatch.setattr(prompts, "resource_path", lambda *parts: tmp_path / parts[-1])
+    with pytest.raises(BugError, match="stance-v0 is missing or broken: 'objekt' is not valid"):
+        prompts.load_prompt("stance", "stance-v0")
+
+
 def test_data_block_escapes_its_own_delimiters():
     block = data_block("justification", INJECTION)
     assert block.count("</justification>") == 1 and block.endswith("</justification>")
