@@ -206,7 +206,7 @@ def cmd_judge_stance(args: argparse.Namespace) -> int:
 
 def cmd_judge_test(args: argparse.Namespace) -> int:
     """Send one tiny request to the configured endpoint."""
-    from reviewer.modelconfig import test_connection
+    from reviewer.judges.openai_judge import test_connection
 
     root = _workspace_root(args.workspace)
     config = _config(args, root)

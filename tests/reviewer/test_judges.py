@@ -9,6 +9,7 @@ from reviewer import modelconfig
 from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id, utc_now
+from reviewer.judges import openai_judge
 from reviewer.judges.answers import validate
 from reviewer.judges.base import JudgeError, JudgeRequest
 from reviewer.judges.data import conversation_block, data_block, unescape_data
@@ -578,12 +579,12 @@ def test_api_key_from_env_then_keyring(monkeypatch):
 def test_connection_test(server):
     server.queue(Reply(content="OK"))
     config = config_for(server)
-    message = modelconfig.test_connection(config, client=make_client(config, ApiKey("test", "test")))
+    message = openai_judge.test_connection(config, client=make_client(config, ApiKey("test", "test")))
     assert "answered 'OK'" in message and server.base_url in message
     assert "response_format" not in server.requests[0]
     server.queue(error_reply(404, "The model `nope` does not exist"))
     with pytest.raises(KnownError, match="does not exist"):
-        modelconfig.test_connection(config, client=make_client(config, ApiKey("test", "test")))
+        openai_judge.test_connection(config, client=make_client(config, ApiKey("test", "test")))
 
 
 def test_openai_client_gets_explicit_timeout_and_retries(server):
