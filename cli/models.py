@@ -123,7 +123,7 @@ def _confirm(estimate: Any, args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any, config: Any,
          spec_revision: str | None, params: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
     from reviewer import operations
-    from reviewer.judges.tasks import estimate
+    from reviewer.judges.estimates import estimate
     from reviewer.store import APP_ACTOR
 
     plan = estimate(workspace.store, items, judge.model)
@@ -151,7 +151,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
 
 def cmd_judge_rank(args: argparse.Namespace) -> int:
     """Rank each conversation's responses by the spec with a model."""
-    from reviewer.judges.tasks import ranker_items
+    from reviewer.judges.items import ranker_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
@@ -173,7 +173,7 @@ def cmd_judge_relevance(args: argparse.Namespace) -> int:
     """Grade conversations' relevance to sections, with a model or (``--lexical``) by BM25."""
     if args.lexical:
         return cmd_relevance(args)
-    from reviewer.judges.tasks import relevance_items
+    from reviewer.judges.items import relevance_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
@@ -191,7 +191,7 @@ def cmd_judge_relevance(args: argparse.Namespace) -> int:
 
 def cmd_judge_stance(args: argparse.Namespace) -> int:
     """Label justifications' stances towards proposals with a model."""
-    from reviewer.judges.tasks import stance_items
+    from reviewer.judges.items import stance_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
@@ -209,7 +209,7 @@ def cmd_judge_stance(args: argparse.Namespace) -> int:
 
 def cmd_judge_test(args: argparse.Namespace) -> int:
     """Send one tiny request to the configured endpoint."""
-    from reviewer.modelconfig import test_connection
+    from reviewer.judges.openai_judge import test_connection
 
     root = _workspace_root(args.workspace)
     config = _config(args, root)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -307,32 +306,3 @@ def redact(text: str | None, key: ApiKey | str | None) -> str | None:
     if text is None or not value or value == LOCAL_PLACEHOLDER_KEY:
         return text
     return text.replace(value, "***")
-
-
-def test_connection(config: ModelConfig, *, client: Any = None) -> str:
-    """Send one tiny chat request to the endpoint and say how it went.
-
-    Args:
-        config: the endpoint settings.
-        client: an ``openai.OpenAI`` client to use instead of one made from ``config`` (tests).
-
-    Returns:
-        A sentence naming the endpoint, the model and the answer time.
-
-    Raises:
-        KnownError: nothing is configured, or the endpoint failed (the message says how).
-    """
-    from reviewer.judges.base import JudgeRequest
-    from reviewer.judges.openai_judge import OpenAIJudge
-
-    key = require_endpoint(config, "Testing the connection")
-    judge = OpenAIJudge(client, config) if client is not None else OpenAIJudge.from_config(config, key)
-    started = time.perf_counter()
-    reply = judge.complete(JudgeRequest(
-        task="test", messages=({"role": "user", "content": "Reply with the single word OK."},),
-        schema_name="", schema={},
-    ))
-    elapsed = time.perf_counter() - started
-    said = (reply.content or reply.refusal or "").strip().replace("\n", " ")[:40]
-    return (f"Connected to {config.endpoint}: model {config.model} answered {said!r} in {elapsed:.2f} s "
-            f"(API key from {key.source}).")

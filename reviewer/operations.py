@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from reviewer.governance import DecisionResult, Member
     from reviewer.importing import ImportSummary
     from reviewer.judges.base import Judge
+    from reviewer.judges.items import WorkItem
+    from reviewer.judges.running import RunSummary
     from reviewer.judges.runs import JudgePlan
-    from reviewer.judges.tasks import RunSummary, WorkItem
     from reviewer.lexical import LexicalSummary
     from reviewer.modelconfig import ModelConfig
     from reviewer.progress import Progress
@@ -202,7 +203,7 @@ def run_model_items(workspace: Workspace, items: Sequence[WorkItem], judge: Judg
                     actor: str, spec_revision: str | None, params: dict[str, Any],
                     progress: Progress | None = None) -> OpResult[RunSummary]:
     """Send work items to ``judge`` (the command line's model tasks, which build their own items)."""
-    from reviewer.judges.tasks import run_items
+    from reviewer.judges.running import run_items
 
     return perform(workspace.store, "model.run", actor, lambda who: run_items(
         workspace.store, list(items), judge, config, progress=progress, spec_revision=spec_revision,

@@ -306,9 +306,9 @@ DEMO_MEMBERS = (
 
 def _import_demo_data(workspace: Workspace) -> None:
     """Load the bundled crowd data, ranker run, relevance grades and proposals, then label stances."""
+    # Imported here: only creating the demo needs the importers, and the app opens faster without them.
     from reviewer import evidence, formats, governance
     from reviewer.ca1 import import_ca1
-    from reviewer.proposals import import_proposals_jsonl
 
     demo = resource_path("resources", "demo")
     store = workspace.store
@@ -318,7 +318,7 @@ def _import_demo_data(workspace: Workspace) -> None:
     import_ca1(store, [demo / "ca1" / "comparisons.jsonl", demo / "ca1" / "annotators.jsonl"], strict=True)
     formats.import_rankings(workspace, demo / "rankings.jsonl")
     formats.import_relevance(store, demo / "relevance.jsonl")
-    import_proposals_jsonl(workspace, demo / "proposals.jsonl")
+    formats.import_proposals(workspace, demo / "proposals.jsonl")
     for proposal_id in store.proposal_ids():
         evidence.apply_ranking_rule(store, proposal_id)
 

@@ -131,7 +131,7 @@ def test_wheel_installs_into_a_clean_venv_and_runs(tmp_path):
     # The prompts come from the installed package, byte for byte the project's files.
     found = run_installed(venv / "bin" / "python", (
         "import json, reviewer, spec_review_resources\n"
-        "from reviewer.judges.tasks import PROMPT_VERSIONS, load_prompt\n"
+        "from reviewer.judges.prompts import PROMPT_VERSIONS, load_prompt\n"
         "print(json.dumps({'reviewer': reviewer.__spec__.origin, 'resources': spec_review_resources.__spec__.origin,\n"
         "                  'prompts': {v: load_prompt(t).system for t, v in PROMPT_VERSIONS.items()}}))\n"
     ), work, runner.env)

@@ -1,8 +1,9 @@
-"""A judge that calls any OpenAI-compatible chat-completions endpoint through an injected ``openai`` client."""
+"""A judge for any OpenAI-compatible chat-completions endpoint (through an injected ``openai`` client); the connection test."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from reviewer.errors import KnownError
@@ -124,6 +125,32 @@ class OpenAIJudge:
         if status >= 500:
             return JudgeError(f"The endpoint failed ({status}): {detail}", kind="server", raw=body)
         return JudgeError(f"The endpoint refused the request ({status}): {detail}", kind="bad_request", raw=body)
+
+
+def test_connection(config: ModelConfig, *, client: Any = None) -> str:
+    """Send one tiny chat request to the endpoint and say how it went.
+
+    Args:
+        config: the endpoint settings.
+        client: an ``openai.OpenAI`` client to use instead of one made from ``config`` (tests).
+
+    Returns:
+        A sentence naming the endpoint, the model and the answer time.
+
+    Raises:
+        KnownError: nothing is configured, or the endpoint failed (the message says how).
+    """
+    key = require_endpoint(config, "Testing the connection")
+    judge = OpenAIJudge(client, config) if client is not None else OpenAIJudge.from_config(config, key)
+    started = time.perf_counter()
+    reply = judge.complete(JudgeRequest(
+        task="test", messages=({"role": "user", "content": "Reply with the single word OK."},),
+        schema_name="", schema={},
+    ))
+    elapsed = time.perf_counter() - started
+    said = (reply.content or reply.refusal or "").strip().replace("\n", " ")[:40]
+    return (f"Connected to {config.endpoint}: model {config.model} answered {said!r} in {elapsed:.2f} s "
+            f"(API key from {key.source}).")
 
 
 def retry_after_seconds(headers: Any) -> float | None:

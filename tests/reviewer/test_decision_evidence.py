@@ -85,7 +85,8 @@ def test_proposal_show_gives_the_evidence_at_decision_beside_now(demo, capsys):
 
 
 def test_a_stance_run_says_before_it_runs_which_decided_proposals_it_may_relabel(demo):
-    from reviewer.judges.tasks import estimate, stance_items
+    from reviewer.judges.estimates import estimate
+    from reviewer.judges.items import stance_items
 
     items = stance_items(demo.store)
     before = estimate(demo.store, items, "test-model")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.errors import KnownError
+from reviewer.judges.openai_judge import test_connection
 from reviewer.modelconfig import (
     API_KEY_ENV,
     CONFIG_FILE,
@@ -36,7 +37,6 @@ from reviewer.modelconfig import (
     resolve_api_key,
     save_config,
     store_api_key,
-    test_connection,
 )
 from ui.dialogs import Dialogs
 from ui.workers import Lane
