@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -211,6 +212,48 @@ def require_proposal(conn: sqlite3.Connection, proposal_id: str) -> None:
         )
 
 
+class ImmediateDatabase(Database):
+    """A sqlite-utils ``Database`` whose transactions take the write lock when they begin.
+
+    sqlite-utils' ``atomic()`` starts with a plain (deferred) ``BEGIN``: the write lock is asked
+    for at the first write, and when another process holds it SQLite fails at once with
+    "database is locked" instead of waiting (a deferred reader cannot be upgraded). ``BEGIN
+    IMMEDIATE`` asks for the lock first, so the busy timeout applies and concurrent writers
+    queue. Nested blocks are savepoints, as in sqlite-utils.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """Run a block in one immediate transaction (a savepoint when already in one)."""
+        if self.conn.in_transaction:
+            savepoint = f"spec_review_{secrets.token_hex(8)}"
+            self.conn.execute(f"SAVEPOINT {savepoint}")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+
 class Store:
     """The workspace database.
 
@@ -254,7 +297,7 @@ class Store:
 
     @classmethod
     def _from_connection(cls, conn: sqlite3.Connection, path: Path | None) -> Store:
-        db = Database(conn)
+        db = ImmediateDatabase(conn)
         # Reading the schema state first: a newer database must be left exactly as it is.
         known = {m.name for m in migrations._migrations}
         applied = {m.name for m in migrations.applied(db)}
