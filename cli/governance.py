@@ -130,7 +130,8 @@ def cmd_commit(args: argparse.Namespace) -> int:
     data = report_json(report)
 
     def human(d: dict[str, Any]) -> str:
-        lines = [f"{i['proposal_id']}  {i['result']:<12} {i['message']}" for i in d["items"]]
+        lines = [f"Note: {note}" for note in d["notes"]]
+        lines += [f"{i['proposal_id']}  {i['result']:<12} {i['message']}" for i in d["items"]]
         if not lines:
             lines.append("Nothing adopted is waiting to be committed.")
         if d["release"]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer import audit, gitops
 from reviewer.errors import KnownError
 from reviewer.governance import ProposalStatus, require_role, statuses
 from reviewer.ids import utc_now
+from reviewer.locking import workspace_lock
 from reviewer.progress import NoProgress, Progress
 from reviewer.spec import parse_spec
 from reviewer.store import Proposal, Store, sql_errors
@@ -26,6 +29,9 @@ TRAILER_WORKSPACE = "Spec-Review-Workspace"
 TRAILER_AUDIT_HEAD = "Audit-Head"
 TRAILER_EDITOR = "Editor"
 TRAILER_RELEASE = "Release"
+# Written before each git commit and removed once it is recorded: a run killed in between leaves
+# it, and the next run (holding the workspace lock) knows the half-applied change as its own.
+IN_PROGRESS = ".spec-review-commit.json"
 
 
 def _after_git_commit(proposal_id: str, sha: str) -> None:
@@ -84,6 +90,7 @@ class CommitReport:
         head_after: HEAD after it.
         items: one entry per adopted proposal looked at, in order.
         release: the release, when one was cut.
+        notes: what the run repaired before it began (an earlier run's half-applied change).
     """
 
     branch: str
@@ -91,6 +98,7 @@ class CommitReport:
     head_after: str
     items: tuple[CommitItem, ...]
     release: ReleaseInfo | None = None
+    notes: tuple[str, ...] = ()
 
 
 # ---- applying a proposal to the current text ----------------------------------------------------
@@ -195,15 +203,31 @@ def commit_message(
     return "\n".join(lines) + "\n"
 
 
+class DecidedAgain(Exception):
+    """A proposal's counted decisions changed while its commit was being made (raised before recording)."""
+
+    def __init__(self, status: ProposalStatus) -> None:
+        super().__init__(status.status)
+        self.status = status
+
+
 def _record_commit(
     store: Store, *, sha: str, parent: str | None, proposal: Proposal, decision_ids: Sequence[str], editor: str,
     merged: Sequence[str], recovered: bool,
 ) -> None:
-    """Write a proposal's commit into the database with its audit event (one transaction)."""
+    """Write a proposal's commit into the database with its audit event (one transaction).
+
+    The proposal's status is read again inside the transaction: a decision recorded while git
+    ran (a slow hook) that changed what counts raises ``DecidedAgain`` and nothing is recorded.
+    """
     now = utc_now()
     with sql_errors("recording the commit"), audit.anchored(store.db):
         if store.db.execute("SELECT 1 FROM spec_commits WHERE sha = ?", [sha]).fetchone():
             return
+        if not recovered:
+            now_status = statuses(store, [proposal.id])[proposal.id]
+            if now_status.final_outcome != "adopt" or set(now_status.counted_decisions) != set(decision_ids):
+                raise DecidedAgain(now_status)
         store.db.conn.executemany(
             "UPDATE decisions SET commit_sha = ? WHERE id = ? AND proposal_id = ?",
             [(sha, decision_id, proposal.id) for decision_id in decision_ids],
@@ -367,6 +391,69 @@ def commit_adopted(
         KnownError: a precondition fails, or git refuses a commit.
     """
     progress = progress or NoProgress()
+    member = require_role(workspace.store, editor, "editor")
+    # One commit run per workspace at a time, across processes: a second run waits, then says who.
+    with workspace_lock(workspace.root, "commit run", member.name):
+        notes = _finish_interrupted(workspace)
+        report = _commit_locked(workspace, member.name, tag, progress)
+    return CommitReport(report.branch, report.head_before, report.head_after, report.items, report.release,
+                        tuple(notes))
+
+
+def _finish_interrupted(workspace: Workspace) -> list[str]:
+    """Undo the half-applied change of a run that was killed before its git commit; say what was done."""
+    marker = workspace.root / IN_PROGRESS
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        data = {}
+    notes: list[str] = []
+    repo = workspace.spec_repo_path
+    applied_file = workspace.root / (IN_PROGRESS + ".applied")
+    if data.get("head") and gitops.head_sha(repo) == data["head"] and applied_file.is_file():
+        if gitops.undo_half_applied(repo, str(data.get("file")), applied_file.read_bytes()):
+            notes.append(
+                f"An earlier commit run (proposal {data.get('proposal_id')}) stopped before git committed; "
+                f"its half-applied change to {data.get('file')} was undone."
+            )
+    # When HEAD moved, the commit was made: recover_commits records it by its trailers.
+    applied_file.unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
+    return notes
+
+
+def _mark_in_progress(workspace: Workspace, head: str, proposal_id: str, applied: bytes) -> None:
+    """Say, before git runs, what this run is about to commit (removed once recorded)."""
+    root = workspace.root
+    try:
+        (root / (IN_PROGRESS + ".applied")).write_bytes(applied)
+        (root / IN_PROGRESS).write_text(json.dumps({
+            "head": head, "proposal_id": proposal_id, "file": workspace.config.spec_file,
+            "sha256": hashlib.sha256(applied).hexdigest(), "at": utc_now(),
+        }), encoding="utf-8")
+    except OSError as exc:
+        raise KnownError(f"Cannot write to the workspace {root}: {exc.strerror or exc}.",
+                         hint="The workspace folder must be writable to commit; nothing was committed.") from exc
+
+
+def _clear_in_progress(root: Path) -> None:
+    (root / IN_PROGRESS).unlink(missing_ok=True)
+    (root / (IN_PROGRESS + ".applied")).unlink(missing_ok=True)
+
+
+def _check_writable(store: Store) -> None:
+    """Take and release the database's write lock before git runs.
+
+    A database another process holds stops the run before a commit is made, not after.
+    """
+    with sql_errors("checking that the workspace database can be written"), store.db.atomic():
+        pass
+
+
+def _commit_locked(workspace: Workspace, editor: str, tag: str | None, progress: Progress) -> CommitReport:
+    """``commit_adopted`` once the workspace lock is held."""
     store = workspace.store
     member = require_role(store, editor, "editor")
     repo = workspace.spec_repo_path
@@ -416,12 +503,38 @@ def commit_adopted(
             proposal, status, decided, editor=member.name, workspace_id=workspace.config.id,
             head=audit.head_of(store.db),
         )
-        sha = gitops.commit_files(repo, {name: applied.text.encode("utf-8")}, message, expected_head=head)
+        data = applied.text.encode("utf-8")
+        _check_writable(store)
+        _mark_in_progress(workspace, head, proposal.id, data)
+        try:
+            sha = gitops.commit_files(repo, {name: data}, message, expected_head=head)
+        except KnownError:
+            _clear_in_progress(workspace.root)  # git restored the file: nothing half-applied is left
+            raise
         _after_git_commit(proposal.id, sha)
-        _record_commit(
-            store, sha=sha, parent=head, proposal=proposal, decision_ids=[d[0] for d in decided],
-            editor=member.name, merged=applied.merged, recovered=False,
-        )
+        try:
+            _record_commit(
+                store, sha=sha, parent=head, proposal=proposal, decision_ids=[d[0] for d in decided],
+                editor=member.name, merged=applied.merged, recovered=False,
+            )
+        except DecidedAgain as again:
+            gitops.undo_commit(repo, sha, head)
+            _clear_in_progress(workspace.root)
+            items.append(CommitItem(
+                proposal.id, proposal.title, again.status.status, None, tuple(proposal.section_ids),
+                message=f"not committed: decided again while its commit was being made (now "
+                        f"{again.status.status.replace('_', ' ')}); the commit was undone",
+            ))
+            progress.tick()
+            continue
+        except KnownError as exc:
+            raise KnownError(
+                f"Proposal {proposal.id} was committed to git as {sha[:10]}, but the commit could not be "
+                f"recorded: {exc.message}",
+                hint="Run the commit again once the database can be written: it finds the commit by its "
+                     "trailers and records it (no second commit is made).",
+            ) from exc
+        _clear_in_progress(workspace.root)
         merged_note = f" (merged with later changes in {', '.join(applied.merged)})" if applied.merged else ""
         items.append(CommitItem(
             proposal.id, proposal.title, "committed", sha, tuple(proposal.section_ids), applied.merged,
@@ -553,6 +666,7 @@ def report_json(report: CommitReport) -> dict[str, Any]:
             "tag": report.release.tag, "commit_sha": report.release.commit_sha,
             "proposal_ids": list(report.release.proposal_ids),
         },
+        "notes": list(report.notes),
     }
 
 

@@ -401,6 +401,72 @@ def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_
         return sha
 
 
+def head_sha(path: Path) -> str | None:
+    """Return HEAD's sha (None in a repository without commits)."""
+    with open_repo(path) as repo:
+        return _head_sha(repo)
+
+
+def undo_commit(path: Path, sha: str, parent: str) -> None:
+    """Move the branch back from our own commit ``sha`` to ``parent``, keeping any local change.
+
+    Raises:
+        KnownError: HEAD is no longer ``sha`` (someone committed on top), or git refused.
+    """
+    with open_repo(path) as repo:
+        if _head_sha(repo) != sha:
+            raise KnownError(f"Cannot undo commit {sha[:10]}: the branch has moved on since.",
+                             hint=f"Revert it by hand with `git revert {sha[:10]}`.")
+        status, out, err = _run(repo, "reset", "--quiet", "--keep", parent)
+    if status != 0:
+        raise KnownError(f"git could not undo commit {sha[:10]}: {_one_line(err or out)}.",
+                         hint=f"Revert it by hand with `git revert {sha[:10]}`.")
+
+
+def undo_half_applied(path: Path, name: str, applied: bytes) -> bool:
+    """Undo a change our own run wrote to ``name`` but never committed (the run was killed).
+
+    The file is restored from HEAD only when it holds exactly ``applied`` (our bytes, nobody
+    else's); a stale ``index.lock`` left by the killed git is removed first. The caller must hold
+    the workspace lock, so no run of ours is using the index.
+
+    Returns:
+        True when something was undone.
+    """
+    with open_repo(path) as repo:
+        git_dir = Path(repo.git_dir)
+        root = Path(repo.working_tree_dir or path)
+        target = root / name
+        ours = target.is_file() and target.read_bytes() == applied
+        lock = git_dir / "index.lock"
+        undone = False
+        if lock.exists() and (ours or _index_lock_is_ours(lock)):
+            lock.unlink()
+            undone = True
+        if ours:
+            status, out, err = _run(repo, "checkout", "HEAD", "--", name)
+            if status != 0:
+                raise KnownError(f"git could not restore {name} from HEAD: {_one_line(err or out)}.")
+            undone = True
+    return undone
+
+
+def _index_lock_is_ours(lock: Path) -> bool:
+    """An empty or older-than-a-minute ``index.lock`` is one a killed git left (a live git holds it briefly)."""
+    import time
+
+    try:
+        info = lock.stat()
+    except OSError:
+        return False
+    return info.st_size == 0 or time.time() - info.st_mtime > 60
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no message"
+
+
 def _head_sha(repo: Repo) -> str | None:
     """Read HEAD's sha from the ref files, without starting a git process."""
     git = _git()
