@@ -462,7 +462,7 @@ def _commit_locked(workspace: Workspace, editor: str, tag: str | None, progress:
     assert state.head is not None and state.branch is not None
     if tag is not None:
         gitops.check_tag_name(repo, tag)
-        if gitops.tag_exists(repo, tag):
+        if gitops.tag_exists(repo, tag) and not _unfinished_release(workspace, tag):
             raise KnownError(f"The tag {tag!r} already exists in the spec repository.", hint="Choose another name; nothing was changed.")
         if gitops.is_untracked(repo, CHANGELOG):
             raise KnownError(
@@ -589,6 +589,20 @@ def insert_changelog_entry(existing: str, entry: str) -> str:
     return existing + entry
 
 
+def _unfinished_release(workspace: Workspace, tag: str) -> bool:
+    """Whether ``tag`` is this workspace's release whose record a killed run never wrote."""
+    target = gitops.tag_target(workspace.spec_repo_path, tag)
+    if target is None:
+        return False
+    recorded = workspace.store.db.execute(
+        "SELECT 1 FROM spec_commits WHERE sha = ? AND kind = 'release'", [target]).fetchone()
+    if recorded:
+        return False
+    entries = gitops.log_with_trailers(workspace.spec_repo_path, f"{target}^!")
+    return bool(entries) and tag in entries[0].trailer(TRAILER_RELEASE) and (
+        workspace.config.id in entries[0].trailer(TRAILER_WORKSPACE))
+
+
 def _cut_release(workspace: Workspace, tag: str, head: str, editor: str) -> ReleaseInfo:
     store = workspace.store
     repo = workspace.spec_repo_path
@@ -635,7 +649,8 @@ def _cut_release(workspace: Workspace, tag: str, head: str, editor: str) -> Rele
         )
         _after_git_commit(f"release {tag}", sha)
     summary = "\n".join([f"Release {tag}", ""] + [f"- {_one_line(t)} ({p})" for p, t, _s, _c in listed])
-    gitops.create_tag(repo, tag, summary + "\n", sha)
+    if gitops.tag_target(repo, tag) != sha:  # a killed run may have tagged it already
+        gitops.create_tag(repo, tag, summary + "\n", sha)
     with sql_errors("recording the release"), audit.anchored(store.db):
         store.db.execute(
             "INSERT INTO spec_commits (sha, editor, proposal_ids, decision_ids, committed_at, kind, parent_sha,"

@@ -576,6 +576,13 @@ def create_tag(path: Path, tag: str, message: str, rev: str = "HEAD") -> str:
     return out.strip()
 
 
+def tag_target(path: Path, tag: str) -> str | None:
+    """Return the commit ``tag`` points at, or None when there is no such tag."""
+    with open_repo(path) as repo:
+        status, out, _err = _run(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}")
+    return out.strip() if status == 0 and out.strip() else None
+
+
 def read_files_at(path: Path, wanted: Sequence[tuple[str, str]]) -> list[str | None]:
     """Return the text of each ``(rev, name)`` (None when the revision or file does not exist).
 

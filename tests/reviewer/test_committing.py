@@ -359,3 +359,37 @@ def test_a_commit_names_every_counted_decision(tmp_path):
     assert sorted(trailers.split()) == sorted(expected)
     (stored,) = workspace.store.db.execute("SELECT decision_ids FROM spec_commits WHERE sha = ?", [item.commit_sha])
     assert set(json.loads(stored[0])) == expected
+
+
+def test_a_run_killed_after_tagging_is_finished_by_the_next_run_with_the_same_tag(tmp_path, monkeypatch):
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    adopt(workspace, propose(workspace, "guide", ("Guidance text.", "Guidance.")), ("Ana",))
+    real_create_tag = committing.gitops.create_tag
+
+    def tag_then_die(*args, **kwargs):
+        real_create_tag(*args, **kwargs)
+        raise KeyboardInterrupt  # killed after the tag, before the release is recorded
+
+    monkeypatch.setattr(committing.gitops, "create_tag", tag_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        committing.commit_adopted(workspace, "Eve", tag="v1")
+    monkeypatch.undo()
+    tagged = git(repo, "rev-parse", "v1^{commit}")
+    report = committing.commit_adopted(workspace, "Eve", tag="v1")
+    assert report.release is not None and report.release.commit_sha == tagged
+    assert git(repo, "rev-parse", "HEAD") == tagged and git(repo, "tag") == "v1"
+    assert workspace.store.db.execute(
+        "SELECT release_tag FROM spec_commits WHERE sha = ? AND kind = 'release'", [tagged]).fetchone() == ("v1",)
+    # Finished once: now the tag is this workspace's recorded release and cannot be cut again.
+    with pytest.raises(KnownError, match="already exists"):
+        committing.commit_adopted(workspace, "Eve", tag="v1")
+
+
+def test_a_tag_someone_else_made_is_still_refused(tmp_path):
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    adopt(workspace, propose(workspace, "guide", ("Guidance text.", "Guidance.")), ("Ana",))
+    git(repo, "tag", "-a", "v1", "-m", "made by hand")
+    with pytest.raises(KnownError, match="already exists"):
+        committing.commit_adopted(workspace, "Eve", tag="v1")
