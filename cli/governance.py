@@ -161,10 +161,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         # The file first, then the chain (it proves the log), then the replay (it proves the tables
         # the app shows are what the log says).
         verified = verify_workspace(workspace, expected)
+        backwards = audit.clock_regressions(workspace.store.db) if verified.chain.ok else []
     report, mismatches = verified.chain, list(verified.mismatches)
     data = audit.report_json(report)
     data["record"] = {"ok": not mismatches, "mismatches": [asdict(m) for m in mismatches]}
     data["ok"] = report.ok and not mismatches
+    data["clock_backwards"] = [{"seq": seq, "at": at, "previous_at": prev} for seq, at, prev in backwards]
 
     def human(d: dict[str, Any]) -> str:
         head = f"head {d['head']['seq']}:{d['head']['hash']}"
@@ -179,8 +181,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             if len(mismatches) > 50:
                 lines.append(f"  ... and {len(mismatches) - 50} more (--json lists them all)")
             return "\n".join(lines)
-        return (f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; the record matches "
-                f"the log; {head}.")
+        lines = [f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; the record matches "
+                 f"the log; {head}."]
+        if backwards:
+            lines.append(f"Note: {len(backwards)} event{'' if len(backwards) == 1 else 's'} carry a time earlier than "
+                         "the event before (a clock running behind?); the record follows the log's order, not the clock:")
+            lines += [f"  event {seq}: {at[:19]} after {prev[:19]}" for seq, at, prev in backwards[:10]]
+        return "\n".join(lines)
 
     _emit(data, args.json, human)
     return EXIT_OK if data["ok"] else EXIT_PROBLEM

@@ -294,6 +294,20 @@ def anchored(db: Database) -> Iterator[Database]:
         refresh_anchor(db)
 
 
+def clock_regressions(db: Database, limit: int = 100) -> list[tuple[int, str, str]]:
+    """Return events whose time is earlier than the event before them: ``(seq, at, previous at)``.
+
+    Order in the record is the log's, never the clock's, so these change nothing; they are worth
+    a look (a machine whose clock runs behind, or an edited time).
+    """
+    rows = db.execute(
+        "SELECT seq, at, prev_at FROM (SELECT seq, at, lag(at) OVER (ORDER BY seq) AS prev_at FROM audit_events)"
+        " WHERE prev_at IS NOT NULL AND at < prev_at ORDER BY seq LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [(int(seq), str(at), str(prev)) for seq, at, prev in rows]
+
+
 def head_of(db: Database) -> Head:
     """Return the newest event as a ``Head`` (the genesis when the log is empty)."""
     row = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()

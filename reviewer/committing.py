@@ -360,14 +360,15 @@ def recover_commits(workspace: Workspace, head: str) -> list[CommitItem]:
     return items
 
 
-def _final_at(store: Store, status: ProposalStatus) -> str:
+def _final_at(store: Store, status: ProposalStatus) -> int:
+    """When the proposal became final, as a position in the record (its last counted decision's)."""
     if not status.counted_decisions:
-        return ""
+        return 0
     marks = ",".join("?" * len(status.counted_decisions))
     row = store.db.execute(
-        f"SELECT max(decided_at) FROM decisions WHERE id IN ({marks})", list(status.counted_decisions)
+        f"SELECT max(rowid) FROM decisions WHERE id IN ({marks})", list(status.counted_decisions)
     ).fetchone()
-    return str(row[0] or "")
+    return int(row[0] or 0)
 
 
 def commit_adopted(
@@ -495,7 +496,7 @@ def _commit_locked(workspace: Workspace, editor: str, tag: str | None, progress:
         decided = [
             tuple(r) for r in store.db.execute(
                 f"SELECT id, reviewer, decided_at FROM decisions WHERE id IN ({','.join('?' * len(status.counted_decisions))})"
-                " ORDER BY decided_at, rowid",
+                " ORDER BY rowid",
                 list(status.counted_decisions),
             )
         ]

@@ -438,7 +438,7 @@ def decisions_for(store: Store, proposal_id: str) -> list[Decision]:
     """Return every decision on a proposal, oldest first."""
     with sql_errors("reading decisions"):
         rows = store.db.execute(
-            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE proposal_id = ? ORDER BY decided_at, rowid",
+            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE proposal_id = ? ORDER BY rowid",
             [proposal_id],
         ).fetchall()
     return [_decision(r) for r in rows]
@@ -536,7 +536,9 @@ def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[st
         decisions: dict[str, list[tuple[str, str, str, str | None]]] = {pid: [] for pid in wanted}
         for pid, decision_id, reviewer, outcome, sha, authority in store.db.execute(
             f"SELECT proposal_id, id, reviewer, outcome, commit_sha, authority FROM decisions{where}"
-            " ORDER BY decided_at, rowid", params
+            # In the order they were recorded (the log's), never by wall-clock time: a reviewer
+            # whose clock runs behind must not have their later decision counted as earlier.
+            " ORDER BY rowid", params
         ):
             if pid in wanted_set:
                 decisions[pid].append((decision_id, reviewer, outcome, sha))

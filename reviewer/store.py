@@ -484,7 +484,7 @@ class Store:
                            (SELECT section_id FROM proposal_sections s
                             WHERE s.proposal_id = p.id ORDER BY position)),
                        (SELECT outcome FROM decisions d WHERE d.proposal_id = p.id
-                        ORDER BY decided_at DESC LIMIT 1)
+                        ORDER BY d.rowid DESC LIMIT 1)
                 FROM proposals p ORDER BY p.created_at, p.id
                 """
             ).fetchall()

@@ -325,3 +325,32 @@ def test_decide_cli_reports_status(tmp_path, capsys):
     assert code == 0 and "now adopted" in out
     code, out, _ = run(capsys, "proposal", "show", ws, p.id, "--json")
     assert code == 0
+
+
+def test_a_later_decision_counts_as_later_even_when_its_clock_runs_behind(tmp_path, monkeypatch):
+    """Decisions are ordered by the record, not by wall-clock time (a laptop two hours behind)."""
+    workspace = make_workspace(tmp_path)
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance."))
+    governance.decide(workspace.store, proposal.id, "adopt", "Ana", "Looks right.")
+    assert governance.proposal_status(workspace.store, proposal.id).status == "adopted"
+    monkeypatch.setattr(governance, "utc_now", lambda: "2000-01-01T00:00:00.000000+00:00")
+    governance.decide(workspace.store, proposal.id, "defer", "Ana", "On reflection, not yet.",
+                      "needs-more-evidence")
+    status = governance.proposal_status(workspace.store, proposal.id)
+    assert status.status == "deferred" and status.votes == {"Ana": "defer"}
+    assert [d.outcome for d in governance.decisions_for(workspace.store, proposal.id)] == ["adopt", "defer"]
+
+
+def test_verify_notes_events_whose_clock_went_backwards(tmp_path, monkeypatch, capsys):
+    workspace = make_workspace(tmp_path)
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance."))
+    monkeypatch.setattr(governance, "utc_now", lambda: "2000-01-01T00:00:00.000000+00:00")
+    monkeypatch.setattr(audit, "utc_now", lambda: "2000-01-01T00:00:00.000000+00:00")
+    governance.decide(workspace.store, proposal.id, "adopt", "Ana", "Looks right.")
+    seq = audit.head_of(workspace.store.db).seq
+    workspace.close()
+    code, out, _err = run(capsys, "audit", "verify", tmp_path / "ws")
+    assert code == 0 and "Audit log intact" in out
+    assert f"event {seq}: 2000-01-01T00:00:00 after " in out and "clock running behind" in out
+    code, out, _err = run(capsys, "audit", "verify", tmp_path / "ws", "--json")
+    assert json.loads(out)["clock_backwards"][0]["seq"] == seq
