@@ -476,14 +476,13 @@ def _commit_locked(workspace: Workspace, editor: str, tag: str | None, progress:
     current = statuses(store)
     adopted = [s for s in current.values() if s.status in ("adopted", Status.NEEDS_REBASE)]
     adopted.sort(key=lambda s: (_final_at(store, s), s.proposal_id))
-    spec_path = repo / name
     progress.start(len(adopted), "Committing adopted proposals")
     for status in adopted:
         proposal = store.get_proposal(status.proposal_id)
-        try:
-            text = spec_path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise KnownError(f"The spec file {name!r} is not UTF-8 text (byte {exc.start}).") from exc
+        # The text as the repository stores it, not as checked out: with core.autocrlf the working
+        # copy has CRLF line ends where the blob (and every proposal's base) has LF. The tree is
+        # clean, so the two hold the same text; the commit writes the repository's own line ends.
+        text = gitops.read_file_at(repo, head, name)
         applied = apply_proposal(text, proposal)
         if applied.text is None:
             _record_needs_rebase(store, proposal, head, applied.problem, member.name)

@@ -393,3 +393,20 @@ def test_a_tag_someone_else_made_is_still_refused(tmp_path):
     git(repo, "tag", "-a", "v1", "-m", "made by hand")
     with pytest.raises(KnownError, match="already exists"):
         committing.commit_adopted(workspace, "Eve", tag="v1")
+
+
+def test_an_autocrlf_checkout_commits_with_the_repository_line_ends(tmp_path):
+    """core.autocrlf=true checks the spec out with CRLF; proposals (LF, like the blob) still apply."""
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    git(repo, "config", "core.autocrlf", "true")
+    (repo / "model_spec.md").unlink()
+    git(repo, "checkout", "--", "model_spec.md")
+    assert b"\r\n" in spec_bytes(workspace) and git(repo, "status", "--porcelain") == ""
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance, plainly."))
+    adopt(workspace, proposal, ("Ana",))
+    report = committing.commit_adopted(workspace, "Eve")
+    assert [i.result for i in report.items] == ["committed"]
+    committed = blob(repo, "HEAD:model_spec.md")
+    assert b"\r\n" not in committed and b"Guidance, plainly." in committed
+    assert git(repo, "status", "--porcelain") == ""
