@@ -380,8 +380,9 @@ def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_
                 )
                 if status != 0:
                     raise KnownError(
-                        f"git refused the commit (exit {status}): {(err or out).strip()[-600:] or 'no message'}.",
-                        hint="A pre-commit or commit-msg hook may have failed; the working tree was restored and nothing was committed.",
+                        f"git refused the commit (exit {status}): {_one_line(err or out)}.",
+                        hint=f"{_why_git_refused(err or out, Path(repo.git_dir))} The working tree was restored "
+                             "and nothing was committed.",
                     )
             except BaseException:
                 for name, original in originals.items():
@@ -462,9 +463,25 @@ def _index_lock_is_ours(lock: Path) -> bool:
     return info.st_size == 0 or time.time() - info.st_mtime > 60
 
 
+def _why_git_refused(text: str, git_dir: Path) -> str:
+    """Say in a sentence what most likely stopped ``git commit``, from what git printed."""
+    lower = text.lower()
+    if "no space left" in lower or "disk quota" in lower:
+        return "The disk is full: free some space and try again."
+    if "gpg" in lower or "signing" in lower or "ssh-keygen" in lower:
+        return "Signing the commit failed: check git's signing settings (user.signingkey, gpg.format) or your key agent."
+    if "index.lock" in lower:
+        return "Another git process is using the repository (or a stale .git/index.lock was left); wait and try again."
+    hooks = [h for h in ("pre-commit", "commit-msg", "prepare-commit-msg") if (git_dir / "hooks" / h).is_file()]
+    if hooks:
+        return f"A hook ({', '.join(hooks)}) refused it: see its message above."
+    return "See git's message above."
+
+
 def _one_line(text: str) -> str:
-    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no message"
+    """Git's message on one line (its lines joined by " | "), at most 300 characters."""
+    joined = " | ".join(line.strip() for line in (text or "").splitlines() if line.strip())
+    return (joined[:297] + "...") if len(joined) > 300 else joined or "no message"
 
 
 def _head_sha(repo: Repo) -> str | None:

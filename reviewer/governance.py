@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,8 +77,29 @@ class RoleChange:
     changed_at: str
 
 
+def visible(text: str) -> bool:
+    """Whether ``text`` has a character one can see (not only spaces and invisible format characters)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs") for ch in text or "")
+
+
+def clean_name(name: str) -> str:
+    """Return a person's name as the record keeps it ("" when nothing visible is left).
+
+    NFC (a typed "í" and "i" + combining accent are one name), spaces collapsed, invisible
+    format characters trimmed from both ends.
+    """
+    text = " ".join(unicodedata.normalize("NFC", name or "").split())
+    start, end = 0, len(text)
+    while start < end and unicodedata.category(text[start]) == "Cf":
+        start += 1
+    while end > start and unicodedata.category(text[end - 1]) == "Cf":
+        end -= 1
+    text = text[start:end].strip()
+    return text if visible(text) else ""
+
+
 def _clean_name(name: str, what: str = "member") -> str:
-    cleaned = " ".join(name.split())
+    cleaned = clean_name(name)
     if not cleaned:
         raise KnownError(f"A {what} needs a name.")
     return cleaned
@@ -93,7 +115,7 @@ def _check_role(role: str) -> str:
 def get_member(store: Store, name: str) -> Member | None:
     """Return the member called ``name``, or None."""
     row = store.db.execute(
-        "SELECT id, name, roles, created_at FROM members WHERE name = ?", [" ".join(name.split())]
+        "SELECT id, name, roles, created_at FROM members WHERE name = ?", [clean_name(name)]
     ).fetchone()
     if row is None:
         return None
@@ -604,7 +626,7 @@ def decide(
     outcome = normalise_outcome(outcome)
     reason_category = normalise_reason(outcome, reason)
     rationale = (rationale or "").strip()
-    if not rationale:
+    if not visible(rationale):
         raise KnownError("A decision needs a rationale: say why, in words others can read.")
     proposal = store.get_proposal(proposal_id)
     member = require_role(store, reviewer, "reviewer")

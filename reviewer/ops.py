@@ -236,9 +236,9 @@ def check_actor(store: Store, operation: Operation, actor: str) -> str:
     Raises:
         KnownError: no name, or (for an operation that needs a role) not a member holding it.
     """
-    from reviewer.governance import require_role
+    from reviewer.governance import clean_name, require_role
 
-    name = " ".join((actor or "").split())
+    name = clean_name(actor)
     if not name:
         raise KnownError(f"Say who is acting: {operation.summary} needs a name for the record.")
     if operation.role is not None:

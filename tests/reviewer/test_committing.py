@@ -410,3 +410,33 @@ def test_an_autocrlf_checkout_commits_with_the_repository_line_ends(tmp_path):
     committed = blob(repo, "HEAD:model_spec.md")
     assert b"\r\n" not in committed and b"Guidance, plainly." in committed
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_signing_failure_says_what_git_said_on_one_line(tmp_path):
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    adopt(workspace, propose(workspace, "guide", ("Guidance text.", "Guidance.")), ("Ana",))
+    fake_gpg = tmp_path / "gpg"
+    fake_gpg.write_text("#!/bin/sh\necho 'gpg: signing failed: No secret key' >&2\nexit 2\n")
+    fake_gpg.chmod(0o755)
+    git(repo, "config", "commit.gpgsign", "true")
+    git(repo, "config", "gpg.program", str(fake_gpg))
+    before = repo_state(workspace)
+    with pytest.raises(KnownError) as refused:
+        committing.commit_adopted(workspace, "Eve")
+    text = str(refused.value)
+    assert "\n" not in text and "gpg failed to sign the data" in text and "Signing the commit failed" in text
+    assert "hook" not in text
+    assert repo_state(workspace) == before
+
+
+def test_git_refusals_are_explained_by_what_git_said(tmp_path):
+    from reviewer.gitops import _why_git_refused
+
+    git_dir = tmp_path / ".git"
+    (git_dir / "hooks").mkdir(parents=True)
+    assert "disk is full" in _why_git_refused("fatal: write error: No space left on device", git_dir)
+    assert "another git process" in _why_git_refused("fatal: Unable to create '/r/.git/index.lock'", git_dir).lower()
+    assert _why_git_refused("error: something", git_dir) == "See git's message above."
+    (git_dir / "hooks" / "pre-commit").write_text("#!/bin/sh\nexit 1\n")
+    assert "pre-commit" in _why_git_refused("error: something", git_dir)

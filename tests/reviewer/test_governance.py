@@ -354,3 +354,26 @@ def test_verify_notes_events_whose_clock_went_backwards(tmp_path, monkeypatch, c
     assert f"event {seq}: 2000-01-01T00:00:00 after " in out and "clock running behind" in out
     code, out, _err = run(capsys, "audit", "verify", tmp_path / "ws", "--json")
     assert json.loads(out)["clock_backwards"][0]["seq"] == seq
+
+
+def test_a_name_typed_decomposed_is_the_same_member(tmp_path):
+    import unicodedata
+
+    workspace = make_workspace(tmp_path, members=False)
+    composed = governance.add_member(workspace.store, "Sofía Herrera", ["reviewer"])
+    decomposed = unicodedata.normalize("NFD", "Sofía Herrera")
+    assert decomposed != "Sofía Herrera"
+    again = governance.add_member(workspace.store, decomposed, ["editor"])
+    assert again.id == composed.id and again.roles == ("editor", "reviewer")
+    assert [m.name for m in governance.list_members(workspace.store)] == ["Sofía Herrera"]
+    assert governance.require_role(workspace.store, "\u200bSofía Herrera\u200b", "editor").id == composed.id
+    with pytest.raises(KnownError, match="needs a name"):
+        governance.add_member(workspace.store, "\u200b\u200b ", ["reviewer"])
+
+
+def test_a_rationale_of_invisible_characters_is_no_rationale(tmp_path):
+    workspace = make_workspace(tmp_path)
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance."))
+    with pytest.raises(KnownError, match="needs a rationale"):
+        governance.decide(workspace.store, proposal.id, "adopt", "Ana", "\u200b\u200b\u2060\ufeff ")
+    assert governance.decisions_for(workspace.store, proposal.id) == []
