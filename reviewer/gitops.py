@@ -354,8 +354,6 @@ def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_
     Raises:
         KnownError: HEAD moved, or git (a hook, for example) refused the commit.
     """
-    import tempfile
-
     with open_repo(path) as repo:
         if _head_sha(repo) != expected_head:
             raise KnownError(
@@ -363,9 +361,11 @@ def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_
             )
         root = Path(repo.working_tree_dir or path)
         originals = {name: (root / name).read_bytes() if (root / name).exists() else None for name in files}
-        fd, message_file = tempfile.mkstemp(prefix="spec-review-commit-", suffix=".txt")
+        # Inside .git, under one fixed name: a run killed here leaves no stray file in the
+        # system's temporary folder, and the next run writes over it.
+        message_file = str(Path(repo.git_dir) / "SPEC_REVIEW_COMMIT_MSG")
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with open(message_file, "wb") as handle:
                 handle.write(message.encode("utf-8"))
             try:
                 for name, data in files.items():

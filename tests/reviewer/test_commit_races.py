@@ -10,8 +10,10 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -143,6 +145,9 @@ def test_a_run_killed_during_the_pre_commit_hook_is_recovered_by_the_next(adopte
     assert not (workspace.spec_repo_path / ".git" / "index.lock").exists()
     assert not (workspace.root / committing.IN_PROGRESS).exists()
     assert governance.proposal_status(workspace.store, proposal.id).status == "committed"
+    # The killed run's commit message lived in .git under one name, overwritten and removed by the next.
+    assert not (workspace.spec_repo_path / ".git" / "SPEC_REVIEW_COMMIT_MSG").exists()
+    assert not list(Path(tempfile.gettempdir()).glob("spec-review-commit-*"))
 
 
 def test_a_locked_database_stops_the_run_before_git_commits(adopted, monkeypatch):
