@@ -53,6 +53,20 @@ def open_repo(path: Path) -> Iterator[Repo]:
         repo.close()
 
 
+def _refused_by_git(repo: Repo, path: Path) -> None:
+    """Raise a clear error when git itself refuses to read the repository (another user's files).
+
+    Git will not read a repository owned by another user unless told it is safe (its config
+    could run programs): say so, and how, rather than "no revision HEAD".
+    """
+    status, _out, err = _run(repo, "rev-parse", "--git-dir")
+    if status != 0 and "dubious ownership" in err:
+        raise KnownError(
+            f"git refuses to read the spec repository {path}: it belongs to another user.",
+            hint=f"If you trust it, allow it with `git config --global --add safe.directory {path}`.",
+        )
+
+
 @dataclass(frozen=True)
 class RepoInfo:
     """The state of a spec repository.
@@ -95,7 +109,9 @@ def resolve_revision(path: Path, rev: str) -> str:
     with open_repo(path) as repo:
         try:
             return str(repo.commit(rev).hexsha)
-        except (git.BadName, ValueError, git.GitCommandError) as exc:
+        except (git.BadName, ValueError, git.GitCommandError, OSError) as exc:
+            # OSError: GitPython's reader process died (git refused to start on the repository).
+            _refused_by_git(repo, path)
             raise KnownError(f"The spec repository has no revision {rev!r}.") from exc
 
 
@@ -109,7 +125,9 @@ def read_file_at(path: Path, rev: str, name: str) -> str:
     with open_repo(path) as repo:
         try:
             commit = repo.commit(rev)
-        except (git.BadName, ValueError, git.GitCommandError) as exc:
+        except (git.BadName, ValueError, git.GitCommandError, OSError) as exc:
+            # OSError: GitPython's reader process died (git refused to start on the repository).
+            _refused_by_git(repo, path)
             raise KnownError(f"The spec repository has no revision {rev!r}.") from exc
         try:
             blob = commit.tree / name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -212,6 +213,12 @@ def require_proposal(conn: sqlite3.Connection, proposal_id: str) -> None:
         )
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (as its effective user, where the OS tells them apart)."""
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, os.W_OK, effective_ids=effective)
+
+
 class ImmediateDatabase(Database):
     """A sqlite-utils ``Database`` whose transactions take the write lock when they begin.
 
@@ -262,11 +269,13 @@ class Store:
     Attributes:
         db: the sqlite-utils database (use only on the thread that opened it).
         path: the database file, or None for an in-memory store.
+        read_only: True when the workspace could not be written and was opened for reading.
     """
 
     def __init__(self, db: Database, path: Path | None = None) -> None:
         self.db = db
         self.path = path
+        self.read_only = False
         self._closed = False
 
     # ---- opening ---------------------------------------------------------------------------
@@ -280,10 +289,20 @@ class Store:
         """
         if not create and not path.is_file():
             raise KnownError(f"No workspace database at {path}.", hint="Create a workspace with `spec-review init`.")
+        # A read-only copy (an auditor's, a published archive) opens read-only: everything can be
+        # read and verified; a write says the workspace is read-only.
+        read_only = not create and not (_writable(path) and _writable(path.parent))
         with sql_errors("opening the workspace"):
-            conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
+            if read_only:
+                # In a folder that cannot be written SQLite cannot make the write-ahead log's
+                # index; nothing can change the file there, so it is opened as immutable.
+                flag = "mode=ro" if _writable(path.parent) else "immutable=1"
+                conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flag}", uri=True, timeout=5.0,
+                                       isolation_level=None)
+            else:
+                conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
             try:
-                store = cls._from_connection(conn, path)
+                store = cls._from_connection(conn, path, read_only=read_only)
             except BaseException:
                 conn.close()
                 raise
@@ -296,7 +315,7 @@ class Store:
         return cls._from_connection(conn, None)
 
     @classmethod
-    def _from_connection(cls, conn: sqlite3.Connection, path: Path | None) -> Store:
+    def _from_connection(cls, conn: sqlite3.Connection, path: Path | None, *, read_only: bool = False) -> Store:
         db = ImmediateDatabase(conn)
         # Reading the schema state first: a newer database must be left exactly as it is.
         known = {m.name for m in migrations._migrations}
@@ -309,6 +328,16 @@ class Store:
             )
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 5000")
+        if read_only:
+            if migrations.pending(db):
+                raise KnownError(
+                    "This workspace was written by an older version of Spec Review and needs an upgrade, "
+                    "which needs write access; its folder is read-only.",
+                    hint="Open a writable copy once to upgrade it; nothing was changed.",
+                )
+            store = cls(db, path)
+            store.read_only = True
+            return store
         if path is not None and migrations.pending(db):
             db.execute("PRAGMA journal_mode = WAL")
         migrations.apply(db)
@@ -319,7 +348,8 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        audit.refresh_anchor(self.db)
+        if not self.read_only:
+            audit.refresh_anchor(self.db)
         self.db.close()
 
     def schema_version(self) -> str | None:
