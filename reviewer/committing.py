@@ -461,6 +461,9 @@ def _commit_locked(workspace: Workspace, editor: str, tag: str | None, progress:
     name = workspace.config.spec_file
     state = _check_worktree(workspace)
     assert state.head is not None and state.branch is not None
+    # A spec that no longer parses (an unclosed code fence committed by hand swallows the sections
+    # after it) is the problem to report, not every proposal "needing a rebase".
+    workspace.load_spec()
     if tag is not None:
         gitops.check_tag_name(repo, tag)
         if gitops.tag_exists(repo, tag) and not _unfinished_release(workspace, tag):

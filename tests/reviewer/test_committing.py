@@ -440,3 +440,18 @@ def test_git_refusals_are_explained_by_what_git_said(tmp_path):
     assert _why_git_refused("error: something", git_dir) == "See git's message above."
     (git_dir / "hooks" / "pre-commit").write_text("#!/bin/sh\nexit 1\n")
     assert "pre-commit" in _why_git_refused("error: something", git_dir)
+
+
+def test_a_spec_that_no_longer_parses_stops_the_run_and_marks_nothing(tmp_path):
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance."))
+    adopt(workspace, proposal, ("Ana",))
+    spec = repo / "model_spec.md"
+    spec.write_text(spec.read_text().replace("Line two of the root rule.", "```\nLine two of the root rule."))
+    git(repo, "commit", "-qam", "A code fence left open by hand")
+    before = repo_state(workspace), db_state(workspace)
+    with pytest.raises(KnownError, match="never closed"):
+        committing.commit_adopted(workspace, "Eve")
+    assert (repo_state(workspace), db_state(workspace)) == before
+    assert governance.proposal_status(workspace.store, proposal.id).status == "adopted"
