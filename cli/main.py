@@ -325,6 +325,14 @@ def _log_internal_error() -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 user error, 2 internal error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    for position, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the terminal passed that are not UTF-8 (surrogate-escaped)
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            sys.stderr.write(f"spec-review: error: argument {position} is not valid UTF-8 text: {shown}. "
+                             "Set your terminal to UTF-8 and type it again; nothing was changed.\n")
+            return EXIT_USER_ERROR
     # Starting the app needs none of the other commands: skip importing them, so the window
     # comes up sooner.
     gui_only = not argv or argv[0] == "gui"
