@@ -5,6 +5,7 @@ import pytest
 from sqlite_utils import Database
 
 from reviewer import audit, committing, governance
+from reviewer.errors import KnownError
 from reviewer.migrations import migrations
 from reviewer.store import Store
 from reviewer.workspace import Workspace
@@ -267,3 +268,21 @@ def test_rows_sqlite_encodes_differently_are_checked_the_python_way(tmp_path, mo
     with Workspace.open(tmp_path / "ws") as workspace:
         report = audit.verify_chain(workspace.store.db)
     assert not report.ok and report.first_bad_seq == 6
+
+
+def test_an_event_appended_with_a_correct_hash_is_named_and_never_built_on(tmp_path, capsys):
+    """A well-sealed event after the head record is foreign: verify names it, and no write moves the anchors over it."""
+    workspace_with_events(tmp_path)
+    last = rows(tmp_path)[-1]
+    forged = [last[0] + 1, "f0f0f0f0-0000-4000-8000-000000000000", last[2], "Mallory", "member.role_add", "member",
+              None, '{"name":"Mallory","roles":["editor"]}', last[9]]
+    intrude(tmp_path, ("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?)", [*forged, seal(*forged)]))
+    code, data = verify(capsys, tmp_path)
+    assert code == 1 and data["first_bad"]["seq"] == forged[0]
+    assert "appended outside the app" in data["first_bad"]["reason"]
+    with Workspace.open(tmp_path / "ws") as workspace:
+        with pytest.raises(KnownError, match="does not end where its head record says"):
+            governance.add_member(workspace.store, "Dan", ["reviewer"])
+        assert governance.get_member(workspace.store, "Dan") is None
+    code, data = verify(capsys, tmp_path)
+    assert code == 1 and data["first_bad"]["seq"] == forged[0]  # the anchors did not move over it
