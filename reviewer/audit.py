@@ -429,6 +429,19 @@ def _fast_intact(db: Database) -> tuple[int, Head] | None:
 
 def _chain_break(db: Database) -> tuple[int, ChainReport | None, Head]:
     """Walk the chain; return (events, the failure or None, the last good head)."""
+    # The app writes every field as text: another type (a payload cast to a BLOB) was stored by
+    # hand, and SQLite's JSON functions that hash the chain cannot even read it.
+    odd = db.execute(
+        "SELECT seq, id, typeof(payload) FROM audit_events WHERE typeof(id) <> 'text' OR typeof(at) <> 'text'"
+        " OR typeof(actor) <> 'text' OR typeof(action) <> 'text' OR typeof(object_type) <> 'text'"
+        " OR typeof(object_id) NOT IN ('text', 'null') OR typeof(payload) <> 'text'"
+        " OR typeof(prev_hash) <> 'text' OR typeof(hash) <> 'text' ORDER BY seq LIMIT 1"
+    ).fetchone()
+    if odd is not None:
+        seq, event_id, _kind = odd
+        before = db.execute("SELECT hash FROM audit_events WHERE seq = ?", [seq - 1]).fetchone()
+        return seq, ChainReport(False, seq, seq, str(event_id), "a field is stored as other than text: it was "
+                                "changed outside the app"), Head(seq - 1, str(before[0]) if before else GENESIS_HASH)
     fast = _fast_intact(db)
     if fast is not None:
         return fast[0], None, fast[1]

@@ -338,6 +338,16 @@ class Store:
             store = cls(db, path)
             store.read_only = True
             return store
+        order = [m.name for m in migrations._migrations]
+        missing = [name for name in order[: max((order.index(a) for a in applied), default=0)] if name not in applied]
+        if missing:
+            # A later migration is recorded but an earlier one is not: the record of the schema was
+            # edited (its tables exist); running the earlier one again would fail halfway.
+            raise KnownError(
+                f"The workspace database's record of its schema was changed by hand: {missing[0]} is missing "
+                "while later steps are recorded.",
+                hint="Restore the workspace from a copy you trust; nothing was changed.",
+            )
         if path is not None and migrations.pending(db):
             db.execute("PRAGMA journal_mode = WAL")
         migrations.apply(db)

@@ -286,3 +286,19 @@ def test_an_event_appended_with_a_correct_hash_is_named_and_never_built_on(tmp_p
         assert governance.get_member(workspace.store, "Dan") is None
     code, data = verify(capsys, tmp_path)
     assert code == 1 and data["first_bad"]["seq"] == forged[0]  # the anchors did not move over it
+
+
+def test_a_payload_stored_as_a_blob_is_named_not_an_internal_error(tmp_path, capsys):
+    workspace_with_events(tmp_path)
+    intrude(tmp_path, ("UPDATE audit_events SET payload = CAST(payload AS BLOB) WHERE seq = 3", []))
+    code, data = verify(capsys, tmp_path)
+    assert code == 1 and data["first_bad"]["seq"] == 3 and "stored as other than text" in data["first_bad"]["reason"]
+
+
+def test_deleted_migration_rows_are_refused_plainly(tmp_path, capsys):
+    workspace_with_events(tmp_path)
+    intrude(tmp_path, ("DELETE FROM _sqlite_migrations WHERE name LIKE '0005%'", []))
+    before = rows(tmp_path)
+    code, out, err = run(capsys, "status", tmp_path / "ws")
+    assert code == 1 and "record of its schema was changed by hand: 0005" in err and "internal" not in err
+    assert rows(tmp_path) == before
