@@ -49,7 +49,9 @@ class CommitItem:
     Attributes:
         proposal_id: the proposal.
         title: its title.
-        result: ``committed``, ``recovered`` (an earlier run's commit, now recorded) or ``needs_rebase``.
+        result: ``committed``, ``recovered`` (an earlier run's commit, now recorded), ``needs_rebase``,
+            ``refused`` (a commit naming the proposal whose text is not the proposal's) or the status a
+            proposal decided again during its commit now has.
         commit_sha: the commit, when there is one.
         sections: the sections it changes.
         merged_sections: sections merged three ways because the spec had moved.
@@ -346,6 +348,13 @@ def recover_commits(workspace: Workspace, head: str) -> list[CommitItem]:
             if status is None or status.status == "committed" or status.final_outcome != "adopt":
                 continue
             proposal = store.get_proposal(proposal_id)
+            if not _is_proposal_applied(workspace, entry, proposal):
+                items.append(CommitItem(
+                    proposal_id, proposal.title, "refused", entry.sha, tuple(proposal.section_ids),
+                    message=f"commit {entry.sha[:10]} names this proposal but its text is not the proposal applied "
+                            "to its parent: not recorded as its commit (see `spec-review audit trace`)",
+                ))
+                continue
             known = {d[0] for d in store.db.execute("SELECT id FROM decisions WHERE proposal_id = ?", [proposal_id])}
             decision_ids = [d for d in entry.trailer(TRAILER_DECISION) if d in known] or list(status.counted_decisions)
             editor = (entry.trailer(TRAILER_EDITOR) or ["spec-review"])[0]
@@ -358,6 +367,18 @@ def recover_commits(workspace: Workspace, head: str) -> list[CommitItem]:
                 message=f"recorded commit {entry.sha[:10]}, made by an earlier run that stopped before recording it",
             ))
     return items
+
+
+def _is_proposal_applied(workspace: Workspace, entry: gitops.LogEntry, proposal: Proposal) -> bool:
+    """Whether commit ``entry`` holds exactly ``proposal`` applied to its parent (what a run of ours makes)."""
+    if not entry.parents:
+        return False
+    name = workspace.config.spec_file
+    before, after = gitops.read_files_at(workspace.spec_repo_path, [(entry.parents[0], name), (entry.sha, name)])
+    if before is None or after is None:
+        return False
+    applied = apply_proposal(before, proposal)
+    return applied.text == after
 
 
 def _final_at(store: Store, status: ProposalStatus) -> int:

@@ -183,9 +183,10 @@ class Workspace:
                 id=new_id(), name=DEMO_NAME, spec_repo="spec", spec_file=DEFAULT_SPEC_FILE,
                 created_at=utc_now(),
             )
-            # The workspace "begins" at the first release, so later releases are in its history.
-            first = gitops.resolve_revision(tmp / "spec", releases[0].tag)
-            _write_new_workspace(tmp, config, baseline=first)
+            # The workspace begins at the newest release: the releases before it are the spec's
+            # history, not changes this board must account for (trace fails on any change to the
+            # spec after the baseline that no adopted proposal explains).
+            _write_new_workspace(tmp, config, baseline=gitops.resolve_revision(tmp / "spec", "HEAD"))
             workspace = Workspace.open(tmp)
             try:
                 _import_demo_data(workspace)

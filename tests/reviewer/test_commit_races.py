@@ -10,10 +10,8 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -130,9 +128,11 @@ def test_a_run_killed_during_the_pre_commit_hook_is_recovered_by_the_next(adopte
     started, _release = waiting_hook(workspace, tmp_path)
     base = git(workspace.spec_repo_path, "rev-parse", "HEAD")
     original = spec_bytes(workspace)
-    stray_before = set(Path(tempfile.gettempdir()).glob("spec-review-commit-*"))
+    private_tmp = tmp_path / "tmp"  # the run's own temporary folder: what it leaves there is its own
+    private_tmp.mkdir()
     run = subprocess.Popen([sys.executable, "-m", "cli", "commit", str(workspace.root), "--editor", "Eve"],
-                           cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env={**os.environ, "TMPDIR": str(private_tmp)})
     wait_for(started)
     os.killpg(run.pid, signal.SIGKILL)  # the app, git and the hook, all at once
     run.wait(timeout=30)
@@ -148,7 +148,7 @@ def test_a_run_killed_during_the_pre_commit_hook_is_recovered_by_the_next(adopte
     assert governance.proposal_status(workspace.store, proposal.id).status == "committed"
     # The killed run's commit message lived in .git under one name, overwritten and removed by the next.
     assert not (workspace.spec_repo_path / ".git" / "SPEC_REVIEW_COMMIT_MSG").exists()
-    assert set(Path(tempfile.gettempdir()).glob("spec-review-commit-*")) <= stray_before
+    assert list(private_tmp.iterdir()) == []
 
 
 def test_a_locked_database_stops_the_run_before_git_commits(adopted, monkeypatch):

@@ -153,8 +153,10 @@ def test_moved_spec_is_merged_three_ways(tmp_path):
     assert item.result == "committed" and item.merged_sections == ("user_rule",)
     assert spec_bytes(workspace).decode() == moved.replace("Alpha line.", "Alpha line, proposed.")
     result = trace(workspace)
-    assert result.ok, result.problems
+    # The proposal's own commit traces; the hand edit it was merged with is an outside change.
     assert [c["explained_by"] for c in result.commits] == ["outside", "decision"]
+    (problem,) = result.problems
+    assert "(Edit epsilon) changed the spec outside the app" in problem
 
 
 def test_conflict_marks_needs_rebase_and_commits_nothing(tmp_path):

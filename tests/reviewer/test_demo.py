@@ -68,7 +68,7 @@ def test_demo_repository_is_the_real_history_up_to_2025_04_11(demo):
         assert [t for t, _ in tags] == [t for t, _, _, _ in DEMO_RELEASES] == ["v2025.02.12", "v2025.04.11"]
         assert ws.repo_info().head == dict(tags)["v2025.04.11"] == ws.resolve("HEAD")
         assert ws.repo_info().branch == "main" and not ws.repo_info().dirty
-        assert ws.store.get_info("baseline_revision") == tags[0][1]
+        assert ws.store.get_info("baseline_revision") == tags[-1][1]  # begins at the newest release
         assert ws.load_spec().text == model_spec_text(BEFORE_CA)
     # One commit per release, oldest first, nothing else.
     log = git(repo, "log", "--reverse", "--format=%H|%an|%aI|%cI|%s").splitlines()

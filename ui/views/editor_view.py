@@ -243,9 +243,14 @@ def report_html(report: CommitReport, state: EditorState | None) -> str:
     conflict_sections = {}
     if state is not None:
         conflict_sections = {i.proposal_id: i.conflict_section for i in state.preview.plan.items}
-    made = [i for i in report.items if i.commit_sha]
+    made = [i for i in report.items if i.result in ("committed", "recovered")]
     conflicts = [i for i in report.items if i.result == Status.NEEDS_REBASE]
+    others = [i for i in report.items if i not in made and i not in conflicts]
     parts = [_CSS]
+    parts += [f"<p style='color:#8a5a00'><b>Note:</b> {escape(note)}</p>" for note in report.notes]
+    # Not committed for another reason: decided again during the run, or a commit that names the
+    # proposal but holds other text (refused).
+    parts += [f"<p style='color:#b3261e'><b>{escape(i.title)}</b>: {escape(i.message)}.</p>" for i in others]
     if made:
         parts.append(
             f"<p><b>{len(made)} commit{'s' if len(made) != 1 else ''} on {escape(report.branch)}</b> "
@@ -264,7 +269,7 @@ def report_html(report: CommitReport, state: EditorState | None) -> str:
                 f"<td>{escape(', '.join(item.sections))}</td><td style='color:#555'>{escape(note)}</td></tr>"
             )
         parts.append(_TABLE + "".join(rows) + "</table>")
-    elif not conflicts:
+    elif not conflicts and not others:
         parts.append("<p>Nothing adopted was waiting to be committed.</p>")
     if conflicts:
         parts.append(
@@ -616,7 +621,7 @@ class EditorView(QWidget):
         self._set_busy(False)
         report = outcome.report
         self.report = report
-        made = sum(1 for i in report.items if i.commit_sha)
+        made = sum(1 for i in report.items if i.result in ("committed", "recovered"))
         conflicts = sum(1 for i in report.items if i.result == Status.NEEDS_REBASE)
         if made and conflicts:
             self._show_message(
