@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QTabWidget,
-    QTextBrowser,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -46,6 +45,7 @@ from ui.models.queue import (
 )
 from ui.models.sections import SectionTreeModel
 from ui.style import AUTHORITY_LABELS, authority_badge_html
+from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
 from ui.views.progress_panel import ProgressPanel
@@ -310,8 +310,7 @@ class MainWindow(QMainWindow):
         self.section_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.section_tree.header().setStretchLastSection(False)
         self.section_tree.selectionModel().currentChanged.connect(self.on_section_chosen)
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
         self.detail.anchorClicked.connect(self.on_link)
         self.spec_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.spec_splitter.addWidget(self.section_tree)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +35,7 @@ from reviewer.workspace import Workspace
 from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.models.audit_log import AuditLogModel, short_time
+from ui.text_browser import SafeTextBrowser
 from ui.workers import PageReader, ReadConnection, WorkspaceLane, describe_error
 
 ACTION_PREFIXES = (
@@ -337,14 +337,11 @@ class AuditorView(QWidget):
         # Compact rows: a log is read as a list, many events at a glance.
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
 
-        self.chain_view = QTextBrowser()
-        self.chain_view.setOpenLinks(False)
+        self.chain_view = SafeTextBrowser()
         self.chain_view.anchorClicked.connect(self.on_link)
-        self.trace_view = QTextBrowser()
-        self.trace_view.setOpenLinks(False)
+        self.trace_view = SafeTextBrowser()
         self.checks = QTabWidget()
         self.checks.addTab(self.chain_view, "Chain")
         self.checks.addTab(self.trace_view, "Trace")

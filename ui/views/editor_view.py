@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +39,7 @@ from reviewer.workspace import Workspace
 from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.models.queue import STATUS_LABELS
+from ui.text_browser import SafeTextBrowser
 from ui.views.diff_view import inline_diff_html, side_by_side_html
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane, describe_error
@@ -412,8 +412,7 @@ class EditorView(QWidget):
             if key == "all":
                 bar.addSpacing(16)
         bar.addStretch(1)
-        self.preview = QTextBrowser()
-        self.preview.setOpenLinks(False)
+        self.preview = SafeTextBrowser()
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -427,8 +426,7 @@ class EditorView(QWidget):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([560, 720])
 
-        self.results = QTextBrowser()
-        self.results.setOpenLinks(False)
+        self.results = SafeTextBrowser()
         self.results.hide()
         self.vertical = QSplitter(Qt.Orientation.Vertical)
         self.vertical.addWidget(self.splitter)

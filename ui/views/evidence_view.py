@@ -48,7 +48,6 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -84,6 +83,7 @@ from ui.models.evidence import (
     row_html,
     source_badge_text,
 )
+from ui.text_browser import SafeTextBrowser
 from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
 from ui.workers import PageReader, WorkspaceLane
 
@@ -447,8 +447,7 @@ class EvidenceView(QWidget):
         lists_layout.addWidget(columns, 3)
         lists_layout.addLayout(collapsed)
 
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
         self.detail.setPlaceholderText("Select a justification to read it whole, with every label it has had.")
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QListView,
     QPushButton,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from reviewer.ops import OpResult
 
 from ui.dialogs import Dialogs
+from ui.text_browser import SafeTextBrowser
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane
 
@@ -136,8 +136,7 @@ class ImportDialog(QDialog):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_view = QTextBrowser()
-        self.result_view.setOpenLinks(False)
+        self.result_view = SafeTextBrowser()
         self.result_view.setMinimumHeight(200)
         self.result_view.setPlaceholderText("The summary of the import appears here.")
 
