@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QMainWindow,
     QSplitter,
@@ -29,6 +28,7 @@ from reviewer.render import escape, render_markdown
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import (
     COL_LEVEL,
     COL_NC,
@@ -144,7 +144,7 @@ class QueuePanel(QWidget):
         header.resizeSection(COL_TITLE, 260)
         header.resizeSection(COL_SECTIONS, 160)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
-        self.count_label = QLabel()
+        self.count_label = PlainLabel()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -256,16 +256,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Spec Review")
         self.resize(self._first_size())
 
-        self.header = QLabel("Opening workspace…")
-        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header = RichLabel("Opening workspace…")
         self.header.setContentsMargins(8, 6, 8, 6)
 
         # ---- review desk ----
         self.queue = QueuePanel()
         self.queue.proposal_chosen.connect(self.on_proposal_chosen)
-        self.proposal_header = QLabel("Choose a proposal.")
+        self.proposal_header = RichLabel("Choose a proposal.")
         self.proposal_header.setWordWrap(True)
-        self.proposal_header.setTextFormat(Qt.TextFormat.RichText)
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
         self.diff_view = DiffView()
         self.diff_view.browser.anchorClicked.connect(self.on_link)

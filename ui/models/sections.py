@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
 from reviewer.spec import Section, SpecDocument
+from ui.labels import plain_tooltip
 from ui.style import AUTHORITY_LABELS, authority_colour
 
 COLUMNS = ("Section", "Authority", "Id")
@@ -119,7 +120,7 @@ class SectionTreeModel(QAbstractItemModel):
         elif role == Qt.ItemDataRole.DecorationRole and column == 0 and section.authority:
             return authority_colour(section.authority)
         elif role == Qt.ItemDataRole.ToolTipRole:
-            return f"#{section.id}  lines {section.start_line}-{section.end_line}"
+            return plain_tooltip(f"#{section.id}  lines {section.start_line}-{section.end_line}")
         elif role == self.SectionIdRole:
             return section.id
         return None

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
@@ -34,6 +33,7 @@ from reviewer.trace import TraceReport, trace
 from reviewer.workspace import Workspace
 from ui.changes import Follower
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel
 from ui.models.audit_log import AuditLogModel, short_time
 from ui.text_browser import SafeTextBrowser
 from ui.workers import PageReader, ReadConnection, WorkspaceLane, describe_error
@@ -274,7 +274,7 @@ class AuditorView(QWidget):
         filters = QHBoxLayout()
         for text, widget in (("&Action:", self.action_filter), ("Act&or:", self.actor_filter),
                              ("O&bject:", self.object_filter), ("&Since:", self.since_filter)):
-            label = QLabel(text)
+            label = PlainLabel(text)
             label.setBuddy(widget)
             filters.addWidget(label)
             filters.addWidget(widget)
@@ -314,7 +314,7 @@ class AuditorView(QWidget):
         actions.addWidget(self.format_box)
         actions.addWidget(self.export_button)
         actions.addStretch(1)
-        self.count_label = QLabel()
+        self.count_label = RichLabel()
         self.count_label.setStyleSheet(f"color:{_MUTED}")
         actions.addWidget(self.count_label)
         actions.addWidget(refresh)
@@ -350,7 +350,7 @@ class AuditorView(QWidget):
             f"<p style='color:{_MUTED}'>Press Check trace (Alt+T) to match decisions with commits.</p>"
         )
 
-        self.message = QLabel()
+        self.message = PlainLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()

@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QMenu,
     QScrollArea,
     QSplitter,
@@ -73,6 +72,7 @@ from reviewer.render import escape
 if TYPE_CHECKING:
     from reviewer.ops import Changes, OpResult
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel, plain_tooltip
 from ui.models.evidence import (
     PAGE,
     QUOTE_BACKGROUND,
@@ -273,8 +273,7 @@ class _StanceList(QWidget):
     def __init__(self, stance: str, model: EvidenceListModel, delegate: EvidenceDelegate, parent: Any = None) -> None:
         super().__init__(parent)
         self.stance = stance
-        self.title = QLabel()
-        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title = RichLabel()
         # A one-column table rather than a QTableView: a list view lays every row out again when a
         # page is appended (tens of ms at 20,000 rows), a table's fixed-height rows cost nothing.
         self.view = QTableView()
@@ -387,21 +386,20 @@ class EvidenceView(QWidget):
         self._fields_loaded = False
         self._active: QTableView | None = None
 
-        self.counts_label = QLabel("Choose a proposal.")
-        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label = RichLabel("Choose a proposal.")
         self.counts_label.setWordWrap(True)
         self.counts_label.setToolTip(
             "Share supporting = supports / (supports + refutes); links that do not comment are left out.\n"
             "The 95% interval is the Wilson score interval for that proportion."
         )
-        self.sources_label = QLabel()
+        self.sources_label = PlainLabel()
         self.sources_label.setWordWrap(True)
         self.sources_label.setStyleSheet("color:#5f6b7a")
         self.field_combo = QComboBox()
         self.field_combo.setToolTip("Split the evidence by this field of the participants' demographics")
         self.field_combo.setAccessibleName("Split by")
         self.field_combo.currentIndexChanged.connect(self.on_field_changed)
-        field_label = QLabel("Split by:")
+        field_label = PlainLabel("Split by:")
         field_label.setBuddy(self.field_combo)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -459,8 +457,7 @@ class EvidenceView(QWidget):
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setSizes([170, 420, 110])
 
-        self.message = QLabel()
-        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message = RichLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#5f6b7a")
         self.say(KEYS_HINT)
@@ -619,7 +616,7 @@ class EvidenceView(QWidget):
             self.field_combo.addItem(f"{field_title(field.name)} ({field.groups})", field.name)
             self.field_combo.setItemData(
                 self.field_combo.count() - 1,
-                f"{field.name}: {field.groups} groups, {field.participants} participants with a value",
+                plain_tooltip(f"{field.name}: {field.groups} groups, {field.participants} participants with a value"),
                 Qt.ItemDataRole.ToolTipRole,
             )
         if previous is not None and self.field_combo.findData(previous) >= 0:

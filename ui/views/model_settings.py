@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QSpinBox,
@@ -39,6 +38,7 @@ from reviewer.modelconfig import (
     store_api_key,
 )
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel
 from ui.workers import Lane
 
 # The environment variables that override the saved settings (see reviewer.modelconfig.load_config).
@@ -158,7 +158,7 @@ class ModelSettingsDialog(QDialog):
         except KnownError as exc:
             self.base_config, problem = ModelConfig(), exc
 
-        intro = QLabel("Model-backed steps (ranking by the spec, relevance, stance labels) call any "
+        intro = PlainLabel("Model-backed steps (ranking by the spec, relevance, stance labels) call any "
                        "OpenAI-compatible endpoint: the hosted service, or a local vLLM, llama.cpp or Ollama server.")
         intro.setWordWrap(True)
         self.base_url_edit = QLineEdit(self.base_config.base_url or "")
@@ -168,7 +168,7 @@ class ModelSettingsDialog(QDialog):
         self.key_edit = QLineEdit()
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setClearButtonEnabled(True)
-        self.key_status = QLabel()
+        self.key_status = PlainLabel()
         self.key_status.setWordWrap(True)
         self.key_status.setStyleSheet("color:#555")
         self.timeout_box = QDoubleSpinBox()
@@ -195,14 +195,14 @@ class ModelSettingsDialog(QDialog):
         key_layout.setSpacing(2)
         key_layout.addWidget(self.key_edit)
         key_layout.addWidget(self.key_status)
-        key_label = QLabel("API &key:")
+        key_label = PlainLabel("API &key:")
         key_label.setBuddy(self.key_edit)
         form.addRow(key_label, key_box)
         form.addRow("&Timeout:", self.timeout_box)
         form.addRow("&Retries:", self.retries_box)
         form.addRow("&Concurrency:", self.concurrency_box)
 
-        self.env_note = QLabel()
+        self.env_note = PlainLabel()
         self.env_note.setWordWrap(True)
         self.env_note.setStyleSheet("color:#8a4b00")
         self.busy = QProgressBar()
@@ -210,7 +210,7 @@ class ModelSettingsDialog(QDialog):
         self.busy.setMaximumWidth(120)
         self.busy.setTextVisible(False)
         self.busy.hide()
-        self.message = QLabel()
+        self.message = PlainLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         result_row = QHBoxLayout()
