@@ -13,6 +13,8 @@ import html
 import re
 from typing import TYPE_CHECKING, Any
 
+from reviewer.textsafe import display_text
+
 if TYPE_CHECKING:
     import markdown
     import nh3
@@ -94,7 +96,8 @@ def render_markdown(text: str, *, strip_heading_attrs: bool = True) -> str:
 
     Returns:
         An HTML fragment in which any raw HTML of the input appears as escaped text, images appear
-        as their alt text, and links other than http(s), mailto and in-page anchors have no target.
+        as their alt text, links other than http(s), mailto and in-page anchors have no target, and
+        bidi overrides are shown as markers (``reviewer.textsafe.display_text``).
     """
     if strip_heading_attrs:
         text = _ATTR_BLOCK.sub("", text)
@@ -102,9 +105,9 @@ def render_markdown(text: str, *, strip_heading_attrs: bool = True) -> str:
     if _renderer is None or _cleaner is None:
         _renderer, _cleaner = _make_renderer(), _make_cleaner()
     _renderer.reset()
-    return _cleaner.clean(_renderer.convert(text))
+    return _cleaner.clean(_renderer.convert(display_text(text)))
 
 
 def escape(text: str) -> str:
-    """Escape plain text for inclusion in HTML (crowd text shown verbatim)."""
-    return html.escape(text, quote=True)
+    """Escape plain text for inclusion in HTML (crowd text shown verbatim, bidi overrides as markers)."""
+    return html.escape(display_text(text), quote=True)

@@ -10,6 +10,8 @@ disk. Tooltips guess the same way. So no view makes a ``QLabel`` itself
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -41,3 +43,8 @@ class RichLabel(QLabel):
 def plain_tooltip(text: str) -> str:
     """Return ``text`` as a tooltip that Qt shows literally (line breaks kept)."""
     return f"<p style='white-space:pre-wrap'>{escape(text)}</p>"
+
+
+def shown(value: Any) -> Any:
+    """Return an item's display value with bidi overrides as markers (other values unchanged)."""
+    return display_text(value) if isinstance(value, str) else value

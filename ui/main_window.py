@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from reviewer.errors import KnownError
 from reviewer.render import escape, render_markdown
+from reviewer.textsafe import display_text
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
 from ui.dialogs import Dialogs
@@ -492,7 +493,7 @@ class MainWindow(QMainWindow):
             # collector's full scans, which otherwise pause scrolling for tens of milliseconds.
             gc.freeze()
         spec = overview.spec
-        self.setWindowTitle(f"Spec Review — {overview.name}")
+        self.setWindowTitle(display_text(f"Spec Review — {overview.name}"))
         branch = escape(overview.branch) if overview.branch else "<i>detached HEAD</i>"
         tag = next((name for name, sha in reversed(overview.releases) if sha == spec.revision), None)
         release = f" · release <b>{escape(tag)}</b>" if tag else ""
@@ -649,9 +650,9 @@ class MainWindow(QMainWindow):
 
     def on_decision_saved(self, result: DecisionResult) -> None:
         """Say what was recorded (the queue row follows from the decision's changes)."""
-        self.statusBar().showMessage(
+        self.statusBar().showMessage(display_text(
             f"Recorded {result.decision.outcome.replace('_', ' ')} by {result.decision.reviewer}; "
-            f"the proposal is now {STATUS_LABELS.get(result.status.status, result.status.status).lower()}.", 8000
+            f"the proposal is now {STATUS_LABELS.get(result.status.status, result.status.status).lower()}."), 8000
         )
 
     def refresh_queue_rows(self, proposal_ids: list[str] | None) -> None:

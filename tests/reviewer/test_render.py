@@ -61,3 +61,12 @@ def test_the_allow_list_keeps_what_markdown_makes():
     assert '<th style="text-align:left">a</th>' in html and '<td style="text-align:right">2</td>' in html
     assert '<a class="footnote-ref" href="#fn:1">1</a>' in html and '<li id="fn:1">' in html
     assert '<code class="language-xml">&lt;a&gt;' in html
+
+
+def test_bidi_overrides_are_shown_as_markers_and_rtl_text_is_kept():
+    rtl = "مرحبا بالعالم · שלום עולם"
+    assert escape("\u202eevil\u202c <b>") == "⟨RLO⟩evil⟨PDF⟩ &lt;b&gt;"
+    html = render_markdown(f"{rtl}\n\n**\u202eevil\u202c** and \u2067isolated\u2069")
+    assert "\u202e" not in html and "\u2067" not in html and "\u2069" not in html
+    assert "<strong>⟨RLO⟩evil⟨PDF⟩</strong>" in html and "⟨RLI⟩isolated⟨PDI⟩" in html
+    assert rtl in html and escape(rtl) == rtl

@@ -8,13 +8,13 @@ from PySide6.QtWidgets import QLabel
 
 from reviewer import operations
 from reviewer.evidence import evidence_links
-from reviewer.store import APP_ACTOR, Store
+from reviewer.store import APP_ACTOR
 from reviewer.workspace import DB_FILE, Workspace
 from tests.datapaths import ROOT, SUPPORTED
 from tests.helpers import tamper
+from tests.ui.conftest import first_justification
 from ui.labels import PlainLabel, RichLabel, plain_tooltip
 from ui.main_window import MainWindow
-from ui.views.conversation_view import ConversationView
 from ui.workers import WorkspaceLane
 
 pytestmark = pytest.mark.gui
@@ -43,30 +43,16 @@ def test_label_kinds_and_tooltips(qtbot):
     assert "<img" not in tip and "&lt;img src=&quot;file:///etc/hostname&quot;&gt;" in tip and "\nline two" in tip
 
 
-def test_conversation_title_shows_prompt_and_participant_ids_literally(qtbot, demo_workspace):
-    store = Store.open(demo_workspace / DB_FILE)
-    try:
-        jid, cid, pid = store.db.execute(
-            "SELECT j.id, a.conversation_id, a.participant_id FROM justifications j"
-            " JOIN assessments a ON a.id = j.assessment_id ORDER BY j.id LIMIT 1").fetchone()
-    finally:
-        store.close()
+def test_conversation_title_shows_prompt_and_participant_ids_literally(demo_workspace, open_conversation):
+    jid, cid, pid = first_justification(demo_workspace)
     tamper(demo_workspace / DB_FILE, "UPDATE conversations SET source_id = ? WHERE id = ?", [HOSTILE + "-p", cid])
     tamper(demo_workspace / DB_FILE, "UPDATE participants SET source_id = ? WHERE id = ?", [HOSTILE + "-a", pid])
-    lane = WorkspaceLane(demo_workspace)
-    try:
-        view = ConversationView(lane)
-        qtbot.addWidget(view)
-        with qtbot.waitSignal(view.loaded, timeout=20000):
-            view.show_conversation(cid, jid)
-        assert view.title.textFormat() == Qt.TextFormat.PlainText
-        assert view.title.text() == (f"Conversation {HOSTILE}-p, opened from participant {HOSTILE}-a's "
-                                     "justification")
-        text = view.browser.toPlainText()
-        assert f"Conversation {HOSTILE}-p" in text and f"Participant {HOSTILE}-a" in text
-        assert view.browser.refused == []  # the <img> is text: nothing was asked for
-    finally:
-        lane.shutdown()
+    view = open_conversation(demo_workspace, cid, jid)
+    assert view.title.textFormat() == Qt.TextFormat.PlainText
+    assert view.title.text() == f"Conversation {HOSTILE}-p, opened from participant {HOSTILE}-a's justification"
+    text = view.browser.toPlainText()
+    assert f"Conversation {HOSTILE}-p" in text and f"Participant {HOSTILE}-a" in text
+    assert view.browser.refused == []  # the <img> is text: nothing was asked for
 
 
 def test_the_desk_shows_a_hostile_member_name_literally_everywhere(qtbot, demo_workspace):

@@ -19,7 +19,7 @@ from reviewer.audit_queries import (
     log_page,
 )
 from reviewer.errors import BugError, ReviewerError
-from ui.labels import plain_tooltip
+from ui.labels import plain_tooltip, shown
 from ui.workers import PageReader, ReadConnection
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ class AuditLogModel(QAbstractTableModel):
         row = self._rows[seq]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return row[column]
+            return shown(row[column])
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(str(row[column])) if column in (4, 5) and row[column] else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:

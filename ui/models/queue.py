@@ -15,7 +15,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from reviewer.vocab import Status
-from ui.labels import plain_tooltip
+from ui.labels import plain_tooltip, shown
 from ui.style import AUTHORITY_COLOURS, AUTHORITY_LABELS
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ class QueueModel(QAbstractTableModel):
         row = self._rows[self.ids[index.row()]]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
+            return shown(self._display(row, column))
         if role == SORT_ROLE:
             if column == COL_LEVEL:
                 return LEVEL_ORDER.get(row.level, 9)

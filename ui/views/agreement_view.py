@@ -72,7 +72,7 @@ from reviewer.render import escape
 from reviewer.store import Store
 from ui.changes import Follower
 from ui.dialogs import Dialogs
-from ui.labels import PlainLabel, RichLabel, plain_tooltip
+from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import COL_KIND, COL_ORIGIN, COL_SECTIONS, COL_TITLE, ID_ROLE, QueueModel
 from ui.workers import WorkspaceLane
 
@@ -346,8 +346,8 @@ class AgreementTableModel(QAbstractTableModel):
         s = entry.stats
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (entry.section_id or "overall", entry.title or "", f"{s.conversations:,}", f"{s.counted:,}",
-                    pct(s.share, 1), interval_text(s))[column]
+            return shown((entry.section_id or "overall", entry.title or "", f"{s.conversations:,}", f"{s.counted:,}",
+                          pct(s.share, 1), interval_text(s))[column])
         if role == SortRole:
             return (entry.section_id or "", (entry.title or "").lower(), s.conversations, s.counted,
                     -1.0 if s.share is None else s.share, -1.0 if s.low is None else s.low)[column]
@@ -409,7 +409,7 @@ class SectionConversationsModel(QAbstractTableModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.first_line, f"{row.assessments:,}", pct(row.share), row.ranker_ranking)[column]
+            return shown((row.first_line, f"{row.assessments:,}", pct(row.share), row.ranker_ranking)[column])
         if role == SortRole:
             return (row.first_line.lower(), row.assessments, -1.0 if row.share is None else row.share,
                     row.ranker_ranking)[column]

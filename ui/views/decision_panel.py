@@ -33,7 +33,7 @@ from reviewer.errors import KnownError
 from reviewer.outcomes import REASONS
 from reviewer.render import escape
 from reviewer.vocab import Role, Status
-from ui.labels import PlainLabel, RichLabel, plain_tooltip
+from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
 from ui.workers import WorkspaceLane
 
@@ -101,13 +101,13 @@ class DecisionHistoryModel(QAbstractTableModel):
             return None
         d = self.decisions[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (
+            return shown((
                 d.decided_at[:19].replace("T", " "),
                 d.reviewer,
                 OUTCOME_LABELS.get(d.outcome, d.outcome) + (" *" if self.evidence_changed(d) else ""),
                 REASON_LABELS.get(d.reason_category or "", d.reason_category or ""),
                 " ".join(d.rationale.split()),
-            )[index.column()]
+            )[index.column()])
         if role == Qt.ItemDataRole.ToolTipRole:
             from reviewer.decision_evidence import counts_line
 

@@ -38,7 +38,7 @@ from reviewer.vocab import Status
 from reviewer.workspace import Workspace
 from ui.changes import Follower
 from ui.dialogs import Dialogs
-from ui.labels import PlainLabel, RichLabel, plain_tooltip
+from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
 from ui.text_browser import SafeTextBrowser
 from ui.views.diff_view import inline_diff_html, side_by_side_html
@@ -158,9 +158,9 @@ class CommitQueueModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return item.title
+                return shown(item.title)
             if column == 1:
-                return ", ".join(item.sections)
+                return shown(", ".join(item.sections))
             if column == 2:
                 return STATUS_LABELS.get(item.status, item.status)
             if column == 3:

@@ -68,6 +68,7 @@ from reviewer.evidence import (
 )
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.textsafe import display_offset, display_text
 
 if TYPE_CHECKING:
     from reviewer.ops import Changes, OpResult
@@ -163,18 +164,23 @@ class EvidenceDelegate(QStyledItemDelegate):
             self._layouts.move_to_end(key)
             return drawn
         small, metrics, small_metrics = self._font_set(font)
-        # Same length as the text, so the quote's offsets still apply; QTextLayout breaks at U+2028.
-        text = row.text.replace("\r", " ").replace("\n", "\u2028")
-        layout = self._lay_out(text, row.quote_span(), width, font)
+        # Bidi overrides become markers (the quote's offsets move with them); the line breaks keep
+        # the length, and QTextLayout breaks at U+2028.
+        text = display_text(row.text).replace("\r", " ").replace("\n", "\u2028")
+        span = row.quote_span()
+        if span is not None:
+            span = (display_offset(row.text, span[0]), display_offset(row.text, span[1]))
+        layout = self._lay_out(text, span, width, font)
         if layout.lineCount() > TEXT_LINES:
             start = layout.lineAt(TEXT_LINES - 1).textStart()
             tail = metrics.elidedText(
                 text[start:].replace("\u2028", " "), Qt.TextElideMode.ElideRight, max(width - 2, 10)
             )
-            layout = self._lay_out(text[:start] + tail, row.quote_span(), width, font)
-        badge = small_metrics.elidedText(source_badge_text(row), Qt.TextElideMode.ElideRight, max(width // 2, 40))
+            layout = self._lay_out(text[:start] + tail, span, width, font)
+        badge = small_metrics.elidedText(display_text(source_badge_text(row)), Qt.TextElideMode.ElideRight,
+                                         max(width // 2, 40))
         badge_width = small_metrics.horizontalAdvance(badge) + 10
-        meta = "  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p)
+        meta = display_text("  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p))
         meta = small_metrics.elidedText(meta, Qt.TextElideMode.ElideRight, max(width - badge_width - 6, 0))
         drawn = _Drawn(layout, badge, badge_width, meta, _BADGE_COLOURS.get(row.source_kind or "", _NO_SOURCE))
         self._layouts[key] = drawn
