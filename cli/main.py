@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from cli.output import emit, say, warn
 from reviewer import __version__, paths
 from reviewer.errors import KnownError
+from reviewer.modelconfig import redact
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -320,7 +321,7 @@ def _log_internal_error() -> Path | None:
         folder = paths.cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "last-error.txt"
-        log.write_text(traceback.format_exc(), encoding="utf-8")
+        log.write_text(redact(traceback.format_exc()) or "", encoding="utf-8")
         return log
     except OSError:
         return None
@@ -342,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = int(args.func(args))
     except KnownError as exc:
-        warn(f"spec-review: error: {exc}")
+        warn(f"spec-review: error: {redact(str(exc))}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         warn("spec-review: interrupted")
@@ -350,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         log = _log_internal_error()
         where = f"; details in {log}" if log else ""
-        warn(f"spec-review: internal error: {type(exc).__name__}: {exc}{where}. Please report it.")
+        warn(f"spec-review: internal error: {type(exc).__name__}: {redact(str(exc))}{where}. Please report it.")
         return EXIT_INTERNAL_ERROR
     sys.stdout.flush()
     return code

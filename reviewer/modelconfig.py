@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -36,6 +37,10 @@ _ENV_SETTINGS = {
     "SPEC_REVIEW_CONCURRENCY": ("concurrency", int),
 }
 _SECRET_NAMES = ("api_key", "apikey", "key", "token", "secret", "password")
+REDACTED = "[redacted]"
+_MIN_SECRET_LENGTH = 8
+# Bearer credentials and OpenAI-style keys (sk-..., sk-proj-...), wherever they turn up in a text.
+_TOKENS = re.compile(r"(?i)(\bbearer\s+)[a-z0-9._~+/=-]{8,}|\bsk-[a-z0-9_-]{16,}")
 
 
 @dataclass(frozen=True)
@@ -300,9 +305,24 @@ def require_endpoint(config: ModelConfig, what: str = "This step") -> ApiKey:
     return key
 
 
-def redact(text: str | None, key: ApiKey | str | None) -> str | None:
-    """Return ``text`` with every occurrence of the key replaced (before anything is stored or shown)."""
+def redact(text: str | None, key: ApiKey | str | None = None, *, env: Mapping[str, str] | None = None) -> str | None:
+    """Return ``text`` with every secret it may hold replaced by ``[redacted]``.
+
+    Model answers and error bodies are stored, logged and printed; a server can echo the key it
+    was sent. So before any of that, this replaces the key in use, any key set in the environment
+    (``SPEC_REVIEW_API_KEY``, ``OPENAI_API_KEY``), ``Bearer`` tokens and ``sk-`` style keys.
+
+    Args:
+        text: the text to clean (None is returned as is).
+        key: the key in use, if any.
+        env: the environment whose keys are redacted too (default ``os.environ``).
+    """
+    if text is None:
+        return None
+    env = os.environ if env is None else env
     value = key.value if isinstance(key, ApiKey) else key
-    if text is None or not value or value == LOCAL_PLACEHOLDER_KEY:
-        return text
-    return text.replace(value, "***")
+    secrets = {value, *(env.get(name) for name in API_KEY_ENV)}
+    for secret in sorted((s for s in secrets if s and s != LOCAL_PLACEHOLDER_KEY), key=len, reverse=True):
+        if len(secret) >= _MIN_SECRET_LENGTH:  # a shorter "key" is a test stand-in, and would mangle answers
+            text = text.replace(secret, REDACTED)
+    return _TOKENS.sub(lambda m: f"{m.group(1)}{REDACTED}" if m.group(1) else REDACTED, text)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from reviewer import __version__
 from reviewer.errors import KnownError
+from reviewer.modelconfig import redact
 from reviewer.textsafe import display_text, terminal_text
 
 
@@ -23,7 +24,7 @@ def debug_info(error: BaseException) -> str:
 
     return (
         f"Spec Review {__version__}\nPython {sys.version.split()[0]} on {platform.platform()}\n"
-        f"PySide6 {pyside_version}\n\n{tb}"
+        f"PySide6 {pyside_version}\n\n{redact(tb)}"
     )
 
 

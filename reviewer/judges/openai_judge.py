@@ -86,7 +86,8 @@ class OpenAIJudge:
             raise JudgeError("The endpoint's reply is not valid JSON.", kind="malformed",
                              raw=self._clean(exc.doc[:20000])) from exc
         except openai.APIResponseValidationError as exc:
-            raise JudgeError(f"The endpoint's reply is not a chat completion: {exc}.", kind="malformed") from exc
+            raise JudgeError(f"The endpoint's reply is not a chat completion: {self._clean(str(exc))}.",
+                             kind="malformed") from exc
         try:
             choice = completion["choices"][0]
             message = choice["message"]
@@ -94,13 +95,14 @@ class OpenAIJudge:
             content, refusal = message.get("content"), message.get("refusal")
             if content is not None and not isinstance(content, str):
                 raise TypeError("content is not text")
+            # Redacted here, before anything parses, stores, logs or prints it: a server may echo the key.
             return JudgeReply(
-                content=content,
-                refusal=str(refusal) if refusal else None,
+                content=redact(content, self._key),
+                refusal=self._clean(str(refusal)) if refusal else None,
                 finish_reason=choice.get("finish_reason"),
                 input_tokens=int(usage.get("prompt_tokens") or 0),
                 output_tokens=int(usage.get("completion_tokens") or 0),
-                model=str(completion.get("model") or ""),
+                model=self._clean(str(completion.get("model") or "")),
             )
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             raise JudgeError("The endpoint's reply has no answer in it.", kind="malformed",
@@ -141,7 +143,7 @@ def test_connection(config: ModelConfig, *, client: Any = None) -> str:
         KnownError: nothing is configured, or the endpoint failed (the message says how).
     """
     key = require_endpoint(config, "Testing the connection")
-    judge = OpenAIJudge(client, config) if client is not None else OpenAIJudge.from_config(config, key)
+    judge = OpenAIJudge(client, config, key) if client is not None else OpenAIJudge.from_config(config, key)
     started = time.perf_counter()
     reply = judge.complete(JudgeRequest(
         task="test", messages=({"role": "user", "content": "Reply with the single word OK."},),

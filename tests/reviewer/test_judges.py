@@ -645,7 +645,7 @@ def test_cli_stance_run_and_the_key_is_never_stored(capsys, workspace, server, m
     for path in workspace.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
-    assert b"***" in b"".join(p.read_bytes() for p in workspace.glob("reviewer.db*"))
+    assert b"[redacted]" in b"".join(p.read_bytes() for p in workspace.glob("reviewer.db*"))
 
 
 def test_cli_without_endpoint_says_what_to_set(capsys, workspace, monkeypatch):
