@@ -120,7 +120,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
     from reviewer.judges.estimates import estimate
     from reviewer.store import APP_ACTOR
 
-    plan = estimate(workspace.store, items, judge.model)
+    plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint)
     _confirm(plan, args)
     try:
         summary = operations.run_model_items(
@@ -233,9 +233,16 @@ def cmd_judge_config(args: argparse.Namespace) -> int:
         saved = str(save_config(config, root / CONFIG_FILE))
     key = resolve_api_key(config)
     data = {"settings": config.to_json(), "endpoint": config.endpoint, "configured": config.configured,
-            "api_key_source": key.source, "files": [str(p) for p in config_files(root)], "saved_to": saved}
+            "endpoint_chosen_by": config.endpoint_chosen_by, "api_key_source": key.source,
+            "api_key_withheld": key.withheld, "files": [str(p) for p in config_files(root)], "saved_to": saved}
+    if key.withheld:
+        key_line = f"not sent: the key from {key.withheld} goes only to endpoints chosen on this machine"
+    else:
+        key_line = f"from {key.source}" if key.source else "not found"
     human = "\n".join([f"{k:<16} {v}" for k, v in config.to_json().items()]
-                      + [f"{'api key':<16} {'from ' + key.source if key.source else 'not found'}"]
+                      + [f"{'endpoint':<16} {config.endpoint}"
+                         + (f" (chosen by {config.endpoint_chosen_by})" if config.endpoint_chosen_by else "")]
+                      + [f"{'api key':<16} {key_line}"]
                       + ([f"saved to {saved}"] if saved else []))
     emit(data, args.json, human)
     return EXIT_OK

@@ -125,7 +125,7 @@ class JudgeDialog(QDialog):
         self.run_button.setEnabled(plan.estimate.calls > 0 or len(plan.items) > 0)
         self.message.setText(
             f"<b>{escape(TASK_LABELS[plan.task])}</b> with <b>{escape(plan.config.model or '')}</b> at "
-            f"{escape(plan.config.base_url or 'the default endpoint')}:<br/>{escape(plan.estimate.describe())}"
+            f"<b>{escape(plan.config.endpoint)}</b>:<br/>{escape(plan.estimate.describe())}"
             "<br/><br/>Send these requests?"
         )
         self.planned.emit(plan)
