@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli.output import emit
 from reviewer.errors import KnownError
 
 if TYPE_CHECKING:
@@ -23,11 +22,6 @@ FORMAT_HELP = {
 }
 
 
-def _emit(data: Any, as_json: bool, human: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(human + "\n")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -39,7 +33,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     with Workspace.open(args.workspace) as workspace:
         report = operations.import_file(workspace, args.kind, Path(args.file), actor=APP_ACTOR).value
     details = "".join(f", {k.replace('_', ' ')} {v}" for k, v in report.details.items())
-    _emit(asdict(report), args.json,
+    emit(asdict(report), args.json,
           f"Imported {report.kind} from {report.path}: {report.added} added, {report.unchanged} already there{details}.")
     return 0
 
@@ -51,7 +45,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         report = export_file(args.kind, workspace.store, Path(args.output))
-    _emit(asdict(report), args.json, f"Wrote {report.rows} {report.kind} lines to {report.path}.")
+    emit(asdict(report), args.json, f"Wrote {report.rows} {report.kind} lines to {report.path}.")
     return 0
 
 
@@ -88,7 +82,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
             history=args.history,
         )
     rows = [link_json(x) for x in links]
-    _emit({**summary.to_json(), "items": rows}, args.json, _human_evidence(summary, rows, args.offset))
+    emit({**summary.to_json(), "items": rows}, args.json, _human_evidence(summary, rows, args.offset))
     return 0
 
 
@@ -103,7 +97,7 @@ def cmd_evidence_rule(args: argparse.Namespace) -> int:
     data = asdict(result)
     results = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.results.items())
     skipped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.skipped.items() if v) or "none"
-    _emit(data, args.json,
+    emit(data, args.json,
           f"{result.rule} on {result.links} links: {result.added} labels added, {result.unchanged} unchanged"
           f" ({results}); not judged: {skipped}.")
     return 0
@@ -117,7 +111,7 @@ def cmd_stance(args: argparse.Namespace) -> int:
     with Workspace.open(args.workspace) as workspace:
         label = operations.set_stance(workspace, args.proposal_id, args.justification_id, args.stance,
                                       actor=args.person, note=args.note).value
-    _emit({**asdict(label), "source": label.source}, args.json,
+    emit({**asdict(label), "source": label.source}, args.json,
           f"Stance of {label.justification_id} set to {label.stance.replace('_', ' ')} by {label.source_name}"
           f" (label {label.id}{', supersedes ' + label.supersedes if label.supersedes else ''}).")
     return 0
@@ -133,7 +127,7 @@ def cmd_link(args: argparse.Namespace) -> int:
         action(workspace, args.proposal_id, args.justification_id, actor=args.person, note=args.note)
     data = {"proposal_id": args.proposal_id, "justification_id": args.justification_id,
             "linked": not args.unlink, "person": args.person}
-    _emit(data, args.json, f"{'Unlinked' if args.unlink else 'Linked'} {args.justification_id}.")
+    emit(data, args.json, f"{'Unlinked' if args.unlink else 'Linked'} {args.justification_id}.")
     return 0
 
 
@@ -178,7 +172,7 @@ def cmd_proposal_add(args: argparse.Namespace) -> int:
             linked_conversations=linked, expected_ranking=expected,
         ).value
         data = proposal_json(workspace.store, proposal.id, index)
-    _emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}]")
+    emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}]")
     return 0
 
 

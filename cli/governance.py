@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from cli.output import emit
 from reviewer.errors import KnownError
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
 
 
-def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(human(data) + "\n")
 
 
 def _open(path: str) -> Any:
@@ -42,7 +35,7 @@ def cmd_member_add(args: argparse.Namespace) -> int:
 
     with _open(args.workspace) as workspace:
         member = operations.add_member(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR).value
-    _emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles'])}")
+    emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles'])}")
     return EXIT_OK
 
 
@@ -53,7 +46,7 @@ def cmd_member_remove_role(args: argparse.Namespace) -> int:
 
     with _open(args.workspace) as workspace:
         member = operations.remove_roles(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR).value
-    _emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles']) or 'no roles'}")
+    emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles']) or 'no roles'}")
     return EXIT_OK
 
 
@@ -71,7 +64,7 @@ def cmd_member_list(args: argparse.Namespace) -> int:
                 for h in history if h.member == member.name
             ]
             rows.append(data)
-    _emit(rows, args.json, lambda rs: "\n".join(
+    emit(rows, args.json, lambda rs: "\n".join(
         f"{r['name']:<24} {', '.join(r['roles']) or '(no roles)'}" for r in rs
     ) or "No members yet.")
     return EXIT_OK
@@ -92,7 +85,7 @@ def cmd_quorum(args: argparse.Namespace) -> int:
             operations.set_quorum(workspace, changes, actor=args.by or APP_ACTOR).value if changes
             else quorum_settings(workspace.store)
         )
-    _emit(settings, args.json, lambda s: "\n".join(f"{level:<10} {n}" for level, n in s.items()))
+    emit(settings, args.json, lambda s: "\n".join(f"{level:<10} {n}" for level, n in s.items()))
     return EXIT_OK
 
 
@@ -113,7 +106,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         agreeing = f"{s['agreeing']} of {s['quorum']} needed at level {s['level']}"
         return f"Recorded {d['decision']['outcome']} by {d['decision']['reviewer']}. Proposal is now {s['status']} ({agreeing})."
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -138,7 +131,7 @@ def cmd_commit(args: argparse.Namespace) -> int:
             lines.append(f"Tagged {d['release']['tag']} at {d['release']['commit_sha'][:10]}.")
         return "\n".join(lines)
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -189,7 +182,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             lines += [f"  event {seq}: {at[:19]} after {prev[:19]}" for seq, at, prev in backwards[:10]]
         return "\n".join(lines)
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK if data["ok"] else EXIT_PROBLEM
 
 
@@ -205,7 +198,7 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
             limit=args.limit,
         )
     rows = [audit.event_json(e) for e in events]
-    _emit(rows, args.json, lambda rs: "\n".join(
+    emit(rows, args.json, lambda rs: "\n".join(
         f"{r['seq']:>6}  {r['at']}  {r['actor']:<16} {r['action']:<22} {r['object_type']} {r['object_id'] or ''}"
         for r in rs
     ) or "No events match.")
@@ -227,7 +220,7 @@ def cmd_audit_trace(args: argparse.Namespace) -> int:
         lines.append("Trace OK." if d["ok"] else f"{len(d['problems'])} problem(s).")
         return "\n".join(lines)
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 
@@ -242,7 +235,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     with _open(args.workspace) as workspace:
         summary = write_report(workspace, args.format, Path(args.output), by=args.by)
-    _emit(asdict(summary), args.json, lambda _s: summary.describe())
+    emit(asdict(summary), args.json, lambda _s: summary.describe())
     return EXIT_OK
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from cli.output import emit, redraw, warn
 from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 
@@ -19,11 +19,6 @@ EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
-def _emit(data: Any, as_json: bool, human: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(human + "\n")
 
 
 class TerminalProgress:
@@ -69,8 +64,7 @@ class TerminalProgress:
             bar = f"[{'#' * filled}{'.' * (30 - filled)}] {self._done}/{self._total}"
         else:
             bar = f"{self._done}"
-        self.stream.write(f"\r{self._label}: {bar}")
-        self.stream.flush()
+        redraw(self.stream, f"{self._label}: {bar}")
 
 
 # ---- endpoint options ------------------------------------------------------------------------
@@ -111,12 +105,12 @@ def _confirm(estimate: Any, args: argparse.Namespace) -> None:
     if estimate.calls == 0 or args.yes:
         return
     if sys.stdin.isatty() and sys.stderr.isatty():
-        sys.stderr.write(estimate.describe() + "\nProceed? [y/N] ")
+        warn(estimate.describe() + "\nProceed? [y/N] ", end="")
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() in ("y", "yes"):
             return
         raise KnownError("Nothing was sent to the model.")
-    _emit({"estimate": asdict(estimate), "confirmed": False}, args.json, estimate.describe())
+    emit({"estimate": asdict(estimate), "confirmed": False}, args.json, estimate.describe())
     raise KnownError("This run needs confirmation.", hint="Run again with --yes to send these requests.")
 
 
@@ -126,7 +120,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
     from reviewer.judges.estimates import estimate
     from reviewer.store import APP_ACTOR
 
-    plan = estimate(workspace.store, items, judge.model)
+    plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint)
     _confirm(plan, args)
     try:
         summary = operations.run_model_items(
@@ -134,8 +128,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
             progress=TerminalProgress(),
         ).value
     except (Cancelled, KeyboardInterrupt):
-        sys.stderr.write("spec-review: cancelled; the answers received are kept. Run the same command again to "
-                         "resume.\n")
+        warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume.")
         return EXIT_INTERRUPTED
     data = {"estimate": asdict(plan), "summary": asdict(summary), **(extra or {})}
     human = (f"{summary.task} with {summary.model}: {summary.ok} of {summary.items} answered "
@@ -145,7 +138,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
              + (f"; job {summary.job_id}{' (resumed)' if summary.resumed else ''}."))
     for failure in summary.failures[:10]:
         human += f"\n  failed {failure.item_key}: {failure.kind}: {failure.error}"
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -214,7 +207,7 @@ def cmd_judge_test(args: argparse.Namespace) -> int:
     root = _workspace_root(args.workspace)
     config = _config(args, root)
     message = test_connection(config)
-    _emit({"ok": True, "endpoint": config.endpoint, "model": config.model, "message": message}, args.json, message)
+    emit({"ok": True, "endpoint": config.endpoint, "model": config.model, "message": message}, args.json, message)
     return EXIT_OK
 
 
@@ -240,11 +233,18 @@ def cmd_judge_config(args: argparse.Namespace) -> int:
         saved = str(save_config(config, root / CONFIG_FILE))
     key = resolve_api_key(config)
     data = {"settings": config.to_json(), "endpoint": config.endpoint, "configured": config.configured,
-            "api_key_source": key.source, "files": [str(p) for p in config_files(root)], "saved_to": saved}
+            "endpoint_chosen_by": config.endpoint_chosen_by, "api_key_source": key.source,
+            "api_key_withheld": key.withheld, "files": [str(p) for p in config_files(root)], "saved_to": saved}
+    if key.withheld:
+        key_line = f"not sent: the key from {key.withheld} goes only to endpoints chosen on this machine"
+    else:
+        key_line = f"from {key.source}" if key.source else "not found"
     human = "\n".join([f"{k:<16} {v}" for k, v in config.to_json().items()]
-                      + [f"{'api key':<16} {'from ' + key.source if key.source else 'not found'}"]
+                      + [f"{'endpoint':<16} {config.endpoint}"
+                         + (f" (chosen by {config.endpoint_chosen_by})" if config.endpoint_chosen_by else "")]
+                      + [f"{'api key':<16} {key_line}"]
                       + ([f"saved to {saved}"] if saved else []))
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -257,7 +257,7 @@ def cmd_judge_key(args: argparse.Namespace) -> int:
     if not key:
         raise KnownError("No key was given.")
     message = store_api_key(key, args.base_url)
-    _emit({"ok": True, "message": message}, args.json, message)
+    emit({"ok": True, "message": message}, args.json, message)
     return EXIT_OK
 
 
@@ -275,7 +275,7 @@ def cmd_relevance(args: argparse.Namespace) -> int:
     data = asdict(summary)
     human = (f"Graded {summary.conversations} conversations against {summary.sections} sections by "
              f"{summary.grader} (rule): " + ", ".join(f"grade {g}: {n}" for g, n in summary.by_grade.items()))
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -331,7 +331,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise KnownError(f"Cannot write {args.svg}: {exc.strerror or exc}.") from exc
     data = result.to_json()
-    _emit(data, args.json, _human_agreement(data))
+    emit(data, args.json, _human_agreement(data))
     return EXIT_OK
 
 
@@ -342,7 +342,7 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         rows = [asdict(r) for r in label_trust(workspace.store)]
-    _emit(rows, args.json, _human_trust(rows))
+    emit(rows, args.json, _human_trust(rows))
     return EXIT_OK
 
 

@@ -13,13 +13,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QMainWindow,
     QSplitter,
     QTableView,
     QTabWidget,
-    QTextBrowser,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -27,9 +25,11 @@ from PySide6.QtWidgets import (
 
 from reviewer.errors import KnownError
 from reviewer.render import escape, render_markdown
+from reviewer.textsafe import display_text
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import (
     COL_LEVEL,
     COL_NC,
@@ -46,6 +46,7 @@ from ui.models.queue import (
 )
 from ui.models.sections import SectionTreeModel
 from ui.style import AUTHORITY_LABELS, authority_badge_html
+from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
 from ui.views.progress_panel import ProgressPanel
@@ -144,7 +145,7 @@ class QueuePanel(QWidget):
         header.resizeSection(COL_TITLE, 260)
         header.resizeSection(COL_SECTIONS, 160)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
-        self.count_label = QLabel()
+        self.count_label = PlainLabel()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -256,16 +257,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Spec Review")
         self.resize(self._first_size())
 
-        self.header = QLabel("Opening workspace…")
-        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header = RichLabel("Opening workspace…")
         self.header.setContentsMargins(8, 6, 8, 6)
 
         # ---- review desk ----
         self.queue = QueuePanel()
         self.queue.proposal_chosen.connect(self.on_proposal_chosen)
-        self.proposal_header = QLabel("Choose a proposal.")
+        self.proposal_header = RichLabel("Choose a proposal.")
         self.proposal_header.setWordWrap(True)
-        self.proposal_header.setTextFormat(Qt.TextFormat.RichText)
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
         self.diff_view = DiffView()
         self.diff_view.browser.anchorClicked.connect(self.on_link)
@@ -310,8 +309,7 @@ class MainWindow(QMainWindow):
         self.section_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.section_tree.header().setStretchLastSection(False)
         self.section_tree.selectionModel().currentChanged.connect(self.on_section_chosen)
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
         self.detail.anchorClicked.connect(self.on_link)
         self.spec_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.spec_splitter.addWidget(self.section_tree)
@@ -495,7 +493,7 @@ class MainWindow(QMainWindow):
             # collector's full scans, which otherwise pause scrolling for tens of milliseconds.
             gc.freeze()
         spec = overview.spec
-        self.setWindowTitle(f"Spec Review — {overview.name}")
+        self.setWindowTitle(display_text(f"Spec Review — {overview.name}"))
         branch = escape(overview.branch) if overview.branch else "<i>detached HEAD</i>"
         tag = next((name for name, sha in reversed(overview.releases) if sha == spec.revision), None)
         release = f" · release <b>{escape(tag)}</b>" if tag else ""
@@ -652,9 +650,9 @@ class MainWindow(QMainWindow):
 
     def on_decision_saved(self, result: DecisionResult) -> None:
         """Say what was recorded (the queue row follows from the decision's changes)."""
-        self.statusBar().showMessage(
+        self.statusBar().showMessage(display_text(
             f"Recorded {result.decision.outcome.replace('_', ' ')} by {result.decision.reviewer}; "
-            f"the proposal is now {STATUS_LABELS.get(result.status.status, result.status.status).lower()}.", 8000
+            f"the proposal is now {STATUS_LABELS.get(result.status.status, result.status.status).lower()}."), 8000
         )
 
     def refresh_queue_rows(self, proposal_ids: list[str] | None) -> None:

@@ -94,6 +94,7 @@ class Estimate:
         exact: whether ``input_tokens`` comes from a real tokenizer (exact for OpenAI's o200k models).
         decided_proposals: proposals with decisions whose evidence this run may relabel (stance runs).
         decided_labels: the items of this run on those proposals.
+        endpoint: where the requests (and the API key) would go, shown so it can be checked first.
     """
 
     task: str
@@ -108,11 +109,13 @@ class Estimate:
     exact: bool
     decided_proposals: int = 0
     decided_labels: int = 0
+    endpoint: str | None = None
 
     def describe(self) -> str:
         """Return the estimate as one paragraph for the terminal."""
         how = "counted with o200k_base" if self.exact else "approximate"
-        text = (f"{self.task} with {self.model} ({self.prompt_version}): {self.items} items, {self.cached} already "
+        at = f" at {self.endpoint}" if self.endpoint else ""
+        text = (f"{self.task} with {self.model}{at} ({self.prompt_version}): {self.items} items, {self.cached} already "
                 f"answered, {self.calls} model calls; about {self.input_tokens:,} input tokens ({how}) and "
                 f"{self.output_tokens:,} output tokens (approximate).")
         if self.decided_proposals:
@@ -139,8 +142,8 @@ def cached_results(store: Store, task: str, prompt_version: str, model: str,
 
 
 def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_version: str | None = None,
-             counter: TokenCounter | None = None) -> Estimate:
-    """Count the calls and tokens a run of ``items`` will need, leaving out cached answers."""
+             counter: TokenCounter | None = None, endpoint: str | None = None) -> Estimate:
+    """Count the calls and tokens a run of ``items`` will need, leaving out cached answers (sent to ``endpoint``)."""
     if not items:
         raise KnownError("There is nothing to send to the model.")
     task = items[0].request.task
@@ -164,7 +167,7 @@ def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_vers
     return Estimate(task=task, model=model, prompt_version=version, items=len(items), cached=len(items) - len(todo),
                     calls=len(todo), input_tokens=tokens_in, output_tokens=tokens_out,
                     tokenizer=counter.method if todo else "none needed", exact=counter.exact if todo else True,
-                    decided_proposals=decided_proposals, decided_labels=decided_labels)
+                    decided_proposals=decided_proposals, decided_labels=decided_labels, endpoint=endpoint)
 
 
 def _decided(store: Store, proposal_ids: Iterable[str]) -> set[str]:

@@ -25,7 +25,7 @@ from reviewer.spec import parse_spec
 from reviewer.store import Store
 from reviewer.workspace import Workspace
 from tests.fake_openai_server import FakeOpenAIServer, Reply, error_reply, json_reply
-from tests.helpers import spec_repo_with
+from tests.helpers import memory_keyring, spec_repo_with
 
 SPEC = """# Overview {#overview}
 
@@ -530,23 +530,9 @@ def test_settings_precedence_and_no_secrets(tmp_path, monkeypatch):
 
 def test_api_key_from_env_then_keyring(monkeypatch):
     import keyring
-    from keyring.backend import KeyringBackend
-
-    class MemoryKeyring(KeyringBackend):
-        priority = 1
-        store: dict = {}
-
-        def get_password(self, service, username):
-            return self.store.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.store[(service, username)] = password
-
-        def delete_password(self, service, username):
-            self.store.pop((service, username), None)
 
     previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
+    keyring.set_keyring(memory_keyring())
     try:
         monkeypatch.delenv("SPEC_REVIEW_API_KEY", raising=False)
         monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -645,7 +631,7 @@ def test_cli_stance_run_and_the_key_is_never_stored(capsys, workspace, server, m
     for path in workspace.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
-    assert b"***" in b"".join(p.read_bytes() for p in workspace.glob("reviewer.db*"))
+    assert b"[redacted]" in b"".join(p.read_bytes() for p in workspace.glob("reviewer.db*"))
 
 
 def test_cli_without_endpoint_says_what_to_set(capsys, workspace, monkeypatch):

@@ -14,6 +14,7 @@ from tests.datapaths import (
     SUPPORTED,
     USER_LEVEL,
 )
+from ui.labels import plain_tooltip
 from ui.main_window import MainWindow
 from ui.models.queue import COL_STATUS, STATUS_LABELS
 from ui.workers import WorkspaceLane
@@ -188,7 +189,7 @@ def test_a_member_without_the_reviewer_role_is_told_before_writing(qtbot, desk, 
     # Before any rationale is typed: Record is off, and the reason is shown beside it.
     assert not panel.save_button.isEnabled()
     assert "reviewer role" in panel.message.text() and "auditor" in panel.message.text()
-    assert panel.save_button.toolTip() == panel.message.text()
+    assert panel.save_button.toolTip() == plain_tooltip(panel.message.text())  # shown literally
     panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_adopt").click()
     panel.rationale.setPlainText("Looks right to me.")
     qtbot.keyClick(panel.rationale, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)

@@ -13,13 +13,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +33,9 @@ from reviewer.trace import TraceReport, trace
 from reviewer.workspace import Workspace
 from ui.changes import Follower
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel
 from ui.models.audit_log import AuditLogModel, short_time
+from ui.text_browser import SafeTextBrowser
 from ui.workers import PageReader, ReadConnection, WorkspaceLane, describe_error
 
 ACTION_PREFIXES = (
@@ -274,7 +274,7 @@ class AuditorView(QWidget):
         filters = QHBoxLayout()
         for text, widget in (("&Action:", self.action_filter), ("Act&or:", self.actor_filter),
                              ("O&bject:", self.object_filter), ("&Since:", self.since_filter)):
-            label = QLabel(text)
+            label = PlainLabel(text)
             label.setBuddy(widget)
             filters.addWidget(label)
             filters.addWidget(widget)
@@ -314,7 +314,7 @@ class AuditorView(QWidget):
         actions.addWidget(self.format_box)
         actions.addWidget(self.export_button)
         actions.addStretch(1)
-        self.count_label = QLabel()
+        self.count_label = RichLabel()
         self.count_label.setStyleSheet(f"color:{_MUTED}")
         actions.addWidget(self.count_label)
         actions.addWidget(refresh)
@@ -337,14 +337,11 @@ class AuditorView(QWidget):
         # Compact rows: a log is read as a list, many events at a glance.
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
 
-        self.chain_view = QTextBrowser()
-        self.chain_view.setOpenLinks(False)
+        self.chain_view = SafeTextBrowser()
         self.chain_view.anchorClicked.connect(self.on_link)
-        self.trace_view = QTextBrowser()
-        self.trace_view.setOpenLinks(False)
+        self.trace_view = SafeTextBrowser()
         self.checks = QTabWidget()
         self.checks.addTab(self.chain_view, "Chain")
         self.checks.addTab(self.trace_view, "Trace")
@@ -353,7 +350,7 @@ class AuditorView(QWidget):
             f"<p style='color:{_MUTED}'>Press Check trace (Alt+T) to match decisions with commits.</p>"
         )
 
-        self.message = QLabel()
+        self.message = PlainLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()

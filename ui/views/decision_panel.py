@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -34,6 +33,7 @@ from reviewer.errors import KnownError
 from reviewer.outcomes import REASONS
 from reviewer.render import escape
 from reviewer.vocab import Role, Status
+from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
 from ui.workers import WorkspaceLane
 
@@ -101,13 +101,13 @@ class DecisionHistoryModel(QAbstractTableModel):
             return None
         d = self.decisions[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (
+            return shown((
                 d.decided_at[:19].replace("T", " "),
                 d.reviewer,
                 OUTCOME_LABELS.get(d.outcome, d.outcome) + (" *" if self.evidence_changed(d) else ""),
                 REASON_LABELS.get(d.reason_category or "", d.reason_category or ""),
                 " ".join(d.rationale.split()),
-            )[index.column()]
+            )[index.column()])
         if role == Qt.ItemDataRole.ToolTipRole:
             from reviewer.decision_evidence import counts_line
 
@@ -116,7 +116,7 @@ class DecisionHistoryModel(QAbstractTableModel):
                 evidence = f"\n\nEvidence when decided: {counts_line(d.evidence)}"
                 if self.evidence_changed(d) and self.evidence_now is not None:
                     evidence += f"\n* Changed since. Now: {counts_line(self.evidence_now)}"
-            return f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}"
+            return plain_tooltip(f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}")
         return None
 
 
@@ -143,8 +143,7 @@ class DecisionPanel(QWidget):
         # the window points it at the evidence view's choice.
         self.split_field: Callable[[], str | None] = lambda: None
 
-        self.status_label = QLabel()
-        self.status_label.setTextFormat(Qt.TextFormat.RichText)
+        self.status_label = RichLabel()
         self.status_label.setWordWrap(True)
 
         self.outcomes = QButtonGroup(self)
@@ -161,7 +160,7 @@ class DecisionPanel(QWidget):
         self.reason.setObjectName("reason")
         self.reason.setMinimumContentsLength(18)
         reason_row = QHBoxLayout()
-        reason_label = QLabel("&Reason:")
+        reason_label = PlainLabel("&Reason:")
         reason_label.setBuddy(self.reason)
         reason_row.addWidget(reason_label)
         reason_row.addWidget(self.reason, 1)
@@ -175,7 +174,7 @@ class DecisionPanel(QWidget):
         self.rationale.setTabChangesFocus(True)
         self.rationale.setMinimumHeight(56)
 
-        self.message = QLabel()
+        self.message = PlainLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#b3261e")
         self.save_button = QPushButton("Record decision")
@@ -205,7 +204,7 @@ class DecisionPanel(QWidget):
         layout.addLayout(reason_row)
         layout.addWidget(self.rationale, 1)
         layout.addLayout(save_row)
-        self.history_title = QLabel("Decisions on record:")
+        self.history_title = PlainLabel("Decisions on record:")
         layout.addWidget(self.history_title)
         layout.addWidget(self.history, 1)
         self._set_enabled(False)
@@ -416,7 +415,7 @@ class DecisionPanel(QWidget):
         # Say who cannot decide before they write a rationale, and keep Record off meanwhile.
         problem = self.reviewer_problem()
         self.save_button.setEnabled(not problem)
-        self.save_button.setToolTip(problem or "Record the decision (Ctrl+Enter)")
+        self.save_button.setToolTip(plain_tooltip(problem or "Record the decision (Ctrl+Enter)"))
         if problem:
             self.message.setText(problem)
 

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +38,9 @@ from reviewer.vocab import Status
 from reviewer.workspace import Workspace
 from ui.changes import Follower
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
+from ui.text_browser import SafeTextBrowser
 from ui.views.diff_view import inline_diff_html, side_by_side_html
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane, describe_error
@@ -157,9 +158,9 @@ class CommitQueueModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return item.title
+                return shown(item.title)
             if column == 1:
-                return ", ".join(item.sections)
+                return shown(", ".join(item.sections))
             if column == 2:
                 return STATUS_LABELS.get(item.status, item.status)
             if column == 3:
@@ -173,11 +174,11 @@ class CommitQueueModel(QAbstractTableModel):
                 return QBrush(QColor(RESULT_COLOURS["merged"]))
         elif role == Qt.ItemDataRole.ToolTipRole:
             if column == 3 and item.reason:
-                return item.reason
+                return plain_tooltip(item.reason)
             if column == 2 and item.recorded_problem:
-                return f"An earlier run could not commit it: {item.recorded_problem}"
+                return plain_tooltip(f"An earlier run could not commit it: {item.recorded_problem}")
             if column == 0:
-                return f"{item.title}\n{item.proposal_id}"
+                return plain_tooltip(f"{item.title}\n{item.proposal_id}")
         elif role == self.IdRole:
             return item.proposal_id
         return None
@@ -323,8 +324,8 @@ class EditorView(QWidget):
         self._committing = False  # a commit run of this view's: its outcome brings the new state
         self.follower = Follower(self, self.refresh, self._concerned)
 
-        title = QLabel("<b>Adopted proposals waiting to be committed</b>")
-        self.repo_label = QLabel()
+        title = RichLabel("<b>Adopted proposals waiting to be committed</b>")
+        self.repo_label = PlainLabel()
         self.repo_label.setStyleSheet("color:#555")
         self.repo_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         head_row = QHBoxLayout()
@@ -340,13 +341,13 @@ class EditorView(QWidget):
         assert editor_line is not None  # the combo box is editable
         editor_line.setPlaceholderText("your name")
         self.editor_box.setToolTip("Who commits: only members with the editor role may")
-        editor_label = QLabel("&Editor:")
+        editor_label = PlainLabel("&Editor:")
         editor_label.setBuddy(self.editor_box)
         self.tag_edit = QLineEdit()
         self.tag_edit.setPlaceholderText("optional, e.g. v2026-01")
         self.tag_edit.setToolTip("After the commits, cut a release: a CHANGELOG.md entry and an annotated tag")
         self.tag_edit.setMaximumWidth(200)
-        tag_label = QLabel("Release &tag:")
+        tag_label = PlainLabel("Release &tag:")
         tag_label.setBuddy(self.tag_edit)
         self.refresh_button = QPushButton("&Refresh")
         self.refresh_button.setToolTip("Read the adopted proposals and the spec repository again (F5)")
@@ -367,8 +368,8 @@ class EditorView(QWidget):
         form.addWidget(self.commit_button)
 
         # The repository's state (read on every refresh) and the outcome of the last commit run.
-        self.blocker_label = QLabel()
-        self.message = QLabel()
+        self.blocker_label = PlainLabel()
+        self.message = PlainLabel()
         for label in (self.blocker_label, self.message):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -385,7 +386,7 @@ class EditorView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
-        self.count_label = QLabel()
+        self.count_label = PlainLabel()
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -417,8 +418,7 @@ class EditorView(QWidget):
             if key == "all":
                 bar.addSpacing(16)
         bar.addStretch(1)
-        self.preview = QTextBrowser()
-        self.preview.setOpenLinks(False)
+        self.preview = SafeTextBrowser()
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -432,8 +432,7 @@ class EditorView(QWidget):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([560, 720])
 
-        self.results = QTextBrowser()
-        self.results.setOpenLinks(False)
+        self.results = SafeTextBrowser()
         self.results.hide()
         self.vertical = QSplitter(Qt.Orientation.Vertical)
         self.vertical.addWidget(self.splitter)

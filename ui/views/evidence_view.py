@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QMenu,
     QScrollArea,
     QSplitter,
@@ -48,7 +47,6 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -70,10 +68,12 @@ from reviewer.evidence import (
 )
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.textsafe import display_offset, display_text
 
 if TYPE_CHECKING:
     from reviewer.ops import Changes, OpResult
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel, plain_tooltip
 from ui.models.evidence import (
     PAGE,
     QUOTE_BACKGROUND,
@@ -84,6 +84,7 @@ from ui.models.evidence import (
     row_html,
     source_badge_text,
 )
+from ui.text_browser import SafeTextBrowser
 from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
 from ui.workers import PageReader, WorkspaceLane
 
@@ -163,18 +164,23 @@ class EvidenceDelegate(QStyledItemDelegate):
             self._layouts.move_to_end(key)
             return drawn
         small, metrics, small_metrics = self._font_set(font)
-        # Same length as the text, so the quote's offsets still apply; QTextLayout breaks at U+2028.
-        text = row.text.replace("\r", " ").replace("\n", "\u2028")
-        layout = self._lay_out(text, row.quote_span(), width, font)
+        # Bidi overrides become markers (the quote's offsets move with them); the line breaks keep
+        # the length, and QTextLayout breaks at U+2028.
+        text = display_text(row.text).replace("\r", " ").replace("\n", "\u2028")
+        span = row.quote_span()
+        if span is not None:
+            span = (display_offset(row.text, span[0]), display_offset(row.text, span[1]))
+        layout = self._lay_out(text, span, width, font)
         if layout.lineCount() > TEXT_LINES:
             start = layout.lineAt(TEXT_LINES - 1).textStart()
             tail = metrics.elidedText(
                 text[start:].replace("\u2028", " "), Qt.TextElideMode.ElideRight, max(width - 2, 10)
             )
-            layout = self._lay_out(text[:start] + tail, row.quote_span(), width, font)
-        badge = small_metrics.elidedText(source_badge_text(row), Qt.TextElideMode.ElideRight, max(width // 2, 40))
+            layout = self._lay_out(text[:start] + tail, span, width, font)
+        badge = small_metrics.elidedText(display_text(source_badge_text(row)), Qt.TextElideMode.ElideRight,
+                                         max(width // 2, 40))
         badge_width = small_metrics.horizontalAdvance(badge) + 10
-        meta = "  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p)
+        meta = display_text("  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p))
         meta = small_metrics.elidedText(meta, Qt.TextElideMode.ElideRight, max(width - badge_width - 6, 0))
         drawn = _Drawn(layout, badge, badge_width, meta, _BADGE_COLOURS.get(row.source_kind or "", _NO_SOURCE))
         self._layouts[key] = drawn
@@ -273,8 +279,7 @@ class _StanceList(QWidget):
     def __init__(self, stance: str, model: EvidenceListModel, delegate: EvidenceDelegate, parent: Any = None) -> None:
         super().__init__(parent)
         self.stance = stance
-        self.title = QLabel()
-        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title = RichLabel()
         # A one-column table rather than a QTableView: a list view lays every row out again when a
         # page is appended (tens of ms at 20,000 rows), a table's fixed-height rows cost nothing.
         self.view = QTableView()
@@ -387,21 +392,20 @@ class EvidenceView(QWidget):
         self._fields_loaded = False
         self._active: QTableView | None = None
 
-        self.counts_label = QLabel("Choose a proposal.")
-        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label = RichLabel("Choose a proposal.")
         self.counts_label.setWordWrap(True)
         self.counts_label.setToolTip(
             "Share supporting = supports / (supports + refutes); links that do not comment are left out.\n"
             "The 95% interval is the Wilson score interval for that proportion."
         )
-        self.sources_label = QLabel()
+        self.sources_label = PlainLabel()
         self.sources_label.setWordWrap(True)
         self.sources_label.setStyleSheet("color:#5f6b7a")
         self.field_combo = QComboBox()
         self.field_combo.setToolTip("Split the evidence by this field of the participants' demographics")
         self.field_combo.setAccessibleName("Split by")
         self.field_combo.currentIndexChanged.connect(self.on_field_changed)
-        field_label = QLabel("Split by:")
+        field_label = PlainLabel("Split by:")
         field_label.setBuddy(self.field_combo)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -447,8 +451,7 @@ class EvidenceView(QWidget):
         lists_layout.addWidget(columns, 3)
         lists_layout.addLayout(collapsed)
 
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
         self.detail.setPlaceholderText("Select a justification to read it whole, with every label it has had.")
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
@@ -460,8 +463,7 @@ class EvidenceView(QWidget):
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setSizes([170, 420, 110])
 
-        self.message = QLabel()
-        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message = RichLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#5f6b7a")
         self.say(KEYS_HINT)
@@ -620,7 +622,7 @@ class EvidenceView(QWidget):
             self.field_combo.addItem(f"{field_title(field.name)} ({field.groups})", field.name)
             self.field_combo.setItemData(
                 self.field_combo.count() - 1,
-                f"{field.name}: {field.groups} groups, {field.participants} participants with a value",
+                plain_tooltip(f"{field.name}: {field.groups} groups, {field.participants} participants with a value"),
                 Qt.ItemDataRole.ToolTipRole,
             )
         if previous is not None and self.field_combo.findData(previous) >= 0:

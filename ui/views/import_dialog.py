@@ -15,12 +15,10 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListView,
     QPushButton,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +33,8 @@ if TYPE_CHECKING:
     from reviewer.ops import OpResult
 
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel
+from ui.text_browser import SafeTextBrowser
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane
 
@@ -133,11 +133,10 @@ class ImportDialog(QDialog):
         self.strict_box.setToolTip("Without this, bad rows are set aside with their file, line and reason, "
                                    "and everything else is imported.")
         self.panel = ProgressPanel()
-        self.status = QLabel()
+        self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_view = QTextBrowser()
-        self.result_view.setOpenLinks(False)
+        self.result_view = SafeTextBrowser()
         self.result_view.setMinimumHeight(200)
         self.result_view.setPlaceholderText("The summary of the import appears here.")
 
@@ -162,7 +161,7 @@ class ImportDialog(QDialog):
 
     def _ca1_page(self) -> QWidget:
         page = QWidget()
-        intro = QLabel("Comparisons, annotators and merged JSONL files of a CA-1 release, alone or together, "
+        intro = PlainLabel("Comparisons, annotators and merged JSONL files of a CA-1 release, alone or together, "
                        "in any order. Importing the same files again adds nothing.")
         intro.setWordWrap(True)
         self.files_model = QStringListModel(self)
@@ -198,7 +197,7 @@ class ImportDialog(QDialog):
 
     def _polis_page(self) -> QWidget:
         page = QWidget()
-        intro = QLabel("One Pol.is conversation export: its comments and its participants' votes.")
+        intro = PlainLabel("One Pol.is conversation export: its comments and its participants' votes.")
         intro.setWordWrap(True)
         self.comments_edit = QLineEdit()
         self.comments_edit.setPlaceholderText("comments.csv")
