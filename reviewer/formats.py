@@ -96,6 +96,8 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             raise KnownError(f"{path}, line {number}: invalid JSON ({exc.msg}, column {exc.colno}).") from exc
+        except RecursionError as exc:
+            raise KnownError(f"{path}, line {number}: the JSON is nested too deeply to read.") from exc
         if not isinstance(value, dict):
             raise KnownError(f"{path}, line {number}: expected a JSON object, found {type(value).__name__}.")
         rows.append((number, value))
