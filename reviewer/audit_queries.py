@@ -19,9 +19,10 @@ PAGE = 200
 """How many events a page holds (a shorter page is the last)."""
 # The list shows a short payload; the detail pane reads the whole event.
 PAYLOAD_CHARS = 2000
-# Keys too long for a one-line summary (a proposal's section texts, an import's labels): the list
-# leaves them out, so the rest of the payload stays readable; the detail pane shows everything.
-LIST_OMITS = ("$.texts", "$.person_labels")
+# Keys too long for a one-line summary (a proposal's section texts, an import's labels and links,
+# the digests of the rows an import wrote): the list leaves them out, so the rest of the payload
+# stays readable; the detail pane shows everything.
+LIST_OMITS = ("$.texts", "$.person_labels", "$.hand_links", "$.digests", "$.rewrote", "$.changes")
 _OMIT = ", ".join(f"'{k}'" for k in LIST_OMITS)
 LOG_COLUMNS = (
     "seq, at, actor, action, object_type, object_id, substr(CASE WHEN json_valid(payload)"

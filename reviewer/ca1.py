@@ -36,8 +36,10 @@ from reviewer.importing import (
     fast_stable_id,
     finish_import,
     import_transaction,
+    note_rewrite,
     now,
     utf8_clean,
+    with_import_id,
 )
 from reviewer.progress import NoProgress, Progress
 from reviewer.rankings import normalise
@@ -227,6 +229,15 @@ class _Ca1Import:
     def __init__(self, store: Store, *, strict: bool, progress: Progress, import_id: str) -> None:
         self.store = store
         self.conn = store.db.conn
+        self.import_id = import_id
+        # Every row this import writes (or rewrites) names it, so audit verify finds its rows again.
+        self._insert = {
+            kind: with_import_id(sql, import_id)
+            for kind, sql in (("conversations", _INSERT_CONVERSATION), ("participants", _INSERT_PARTICIPANT),
+                              ("stubs", _INSERT_STUB), ("assessments", _INSERT_ASSESSMENT),
+                              ("justifications", _INSERT_JUSTIFICATION))
+        }
+        self.rewrote: dict[str, set[str]] = {}
         self.created = now()
         self.tally = Tally()
         self.tally.ensure(ROW_KINDS)
@@ -525,29 +536,30 @@ class _Ca1Import:
     def flush(self) -> None:
         """Write every pending row: conversations, participants, then assessments."""
         if self._conversations:
-            self._write("conversations", self._conversations, _INSERT_CONVERSATION, self._conversation_differs)
+            self._write("conversations", self._conversations, self._conversation_differs)
         if self._participants:
-            self._write("participants", self._participants, _INSERT_PARTICIPANT, self._participant_differs)
+            self._write("participants", self._participants, self._participant_differs)
         if self._stubs:
-            cursor = self.conn.executemany(_INSERT_STUB, list(self._stubs.values()))
+            cursor = self.conn.executemany(self._insert["stubs"], list(self._stubs.values()))
             self.tally.count("added", "participants", max(cursor.rowcount, 0))
             self._stubs.clear()
         if self._assessments:
-            self._write("assessments", self._assessments, _INSERT_ASSESSMENT, self._assessment_differs)
+            self._write("assessments", self._assessments, self._assessment_differs)
         self.quarantine.flush()
 
     def _write(
         self,
         kind: str,
         pending: dict[str, _Pending],
-        insert: str,
         differs: Callable[[str, _Pending], dict[str, Any]],
     ) -> None:
         ids = list(pending)
         marks = ",".join("?" * len(ids))
         stored = {
-            row[0]: (row[1], row[2])
-            for row in self.conn.execute(f"SELECT id, content_hash, extra FROM {kind} WHERE id IN ({marks})", ids)
+            row[0]: (row[1], row[2], row[3])
+            for row in self.conn.execute(
+                f"SELECT id, content_hash, extra, import_id FROM {kind} WHERE id IN ({marks})", ids
+            )
         }
         new_rows = []
         new_justifications: list[tuple[Any, ...]] = []
@@ -558,20 +570,21 @@ class _Ca1Import:
                 if kind == "assessments":
                     new_justifications.extend(self._justification_rows(item))
                 continue
-            stored_hash, stored_extra = found
+            stored_hash, stored_extra, owner = found
             if stored_hash == item[1] and not item[2]:
                 self.tally.count("unchanged", kind)
                 if kind == "assessments":
                     self.tally.count("unchanged", "justifications", len(item[5][2]))
             elif stored_hash is None and kind == "participants":
                 self._complete_stub(item, stored_extra)
-            else:
-                self._reconcile(kind, key, item, stored_hash, stored_extra, differs)
+                note_rewrite(self.rewrote, owner, kind, self.import_id)
+            elif self._reconcile(kind, key, item, stored_hash, stored_extra, differs):
+                note_rewrite(self.rewrote, owner, kind, self.import_id)
         if new_rows:
-            self.conn.executemany(insert, new_rows)
+            self.conn.executemany(self._insert[kind], new_rows)
             self.tally.count("added", kind, len(new_rows))
         if new_justifications:
-            self.conn.executemany(_INSERT_JUSTIFICATION, new_justifications)
+            self.conn.executemany(self._insert["justifications"], new_justifications)
             self.tally.count("added", "justifications", len(new_justifications))
         pending.clear()
 
@@ -591,8 +604,8 @@ class _Ca1Import:
         row, digest, extra = item[0], item[1], item[2]
         merged = {**extra, **json.loads(stored_extra)}
         self.conn.execute(
-            "UPDATE participants SET demographics = ?, extra = ?, content_hash = ? WHERE id = ?",
-            (row[3], dumps(merged), digest, row[0]),
+            "UPDATE participants SET demographics = ?, extra = ?, content_hash = ?, import_id = ? WHERE id = ?",
+            (row[3], dumps(merged), digest, self.import_id, row[0]),
         )
         self.tally.count("updated", "participants")
 
@@ -604,8 +617,12 @@ class _Ca1Import:
         stored_hash: str | None,
         stored_extra_text: str,
         differs: Callable[[str, _Pending], dict[str, Any]],
-    ) -> None:
-        """Merge a second copy of a stored row: keep the first, add missing keys, record differences."""
+    ) -> bool:
+        """Merge a second copy of a stored row: keep the first, add missing keys, record differences.
+
+        Returns:
+            Whether the stored row was rewritten (its ``extra``; the row then names this import).
+        """
         incoming_hash, incoming_extra = item[1], item[2]
         found = differs(key, item) if stored_hash != incoming_hash else {}
         stored_extra = json.loads(stored_extra_text)
@@ -631,7 +648,10 @@ class _Ca1Import:
             if kind == "assessments":
                 self.tally.count("unchanged", "justifications", len(item[5][2]))
         if changed:
-            self.conn.execute(f"UPDATE {kind} SET extra = ? WHERE id = ?", (dumps(stored_extra), key))
+            self.conn.execute(
+                f"UPDATE {kind} SET extra = ?, import_id = ? WHERE id = ?", (dumps(stored_extra), self.import_id, key)
+            )
+        return changed
 
     def _conversation_differs(self, key: str, item: _Pending) -> dict[str, Any]:
         row = self.conn.execute("SELECT prompt, responses FROM conversations WHERE id = ?", (key,)).fetchone()
@@ -713,7 +733,7 @@ def import_ca1(
             read = [run.run_file(path, kinds[path]) for path in order]
             summary = finish_import(
                 store, source=SOURCE, action="import.ca1", actor=actor, import_id=import_id, files=read,
-                tally=run.tally, quarantine=run.quarantine, strict=strict,
+                tally=run.tally, quarantine=run.quarantine, strict=strict, rewrote=run.rewrote,
             )
     finally:
         progress.finish()

@@ -256,6 +256,7 @@ def _record_commit(
                 "merged_sections": list(merged),
                 "parent": parent,
                 "recovered": recovered,
+                "committed_at": now,
             },
         )
 
@@ -268,16 +269,17 @@ def _record_needs_rebase(store: Store, proposal: Proposal, revision: str, proble
         ).fetchone()
         if row is not None and (row[0], row[2]) == (Status.NEEDS_REBASE, problem):
             return False
+        now = utc_now()
         store.db.execute(
             "INSERT INTO proposal_commit_state (proposal_id, state, commit_sha, spec_revision, detail, updated_at)"
             " VALUES (?, 'needs_rebase', NULL, ?, ?, ?) ON CONFLICT(proposal_id) DO UPDATE SET"
             " state = 'needs_rebase', commit_sha = NULL, spec_revision = excluded.spec_revision,"
             " detail = excluded.detail, updated_at = excluded.updated_at",
-            [proposal.id, revision, problem, utc_now()],
+            [proposal.id, revision, problem, now],
         )
         audit.append_event(
             store.db, actor=editor, action="proposal.needs_rebase", object_type="proposal", object_id=proposal.id,
-            payload={"spec_revision": revision, "reason": problem, "sections": proposal.section_ids},
+            payload={"spec_revision": revision, "reason": problem, "sections": proposal.section_ids, "updated_at": now},
         )
     return True
 
@@ -675,18 +677,20 @@ def _cut_release(workspace: Workspace, tag: str, head: str, editor: str) -> Rele
     summary = "\n".join([f"Release {tag}", ""] + [f"- {_one_line(t)} ({p})" for p, t, _s, _c in listed])
     if gitops.tag_target(repo, tag) != sha:  # a killed run may have tagged it already
         gitops.create_tag(repo, tag, summary + "\n", sha)
+    now = utc_now()
     with sql_errors("recording the release"), audit.anchored(store.db):
         store.db.execute(
             "INSERT INTO spec_commits (sha, editor, proposal_ids, decision_ids, committed_at, kind, parent_sha,"
             " release_tag) VALUES (?, ?, ?, '[]', ?, 'release', ?, ?) ON CONFLICT(sha) DO NOTHING",
-            [sha, editor, json.dumps(proposal_ids), utc_now(), head, tag],
+            [sha, editor, json.dumps(proposal_ids), now, head, tag],
         )
         store.db.conn.executemany(
             "UPDATE spec_commits SET release_tag = ? WHERE sha = ? AND kind = 'proposal'", [(tag, r[0]) for r in rows]
         )
         audit.append_event(
             store.db, actor=editor, action="spec.release", object_type="spec_commit", object_id=sha,
-            payload={"tag": tag, "proposal_ids": proposal_ids, "changelog": CHANGELOG},
+            payload={"tag": tag, "proposal_ids": proposal_ids, "changelog": CHANGELOG, "committed_at": now,
+                     "parent": head, "commits": [r[0] for r in rows]},
         )
     return ReleaseInfo(tag, sha, tuple(proposal_ids))
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reviewer import audit
+from reviewer.digests import writer_rows_digest
 from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.rankings import Ranking, pairwise_agreement, ranking_or_none
@@ -163,24 +164,49 @@ def _link_via(store: Store, proposal_id: str, justification_id: str) -> str | No
 # ---- links --------------------------------------------------------------------------------------
 
 
-def add_hand_link(store: Store, proposal_id: str, justification_id: str, person: str, note: str | None) -> bool:
-    """Record a hand link inside the caller's transaction; False when the pair is already linked.
+HAND_LINK_COLUMNS = ("id", "proposal_id", "justification_id", "action", "person", "note", "created_at")
+"""The columns of ``evidence_hand_links``, in the order its rows are logged (``hand_links`` in an event)."""
 
-    No audit event: the caller writes one for its whole action.
+
+def write_hand_link(store: Store, proposal_id: str, justification_id: str, action: str, person: str,
+                    note: str | None) -> list[Any]:
+    """Insert one ``evidence_hand_links`` row inside the caller's transaction; return it as logged.
+
+    Returns:
+        The row's values in ``HAND_LINK_COLUMNS`` order (what the audit event carries, so that
+        ``audit verify`` can rebuild the row).
+    """
+    row = [new_id(), proposal_id, justification_id, action, person, note, utc_now()]
+    store.db.execute(
+        f"INSERT INTO evidence_hand_links ({', '.join(HAND_LINK_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)", row
+    )
+    return row
+
+
+def add_hand_link(
+    store: Store, proposal_id: str, justification_id: str, person: str, note: str | None
+) -> list[Any] | None:
+    """Record a hand link inside the caller's transaction; None when the pair is already linked.
+
+    No audit event: the caller writes one for its whole action, carrying the returned row.
+
+    Returns:
+        The new ``evidence_hand_links`` row in ``HAND_LINK_COLUMNS`` order, or None.
     """
     if _link_via(store, proposal_id, justification_id) is not None:
-        return False
-    store.db.execute(
-        "INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person, note, created_at)"
-        " VALUES (?, ?, ?, 'link', ?, ?, ?)",
-        [new_id(), proposal_id, justification_id, person, note, utc_now()],
-    )
+        return None
+    row = write_hand_link(store, proposal_id, justification_id, "link", person, note)
     # The insert trigger on evidence_current fills in the effective label from any earlier labels.
     store.db.execute(
         "INSERT INTO evidence_current (proposal_id, justification_id, via) VALUES (?, ?, 'hand')",
         [proposal_id, justification_id],
     )
-    return True
+    return row
+
+
+def _hand_link_payload(row: list[Any]) -> dict[str, Any]:
+    # justification_id and note as before; the row's id and time so that the row can be rebuilt.
+    return {"justification_id": row[2], "note": row[5], "link_id": row[0], "created_at": row[6]}
 
 
 def link_statement(
@@ -197,11 +223,12 @@ def link_statement(
     with sql_errors("linking the statement"), store.db.atomic():
         _require_proposal(store, proposal_id)
         _require_justification(store, justification_id)
-        if not add_hand_link(store, proposal_id, justification_id, person, note):
+        row = add_hand_link(store, proposal_id, justification_id, person, note)
+        if row is None:
             raise KnownError(f"Justification {justification_id} is already linked to proposal {proposal_id}.")
         audit.append_event(
             store.db, actor=person, action="evidence.link", object_type="proposal", object_id=proposal_id,
-            payload={"justification_id": justification_id, "note": note},
+            payload=_hand_link_payload(row),
         )
 
 
@@ -226,18 +253,14 @@ def unlink_statement(
                 f"Justification {justification_id} is linked through its conversation, not by hand.",
                 hint="Only hand links can be removed; set its stance to no_comment instead.",
             )
-        store.db.execute(
-            "INSERT INTO evidence_hand_links (id, proposal_id, justification_id, action, person, note, created_at)"
-            " VALUES (?, ?, ?, 'unlink', ?, ?, ?)",
-            [new_id(), proposal_id, justification_id, person, note, utc_now()],
-        )
+        row = write_hand_link(store, proposal_id, justification_id, "unlink", person, note)
         store.db.execute(
             "DELETE FROM evidence_current WHERE proposal_id = ? AND justification_id = ?",
             [proposal_id, justification_id],
         )
         audit.append_event(
             store.db, actor=person, action="evidence.unlink", object_type="proposal", object_id=proposal_id,
-            payload={"justification_id": justification_id, "note": note},
+            payload=_hand_link_payload(row),
         )
 
 
@@ -258,15 +281,26 @@ def _label(row: Iterable[Any]) -> StanceLabel:
     )
 
 
-def insert_label(store: Store, label: StanceLabel) -> None:
-    """Store one label inside the caller's transaction (a trigger updates the effective stance)."""
+def insert_label(store: Store, label: StanceLabel, *, written_by: str | None = None) -> None:
+    """Store one label inside the caller's transaction (a trigger updates the effective stance).
+
+    Args:
+        store: the workspace store.
+        label: the label.
+        written_by: the import or rule run whose audit event vouches for the label by digest (None
+            for a person's label set in the app: its event carries it whole).
+    """
     store.db.execute(
-        f"INSERT INTO stance_labels ({_LABEL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            label.id, label.proposal_id, label.justification_id, label.stance, label.source_kind,
-            label.source_name, label.prompt_version, label.confidence, label.quote,
-            json.dumps(label.detail, sort_keys=True, ensure_ascii=False), label.supersedes, label.created_at,
-        ],
+        f"INSERT INTO stance_labels ({_LABEL_COLUMNS}, written_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [*_label_values(label), written_by],
+    )
+
+
+def _label_values(label: StanceLabel) -> tuple[Any, ...]:
+    return (
+        label.id, label.proposal_id, label.justification_id, label.stance, label.source_kind,
+        label.source_name, label.prompt_version, label.confidence, label.quote,
+        json.dumps(label.detail, sort_keys=True, ensure_ascii=False), label.supersedes, label.created_at,
     )
 
 
@@ -347,7 +381,7 @@ def set_stance(
             store.db, actor=person, action="stance.set", object_type="proposal", object_id=proposal_id,
             payload={
                 "label_id": label.id, "justification_id": justification_id, "stance": stance,
-                "supersedes": row[0], "note": note,
+                "supersedes": row[0], "note": note, "created_at": label.created_at,
             },
         )
     return label
@@ -509,16 +543,11 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
                 )
             )
         if new_labels:
+            # The labels name this run, and its event carries their digest: audit verify finds them again.
+            rule_run = new_id()
             store.db.conn.executemany(
-                f"INSERT INTO stance_labels ({_LABEL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        x.id, x.proposal_id, x.justification_id, x.stance, x.source_kind, x.source_name,
-                        x.prompt_version, x.confidence, x.quote,
-                        json.dumps(x.detail, sort_keys=True, ensure_ascii=False), x.supersedes, x.created_at,
-                    )
-                    for x in new_labels
-                ],
+                f"INSERT INTO stance_labels ({_LABEL_COLUMNS}, written_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(*_label_values(x), rule_run) for x in new_labels],
             )
             audit.append_event(
                 store.db, actor=RANKING_RULE, action="evidence.rule", object_type="proposal",
@@ -526,6 +555,7 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
                 payload={
                     "rule": RANKING_RULE, "version": RANKING_RULE_VERSION, "run_id": run_id,
                     "added": len(new_labels), "unchanged": unchanged, "skipped": skipped,
+                    "rule_run_id": rule_run, "labels": writer_rows_digest(store.db.conn, "stance_labels", rule_run).to_json(),
                 },
             )
     return RuleSummary(

@@ -23,7 +23,7 @@ from reviewer.evidence import (
     insert_label,
     require_labeller,
 )
-from reviewer.ids import is_uuid, stable_id, utc_now
+from reviewer.ids import is_uuid, new_id, stable_id, utc_now
 from reviewer.proposals import build_sections
 from reviewer.rankings import normalise
 from reviewer.spec import SpecDocument
@@ -318,12 +318,25 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
         raise KnownError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
 
 
+# The tables each import writes; their rows name the import (``import_id``, a stance label's ``written_by``).
+_IMPORT_TABLES = {
+    "rankings": ("ranker_runs", "ranker_rankings"),
+    "relevance": ("relevance_grades",),
+    "stances": ("stance_labels",),
+}
+
+
 def _import_event(store: Store, kind: str, path: Path, actor: str, added: int, unchanged: int,
-                  details: dict[str, Any]) -> None:
+                  details: dict[str, Any], import_id: str) -> None:
+    """Log an import that added rows: the file with its SHA-256, the counts, and the digest of the rows it wrote."""
+    from reviewer.digests import file_sha256
+    from reviewer.importing import import_digests
+
     if added:
         audit.append_event(
-            store.db, actor=actor, action=f"import.{kind}", object_type="workspace", object_id=None,
-            payload={"file": str(path), "added": added, "unchanged": unchanged, **details},
+            store.db, actor=actor, action=f"import.{kind}", object_type="import", object_id=import_id,
+            payload={"file": str(path), "sha256": file_sha256(path), "added": added, "unchanged": unchanged,
+                     **details, "digests": import_digests(store, import_id, _IMPORT_TABLES[kind])},
         )
 
 
@@ -356,6 +369,7 @@ def import_rankings(workspace: Workspace, path: Path, *, actor: str = APP_ACTOR)
         return revisions[rev]
 
     added = unchanged = runs_added = 0
+    import_id = new_id()
     seen_runs: dict[str, tuple[int, dict[str, Any]]] = {}
     with sql_errors("importing rankings"), store.db.atomic():
         for number, row in rows:
@@ -395,10 +409,10 @@ def import_rankings(workspace: Workspace, path: Path, *, actor: str = APP_ACTOR)
                     else:
                         run = {**header, "created_at": created_at or utc_now(), "source": source or DEFAULT_RUN_SOURCE}
                         store.db.execute(
-                            "INSERT INTO ranker_runs (id, spec_revision, model, prompt_version, source, created_at)"
-                            " VALUES (?, ?, ?, ?, ?, ?)",
+                            "INSERT INTO ranker_runs (id, spec_revision, model, prompt_version, source, created_at,"
+                            " import_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [run_id, run["spec_revision"], run["model"], run["prompt_version"], run["source"],
-                             run["created_at"]],
+                             run["created_at"], import_id],
                         )
                         runs_added += 1
                         seen_runs[run_id] = (number, run)
@@ -415,12 +429,14 @@ def import_rankings(workspace: Workspace, path: Path, *, actor: str = APP_ACTOR)
                     unchanged += 1
                     continue
                 store.db.execute(
-                    "INSERT INTO ranker_rankings (id, run_id, conversation_id, ranking, reason) VALUES (?, ?, ?, ?, ?)",
-                    [stable_id("ranker_ranking", run_id, conversation_id), run_id, conversation_id, ranking, reason],
+                    "INSERT INTO ranker_rankings (id, run_id, conversation_id, ranking, reason, import_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [stable_id("ranker_ranking", run_id, conversation_id), run_id, conversation_id, ranking, reason,
+                     import_id],
                 )
                 added += 1
         details = {"runs_added": runs_added}
-        _import_event(store, "rankings", path, actor, added, unchanged, details)
+        _import_event(store, "rankings", path, actor, added, unchanged, details, import_id)
     return ImportReport("rankings", str(path), added, unchanged, details)
 
 
@@ -463,6 +479,7 @@ def import_relevance(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Imp
     rows = read_jsonl(path)
     conversations = ConversationIndex(store)
     added = unchanged = 0
+    import_id = new_id()
     with sql_errors("importing relevance grades"), store.db.atomic():
         for number, row in rows:
             with at_line(path, number):
@@ -493,12 +510,12 @@ def import_relevance(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Imp
                     continue
                 store.db.execute(
                     "INSERT INTO relevance_grades (id, conversation_id, section_id, grade, grader_kind, grader,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " created_at, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [stable_id("relevance", conversation_id, section_id, grader_kind, grader), conversation_id,
-                     section_id, grade, grader_kind, grader, created_at or utc_now()],
+                     section_id, grade, grader_kind, grader, created_at or utc_now(), import_id],
                 )
                 added += 1
-        _import_event(store, "relevance", path, actor, added, unchanged, {})
+        _import_event(store, "relevance", path, actor, added, unchanged, {}, import_id)
     return ImportReport("relevance", str(path), added, unchanged)
 
 
@@ -544,11 +561,14 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
     rows = read_jsonl(path)
     conversations = ConversationIndex(store)
     added = unchanged = linked = 0
+    import_id = new_id()
     proposals: dict[str, bool] = {}
     labellers: set[str] = set()
     # A person's label is part of the governance record: the import's event carries each one whole,
     # so that audit verify can rebuild them from the log.
     person_labels: list[list[Any]] = []
+    # So are the hand links it makes (whole rows, as evidence.link events carry them).
+    hand_links: list[list[Any]] = []
     with sql_errors("importing stance labels"), store.db.atomic():
         for number, row in rows:
             with at_line(path, number):
@@ -615,14 +635,19 @@ def import_stances(store: Store, path: Path, *, actor: str = APP_ACTOR) -> Impor
                         raise KnownError(f"supersedes {supersedes}, which is neither stored nor on an earlier line")
                     if (earlier.proposal_id, earlier.justification_id) != (proposal_id, justification_id):
                         raise KnownError(f"supersedes {supersedes}, a label on another proposal or justification")
-                if add_hand_link(store, proposal_id, justification_id, actor, f"linked by importing {path.name}"):
+                link = add_hand_link(store, proposal_id, justification_id, actor, f"linked by importing {path.name}")
+                if link is not None:
+                    hand_links.append(link)
                     linked += 1
-                insert_label(store, label)
+                # A person's label is logged whole (below); the others, by the digest of those this import wrote.
+                insert_label(store, label, written_by=None if source_kind == "person" else import_id)
                 added += 1
                 if source_kind == "person":
-                    person_labels.append([label.id, proposal_id, justification_id, stance, source_name, supersedes])
-        details: dict[str, Any] = {"linked": linked, "person_labels": person_labels}
-        _import_event(store, "stances", path, actor, added, unchanged, details)
+                    # The fields audit verify compares, then the rest of the row (for a rebuild).
+                    person_labels.append([label.id, proposal_id, justification_id, stance, source_name, supersedes,
+                                          prompt_version, label.confidence, quote, detail, label.created_at])
+        details: dict[str, Any] = {"linked": linked, "person_labels": person_labels, "hand_links": hand_links}
+        _import_event(store, "stances", path, actor, added, unchanged, details, import_id)
     return ImportReport("stances", str(path), added, unchanged, details)
 
 

@@ -185,16 +185,29 @@ def add_member(store: Store, name: str, roles: Sequence[str], *, actor: str = AP
         if not added and action == "member.role_add":
             return member
         store.db.execute("UPDATE members SET roles = ? WHERE id = ?", [json.dumps(list(roles_now)), member.id])
-        store.db.conn.executemany(
-            "INSERT INTO member_role_changes (id, member_id, role, change, changed_by, changed_at)"
-            " VALUES (?, ?, ?, 'add', ?, ?)",
-            [(new_id(), member.id, r, actor, now) for r in added],
-        )
+        changes = _role_changes(store, member.id, added, "add", actor, now)
         audit.append_event(
             store.db, actor=actor, action=action, object_type="member", object_id=member.id,
-            payload={"name": name, "added": added, "roles": list(roles_now)},
+            payload={"name": name, "added": added, "roles": list(roles_now), "created_at": member.created_at,
+                     "changes": changes},
         )
     return Member(member.id, name, roles_now, member.created_at)
+
+
+def _role_changes(
+    store: Store, member_id: str, roles: Sequence[str], change: str, actor: str, at: str
+) -> list[list[str]]:
+    """Write ``member_role_changes`` rows inside the caller's transaction; return ``[id, role, change, at]`` of each.
+
+    The event carries them, so the role history can be rebuilt from the log as it was written.
+    """
+    rows = [[new_id(), role, change, at] for role in roles]
+    store.db.conn.executemany(
+        "INSERT INTO member_role_changes (id, member_id, role, change, changed_by, changed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(row_id, member_id, role, kind, actor, when) for row_id, role, kind, when in rows],
+    )
+    return rows
 
 
 def remove_role(store: Store, name: str, role: str, *, actor: str = APP_ACTOR) -> Member:
@@ -212,14 +225,10 @@ def remove_role(store: Store, name: str, role: str, *, actor: str = APP_ACTOR) -
             raise KnownError(f"{member.name} does not hold the role {role}.")
         roles_now = tuple(r for r in member.roles if r != role)
         store.db.execute("UPDATE members SET roles = ? WHERE id = ?", [json.dumps(list(roles_now)), member.id])
-        store.db.execute(
-            "INSERT INTO member_role_changes (id, member_id, role, change, changed_by, changed_at)"
-            " VALUES (?, ?, ?, 'remove', ?, ?)",
-            [new_id(), member.id, role, actor, utc_now()],
-        )
+        changes = _role_changes(store, member.id, [role], "remove", actor, utc_now())
         audit.append_event(
             store.db, actor=actor, action="member.role_remove", object_type="member", object_id=member.id,
-            payload={"name": member.name, "removed": role, "roles": list(roles_now)},
+            payload={"name": member.name, "removed": role, "roles": list(roles_now), "changes": changes},
         )
     return Member(member.id, member.name, roles_now, member.created_at)
 
@@ -324,7 +333,7 @@ def set_quorum(store: Store, changes: Mapping[str, int], *, actor: str = APP_ACT
         )
         audit.append_event(
             store.db, actor=actor, action="quorum.set", object_type="workspace", object_id=None,
-            payload={"changed": changed},
+            payload={"changed": changed, "updated_at": now},
         )
     return quorum_settings(store)
 
@@ -684,6 +693,7 @@ def decide(
                 "evidence_sha256": snapshot_digest(evidence_text),
                 "evidence_counts": snapshot["counts"],
                 "evidence_share": snapshot["share_supporting"],
+                "decided_at": now,
             },
         )
     decision = Decision(

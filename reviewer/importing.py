@@ -416,13 +416,18 @@ def finish_import(
     quarantine: Quarantine,
     strict: bool,
     options: dict[str, Any] | None = None,
+    rewrote: dict[str, set[str]] | None = None,
 ) -> ImportSummary:
     """Write the pending quarantine rows and the import's audit event; return the summary.
 
     Must run inside the import's transaction. Every import writes one event, also when it adds
     nothing: the event records which files (by hash) were brought in, which an auditor needs even
-    when the workspace already held their content.
+    when the workspace already held their content. It also carries the digest of the rows that name
+    this import in each crowd table (``digests``) and, for earlier imports some of whose rows it
+    rewrote, the new digest of the rows they keep (``rewrote``): ``audit verify`` recomputes both.
     """
+    from reviewer.digests import CROWD_TABLES
+
     quarantine.flush()
     draft = ImportSummary(
         source=source, import_id=import_id, files=tuple(files), added=dict(tally.added),
@@ -431,9 +436,13 @@ def finish_import(
         quarantined_new=quarantine.new, first_problems=tuple(quarantine.first), strict=strict,
         audit_event_id="", options=dict(options or {}),
     )
+    payload = draft.audit_payload()
+    payload["digests"] = import_digests(store, import_id, CROWD_TABLES)
+    payload["rewrote"] = {
+        owner: import_digests(store, owner, sorted(tables)) for owner, tables in sorted((rewrote or {}).items())
+    }
     event = audit.append_event(
-        store.db, actor=actor, action=action, object_type="import", object_id=import_id,
-        payload=draft.audit_payload(),
+        store.db, actor=actor, action=action, object_type="import", object_id=import_id, payload=payload,
     )
     return ImportSummary(**{**vars(draft), "audit_event_id": event.id})
 
@@ -448,6 +457,35 @@ def list_quarantine(store: Store, *, source: str | None = None) -> list[Quaranti
     with sql_errors("reading the quarantine"):
         rows = store.db.execute(sql, [source] if source else []).fetchall()
     return [QuarantineEntry(*row) for row in rows]
+
+
+def with_import_id(insert: str, import_id: str) -> str:
+    """Return ``INSERT ... (columns) VALUES (...)`` extended to write ``import_id`` too, as a literal.
+
+    The id is written into the statement (one statement per import), so the batches of row tuples
+    stay as they are.
+    """
+    head, _, values = insert.rpartition(") VALUES (")
+    literal = "'" + import_id.replace("'", "''") + "'"
+    return f"{head}, import_id) VALUES ({values.rstrip().removesuffix(')')}, {literal})"
+
+
+def note_rewrite(rewrote: dict[str, set[str]], owner: str | None, table: str, import_id: str) -> None:
+    """Note that this import rewrote a row of ``table`` that an earlier import (``owner``) wrote.
+
+    The row then names this import; the earlier import's event no longer vouches for it, so this
+    import's event carries the new digest of the rows the earlier one still has (``rewrote``). Rows
+    written before imports named themselves (``owner`` None) have no digest to update.
+    """
+    if owner is not None and owner != import_id:
+        rewrote.setdefault(owner, set()).add(table)
+
+
+def import_digests(store: Store, import_id: str, tables: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Return ``{table: {"rows", "sha256"}}`` of the rows each table holds from one import."""
+    from reviewer.digests import writer_rows_digest
+
+    return {table: writer_rows_digest(store.db.conn, table, import_id).to_json() for table in tables}
 
 
 def now() -> str:

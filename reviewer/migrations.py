@@ -531,3 +531,26 @@ def m0009_decision_evidence(db: Database) -> None:
     Decisions recorded before this migration have none (NULL): what their reviewers saw was not kept.
     """
     db.execute("ALTER TABLE decisions ADD COLUMN evidence TEXT")
+
+
+@migrations(name="0010_row_writers")
+def m0010_row_writers(db: Database) -> None:
+    """Say which logged change wrote each row that the log vouches for by digest (see ``reviewer.digests``).
+
+    ``import_id`` on the crowd tables (and on relevance grades and ranker runs and rankings, which
+    the product's own formats import) names the import that last wrote the row; ``written_by`` on
+    stance labels names the ranking-rule run or stance import that stored a rule, model or imported
+    label. Each import's and rule run's audit event carries the digest of its rows, and ``audit
+    verify`` finds them again through these columns. Rows written before this migration have NULL:
+    what their older events say is not enough to check them.
+
+    The indexes cost an import little: every row of one import has the same key, so new entries
+    are appended at the end.
+    """
+    tables = ("conversations", "participants", "assessments", "justifications", "polis_statements", "votes",
+              "relevance_grades", "ranker_runs", "ranker_rankings")
+    for table in tables:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN import_id TEXT")
+        db.execute(f"CREATE INDEX {table}_import ON {table}(import_id)")
+    db.execute("ALTER TABLE stance_labels ADD COLUMN written_by TEXT")
+    db.execute("CREATE INDEX stance_labels_written_by ON stance_labels(written_by)")

@@ -82,7 +82,7 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
 }
 # What a model task's results are, by task (a judge event's payload names its task).
 _TASK_AREAS: Mapping[str, frozenset[Area]] = {
-    "rank": frozenset({_A.RANKINGS}),
+    "ranker": frozenset({_A.RANKINGS}),
     "relevance": frozenset({_A.RELEVANCE}),
     "stance": frozenset({_A.LABELS}),
 }

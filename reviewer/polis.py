@@ -34,7 +34,9 @@ from reviewer.importing import (
     fast_stable_id,
     finish_import,
     import_transaction,
+    note_rewrite,
     now,
+    with_import_id,
 )
 from reviewer.progress import NoProgress, Progress
 from reviewer.store import APP_ACTOR, Store
@@ -149,6 +151,8 @@ class _PolisImport:
     def __init__(self, store: Store, key: str, *, strict: bool, progress: Progress, import_id: str) -> None:
         self.conn = store.db.conn
         self.key = key
+        self.import_id = import_id
+        self.rewrote: dict[str, set[str]] = {}
         self.created = now()
         self.tally = Tally()
         self.tally.ensure(ROW_KINDS)
@@ -199,7 +203,7 @@ class _PolisImport:
         sid = statement_id(self.key, comment)
         stored = self.conn.execute(
             "SELECT j.text, s.author_id, s.timestamp, s.datetime, s.agrees, s.disagrees, s.moderated,"
-            " s.extra FROM justifications j JOIN polis_statements s ON s.justification_id = j.id"
+            " s.extra, s.import_id FROM justifications j JOIN polis_statements s ON s.justification_id = j.id"
             " WHERE j.id = ?",
             (sid,),
         ).fetchone()
@@ -207,15 +211,15 @@ class _PolisImport:
             position = int(comment) if comment.isdigit() else 0
             self.conn.execute(
                 "INSERT INTO justifications (id, assessment_id, block, position, ranking, text, language,"
-                " created_at, extra) VALUES (?, NULL, 'statement', ?, NULL, ?, NULL, ?, '{}')",
-                (sid, position, text, self.created),
+                " created_at, extra, import_id) VALUES (?, NULL, 'statement', ?, NULL, ?, NULL, ?, '{}', ?)",
+                (sid, position, text, self.created, self.import_id),
             )
             self.conn.execute(
                 "INSERT INTO polis_statements (justification_id, conversation_key, comment_id, author_id,"
-                " timestamp, datetime, agrees, disagrees, moderated, extra)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " timestamp, datetime, agrees, disagrees, moderated, extra, import_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (sid, self.key, comment, author, timestamp, row.get("datetime"), agrees, disagrees,
-                 moderated, dumps(extra)),
+                 moderated, dumps(extra), self.import_id),
             )
             self.tally.count("added", "statements")
             return
@@ -240,9 +244,10 @@ class _PolisImport:
         if tuple(stored[2:7]) != snapshot or changed_extra:
             self.conn.execute(
                 "UPDATE polis_statements SET timestamp = ?, datetime = ?, agrees = ?, disagrees = ?,"
-                " moderated = ?, extra = ? WHERE justification_id = ?",
-                (*snapshot, dumps(stored_extra), sid),
+                " moderated = ?, extra = ?, import_id = ? WHERE justification_id = ?",
+                (*snapshot, dumps(stored_extra), self.import_id, sid),
             )
+            note_rewrite(self.rewrote, stored[8], "polis_statements", self.import_id)
             if not conflict:
                 self.tally.count("updated", "statements")
         elif not conflict:
@@ -332,19 +337,23 @@ class _PolisImport:
         demographics = {"opinion_group": group}
         extra = {"conversation_key": self.key, "participant": number}
         extra.update({k: v for k, v in row.items() if k not in ("participant", "group-id")})
-        stored = self.conn.execute("SELECT demographics, extra FROM participants WHERE id = ?", (pid,)).fetchone()
+        stored = self.conn.execute(
+            "SELECT demographics, extra, import_id FROM participants WHERE id = ?", (pid,)
+        ).fetchone()
         if stored is None:
             self.conn.execute(
-                "INSERT INTO participants (id, source, source_id, demographics, extra, created_at, content_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (pid, SOURCE, f"{self.key}/{number}", dumps(demographics), dumps(extra), self.created),
+                "INSERT INTO participants (id, source, source_id, demographics, extra, created_at, content_hash,"
+                " import_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                (pid, SOURCE, f"{self.key}/{number}", dumps(demographics), dumps(extra), self.created,
+                 self.import_id),
             )
             self.tally.count("added", "participants")
         elif json.loads(stored[0]) != demographics or json.loads(stored[1]) != extra:
             self.conn.execute(
-                "UPDATE participants SET demographics = ?, extra = ? WHERE id = ?",
-                (dumps(demographics), dumps(extra), pid),
+                "UPDATE participants SET demographics = ?, extra = ?, import_id = ? WHERE id = ?",
+                (dumps(demographics), dumps(extra), self.import_id, pid),
             )
+            note_rewrite(self.rewrote, stored[2], "participants", self.import_id)
             self.tally.count("updated", "participants")
         else:
             self.tally.count("unchanged", "participants")
@@ -359,19 +368,25 @@ class _PolisImport:
         participants = sorted({p for _, p, _ in pending})
         marks = ",".join("?" * len(participants))
         stored = {
-            (s, p): v
-            for s, p, v in self.conn.execute(
-                f"SELECT statement_id, participant_id, vote FROM votes WHERE participant_id IN ({marks})",
+            (s, p): (v, owner)
+            for s, p, v, owner in self.conn.execute(
+                f"SELECT statement_id, participant_id, vote, import_id FROM votes WHERE participant_id IN ({marks})",
                 participants,
             )
         }
         new = [row for row in pending if (row[0], row[1]) not in stored]
-        changed = [(v, s, p) for s, p, v in pending if (s, p) in stored and stored[(s, p)] != v]
+        changed = [(v, self.import_id, s, p) for s, p, v in pending if (s, p) in stored and stored[(s, p)][0] != v]
         if new:
             new.sort()  # in primary-key order: appends to the B-tree instead of scattering
-            self.conn.executemany("INSERT INTO votes (statement_id, participant_id, vote) VALUES (?, ?, ?)", new)
+            self.conn.executemany(
+                with_import_id("INSERT INTO votes (statement_id, participant_id, vote) VALUES (?, ?, ?)",
+                               self.import_id), new)
         if changed:
-            self.conn.executemany("UPDATE votes SET vote = ? WHERE statement_id = ? AND participant_id = ?", changed)
+            self.conn.executemany(
+                "UPDATE votes SET vote = ?, import_id = ? WHERE statement_id = ? AND participant_id = ?", changed
+            )
+            for _v, _i, s, p in changed:
+                note_rewrite(self.rewrote, stored[(s, p)][1], "votes", self.import_id)
         self.tally.count("added", "votes", len(new))
         self.tally.count("updated", "votes", len(changed))
         self.tally.count("unchanged", "votes", len(pending) - len(new) - len(changed))
@@ -448,6 +463,6 @@ def _run(
         ]
         summary = finish_import(
             store, source=SOURCE, action="import.polis", actor=actor, import_id=import_id, files=files,
-            tally=run.tally, quarantine=run.quarantine, strict=strict, options={"key": key},
+            tally=run.tally, quarantine=run.quarantine, strict=strict, options={"key": key}, rewrote=run.rewrote,
         )
     return summary

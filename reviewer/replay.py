@@ -1,27 +1,53 @@
 """Replay the audit log into the governance record and compare it with the tables the app shows.
 
 The hash chain proves that the log itself was not altered; this proves that the tables the desk,
-the CLI and the report read (members and their roles, quorum, decisions) are what the log says.
-A row edited, deleted or inserted with plain ``sqlite3`` is reported with its table, id, field,
-the logged value and the stored value.
+the CLI and the report read are what the log says. A row edited, deleted or inserted with plain
+``sqlite3`` is reported with its table, id, field, the logged value and the stored value.
 
-Covered so far: ``members``, ``quorum_settings``, ``decisions`` (every field an event carries; a
-decision's evidence snapshot, by its digest, where its event has one, and its commit from ``spec.commit`` events)
-and ``proposals`` with their section texts and linked conversations (``proposal_sections``,
-``proposal_conversations``; for proposals logged whole, i.e. added since the log carried their
-texts), and the stance labels people set (in the app, or imported since imports logged them).
-Hand links, model and rule labels and imported crowd rows are the next step: their events do not
-yet carry everything needed to rebuild them.
+Rows the log carries whole, compared field by field: ``members``, ``quorum_settings``,
+``decisions`` (every field an event carries; a decision's evidence snapshot, by its digest, where
+its event has one, and its commit from ``spec.commit`` events), ``proposals`` with their section
+texts and linked conversations (``proposal_sections``, ``proposal_conversations``; for proposals
+logged whole, i.e. added since the log carried their texts), the stance labels people set (in the
+app, or imported since imports logged them) and hand links (``evidence_hand_links``).
+
+Rows the log vouches for by digest (``reviewer.digests``), compared per writer (the mismatch's id
+is ``import <id>``, ``rule run <id>`` or ``judge job <id>``; field ``rows`` when the count differs,
+else ``sha256``):
+
+- crowd rows (conversations, participants, assessments, justifications, Pol.is statements, votes)
+  per import that last wrote them (their ``import_id``); a crowd row that names no import is
+  reported by its own key, unless an import logged before imports carried digests may have
+  written it;
+- relevance grades and ranker runs and rankings that the product's own formats imported, and the
+  stance labels a stance import or a ranking-rule run stored (``written_by``); a rule label no run
+  or import vouches for is reported, and so is a model label that belongs to no judge job;
+- the rows a judge job stored, where its last ``judge.*`` event carries a ``result_digest``
+  (``digests.judge_job_digest``).
+
+What older events do not say is not compared (``UNKNOWN``).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from reviewer.decision_evidence import snapshot_digest
+from reviewer.digests import (
+    CROWD_TABLES,
+    EMPTY,
+    FORMAT_TABLES,
+    ROW_KEYS,
+    WRITER_COLUMN,
+    RowsDigest,
+    judge_job_digest,
+    judge_job_rows,
+    writer_rows_digest,
+)
 from reviewer.store import Store, sql_errors
 
 MISSING = "(no row)"
@@ -40,6 +66,7 @@ PROPOSAL_FIELDS = (
     "sections", "conversations",
 )
 LABEL_FIELDS = ("proposal_id", "justification_id", "stance", "source_name", "supersedes")
+HAND_LINK_FIELDS = ("proposal_id", "justification_id", "action", "person", "note", "created_at")
 
 
 @dataclass(frozen=True)
@@ -80,6 +107,22 @@ class Record:
         person_labels: stance label id -> ``LABEL_FIELDS``, for labels set by people.
         person_labels_complete: False when an older stance import logged no labels, so a person's
             label missing from the log may be one it imported (not reported then).
+        hand_links: hand link row id -> ``HAND_LINK_FIELDS`` (``evidence.link``/``unlink`` events and
+            stance imports that carry their rows).
+        legacy_hand_links: how many rows older link events (without the row's id) stand for, by
+            (proposal, justification, action, person, note): a stored row with such a key is theirs.
+        hand_links_complete: False when an older stance import made hand links without logging
+            them, so a hand link missing from the log may be one it made (not reported then).
+        row_sets: (table, writer id) -> the digest of the rows that writer stored in the table, as
+            last logged (an import's own event, or a later import's ``rewrote``).
+        writer_names: writer id -> how a mismatch names it (``import <id>``, ``rule run <id>``).
+        crowd_complete: False when an import logged before imports carried digests, so a crowd row
+            that names no import may be one it wrote (not reported then).
+        rule_labels_complete: False when a rule run or stance import logged before they carried
+            digests, so a rule label that no run vouches for may be one of theirs.
+        model_labels_complete: False when a stance import logged before imports carried digests,
+            so a model label that belongs to no judge job may be one it brought.
+        judge_jobs: judge job id -> (task, ``result_digest`` of its last ``judge.*`` event or None).
     """
 
     members: dict[str, list[Any]] = field(default_factory=dict)
@@ -88,6 +131,15 @@ class Record:
     proposals: dict[str, list[Any]] = field(default_factory=dict)
     person_labels: dict[str, list[Any]] = field(default_factory=dict)
     person_labels_complete: bool = True
+    hand_links: dict[str, list[Any]] = field(default_factory=dict)
+    legacy_hand_links: Counter[tuple[Any, ...]] = field(default_factory=Counter)
+    hand_links_complete: bool = True
+    row_sets: dict[tuple[str, str], RowsDigest] = field(default_factory=dict)
+    writer_names: dict[str, str] = field(default_factory=dict)
+    crowd_complete: bool = True
+    rule_labels_complete: bool = True
+    model_labels_complete: bool = True
+    judge_jobs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
@@ -126,16 +178,61 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             record.person_labels[payload["label_id"]] = [
                 object_id, payload["justification_id"], payload["stance"], actor, payload.get("supersedes"),
             ]
+        elif action in ("evidence.link", "evidence.unlink") and object_id:
+            kind = action.partition(".")[2]
+            if "link_id" in payload:
+                record.hand_links[payload["link_id"]] = [
+                    object_id, payload["justification_id"], kind, actor, payload.get("note"), payload["created_at"],
+                ]
+            else:  # logged before links carried their row: matched by what it says
+                record.legacy_hand_links[(object_id, payload["justification_id"], kind, actor, payload.get("note"))] += 1
         elif action == "import.stances":
             if "person_labels" not in payload:
                 record.person_labels_complete = False
             for label_id, *logged in payload.get("person_labels", []):
-                record.person_labels[label_id] = logged
+                record.person_labels[label_id] = logged[:len(LABEL_FIELDS)]
+            if "hand_links" in payload:
+                for link_id, *logged in payload["hand_links"]:
+                    record.hand_links[link_id] = logged
+            elif payload.get("linked"):
+                record.hand_links_complete = False
+            if "digests" in payload and object_id:
+                _replay_import(record, object_id, payload, whole=False)
+            else:
+                record.rule_labels_complete = record.model_labels_complete = False
+        elif action in ("import.ca1", "import.polis") and object_id:
+            _replay_import(record, object_id, payload, whole=True)
+        elif action in ("import.rankings", "import.relevance") and object_id:
+            _replay_import(record, object_id, payload, whole=False)
+        elif action == "evidence.rule":
+            if "labels" in payload:
+                run = payload["rule_run_id"]
+                record.writer_names[run] = f"rule run {run}"
+                record.row_sets[("stance_labels", run)] = RowsDigest.from_json(payload["labels"])
+            else:
+                record.rule_labels_complete = False
+        elif action.startswith("judge.") and object_id:
+            task = payload.get("task", record.judge_jobs.get(object_id, (None, None))[0])
+            record.judge_jobs[object_id] = (task, payload.get("result_digest"))
         elif action == "spec.commit" and object_id:
             for decision_id in payload.get("decision_ids", []):
                 if decision_id in record.decisions:
                     record.decisions[decision_id][_COMMIT_SHA] = object_id
     return record
+
+
+def _replay_import(record: Record, import_id: str, payload: dict[str, Any], *, whole: bool) -> None:
+    """Take the digests an import's event carries (``whole``: a crowd import, which lists every crowd table)."""
+    if "digests" not in payload:
+        if whole:
+            record.crowd_complete = False
+        return
+    for table, digest in payload["digests"].items():
+        record.row_sets[(table, import_id)] = RowsDigest.from_json(digest)
+    for owner, tables in payload.get("rewrote", {}).items():
+        for table, digest in tables.items():
+            record.row_sets[(table, owner)] = RowsDigest.from_json(digest)
+    record.writer_names[import_id] = f"import {import_id}"
 
 
 def _compare_rows(
@@ -162,7 +259,7 @@ def _compare_rows(
 
 
 def check_record(store: Store) -> list[Mismatch]:
-    """Replay the log and compare members, quorum, decisions and proposals with their tables; [] when they agree."""
+    """Replay the log and compare the record with the tables (see the module's docstring); [] when they agree."""
     db = store.db
     with sql_errors("replaying the audit log"):
         record = replay(db.execute("SELECT actor, action, object_id, payload FROM audit_events ORDER BY seq"))
@@ -207,15 +304,122 @@ def check_record(store: Store) -> list[Mismatch]:
                 " WHERE source_kind = 'person'"
             )
         }
+        links = {
+            r[0]: r[1:]
+            for r in db.execute(
+                "SELECT id, proposal_id, justification_id, action, person, note, created_at FROM evidence_hand_links"
+            )
+        }
     if not record.person_labels_complete:
         labels = {k: v for k, v in labels.items() if k in record.person_labels}
+    _drop_legacy_links(record, links)
     return (
         _compare_rows("members", MEMBER_FIELDS, record.members, members)
         + _compare_rows("quorum_settings", QUORUM_FIELDS, record.quorum, quorum)
         + _compare_rows("decisions", DECISION_FIELDS, record.decisions, decisions)
         + _compare_rows("proposals", PROPOSAL_FIELDS, record.proposals, proposals)
         + _compare_rows("stance_labels", LABEL_FIELDS, record.person_labels, labels)
+        + _compare_rows("evidence_hand_links", HAND_LINK_FIELDS, record.hand_links, links)
+        + check_row_sets(store, record)
     )
+
+
+WRITER_TABLES = (*CROWD_TABLES, *FORMAT_TABLES, "stance_labels")
+"""The tables whose rows name the writer that stored them (see ``reviewer.digests``)."""
+LISTED_ROWS = 100
+"""At most this many rows that name no writer are reported one by one, per table."""
+# Where a judge job's rows are, by its task (names the table of a mismatch).
+_JUDGE_TABLES = {"stance": "stance_labels", "relevance": "relevance_grades", "ranker": "ranker_rankings"}
+
+
+def check_row_sets(store: Store, record: Record) -> list[Mismatch]:
+    """Compare every row set the log vouches for by digest with the tables (see the module's docstring)."""
+    with sql_errors("checking the digests of imported and labelled rows"):
+        out = []
+        for table in WRITER_TABLES:
+            out += _check_writers(store, record, table)
+        return out + _check_unvouched_labels(store, record) + _check_judge_jobs(store, record)
+
+
+def _check_writers(store: Store, record: Record, table: str) -> list[Mismatch]:
+    conn = store.db.conn
+    column = WRITER_COLUMN.get(table, "import_id")
+    counts: dict[str | None, int] = dict(conn.execute(f"SELECT {column}, count(*) FROM {table} GROUP BY {column}"))
+    logged = {writer: digest for (name, writer), digest in record.row_sets.items() if name == table}
+    out = []
+    for writer in sorted({*logged, *(w for w in counts if w is not None)}):
+        name = record.writer_names.get(writer, f"{'writer' if table == 'stance_labels' else 'import'} {writer}")
+        expected, have = logged.get(writer), counts.get(writer, 0)
+        if expected is None:
+            out.append(Mismatch(table, name, "rows", NOT_LOGGED, have))
+            continue
+        stored = writer_rows_digest(conn, table, writer) if have else EMPTY
+        if stored.rows != expected.rows:
+            out.append(Mismatch(table, name, "rows", expected.rows, stored.rows))
+        elif stored.sha256 != expected.sha256:
+            out.append(Mismatch(table, name, "sha256", expected.sha256, stored.sha256))
+    if table in CROWD_TABLES and record.crowd_complete and counts.get(None):
+        out += _unnamed_rows(conn, table, counts[None])
+    return out
+
+
+def _unnamed_rows(conn: Any, table: str, count: int) -> list[Mismatch]:
+    """Name the crowd rows that no import wrote (the first ``LISTED_ROWS``, then how many more)."""
+    key = " || ' ' || ".join(ROW_KEYS[table])
+    order = "" if table == "votes" else " ORDER BY rowid"
+    rows = conn.execute(f"SELECT {key} FROM {table} WHERE import_id IS NULL{order} LIMIT ?", [LISTED_ROWS]).fetchall()
+    out = [Mismatch(table, str(r[0]), "row", NOT_LOGGED, "(present)") for r in rows]
+    if count > LISTED_ROWS:
+        out.append(Mismatch(table, f"({count - LISTED_ROWS} more rows)", "row", NOT_LOGGED, "(present)"))
+    return out
+
+
+def _check_unvouched_labels(store: Store, record: Record) -> list[Mismatch]:
+    """Report rule labels no run or import vouches for, and model labels of no judge job."""
+    conn = store.db.conn
+    out = []
+    if record.rule_labels_complete:
+        out += [
+            Mismatch("stance_labels", r[0], "row", NOT_LOGGED, "(present)")
+            for r in conn.execute("SELECT id FROM stance_labels WHERE source_kind = 'rule' AND written_by IS NULL")
+        ]
+    covered: set[str] = set()
+    unchecked = {job for job, (_task, digest) in record.judge_jobs.items() if digest is None}
+    for job, (task, digest) in record.judge_jobs.items():
+        if digest is not None and task == "stance":
+            covered.update(row_id for table, row_id in judge_job_rows(conn, job) if table == "stance_labels")
+    for label_id, job in conn.execute(
+        "SELECT id, CASE WHEN json_valid(detail) THEN json_extract(detail, '$.job_id') END FROM stance_labels"
+        " WHERE source_kind = 'model' AND written_by IS NULL"
+    ):
+        if label_id not in covered and job not in unchecked and record.model_labels_complete:
+            out.append(Mismatch("stance_labels", label_id, "row", NOT_LOGGED, "(present)"))
+    return out
+
+
+def _check_judge_jobs(store: Store, record: Record) -> list[Mismatch]:
+    """Recompute the digest of each judge job whose last event carries one."""
+    out = []
+    for job, (task, digest) in sorted(record.judge_jobs.items()):
+        if digest is None:
+            continue
+        stored = judge_job_digest(store.db.conn, job)
+        if stored != digest:
+            out.append(Mismatch(_JUDGE_TABLES.get(task or "", "judge_jobs"), f"judge job {job}", "result_digest",
+                                digest, stored))
+    return out
+
+
+def _drop_legacy_links(record: Record, links: dict[str, tuple[Any, ...]]) -> None:
+    """Leave out of ``links`` the stored rows that older events stand for without naming them."""
+    legacy = Counter(record.legacy_hand_links)
+    for key in [k for k in links if k not in record.hand_links]:
+        said = links[key][:5]
+        if not record.hand_links_complete:
+            del links[key]
+        elif legacy[said] > 0:
+            legacy[said] -= 1
+            del links[key]
 
 
 def integrity_problem(store: Store) -> str | None:

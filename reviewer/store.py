@@ -471,8 +471,9 @@ class Store:
                 [
                     proposal.id, proposal.title, proposal.intent, proposal.kind, proposal.origin,
                     proposal.base_revision,
-                    json.dumps(expected_ranking) if expected_ranking is not None else None,
-                    proposal.created_at, proposal.created_by, json.dumps(proposal.extra),
+                    # Keys sorted, as the audit event holds them (canonical JSON): a rebuild writes the same text.
+                    json.dumps(expected_ranking, sort_keys=True) if expected_ranking is not None else None,
+                    proposal.created_at, proposal.created_by, json.dumps(proposal.extra, sort_keys=True),
                 ],
             )
             self.db.conn.executemany(
@@ -506,6 +507,7 @@ class Store:
                     ],
                     "linked_conversations": list(proposal.linked_conversations),
                     "expected_ranking": expected_ranking,
+                    "extra": proposal.extra,
                 },
             )
         return proposal

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviewer import audit
+from reviewer.digests import judge_job_digest
 from reviewer.errors import BugError, KnownError
 from reviewer.ids import new_id, stable_id, utc_now
 from reviewer.judges.answers import verdict_from_json, verdict_json
@@ -300,9 +301,9 @@ class _Run:
             "ok": t.ok, "failed": t.failed, "flagged": t.flagged, "stored": t.stored,
             "ranker_run_id": self.ranker_run_id, "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
         }
-        # RESULT-DIGEST: the one place the judge.finish payload is built. A digest of the job's results
-        # (``reviewer.digests.judge_job_digest(conn, job_id)``, coming from another branch) goes in here
-        # as one more key, e.g. ``payload["result_digest"] = judge_job_digest(self.store.db.conn, self.job_id)``.
+        # The job vouches for every row it stored (labels, grades or the ranker run): `audit verify`
+        # recomputes the digest and names a row edited, deleted or added since.
+        payload["result_digest"] = judge_job_digest(self.store.db.conn, self.job_id)
         return payload
 
     def _write_ranker_run(self, now: str) -> None:

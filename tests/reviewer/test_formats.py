@@ -111,7 +111,13 @@ def stance_line(**overrides):
 
 
 def rows(store):
-    return {name: store.db.execute(sql).fetchall() for name, sql in TABLES.items()}
+    """Every row of TABLES, without the column naming the import or rule run that wrote it (one per workspace)."""
+    out = {}
+    for name, sql in TABLES.items():
+        cursor = store.db.execute(sql)
+        keep = [i for i, column in enumerate(cursor.description) if column[0] not in ("import_id", "written_by")]
+        out[name] = [tuple(row[i] for i in keep) for row in cursor]
+    return out
 
 
 def events(store):

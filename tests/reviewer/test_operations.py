@@ -67,7 +67,7 @@ def test_an_unknown_action_is_a_bug_not_a_silent_no_change():
     ("spec.release", "spec_commit", "abc", {"proposal_ids": ["p1", "p2"]}, {Area.COMMITS}, {"p1", "p2"}, False),
     ("import.ca1", "import", "i1", {}, {Area.CROWD}, set(), True),
     ("judge.finish", "judge_job", "j1", {"task": "stance"}, {Area.MODEL_RUNS, Area.LABELS}, set(), True),
-    ("judge.finish", "judge_job", "j1", {"task": "rank"}, {Area.MODEL_RUNS, Area.RANKINGS}, set(), True),
+    ("judge.finish", "judge_job", "j1", {"task": "ranker"}, {Area.MODEL_RUNS, Area.RANKINGS}, set(), True),
     ("quorum.set", "workspace", None, {}, {Area.QUORUM, Area.PROPOSALS}, set(), True),
     ("member.role_remove", "member", "m1", {}, {Area.MEMBERS}, set(), False),
 ])

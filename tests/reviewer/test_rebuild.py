@@ -1,0 +1,131 @@
+"""A workspace's record rebuilt from its audit log into a new database equals the live one, row by row."""
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from reviewer import committing, governance
+from reviewer.errors import KnownError
+from reviewer.evidence import link_statement, set_stance, unlink_statement
+from reviewer.polis import import_polis, statement_id
+from reviewer.rebuild import REBUILT_TABLES, rebuild_workspace
+from reviewer.replay import check_record
+from reviewer.store import Store
+from reviewer.workspace import Workspace
+from tests.datapaths import MULTI_SECTION, POLIS_SAMPLE, SUPPORTED
+from tests.helpers import tamper
+
+
+def table_rows(db_path, table):
+    """Every row of a table (all columns, in a stable order), read with plain sqlite3."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        order = ", ".join(columns)
+        return columns, conn.execute(f"SELECT {order} FROM {table} ORDER BY {order}").fetchall()
+
+
+@pytest.fixture
+def worked(demo_workspace):
+    """The demo after a round of work: members, quorum, Pol.is import, hand links, labels, decisions, a commit."""
+    with Workspace.open(demo_workspace) as workspace:
+        store = workspace.store
+        governance.add_member(store, "Noor Haddad", ["reviewer"], actor="Wei Chen")
+        governance.add_member(store, "Noor Haddad", ["auditor"], actor="Wei Chen")
+        governance.remove_role(store, "Noor Haddad", "reviewer", actor="Wei Chen")
+        governance.set_quorum(store, {"guideline": 2, "user": 2}, actor="Wei Chen")
+        import_polis(store, POLIS_SAMPLE / "comments.csv", POLIS_SAMPLE / "participants-votes.csv", key="sample")
+        link_statement(store, SUPPORTED, statement_id("sample", "33"), "Amara Okafor", note="on point")
+        link_statement(store, SUPPORTED, statement_id("sample", "32"), "Amara Okafor")
+        unlink_statement(store, SUPPORTED, statement_id("sample", "32"), "Jonas Lindqvist")
+        set_stance(store, SUPPORTED, statement_id("sample", "33"), "supports", "Jonas Lindqvist", note="clear")
+        link = store.db.execute("SELECT justification_id FROM evidence_current WHERE proposal_id = ? AND via ="
+                                " 'conversation' LIMIT 1", [SUPPORTED]).fetchone()[0]
+        set_stance(store, SUPPORTED, link, "refutes", "Amara Okafor")
+        for reviewer in ("Amara Okafor", "Jonas Lindqvist"):
+            governance.record_decision(workspace, SUPPORTED, "adopt", reviewer, "The crowd supports it.")
+        governance.record_decision(workspace, MULTI_SECTION, "defer", "Priya Raman", "A study first.",
+                                   "needs-research")
+        committing.commit_adopted(workspace, "Priya Raman")
+        assert check_record(store) == []
+    return demo_workspace
+
+
+def test_the_rebuilt_database_equals_the_live_one_table_by_table(worked, tmp_path):
+    out = tmp_path / "rebuilt.db"
+    with Workspace.open(worked) as workspace:
+        report = rebuild_workspace(workspace, out)
+    assert report.ok and report.mismatches == ()
+    assert report.left_out == () and report.from_event_times == {}
+    assert any(line.startswith("assessments: import ") and "digest verified" in line for line in report.copied)
+    assert any(line.startswith("votes: import ") for line in report.copied)
+    assert any(line.startswith("stance_labels: rule run ") for line in report.copied)
+    compared = [t for t in REBUILT_TABLES if t not in ("workspace_info", "quorum_settings")]
+    for table in compared:
+        live_columns, live = table_rows(worked / "reviewer.db", table)
+        columns, rebuilt = table_rows(out, table)
+        assert columns == live_columns
+        assert rebuilt == live, table
+        assert live or table in ("judge_jobs", "judge_job_items", "proposal_commit_state") or table == "spec_commits"
+    # The schema writes the default quorum when a database is made: those rows' times are the new database's.
+    (_, live), (_, rebuilt) = table_rows(worked / "reviewer.db", "quorum_settings"), table_rows(out, "quorum_settings")
+    changed = {"guideline", "user"}
+    assert [r for r in rebuilt if r[0] in changed] == [r for r in live if r[0] in changed]
+    assert [r[:2] + r[3:] for r in rebuilt] == [r[:2] + r[3:] for r in live]
+    assert report.unlogged == ("quorum_settings.updated_at of the levels never changed: when this database was made"
+                               " (the defaults are written by the schema, not logged)",)
+    assert dict(table_rows(out, "workspace_info")[1]) == dict(table_rows(worked / "reviewer.db", "workspace_info")[1])
+    store = Store.open(out)
+    try:
+        assert check_record(store) == []
+        assert governance.decisions_for(store, SUPPORTED)[0].rationale == "The crowd supports it."
+    finally:
+        store.close()
+
+
+def test_a_decision_tampered_with_is_rebuilt_as_logged(worked, tmp_path):
+    with Workspace.open(worked) as workspace:
+        decision = governance.decisions_for(workspace.store, MULTI_SECTION)[0].id
+    tamper(worked / "reviewer.db", "UPDATE decisions SET rationale = 'Rewritten.', outcome = 'set_aside',"
+                                   " reason_category = 'risk' WHERE id = ?", [decision])
+    out = tmp_path / "rebuilt.db"
+    with Workspace.open(worked) as workspace:
+        assert {m.field for m in check_record(workspace.store)} == {"rationale", "outcome", "reason_category"}
+        report = rebuild_workspace(workspace, out)
+    assert report.ok
+    with closing(sqlite3.connect(out)) as conn:
+        assert conn.execute("SELECT outcome, reason_category, rationale FROM decisions WHERE id = ?",
+                            [decision]).fetchone() == ("defer", "needs-research", "A study first.")
+
+
+def test_rows_whose_digest_does_not_match_are_left_out_and_named(worked, tmp_path):
+    tamper(worked / "reviewer.db", "UPDATE votes SET vote = CASE vote WHEN 1 THEN -1 ELSE 1 END"
+                                   " WHERE statement_id = (SELECT min(statement_id) FROM votes)")
+    out = tmp_path / "rebuilt.db"
+    with Workspace.open(worked) as workspace:
+        report = rebuild_workspace(workspace, out)
+    (left,) = [line for line in report.left_out if line.startswith("votes: import ")]
+    assert "do not match the logged digest" in left
+    assert [(m.table, m.field) for m in report.mismatches] == [("votes", "rows")]
+    assert table_rows(out, "votes")[1] == []
+
+
+def test_a_rebuild_never_writes_over_a_file_nor_rebuilds_in_place(worked, tmp_path):
+    taken = tmp_path / "taken.db"
+    taken.write_bytes(b"keep me")
+    with Workspace.open(worked) as workspace:
+        with pytest.raises(KnownError, match="already exists"):
+            rebuild_workspace(workspace, taken)
+        with pytest.raises(KnownError, match="already exists"):
+            rebuild_workspace(workspace, worked / "reviewer.db")
+        with pytest.raises(KnownError, match="does not exist"):
+            rebuild_workspace(workspace, tmp_path / "no-such-folder" / "out.db")
+    assert taken.read_bytes() == b"keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "taken.db"]
+
+
+def test_a_log_that_is_not_intact_is_no_ground_to_rebuild_from(worked, tmp_path):
+    tamper(worked / "reviewer.db", "UPDATE audit_events SET actor = 'Mallory' WHERE seq = 3")
+    with Workspace.open(worked) as workspace, pytest.raises(KnownError, match="not intact"):
+        rebuild_workspace(workspace, tmp_path / "out.db")
+    assert not (tmp_path / "out.db").exists()
