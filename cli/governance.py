@@ -239,6 +239,39 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit_rebuild(args: argparse.Namespace) -> int:
+    """Write the record rebuilt from the audit log into a new database (never in place)."""
+    from pathlib import Path
+
+    from reviewer.rebuild import rebuild_workspace
+
+    with _open(args.workspace) as workspace:
+        report = rebuild_workspace(workspace, Path(args.output))
+    data = {
+        "out_db": str(report.out_db), "events": report.events, "rows": report.rows, "copied": list(report.copied),
+        "left_out": list(report.left_out), "from_event_times": report.from_event_times,
+        "unlogged": list(report.unlogged), "mismatches": [asdict(m) for m in report.mismatches],
+        "ok": not report.mismatches,
+    }
+
+    def human(d: dict[str, Any]) -> str:
+        lines = [f"Rebuilt the record from {d['events']} events into {d['out_db']}: "
+                 + ", ".join(f"{table} {n}" for table, n in d["rows"].items() if n)]
+        lines += [f"  copied after its digest matched: {c}" for c in d["copied"]]
+        lines += [f"  left out: {c}" for c in d["left_out"]]
+        lines += [f"  taken from event times: {col} ({n})" for col, n in d["from_event_times"].items()]
+        lines += [f"  not in the log: {c}" for c in d["unlogged"]]
+        if report.mismatches:
+            lines.append(f"The rebuilt record does NOT pass its own check: {len(report.mismatches)} differences:")
+            lines += [f"  {m.describe()}" for m in report.mismatches[:50]]
+        else:
+            lines.append("The rebuilt record matches the log.")
+        return "\n".join(lines)
+
+    emit(data, args.json, human)
+    return EXIT_OK if data["ok"] else EXIT_PROBLEM
+
+
 # ---- registration ----------------------------------------------------------------------------------
 
 
@@ -302,6 +335,12 @@ def register(groups: Any) -> None:
                    help="a head recorded earlier (e.g. from a published report); repeatable")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit_verify)
+    p = audit_sub.add_parser("rebuild", help="write the record rebuilt from the log into a new database")
+    p.add_argument("workspace")
+    p.add_argument("-o", "--output", required=True, metavar="NEW_DB",
+                   help="the new database file (must not exist; the workspace is never changed)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_rebuild)
     p = audit_sub.add_parser("log", help="list events, newest first")
     p.add_argument("workspace")
     p.add_argument("--action", help="an action (decision.record) or its prefix (decision)")
