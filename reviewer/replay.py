@@ -473,4 +473,38 @@ def verify_workspace(workspace: Any, expected: Iterable[tuple[str, Any]] = ()) -
             hint="Restore reviewer.db from a backup, then verify again; nothing was changed.",
         )
     chain = audit.verify_chain(workspace.store.db, expected=[*expected, *repository_anchors(workspace)])
-    return VerifyReport(chain, tuple(check_record(workspace.store)) if chain.ok else ())
+    if not chain.ok:
+        return VerifyReport(chain, ())
+    return VerifyReport(chain, (*identity_mismatches(workspace), *check_record(workspace.store)))
+
+
+def identity_mismatches(workspace: Any) -> list[Mismatch]:
+    """Compare the workspace's identity and its git anchors with the first event and the commits it recorded.
+
+    The workspace id (``workspace.json``) and the baseline revision are sealed in the first event;
+    rewriting either, or losing the spec repository (or a commit the record names, whose
+    ``Audit-Head`` trailer anchors the log), is a difference, not a quietly smaller set of anchors.
+    """
+    from reviewer import gitops
+    from reviewer.errors import KnownError
+
+    db = workspace.store.db
+    found: list[Mismatch] = []
+    first = db.execute("SELECT action, object_id, payload FROM audit_events WHERE seq = 1").fetchone()
+    if first is not None and first[0] == "workspace.create":
+        payload = json.loads(first[2] or "{}")
+        if first[1] != workspace.config.id:
+            found.append(Mismatch("workspace.json", "workspace", "id", first[1], workspace.config.id))
+        baseline = db.execute("SELECT value FROM workspace_info WHERE key = 'baseline_revision'").fetchone()
+        stored = baseline[0] if baseline else MISSING
+        if "baseline_revision" in payload and payload["baseline_revision"] != stored:
+            found.append(Mismatch("workspace_info", "baseline_revision", "value", payload["baseline_revision"], stored))
+    recorded = [r[0] for r in db.execute("SELECT sha FROM spec_commits ORDER BY committed_at, rowid")]
+    if recorded:
+        repo = workspace.spec_repo_path
+        try:
+            missing = [sha for sha in recorded if not gitops.commit_exists(repo, sha)]
+        except KnownError:
+            missing = recorded  # no repository at all: every anchor it held is gone
+        found += [Mismatch("spec_commits", sha, "commit in the spec repository", "present", MISSING) for sha in missing]
+    return found

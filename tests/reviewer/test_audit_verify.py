@@ -302,3 +302,45 @@ def test_deleted_migration_rows_are_refused_plainly(tmp_path, capsys):
     code, out, err = run(capsys, "status", tmp_path / "ws")
     assert code == 1 and "record of its schema was changed by hand: 0005" in err and "internal" not in err
     assert rows(tmp_path) == before
+
+
+def _committed(tmp_path):
+    proposal = workspace_with_events(tmp_path)
+    with Workspace.open(tmp_path / "ws") as workspace:
+        report = committing.commit_adopted(workspace, "Eve")
+        assert [i.result for i in report.items] == ["committed"]
+    return proposal
+
+
+def test_rewritten_workspace_id_is_named_by_the_first_event(tmp_path, capsys):
+    _committed(tmp_path)
+    config_file = tmp_path / "ws" / "workspace.json"
+    config = json.loads(config_file.read_text())
+    original = config["id"]
+    config["id"] = "11111111-2222-4333-8444-555555555555"
+    config_file.write_text(json.dumps(config))
+    code, data = verify(capsys, tmp_path)
+    assert code == 1
+    assert {"table": "workspace.json", "id": "workspace", "field": "id", "logged": original,
+            "stored": config["id"]} in data["record"]["mismatches"]
+
+
+def test_rewritten_baseline_is_named(tmp_path, capsys):
+    _committed(tmp_path)
+    intrude(tmp_path, ("UPDATE workspace_info SET value = 'deadbeef' WHERE key = 'baseline_revision'", []))
+    code, data = verify(capsys, tmp_path)
+    assert code == 1
+    (found,) = [m for m in data["record"]["mismatches"] if m["table"] == "workspace_info"]
+    assert found["stored"] == "deadbeef" and found["logged"] != "deadbeef"
+
+
+def test_a_deleted_spec_repository_is_a_missing_anchor_not_fewer_anchors(tmp_path, capsys):
+    import shutil
+
+    _committed(tmp_path)
+    code, data = verify(capsys, tmp_path)
+    assert code == 0 and len(data["anchors"]) >= 3  # head record, anchor file and the commit's trailer
+    shutil.rmtree(tmp_path / "spec" / ".git")
+    code, data = verify(capsys, tmp_path)
+    assert code == 1
+    assert [m["field"] for m in data["record"]["mismatches"]] == ["commit in the spec repository"]
