@@ -291,3 +291,10 @@ def test_a_commit_whose_text_is_not_the_proposal_is_a_trace_failure(tmp_path):
     assert governance.proposal_status(workspace.store, waiting.id).status != "committed"
     result = trace(workspace)
     assert not result.ok and any(sha[:10] in p for p in result.problems)
+
+
+def test_the_html_report_shows_a_bidi_override_as_a_marker(tmp_path):
+    workspace, proposal, _sha = committed_workspace(tmp_path)
+    workspace.store.db.execute("UPDATE proposals SET title = ? WHERE id = ?", ["evil \u202eelif.exe", proposal.id])
+    text = report.render_html(report.build_report(workspace))
+    assert "\u202e" not in text and "RLO" in text
