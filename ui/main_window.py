@@ -450,7 +450,9 @@ class MainWindow(QMainWindow):
             ))
             return
         names = [name for name, _roles in members]
-        labels = [f"{name} — {', '.join(roles) or 'no roles'}" for name, roles in members]
+        from reviewer.textsafe import display_text
+
+        labels = [display_text(f"{name} — {', '.join(roles) or 'no roles'}") for name, roles in members]
         current = names.index(self.reviewer) if self.reviewer in names else 0
         chosen = Dialogs.ask_item(self, "Who is deciding", "Workspace member (roles):", labels, current)
         if chosen is not None:
