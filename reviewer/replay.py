@@ -89,7 +89,13 @@ class Mismatch:
 
     def describe(self) -> str:
         """One line for people: ``decisions d85f66e0…: rationale: logged 'ok', stored 'changed'``."""
-        return f"{self.table} {self.id}: {self.field}: logged {self.logged!r}, stored {self.stored!r}"
+        return f"{self.table} {self.id}: {self.field}: logged {_short(self.logged)}, stored {_short(self.stored)}"
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    """A value for one line: its repr, cut in the middle when long (``--json`` has it whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit // 2]} … {text[-limit // 2:]} ({len(text):,} characters)"
 
 
 @dataclass
