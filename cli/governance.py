@@ -243,16 +243,11 @@ def cmd_audit_rebuild(args: argparse.Namespace) -> int:
     """Write the record rebuilt from the audit log into a new database (never in place)."""
     from pathlib import Path
 
-    from reviewer.rebuild import rebuild_workspace
+    from reviewer.rebuild import rebuild_workspace, report_json
 
     with _open(args.workspace) as workspace:
         report = rebuild_workspace(workspace, Path(args.output))
-    data = {
-        "out_db": str(report.out_db), "events": report.events, "rows": report.rows, "copied": list(report.copied),
-        "left_out": list(report.left_out), "from_event_times": report.from_event_times,
-        "unlogged": list(report.unlogged), "mismatches": [asdict(m) for m in report.mismatches],
-        "ok": not report.mismatches,
-    }
+    data = report_json(report)
 
     def human(d: dict[str, Any]) -> str:
         lines = [f"Rebuilt the record from {d['events']} events into {d['out_db']}: "

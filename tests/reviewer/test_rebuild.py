@@ -150,3 +150,26 @@ def test_the_command_line_rebuilds_into_a_new_file_and_never_over_one(demo_works
     before = out.read_bytes()
     assert main(["audit", "rebuild", str(demo_workspace), "-o", str(out)]) == 1
     assert "exists" in capsys.readouterr().err and out.read_bytes() == before
+
+
+def test_values_older_events_do_not_carry_come_from_the_event_time_and_are_counted(demo_workspace, tmp_path):
+    from reviewer import audit
+
+    with Workspace.open(demo_workspace) as workspace:
+        store = workspace.store
+        with audit.anchored(store.db):  # a member added as the app did before events carried times and ids
+            store.db.execute("INSERT INTO members (id, name, roles, created_at) VALUES ('m-old', 'Old Hand',"
+                             " '[\"reviewer\"]', '2025-01-01T00:00:00.000000Z')")
+            store.db.execute("INSERT INTO member_role_changes (id, member_id, role, change, changed_by, changed_at)"
+                             " VALUES ('c-old', 'm-old', 'reviewer', 'add', 'admin', '2025-01-01T00:00:00.000000Z')")
+            event = audit.append_event(store.db, actor="admin", action="member.add", object_type="member",
+                                       object_id="m-old", payload={"name": "Old Hand", "added": ["reviewer"],
+                                                                   "roles": ["reviewer"]})
+        report = rebuild_workspace(workspace, tmp_path / "rebuilt.db")
+    assert report.ok
+    assert report.from_event_times == {"members.created_at": 1, "member_role_changes.changed_at": 1}
+    with closing(sqlite3.connect(tmp_path / "rebuilt.db")) as conn:
+        assert conn.execute("SELECT name, created_at FROM members WHERE id = 'm-old'").fetchone() == (
+            "Old Hand", event.at)
+        assert conn.execute("SELECT role, change, changed_by, changed_at FROM member_role_changes"
+                            " WHERE member_id = 'm-old'").fetchone() == ("reviewer", "add", "admin", event.at)

@@ -63,12 +63,13 @@ def verify_with_anchors(workspace: Workspace) -> VerifyReport:
 
 
 def record_html(report: VerifyReport) -> str:
-    """Return the record check: the governance tables against the log replayed."""
+    """Return the record check: the governance tables against the log replayed, and the logged digests."""
     if not report.chain.ok:
         return f"<p style='color:{_MUTED}'>The record was not compared: the chain itself is broken.</p>"
     if not report.mismatches:
         return (f"<p style='color:{_OK}'><b>✓ The record matches the log</b>: members, quorum, decisions, "
-                "proposals and people's labels are what the events say.</p>")
+                "proposals, hand links and people's labels are what the events say, and the rows imports, "
+                "rule runs and judge jobs stored match the digests their events carry.</p>")
     rows = ["<tr><th align='left'>Table</th><th align='left'>Id</th><th align='left'>Field</th>"
             "<th align='left'>Logged</th><th align='left'>Stored</th></tr>"]
     rows += [
