@@ -34,6 +34,7 @@ from reviewer.governance import list_members
 from reviewer.ops import Area, Changes, OpResult
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.textsafe import display_text
 from reviewer.vocab import Status
 from reviewer.workspace import Workspace
 from ui.changes import Follower
@@ -498,7 +499,8 @@ class EditorView(QWidget):
         typed = self.editor_box.currentText()
         self.editor_box.blockSignals(True)
         self.editor_box.clear()
-        self.editor_box.addItems(list(state.editors))
+        for name in state.editors:  # shown with any bidi override as a marker; the name itself kept as data
+            self.editor_box.addItem(display_text(name), name)
         self.editor_box.setCurrentText(typed)
         self.editor_box.blockSignals(False)
         branch = preview.branch or "detached HEAD"
@@ -589,8 +591,12 @@ class EditorView(QWidget):
         self.editor_box.setCurrentText(name)
 
     def editor(self) -> str:
-        """Return the name the commits will be made under."""
-        return " ".join(self.editor_box.currentText().split())
+        """Return the name the commits will be made under (a member chosen from the list, or as typed)."""
+        text = self.editor_box.currentText()
+        index = self.editor_box.findText(text)
+        if index >= 0 and self.editor_box.itemData(index):
+            return str(self.editor_box.itemData(index))
+        return " ".join(text.split())
 
     def on_commit(self) -> None:
         """Commit every adopted proposal that applies, as the named editor, in the background."""
