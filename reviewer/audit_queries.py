@@ -20,8 +20,8 @@ PAGE = 200
 # The list shows a short payload; the detail pane reads the whole event.
 PAYLOAD_CHARS = 2000
 # Keys too long for a one-line summary (a proposal's section texts, an import's labels and links,
-# the digests of the rows an import wrote): the list leaves them out, so the rest of the payload
-# stays readable; the detail pane shows everything.
+# a member's role changes, the digests of the rows an import wrote): the list leaves them out, so
+# the rest of the payload stays readable; the detail pane shows everything.
 LIST_OMITS = ("$.texts", "$.person_labels", "$.hand_links", "$.digests", "$.rewrote", "$.changes")
 _OMIT = ", ".join(f"'{k}'" for k in LIST_OMITS)
 LOG_COLUMNS = (

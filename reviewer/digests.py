@@ -141,13 +141,15 @@ def _stored_order(table: str) -> tuple[str, ...]:
     return ROW_KEYS[table] if table == "votes" else ("rowid",)
 
 
-def _chunks(conn: sqlite3.Connection, table: str, writer: str) -> Iterator[tuple[bytes, int]]:
+def _chunks(conn: sqlite3.Connection, table: str, writer: str, scan: bool) -> Iterator[tuple[bytes, int]]:
     """Yield a writer's rows of ``table`` as JSON joined by commas, a chunk at a time in storage order.
 
-    Each chunk is one range of the ``(writer, rowid)`` index, so a chunk costs the same however far in.
+    Each chunk is one range of the ``(writer, rowid)`` index, or with ``scan`` one range of the table
+    itself (faster when the writer stored most of the table), so a chunk costs the same however far in.
     """
     columns = ", ".join(ROW_COLUMNS[table])
-    where = f"{WRITER_COLUMN.get(table, 'import_id')} = ?"
+    # A unary + keeps SQLite off the writer's index: the table is then read straight through.
+    where = f"{'+' if scan else ''}{WRITER_COLUMN.get(table, 'import_id')} = ?"
     if table == "votes":
         # No rowid, and a two-column key: few enough rows to stream one by one.
         cursor = conn.execute(
@@ -172,18 +174,19 @@ def _chunks(conn: sqlite3.Connection, table: str, writer: str) -> Iterator[tuple
         limit = max(1, min(CHUNK_ROWS, CHUNK_BYTES * count // max(len(text), 1)))
 
 
-def writer_rows_digest(conn: sqlite3.Connection, table: str, writer: str) -> RowsDigest:
+def writer_rows_digest(conn: sqlite3.Connection, table: str, writer: str, *, scan: bool = False) -> RowsDigest:
     """Return the digest of the rows of ``table`` that name ``writer`` (an import or rule run), in storage order.
 
     Args:
         conn: the workspace database.
         table: one of ``ROW_COLUMNS`` with a writer column (``import_id``, or ``written_by`` for labels).
         writer: the writer's id.
+        scan: read the whole table rather than the writer's index (when the writer stored most of it).
     """
     hasher = hashlib.sha256(b"[")
     total = 0
     try:
-        for text, count in _chunks(conn, table, writer):
+        for text, count in _chunks(conn, table, writer, scan):
             if total:
                 hasher.update(b",")
             hasher.update(text)

@@ -31,9 +31,12 @@ What older events do not say is not compared (``UNKNOWN``).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from reviewer.decision_evidence import snapshot_digest
@@ -48,7 +51,7 @@ from reviewer.digests import (
     judge_job_rows,
     writer_rows_digest,
 )
-from reviewer.store import Store, sql_errors
+from reviewer.store import Store, connection_of, sql_errors
 
 MISSING = "(no row)"
 NOT_LOGGED = "(not in the log)"
@@ -264,11 +267,19 @@ def _compare_rows(
     return sorted(out, key=lambda m: m.id)
 
 
-def check_record(store: Store) -> list[Mismatch]:
-    """Replay the log and compare the record with the tables (see the module's docstring); [] when they agree."""
+def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> list[Mismatch]:
+    """Replay the log and compare the record with the tables (see the module's docstring); [] when they agree.
+
+    Args:
+        store: the workspace store.
+        pool: when given (and the database is a file), the digests are read on a connection of their
+            own in one of its threads, while this thread compares the rows the log carries whole.
+    """
     db = store.db
     with sql_errors("replaying the audit log"):
         record = replay(db.execute("SELECT actor, action, object_id, payload FROM audit_events ORDER BY seq"))
+    digested = pool.submit(_row_sets_apart, store.path, record) if pool is not None and store.path else None
+    with sql_errors("replaying the audit log"):
         members = {
             r[0]: (r[1], tuple(sorted(json.loads(r[2] or "[]"))))
             for r in db.execute("SELECT id, name, roles FROM members")
@@ -326,7 +337,7 @@ def check_record(store: Store) -> list[Mismatch]:
         + _compare_rows("proposals", PROPOSAL_FIELDS, record.proposals, proposals)
         + _compare_rows("stance_labels", LABEL_FIELDS, record.person_labels, labels)
         + _compare_rows("evidence_hand_links", HAND_LINK_FIELDS, record.hand_links, links)
-        + check_row_sets(store, record)
+        + (digested.result() if digested is not None else check_row_sets(store, record))
     )
 
 
@@ -338,19 +349,36 @@ LISTED_ROWS = 100
 _JUDGE_TABLES = {"stance": "stance_labels", "relevance": "relevance_grades", "ranker": "ranker_rankings"}
 
 
-def check_row_sets(store: Store, record: Record) -> list[Mismatch]:
-    """Compare every row set the log vouches for by digest with the tables (see the module's docstring)."""
+def check_row_sets(source: Store | sqlite3.Connection, record: Record) -> list[Mismatch]:
+    """Compare every row set the log vouches for by digest with the tables (see the module's docstring).
+
+    Args:
+        source: the workspace store, or a (read-only) connection to its database.
+        record: the log replayed.
+    """
+    conn = connection_of(source)
     with sql_errors("checking the digests of imported and labelled rows"):
         out = []
         for table in WRITER_TABLES:
-            out += _check_writers(store, record, table)
-        return out + _check_unvouched_labels(store, record) + _check_judge_jobs(store, record)
+            out += _check_writers(conn, record, table)
+        return out + _check_unvouched_labels(conn, record) + _check_judge_jobs(conn, record)
 
 
-def _check_writers(store: Store, record: Record, table: str) -> list[Mismatch]:
-    conn = store.db.conn
+def _row_sets_apart(path: Path, record: Record) -> list[Mismatch]:
+    """``check_row_sets`` on a connection of its own (for a thread beside the one that compares the rest)."""
+    from reviewer.store import open_read_only
+
+    conn = open_read_only(path)
+    try:
+        return check_row_sets(conn, record)
+    finally:
+        conn.close()
+
+
+def _check_writers(conn: sqlite3.Connection, record: Record, table: str) -> list[Mismatch]:
     column = WRITER_COLUMN.get(table, "import_id")
     counts: dict[str | None, int] = dict(conn.execute(f"SELECT {column}, count(*) FROM {table} GROUP BY {column}"))
+    total = sum(counts.values())
     logged = {writer: digest for (name, writer), digest in record.row_sets.items() if name == table}
     out = []
     for writer in sorted({*logged, *(w for w in counts if w is not None)}):
@@ -359,7 +387,8 @@ def _check_writers(store: Store, record: Record, table: str) -> list[Mismatch]:
         if expected is None:
             out.append(Mismatch(table, name, "rows", NOT_LOGGED, have))
             continue
-        stored = writer_rows_digest(conn, table, writer) if have else EMPTY
+        # A writer that stored most of the table (one big import) is read with the table, not its index.
+        stored = writer_rows_digest(conn, table, writer, scan=2 * have >= total) if have else EMPTY
         if stored.rows != expected.rows:
             out.append(Mismatch(table, name, "rows", expected.rows, stored.rows))
         elif stored.sha256 != expected.sha256:
@@ -369,7 +398,7 @@ def _check_writers(store: Store, record: Record, table: str) -> list[Mismatch]:
     return out
 
 
-def _unnamed_rows(conn: Any, table: str, count: int) -> list[Mismatch]:
+def _unnamed_rows(conn: sqlite3.Connection, table: str, count: int) -> list[Mismatch]:
     """Name the crowd rows that no import wrote (the first ``LISTED_ROWS``, then how many more)."""
     key = " || ' ' || ".join(ROW_KEYS[table])
     order = "" if table == "votes" else " ORDER BY rowid"
@@ -380,9 +409,8 @@ def _unnamed_rows(conn: Any, table: str, count: int) -> list[Mismatch]:
     return out
 
 
-def _check_unvouched_labels(store: Store, record: Record) -> list[Mismatch]:
+def _check_unvouched_labels(conn: sqlite3.Connection, record: Record) -> list[Mismatch]:
     """Report rule labels no run or import vouches for, and model labels of no judge job."""
-    conn = store.db.conn
     out = []
     if record.rule_labels_complete:
         out += [
@@ -403,13 +431,13 @@ def _check_unvouched_labels(store: Store, record: Record) -> list[Mismatch]:
     return out
 
 
-def _check_judge_jobs(store: Store, record: Record) -> list[Mismatch]:
+def _check_judge_jobs(conn: sqlite3.Connection, record: Record) -> list[Mismatch]:
     """Recompute the digest of each judge job whose last event carries one."""
     out = []
     for job, (task, digest) in sorted(record.judge_jobs.items()):
         if digest is None:
             continue
-        stored = judge_job_digest(store.db.conn, job)
+        stored = judge_job_digest(conn, job)
         if stored != digest:
             out.append(Mismatch(_JUDGE_TABLES.get(task or "", "judge_jobs"), f"judge job {job}", "result_digest",
                                 digest, stored))
@@ -431,12 +459,28 @@ def _drop_legacy_links(record: Record, links: dict[str, tuple[Any, ...]]) -> Non
 def integrity_problem(store: Store) -> str | None:
     """Return SQLite's first complaint about the database file (``PRAGMA quick_check``), or None when sound."""
     with sql_errors("checking the database file"):
-        rows = [r[0] for r in store.db.execute("PRAGMA quick_check(5)")]
+        return _quick_check(store.db.conn)
+
+
+def _quick_check(conn: sqlite3.Connection) -> str | None:
+    rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
     if rows == ["ok"]:
         return None
     # SQLite's report spans lines ("*** in database main ***", then one line per problem): keep it one line.
     lines = [x.strip() for row in rows for x in str(row).splitlines() if x.strip() and not x.startswith("***")]
     return "; ".join(lines[:3]) + ("; …" if len(lines) > 3 else "")
+
+
+def _file_problem(path: Path) -> str | None:
+    """``integrity_problem`` on a connection of its own (for a thread beside the one that replays)."""
+    from reviewer.store import open_read_only
+
+    conn = open_read_only(path)
+    try:
+        with sql_errors("checking the database file"):
+            return _quick_check(conn)
+    finally:
+        conn.close()
 
 
 @dataclass(frozen=True)
@@ -466,22 +510,49 @@ def verify_workspace(workspace: Any, expected: Iterable[tuple[str, Any]] = ()) -
         expected: more anchors to compare (``(source, head)``), e.g. from ``--expect``.
 
     Raises:
-        KnownError: the database file is damaged (SQLite's ``quick_check`` fails); nothing is read further.
+        KnownError: the database file is damaged (SQLite's ``quick_check`` fails); nothing else is reported.
     """
-    from reviewer import audit
-    from reviewer.errors import KnownError
     from reviewer.trace import repository_anchors
 
-    problem = integrity_problem(workspace.store)
+    report = verify_store(workspace.store, [*expected, *repository_anchors(workspace)])
+    if not report.chain.ok:
+        return report
+    return VerifyReport(report.chain, (*identity_mismatches(workspace), *report.mismatches))
+
+
+def verify_store(store: Store, expected: Iterable[tuple[str, Any]] = ()) -> VerifyReport:
+    """Check the database file, the chain against its anchors, then the record against the log replayed.
+
+    The anchors are the head record, the anchor file and ``expected``. The file check (``PRAGMA quick_check``, which reads every page) runs on a connection of its own
+    in a second thread while this one checks the chain and replays: SQLite lets go of the
+    interpreter while it reads, so the two overlap. Whatever the replay found, a damaged file is
+    what is reported.
+
+    Raises:
+        KnownError: the database file is damaged.
+    """
+    from reviewer import audit
+    from reviewer.errors import KnownError, ReviewerError
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checked = pool.submit(_file_problem, store.path) if store.path is not None else None
+        failure: BaseException | None = None
+        chain: Any = None
+        mismatches: tuple[Mismatch, ...] = ()
+        try:
+            chain = audit.verify_chain(store.db, expected=list(expected))
+            mismatches = tuple(check_record(store, pool=pool)) if chain.ok else ()
+        except (ReviewerError, sqlite3.Error) as exc:
+            failure = exc
+        problem = checked.result() if checked is not None else integrity_problem(store)
     if problem:
         raise KnownError(
             f"The workspace database file is damaged ({problem}); the audit log cannot be trusted as read.",
             hint="Restore reviewer.db from a backup, then verify again; nothing was changed.",
         )
-    chain = audit.verify_chain(workspace.store.db, expected=[*expected, *repository_anchors(workspace)])
-    if not chain.ok:
-        return VerifyReport(chain, ())
-    return VerifyReport(chain, (*identity_mismatches(workspace), *check_record(workspace.store)))
+    if failure is not None:
+        raise failure
+    return VerifyReport(chain, mismatches)
 
 
 def identity_mismatches(workspace: Any) -> list[Mismatch]:
