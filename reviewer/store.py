@@ -112,7 +112,9 @@ def open_read_only(database: Path) -> sqlite3.Connection:
     Raises:
         KnownError: the file cannot be opened (missing, locked, damaged).
     """
-    uri = database.resolve().as_uri() + "?mode=ro"
+    # In a folder that cannot be written (a read-only copy) SQLite cannot make the write-ahead log's
+    # index, and nothing can change the file: it is read as immutable.
+    uri = database.resolve().as_uri() + ("?mode=ro" if _writable(database.parent) else "?immutable=1")
     with read_errors("opening the workspace for reading"):
         conn = sqlite3.connect(uri, uri=True, timeout=2.0)
         try:
