@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         built = time.perf_counter() - started
         links = store.db.execute(BASELINE_SQL, [proposal_id]).fetchone()[0]
         summary = evidence_summary(store, proposal_id)
-        assert summary["links"] == links, (summary["links"], links)
+        assert summary.links == links, (summary.links, links)
         labels = store.db.execute("SELECT count(*) FROM stance_labels").fetchone()[0]
         print(f"workspace: {links:,} links, {labels:,} labels, built in {built:.1f} s")
         print(f"counts:    {summary['counts']}")

@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reviewer.ids import stable_id, utc_now  # noqa: E402
+from reviewer.judges.items import stance_items  # noqa: E402
 from reviewer.judges.openai_judge import OpenAIJudge, make_client  # noqa: E402
-from reviewer.judges.tasks import run_items, stance_items  # noqa: E402
+from reviewer.judges.running import run_items  # noqa: E402
 from reviewer.modelconfig import ApiKey, ModelConfig  # noqa: E402
 from reviewer.store import Store  # noqa: E402
 

@@ -62,15 +62,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env["SPEC_REVIEW_HOME"] = str(Path(tmp) / "home")
         workspace = Path(tmp) / "demo"
-        subprocess.run([sys.executable, "-m", "reviewer", "init", str(workspace), "--demo"], check=True,
+        subprocess.run([sys.executable, "-m", "cli", "init", str(workspace), "--demo"], check=True,
                        capture_output=True, cwd=ROOT, env=env)
         # One warm-up each, so both read the same files from the page cache.
         _run([sys.executable, "-c", BARE], env)
-        _run([sys.executable, "-m", "reviewer", "gui", str(workspace)], env)
+        _run([sys.executable, "-m", "cli", "gui", str(workspace)], env)
         bare, paint, loaded = [], [], []
         for _ in range(args.runs):
             bare.append(_run([sys.executable, "-c", BARE], env)["first-paint"])
-            marks = _run([sys.executable, "-m", "reviewer", "gui", str(workspace)], env)
+            marks = _run([sys.executable, "-m", "cli", "gui", str(workspace)], env)
             paint.append(marks["first-paint"])
             loaded.append(marks["loaded"])
     b, p, loaded_ms = statistics.median(bare), statistics.median(paint), statistics.median(loaded)

@@ -7,6 +7,6 @@ which would then stand in for the standard library's modules of those names.
 
 import sys
 
-from reviewer.cli import main
+from cli.main import main
 
 sys.exit(main())

@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 
 GENESIS_HASH = "0" * 64
@@ -125,6 +126,8 @@ def append_event(
     """
     last = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    if last is not None:
+        _refuse_unknown_events(db, Head(last[0], last[1]))
     event_id = new_id()
     at = utc_now()
     payload_json = canonical_json(payload or {})
@@ -152,6 +155,27 @@ def append_event(
 
 
 # ---- anchors ----------------------------------------------------------------------------------
+
+
+def _refuse_unknown_events(db: Database, last: Head) -> None:
+    """Refuse to write after events the head record does not name (appended outside the app).
+
+    Appending would move the head record and the anchors over them and make them look genuine.
+    """
+    row = db.execute("SELECT value FROM workspace_info WHERE key = ?", [HEAD_KEY]).fetchone()
+    if row is None:
+        return  # an older workspace before its upgrade wrote the head record
+    try:
+        data = json.loads(row[0])
+        recorded = Head(int(data["seq"]), str(data["hash"]))
+    except (ValueError, KeyError, TypeError):
+        recorded = Head(-1, "")
+    if recorded != last:
+        raise KnownError(
+            f"The audit log does not end where its head record says (event {recorded.seq}; the log has "
+            f"{last.seq}): events were added or changed outside the app. Nothing was written.",
+            hint="Run `spec-review audit verify WORKSPACE` to see which, and restore the workspace from a copy you trust.",
+        )
 
 
 def write_head_record(db: Database, seq: int, digest: str) -> None:
@@ -294,6 +318,20 @@ def anchored(db: Database) -> Iterator[Database]:
         refresh_anchor(db)
 
 
+def clock_regressions(db: Database, limit: int = 100) -> list[tuple[int, str, str]]:
+    """Return events whose time is earlier than the event before them: ``(seq, at, previous at)``.
+
+    Order in the record is the log's, never the clock's, so these change nothing; they are worth
+    a look (a machine whose clock runs behind, or an edited time).
+    """
+    rows = db.execute(
+        "SELECT seq, at, prev_at FROM (SELECT seq, at, lag(at) OVER (ORDER BY seq) AS prev_at FROM audit_events)"
+        " WHERE prev_at IS NOT NULL AND at < prev_at ORDER BY seq LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [(int(seq), str(at), str(prev)) for seq, at, prev in rows]
+
+
 def head_of(db: Database) -> Head:
     """Return the newest event as a ``Head`` (the genesis when the log is empty)."""
     row = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -391,6 +429,19 @@ def _fast_intact(db: Database) -> tuple[int, Head] | None:
 
 def _chain_break(db: Database) -> tuple[int, ChainReport | None, Head]:
     """Walk the chain; return (events, the failure or None, the last good head)."""
+    # The app writes every field as text: another type (a payload cast to a BLOB) was stored by
+    # hand, and SQLite's JSON functions that hash the chain cannot even read it.
+    odd = db.execute(
+        "SELECT seq, id, typeof(payload) FROM audit_events WHERE typeof(id) <> 'text' OR typeof(at) <> 'text'"
+        " OR typeof(actor) <> 'text' OR typeof(action) <> 'text' OR typeof(object_type) <> 'text'"
+        " OR typeof(object_id) NOT IN ('text', 'null') OR typeof(payload) <> 'text'"
+        " OR typeof(prev_hash) <> 'text' OR typeof(hash) <> 'text' ORDER BY seq LIMIT 1"
+    ).fetchone()
+    if odd is not None:
+        seq, event_id, _kind = odd
+        before = db.execute("SELECT hash FROM audit_events WHERE seq = ?", [seq - 1]).fetchone()
+        return seq, ChainReport(False, seq, seq, str(event_id), "a field is stored as other than text: it was "
+                                "changed outside the app"), Head(seq - 1, str(before[0]) if before else GENESIS_HASH)
     fast = _fast_intact(db)
     if fast is not None:
         return fast[0], None, fast[1]
@@ -513,6 +564,15 @@ def verify_chain(
             reason = reason or f"{source}: {problem}"
             continue
         check, bad = _check_anchor(db, source, anchor, head)
+        if check.ok and source == "head record" and anchor.seq < head.seq:
+            # Written in the same transaction as every event: it always names the last one. An
+            # event after it, however well sealed, was appended outside the app.
+            first = anchor.seq + 1
+            later = f"event {first} was" if head.seq == first else f"events {first}-{head.seq} were"
+            check = AnchorCheck(source, anchor.seq, anchor.hash, False,
+                                f"names event {anchor.seq} but the log goes on to event {head.seq}: {later} "
+                                "appended outside the app")
+            bad = first
         checks.append(check)
         if not check.ok and (first_bad is None or (bad is not None and bad < first_bad)):
             first_bad, reason = bad, f"{source}: {check.detail}"

@@ -157,7 +157,7 @@ def detect_kind(path: Path) -> str:
                 break
             try:
                 obj = json.loads(line)
-            except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, nested too deep
                 continue
             if isinstance(obj, dict) and (kind := _kind_of(obj)):
                 return kind

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer import audit, gitops
 from reviewer.errors import KnownError
 from reviewer.governance import ProposalStatus, require_role, statuses
 from reviewer.ids import utc_now
+from reviewer.locking import workspace_lock
 from reviewer.progress import NoProgress, Progress
 from reviewer.spec import parse_spec
 from reviewer.store import Proposal, Store, sql_errors
@@ -26,6 +29,9 @@ TRAILER_WORKSPACE = "Spec-Review-Workspace"
 TRAILER_AUDIT_HEAD = "Audit-Head"
 TRAILER_EDITOR = "Editor"
 TRAILER_RELEASE = "Release"
+# Written before each git commit and removed once it is recorded: a run killed in between leaves
+# it, and the next run (holding the workspace lock) knows the half-applied change as its own.
+IN_PROGRESS = ".spec-review-commit.json"
 
 
 def _after_git_commit(proposal_id: str, sha: str) -> None:
@@ -43,7 +49,9 @@ class CommitItem:
     Attributes:
         proposal_id: the proposal.
         title: its title.
-        result: ``committed``, ``recovered`` (an earlier run's commit, now recorded) or ``needs_rebase``.
+        result: ``committed``, ``recovered`` (an earlier run's commit, now recorded), ``needs_rebase``,
+            ``refused`` (a commit naming the proposal whose text is not the proposal's) or the status a
+            proposal decided again during its commit now has.
         commit_sha: the commit, when there is one.
         sections: the sections it changes.
         merged_sections: sections merged three ways because the spec had moved.
@@ -84,6 +92,7 @@ class CommitReport:
         head_after: HEAD after it.
         items: one entry per adopted proposal looked at, in order.
         release: the release, when one was cut.
+        notes: what the run repaired before it began (an earlier run's half-applied change).
     """
 
     branch: str
@@ -91,6 +100,7 @@ class CommitReport:
     head_after: str
     items: tuple[CommitItem, ...]
     release: ReleaseInfo | None = None
+    notes: tuple[str, ...] = ()
 
 
 # ---- applying a proposal to the current text ----------------------------------------------------
@@ -195,15 +205,31 @@ def commit_message(
     return "\n".join(lines) + "\n"
 
 
+class DecidedAgain(Exception):
+    """A proposal's counted decisions changed while its commit was being made (raised before recording)."""
+
+    def __init__(self, status: ProposalStatus) -> None:
+        super().__init__(status.status)
+        self.status = status
+
+
 def _record_commit(
     store: Store, *, sha: str, parent: str | None, proposal: Proposal, decision_ids: Sequence[str], editor: str,
     merged: Sequence[str], recovered: bool,
 ) -> None:
-    """Write a proposal's commit into the database with its audit event (one transaction)."""
+    """Write a proposal's commit into the database with its audit event (one transaction).
+
+    The proposal's status is read again inside the transaction: a decision recorded while git
+    ran (a slow hook) that changed what counts raises ``DecidedAgain`` and nothing is recorded.
+    """
     now = utc_now()
     with sql_errors("recording the commit"), audit.anchored(store.db):
         if store.db.execute("SELECT 1 FROM spec_commits WHERE sha = ?", [sha]).fetchone():
             return
+        if not recovered:
+            now_status = statuses(store, [proposal.id])[proposal.id]
+            if now_status.final_outcome != "adopt" or set(now_status.counted_decisions) != set(decision_ids):
+                raise DecidedAgain(now_status)
         store.db.conn.executemany(
             "UPDATE decisions SET commit_sha = ? WHERE id = ? AND proposal_id = ?",
             [(sha, decision_id, proposal.id) for decision_id in decision_ids],
@@ -324,6 +350,13 @@ def recover_commits(workspace: Workspace, head: str) -> list[CommitItem]:
             if status is None or status.status == "committed" or status.final_outcome != "adopt":
                 continue
             proposal = store.get_proposal(proposal_id)
+            if not _is_proposal_applied(workspace, entry, proposal):
+                items.append(CommitItem(
+                    proposal_id, proposal.title, "refused", entry.sha, tuple(proposal.section_ids),
+                    message=f"commit {entry.sha[:10]} names this proposal but its text is not the proposal applied "
+                            "to its parent: not recorded as its commit (see `spec-review audit trace`)",
+                ))
+                continue
             known = {d[0] for d in store.db.execute("SELECT id FROM decisions WHERE proposal_id = ?", [proposal_id])}
             decision_ids = [d for d in entry.trailer(TRAILER_DECISION) if d in known] or list(status.counted_decisions)
             editor = (entry.trailer(TRAILER_EDITOR) or ["spec-review"])[0]
@@ -338,14 +371,27 @@ def recover_commits(workspace: Workspace, head: str) -> list[CommitItem]:
     return items
 
 
-def _final_at(store: Store, status: ProposalStatus) -> str:
+def _is_proposal_applied(workspace: Workspace, entry: gitops.LogEntry, proposal: Proposal) -> bool:
+    """Whether commit ``entry`` holds exactly ``proposal`` applied to its parent (what a run of ours makes)."""
+    if not entry.parents:
+        return False
+    name = workspace.config.spec_file
+    before, after = gitops.read_files_at(workspace.spec_repo_path, [(entry.parents[0], name), (entry.sha, name)])
+    if before is None or after is None:
+        return False
+    applied = apply_proposal(before, proposal)
+    return applied.text == after
+
+
+def _final_at(store: Store, status: ProposalStatus) -> int:
+    """When the proposal became final, as a position in the record (its last counted decision's)."""
     if not status.counted_decisions:
-        return ""
+        return 0
     marks = ",".join("?" * len(status.counted_decisions))
     row = store.db.execute(
-        f"SELECT max(decided_at) FROM decisions WHERE id IN ({marks})", list(status.counted_decisions)
+        f"SELECT max(rowid) FROM decisions WHERE id IN ({marks})", list(status.counted_decisions)
     ).fetchone()
-    return str(row[0] or "")
+    return int(row[0] or 0)
 
 
 def commit_adopted(
@@ -369,15 +415,81 @@ def commit_adopted(
         KnownError: a precondition fails, or git refuses a commit.
     """
     progress = progress or NoProgress()
+    member = require_role(workspace.store, editor, "editor")
+    # One commit run per workspace at a time, across processes: a second run waits, then says who.
+    with workspace_lock(workspace.root, "commit run", member.name):
+        notes = _finish_interrupted(workspace)
+        report = _commit_locked(workspace, member.name, tag, progress)
+    return CommitReport(report.branch, report.head_before, report.head_after, report.items, report.release,
+                        tuple(notes))
+
+
+def _finish_interrupted(workspace: Workspace) -> list[str]:
+    """Undo the half-applied change of a run that was killed before its git commit; say what was done."""
+    marker = workspace.root / IN_PROGRESS
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        data = {}
+    notes: list[str] = []
+    repo = workspace.spec_repo_path
+    applied_file = workspace.root / (IN_PROGRESS + ".applied")
+    if data.get("head") and gitops.head_sha(repo) == data["head"] and applied_file.is_file():
+        if gitops.undo_half_applied(repo, str(data.get("file")), applied_file.read_bytes()):
+            notes.append(
+                f"An earlier commit run (proposal {data.get('proposal_id')}) stopped before git committed; "
+                f"its half-applied change to {data.get('file')} was undone."
+            )
+    # When HEAD moved, the commit was made: recover_commits records it by its trailers.
+    applied_file.unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
+    return notes
+
+
+def _mark_in_progress(workspace: Workspace, head: str, proposal_id: str, applied: bytes) -> None:
+    """Say, before git runs, what this run is about to commit (removed once recorded)."""
+    root = workspace.root
+    try:
+        (root / (IN_PROGRESS + ".applied")).write_bytes(applied)
+        (root / IN_PROGRESS).write_text(json.dumps({
+            "head": head, "proposal_id": proposal_id, "file": workspace.config.spec_file,
+            "sha256": hashlib.sha256(applied).hexdigest(), "at": utc_now(),
+        }), encoding="utf-8")
+    except OSError as exc:
+        raise KnownError(f"Cannot write to the workspace {root}: {exc.strerror or exc}.",
+                         hint="The workspace folder must be writable to commit; nothing was committed.") from exc
+
+
+def _clear_in_progress(root: Path) -> None:
+    (root / IN_PROGRESS).unlink(missing_ok=True)
+    (root / (IN_PROGRESS + ".applied")).unlink(missing_ok=True)
+
+
+def _check_writable(store: Store) -> None:
+    """Take and release the database's write lock before git runs.
+
+    A database another process holds stops the run before a commit is made, not after.
+    """
+    with sql_errors("checking that the workspace database can be written"), store.db.atomic():
+        pass
+
+
+def _commit_locked(workspace: Workspace, editor: str, tag: str | None, progress: Progress) -> CommitReport:
+    """``commit_adopted`` once the workspace lock is held."""
     store = workspace.store
     member = require_role(store, editor, "editor")
     repo = workspace.spec_repo_path
     name = workspace.config.spec_file
     state = _check_worktree(workspace)
     assert state.head is not None and state.branch is not None
+    # A spec that no longer parses (an unclosed code fence committed by hand swallows the sections
+    # after it) is the problem to report, not every proposal "needing a rebase".
+    workspace.load_spec()
     if tag is not None:
         gitops.check_tag_name(repo, tag)
-        if gitops.tag_exists(repo, tag):
+        if gitops.tag_exists(repo, tag) and not _unfinished_release(workspace, tag):
             raise KnownError(f"The tag {tag!r} already exists in the spec repository.", hint="Choose another name; nothing was changed.")
         if gitops.is_untracked(repo, CHANGELOG):
             raise KnownError(
@@ -390,14 +502,13 @@ def commit_adopted(
     current = statuses(store)
     adopted = [s for s in current.values() if s.status in ("adopted", Status.NEEDS_REBASE)]
     adopted.sort(key=lambda s: (_final_at(store, s), s.proposal_id))
-    spec_path = repo / name
     progress.start(len(adopted), "Committing adopted proposals")
     for status in adopted:
         proposal = store.get_proposal(status.proposal_id)
-        try:
-            text = spec_path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise KnownError(f"The spec file {name!r} is not UTF-8 text (byte {exc.start}).") from exc
+        # The text as the repository stores it, not as checked out: with core.autocrlf the working
+        # copy has CRLF line ends where the blob (and every proposal's base) has LF. The tree is
+        # clean, so the two hold the same text; the commit writes the repository's own line ends.
+        text = gitops.read_file_at(repo, head, name)
         applied = apply_proposal(text, proposal)
         if applied.text is None:
             _record_needs_rebase(store, proposal, head, applied.problem, member.name)
@@ -410,7 +521,7 @@ def commit_adopted(
         decided = [
             tuple(r) for r in store.db.execute(
                 f"SELECT id, reviewer, decided_at FROM decisions WHERE id IN ({','.join('?' * len(status.counted_decisions))})"
-                " ORDER BY decided_at, rowid",
+                " ORDER BY rowid",
                 list(status.counted_decisions),
             )
         ]
@@ -418,12 +529,38 @@ def commit_adopted(
             proposal, status, decided, editor=member.name, workspace_id=workspace.config.id,
             head=audit.head_of(store.db),
         )
-        sha = gitops.commit_files(repo, {name: applied.text.encode("utf-8")}, message, expected_head=head)
+        data = applied.text.encode("utf-8")
+        _check_writable(store)
+        _mark_in_progress(workspace, head, proposal.id, data)
+        try:
+            sha = gitops.commit_files(repo, {name: data}, message, expected_head=head)
+        except KnownError:
+            _clear_in_progress(workspace.root)  # git restored the file: nothing half-applied is left
+            raise
         _after_git_commit(proposal.id, sha)
-        _record_commit(
-            store, sha=sha, parent=head, proposal=proposal, decision_ids=[d[0] for d in decided],
-            editor=member.name, merged=applied.merged, recovered=False,
-        )
+        try:
+            _record_commit(
+                store, sha=sha, parent=head, proposal=proposal, decision_ids=[d[0] for d in decided],
+                editor=member.name, merged=applied.merged, recovered=False,
+            )
+        except DecidedAgain as again:
+            gitops.undo_commit(repo, sha, head)
+            _clear_in_progress(workspace.root)
+            items.append(CommitItem(
+                proposal.id, proposal.title, again.status.status, None, tuple(proposal.section_ids),
+                message=f"not committed: decided again while its commit was being made (now "
+                        f"{again.status.status.replace('_', ' ')}); the commit was undone",
+            ))
+            progress.tick()
+            continue
+        except KnownError as exc:
+            raise KnownError(
+                f"Proposal {proposal.id} was committed to git as {sha[:10]}, but the commit could not be "
+                f"recorded: {exc.message}",
+                hint="Run the commit again once the database can be written: it finds the commit by its "
+                     "trailers and records it (no second commit is made).",
+            ) from exc
+        _clear_in_progress(workspace.root)
         merged_note = f" (merged with later changes in {', '.join(applied.merged)})" if applied.merged else ""
         items.append(CommitItem(
             proposal.id, proposal.title, "committed", sha, tuple(proposal.section_ids), applied.merged,
@@ -478,6 +615,20 @@ def insert_changelog_entry(existing: str, entry: str) -> str:
     return existing + entry
 
 
+def _unfinished_release(workspace: Workspace, tag: str) -> bool:
+    """Whether ``tag`` is this workspace's release whose record a killed run never wrote."""
+    target = gitops.tag_target(workspace.spec_repo_path, tag)
+    if target is None:
+        return False
+    recorded = workspace.store.db.execute(
+        "SELECT 1 FROM spec_commits WHERE sha = ? AND kind = 'release'", [target]).fetchone()
+    if recorded:
+        return False
+    entries = gitops.log_with_trailers(workspace.spec_repo_path, f"{target}^!")
+    return bool(entries) and tag in entries[0].trailer(TRAILER_RELEASE) and (
+        workspace.config.id in entries[0].trailer(TRAILER_WORKSPACE))
+
+
 def _cut_release(workspace: Workspace, tag: str, head: str, editor: str) -> ReleaseInfo:
     store = workspace.store
     repo = workspace.spec_repo_path
@@ -524,7 +675,8 @@ def _cut_release(workspace: Workspace, tag: str, head: str, editor: str) -> Rele
         )
         _after_git_commit(f"release {tag}", sha)
     summary = "\n".join([f"Release {tag}", ""] + [f"- {_one_line(t)} ({p})" for p, t, _s, _c in listed])
-    gitops.create_tag(repo, tag, summary + "\n", sha)
+    if gitops.tag_target(repo, tag) != sha:  # a killed run may have tagged it already
+        gitops.create_tag(repo, tag, summary + "\n", sha)
     now = utc_now()
     with sql_errors("recording the release"), audit.anchored(store.db):
         store.db.execute(
@@ -557,6 +709,7 @@ def report_json(report: CommitReport) -> dict[str, Any]:
             "tag": report.release.tag, "commit_sha": report.release.commit_sha,
             "proposal_ids": list(report.release.proposal_ids),
         },
+        "notes": list(report.notes),
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from reviewer.errors import KnownError
 from reviewer.evidence import guess_language
-from reviewer.judges.tasks import prompt_messages, response_messages
+from reviewer.judges.data import prompt_messages, response_messages
 from reviewer.rankings import LETTERS, Ranking, ranking_or_none
 from reviewer.store import Store, sql_errors
 

@@ -64,7 +64,7 @@ class StanceLabel:
 
     @property
     def source(self) -> str:
-        """``kind:name``, the key used in ``evidence_summary()["by_source"]``."""
+        """``kind:name``, the key used in ``EvidenceSummary.by_source``."""
         return f"{self.source_kind}:{self.source_name}"
 
 
@@ -567,16 +567,35 @@ def apply_ranking_rule(store: Store, proposal_id: str, *, run_id: str | None = N
 # ---- reading the evidence -----------------------------------------------------------------------
 
 
-def evidence_summary(source: Store | sqlite3.Connection, proposal_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EvidenceSummary:
+    """A proposal's links counted by effective stance and by the source of that stance.
+
+    Attributes:
+        proposal_id: the proposal.
+        counts: links per stance, ``unlabelled`` included (every stance present, 0 when none).
+        by_source: per ``"<kind>:<name>"`` source, its labels per stance.
+        links: every current link.
+    """
+
+    proposal_id: str
+    counts: dict[str, int]
+    by_source: dict[str, dict[str, int]]
+    links: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the summary as plain JSON data."""
+        return {"proposal_id": self.proposal_id, "counts": dict(self.counts), "by_source": dict(self.by_source),
+                "links": self.links}
+
+
+def evidence_summary(source: Store | sqlite3.Connection, proposal_id: str) -> EvidenceSummary:
     """Count a proposal's links by effective stance and by the source of that stance.
 
     Args:
         source: the store, or a (read-only) connection to the workspace database.
         proposal_id: the proposal.
 
-    Returns:
-        ``{"proposal_id", "counts": {"supports", "refutes", "no_comment", "unlabelled"},
-        "by_source": {"<kind>:<name>": {"supports", "refutes", "no_comment"}}, "links"}``.
 
     Raises:
         KnownError: no proposal has that id.
@@ -599,12 +618,7 @@ def evidence_summary(source: Store | sqlite3.Connection, proposal_id: str) -> di
             continue
         counts[stance] += n
         by_source.setdefault(f"{kind}:{name}", dict.fromkeys(STANCES, 0))[stance] += n
-    return {
-        "proposal_id": proposal_id,
-        "counts": counts,
-        "by_source": dict(sorted(by_source.items())),
-        "links": total,
-    }
+    return EvidenceSummary(proposal_id, counts, dict(sorted(by_source.items())), total)
 
 
 def evidence_links(

@@ -24,8 +24,10 @@ from reviewer.evidence import (
     require_labeller,
 )
 from reviewer.ids import is_uuid, new_id, stable_id, utc_now
+from reviewer.proposals import build_sections
 from reviewer.rankings import normalise
-from reviewer.store import APP_ACTOR, Store, sql_errors
+from reviewer.spec import SpecDocument
+from reviewer.store import APP_ACTOR, Proposal, Store, sql_errors
 from reviewer.vocab import LABEL_SOURCES
 
 if TYPE_CHECKING:
@@ -94,6 +96,8 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             raise KnownError(f"{path}, line {number}: invalid JSON ({exc.msg}, column {exc.colno}).") from exc
+        except RecursionError as exc:
+            raise KnownError(f"{path}, line {number}: the JSON is nested too deeply to read.") from exc
         if not isinstance(value, dict):
             raise KnownError(f"{path}, line {number}: expected a JSON object, found {type(value).__name__}.")
         rows.append((number, value))
@@ -670,12 +674,153 @@ def export_stances(store: Store, path: Path) -> ExportReport:
 # ---- proposals ----------------------------------------------------------------------------------
 
 
-def import_proposals(workspace: Workspace, path: Path, *, actor: str = APP_ACTOR) -> ImportReport:
-    """Import proposals (see ``reviewer.proposals.import_proposals_jsonl``)."""
-    from reviewer.proposals import import_proposals_jsonl
+def _proposal_row(
+    workspace: Workspace,
+    row: dict[str, Any],
+    conversations: ConversationIndex,
+    specs: dict[str, SpecDocument],
+    revisions: dict[str, str],
+    actor: str,
+) -> dict[str, Any]:
+    """Check one JSONL row and return the keyword arguments of ``Store.add_proposal`` for it.
 
-    summary = import_proposals_jsonl(workspace, Path(path), actor=actor)
-    return ImportReport("proposals", str(path), summary.added, summary.unchanged)
+    Raises:
+        KnownError: a field is missing or malformed, a prompt id is unknown, or a section is wrong.
+    """
+    proposal_id = row.get("id")
+    if proposal_id is None:
+        # No id given: derive one from the content, so importing the same file twice adds it once.
+        proposal_id = stable_id("proposal", json.dumps(row, sort_keys=True, ensure_ascii=False))
+    elif not isinstance(proposal_id, str) or not is_uuid(proposal_id):
+        raise KnownError(f"field 'id' must be a UUID, not {proposal_id!r}")
+    given_revision = row.get("base_revision") or "HEAD"
+    if not isinstance(given_revision, str):
+        raise KnownError("field 'base_revision' must be a tag or commit sha")
+    if given_revision not in revisions:
+        revisions[given_revision] = workspace.resolve(given_revision)
+    revision = revisions[given_revision]
+    if revision not in specs:
+        specs[revision] = workspace.load_spec(revision).document
+    raw_sections = row.get("sections")
+    if not isinstance(raw_sections, list) or not all(isinstance(x, dict) for x in raw_sections):
+        raise KnownError("field 'sections' must be a list of {section_id, new_text}")
+    changes = []
+    for item in raw_sections:
+        section_id, new_text = item.get("section_id"), item.get("new_text")
+        if not isinstance(section_id, str) or not isinstance(new_text, str):
+            raise KnownError("each of 'sections' needs a section_id and a new_text string")
+        changes.append((section_id, new_text))
+    linked_prompts = row.get("linked_conversations") or []
+    if not isinstance(linked_prompts, list):
+        raise KnownError("field 'linked_conversations' must be a list of prompt ids")
+    linked: list[str] = []
+    for prompt_id in linked_prompts:
+        conversation_id = conversations.id_for(prompt_id, "linked_conversations")
+        if conversation_id not in linked:
+            linked.append(conversation_id)
+    expected_raw = row.get("expected_ranking")
+    expected: dict[str, str] | None = None
+    if expected_raw is not None:
+        if not isinstance(expected_raw, dict):
+            raise KnownError("field 'expected_ranking' must be an object {prompt_id: ranking} or null")
+        expected = {}
+        for prompt_id, ranking in expected_raw.items():
+            conversation_id = conversations.id_for(prompt_id, "expected_ranking")
+            if conversation_id not in linked:
+                raise KnownError(
+                    f"expected_ranking names prompt {prompt_id!r}, which is not in linked_conversations"
+                )
+            if not isinstance(ranking, str):
+                raise KnownError(f"expected_ranking for {prompt_id!r} must be a ranking string")
+            expected[conversation_id] = normalise(ranking)
+    extra = row.get("extra") or {}
+    if not isinstance(extra, dict):
+        raise KnownError("field 'extra' must be a JSON object")
+    created_at = row.get("created_at")
+    created_by = row.get("created_by")
+    if created_at is not None and not isinstance(created_at, str):
+        raise KnownError("field 'created_at' must be an ISO-8601 time string")
+    if created_by is not None and not isinstance(created_by, str):
+        raise KnownError("field 'created_by' must be a string")
+    for key in ("title", "intent", "kind"):
+        if not isinstance(row.get(key), str):
+            raise KnownError(f"field {key!r} must be a string")
+    origin = row.get("origin", "imported")
+    if not isinstance(origin, str):
+        raise KnownError("field 'origin' must be a string")
+    return {
+        "proposal_id": proposal_id,
+        "title": row["title"],
+        "intent": row["intent"],
+        "kind": row["kind"],
+        "origin": origin,
+        "base_revision": revision,
+        "sections": build_sections(specs[revision], changes),
+        "created_by": created_by or actor,
+        "created_at": created_at,
+        "linked_conversations": linked,
+        "expected_ranking": expected,
+        "extra": extra,
+    }
+
+
+def _conflicts(stored: Proposal, fields: dict[str, Any], row: dict[str, Any]) -> list[str]:
+    """Return the names of the fields in which an imported row differs from the stored proposal."""
+    differs = [
+        key for key in ("title", "intent", "kind", "origin", "base_revision")
+        if getattr(stored, key) != str(fields[key]).strip()
+    ]
+    if [(s.section_id, s.new_text) for s in stored.sections] != [
+        (s.section_id, s.new_text) for s in fields["sections"]
+    ]:
+        differs.append("sections")
+    if sorted(stored.linked_conversations) != sorted(fields["linked_conversations"]):
+        differs.append("linked_conversations")
+    if (stored.expected_ranking or None) != (fields["expected_ranking"] or None):
+        differs.append("expected_ranking")
+    if stored.extra != fields["extra"]:
+        differs.append("extra")
+    for key in ("created_at", "created_by"):
+        if row.get(key) is not None and getattr(stored, key) != row[key]:
+            differs.append(key)
+    return differs
+
+
+def import_proposals(workspace: Workspace, path: Path, *, actor: str = APP_ACTOR) -> ImportReport:
+    """Import proposals from a JSONL file, all or nothing.
+
+    Each line: ``id, title, intent, kind, origin, base_revision, sections: [{section_id, new_text}],
+    created_at, created_by, linked_conversations: [prompt_id, ...], expected_ranking: {prompt_id:
+    ranking} | null`` (and optionally ``extra``). Conversations are named by prompt id; every
+    prompt of ``expected_ranking`` must be linked. A proposal already stored with the same content
+    is skipped; with other content it is an error. Each proposal added gets its own
+    ``proposal.add`` audit event.
+
+    Raises:
+        KnownError: naming the file and line of the first bad row; nothing is stored then.
+    """
+    path = Path(path)
+    rows = read_jsonl(path)
+    store = workspace.store
+    conversations = ConversationIndex(store)
+    added = unchanged = 0
+    specs: dict[str, SpecDocument] = {}
+    revisions: dict[str, str] = {}
+    with sql_errors("importing proposals"), store.db.atomic():
+        for number, row in rows:
+            with at_line(path, number):
+                fields = _proposal_row(workspace, row, conversations, specs, revisions, actor)
+                if store.db.execute("SELECT 1 FROM proposals WHERE id = ?", [fields["proposal_id"]]).fetchone():
+                    differs = _conflicts(store.get_proposal(fields["proposal_id"]), fields, row)
+                    if differs:
+                        raise KnownError(
+                            f"proposal {fields['proposal_id']} is already stored with another {', '.join(differs)}"
+                        )
+                    unchanged += 1
+                    continue
+                store.add_proposal(**fields, actor=actor)
+                added += 1
+    return ImportReport("proposals", str(path), added, unchanged)
 
 
 def proposal_json(store: Store, proposal_id: str, conversations: ConversationIndex | None = None) -> dict[str, Any]:

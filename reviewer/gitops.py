@@ -53,6 +53,20 @@ def open_repo(path: Path) -> Iterator[Repo]:
         repo.close()
 
 
+def _refused_by_git(repo: Repo, path: Path) -> None:
+    """Raise a clear error when git itself refuses to read the repository (another user's files).
+
+    Git will not read a repository owned by another user unless told it is safe (its config
+    could run programs): say so, and how, rather than "no revision HEAD".
+    """
+    status, _out, err = _run(repo, "rev-parse", "--git-dir")
+    if status != 0 and "dubious ownership" in err:
+        raise KnownError(
+            f"git refuses to read the spec repository {path}: it belongs to another user.",
+            hint=f"If you trust it, allow it with `git config --global --add safe.directory {path}`.",
+        )
+
+
 @dataclass(frozen=True)
 class RepoInfo:
     """The state of a spec repository.
@@ -95,7 +109,9 @@ def resolve_revision(path: Path, rev: str) -> str:
     with open_repo(path) as repo:
         try:
             return str(repo.commit(rev).hexsha)
-        except (git.BadName, ValueError, git.GitCommandError) as exc:
+        except (git.BadName, ValueError, git.GitCommandError, OSError) as exc:
+            # OSError: GitPython's reader process died (git refused to start on the repository).
+            _refused_by_git(repo, path)
             raise KnownError(f"The spec repository has no revision {rev!r}.") from exc
 
 
@@ -109,7 +125,9 @@ def read_file_at(path: Path, rev: str, name: str) -> str:
     with open_repo(path) as repo:
         try:
             commit = repo.commit(rev)
-        except (git.BadName, ValueError, git.GitCommandError) as exc:
+        except (git.BadName, ValueError, git.GitCommandError, OSError) as exc:
+            # OSError: GitPython's reader process died (git refused to start on the repository).
+            _refused_by_git(repo, path)
             raise KnownError(f"The spec repository has no revision {rev!r}.") from exc
         try:
             blob = commit.tree / name
@@ -354,8 +372,6 @@ def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_
     Raises:
         KnownError: HEAD moved, or git (a hook, for example) refused the commit.
     """
-    import tempfile
-
     with open_repo(path) as repo:
         if _head_sha(repo) != expected_head:
             raise KnownError(
@@ -363,9 +379,11 @@ def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_
             )
         root = Path(repo.working_tree_dir or path)
         originals = {name: (root / name).read_bytes() if (root / name).exists() else None for name in files}
-        fd, message_file = tempfile.mkstemp(prefix="spec-review-commit-", suffix=".txt")
+        # Inside .git, under one fixed name: a run killed here leaves no stray file in the
+        # system's temporary folder, and the next run writes over it.
+        message_file = str(Path(repo.git_dir) / "SPEC_REVIEW_COMMIT_MSG")
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with open(message_file, "wb") as handle:
                 handle.write(message.encode("utf-8"))
             try:
                 for name, data in files.items():
@@ -380,8 +398,9 @@ def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_
                 )
                 if status != 0:
                     raise KnownError(
-                        f"git refused the commit (exit {status}): {(err or out).strip()[-600:] or 'no message'}.",
-                        hint="A pre-commit or commit-msg hook may have failed; the working tree was restored and nothing was committed.",
+                        f"git refused the commit (exit {status}): {_one_line(err or out)}.",
+                        hint=f"{_why_git_refused(err or out, Path(repo.git_dir))} The working tree was restored "
+                             "and nothing was committed.",
                     )
             except BaseException:
                 for name, original in originals.items():
@@ -399,6 +418,88 @@ def commit_files(path: Path, files: dict[str, bytes], message: str, *, expected_
         if sha is None or sha == expected_head:
             raise KnownError("git reported success but HEAD did not move; nothing was recorded.")
         return sha
+
+
+def head_sha(path: Path) -> str | None:
+    """Return HEAD's sha (None in a repository without commits)."""
+    with open_repo(path) as repo:
+        return _head_sha(repo)
+
+
+def undo_commit(path: Path, sha: str, parent: str) -> None:
+    """Move the branch back from our own commit ``sha`` to ``parent``, keeping any local change.
+
+    Raises:
+        KnownError: HEAD is no longer ``sha`` (someone committed on top), or git refused.
+    """
+    with open_repo(path) as repo:
+        if _head_sha(repo) != sha:
+            raise KnownError(f"Cannot undo commit {sha[:10]}: the branch has moved on since.",
+                             hint=f"Revert it by hand with `git revert {sha[:10]}`.")
+        status, out, err = _run(repo, "reset", "--quiet", "--keep", parent)
+    if status != 0:
+        raise KnownError(f"git could not undo commit {sha[:10]}: {_one_line(err or out)}.",
+                         hint=f"Revert it by hand with `git revert {sha[:10]}`.")
+
+
+def undo_half_applied(path: Path, name: str, applied: bytes) -> bool:
+    """Undo a change our own run wrote to ``name`` but never committed (the run was killed).
+
+    The file is restored from HEAD only when it holds exactly ``applied`` (our bytes, nobody
+    else's); a stale ``index.lock`` left by the killed git is removed first. The caller must hold
+    the workspace lock, so no run of ours is using the index.
+
+    Returns:
+        True when something was undone.
+    """
+    with open_repo(path) as repo:
+        git_dir = Path(repo.git_dir)
+        root = Path(repo.working_tree_dir or path)
+        target = root / name
+        ours = target.is_file() and target.read_bytes() == applied
+        lock = git_dir / "index.lock"
+        undone = False
+        if lock.exists() and (ours or _index_lock_is_ours(lock)):
+            lock.unlink()
+            undone = True
+        if ours:
+            status, out, err = _run(repo, "checkout", "HEAD", "--", name)
+            if status != 0:
+                raise KnownError(f"git could not restore {name} from HEAD: {_one_line(err or out)}.")
+            undone = True
+    return undone
+
+
+def _index_lock_is_ours(lock: Path) -> bool:
+    """An empty or older-than-a-minute ``index.lock`` is one a killed git left (a live git holds it briefly)."""
+    import time
+
+    try:
+        info = lock.stat()
+    except OSError:
+        return False
+    return info.st_size == 0 or time.time() - info.st_mtime > 60
+
+
+def _why_git_refused(text: str, git_dir: Path) -> str:
+    """Say in a sentence what most likely stopped ``git commit``, from what git printed."""
+    lower = text.lower()
+    if "no space left" in lower or "disk quota" in lower:
+        return "The disk is full: free some space and try again."
+    if "gpg" in lower or "signing" in lower or "ssh-keygen" in lower:
+        return "Signing the commit failed: check git's signing settings (user.signingkey, gpg.format) or your key agent."
+    if "index.lock" in lower:
+        return "Another git process is using the repository (or a stale .git/index.lock was left); wait and try again."
+    hooks = [h for h in ("pre-commit", "commit-msg", "prepare-commit-msg") if (git_dir / "hooks" / h).is_file()]
+    if hooks:
+        return f"A hook ({', '.join(hooks)}) refused it: see its message above."
+    return "See git's message above."
+
+
+def _one_line(text: str) -> str:
+    """Git's message on one line (its lines joined by " | "), at most 300 characters."""
+    joined = " | ".join(line.strip() for line in (text or "").splitlines() if line.strip())
+    return (joined[:297] + "...") if len(joined) > 300 else joined or "no message"
 
 
 def _head_sha(repo: Repo) -> str | None:
@@ -508,6 +609,13 @@ def create_tag(path: Path, tag: str, message: str, rev: str = "HEAD") -> str:
             raise KnownError(f"git could not create tag {tag!r}: {(err or out).strip()}")
         status, out, err = _run(repo, "rev-parse", f"refs/tags/{tag}^{{commit}}")
     return out.strip()
+
+
+def tag_target(path: Path, tag: str) -> str | None:
+    """Return the commit ``tag`` points at, or None when there is no such tag."""
+    with open_repo(path) as repo:
+        status, out, _err = _run(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}")
+    return out.strip() if status == 0 and out.strip() else None
 
 
 def read_files_at(path: Path, wanted: Sequence[tuple[str, str]]) -> list[str | None]:

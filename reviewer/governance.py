@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,8 +77,29 @@ class RoleChange:
     changed_at: str
 
 
+def visible(text: str) -> bool:
+    """Whether ``text`` has a character one can see (not only spaces and invisible format characters)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs") for ch in text or "")
+
+
+def clean_name(name: str) -> str:
+    """Return a person's name as the record keeps it ("" when nothing visible is left).
+
+    NFC (a typed "í" and "i" + combining accent are one name), spaces collapsed, invisible
+    format characters trimmed from both ends.
+    """
+    text = " ".join(unicodedata.normalize("NFC", name or "").split())
+    start, end = 0, len(text)
+    while start < end and unicodedata.category(text[start]) == "Cf":
+        start += 1
+    while end > start and unicodedata.category(text[end - 1]) == "Cf":
+        end -= 1
+    text = text[start:end].strip()
+    return text if visible(text) else ""
+
+
 def _clean_name(name: str, what: str = "member") -> str:
-    cleaned = " ".join(name.split())
+    cleaned = clean_name(name)
     if not cleaned:
         raise KnownError(f"A {what} needs a name.")
     return cleaned
@@ -93,7 +115,7 @@ def _check_role(role: str) -> str:
 def get_member(store: Store, name: str) -> Member | None:
     """Return the member called ``name``, or None."""
     row = store.db.execute(
-        "SELECT id, name, roles, created_at FROM members WHERE name = ?", [" ".join(name.split())]
+        "SELECT id, name, roles, created_at FROM members WHERE name = ?", [clean_name(name)]
     ).fetchone()
     if row is None:
         return None
@@ -447,7 +469,7 @@ def decisions_for(store: Store, proposal_id: str) -> list[Decision]:
     """Return every decision on a proposal, oldest first."""
     with sql_errors("reading decisions"):
         rows = store.db.execute(
-            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE proposal_id = ? ORDER BY decided_at, rowid",
+            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE proposal_id = ? ORDER BY rowid",
             [proposal_id],
         ).fetchall()
     return [_decision(r) for r in rows]
@@ -545,7 +567,9 @@ def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[st
         decisions: dict[str, list[tuple[str, str, str, str | None]]] = {pid: [] for pid in wanted}
         for pid, decision_id, reviewer, outcome, sha, authority in store.db.execute(
             f"SELECT proposal_id, id, reviewer, outcome, commit_sha, authority FROM decisions{where}"
-            " ORDER BY decided_at, rowid", params
+            # In the order they were recorded (the log's), never by wall-clock time: a reviewer
+            # whose clock runs behind must not have their later decision counted as earlier.
+            " ORDER BY rowid", params
         ):
             if pid in wanted_set:
                 decisions[pid].append((decision_id, reviewer, outcome, sha))
@@ -584,7 +608,7 @@ def decide(
     spec_document: SpecDocument | None = None,
     *,
     spec_revision: str | None = None,
-    split_by: str = "country_of_residence",
+    split_by: str | None = None,
 ) -> DecisionResult:
     """Record one reviewer's decision on a proposal, with its audit event, in one transaction.
 
@@ -601,7 +625,8 @@ def decide(
         reason: the reason category for defer and set aside.
         spec_document: the current spec, so that its sections' authority counts for the quorum.
         spec_revision: the spec commit the reviewer saw, recorded with the decision.
-        split_by: the demographic field of the split kept with the decision's evidence.
+        split_by: the demographic field of the split kept with the decision's evidence (country
+            when not given).
 
     Raises:
         KnownError: unknown proposal or outcome, a missing or unknown reason, an empty rationale,
@@ -610,7 +635,7 @@ def decide(
     outcome = normalise_outcome(outcome)
     reason_category = normalise_reason(outcome, reason)
     rationale = (rationale or "").strip()
-    if not rationale:
+    if not visible(rationale):
         raise KnownError("A decision needs a rationale: say why, in words others can read.")
     proposal = store.get_proposal(proposal_id)
     member = require_role(store, reviewer, "reviewer")
@@ -620,7 +645,14 @@ def decide(
     decision_id = new_id()
     now = utc_now()
     # Imported here: reading statuses (the GUI at start-up) does not need the evidence module.
-    from reviewer.decision_evidence import evidence_snapshot, snapshot_digest, snapshot_text
+    from reviewer.decision_evidence import (
+        DEFAULT_SPLIT,
+        evidence_snapshot,
+        snapshot_digest,
+        snapshot_text,
+    )
+
+    split_by = split_by or DEFAULT_SPLIT
 
     with sql_errors("saving the decision"), audit.anchored(store.db):
         before = statuses(store, [proposal_id])[proposal_id]
@@ -699,14 +731,17 @@ def record_decision(
     reviewer: str,
     rationale: str,
     reason: str | None = None,
+    *,
+    split_by: str | None = None,
 ) -> DecisionResult:
-    """Record a decision against the spec at the current commit: what `spec-review decide` and the GUI both call.
+    """Record a decision against the spec at the current commit (``reviewer.operations.decide`` calls it).
 
     The current spec's section authorities count for the quorum, and its commit is stored with
-    the decision as the revision the reviewer saw.
+    the decision as the revision the reviewer saw. ``split_by`` is the demographic field whose
+    split the reviewer was shown (country when not given).
     """
     loaded = workspace.load_spec()
     return decide(
         workspace.store, proposal_id, outcome, reviewer, rationale, reason, loaded.document,
-        spec_revision=loaded.revision,
+        spec_revision=loaded.revision, split_by=split_by,
     )

@@ -19,7 +19,7 @@ import numpy as np
 from reviewer import audit
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id, utc_now
-from reviewer.judges.tasks import prompt_messages, response_messages
+from reviewer.judges.data import prompt_messages, response_messages
 from reviewer.progress import NoProgress, Progress
 from reviewer.spec import Section, SpecDocument
 from reviewer.store import APP_ACTOR, Store, sql_errors

@@ -1,21 +1,30 @@
 """Model endpoint settings (base URL, model, timeout, retries, concurrency, backoff) and the API key lookup.
 
 Settings come, lowest precedence first, from the defaults, the user's ``models.json`` in the config
-folder, the workspace's ``models.json``, the environment (``SPEC_REVIEW_BASE_URL``, ``SPEC_REVIEW_MODEL``,
-``SPEC_REVIEW_TIMEOUT``, ``SPEC_REVIEW_RETRIES``, ``SPEC_REVIEW_CONCURRENCY``) and command-line options.
+folder, the workspace's ``models.json``, the environment (``OPENAI_BASE_URL``, ``SPEC_REVIEW_BASE_URL``,
+``SPEC_REVIEW_MODEL``, ``SPEC_REVIEW_TIMEOUT``, ``SPEC_REVIEW_RETRIES``, ``SPEC_REVIEW_CONCURRENCY``)
+and command-line options.
 
 The API key is never part of the settings: it is read when a client is made, from
-``SPEC_REVIEW_API_KEY``, then ``OPENAI_API_KEY``, then the system keyring (service ``spec-review``,
-user = the base URL), so it cannot end up in the database, a log, an export or a settings file.
+``SPEC_REVIEW_API_KEY``, then ``OPENAI_API_KEY``, then a key kept for this session, then the system
+keyring (service ``spec-review``, user = the base URL), so it cannot end up in the database, a log,
+an export or a settings file.
+
+A workspace folder may come from someone else, and its ``models.json`` may name any endpoint. A key
+from the environment, or the keyring's ``default`` entry, is therefore sent only to an endpoint chosen
+on this machine (the user's ``models.json``, the environment, the command line, the settings dialog)
+or to the hosted service; for an endpoint that only the workspace names, ``require_endpoint`` refuses
+and says how to allow it. A key kept for that very endpoint (keyring or session) is the user's own
+choice and is used.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
+import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -30,6 +39,7 @@ API_KEY_ENV = ("SPEC_REVIEW_API_KEY", "OPENAI_API_KEY")
 # Local servers (llama.cpp, vLLM, Ollama) ignore the key but the openai client insists on one.
 LOCAL_PLACEHOLDER_KEY = "not-needed"
 _ENV_SETTINGS = {
+    "OPENAI_BASE_URL": ("base_url", str),  # what the openai client itself reads; ours wins over it
     "SPEC_REVIEW_BASE_URL": ("base_url", str),
     "SPEC_REVIEW_MODEL": ("model", str),
     "SPEC_REVIEW_TIMEOUT": ("timeout", float),
@@ -37,6 +47,10 @@ _ENV_SETTINGS = {
     "SPEC_REVIEW_CONCURRENCY": ("concurrency", int),
 }
 _SECRET_NAMES = ("api_key", "apikey", "key", "token", "secret", "password")
+REDACTED = "[redacted]"
+_MIN_SECRET_LENGTH = 8
+# Bearer credentials and OpenAI-style keys (sk-..., sk-proj-...), wherever they turn up in a text.
+_TOKENS = re.compile(r"(?i)(\bbearer\s+)[a-z0-9._~+/=-]{8,}|\bsk-[a-z0-9_-]{16,}")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,9 @@ class ModelConfig:
         backoff: first wait in seconds before a retry, doubled each time (a ``retry-after`` wins).
         backoff_max: the longest wait before a retry.
         temperature: sent when set; left out by default because reasoning models refuse it.
+        endpoint_chosen_by: the workspace settings file that chose ``base_url``, when only a workspace
+            chose it (None: chosen on this machine, or the default). Not a setting: never read from
+            or written to a file, and not compared.
     """
 
     base_url: str | None = None
@@ -64,6 +81,7 @@ class ModelConfig:
     backoff: float = 1.0
     backoff_max: float = 60.0
     temperature: float | None = None
+    endpoint_chosen_by: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:
@@ -86,12 +104,19 @@ class ModelConfig:
         return safe_url(self.base_url or HOSTED_URL)
 
     def with_overrides(self, **overrides: Any) -> ModelConfig:
-        """Return a copy with the given settings changed; ``None`` values are ignored."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """Return a copy with the given settings changed; ``None`` values are ignored.
+
+        A ``base_url`` given here is chosen on this machine (environment, command line, the form).
+        """
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if "base_url" in changes:
+            changes["endpoint_chosen_by"] = None
+        return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
         """Return the settings as plain JSON data (what ``save_config`` writes)."""
         data = asdict(self)
+        del data["endpoint_chosen_by"]
         if data["base_url"]:
             data["base_url"] = safe_url(data["base_url"])
         return data
@@ -115,7 +140,7 @@ def _apply(config: ModelConfig, data: Mapping[str, Any], where: str) -> ModelCon
             f"{where} holds {secret[0]!r}: API keys are never kept in settings files.",
             hint="Remove it and set SPEC_REVIEW_API_KEY or store the key with `spec-review judge key`.",
         )
-    known = {f.name: f for f in fields(ModelConfig)}
+    known = {f.name: f for f in fields(ModelConfig) if f.name != "endpoint_chosen_by"}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise KnownError(f"{where} has unknown model settings: {', '.join(unknown)}.",
@@ -159,13 +184,19 @@ def load_config(workspace_root: Path | None = None, *, env: Mapping[str, str] | 
     """
     env = os.environ if env is None else env
     config = ModelConfig()
-    for path in config_files(workspace_root):
+    user_file, *workspace_file = config_files(workspace_root)
+    for path in (user_file, *workspace_file):
         if path.is_file():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise KnownError(f"The model settings file {path} cannot be read: {exc}.") from exc
+            chosen_here = config.endpoint
             config = _apply(config, data, str(path))
+            # A workspace that names the endpoint already in force, or the hosted service, chooses nothing.
+            if path != user_file and not same_endpoint(config.endpoint, chosen_here) \
+                    and not same_endpoint(config.endpoint, HOSTED_URL):
+                config = replace(config, endpoint_chosen_by=str(path))
     from_env: dict[str, Any] = {}
     for name, (key, kind) in _ENV_SETTINGS.items():
         raw = env.get(name)
@@ -205,6 +236,11 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def same_endpoint(a: str | None, b: str | None) -> bool:
+    """Whether two base URLs name the same endpoint (None is the hosted service; a final slash does not count)."""
+    return safe_url(a or HOSTED_URL).rstrip("/") == safe_url(b or HOSTED_URL).rstrip("/")
+
+
 def _is_local(url: str | None) -> bool:
     host = (urlsplit(url).hostname or "") if url else ""
     return host in ("localhost", "::1") or host.startswith("127.")
@@ -215,25 +251,43 @@ class ApiKey:
     """An API key and where it came from; ``repr`` never shows the key.
 
     Attributes:
-        value: the key (None when none was found).
-        source: ``SPEC_REVIEW_API_KEY``, ``OPENAI_API_KEY``, ``keyring``, ``placeholder`` or None.
+        value: the key (None when none was found, or none may be sent).
+        source: ``SPEC_REVIEW_API_KEY``, ``OPENAI_API_KEY``, ``session``, ``keyring``, ``placeholder`` or None.
+        withheld: where a key was found that may not go to this endpoint (a workspace chose it).
     """
 
     value: str | None
     source: str | None
+    withheld: str | None = None
 
     def __repr__(self) -> str:
         return f"ApiKey(source={self.source!r})"
 
 
-def _keyring_get(base_url: str | None) -> str | None:
+# Keys typed in the GUI on a machine without a keyring: for this process only, one per endpoint.
+_SESSION_KEYS: dict[str, str] = {}
+
+
+def keep_session_key(key: str, base_url: str | None) -> str:
+    """Keep ``key`` in memory for ``base_url`` (None: the hosted service) until the process ends.
+
+    Returns:
+        The endpoint it is kept for.
+    """
+    endpoint = safe_url(base_url or HOSTED_URL).rstrip("/")
+    _SESSION_KEYS[endpoint] = key
+    return endpoint
+
+
+def _keyring_get(base_url: str | None, *, default_entry: bool = True) -> str | None:
     try:
         import keyring
         from keyring.errors import KeyringError
     except ImportError:
         return None
+    users = (safe_url(base_url or HOSTED_URL), "default") if default_entry else (safe_url(base_url or HOSTED_URL),)
     try:
-        for user in dict.fromkeys((safe_url(base_url or HOSTED_URL), "default")):
+        for user in dict.fromkeys(users):
             value = keyring.get_password(KEYRING_SERVICE, user)
             if value:
                 return str(value)
@@ -243,14 +297,25 @@ def _keyring_get(base_url: str | None) -> str | None:
 
 
 def resolve_api_key(config: ModelConfig, *, env: Mapping[str, str] | None = None) -> ApiKey:
-    """Find the API key for ``config``: environment, then keyring, then a placeholder for local servers."""
+    """Find the API key for ``config``: environment, session, keyring, then a placeholder for local servers.
+
+    For an endpoint only a workspace file chose (``config.endpoint_chosen_by``), the environment's
+    keys and the keyring's ``default`` entry are not offered: the key is None and ``withheld`` says
+    where one was found. A key kept for exactly that endpoint (session or keyring) is used.
+    """
     env = os.environ if env is None else env
-    for name in API_KEY_ENV:
-        if env.get(name):
-            return ApiKey(env[name], name)
-    value = _keyring_get(config.base_url)
+    workspace_chose = config.endpoint_chosen_by is not None
+    withheld = next((name for name in API_KEY_ENV if env.get(name)), None)
+    if withheld and not workspace_chose:
+        return ApiKey(env[withheld], withheld)
+    session = _SESSION_KEYS.get(safe_url(config.base_url or HOSTED_URL).rstrip("/"))
+    if session:
+        return ApiKey(session, "session")
+    value = _keyring_get(config.base_url, default_entry=not workspace_chose)
     if value:
         return ApiKey(value, "keyring")
+    if workspace_chose and (withheld or _keyring_get(config.base_url)):
+        return ApiKey(None, None, withheld=withheld or "keyring")
     if config.base_url and _is_local(config.base_url):
         return ApiKey(LOCAL_PLACEHOLDER_KEY, "placeholder")
     return ApiKey(None, None)
@@ -293,6 +358,18 @@ def require_endpoint(config: ModelConfig, what: str = "This step") -> ApiKey:
             "WORKSPACE --model NAME --save`.",
         )
     key = resolve_api_key(config)
+    if key.withheld:
+        endpoint = config.endpoint
+        raise KnownError(
+            f"{what} would send the API key from {key.withheld} to {endpoint}, an endpoint that only the "
+            f"workspace's settings ({config.endpoint_chosen_by}) ask for. A workspace may come from someone "
+            "else: keys from the environment or the keyring's default entry go only to endpoints you chose "
+            f"on this machine, or to {HOSTED_URL}.",
+            hint=f"If you trust {endpoint}, choose it yourself: pass --base-url {endpoint}, set "
+            f"SPEC_REVIEW_BASE_URL={endpoint}, put \"base_url\": \"{endpoint}\" in {config_files()[0]}, or "
+            f"store a key for it alone with `spec-review judge key --base-url {endpoint}` (in the app: type "
+            "it under Settings ▸ Model endpoint).",
+        )
     if key.value is None:
         raise KnownError(
             f"{what} needs an API key for {config.endpoint}, and none was found.",
@@ -301,38 +378,24 @@ def require_endpoint(config: ModelConfig, what: str = "This step") -> ApiKey:
     return key
 
 
-def redact(text: str | None, key: ApiKey | str | None) -> str | None:
-    """Return ``text`` with every occurrence of the key replaced (before anything is stored or shown)."""
-    value = key.value if isinstance(key, ApiKey) else key
-    if text is None or not value or value == LOCAL_PLACEHOLDER_KEY:
-        return text
-    return text.replace(value, "***")
+def redact(text: str | None, key: ApiKey | str | None = None, *, env: Mapping[str, str] | None = None) -> str | None:
+    """Return ``text`` with every secret it may hold replaced by ``[redacted]``.
 
-
-def test_connection(config: ModelConfig, *, client: Any = None) -> str:
-    """Send one tiny chat request to the endpoint and say how it went.
+    Model answers and error bodies are stored, logged and printed; a server can echo the key it
+    was sent. So before any of that, this replaces the key in use, any key set in the environment
+    (``SPEC_REVIEW_API_KEY``, ``OPENAI_API_KEY``), ``Bearer`` tokens and ``sk-`` style keys.
 
     Args:
-        config: the endpoint settings.
-        client: an ``openai.OpenAI`` client to use instead of one made from ``config`` (tests).
-
-    Returns:
-        A sentence naming the endpoint, the model and the answer time.
-
-    Raises:
-        KnownError: nothing is configured, or the endpoint failed (the message says how).
+        text: the text to clean (None is returned as is).
+        key: the key in use, if any.
+        env: the environment whose keys are redacted too (default ``os.environ``).
     """
-    from reviewer.judges.base import JudgeRequest
-    from reviewer.judges.openai_judge import OpenAIJudge
-
-    key = require_endpoint(config, "Testing the connection")
-    judge = OpenAIJudge(client, config) if client is not None else OpenAIJudge.from_config(config, key)
-    started = time.perf_counter()
-    reply = judge.complete(JudgeRequest(
-        task="test", messages=({"role": "user", "content": "Reply with the single word OK."},),
-        schema_name="", schema={},
-    ))
-    elapsed = time.perf_counter() - started
-    said = (reply.content or reply.refusal or "").strip().replace("\n", " ")[:40]
-    return (f"Connected to {config.endpoint}: model {config.model} answered {said!r} in {elapsed:.2f} s "
-            f"(API key from {key.source}).")
+    if text is None:
+        return None
+    env = os.environ if env is None else env
+    value = key.value if isinstance(key, ApiKey) else key
+    secrets = {value, *(env.get(name) for name in API_KEY_ENV)}
+    for secret in sorted((s for s in secrets if s and s != LOCAL_PLACEHOLDER_KEY), key=len, reverse=True):
+        if len(secret) >= _MIN_SECRET_LENGTH:  # a shorter "key" is a test stand-in, and would mangle answers
+            text = text.replace(secret, REDACTED)
+    return _TOKENS.sub(lambda m: f"{m.group(1)}{REDACTED}" if m.group(1) else REDACTED, text)

@@ -92,7 +92,13 @@ class Mismatch:
 
     def describe(self) -> str:
         """One line for people: ``decisions d85f66e0…: rationale: logged 'ok', stored 'changed'``."""
-        return f"{self.table} {self.id}: {self.field}: logged {self.logged!r}, stored {self.stored!r}"
+        return f"{self.table} {self.id}: {self.field}: logged {_short(self.logged)}, stored {_short(self.stored)}"
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    """A value for one line: its repr, cut in the middle when long (``--json`` has it whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit // 2]} … {text[-limit // 2:]} ({len(text):,} characters)"
 
 
 @dataclass
@@ -508,7 +514,10 @@ def verify_workspace(workspace: Any, expected: Iterable[tuple[str, Any]] = ()) -
     """
     from reviewer.trace import repository_anchors
 
-    return verify_store(workspace.store, [*expected, *repository_anchors(workspace)])
+    report = verify_store(workspace.store, [*expected, *repository_anchors(workspace)])
+    if not report.chain.ok:
+        return report
+    return VerifyReport(report.chain, (*identity_mismatches(workspace), *report.mismatches))
 
 
 def verify_store(store: Store, expected: Iterable[tuple[str, Any]] = ()) -> VerifyReport:
@@ -544,3 +553,35 @@ def verify_store(store: Store, expected: Iterable[tuple[str, Any]] = ()) -> Veri
     if failure is not None:
         raise failure
     return VerifyReport(chain, mismatches)
+
+
+def identity_mismatches(workspace: Any) -> list[Mismatch]:
+    """Compare the workspace's identity and its git anchors with the first event and the commits it recorded.
+
+    The workspace id (``workspace.json``) and the baseline revision are sealed in the first event;
+    rewriting either, or losing the spec repository (or a commit the record names, whose
+    ``Audit-Head`` trailer anchors the log), is a difference, not a quietly smaller set of anchors.
+    """
+    from reviewer import gitops
+    from reviewer.errors import KnownError
+
+    db = workspace.store.db
+    found: list[Mismatch] = []
+    first = db.execute("SELECT action, object_id, payload FROM audit_events WHERE seq = 1").fetchone()
+    if first is not None and first[0] == "workspace.create":
+        payload = json.loads(first[2] or "{}")
+        if first[1] != workspace.config.id:
+            found.append(Mismatch("workspace.json", "workspace", "id", first[1], workspace.config.id))
+        baseline = db.execute("SELECT value FROM workspace_info WHERE key = 'baseline_revision'").fetchone()
+        stored = baseline[0] if baseline else MISSING
+        if "baseline_revision" in payload and payload["baseline_revision"] != stored:
+            found.append(Mismatch("workspace_info", "baseline_revision", "value", payload["baseline_revision"], stored))
+    recorded = [r[0] for r in db.execute("SELECT sha FROM spec_commits ORDER BY committed_at, rowid")]
+    if recorded:
+        repo = workspace.spec_repo_path
+        try:
+            missing = [sha for sha in recorded if not gitops.commit_exists(repo, sha)]
+        except KnownError:
+            missing = recorded  # no repository at all: every anchor it held is gone
+        found += [Mismatch("spec_commits", sha, "commit in the spec repository", "present", MISSING) for sha in missing]
+    return found

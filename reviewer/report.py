@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from reviewer.decision_evidence import counts_line, labels_digest, share_support
 from reviewer.errors import KnownError
 from reviewer.governance import decisions_for, list_members, quorum_settings, statuses
 from reviewer.ids import utc_now
+from reviewer.textsafe import display_text
 from reviewer.vocab import Status
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
         if evidence is not None:
             summary_fn, links_fn = evidence
             data = summary_fn(store, proposal.id)
-            entry["evidence"] = {"counts": data["counts"], "by_source": data["by_source"], "links": data["links"]}
+            entry["evidence"] = {"counts": data.counts, "by_source": data.by_source, "links": data.links}
             split: dict[str, dict[str, int]] = {}
             for link in links_fn(store, proposal.id):
                 if link.stance not in ("supports", "refutes"):
@@ -211,7 +212,7 @@ def render_csv(data: dict[str, Any]) -> str:
 
 def _md(text: Any) -> str:
     """Plain text made safe in Markdown: no raw HTML, no table breaks."""
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return html.escape(display_text(str(text)), quote=False).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def render_md(data: dict[str, Any]) -> str:
@@ -290,9 +291,14 @@ def render_md(data: dict[str, Any]) -> str:
 _COLOURS = {"supports": "#2e7d32", "refutes": "#c62828"}
 
 
+def _escape(text: str, quote: bool = True) -> str:
+    """Escape data for the HTML report, with bidi overrides shown as markers (they would reorder text)."""
+    return html.escape(display_text(str(text)), quote=quote)
+
+
 def svg_split(split: dict[str, dict[str, int]], title: str, limit: int = 20) -> str:
     """Draw supports (right) and refutes (left) per group as an inline SVG diverging bar chart."""
-    esc = html.escape
+    esc = _escape
     groups = list(split.items())
     if len(groups) > limit:
         rest = {"supports": sum(v["supports"] for _g, v in groups[limit - 1:]),
@@ -329,7 +335,7 @@ def svg_split(split: dict[str, dict[str, int]], title: str, limit: int = 20) -> 
 
 def svg_status_bar(counts: dict[str, int]) -> str:
     """Draw the number of proposals per status as an inline SVG bar chart."""
-    esc = html.escape
+    esc = _escape
     colours: dict[str, str] = {
         Status.COMMITTED: "#1b5e20", Status.ADOPTED: "#43a047", Status.NEEDS_REBASE: "#f9a825",
         Status.DEFERRED: "#1565c0", Status.SET_ASIDE: "#6d4c41", Status.CONTESTED: "#c62828",
@@ -414,7 +420,7 @@ section.proposal{border-top:1px solid #eee}
 
 def render_html(data: dict[str, Any]) -> str:
     """The report as one self-contained HTML page: inline CSS and SVG, no scripts, every text escaped."""
-    e = html.escape
+    e = _escape
     ws = data["workspace"]
     a = data["audit"]
     out = [
@@ -490,7 +496,7 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def _agreement_html(data: dict[str, Any]) -> list[str]:
-    e = html.escape
+    e = _escape
     out = ["<h2>Crowd and spec-based ranker: agreement by section</h2>"]
     if not data.get("agreement_svg"):
         out.append('<p class="muted">No ranker run to compare with yet.</p>')
@@ -522,11 +528,31 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def write_report(workspace: Workspace, fmt: str, output: Path, *, by: str = DEFAULT_BY) -> dict[str, Any]:
-    """Build the report and write it to ``output`` (replaced only once complete).
+@dataclass(frozen=True)
+class WrittenReport:
+    """What ``write_report`` wrote.
 
-    Returns:
-        A summary: file, format, proposals, evidence_available, by.
+    Attributes:
+        file: the report's absolute path.
+        format: json, csv, md or html.
+        proposals: how many proposals it covers.
+        evidence_available: whether the evidence counts are in it.
+        by: the demographic field of its splits.
+    """
+
+    file: str
+    format: str
+    proposals: int
+    evidence_available: bool
+    by: str
+
+    def describe(self) -> str:
+        """One line for the user."""
+        return f"Wrote the {self.format} report on {self.proposals} proposals to {self.file}."
+
+
+def write_report(workspace: Workspace, fmt: str, output: Path, *, by: str = DEFAULT_BY) -> WrittenReport:
+    """Build the report and write it to ``output`` (replaced only once complete).
 
     Raises:
         KnownError: an unknown format, or the file cannot be written.
@@ -547,10 +573,7 @@ def write_report(workspace: Workspace, fmt: str, output: Path, *, by: str = DEFA
         os.replace(tmp, output)
     except OSError as exc:
         raise KnownError(f"Cannot write {output}: {exc.strerror or exc}.") from exc
-    return {
-        "file": str(output), "format": fmt, "proposals": len(data["proposals"]),
-        "evidence_available": data["evidence_available"], "by": by,
-    }
+    return WrittenReport(str(output), fmt, len(data["proposals"]), bool(data["evidence_available"]), by)
 
 
 def _evidence_sentence(evidence: dict[str, Any]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +112,9 @@ def open_read_only(database: Path) -> sqlite3.Connection:
     Raises:
         KnownError: the file cannot be opened (missing, locked, damaged).
     """
-    uri = database.resolve().as_uri() + "?mode=ro"
+    # In a folder that cannot be written (a read-only copy) SQLite cannot make the write-ahead log's
+    # index, and nothing can change the file: it is read as immutable.
+    uri = database.resolve().as_uri() + ("?mode=ro" if _writable(database.parent) else "?immutable=1")
     with read_errors("opening the workspace for reading"):
         conn = sqlite3.connect(uri, uri=True, timeout=2.0)
         try:
@@ -211,6 +215,54 @@ def require_proposal(conn: sqlite3.Connection, proposal_id: str) -> None:
         )
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (as its effective user, where the OS tells them apart)."""
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, os.W_OK, effective_ids=effective)
+
+
+class ImmediateDatabase(Database):
+    """A sqlite-utils ``Database`` whose transactions take the write lock when they begin.
+
+    sqlite-utils' ``atomic()`` starts with a plain (deferred) ``BEGIN``: the write lock is asked
+    for at the first write, and when another process holds it SQLite fails at once with
+    "database is locked" instead of waiting (a deferred reader cannot be upgraded). ``BEGIN
+    IMMEDIATE`` asks for the lock first, so the busy timeout applies and concurrent writers
+    queue. Nested blocks are savepoints, as in sqlite-utils.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """Run a block in one immediate transaction (a savepoint when already in one)."""
+        if self.conn.in_transaction:
+            savepoint = f"spec_review_{secrets.token_hex(8)}"
+            self.conn.execute(f"SAVEPOINT {savepoint}")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+
 class Store:
     """The workspace database.
 
@@ -219,11 +271,13 @@ class Store:
     Attributes:
         db: the sqlite-utils database (use only on the thread that opened it).
         path: the database file, or None for an in-memory store.
+        read_only: True when the workspace could not be written and was opened for reading.
     """
 
     def __init__(self, db: Database, path: Path | None = None) -> None:
         self.db = db
         self.path = path
+        self.read_only = False
         self._closed = False
 
     # ---- opening ---------------------------------------------------------------------------
@@ -237,10 +291,20 @@ class Store:
         """
         if not create and not path.is_file():
             raise KnownError(f"No workspace database at {path}.", hint="Create a workspace with `spec-review init`.")
+        # A read-only copy (an auditor's, a published archive) opens read-only: everything can be
+        # read and verified; a write says the workspace is read-only.
+        read_only = not create and not (_writable(path) and _writable(path.parent))
         with sql_errors("opening the workspace"):
-            conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
+            if read_only:
+                # In a folder that cannot be written SQLite cannot make the write-ahead log's
+                # index; nothing can change the file there, so it is opened as immutable.
+                flag = "mode=ro" if _writable(path.parent) else "immutable=1"
+                conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flag}", uri=True, timeout=5.0,
+                                       isolation_level=None)
+            else:
+                conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
             try:
-                store = cls._from_connection(conn, path)
+                store = cls._from_connection(conn, path, read_only=read_only)
             except BaseException:
                 conn.close()
                 raise
@@ -253,8 +317,8 @@ class Store:
         return cls._from_connection(conn, None)
 
     @classmethod
-    def _from_connection(cls, conn: sqlite3.Connection, path: Path | None) -> Store:
-        db = Database(conn)
+    def _from_connection(cls, conn: sqlite3.Connection, path: Path | None, *, read_only: bool = False) -> Store:
+        db = ImmediateDatabase(conn)
         # Reading the schema state first: a newer database must be left exactly as it is.
         known = {m.name for m in migrations._migrations}
         applied = {m.name for m in migrations.applied(db)}
@@ -266,6 +330,26 @@ class Store:
             )
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 5000")
+        if read_only:
+            if migrations.pending(db):
+                raise KnownError(
+                    "This workspace was written by an older version of Spec Review and needs an upgrade, "
+                    "which needs write access; its folder is read-only.",
+                    hint="Open a writable copy once to upgrade it; nothing was changed.",
+                )
+            store = cls(db, path)
+            store.read_only = True
+            return store
+        order = [m.name for m in migrations._migrations]
+        missing = [name for name in order[: max((order.index(a) for a in applied), default=0)] if name not in applied]
+        if missing:
+            # A later migration is recorded but an earlier one is not: the record of the schema was
+            # edited (its tables exist); running the earlier one again would fail halfway.
+            raise KnownError(
+                f"The workspace database's record of its schema was changed by hand: {missing[0]} is missing "
+                "while later steps are recorded.",
+                hint="Restore the workspace from a copy you trust; nothing was changed.",
+            )
         if path is not None and migrations.pending(db):
             db.execute("PRAGMA journal_mode = WAL")
         migrations.apply(db)
@@ -276,7 +360,8 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        audit.refresh_anchor(self.db)
+        if not self.read_only:
+            audit.refresh_anchor(self.db)
         self.db.close()
 
     def schema_version(self) -> str | None:
@@ -443,7 +528,7 @@ class Store:
                            (SELECT section_id FROM proposal_sections s
                             WHERE s.proposal_id = p.id ORDER BY position)),
                        (SELECT outcome FROM decisions d WHERE d.proposal_id = p.id
-                        ORDER BY decided_at DESC LIMIT 1)
+                        ORDER BY d.rowid DESC LIMIT 1)
                 FROM proposals p ORDER BY p.created_at, p.id
                 """
             ).fetchall()

@@ -77,6 +77,11 @@ def repository_anchors(workspace: Workspace) -> list[tuple[str, audit.Head]]:
     return [(source, head_) for source, head_ in anchors if head_.seq >= 0]
 
 
+def _one_line(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _changed_ids(before: str | None, after: str | None) -> set[str] | None:
     if before is None or after is None:
         return None
@@ -188,9 +193,20 @@ def trace(workspace: Workspace) -> TraceReport:
                 )
                 problems.append(f"proposal {proposal.id}: commit {sha[:10]} {detail}")
             after = parse_spec(texts[2 * index + 1] or "")
-            entry["applied_as_proposed"] = all(
-                getattr(after.get(s.section_id), "text", None) == s.new_text for s in proposal.sections
-            )
+            # Sections merged three ways (the spec had moved) hold the proposal merged with the
+            # later change, not its text alone; every other section must be exactly the proposal's.
+            merged = set(recorded.get(sha, {}).get("merged_sections") or ())
+            differing = [
+                s.section_id for s in proposal.sections
+                if s.section_id not in merged and getattr(after.get(s.section_id), "text", None) != s.new_text
+            ]
+            entry["applied_as_proposed"] = not differing
+            checks["applied_as_proposed"] = not differing
+            if differing:
+                problems.append(
+                    f"proposal {proposal.id}: commit {sha[:10]} does not hold the proposal's text for "
+                    f"{', '.join(differing)}: the adopted change is not what was committed"
+                )
         proposals_out.append(entry)
     for status in current.values():
         if status.status in ("adopted", Status.NEEDS_REBASE):
@@ -221,6 +237,10 @@ def trace(workspace: Workspace) -> TraceReport:
             )
         else:
             item["explained_by"] = "outside"
+            problems.append(
+                f"commit {entry_.sha[:10]} ({_one_line(entry_.subject)}) changed the spec outside the app: "
+                "no adopted proposal explains it"
+            )
         commits_out.append(item)
     commits_out.reverse()  # oldest first
 

@@ -183,9 +183,10 @@ class Workspace:
                 id=new_id(), name=DEMO_NAME, spec_repo="spec", spec_file=DEFAULT_SPEC_FILE,
                 created_at=utc_now(),
             )
-            # The workspace "begins" at the first release, so later releases are in its history.
-            first = gitops.resolve_revision(tmp / "spec", releases[0].tag)
-            _write_new_workspace(tmp, config, baseline=first)
+            # The workspace begins at the newest release: the releases before it are the spec's
+            # history, not changes this board must account for (trace fails on any change to the
+            # spec after the baseline that no adopted proposal explains).
+            _write_new_workspace(tmp, config, baseline=gitops.resolve_revision(tmp / "spec", "HEAD"))
             workspace = Workspace.open(tmp)
             try:
                 _import_demo_data(workspace)
@@ -306,9 +307,9 @@ DEMO_MEMBERS = (
 
 def _import_demo_data(workspace: Workspace) -> None:
     """Load the bundled crowd data, ranker run, relevance grades and proposals, then label stances."""
+    # Imported here: only creating the demo needs the importers, and the app opens faster without them.
     from reviewer import evidence, formats, governance
     from reviewer.ca1 import import_ca1
-    from reviewer.proposals import import_proposals_jsonl
 
     demo = resource_path("resources", "demo")
     store = workspace.store
@@ -318,7 +319,7 @@ def _import_demo_data(workspace: Workspace) -> None:
     import_ca1(store, [demo / "ca1" / "comparisons.jsonl", demo / "ca1" / "annotators.jsonl"], strict=True)
     formats.import_rankings(workspace, demo / "rankings.jsonl")
     formats.import_relevance(store, demo / "relevance.jsonl")
-    import_proposals_jsonl(workspace, demo / "proposals.jsonl")
+    formats.import_proposals(workspace, demo / "proposals.jsonl")
     for proposal_id in store.proposal_ids():
         evidence.apply_ranking_rule(store, proposal_id)
 

@@ -12,6 +12,28 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
 
 
+@pytest.fixture(autouse=True)
+def no_endpoint_or_key_from_the_developer(monkeypatch):
+    """Tests never see the developer's own model endpoint or API key (a test sets what it needs)."""
+    for name in ("SPEC_REVIEW_API_KEY", "OPENAI_API_KEY", "SPEC_REVIEW_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def no_keyring(monkeypatch):
+    """No system keyring and no API key kept for this session (the keyring is put back afterwards)."""
+    import keyring
+    from keyring.backends import fail
+
+    from reviewer import modelconfig
+
+    monkeypatch.setattr(modelconfig, "_SESSION_KEYS", {})
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(before)
+
+
 @pytest.fixture
 def real_polis_dir() -> Path:
     """The real Pol.is CCAI export (not vendored): skips without the real-data folder, fails if incomplete."""

@@ -80,3 +80,26 @@ def tamper(database: Path, sql: str, params: Sequence[Any] = ()) -> None:
     conn.execute(sql, params)
     conn.commit()
     conn.close()
+
+
+def memory_keyring() -> Any:
+    """Return a system keyring stand-in that keeps passwords in a dict (``.store``), for ``keyring.set_keyring``."""
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 10  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    return MemoryKeyring()

@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 
-from reviewer.cli import build_parser
+from cli.main import build_parser
 from tests.datapaths import ROOT
 
 PACKAGING = ROOT / "packaging"
@@ -53,8 +53,8 @@ def missing_from_wheel(project_files, wheel_names):
 
 
 def test_missing_wheel_entries_are_named():
-    files = ["resources/prompts/stance-v1.md", "spec_repo/README.md", "reviewer/cli.py", "ui/app.py", "README.md"]
-    wheel = ["spec_review_resources/prompts/stance-v1.md", "reviewer/cli.py"]
+    files = ["resources/prompts/stance-v1.md", "spec_repo/README.md", "cli/main.py", "ui/app.py", "README.md"]
+    wheel = ["spec_review_resources/prompts/stance-v1.md", "cli/main.py"]
     assert missing_from_wheel(files, wheel) == [
         "spec_repo/README.md (as spec_review_spec_repo/README.md)",
         "ui/app.py (as ui/app.py)",
@@ -131,7 +131,7 @@ def test_wheel_installs_into_a_clean_venv_and_runs(tmp_path):
     # The prompts come from the installed package, byte for byte the project's files.
     found = run_installed(venv / "bin" / "python", (
         "import json, reviewer, spec_review_resources\n"
-        "from reviewer.judges.tasks import PROMPT_VERSIONS, load_prompt\n"
+        "from reviewer.judges.prompts import PROMPT_VERSIONS, load_prompt\n"
         "print(json.dumps({'reviewer': reviewer.__spec__.origin, 'resources': spec_review_resources.__spec__.origin,\n"
         "                  'prompts': {v: load_prompt(t).system for t, v in PROMPT_VERSIONS.items()}}))\n"
     ), work, runner.env)

@@ -218,6 +218,6 @@ def build_window(workspace: Path, *, remember_layout: bool = True) -> MainWindow
 
 def main() -> int:
     """Entry point of the ``spec-review-gui`` launcher: same as ``spec-review gui``."""
-    from reviewer.cli import main as cli_main
+    from cli.main import main as cli_main
 
     return cli_main(["gui", *sys.argv[1:]])

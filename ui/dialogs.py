@@ -6,10 +6,13 @@ import platform
 import sys
 import traceback
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from reviewer import __version__
 from reviewer.errors import KnownError
+from reviewer.modelconfig import redact
+from reviewer.textsafe import display_text, terminal_text
 
 
 def debug_info(error: BaseException) -> str:
@@ -21,8 +24,17 @@ def debug_info(error: BaseException) -> str:
 
     return (
         f"Spec Review {__version__}\nPython {sys.version.split()[0]} on {platform.platform()}\n"
-        f"PySide6 {pyside_version}\n\n{tb}"
+        f"PySide6 {pyside_version}\n\n{redact(tb)}"
     )
+
+
+def message_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str,
+                buttons: QMessageBox.StandardButton = QMessageBox.StandardButton.NoButton) -> QMessageBox:
+    """Return a message box that shows ``text`` literally: error messages quote names, titles and URLs from data."""
+    box = QMessageBox(icon, title, "", buttons, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # the default guesses, and renders HTML-looking text as HTML
+    box.setText(display_text(text))
+    return box
 
 
 class Dialogs:
@@ -50,17 +62,15 @@ class Dialogs:
         """Show ``error``: plain text for a known failure, with "Copy debug info" for a bug."""
         if not cls.interactive:
             cls.shown.append(error)
-            sys.stderr.write(f"spec-review: {type(error).__name__}: {error}\n")
+            sys.stderr.write(terminal_text(f"spec-review: {type(error).__name__}: {error}") + "\n")
             return
         if isinstance(error, KnownError):
-            QMessageBox.warning(parent, "Spec Review", str(error))
+            message_box(parent, QMessageBox.Icon.Warning, "Spec Review", str(error), QMessageBox.StandardButton.Ok).exec()
             return
-        box = QMessageBox(parent)
-        box.setIcon(QMessageBox.Icon.Critical)
-        box.setWindowTitle("Spec Review: internal error")
-        box.setText(
+        box = message_box(
+            parent, QMessageBox.Icon.Critical, "Spec Review: internal error",
             "Something went wrong inside Spec Review. Your data is safe: the operation was not saved.\n\n"
-            f"{type(error).__name__}: {error}"
+            f"{type(error).__name__}: {error}",
         )
         box.setDetailedText(debug_info(error))
         copy = box.addButton("Copy debug info", QMessageBox.ButtonRole.ActionRole)
@@ -74,8 +84,8 @@ class Dialogs:
         """Ask a yes/no question; returns the answer (no, when non-interactive)."""
         if not cls.interactive:
             return False
-        answer = QMessageBox.question(parent, "Spec Review", question)
-        return answer == QMessageBox.StandardButton.Yes
+        yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+        return message_box(parent, QMessageBox.Icon.Question, "Spec Review", question, yes | no).exec() == yes
 
     @classmethod
     def ask_text(cls, parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:

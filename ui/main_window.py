@@ -13,13 +13,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QMainWindow,
     QSplitter,
     QTableView,
     QTabWidget,
-    QTextBrowser,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -27,9 +25,11 @@ from PySide6.QtWidgets import (
 
 from reviewer.errors import KnownError
 from reviewer.render import escape, render_markdown
+from reviewer.textsafe import display_text
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import (
     COL_LEVEL,
     COL_NC,
@@ -46,6 +46,7 @@ from ui.models.queue import (
 )
 from ui.models.sections import SectionTreeModel
 from ui.style import AUTHORITY_LABELS, authority_badge_html
+from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
 from ui.views.progress_panel import ProgressPanel
@@ -53,6 +54,7 @@ from ui.workers import PageReader, ReadConnection, WorkspaceLane
 
 if TYPE_CHECKING:
     from reviewer.governance import DecisionResult
+    from reviewer.ops import Changes
     from reviewer.proposals import ProposalView
     from reviewer.queue import QueueRow
     from reviewer.spec import Section
@@ -143,7 +145,7 @@ class QueuePanel(QWidget):
         header.resizeSection(COL_TITLE, 260)
         header.resizeSection(COL_SECTIONS, 160)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
-        self.count_label = QLabel()
+        self.count_label = PlainLabel()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -255,16 +257,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Spec Review")
         self.resize(self._first_size())
 
-        self.header = QLabel("Opening workspace…")
-        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header = RichLabel("Opening workspace…")
         self.header.setContentsMargins(8, 6, 8, 6)
 
         # ---- review desk ----
         self.queue = QueuePanel()
         self.queue.proposal_chosen.connect(self.on_proposal_chosen)
-        self.proposal_header = QLabel("Choose a proposal.")
+        self.proposal_header = RichLabel("Choose a proposal.")
         self.proposal_header.setWordWrap(True)
-        self.proposal_header.setTextFormat(Qt.TextFormat.RichText)
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
         self.diff_view = DiffView()
         self.diff_view.browser.anchorClicked.connect(self.on_link)
@@ -276,6 +276,9 @@ class MainWindow(QMainWindow):
 
         self.decision_panel = DecisionPanel(lane)
         self.decision_panel.decision_saved.connect(self.on_decision_saved)
+        # Views follow the record: every operation's changes reach the window and each view.
+        lane.changed.connect(self.on_changes)
+        lane.changed.connect(self.decision_panel.on_changes)
         self.evidence_slot = QWidget()
         self.evidence_layout = QVBoxLayout(self.evidence_slot)
         self.evidence_layout.setContentsMargins(0, 0, 0, 0)
@@ -283,7 +286,6 @@ class MainWindow(QMainWindow):
         self.editor_view: QWidget | None = None
         self.auditor_view: QWidget | None = None
         self.agreement_view: QWidget | None = None
-        self._agreement_computed = False
         self._fonts_warm = False
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(self.evidence_slot)
@@ -307,8 +309,7 @@ class MainWindow(QMainWindow):
         self.section_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.section_tree.header().setStretchLastSection(False)
         self.section_tree.selectionModel().currentChanged.connect(self.on_section_chosen)
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
         self.detail.anchorClicked.connect(self.on_link)
         self.spec_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.spec_splitter.addWidget(self.section_tree)
@@ -449,7 +450,9 @@ class MainWindow(QMainWindow):
             ))
             return
         names = [name for name, _roles in members]
-        labels = [f"{name} — {', '.join(roles) or 'no roles'}" for name, roles in members]
+        from reviewer.textsafe import display_text
+
+        labels = [display_text(f"{name} — {', '.join(roles) or 'no roles'}") for name, roles in members]
         current = names.index(self.reviewer) if self.reviewer in names else 0
         chosen = Dialogs.ask_item(self, "Who is deciding", "Workspace member (roles):", labels, current)
         if chosen is not None:
@@ -492,7 +495,7 @@ class MainWindow(QMainWindow):
             # collector's full scans, which otherwise pause scrolling for tens of milliseconds.
             gc.freeze()
         spec = overview.spec
-        self.setWindowTitle(f"Spec Review — {overview.name}")
+        self.setWindowTitle(display_text(f"Spec Review — {overview.name}"))
         branch = escape(overview.branch) if overview.branch else "<i>detached HEAD</i>"
         tag = next((name for name, sha in reversed(overview.releases) if sha == spec.revision), None)
         release = f" · release <b>{escape(tag)}</b>" if tag else ""
@@ -538,7 +541,7 @@ class MainWindow(QMainWindow):
 
         evidence = EvidenceView(self.lane, self.reader)
         evidence.set_reviewer(self.reviewer)
-        evidence.stance_changed.connect(lambda proposal_id, _j, _s: self.refresh_queue_row(proposal_id))
+        self.decision_panel.split_field = evidence.current_field
         self.conversation_dialog = ConversationDialog(self.lane, self)
         evidence.conversation_requested.connect(self.conversation_dialog.open_conversation)
         self.set_evidence_view(evidence)
@@ -547,26 +550,28 @@ class MainWindow(QMainWindow):
 
         self.editor_view = EditorView(self.lane)
         self.editor_view.set_editor(self.reviewer)
-        self.editor_view.committed.connect(lambda _report: self.reload())
         self.auditor_view = AuditorView(self.lane, self.read, self.reader)
         from ui.views.agreement_view import AgreementView
 
         self.agreement_view = AgreementView(self.lane)
+        # Each view refreshes itself from the changes (at once when shown, else when next shown).
+        for view in (evidence, self.editor_view, self.auditor_view, self.agreement_view):
+            self.lane.changed.connect(view.on_changes)
         self.agreement_view.proposal_requested.connect(self.show_proposal_on_desk)
         self.agreement_view.conversation_requested.connect(self.conversation_dialog.open_conversation)
         self.add_tab(self.editor_view, "Editor")
         self.add_tab(self.auditor_view, "Audit")
         self.add_tab(self.agreement_view, "Agreement")
-        self.tabs.currentChanged.connect(self.on_tab_changed)
 
-    def on_tab_changed(self, index: int) -> None:
-        """Refresh a governance tab when it is shown, so it never shows stale state."""
-        widget = self.tabs.widget(index)
-        if widget is not None and widget in (self.editor_view, self.auditor_view):
-            widget.refresh()  # type: ignore[attr-defined]
-        elif widget is not None and widget is self.agreement_view and not self._agreement_computed:
-            self._agreement_computed = True
-            widget.refresh()  # type: ignore[attr-defined]
+    def on_changes(self, changes: Changes) -> None:
+        """Follow an operation's changes: the overview when the crowd or the spec moved, else the queue rows it names."""
+        from reviewer.ops import Area
+
+        new_proposal = any(self.queue.model.row_of(p) < 0 for p in changes.proposal_ids)
+        if new_proposal or changes.touches(Area.CROWD, Area.COMMITS, Area.WORKSPACE, Area.RANKINGS, Area.RELEVANCE):
+            self.reload()  # counts, the spec's revision and every queue row
+        elif changes.touches(Area.PROPOSALS, Area.DECISIONS, Area.LABELS, Area.LINKS, Area.QUORUM):
+            self.refresh_queue_rows(None if changes.all_proposals else sorted(changes.proposal_ids))
 
     def show_proposal_on_desk(self, proposal_id: str) -> None:
         """Switch to the review desk with ``proposal_id`` chosen (clearing filters that hide it)."""
@@ -582,7 +587,6 @@ class MainWindow(QMainWindow):
         from ui.views.import_dialog import ImportDialog
 
         dialog = ImportDialog(self.lane, self, actor=self.reviewer or None)
-        dialog.imported.connect(lambda _summary: self.reload())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
@@ -593,7 +597,8 @@ class MainWindow(QMainWindow):
         from ui.views.judge_dialog import JudgeDialog
 
         dialog = JudgeDialog(self.overview.root, self, proposal_id=self.current_proposal, actor=self.reviewer or None)
-        dialog.finished.connect(lambda _summary: self.reload())
+        # The dialog's own lane: its runs' changes reach the same views as the window's.
+        dialog.lane.changed.connect(self.lane.changed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
@@ -646,20 +651,18 @@ class MainWindow(QMainWindow):
         )
 
     def on_decision_saved(self, result: DecisionResult) -> None:
-        """Refresh that proposal's row in the queue at once."""
-        proposal_id = result.decision.proposal_id
-        self.statusBar().showMessage(
+        """Say what was recorded (the queue row follows from the decision's changes)."""
+        self.statusBar().showMessage(display_text(
             f"Recorded {result.decision.outcome.replace('_', ' ')} by {result.decision.reviewer}; "
-            f"the proposal is now {STATUS_LABELS.get(result.status.status, result.status.status).lower()}.", 8000
+            f"the proposal is now {STATUS_LABELS.get(result.status.status, result.status.status).lower()}."), 8000
         )
-        self.refresh_queue_row(proposal_id)
 
-    def refresh_queue_row(self, proposal_id: str) -> None:
-        """Re-read one proposal's queue row (status, evidence counts)."""
+    def refresh_queue_rows(self, proposal_ids: list[str] | None) -> None:
+        """Re-read these proposals' queue rows (status, evidence counts); None: every row."""
         def load(ws: Workspace) -> list[QueueRow]:
             from reviewer.queue import queue_rows
 
-            return queue_rows(ws.store, [proposal_id])
+            return queue_rows(ws.store, proposal_ids)
 
         self.lane.run(load, success=self._update_rows)
 

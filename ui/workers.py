@@ -18,6 +18,7 @@ from reviewer.errors import BugError, KnownError
 if TYPE_CHECKING:
     import sqlite3
 
+    from reviewer.ops import OpResult
     from reviewer.workspace import Workspace
 
 
@@ -132,7 +133,17 @@ def _default_failure(error: BaseException) -> None:
 
 
 class WorkspaceLane(Lane):
-    """The serial database-and-git lane: the workspace is opened, used and closed on its one thread."""
+    """The serial database-and-git lane: the workspace is opened, used and closed on its one thread.
+
+    Writes go through ``perform``: an operation's ``Changes`` are broadcast on ``changed`` (on the
+    GUI thread, before its ``success``), and every view refreshes what it shows from them.
+
+    Signals:
+        changed(Changes): an operation changed the record (also after a failed or cancelled long
+            run that had written part of its work).
+    """
+
+    changed = Signal(object)
 
     def __init__(self, path: Path, parent: QObject | None = None) -> None:
         super().__init__("db-git", max_workers=1, parent=parent)
@@ -157,6 +168,43 @@ class WorkspaceLane(Lane):
             return op(self._workspace)
 
         return self.submit(with_workspace, success=success, failure=failure)
+
+    def perform(
+        self,
+        op: Callable[[Workspace], OpResult[Any]],
+        *,
+        success: Callable[[Any], None] | None = None,
+        failure: Callable[[BaseException], None] | None = None,
+    ) -> concurrent.futures.Future[Any]:
+        """Run the operation ``op(workspace)`` on the lane; broadcast its changes, then call ``success(value)``.
+
+        When it fails after writing part of its work (a commit run stopped by a hook, a model run
+        cancelled), what it did write is read from the log and broadcast all the same.
+        """
+
+        def operation(workspace: Workspace) -> OpResult[Any]:
+            from reviewer.audit import head_of
+            from reviewer.ops import events_since
+
+            before = head_of(workspace.store.db).seq
+            try:
+                return op(workspace)
+            except BaseException:
+                try:
+                    written = events_since(workspace.store, before)
+                except Exception:  # the failure itself is what the user must see
+                    written = None
+                if written:
+                    self.changed.emit(written)
+                raise
+
+        def delivered(result: OpResult[Any]) -> None:
+            if result.changes:
+                self.changed.emit(result.changes)
+            if success is not None:
+                success(result.value)
+
+        return self.run(operation, success=delivered, failure=failure)
 
     def _release(self) -> None:
         if self._workspace is not None:

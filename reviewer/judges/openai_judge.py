@@ -1,13 +1,14 @@
-"""A judge that calls any OpenAI-compatible chat-completions endpoint through an injected ``openai`` client."""
+"""A judge for any OpenAI-compatible chat-completions endpoint (through an injected ``openai`` client); the connection test."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from reviewer.errors import KnownError
 from reviewer.judges.base import JudgeError, JudgeReply, JudgeRequest
-from reviewer.modelconfig import ApiKey, ModelConfig, redact, require_endpoint
+from reviewer.modelconfig import HOSTED_URL, ApiKey, ModelConfig, redact, require_endpoint
 
 
 def make_client(config: ModelConfig, key: ApiKey) -> Any:
@@ -18,8 +19,10 @@ def make_client(config: ModelConfig, key: ApiKey) -> Any:
     """
     import openai
 
+    # The endpoint is always given: left out, the client would read OPENAI_BASE_URL itself, and the
+    # requests (and the key) would go somewhere other than the endpoint shown and checked.
     return openai.OpenAI(
-        api_key=key.value, base_url=config.base_url or None, timeout=config.timeout, max_retries=0,
+        api_key=key.value, base_url=config.base_url or HOSTED_URL, timeout=config.timeout, max_retries=0,
     )
 
 
@@ -85,7 +88,8 @@ class OpenAIJudge:
             raise JudgeError("The endpoint's reply is not valid JSON.", kind="malformed",
                              raw=self._clean(exc.doc[:20000])) from exc
         except openai.APIResponseValidationError as exc:
-            raise JudgeError(f"The endpoint's reply is not a chat completion: {exc}.", kind="malformed") from exc
+            raise JudgeError(f"The endpoint's reply is not a chat completion: {self._clean(str(exc))}.",
+                             kind="malformed") from exc
         try:
             choice = completion["choices"][0]
             message = choice["message"]
@@ -93,13 +97,14 @@ class OpenAIJudge:
             content, refusal = message.get("content"), message.get("refusal")
             if content is not None and not isinstance(content, str):
                 raise TypeError("content is not text")
+            # Redacted here, before anything parses, stores, logs or prints it: a server may echo the key.
             return JudgeReply(
-                content=content,
-                refusal=str(refusal) if refusal else None,
+                content=redact(content, self._key),
+                refusal=self._clean(str(refusal)) if refusal else None,
                 finish_reason=choice.get("finish_reason"),
                 input_tokens=int(usage.get("prompt_tokens") or 0),
                 output_tokens=int(usage.get("completion_tokens") or 0),
-                model=str(completion.get("model") or ""),
+                model=self._clean(str(completion.get("model") or "")),
             )
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             raise JudgeError("The endpoint's reply has no answer in it.", kind="malformed",
@@ -124,6 +129,34 @@ class OpenAIJudge:
         if status >= 500:
             return JudgeError(f"The endpoint failed ({status}): {detail}", kind="server", raw=body)
         return JudgeError(f"The endpoint refused the request ({status}): {detail}", kind="bad_request", raw=body)
+
+
+def test_connection(config: ModelConfig, *, client: Any = None, key: ApiKey | None = None) -> str:
+    """Send one tiny chat request to the endpoint and say how it went.
+
+    Args:
+        config: the endpoint settings.
+        client: an ``openai.OpenAI`` client to use instead of one made from ``config`` (tests).
+        key: a key to use instead of looking one up (one the user has just typed for this endpoint).
+
+    Returns:
+        A sentence naming the endpoint, the model and the answer time.
+
+    Raises:
+        KnownError: nothing is configured, or the endpoint failed (the message says how).
+    """
+    if key is None or not config.configured:
+        key = require_endpoint(config, "Testing the connection")
+    judge = OpenAIJudge(client, config, key) if client is not None else OpenAIJudge.from_config(config, key)
+    started = time.perf_counter()
+    reply = judge.complete(JudgeRequest(
+        task="test", messages=({"role": "user", "content": "Reply with the single word OK."},),
+        schema_name="", schema={},
+    ))
+    elapsed = time.perf_counter() - started
+    said = (reply.content or reply.refusal or "").strip().replace("\n", " ")[:40]
+    return (f"Connected to {config.endpoint}: model {config.model} answered {said!r} in {elapsed:.2f} s "
+            f"(API key from {key.source}).")
 
 
 def retry_after_seconds(headers: Any) -> float | None:

@@ -9,7 +9,9 @@ from reviewer.errors import KnownError
 from reviewer.progress import Progress
 
 if TYPE_CHECKING:
-    from reviewer.judges.tasks import Estimate, RunSummary, WorkItem
+    from reviewer.judges.estimates import Estimate
+    from reviewer.judges.items import WorkItem
+    from reviewer.judges.running import RunSummary
     from reviewer.modelconfig import ModelConfig
     from reviewer.workspace import Workspace
 
@@ -56,7 +58,8 @@ def plan_judge_run(
         KnownError: no endpoint is configured (saying what to set and what works without a model),
             or there is nothing to send.
     """
-    from reviewer.judges import tasks
+    from reviewer.judges import estimates
+    from reviewer.judges.items import ranker_items, relevance_items, stance_items
     from reviewer.modelconfig import load_config, require_endpoint
 
     if task not in TASKS:
@@ -70,20 +73,20 @@ def plan_judge_run(
     if task == "rank":
         spec = workspace.load_spec()
         spec_revision = spec.revision
-        items, _skipped = tasks.ranker_items(workspace.store, spec.document, min_relevance=min_relevance, limit=limit)
+        items, _skipped = ranker_items(workspace.store, spec.document, min_relevance=min_relevance, limit=limit)
         params: dict[str, Any] = {"rev": "HEAD", "min_relevance": min_relevance, "limit": limit}
     elif task == "relevance":
         spec = workspace.load_spec()
         spec_revision = spec.revision
-        items = tasks.relevance_items(workspace.store, spec.document, limit=limit)
+        items = relevance_items(workspace.store, spec.document, limit=limit)
         params = {"sections": None, "limit": limit}
     else:
-        items = tasks.stance_items(workspace.store, proposal_id=proposal_id, limit=limit)
+        items = stance_items(workspace.store, proposal_id=proposal_id, limit=limit)
         params = {"proposal": proposal_id, "limit": limit}
     if not items:
         raise KnownError("There is nothing to send to the model for this task.",
                          hint="Import crowd data, or link conversations to the proposal, first.")
-    estimate = tasks.estimate(workspace.store, items, config.model or "")
+    estimate = estimates.estimate(workspace.store, items, config.model or "", endpoint=config.endpoint)
     return JudgePlan(task, tuple(items), estimate, config, spec_revision, params)
 
 
@@ -97,7 +100,7 @@ def execute_judge_run(
         KnownError: the endpoint refused every request.
     """
     from reviewer.judges.openai_judge import OpenAIJudge
-    from reviewer.judges.tasks import run_items
+    from reviewer.judges.running import run_items
     from reviewer.modelconfig import require_endpoint
     from reviewer.store import APP_ACTOR
 

@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from cli.main import main
 from reviewer.agreement import (
     analyse,
     cohen_kappa,
@@ -14,7 +15,6 @@ from reviewer.agreement import (
     load_agreement_data,
 )
 from reviewer.charts import agreement_svg
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id
 from reviewer.rankings import pairwise_agreement, parse_ranking

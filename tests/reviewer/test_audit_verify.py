@@ -5,6 +5,7 @@ import pytest
 from sqlite_utils import Database
 
 from reviewer import audit, committing, governance
+from reviewer.errors import KnownError
 from reviewer.migrations import migrations
 from reviewer.store import Store
 from reviewer.workspace import Workspace
@@ -267,3 +268,79 @@ def test_rows_sqlite_encodes_differently_are_checked_the_python_way(tmp_path, mo
     with Workspace.open(tmp_path / "ws") as workspace:
         report = audit.verify_chain(workspace.store.db)
     assert not report.ok and report.first_bad_seq == 6
+
+
+def test_an_event_appended_with_a_correct_hash_is_named_and_never_built_on(tmp_path, capsys):
+    """A well-sealed event after the head record is foreign: verify names it, and no write moves the anchors over it."""
+    workspace_with_events(tmp_path)
+    last = rows(tmp_path)[-1]
+    forged = [last[0] + 1, "f0f0f0f0-0000-4000-8000-000000000000", last[2], "Mallory", "member.role_add", "member",
+              None, '{"name":"Mallory","roles":["editor"]}', last[9]]
+    intrude(tmp_path, ("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?)", [*forged, seal(*forged)]))
+    code, data = verify(capsys, tmp_path)
+    assert code == 1 and data["first_bad"]["seq"] == forged[0]
+    assert "appended outside the app" in data["first_bad"]["reason"]
+    with Workspace.open(tmp_path / "ws") as workspace:
+        with pytest.raises(KnownError, match="does not end where its head record says"):
+            governance.add_member(workspace.store, "Dan", ["reviewer"])
+        assert governance.get_member(workspace.store, "Dan") is None
+    code, data = verify(capsys, tmp_path)
+    assert code == 1 and data["first_bad"]["seq"] == forged[0]  # the anchors did not move over it
+
+
+def test_a_payload_stored_as_a_blob_is_named_not_an_internal_error(tmp_path, capsys):
+    workspace_with_events(tmp_path)
+    intrude(tmp_path, ("UPDATE audit_events SET payload = CAST(payload AS BLOB) WHERE seq = 3", []))
+    code, data = verify(capsys, tmp_path)
+    assert code == 1 and data["first_bad"]["seq"] == 3 and "stored as other than text" in data["first_bad"]["reason"]
+
+
+def test_deleted_migration_rows_are_refused_plainly(tmp_path, capsys):
+    workspace_with_events(tmp_path)
+    intrude(tmp_path, ("DELETE FROM _sqlite_migrations WHERE name LIKE '0005%'", []))
+    before = rows(tmp_path)
+    code, out, err = run(capsys, "status", tmp_path / "ws")
+    assert code == 1 and "record of its schema was changed by hand: 0005" in err and "internal" not in err
+    assert rows(tmp_path) == before
+
+
+def _committed(tmp_path):
+    proposal = workspace_with_events(tmp_path)
+    with Workspace.open(tmp_path / "ws") as workspace:
+        report = committing.commit_adopted(workspace, "Eve")
+        assert [i.result for i in report.items] == ["committed"]
+    return proposal
+
+
+def test_rewritten_workspace_id_is_named_by_the_first_event(tmp_path, capsys):
+    _committed(tmp_path)
+    config_file = tmp_path / "ws" / "workspace.json"
+    config = json.loads(config_file.read_text())
+    original = config["id"]
+    config["id"] = "11111111-2222-4333-8444-555555555555"
+    config_file.write_text(json.dumps(config))
+    code, data = verify(capsys, tmp_path)
+    assert code == 1
+    assert {"table": "workspace.json", "id": "workspace", "field": "id", "logged": original,
+            "stored": config["id"]} in data["record"]["mismatches"]
+
+
+def test_rewritten_baseline_is_named(tmp_path, capsys):
+    _committed(tmp_path)
+    intrude(tmp_path, ("UPDATE workspace_info SET value = 'deadbeef' WHERE key = 'baseline_revision'", []))
+    code, data = verify(capsys, tmp_path)
+    assert code == 1
+    (found,) = [m for m in data["record"]["mismatches"] if m["table"] == "workspace_info"]
+    assert found["stored"] == "deadbeef" and found["logged"] != "deadbeef"
+
+
+def test_a_deleted_spec_repository_is_a_missing_anchor_not_fewer_anchors(tmp_path, capsys):
+    import shutil
+
+    _committed(tmp_path)
+    code, data = verify(capsys, tmp_path)
+    assert code == 0 and len(data["anchors"]) >= 3  # head record, anchor file and the commit's trailer
+    shutil.rmtree(tmp_path / "spec" / ".git")
+    code, data = verify(capsys, tmp_path)
+    assert code == 1
+    assert [m["field"] for m in data["record"]["mismatches"]] == ["commit in the spec repository"]

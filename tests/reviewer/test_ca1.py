@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from cli.crowd import TextProgress
+from cli.main import main
 from reviewer import audit
 from reviewer.ca1 import (
     CONFLICTS_KEY,
@@ -14,8 +16,6 @@ from reviewer.ca1 import (
     justification_id,
     participant_id,
 )
-from reviewer.cli import main
-from reviewer.cli_crowd import TextProgress
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id
 from reviewer.importing import fast_stable_id, list_quarantine
@@ -506,3 +506,21 @@ def test_cli_import_and_quarantine(tmp_path, capsys):
     assert code == 1 and err.count("\n") == 1 and "more.jsonl:2" in err
     code = main(["import", "ca1", ws, str(tmp_path / "nope.jsonl")])
     assert code == 1 and "does not exist" in capsys.readouterr().err
+
+
+def test_a_line_nested_200000_deep_is_quarantined_and_the_rest_imported(store, tmp_path):
+    deep = '{"prompt_id": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    comparisons = write_jsonl(tmp_path / "comparisons.jsonl", [deep, comparison("p1", [assessment("u1", "p1")])])
+    summary = import_ca1(store, [comparisons])  # the deep line first: the kind is sniffed past it too
+    (entry,) = list_quarantine(store)
+    assert entry.line == 1 and entry.reason.startswith("invalid JSON")
+    assert summary.added["conversations"] == 1 and summary.added["assessments"] == 1
+
+
+def test_a_product_file_nested_too_deep_is_refused_naming_its_line(tmp_path):
+    from reviewer.formats import read_jsonl
+
+    path = tmp_path / "rankings.jsonl"
+    path.write_text('{"ok": 1}\n{"x": ' + "[" * 200_000 + "]" * 200_000 + "}\n")
+    with pytest.raises(KnownError, match="line 2: the JSON is nested too deeply"):
+        read_jsonl(path)

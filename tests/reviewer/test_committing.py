@@ -153,8 +153,10 @@ def test_moved_spec_is_merged_three_ways(tmp_path):
     assert item.result == "committed" and item.merged_sections == ("user_rule",)
     assert spec_bytes(workspace).decode() == moved.replace("Alpha line.", "Alpha line, proposed.")
     result = trace(workspace)
-    assert result.ok, result.problems
+    # The proposal's own commit traces; the hand edit it was merged with is an outside change.
     assert [c["explained_by"] for c in result.commits] == ["outside", "decision"]
+    (problem,) = result.problems
+    assert "(Edit epsilon) changed the spec outside the app" in problem
 
 
 def test_conflict_marks_needs_rebase_and_commits_nothing(tmp_path):
@@ -359,3 +361,99 @@ def test_a_commit_names_every_counted_decision(tmp_path):
     assert sorted(trailers.split()) == sorted(expected)
     (stored,) = workspace.store.db.execute("SELECT decision_ids FROM spec_commits WHERE sha = ?", [item.commit_sha])
     assert set(json.loads(stored[0])) == expected
+
+
+def test_a_run_killed_after_tagging_is_finished_by_the_next_run_with_the_same_tag(tmp_path, monkeypatch):
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    adopt(workspace, propose(workspace, "guide", ("Guidance text.", "Guidance.")), ("Ana",))
+    real_create_tag = committing.gitops.create_tag
+
+    def tag_then_die(*args, **kwargs):
+        real_create_tag(*args, **kwargs)
+        raise KeyboardInterrupt  # killed after the tag, before the release is recorded
+
+    monkeypatch.setattr(committing.gitops, "create_tag", tag_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        committing.commit_adopted(workspace, "Eve", tag="v1")
+    monkeypatch.undo()
+    tagged = git(repo, "rev-parse", "v1^{commit}")
+    report = committing.commit_adopted(workspace, "Eve", tag="v1")
+    assert report.release is not None and report.release.commit_sha == tagged
+    assert git(repo, "rev-parse", "HEAD") == tagged and git(repo, "tag") == "v1"
+    assert workspace.store.db.execute(
+        "SELECT release_tag FROM spec_commits WHERE sha = ? AND kind = 'release'", [tagged]).fetchone() == ("v1",)
+    # Finished once: now the tag is this workspace's recorded release and cannot be cut again.
+    with pytest.raises(KnownError, match="already exists"):
+        committing.commit_adopted(workspace, "Eve", tag="v1")
+
+
+def test_a_tag_someone_else_made_is_still_refused(tmp_path):
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    adopt(workspace, propose(workspace, "guide", ("Guidance text.", "Guidance.")), ("Ana",))
+    git(repo, "tag", "-a", "v1", "-m", "made by hand")
+    with pytest.raises(KnownError, match="already exists"):
+        committing.commit_adopted(workspace, "Eve", tag="v1")
+
+
+def test_an_autocrlf_checkout_commits_with_the_repository_line_ends(tmp_path):
+    """core.autocrlf=true checks the spec out with CRLF; proposals (LF, like the blob) still apply."""
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    git(repo, "config", "core.autocrlf", "true")
+    (repo / "model_spec.md").unlink()
+    git(repo, "checkout", "--", "model_spec.md")
+    assert b"\r\n" in spec_bytes(workspace) and git(repo, "status", "--porcelain") == ""
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance, plainly."))
+    adopt(workspace, proposal, ("Ana",))
+    report = committing.commit_adopted(workspace, "Eve")
+    assert [i.result for i in report.items] == ["committed"]
+    committed = blob(repo, "HEAD:model_spec.md")
+    assert b"\r\n" not in committed and b"Guidance, plainly." in committed
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_signing_failure_says_what_git_said_on_one_line(tmp_path):
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    adopt(workspace, propose(workspace, "guide", ("Guidance text.", "Guidance.")), ("Ana",))
+    fake_gpg = tmp_path / "gpg"
+    fake_gpg.write_text("#!/bin/sh\necho 'gpg: signing failed: No secret key' >&2\nexit 2\n")
+    fake_gpg.chmod(0o755)
+    git(repo, "config", "commit.gpgsign", "true")
+    git(repo, "config", "gpg.program", str(fake_gpg))
+    before = repo_state(workspace)
+    with pytest.raises(KnownError) as refused:
+        committing.commit_adopted(workspace, "Eve")
+    text = str(refused.value)
+    assert "\n" not in text and "gpg failed to sign the data" in text and "Signing the commit failed" in text
+    assert "hook" not in text
+    assert repo_state(workspace) == before
+
+
+def test_git_refusals_are_explained_by_what_git_said(tmp_path):
+    from reviewer.gitops import _why_git_refused
+
+    git_dir = tmp_path / ".git"
+    (git_dir / "hooks").mkdir(parents=True)
+    assert "disk is full" in _why_git_refused("fatal: write error: No space left on device", git_dir)
+    assert "another git process" in _why_git_refused("fatal: Unable to create '/r/.git/index.lock'", git_dir).lower()
+    assert _why_git_refused("error: something", git_dir) == "See git's message above."
+    (git_dir / "hooks" / "pre-commit").write_text("#!/bin/sh\nexit 1\n")
+    assert "pre-commit" in _why_git_refused("error: something", git_dir)
+
+
+def test_a_spec_that_no_longer_parses_stops_the_run_and_marks_nothing(tmp_path):
+    workspace = make_workspace(tmp_path)
+    repo = workspace.spec_repo_path
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance."))
+    adopt(workspace, proposal, ("Ana",))
+    spec = repo / "model_spec.md"
+    spec.write_text(spec.read_text().replace("Line two of the root rule.", "```\nLine two of the root rule."))
+    git(repo, "commit", "-qam", "A code fence left open by hand")
+    before = repo_state(workspace), db_state(workspace)
+    with pytest.raises(KnownError, match="never closed"):
+        committing.commit_adopted(workspace, "Eve")
+    assert (repo_state(workspace), db_state(workspace)) == before
+    assert governance.proposal_status(workspace.store, proposal.id).status == "adopted"

@@ -133,7 +133,7 @@ def test_pages_cover_exactly_the_links_of_each_stance(ws, stance):
         after = page[-1].key
     assert len(seen) == len(set(seen)) and set(seen) == expected
     if stance != UNLABELLED:
-        assert len(seen) == evidence_summary(ws.store, pid)["counts"][stance]
+        assert len(seen) == evidence_summary(ws.store, pid).counts[stance]
 
 
 def test_pages_follow_the_index(ws):
@@ -202,7 +202,7 @@ def test_split_names_missing_values_unknown(ws):
     groups = evidence_split(ws.store, pid, "no_such_field")
     assert [g.group for g in groups] == ["(unknown)"]
     assert sum(g.supports + g.refutes + g.no_comment + g.unlabelled for g in groups) == \
-        evidence_summary(ws.store, pid)["links"]
+        evidence_summary(ws.store, pid).links
 
 
 def test_demographic_fields_leave_out_free_text(ws):

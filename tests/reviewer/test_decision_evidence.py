@@ -21,8 +21,8 @@ def test_a_decision_stores_what_the_reviewer_saw(demo):
     before = evidence_summary(demo.store, SUPPORTED)
     result = governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "The crowd supports it.")
     kept = result.decision.evidence
-    assert kept["counts"] == before["counts"] and kept["by_source"] == before["by_source"]
-    c = before["counts"]
+    assert kept["counts"] == before.counts and kept["by_source"] == before.by_source
+    c = before.counts
     assert kept["share_supporting"] == round(c["supports"] / (c["supports"] + c["refutes"]), 4)
     low, high = kept["interval"]
     assert low < kept["share_supporting"] < high
@@ -68,7 +68,7 @@ def test_unchanged_evidence_adds_no_note(demo):
 
 
 def test_proposal_show_gives_the_evidence_at_decision_beside_now(demo, capsys):
-    from reviewer.cli import main
+    from cli.main import main
 
     governance.record_decision(demo, SUPPORTED, "adopt", "Amara Okafor", "Supported.")
     (link,) = evidence_links(demo.store, SUPPORTED, stance="supports", limit=1)
@@ -85,7 +85,8 @@ def test_proposal_show_gives_the_evidence_at_decision_beside_now(demo, capsys):
 
 
 def test_a_stance_run_says_before_it_runs_which_decided_proposals_it_may_relabel(demo):
-    from reviewer.judges.tasks import estimate, stance_items
+    from reviewer.judges.estimates import estimate
+    from reviewer.judges.items import stance_items
 
     items = stance_items(demo.store)
     before = estimate(demo.store, items, "test-model")
@@ -96,3 +97,16 @@ def test_a_stance_run_says_before_it_runs_which_decided_proposals_it_may_relabel
     assert on_supported > 0
     assert (plan.decided_proposals, plan.decided_labels) == (1, on_supported)
     assert f"1 proposal already decided ({on_supported} labels)" in plan.describe()
+
+
+def test_the_labels_digest_is_one_line_per_link_in_justification_order(demo):
+    """The digest's bytes are fixed (decisions keep it): "justification\\tstance\\tkind\\tname\\n" per link."""
+    import hashlib
+
+    rows = demo.store.db.execute(
+        "SELECT justification_id, stance, source_kind, source_name FROM evidence_current WHERE proposal_id = ?",
+        [SUPPORTED]).fetchall()
+    assert len(rows) > 100
+    lines = sorted("\t".join("" if v is None else v for v in row) + "\n" for row in rows)
+    assert labels_digest(demo.store, SUPPORTED) == hashlib.sha256("".join(lines).encode()).hexdigest()
+    assert labels_digest(demo.store, "no-such-proposal") == hashlib.sha256(b"").hexdigest()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from reviewer import audit, governance
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.evidence import evidence_split, evidence_summary, wilson_interval
 from reviewer.proposals import proposal_view
@@ -68,7 +68,7 @@ def test_demo_repository_is_the_real_history_up_to_2025_04_11(demo):
         assert [t for t, _ in tags] == [t for t, _, _, _ in DEMO_RELEASES] == ["v2025.02.12", "v2025.04.11"]
         assert ws.repo_info().head == dict(tags)["v2025.04.11"] == ws.resolve("HEAD")
         assert ws.repo_info().branch == "main" and not ws.repo_info().dirty
-        assert ws.store.get_info("baseline_revision") == tags[0][1]
+        assert ws.store.get_info("baseline_revision") == tags[-1][1]  # begins at the newest release
         assert ws.load_spec().text == model_spec_text(BEFORE_CA)
     # One commit per release, oldest first, nothing else.
     log = git(repo, "log", "--reverse", "--format=%H|%an|%aI|%cI|%s").splitlines()
@@ -163,17 +163,17 @@ def test_demo_proposals_cover_the_cases_the_demo_is_for(demo):
 
 def test_demo_crowd_clearly_supports_one_proposal_and_refutes_another(demo):
     with Workspace.open(demo) as ws:
-        supported = evidence_summary(ws.store, SUPPORTED)["counts"]
+        supported = evidence_summary(ws.store, SUPPORTED).counts
         share, (low, high) = _share(supported)
         assert sum(supported.values()) >= 200 and supported["unlabelled"] == 0
         assert 0.8 <= share <= 0.92 and low > 0.75, (share, low, high)
-        refuted = evidence_summary(ws.store, REFUTED)["counts"]
+        refuted = evidence_summary(ws.store, REFUTED).counts
         share, (low, high) = _share(refuted)
         assert sum(refuted.values()) >= 200
         assert 0.18 <= share <= 0.3 and high < 0.35, (share, low, high)
         # The other two are mixed, leaning supportive: a real minority refutes them.
         for pid in (MULTI_SECTION, AUTHORITY_CHANGE):
-            counts = evidence_summary(ws.store, pid)["counts"]
+            counts = evidence_summary(ws.store, pid).counts
             share, (low, high) = _share(counts)
             assert 0.55 <= share <= 0.75 and low > 0.5 and high < 0.8, (pid, share, low, high)
             assert counts["refutes"] >= 0.15 * sum(counts.values())
@@ -182,7 +182,7 @@ def test_demo_crowd_clearly_supports_one_proposal_and_refutes_another(demo):
 def test_demo_crowd_splits_by_country_on_one_proposal(demo):
     with Workspace.open(demo) as ws:
         groups = [g for g in evidence_split(ws.store, SPLIT_BY_COUNTRY, "country_of_residence") if g.decided >= 15]
-        overall, _ = _share(evidence_summary(ws.store, SPLIT_BY_COUNTRY)["counts"])
+        overall, _ = _share(evidence_summary(ws.store, SPLIT_BY_COUNTRY).counts)
     above = {g.group for g in groups if wilson_interval(g.supports, g.decided)[0] > 0.5}
     below = {g.group for g in groups if wilson_interval(g.supports, g.decided)[1] < 0.5}
     assert len(above) >= 4 and len(below) >= 4, {g.group: (g.supports, g.refutes) for g in groups}

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from cli.main import main
 from reviewer import audit
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.evidence import (
     apply_ranking_rule,
@@ -207,7 +207,7 @@ def test_proposal_links_and_expected_rankings_use_prompt_ids(tmp_path, ws):
     assert stored.linked_conversations == tuple(sorted([conv("p1"), conv("p2")]))
     assert stored.expected_ranking == {conv("p1"): "A>B>C>D", conv("p2"): "A>B=C>D"}
     assert stored.base_revision == git(ws.repo, "rev-parse", "v1")
-    assert evidence_summary(ws.store, PROPOSAL)["links"] == 6  # p1: 3 world + 1 personal; p2: 1 + 1
+    assert evidence_summary(ws.store, PROPOSAL).links == 6  # p1: 3 world + 1 personal; p2: 1 + 1
     export_file("proposals", ws.store, tmp_path / "out.jsonl")
     line = json.loads((tmp_path / "out.jsonl").read_text())
     assert line["linked_conversations"] == ["p1", "p2"]
@@ -229,7 +229,7 @@ def test_stance_import_links_a_statement_by_its_id(tmp_path, ws):
     line = stance_line(justification={"block": "statement", "id": ws.ids["statement"]}, quote="same laws")
     import_stances(ws.store, write(tmp_path / "s.jsonl", [line]))
     summary = evidence_summary(ws.store, PROPOSAL)
-    assert summary["links"] == 7 and summary["by_source"]["model:gpt-4.1"]["refutes"] == 1
+    assert summary.links == 7 and summary.by_source["model:gpt-4.1"]["refutes"] == 1
 
 
 

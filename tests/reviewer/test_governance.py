@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from reviewer import audit, governance
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.proposals import add_proposal
 from reviewer.spec import parse_spec
@@ -325,3 +325,55 @@ def test_decide_cli_reports_status(tmp_path, capsys):
     assert code == 0 and "now adopted" in out
     code, out, _ = run(capsys, "proposal", "show", ws, p.id, "--json")
     assert code == 0
+
+
+def test_a_later_decision_counts_as_later_even_when_its_clock_runs_behind(tmp_path, monkeypatch):
+    """Decisions are ordered by the record, not by wall-clock time (a laptop two hours behind)."""
+    workspace = make_workspace(tmp_path)
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance."))
+    governance.decide(workspace.store, proposal.id, "adopt", "Ana", "Looks right.")
+    assert governance.proposal_status(workspace.store, proposal.id).status == "adopted"
+    monkeypatch.setattr(governance, "utc_now", lambda: "2000-01-01T00:00:00.000000+00:00")
+    governance.decide(workspace.store, proposal.id, "defer", "Ana", "On reflection, not yet.",
+                      "needs-more-evidence")
+    status = governance.proposal_status(workspace.store, proposal.id)
+    assert status.status == "deferred" and status.votes == {"Ana": "defer"}
+    assert [d.outcome for d in governance.decisions_for(workspace.store, proposal.id)] == ["adopt", "defer"]
+
+
+def test_verify_notes_events_whose_clock_went_backwards(tmp_path, monkeypatch, capsys):
+    workspace = make_workspace(tmp_path)
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance."))
+    monkeypatch.setattr(governance, "utc_now", lambda: "2000-01-01T00:00:00.000000+00:00")
+    monkeypatch.setattr(audit, "utc_now", lambda: "2000-01-01T00:00:00.000000+00:00")
+    governance.decide(workspace.store, proposal.id, "adopt", "Ana", "Looks right.")
+    seq = audit.head_of(workspace.store.db).seq
+    workspace.close()
+    code, out, _err = run(capsys, "audit", "verify", tmp_path / "ws")
+    assert code == 0 and "Audit log intact" in out
+    assert f"event {seq}: 2000-01-01T00:00:00 after " in out and "clock running behind" in out
+    code, out, _err = run(capsys, "audit", "verify", tmp_path / "ws", "--json")
+    assert json.loads(out)["clock_backwards"][0]["seq"] == seq
+
+
+def test_a_name_typed_decomposed_is_the_same_member(tmp_path):
+    import unicodedata
+
+    workspace = make_workspace(tmp_path, members=False)
+    composed = governance.add_member(workspace.store, "Sofía Herrera", ["reviewer"])
+    decomposed = unicodedata.normalize("NFD", "Sofía Herrera")
+    assert decomposed != "Sofía Herrera"
+    again = governance.add_member(workspace.store, decomposed, ["editor"])
+    assert again.id == composed.id and again.roles == ("editor", "reviewer")
+    assert [m.name for m in governance.list_members(workspace.store)] == ["Sofía Herrera"]
+    assert governance.require_role(workspace.store, "\u200bSofía Herrera\u200b", "editor").id == composed.id
+    with pytest.raises(KnownError, match="needs a name"):
+        governance.add_member(workspace.store, "\u200b\u200b ", ["reviewer"])
+
+
+def test_a_rationale_of_invisible_characters_is_no_rationale(tmp_path):
+    workspace = make_workspace(tmp_path)
+    proposal = propose(workspace, "guide", ("Guidance text.", "Guidance."))
+    with pytest.raises(KnownError, match="needs a rationale"):
+        governance.decide(workspace.store, proposal.id, "adopt", "Ana", "\u200b\u200b\u2060\ufeff ")
+    assert governance.decisions_for(workspace.store, proposal.id) == []

@@ -5,33 +5,27 @@ import time
 import openai
 import pytest
 
+from cli.main import main
 from reviewer import modelconfig
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id, utc_now
+from reviewer.judges import openai_judge
+from reviewer.judges.answers import validate
 from reviewer.judges.base import JudgeError, JudgeRequest
+from reviewer.judges.data import conversation_block, data_block, unescape_data
+from reviewer.judges.estimates import TokenCounter, estimate
 from reviewer.judges.fake import FakeJudge
+from reviewer.judges.items import ranker_items, relevance_items, stance_items
 from reviewer.judges.openai_judge import OpenAIJudge, make_client
-from reviewer.judges.tasks import (
-    TokenCounter,
-    conversation_block,
-    data_block,
-    estimate,
-    load_prompt,
-    ranker_items,
-    relevance_items,
-    run_items,
-    stance_items,
-    unescape_data,
-    validate,
-)
+from reviewer.judges.prompts import load_prompt
+from reviewer.judges.running import run_items
 from reviewer.modelconfig import ApiKey, ModelConfig
 from reviewer.progress import Cancelled
 from reviewer.spec import parse_spec
 from reviewer.store import Store
 from reviewer.workspace import Workspace
 from tests.fake_openai_server import FakeOpenAIServer, Reply, error_reply, json_reply
-from tests.helpers import spec_repo_with
+from tests.helpers import memory_keyring, spec_repo_with
 
 SPEC = """# Overview {#overview}
 
@@ -191,6 +185,31 @@ def test_validator_subset():
     assert validate({"ranking": "A>B>C", "reason": ""}, ranker)[0].startswith("$.ranking: 'A>B>C' does not match")
     relevance = load_prompt("relevance").schema
     assert validate({"grades": [{"section_id": "x", "grade": 6}]}, relevance) == ["$.grades[0].grade: 6 is above 5"]
+
+
+def test_schema_problems_are_short_lines_by_path():
+    # Stored with a failure and shown beside it: a long answer is never repeated back, each missing
+    # or unexpected property is named once, and a value of the wrong type is reported only as such.
+    schema = load_prompt("stance").schema
+    quote = "q" * 2001
+    problems = validate({"stance": 5, "quote": quote, "confidence": 0.5, "zz": 1}, schema)
+    assert problems == ["$: missing 'reason'", "$: unexpected 'zz'", "$.quote: longer than 2000 characters",
+                        "$.stance: expected string, got int"]
+    assert validate([], schema) == ["$: expected object, got list"]
+    relevance = load_prompt("relevance").schema
+    assert validate({"grades": [{"grade": 2, "x": 1}]}, relevance) == [
+        "$.grades[0]: missing 'section_id'", "$.grades[0]: unexpected 'x'"]
+
+
+def test_a_broken_bundled_schema_is_a_bug(tmp_path, monkeypatch):
+    from reviewer.errors import BugError
+    from reviewer.judges import prompts
+
+    (tmp_path / "stance-v0.md").write_text("Label the stance.\n", encoding="utf-8")
+    (tmp_path / "stance-v0.schema.json").write_text('{"type": "objekt"}', encoding="utf-8")
+    monkeypatch.setattr(prompts, "resource_path", lambda *parts: tmp_path / parts[-1])
+    with pytest.raises(BugError, match="stance-v0 is missing or broken: 'objekt' is not valid"):
+        prompts.load_prompt("stance", "stance-v0")
 
 
 def test_data_block_escapes_its_own_delimiters():
@@ -511,23 +530,9 @@ def test_settings_precedence_and_no_secrets(tmp_path, monkeypatch):
 
 def test_api_key_from_env_then_keyring(monkeypatch):
     import keyring
-    from keyring.backend import KeyringBackend
-
-    class MemoryKeyring(KeyringBackend):
-        priority = 1
-        store: dict = {}
-
-        def get_password(self, service, username):
-            return self.store.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.store[(service, username)] = password
-
-        def delete_password(self, service, username):
-            self.store.pop((service, username), None)
 
     previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
+    keyring.set_keyring(memory_keyring())
     try:
         monkeypatch.delenv("SPEC_REVIEW_API_KEY", raising=False)
         monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -560,12 +565,12 @@ def test_api_key_from_env_then_keyring(monkeypatch):
 def test_connection_test(server):
     server.queue(Reply(content="OK"))
     config = config_for(server)
-    message = modelconfig.test_connection(config, client=make_client(config, ApiKey("test", "test")))
+    message = openai_judge.test_connection(config, client=make_client(config, ApiKey("test", "test")))
     assert "answered 'OK'" in message and server.base_url in message
     assert "response_format" not in server.requests[0]
     server.queue(error_reply(404, "The model `nope` does not exist"))
     with pytest.raises(KnownError, match="does not exist"):
-        modelconfig.test_connection(config, client=make_client(config, ApiKey("test", "test")))
+        openai_judge.test_connection(config, client=make_client(config, ApiKey("test", "test")))
 
 
 def test_openai_client_gets_explicit_timeout_and_retries(server):
@@ -626,7 +631,7 @@ def test_cli_stance_run_and_the_key_is_never_stored(capsys, workspace, server, m
     for path in workspace.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
-    assert b"***" in b"".join(p.read_bytes() for p in workspace.glob("reviewer.db*"))
+    assert b"[redacted]" in b"".join(p.read_bytes() for p in workspace.glob("reviewer.db*"))
 
 
 def test_cli_without_endpoint_says_what_to_set(capsys, workspace, monkeypatch):

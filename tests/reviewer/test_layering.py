@@ -37,3 +37,25 @@ def test_importing_every_domain_module_loads_no_qt():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_domain_imports_neither_the_command_line_nor_the_gui():
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "reviewer").rglob("*.py"))
+        for name in _imported_modules(path)
+        if name.split(".")[0] in ("cli", "ui")
+    }
+    assert not offenders, "reviewer/ is the domain layer; the CLI and the GUI import it, never the reverse"

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
+from cli.main import main
 from reviewer.agreement import effective_grades
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.lexical import (
     BM25,

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
+from cli.main import main
 from reviewer import audit
-from reviewer.cli import main
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id
 from reviewer.importing import list_quarantine

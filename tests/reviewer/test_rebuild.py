@@ -131,6 +131,27 @@ def test_a_log_that_is_not_intact_is_no_ground_to_rebuild_from(worked, tmp_path)
     assert not (tmp_path / "out.db").exists()
 
 
+def test_the_command_line_rebuilds_into_a_new_file_and_never_over_one(demo_workspace, tmp_path, capsys):
+    import json as json_module
+
+    from cli.main import main
+    from reviewer.replay import check_record
+    from reviewer.store import Store
+
+    out = tmp_path / "rebuilt.db"
+    assert main(["audit", "rebuild", str(demo_workspace), "-o", str(out), "--json"]) == 0
+    data = json_module.loads(capsys.readouterr().out)
+    assert data["ok"] and data["out_db"] == str(out) and data["rows"]["members"] == 5
+    rebuilt = Store.open(out)
+    try:
+        assert check_record(rebuilt) == []
+    finally:
+        rebuilt.close()
+    before = out.read_bytes()
+    assert main(["audit", "rebuild", str(demo_workspace), "-o", str(out)]) == 1
+    assert "exists" in capsys.readouterr().err and out.read_bytes() == before
+
+
 def test_values_older_events_do_not_carry_come_from_the_event_time_and_are_counted(demo_workspace, tmp_path):
     from reviewer import audit
 

@@ -1,3 +1,5 @@
+import pytest
+
 from reviewer.render import escape, render_markdown
 
 
@@ -30,3 +32,41 @@ def test_commentary_blocks_render():
 
 def test_escape():
     assert escape('<b a="1">&') == "&lt;b a=&quot;1&quot;&gt;&amp;"
+
+
+HOSTILE_SOURCES = ["/etc/hostname", "../../etc/passwd", "//evil.example/x.png", "\\\\evil\\share\\x.png",
+                   "file:///etc/hostname", "https://evil.example/pixel.png", "data:image/png;base64,AAAA"]
+
+
+@pytest.mark.parametrize("src", HOSTILE_SOURCES)
+def test_no_image_is_rendered_only_its_alt_text(src):
+    html = render_markdown(f"Look: ![the alt words]({src}) and ![]({src})")
+    assert "<img" not in html and "src=" not in html
+    assert "[image: the alt words]" in html and "[image]" in html
+    assert "etc/" not in html and "evil" not in html and "AAAA" not in html
+
+
+@pytest.mark.parametrize("href", ["/etc/hostname", "../../etc/passwd", "//evil.example/x", "\\\\evil\\share\\x",
+                                  "file:///etc/hostname", "javascript:alert(1)", "qrc:/x", "data:text/html,x"])
+def test_links_other_than_web_mail_and_anchors_lose_their_target(href):
+    html = render_markdown(f"[text]({href}) [ok](https://example.org/a) [mail](mailto:a@example.org) [in](#x_y)")
+    assert "etc/" not in html and "evil" not in html and "javascript" not in html and "qrc" not in html
+    assert "<a>text</a>" in html
+    assert 'href="https://example.org/a"' in html and 'href="mailto:a@example.org"' in html
+    assert 'href="#x_y"' in html
+
+
+def test_the_allow_list_keeps_what_markdown_makes():
+    html = render_markdown("| a | b |\n|:--|--:|\n| 1 | 2 |\n\nText[^1]\n\n[^1]: note\n\n~~~xml\n<a>\n~~~\n")
+    assert '<th style="text-align:left">a</th>' in html and '<td style="text-align:right">2</td>' in html
+    assert '<a class="footnote-ref" href="#fn:1">1</a>' in html and '<li id="fn:1">' in html
+    assert '<code class="language-xml">&lt;a&gt;' in html
+
+
+def test_bidi_overrides_are_shown_as_markers_and_rtl_text_is_kept():
+    rtl = "مرحبا بالعالم · שלום עולם"
+    assert escape("\u202eevil\u202c <b>") == "⟨RLO⟩evil⟨PDF⟩ &lt;b&gt;"
+    html = render_markdown(f"{rtl}\n\n**\u202eevil\u202c** and \u2067isolated\u2069")
+    assert "\u202e" not in html and "\u2067" not in html and "\u2069" not in html
+    assert "<strong>⟨RLO⟩evil⟨PDF⟩</strong>" in html and "⟨RLI⟩isolated⟨PDI⟩" in html
+    assert rtl in html and escape(rtl) == rtl

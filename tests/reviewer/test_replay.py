@@ -672,9 +672,9 @@ def test_model_labels_imported_are_vouched_for_by_their_import(labelled, tmp_pat
 @pytest.fixture
 def judged(demo_workspace):
     """The demo with a stance job run by the fake judge whose judge.finish carries its result digest; closed."""
-    from reviewer import audit
     from reviewer.judges.fake import FakeJudge
-    from reviewer.judges.tasks import run_items, stance_items
+    from reviewer.judges.items import stance_items
+    from reviewer.judges.running import run_items
     from reviewer.modelconfig import ModelConfig
     from reviewer.workspace import Workspace
     from tests.datapaths import SUPPORTED
@@ -684,13 +684,11 @@ def judged(demo_workspace):
         summary = run_items(store, stance_items(store, proposal_id=SUPPORTED, limit=4), FakeJudge(),
                             ModelConfig(model="fake-judge"))
         assert summary.stored == 4
-        assert check_record(store) == []  # its own judge.finish has no digest yet: the job is not checked
-        # What judges/tasks.py will do when it finishes a job: the event carries judge_job_digest.
-        with audit.anchored(store.db):
-            audit.append_event(store.db, actor="spec-review", action="judge.finish", object_type="judge_job",
-                               object_id=summary.job_id, payload={
-                                   "task": "stance", "status": "done",
-                                   "result_digest": digests.judge_job_digest(store.db.conn, summary.job_id)})
+        (payload,) = store.db.execute(
+            "SELECT payload FROM audit_events WHERE action = 'judge.finish' AND object_id = ?", [summary.job_id]
+        ).fetchone()
+        # The job's own finish event vouches for what it stored.
+        assert json.loads(payload)["result_digest"] == digests.judge_job_digest(store.db.conn, summary.job_id)
         assert check_record(store) == []
     return demo_workspace, summary.job_id
 

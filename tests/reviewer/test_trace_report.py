@@ -22,14 +22,15 @@ def committed_workspace(tmp_path):
     return workspace, proposal, item.commit_sha
 
 
-def test_trace_ok_lists_outside_commits(tmp_path, capsys):
+def test_trace_fails_on_outside_commits_and_lists_them(tmp_path, capsys):
     workspace, proposal, sha = committed_workspace(tmp_path)
     outside = commit_file(workspace.spec_repo_path, "model_spec.md",
                           (workspace.spec_repo_path / "model_spec.md").read_text().replace("Guidance text.", "Edited by hand."),
                           "Hand edit")
     commit_file(workspace.spec_repo_path, "README.md", "not the spec\n", "Readme")  # not the spec file: not listed
     result = trace(workspace)
-    assert result.ok, result.problems
+    assert not result.ok and result.problems == [
+        f"commit {outside[:10]} (Hand edit) changed the spec outside the app: no adopted proposal explains it"]
     (entry,) = result.proposals
     assert entry["proposal_id"] == proposal.id and entry["commit_sha"] == sha
     assert all(entry["checks"].values()) and entry["changed_sections"] == ["user_rule"]
@@ -38,7 +39,7 @@ def test_trace_ok_lists_outside_commits(tmp_path, capsys):
     workspace.close()
     code, out, _ = run(capsys, "audit", "trace", tmp_path / "ws", "--json")
     data = json.loads(out)
-    assert code == 0 and data["ok"] and data["outside_commits"] == 1
+    assert code == 1 and not data["ok"] and data["outside_commits"] == 1
 
 
 def test_trace_lists_adopted_but_uncommitted(tmp_path):
@@ -270,3 +271,30 @@ def test_report_labels_every_vote_for_every_status(tmp_path):
     assert rows["Pending"][rationale_column] == "Ana (adopt, awaiting quorum): Ana: pending vote."
     assert "Ben (defer, contested): Ben: not yet." in rows["Contested"][rationale_column]
     assert rows["Deferred"][rationale_column] == "Ana (defer): Ana: on reflection, wait."
+
+
+def test_a_commit_whose_text_is_not_the_proposal_is_a_trace_failure(tmp_path):
+    """Someone commits other text under the app's trailers: recovery refuses it and trace names it."""
+    from reviewer.committing import TRAILER_DECISION, TRAILER_PROPOSAL, TRAILER_WORKSPACE
+
+    workspace, _proposal, _sha = committed_workspace(tmp_path)
+    waiting = propose(workspace, "guide", ("Guidance text.", "Guidance, as adopted."))
+    decision = governance.decide(workspace.store, waiting.id, "adopt", "Ana", "Yes.").decision
+    spec = workspace.spec_repo_path / "model_spec.md"
+    forged = spec.read_text().replace("Guidance text.", "Something nobody adopted.")
+    message = (f"Guide\n\n{TRAILER_PROPOSAL}: {waiting.id}\n{TRAILER_DECISION}: {decision.id}\n"
+               f"{TRAILER_WORKSPACE}: {workspace.config.id}\n")
+    sha = commit_file(workspace.spec_repo_path, "model_spec.md", forged, message)
+    report = committing.commit_adopted(workspace, "Eve")
+    item = report.items[0]
+    assert item.result == "refused" and item.commit_sha == sha and "not the proposal applied to its parent" in item.message
+    assert governance.proposal_status(workspace.store, waiting.id).status != "committed"
+    result = trace(workspace)
+    assert not result.ok and any(sha[:10] in p for p in result.problems)
+
+
+def test_the_html_report_shows_a_bidi_override_as_a_marker(tmp_path):
+    workspace, proposal, _sha = committed_workspace(tmp_path)
+    workspace.store.db.execute("UPDATE proposals SET title = ? WHERE id = ?", ["evil \u202eelif.exe", proposal.id])
+    text = report.render_html(report.build_report(workspace))
+    assert "\u202e" not in text and "RLO" in text

@@ -178,3 +178,62 @@ def test_bad_proposal_texts(tmp_path, spec_2025_04, change, message):
         with pytest.raises(KnownError, match=message):
             add_proposal(ws, changes=[change], title="t", intent="i", kind="clarification")
         assert ws.store.counts()["proposals"] == 0
+
+
+def test_an_auditor_reads_and_verifies_a_read_only_copy(demo_workspace, capsys, monkeypatch):
+    """A read-only copy (another user's files, no write permission) opens for reading: status and verify work."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import cli.governance  # noqa: F401 - loaded before the user changes: the checkout may be closed to them
+    import reviewer.replay  # noqa: F401
+    import reviewer.trace  # noqa: F401
+    from cli.main import main
+    from tests.datapaths import SUPPORTED
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become another user, whom permission bits bind")
+    base = Path(tempfile.mkdtemp())  # pytest's own folders are closed to other users
+    try:
+        base.chmod(0o755)
+        copy, home = base / "ws", base / "home"
+        shutil.copytree(demo_workspace, copy, symlinks=True)
+        home.mkdir()
+        subprocess.run(["chown", "-R", "65534:65534", str(copy), str(home)], check=True)
+        subprocess.run(["chmod", "-R", "a-w", str(copy)], check=True)
+        monkeypatch.setenv("HOME", str(home))  # git reads the user's config from here
+        before = tree_snapshot(copy)
+        os.setegid(65534)
+        os.seteuid(65534)
+        try:
+            status = main(["status", str(copy)])
+            verified = main(["audit", "verify", str(copy)])
+            decided = main(["decide", str(copy), SUPPORTED, "adopt", "--reviewer", "Amara Okafor", "--rationale", "Yes."])
+        finally:
+            os.seteuid(0)
+            os.setegid(0)
+        out, err = capsys.readouterr()
+        assert status == 0 and "proposals" in out, err
+        assert verified == 0 and "Audit log intact" in out and "the record matches the log" in out, err
+        assert decided == 1 and "read-only" in err and "Traceback" not in err
+        assert tree_snapshot(copy) == before  # nothing written: no anchor, no -wal, no -shm
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(base)], check=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_repository_git_will_not_read_is_explained(tmp_path, monkeypatch):
+    """git refuses another user's repository ("dubious ownership"): say that, not "no revision HEAD"."""
+    from reviewer import gitops
+
+    repo = spec_repo_with(tmp_path / "spec", "# Overview {#overview}\n\nText.\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[safe]\n\tdirectory = /nowhere\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")  # git's own switch for this check
+    with pytest.raises(KnownError, match="belongs to another user") as refused:
+        gitops.read_file_at(repo, "HEAD", "model_spec.md")
+    assert "safe.directory" in str(refused.value)

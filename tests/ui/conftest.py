@@ -38,3 +38,38 @@ def real_workspace(tmp_path):
             created_by="Ana",
         )
     return tmp_path / "ws", proposal.id
+
+
+def first_justification(workspace):
+    """Return (justification id, conversation id, participant id) of a workspace's first justification."""
+    from reviewer.store import Store
+    from reviewer.workspace import DB_FILE
+
+    store = Store.open(workspace / DB_FILE)
+    try:
+        return store.db.execute(
+            "SELECT j.id, a.conversation_id, a.participant_id FROM justifications j"
+            " JOIN assessments a ON a.id = j.assessment_id ORDER BY j.id LIMIT 1").fetchone()
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def open_conversation(qtbot):
+    """Open a conversation in a real ``ConversationView`` on the workspace's lane; returns the view once shown."""
+    from ui.views.conversation_view import ConversationView
+    from ui.workers import WorkspaceLane
+
+    lanes = []
+
+    def open_(workspace, conversation_id, justification_id=None):
+        lanes.append(WorkspaceLane(workspace))
+        view = ConversationView(lanes[-1])
+        qtbot.addWidget(view)
+        with qtbot.waitSignal(view.loaded, timeout=20000):
+            view.show_conversation(conversation_id, justification_id)
+        return view
+
+    yield open_
+    for lane in lanes:
+        lane.shutdown()

@@ -2,7 +2,7 @@
 import pytest
 
 from reviewer.errors import KnownError
-from reviewer.judges.tasks import response_messages
+from reviewer.judges.data import response_messages
 from reviewer.rankings import parse_ranking
 from reviewer.store import Store
 from ui.views.conversation_view import (

@@ -209,3 +209,19 @@ def test_commit_queue_model_passes_model_tester(qtmodeltester, make_view, adopte
     assert view.model.rowCount() == 1
     qtmodeltester.check(view.model)
     qtmodeltester.check(CommitQueueModel())
+
+
+def test_an_editor_whose_name_holds_a_bidi_override_is_shown_marked_and_commits_as_themselves(
+        qtbot, make_view, adopted):
+    path, proposal_id = adopted
+    name = "Eve \u202eyrotide"
+    with Workspace.open(path) as workspace:
+        governance.add_member(workspace.store, name, ["editor"])
+    view = make_view(path)
+    index = next(i for i in range(view.editor_box.count()) if view.editor_box.itemData(i) == name)
+    assert "\u202e" not in view.editor_box.itemText(index) and "RLO" in view.editor_box.itemText(index)
+    view.editor_box.setCurrentIndex(index)
+    assert view.editor() == name
+    report = commit(qtbot, view)
+    assert [i.result for i in report.items] == ["committed"]
+    assert status_of(path, proposal_id).status == "committed"

@@ -56,8 +56,8 @@ def test_counts_equal_the_evidence_summary(qtbot, desk, demo_workspace):
     store = _store(demo_workspace)
     summary = evidence_summary(store, pid)
     store.close()
-    assert desk.summary["counts"] == summary["counts"]
-    counts = summary["counts"]
+    assert desk.summary.counts == summary.counts
+    counts = summary.counts
     text = desk.counts_label.text()
     assert f"{counts['supports']:,}</b> supports" in text and f"{counts['refutes']:,}</b> refutes" in text
     assert "95% interval" in text and "Wilson" in desk.counts_label.toolTip()
@@ -123,7 +123,7 @@ def test_keyboard_changes_a_stance_and_keeps_the_earlier_label(qtbot, desk, demo
     pid = _proposal_id(demo_workspace)
     _show(qtbot, desk, pid)
     desk.set_reviewer("Amara Okafor")
-    before = dict(desk.summary["counts"])
+    before = dict(desk.summary.counts)
     view, row = _select_first(qtbot, desk, "supports")
     with qtbot.waitSignal(desk.stance_changed, timeout=20000) as blocker:
         qtbot.keyClick(view, Qt.Key.Key_R)
@@ -137,7 +137,7 @@ def test_keyboard_changes_a_stance_and_keeps_the_earlier_label(qtbot, desk, demo
     store.close()
     assert labels[0][0] == row.label_id and labels[0][1] == "supports"  # the earlier label is still there
     assert labels[-1][1:] == ("refutes", "person", "Amara Okafor", row.label_id)
-    after = desk.summary["counts"]
+    after = desk.summary.counts
     assert after["supports"] == before["supports"] - 1 and after["refutes"] == before["refutes"] + 1
     assert f"{after['refutes']:,}</b> refutes" in desk.counts_label.text()
     # The item moved column; the next one of the old column is selected for the next key.
@@ -154,7 +154,7 @@ def test_keyboard_changes_a_stance_and_keeps_the_earlier_label(qtbot, desk, demo
     with qtbot.waitSignal(desk.stance_changed, timeout=20000):
         qtbot.keyClick(refutes_view, Qt.Key.Key_N)
     assert desk.models["no_comment"].row_of(row.justification_id) >= 0 or not desk.models["no_comment"].exhausted
-    assert desk.summary["counts"]["no_comment"] == before["no_comment"] + 1
+    assert desk.summary.counts["no_comment"] == before["no_comment"] + 1
 
 
 def test_without_a_reviewer_name_a_change_is_refused(qtbot, desk, demo_workspace):
@@ -414,4 +414,4 @@ def test_list_title_says_when_it_waits_for_a_page(qtbot, desk, demo_workspace):
         model.fetchMore()  # the view wants it before it has come
         assert model.reading and "reading more…" in title.text()
     assert not model.reading and "reading more" not in title.text()
-    assert f"({desk.summary['counts']['supports']:,})" in title.text()
+    assert f"({desk.summary.counts['supports']:,})" in title.text()

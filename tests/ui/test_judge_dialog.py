@@ -42,6 +42,7 @@ def test_estimate_confirm_and_run_stance_labels(qtbot, demo_workspace):
             dialog.estimate_button.click()
         plan = planned.args[0]
         assert plan.estimate.calls == 12 and "12" in dialog.message.text()
+        assert server.base_url in dialog.message.text()  # where the requests would go, before confirming
         assert model_labels(demo_workspace) == 0  # nothing sent before confirming
         with qtbot.waitSignal(dialog.finished, timeout=30000) as finished:
             dialog.run_button.click()
@@ -78,4 +79,20 @@ def test_cancel_keeps_finished_answers_and_the_next_run_resumes(qtbot, demo_work
         with qtbot.waitSignal(dialog.finished, timeout=30000):
             dialog.run_button.click()
         assert model_labels(demo_workspace) == 40
+        dialog.close()
+
+
+def test_an_environment_key_is_not_sent_where_only_the_workspace_points(qtbot, demo_workspace, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-0123456789abcdef")
+    with FakeOpenAIServer(stance_responder) as server:
+        save_config(ModelConfig(base_url=server.base_url, model="test-model", timeout=5),
+                    demo_workspace / "models.json")
+        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
+        qtbot.addWidget(dialog)
+        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
+        with qtbot.waitSignal(dialog.failed, timeout=20000):
+            dialog.estimate_button.click()
+        text = dialog.message.text()
+        assert server.base_url in text and "OPENAI_API_KEY" in text and not dialog.run_button.isEnabled()
+        assert "sk-env" not in text and server.requests == []
         dialog.close()

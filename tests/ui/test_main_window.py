@@ -96,7 +96,7 @@ def test_gui_screenshot_command_writes_png(tmp_path, real_workspace):
     path, _ = real_workspace
     png = tmp_path / "shot.png"
     result = subprocess.run(
-        [sys.executable, "-m", "reviewer", "gui", str(path), "--screenshot", str(png)],
+        [sys.executable, "-m", "cli", "gui", str(path), "--screenshot", str(png)],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr

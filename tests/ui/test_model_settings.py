@@ -3,11 +3,10 @@ import threading
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.backends import fail
 
-from reviewer.modelconfig import KEYRING_SERVICE, ModelConfig, load_config
+from reviewer.modelconfig import KEYRING_SERVICE, ApiKey, ModelConfig, load_config, resolve_api_key
 from tests.fake_openai_server import FakeOpenAIServer, Reply, error_reply
+from tests.helpers import memory_keyring
 from ui.dialogs import Dialogs
 from ui.views.model_settings import ModelSettingsDialog
 
@@ -16,35 +15,16 @@ pytestmark = pytest.mark.gui
 KEY = "sk-test-0123456789abcdef"
 
 
-class MemoryKeyring(KeyringBackend):
-    priority = 10
-
-    def __init__(self):
-        super().__init__()
-        self.store = {}
-
-    def get_password(self, service, username):
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.store.pop((service, username), None)
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in ("SPEC_REVIEW_API_KEY", "OPENAI_API_KEY", "SPEC_REVIEW_BASE_URL", "SPEC_REVIEW_MODEL",
+def clean_env(monkeypatch, tmp_path, no_keyring):
+    for name in ("SPEC_REVIEW_API_KEY", "OPENAI_API_KEY", "SPEC_REVIEW_BASE_URL", "OPENAI_BASE_URL", "SPEC_REVIEW_MODEL",
                  "SPEC_REVIEW_TIMEOUT", "SPEC_REVIEW_RETRIES", "SPEC_REVIEW_CONCURRENCY"):
         monkeypatch.delenv(name, raising=False)
     from reviewer import paths
 
     monkeypatch.setattr(paths, "config_dir", lambda: tmp_path / "user-config")
-    before = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(before)
 
 
 @pytest.fixture
@@ -134,7 +114,7 @@ def test_no_model_is_a_plain_message(qtbot, dialog):
 
 
 def test_save_writes_settings_and_never_the_key(qtbot, dialog, workspace, monkeypatch):
-    memory = MemoryKeyring()
+    memory = memory_keyring()
     keyring.set_keyring(memory)
     _fill(dialog, url="https://models.example.org/v1", model="big-model", timeout=30.0, retries=5,
           concurrency=8)
@@ -163,7 +143,13 @@ def test_without_a_keyring_the_key_is_kept_for_the_session_only(qtbot, dialog, w
     with qtbot.waitSignal(dialog.saved, timeout=5000):
         dialog.on_save()
     assert "session only" in dialog.message.text()
-    assert os.environ["SPEC_REVIEW_API_KEY"] == KEY  # restored by the clean_env fixture
+    # Kept in memory for that endpoint alone: not lent to every endpoint through the environment.
+    assert "SPEC_REVIEW_API_KEY" not in os.environ
+    saved = load_config(workspace, env={})
+    assert saved.endpoint_chosen_by is not None  # the workspace file names it now...
+    assert resolve_api_key(saved, env={}) == ApiKey(KEY, "session")  # ...and the key typed for it is used
+    assert resolve_api_key(ModelConfig(model="m"), env={}).value is None
+    assert "this session" in dialog.key_status.text()
     assert KEY not in dialog.settings_file.read_text(encoding="utf-8")
     assert not any(KEY in p.read_text(errors="replace") for p in workspace.rglob("*") if p.is_file())
 
@@ -191,5 +177,27 @@ def test_a_broken_settings_file_is_reported(qtbot, workspace, monkeypatch):
     try:
         assert "API keys are never kept in settings files" in d.message.text()
         assert "SPEC_REVIEW_MODEL=from-env" in d.env_note.text()
+    finally:
+        d.shutdown()
+
+
+def test_an_environment_key_is_not_sent_to_the_workspace_endpoint_unless_typed_here(qtbot, workspace, server,
+                                                                                    monkeypatch):
+    (workspace / "models.json").write_text(json.dumps({"base_url": server.base_url, "model": "m"}))
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    d = ModelSettingsDialog(workspace)
+    qtbot.addWidget(d)
+    try:
+        assert "only the workspace's settings name it" in d.key_status.text()
+        with qtbot.waitSignal(d.failed, timeout=20000):
+            d.on_test()
+        assert server.base_url in d.message.text() and "--base-url" in d.message.text()
+        assert server.requests == []
+        # A key typed here, for the endpoint the form shows, is the user's own choice.
+        server.queue(Reply(content="OK"))
+        d.key_edit.setText("sk-typed-for-it-0123456")
+        with qtbot.waitSignal(d.tested, timeout=20000):
+            d.on_test()
+        assert [h["authorization"] for h in server.headers] == ["Bearer sk-typed-for-it-0123456"]
     finally:
         d.shutdown()

@@ -14,6 +14,7 @@ from tests.datapaths import (
     SUPPORTED,
     USER_LEVEL,
 )
+from ui.labels import plain_tooltip
 from ui.main_window import MainWindow
 from ui.models.queue import COL_STATUS, STATUS_LABELS
 from ui.workers import WorkspaceLane
@@ -63,7 +64,7 @@ def test_queue_shows_every_proposal_with_level_status_and_counts(desk, demo_work
         from reviewer.evidence import evidence_summary
 
         row = desk.queue.model.queue_row(desk.queue.model.row_of(SPLIT_BY_COUNTRY))
-        counts = evidence_summary(store, SPLIT_BY_COUNTRY)["counts"]
+        counts = evidence_summary(store, SPLIT_BY_COUNTRY).counts
         assert (row.supports, row.refutes, row.no_comment) == (counts["supports"], counts["refutes"], counts["no_comment"])
         assert desk.queue.model.queue_row(desk.queue.model.row_of(ROOT_LEVEL)).level == "root"
         assert desk.queue.model.queue_row(desk.queue.model.row_of(USER_LEVEL)).level == "user"
@@ -188,7 +189,7 @@ def test_a_member_without_the_reviewer_role_is_told_before_writing(qtbot, desk, 
     # Before any rationale is typed: Record is off, and the reason is shown beside it.
     assert not panel.save_button.isEnabled()
     assert "reviewer role" in panel.message.text() and "auditor" in panel.message.text()
-    assert panel.save_button.toolTip() == panel.message.text()
+    assert panel.save_button.toolTip() == plain_tooltip(panel.message.text())  # shown literally
     panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_adopt").click()
     panel.rationale.setPlainText("Looks right to me.")
     qtbot.keyClick(panel.rationale, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -359,3 +360,45 @@ def test_the_desk_marks_a_decision_whose_evidence_changed_since(qtbot, desk, dem
     assert panel.history_model.index(0, 2).data().endswith(" *")
     assert "1 made on evidence that has changed since" in panel.history_title.text()
     assert "Now:" in panel.history_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_views_follow_the_changes_an_operation_broadcasts(qtbot, desk, demo_workspace):
+    """A decision's changes reach the queue, the history, and the hidden Editor and Audit tabs."""
+    from reviewer.ops import Area
+
+    for tab in (desk.editor_view, desk.auditor_view):  # shown once: read, no longer stale
+        desk.tabs.setCurrentWidget(tab)
+        qtbot.waitUntil(lambda t=tab: not t.follower.stale, timeout=20000)
+    qtbot.waitUntil(lambda: desk.editor_view.state is not None and desk.auditor_view.model.rowCount() > 0,
+                    timeout=20000)
+    events_before = desk.auditor_view.model.rowCount()
+    desk.tabs.setCurrentIndex(0)
+    choose(qtbot, desk, USER_LEVEL)
+    with qtbot.waitSignal(desk.lane.changed, timeout=20000) as changed:
+        decide_in_panel(qtbot, desk, "adopt", "Supported across groups.")
+    changes = changed.args[0]
+    assert changes.touches(Area.DECISIONS) and changes.proposal_ids == {USER_LEVEL}
+    # Hidden tabs are only marked; the desk's own row and history follow at once.
+    assert desk.editor_view.follower.stale and desk.auditor_view.follower.stale
+    qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["adopted"], timeout=20000)
+    qtbot.waitUntil(lambda: desk.decision_panel.history_model.rowCount() == 1, timeout=20000)
+    desk.tabs.setCurrentWidget(desk.editor_view)
+    qtbot.waitUntil(lambda: USER_LEVEL in {i.proposal_id for i in desk.editor_view.state.preview.plan.items},
+                    timeout=20000)
+    desk.tabs.setCurrentWidget(desk.auditor_view)
+    qtbot.waitUntil(lambda: desk.auditor_view.model.rowCount() == events_before + 1, timeout=20000)
+
+
+def test_a_decision_keeps_the_split_the_reviewer_was_shown(qtbot, desk, demo_workspace):
+    evidence = desk.evidence_view
+    choose(qtbot, desk, SPLIT_BY_COUNTRY)
+    qtbot.waitUntil(lambda: evidence.field_combo.findData("age") >= 0, timeout=20000)
+    with qtbot.waitSignal(evidence.split_shown, timeout=20000):
+        evidence.set_field("age")
+    result = decide_in_panel(qtbot, desk, "defer", "Look at the older groups first.")
+    assert result.decision.evidence["split_by"] == "age"
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        assert governance.decisions_for(store, SPLIT_BY_COUNTRY)[-1].evidence["split_by"] == "age"
+    finally:
+        store.close()

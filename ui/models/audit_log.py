@@ -19,6 +19,7 @@ from reviewer.audit_queries import (
     log_page,
 )
 from reviewer.errors import BugError, ReviewerError
+from ui.labels import plain_tooltip, shown
 from ui.workers import PageReader, ReadConnection
 
 if TYPE_CHECKING:
@@ -253,13 +254,9 @@ class AuditLogModel(QAbstractTableModel):
         row = self._rows[seq]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return row[column]
+            return shown(row[column])
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 5:
-                return row[5]
-            if column == 4:
-                return row[4]
-            return None
+            return plain_tooltip(str(row[column])) if column in (4, 5) and row[column] else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if seq == self.bad_seq:

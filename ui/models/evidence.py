@@ -10,6 +10,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 
 from reviewer.evidence import EvidenceRow, evidence_page
 from reviewer.render import escape
+from reviewer.textsafe import display_text
 from ui.workers import PageReader
 
 PAGE = 50  # small pages: appending one stays well inside a 16 ms frame
@@ -358,11 +359,11 @@ class EvidenceListModel(QAbstractListModel):
             return None
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return row.text
+            return display_text(row.text)
         if role == Qt.ItemDataRole.ToolTipRole:
             return row_html(row)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{(row.stance or 'unlabelled').replace('_', ' ')}, {source_badge_text(row)}: {row.text}"
+            return display_text(f"{(row.stance or 'unlabelled').replace('_', ' ')}, {source_badge_text(row)}: {row.text}")
         if role == self.RowRole:
             return row
         if role == self.IdRole:

@@ -15,6 +15,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from reviewer.vocab import Status
+from ui.labels import plain_tooltip, shown
 from ui.style import AUTHORITY_COLOURS, AUTHORITY_LABELS
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ class QueueModel(QAbstractTableModel):
         row = self._rows[self.ids[index.row()]]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
+            return shown(self._display(row, column))
         if role == SORT_ROLE:
             if column == COL_LEVEL:
                 return LEVEL_ORDER.get(row.level, 9)
@@ -149,7 +150,7 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_SUP, COL_REF, COL_NC):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row)
+            return plain_tooltip(self._tooltip(row))
         return None
 
     @staticmethod

@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
 from reviewer.spec import Section, SpecDocument
+from ui.labels import plain_tooltip, shown
 from ui.style import AUTHORITY_LABELS, authority_colour
 
 COLUMNS = ("Section", "Authority", "Id")
@@ -109,17 +110,17 @@ class SectionTreeModel(QAbstractItemModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return section.title
+                return shown(section.title)
             if column == 1:
                 return AUTHORITY_LABELS.get(section.authority or "", section.authority or "")
             if column == 2:
-                return section.id or ""
+                return shown(section.id or "")
         elif role == Qt.ItemDataRole.ForegroundRole and column == 1:
             return authority_colour(section.authority)
         elif role == Qt.ItemDataRole.DecorationRole and column == 0 and section.authority:
             return authority_colour(section.authority)
         elif role == Qt.ItemDataRole.ToolTipRole:
-            return f"#{section.id}  lines {section.start_line}-{section.end_line}"
+            return plain_tooltip(f"#{section.id}  lines {section.start_line}-{section.end_line}")
         elif role == self.SectionIdRole:
             return section.id
         return None

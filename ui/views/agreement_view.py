@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -66,11 +65,14 @@ from reviewer.agreement import (
 )
 from reviewer.errors import KnownError
 from reviewer.evidence import demographic_fields
+from reviewer.ops import Area
 from reviewer.queue import QueueRow, queue_rows
 from reviewer.rankings import normalise, pairwise_agreement, parse_ranking
 from reviewer.render import escape
 from reviewer.store import Store
+from ui.changes import Follower
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import COL_KIND, COL_ORIGIN, COL_SECTIONS, COL_TITLE, ID_ROLE, QueueModel
 from ui.workers import WorkspaceLane
 
@@ -344,8 +346,8 @@ class AgreementTableModel(QAbstractTableModel):
         s = entry.stats
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (entry.section_id or "overall", entry.title or "", f"{s.conversations:,}", f"{s.counted:,}",
-                    pct(s.share, 1), interval_text(s))[column]
+            return shown((entry.section_id or "overall", entry.title or "", f"{s.conversations:,}", f"{s.counted:,}",
+                          pct(s.share, 1), interval_text(s))[column])
         if role == SortRole:
             return (entry.section_id or "", (entry.title or "").lower(), s.conversations, s.counted,
                     -1.0 if s.share is None else s.share, -1.0 if s.low is None else s.low)[column]
@@ -359,7 +361,7 @@ class AgreementTableModel(QAbstractTableModel):
             if entry.groups and self.result is not None:
                 lines.append(f"By {self.result.by}:")
                 lines.extend(_group_lines(entry))
-            return "\n".join(lines)
+            return plain_tooltip("\n".join(lines))
         if role == SectionIdRole:
             return entry.section_id
         return None
@@ -407,15 +409,15 @@ class SectionConversationsModel(QAbstractTableModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.first_line, f"{row.assessments:,}", pct(row.share), row.ranker_ranking)[column]
+            return shown((row.first_line, f"{row.assessments:,}", pct(row.share), row.ranker_ranking)[column])
         if role == SortRole:
             return (row.first_line.lower(), row.assessments, -1.0 if row.share is None else row.share,
                     row.ranker_ranking)[column]
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (self.ASSESSMENTS, self.AGREEMENT):
             return _RIGHT
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"{row.first_line}\nPrompt {row.prompt_id}\n{row.agreeing:,} of {row.counted:,} pairs agree "
-                    f"with the ranker ({row.ranker_ranking}) over {row.assessments:,} assessments")
+            return plain_tooltip(f"{row.first_line}\nPrompt {row.prompt_id}\n{row.agreeing:,} of {row.counted:,} pairs "
+                                 f"agree with the ranker ({row.ranker_ranking}) over {row.assessments:,} assessments")
         if role == ConversationIdRole:
             return row.conversation_id
         return None
@@ -812,6 +814,11 @@ class AgreementView(QWidget):
         self.detail: SectionDetail | None = None
         self._generation = 0
         self._detail_generation = 0
+        # Computed the first time the tab is shown, and again when the crowd, the rankings, the
+        # grades or the spec change (a resampled computation is not cheap: never while hidden).
+        self.follower = Follower(self, self.refresh, lambda changes: changes.touches(
+            Area.CROWD, Area.RANKINGS, Area.RELEVANCE, Area.COMMITS))
+        self.on_changes = self.follower.on_changes
 
         # Controls.
         self.relevance_box = QSpinBox()
@@ -851,7 +858,7 @@ class AgreementView(QWidget):
         for text, widget in (("Min. &relevance:", self.relevance_box), ("Ran&kings:", self.view_box),
                              ("R&esamples:", self.resamples_box), ("S&eed:", self.seed_box),
                              ("Split &by:", self.by_box)):
-            label = QLabel(text)
+            label = PlainLabel(text)
             label.setBuddy(widget)
             controls.addWidget(label)
             controls.addWidget(widget)
@@ -866,9 +873,8 @@ class AgreementView(QWidget):
         self.busy.setMaximumWidth(160)
         self.busy.setTextVisible(False)
         self.busy.hide()
-        self.summary = QLabel("Not computed yet.")
+        self.summary = RichLabel("Not computed yet.")
         self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
         status = QHBoxLayout()
         status.addWidget(self.busy)
         status.addWidget(self.summary, 1)
@@ -898,9 +904,8 @@ class AgreementView(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self.on_table_row_changed)
 
         # The chosen section's conversations and proposals.
-        self.conversations_label = QLabel("Choose a section to see its conversations.")
+        self.conversations_label = RichLabel("Choose a section to see its conversations.")
         self.conversations_label.setWordWrap(True)
-        self.conversations_label.setTextFormat(Qt.TextFormat.RichText)
         self.conversations_model = SectionConversationsModel(self)
         self.conversations_proxy = _sorting_proxy(self.conversations_model, self)
         self.conversations = QTableView()
@@ -912,7 +917,7 @@ class AgreementView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(SectionConversationsModel.PROMPT, QHeaderView.ResizeMode.Stretch)
         self.conversations.activated.connect(self.on_conversation_activated)
-        self.proposals_label = QLabel("")
+        self.proposals_label = PlainLabel("")
         self.proposals_model = QueueModel(self)
         self.proposals = QTableView()
         self.proposals.setModel(self.proposals_model)
@@ -932,8 +937,7 @@ class AgreementView(QWidget):
         detail_layout.addWidget(self.proposals_label)
         detail_layout.addWidget(self.proposals, 1)
         # How far each machine source of stance labels agrees with people: how much to trust it.
-        self.trust_label = QLabel()
-        self.trust_label.setTextFormat(Qt.TextFormat.RichText)
+        self.trust_label = RichLabel()
         self.trust_label.setWordWrap(True)
         detail_layout.addWidget(self.trust_label)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -14,13 +13,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -30,12 +27,15 @@ from reviewer.audit_queries import LogCounts, LogFilter
 from reviewer.errors import ReviewerError
 from reviewer.render import escape
 from reviewer.replay import VerifyReport, verify_workspace
-from reviewer.report import FORMATS, write_report
+from reviewer.report import FORMATS, WrittenReport, write_report
 from reviewer.store import APP_ACTOR
 from reviewer.trace import TraceReport, trace
 from reviewer.workspace import Workspace
+from ui.changes import Follower
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel
 from ui.models.audit_log import AuditLogModel, short_time
+from ui.text_browser import SafeTextBrowser
 from ui.workers import PageReader, ReadConnection, WorkspaceLane, describe_error
 
 ACTION_PREFIXES = (
@@ -245,6 +245,9 @@ class AuditorView(QWidget):
         self.chain_report: audit.ChainReport | None = None
         self.trace_report: TraceReport | None = None
         self._running = 0
+        # Every operation appends to the log: any change makes the shown log stale.
+        self.follower = Follower(self, self.refresh, lambda changes: bool(changes.events))
+        self.on_changes = self.follower.on_changes
 
         self.action_filter = QComboBox()
         self.action_filter.setEditable(True)
@@ -272,7 +275,7 @@ class AuditorView(QWidget):
         filters = QHBoxLayout()
         for text, widget in (("&Action:", self.action_filter), ("Act&or:", self.actor_filter),
                              ("O&bject:", self.object_filter), ("&Since:", self.since_filter)):
-            label = QLabel(text)
+            label = PlainLabel(text)
             label.setBuddy(widget)
             filters.addWidget(label)
             filters.addWidget(widget)
@@ -312,7 +315,7 @@ class AuditorView(QWidget):
         actions.addWidget(self.format_box)
         actions.addWidget(self.export_button)
         actions.addStretch(1)
-        self.count_label = QLabel()
+        self.count_label = RichLabel()
         self.count_label.setStyleSheet(f"color:{_MUTED}")
         actions.addWidget(self.count_label)
         actions.addWidget(refresh)
@@ -335,14 +338,11 @@ class AuditorView(QWidget):
         # Compact rows: a log is read as a list, many events at a glance.
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
 
-        self.chain_view = QTextBrowser()
-        self.chain_view.setOpenLinks(False)
+        self.chain_view = SafeTextBrowser()
         self.chain_view.anchorClicked.connect(self.on_link)
-        self.trace_view = QTextBrowser()
-        self.trace_view.setOpenLinks(False)
+        self.trace_view = SafeTextBrowser()
         self.checks = QTabWidget()
         self.checks.addTab(self.chain_view, "Chain")
         self.checks.addTab(self.trace_view, "Trace")
@@ -351,7 +351,7 @@ class AuditorView(QWidget):
             f"<p style='color:{_MUTED}'>Press Check trace (Alt+T) to match decisions with commits.</p>"
         )
 
-        self.message = QLabel()
+        self.message = PlainLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
@@ -559,14 +559,14 @@ class AuditorView(QWidget):
         self._start(f"Writing the {FORMAT_LABELS[fmt]} report…")
         self.lane.run(lambda ws: write_report(ws, fmt, path), success=self.on_exported, failure=self.on_failed)
 
-    def on_exported(self, summary: dict[str, Any]) -> None:
+    def on_exported(self, written: WrittenReport) -> None:
         """Say where the report went."""
         self._finish()
         self._show_message(
-            f"Wrote the {FORMAT_LABELS.get(summary['format'], summary['format'])} report on "
-            f"{summary['proposals']} proposals to {summary['file']}.", _OK,
+            f"Wrote the {FORMAT_LABELS.get(written.format, written.format)} report on "
+            f"{written.proposals} proposals to {written.file}.", _OK,
         )
-        self.exported.emit(str(summary["file"]))
+        self.exported.emit(written.file)
 
     def on_failed(self, error: BaseException) -> None:
         """A check or an export failed: say so (a bug also gets the error box)."""

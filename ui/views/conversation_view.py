@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
 from reviewer.conversations import ConversationDetail, ResponseTally, conversation_detail
 from reviewer.errors import KnownError
@@ -13,6 +13,8 @@ from reviewer.progress import Cancelled
 from reviewer.rankings import Ranking, ranking_or_none
 from reviewer.render import escape, render_markdown
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel
+from ui.text_browser import SafeTextBrowser
 from ui.workers import WorkspaceLane
 
 _CSS = """
@@ -217,10 +219,9 @@ class ConversationView(QWidget):
         self.lane = lane
         self.detail: ConversationDetail | None = None
         self._generation = 0
-        self.title = QLabel("No conversation open.")
+        self.title = PlainLabel("No conversation open.")
         self.title.setStyleSheet("color:#5f6b7a")
-        self.browser = QTextBrowser()
-        self.browser.setOpenLinks(False)
+        self.browser = SafeTextBrowser()
         self.browser.setAccessibleName("Conversation")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -20,7 +21,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -33,11 +33,13 @@ from reviewer.errors import KnownError
 from reviewer.outcomes import REASONS
 from reviewer.render import escape
 from reviewer.vocab import Role, Status
+from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
 from ui.workers import WorkspaceLane
 
 if TYPE_CHECKING:
     from reviewer.governance import Decision, DecisionResult, ProposalStatus
+    from reviewer.ops import Changes, OpResult
 
 _Index = QModelIndex | QPersistentModelIndex
 OUTCOME_LABELS = {"adopt": "Adopt", "defer": "Defer", "set_aside": "Set aside"}
@@ -99,13 +101,13 @@ class DecisionHistoryModel(QAbstractTableModel):
             return None
         d = self.decisions[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (
+            return shown((
                 d.decided_at[:19].replace("T", " "),
                 d.reviewer,
                 OUTCOME_LABELS.get(d.outcome, d.outcome) + (" *" if self.evidence_changed(d) else ""),
                 REASON_LABELS.get(d.reason_category or "", d.reason_category or ""),
                 " ".join(d.rationale.split()),
-            )[index.column()]
+            )[index.column()])
         if role == Qt.ItemDataRole.ToolTipRole:
             from reviewer.decision_evidence import counts_line
 
@@ -114,7 +116,7 @@ class DecisionHistoryModel(QAbstractTableModel):
                 evidence = f"\n\nEvidence when decided: {counts_line(d.evidence)}"
                 if self.evidence_changed(d) and self.evidence_now is not None:
                     evidence += f"\n* Changed since. Now: {counts_line(self.evidence_now)}"
-            return f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}"
+            return plain_tooltip(f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}")
         return None
 
 
@@ -137,9 +139,11 @@ class DecisionPanel(QWidget):
         self.proposal_id: str | None = None
         self.reviewer = ""
         self.members: dict[str, tuple[str, ...]] | None = None  # name -> roles, read with each proposal
+        # The demographic field whose split the reviewer is shown (kept with the decision's evidence);
+        # the window points it at the evidence view's choice.
+        self.split_field: Callable[[], str | None] = lambda: None
 
-        self.status_label = QLabel()
-        self.status_label.setTextFormat(Qt.TextFormat.RichText)
+        self.status_label = RichLabel()
         self.status_label.setWordWrap(True)
 
         self.outcomes = QButtonGroup(self)
@@ -156,7 +160,7 @@ class DecisionPanel(QWidget):
         self.reason.setObjectName("reason")
         self.reason.setMinimumContentsLength(18)
         reason_row = QHBoxLayout()
-        reason_label = QLabel("&Reason:")
+        reason_label = PlainLabel("&Reason:")
         reason_label.setBuddy(self.reason)
         reason_row.addWidget(reason_label)
         reason_row.addWidget(self.reason, 1)
@@ -170,7 +174,7 @@ class DecisionPanel(QWidget):
         self.rationale.setTabChangesFocus(True)
         self.rationale.setMinimumHeight(56)
 
-        self.message = QLabel()
+        self.message = PlainLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#b3261e")
         self.save_button = QPushButton("Record decision")
@@ -200,7 +204,7 @@ class DecisionPanel(QWidget):
         layout.addLayout(reason_row)
         layout.addWidget(self.rationale, 1)
         layout.addLayout(save_row)
-        self.history_title = QLabel("Decisions on record:")
+        self.history_title = PlainLabel("Decisions on record:")
         layout.addWidget(self.history_title)
         layout.addWidget(self.history, 1)
         self._set_enabled(False)
@@ -292,12 +296,15 @@ class DecisionPanel(QWidget):
         reviewer, rationale, reason = self.reviewer, self.rationale.toPlainText(), self.reason.currentData()
         self.message.clear()
         self.save_button.setEnabled(False)
-        def save(ws: Any) -> DecisionResult:
-            from reviewer import governance
+        split_by = self.split_field()
 
-            return governance.record_decision(ws, proposal_id, outcome, reviewer, rationale, reason)
+        def save(ws: Any) -> OpResult[DecisionResult]:
+            from reviewer import operations
 
-        self.lane.run(save, success=self.on_saved, failure=self.on_failed)
+            return operations.decide(ws, proposal_id, outcome, rationale, actor=reviewer, reason=reason,
+                                     split_by=split_by)
+
+        self.lane.perform(save, success=self.on_saved, failure=self.on_failed)
 
     def _problem(self) -> str:
         if self.proposal_id is None:
@@ -336,12 +343,22 @@ class DecisionPanel(QWidget):
         self.on_outcome_toggled(False)  # the reason list follows: none chosen
 
     def on_saved(self, result: DecisionResult) -> None:
-        """Clear the form and show the new history."""
+        """Clear the form (the history follows from the decision's changes, ``on_changes``)."""
         self.save_button.setEnabled(True)
         self.clear_form()
-        if self.proposal_id == result.decision.proposal_id:
-            self.set_proposal(self.proposal_id)
         self.decision_saved.emit(result)
+
+    def on_changes(self, changes: Changes) -> None:
+        """Re-read the shown proposal's status, history and members when an operation changed them."""
+        from reviewer.ops import Area
+
+        if self.proposal_id is None:
+            return
+        if changes.touches(Area.MEMBERS, Area.QUORUM, Area.COMMITS) or (
+            changes.touches(Area.DECISIONS, Area.PROPOSALS, Area.LABELS, Area.LINKS)
+            and changes.touches_proposal(self.proposal_id)
+        ):
+            self.set_proposal(self.proposal_id)  # the same proposal: the form is kept
 
     def on_loaded(
         self, loaded: tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]], dict[str, Any]]
@@ -398,7 +415,7 @@ class DecisionPanel(QWidget):
         # Say who cannot decide before they write a rationale, and keep Record off meanwhile.
         problem = self.reviewer_problem()
         self.save_button.setEnabled(not problem)
-        self.save_button.setToolTip(problem or "Record the decision (Ctrl+Enter)")
+        self.save_button.setToolTip(plain_tooltip(problem or "Record the decision (Ctrl+Enter)"))
         if problem:
             self.message.setText(problem)
 

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
     QPushButton,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +22,7 @@ from reviewer.diffing import DiffLine, Hunk, side_by_side
 from reviewer.render import escape, render_markdown
 from reviewer.spec import AUTHORITY_RANK
 from ui.style import authority_badge_html
+from ui.text_browser import SafeTextBrowser
 
 if TYPE_CHECKING:
     from reviewer.proposals import ProposalView, SectionChangeView
@@ -198,8 +198,7 @@ class DiffView(QWidget):
             self.buttons.addButton(button)
             bar.addWidget(button)
         bar.addStretch(1)
-        self.browser = QTextBrowser()
-        self.browser.setOpenLinks(False)
+        self.browser = SafeTextBrowser()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -28,17 +27,21 @@ from reviewer.committing import (
     CommitPreview,
     CommitReport,
     PlannedCommit,
-    commit_adopted,
     preview_commit,
 )
 from reviewer.diffing import Hunk, diff_text
 from reviewer.governance import list_members
+from reviewer.ops import Area, Changes, OpResult
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.textsafe import display_text
 from reviewer.vocab import Status
 from reviewer.workspace import Workspace
+from ui.changes import Follower
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
+from ui.text_browser import SafeTextBrowser
 from ui.views.diff_view import inline_diff_html, side_by_side_html
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane, describe_error
@@ -99,13 +102,15 @@ class CommitOutcome:
 
 def _commit_and_reload(
     workspace: Workspace, editor: str, tag: str | None, progress: TaskProgress
-) -> CommitOutcome:
-    report = commit_adopted(workspace, editor, tag=tag, progress=progress)
+) -> OpResult[CommitOutcome]:
+    from reviewer import operations
+
+    done = operations.commit(workspace, actor=editor, tag=tag, progress=progress)
     try:
         state: EditorState | None = load_editor_state(workspace)
     except Exception:  # the commits are made; the refresh that follows reports the read error
         state = None
-    return CommitOutcome(report, state)
+    return done.with_value(CommitOutcome(done.value, state))
 
 
 class CommitQueueModel(QAbstractTableModel):
@@ -154,9 +159,9 @@ class CommitQueueModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return item.title
+                return shown(item.title)
             if column == 1:
-                return ", ".join(item.sections)
+                return shown(", ".join(item.sections))
             if column == 2:
                 return STATUS_LABELS.get(item.status, item.status)
             if column == 3:
@@ -170,11 +175,11 @@ class CommitQueueModel(QAbstractTableModel):
                 return QBrush(QColor(RESULT_COLOURS["merged"]))
         elif role == Qt.ItemDataRole.ToolTipRole:
             if column == 3 and item.reason:
-                return item.reason
+                return plain_tooltip(item.reason)
             if column == 2 and item.recorded_problem:
-                return f"An earlier run could not commit it: {item.recorded_problem}"
+                return plain_tooltip(f"An earlier run could not commit it: {item.recorded_problem}")
             if column == 0:
-                return f"{item.title}\n{item.proposal_id}"
+                return plain_tooltip(f"{item.title}\n{item.proposal_id}")
         elif role == self.IdRole:
             return item.proposal_id
         return None
@@ -240,9 +245,14 @@ def report_html(report: CommitReport, state: EditorState | None) -> str:
     conflict_sections = {}
     if state is not None:
         conflict_sections = {i.proposal_id: i.conflict_section for i in state.preview.plan.items}
-    made = [i for i in report.items if i.commit_sha]
+    made = [i for i in report.items if i.result in ("committed", "recovered")]
     conflicts = [i for i in report.items if i.result == Status.NEEDS_REBASE]
+    others = [i for i in report.items if i not in made and i not in conflicts]
     parts = [_CSS]
+    parts += [f"<p style='color:#8a5a00'><b>Note:</b> {escape(note)}</p>" for note in report.notes]
+    # Not committed for another reason: decided again during the run, or a commit that names the
+    # proposal but holds other text (refused).
+    parts += [f"<p style='color:#b3261e'><b>{escape(i.title)}</b>: {escape(i.message)}.</p>" for i in others]
     if made:
         parts.append(
             f"<p><b>{len(made)} commit{'s' if len(made) != 1 else ''} on {escape(report.branch)}</b> "
@@ -261,7 +271,7 @@ def report_html(report: CommitReport, state: EditorState | None) -> str:
                 f"<td>{escape(', '.join(item.sections))}</td><td style='color:#555'>{escape(note)}</td></tr>"
             )
         parts.append(_TABLE + "".join(rows) + "</table>")
-    elif not conflicts:
+    elif not conflicts and not others:
         parts.append("<p>Nothing adopted was waiting to be committed.</p>")
     if conflicts:
         parts.append(
@@ -312,9 +322,11 @@ class EditorView(QWidget):
         self.mode = "side"
         self.scope = "selected"
         self._busy = False
+        self._committing = False  # a commit run of this view's: its outcome brings the new state
+        self.follower = Follower(self, self.refresh, self._concerned)
 
-        title = QLabel("<b>Adopted proposals waiting to be committed</b>")
-        self.repo_label = QLabel()
+        title = RichLabel("<b>Adopted proposals waiting to be committed</b>")
+        self.repo_label = PlainLabel()
         self.repo_label.setStyleSheet("color:#555")
         self.repo_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         head_row = QHBoxLayout()
@@ -330,13 +342,13 @@ class EditorView(QWidget):
         assert editor_line is not None  # the combo box is editable
         editor_line.setPlaceholderText("your name")
         self.editor_box.setToolTip("Who commits: only members with the editor role may")
-        editor_label = QLabel("&Editor:")
+        editor_label = PlainLabel("&Editor:")
         editor_label.setBuddy(self.editor_box)
         self.tag_edit = QLineEdit()
         self.tag_edit.setPlaceholderText("optional, e.g. v2026-01")
         self.tag_edit.setToolTip("After the commits, cut a release: a CHANGELOG.md entry and an annotated tag")
         self.tag_edit.setMaximumWidth(200)
-        tag_label = QLabel("Release &tag:")
+        tag_label = PlainLabel("Release &tag:")
         tag_label.setBuddy(self.tag_edit)
         self.refresh_button = QPushButton("&Refresh")
         self.refresh_button.setToolTip("Read the adopted proposals and the spec repository again (F5)")
@@ -357,8 +369,8 @@ class EditorView(QWidget):
         form.addWidget(self.commit_button)
 
         # The repository's state (read on every refresh) and the outcome of the last commit run.
-        self.blocker_label = QLabel()
-        self.message = QLabel()
+        self.blocker_label = PlainLabel()
+        self.message = PlainLabel()
         for label in (self.blocker_label, self.message):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -375,7 +387,7 @@ class EditorView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
-        self.count_label = QLabel()
+        self.count_label = PlainLabel()
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -407,8 +419,7 @@ class EditorView(QWidget):
             if key == "all":
                 bar.addSpacing(16)
         bar.addStretch(1)
-        self.preview = QTextBrowser()
-        self.preview.setOpenLinks(False)
+        self.preview = SafeTextBrowser()
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -422,8 +433,7 @@ class EditorView(QWidget):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([560, 720])
 
-        self.results = QTextBrowser()
-        self.results.setOpenLinks(False)
+        self.results = SafeTextBrowser()
         self.results.hide()
         self.vertical = QSplitter(Qt.Orientation.Vertical)
         self.vertical.addWidget(self.splitter)
@@ -454,6 +464,14 @@ class EditorView(QWidget):
 
     # ---- reading -------------------------------------------------------------------------------
 
+    def on_changes(self, changes: Changes) -> None:
+        """Follow an operation's changes (decisions, commits, proposals, members)."""
+        self.follower.on_changes(changes)
+
+    def _concerned(self, changes: Changes) -> bool:
+        return not self._committing and changes.touches(
+            Area.DECISIONS, Area.COMMITS, Area.PROPOSALS, Area.MEMBERS, Area.QUORUM, Area.WORKSPACE)
+
     def refresh(self) -> None:
         """Read the adopted proposals, the spec repository and the commit preview again."""
         self._set_busy(True)
@@ -481,7 +499,8 @@ class EditorView(QWidget):
         typed = self.editor_box.currentText()
         self.editor_box.blockSignals(True)
         self.editor_box.clear()
-        self.editor_box.addItems(list(state.editors))
+        for name in state.editors:  # shown with any bidi override as a marker; the name itself kept as data
+            self.editor_box.addItem(display_text(name), name)
         self.editor_box.setCurrentText(typed)
         self.editor_box.blockSignals(False)
         branch = preview.branch or "detached HEAD"
@@ -572,8 +591,12 @@ class EditorView(QWidget):
         self.editor_box.setCurrentText(name)
 
     def editor(self) -> str:
-        """Return the name the commits will be made under."""
-        return " ".join(self.editor_box.currentText().split())
+        """Return the name the commits will be made under (a member chosen from the list, or as typed)."""
+        text = self.editor_box.currentText()
+        index = self.editor_box.findText(text)
+        if index >= 0 and self.editor_box.itemData(index):
+            return str(self.editor_box.itemData(index))
+        return " ".join(text.split())
 
     def on_commit(self) -> None:
         """Commit every adopted proposal that applies, as the named editor, in the background."""
@@ -589,7 +612,8 @@ class EditorView(QWidget):
         self.progress_panel.attach(progress, "Committing adopted proposals…")
         self._set_busy(True)
         self._show_message(f"Committing as {editor}…", "info")
-        self.lane.run(
+        self._committing = True
+        self.lane.perform(
             lambda ws: _commit_and_reload(ws, editor, tag, progress),
             success=self.on_committed,
             failure=self.on_commit_failed,
@@ -597,11 +621,12 @@ class EditorView(QWidget):
 
     def on_committed(self, outcome: CommitOutcome) -> None:
         """Show the commits made and the conflicts, then the new state."""
+        self._committing = False
         self.progress_panel.done()
         self._set_busy(False)
         report = outcome.report
         self.report = report
-        made = sum(1 for i in report.items if i.commit_sha)
+        made = sum(1 for i in report.items if i.result in ("committed", "recovered"))
         conflicts = sum(1 for i in report.items if i.result == Status.NEEDS_REBASE)
         if made and conflicts:
             self._show_message(
@@ -630,6 +655,7 @@ class EditorView(QWidget):
 
     def on_commit_failed(self, error: BaseException) -> None:
         """Say why nothing (more) was committed: a refusal, a dirty tree, a hook, or a cancel."""
+        self._committing = False
         self.progress_panel.done()
         self._set_busy(False)
         if isinstance(error, Cancelled):

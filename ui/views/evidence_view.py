@@ -8,7 +8,7 @@ beside the workspace lane, which meanwhile computes the diff); a stance is chang
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QMenu,
     QScrollArea,
     QSplitter,
@@ -48,7 +47,6 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -59,6 +57,7 @@ from reviewer.evidence import (
     STANCES,
     UNLABELLED,
     EvidenceRow,
+    EvidenceSummary,
     GroupSplit,
     demographic_fields,
     evidence_page,
@@ -66,11 +65,15 @@ from reviewer.evidence import (
     evidence_split,
     evidence_summary,
     label_history,
-    set_stance,
 )
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.textsafe import display_offset, display_text
+
+if TYPE_CHECKING:
+    from reviewer.ops import Changes, OpResult
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel, RichLabel, plain_tooltip
 from ui.models.evidence import (
     PAGE,
     QUOTE_BACKGROUND,
@@ -81,6 +84,7 @@ from ui.models.evidence import (
     row_html,
     source_badge_text,
 )
+from ui.text_browser import SafeTextBrowser
 from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
 from ui.workers import PageReader, WorkspaceLane
 
@@ -160,18 +164,23 @@ class EvidenceDelegate(QStyledItemDelegate):
             self._layouts.move_to_end(key)
             return drawn
         small, metrics, small_metrics = self._font_set(font)
-        # Same length as the text, so the quote's offsets still apply; QTextLayout breaks at U+2028.
-        text = row.text.replace("\r", " ").replace("\n", "\u2028")
-        layout = self._lay_out(text, row.quote_span(), width, font)
+        # Bidi overrides become markers (the quote's offsets move with them); the line breaks keep
+        # the length, and QTextLayout breaks at U+2028.
+        text = display_text(row.text).replace("\r", " ").replace("\n", "\u2028")
+        span = row.quote_span()
+        if span is not None:
+            span = (display_offset(row.text, span[0]), display_offset(row.text, span[1]))
+        layout = self._lay_out(text, span, width, font)
         if layout.lineCount() > TEXT_LINES:
             start = layout.lineAt(TEXT_LINES - 1).textStart()
             tail = metrics.elidedText(
                 text[start:].replace("\u2028", " "), Qt.TextElideMode.ElideRight, max(width - 2, 10)
             )
-            layout = self._lay_out(text[:start] + tail, row.quote_span(), width, font)
-        badge = small_metrics.elidedText(source_badge_text(row), Qt.TextElideMode.ElideRight, max(width // 2, 40))
+            layout = self._lay_out(text[:start] + tail, span, width, font)
+        badge = small_metrics.elidedText(display_text(source_badge_text(row)), Qt.TextElideMode.ElideRight,
+                                         max(width // 2, 40))
         badge_width = small_metrics.horizontalAdvance(badge) + 10
-        meta = "  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p)
+        meta = display_text("  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p))
         meta = small_metrics.elidedText(meta, Qt.TextElideMode.ElideRight, max(width - badge_width - 6, 0))
         drawn = _Drawn(layout, badge, badge_width, meta, _BADGE_COLOURS.get(row.source_kind or "", _NO_SOURCE))
         self._layouts[key] = drawn
@@ -270,8 +279,7 @@ class _StanceList(QWidget):
     def __init__(self, stance: str, model: EvidenceListModel, delegate: EvidenceDelegate, parent: Any = None) -> None:
         super().__init__(parent)
         self.stance = stance
-        self.title = QLabel()
-        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title = RichLabel()
         # A one-column table rather than a QTableView: a list view lays every row out again when a
         # page is appended (tens of ms at 20,000 rows), a table's fixed-height rows cost nothing.
         self.view = QTableView()
@@ -378,27 +386,26 @@ class EvidenceView(QWidget):
         self.lane = lane
         self.reader = reader
         self.reviewer = ""
-        self.summary: dict[str, Any] | None = None
+        self.summary: EvidenceSummary | None = None
         self.proposal_id: str | None = None
         self._generation = 0
         self._fields_loaded = False
         self._active: QTableView | None = None
 
-        self.counts_label = QLabel("Choose a proposal.")
-        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label = RichLabel("Choose a proposal.")
         self.counts_label.setWordWrap(True)
         self.counts_label.setToolTip(
             "Share supporting = supports / (supports + refutes); links that do not comment are left out.\n"
             "The 95% interval is the Wilson score interval for that proportion."
         )
-        self.sources_label = QLabel()
+        self.sources_label = PlainLabel()
         self.sources_label.setWordWrap(True)
         self.sources_label.setStyleSheet("color:#5f6b7a")
         self.field_combo = QComboBox()
         self.field_combo.setToolTip("Split the evidence by this field of the participants' demographics")
         self.field_combo.setAccessibleName("Split by")
         self.field_combo.currentIndexChanged.connect(self.on_field_changed)
-        field_label = QLabel("Split by:")
+        field_label = PlainLabel("Split by:")
         field_label.setBuddy(self.field_combo)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -444,8 +451,7 @@ class EvidenceView(QWidget):
         lists_layout.addWidget(columns, 3)
         lists_layout.addLayout(collapsed)
 
-        self.detail = QTextBrowser()
-        self.detail.setOpenLinks(False)
+        self.detail = SafeTextBrowser()
         self.detail.setPlaceholderText("Select a justification to read it whole, with every label it has had.")
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
@@ -457,8 +463,7 @@ class EvidenceView(QWidget):
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setSizes([170, 420, 110])
 
-        self.message = QLabel()
-        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message = RichLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#5f6b7a")
         self.say(KEYS_HINT)
@@ -510,6 +515,23 @@ class EvidenceView(QWidget):
             model.set_reader(reader)
         self.set_proposal(None)
 
+    def on_changes(self, changes: Changes) -> None:
+        """Re-read the shown proposal's evidence when an operation changed it.
+
+        A stance set here is already shown in place (the list keeps its selection for the keyboard
+        flow); imports, model runs, links and rule runs re-read the lists.
+        """
+        from reviewer.ops import Area
+
+        if self.proposal_id is None:
+            return
+        if changes.touches(Area.CROWD):
+            self._fields_loaded = False
+        if (changes.all_proposals and changes.touches(Area.LABELS, Area.LINKS, Area.CROWD)) or (
+            changes.touches_proposal(self.proposal_id) and changes.touches(Area.LINKS)
+        ):
+            self.set_proposal(self.proposal_id)
+
     def set_proposal(self, proposal_id: str | None) -> None:
         """Show the evidence of ``proposal_id`` (None clears the view)."""
         self._generation += 1
@@ -532,7 +554,7 @@ class EvidenceView(QWidget):
         # The lists shown open get their first page with the counts; a collapsed one reads it when opened.
         open_lists = [s for s in self.models if self._is_open(s)]
 
-        def op(conn: Any) -> tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]] | None:
+        def op(conn: Any) -> tuple[EvidenceSummary, list[Any] | None, dict[str, list[EvidenceRow]]] | None:
             if generation != self._generation:
                 return None  # another proposal was chosen while this waited its turn
             fields = demographic_fields(conn) if need_fields else None
@@ -576,7 +598,7 @@ class EvidenceView(QWidget):
         return stance not in self.toggles or self.toggles[stance].isChecked()
 
     def _on_summary(
-        self, generation: int, result: tuple[dict[str, Any], list[Any] | None, dict[str, list[EvidenceRow]]] | None
+        self, generation: int, result: tuple[EvidenceSummary, list[Any] | None, dict[str, list[EvidenceRow]]] | None
     ) -> None:
         if generation != self._generation or self.proposal_id is None or result is None:
             return
@@ -600,7 +622,7 @@ class EvidenceView(QWidget):
             self.field_combo.addItem(f"{field_title(field.name)} ({field.groups})", field.name)
             self.field_combo.setItemData(
                 self.field_combo.count() - 1,
-                f"{field.name}: {field.groups} groups, {field.participants} participants with a value",
+                plain_tooltip(f"{field.name}: {field.groups} groups, {field.participants} participants with a value"),
                 Qt.ItemDataRole.ToolTipRole,
             )
         if previous is not None and self.field_combo.findData(previous) >= 0:
@@ -609,9 +631,9 @@ class EvidenceView(QWidget):
         self.field_combo.setEnabled(bool(fields))
         self._fields_loaded = True
 
-    def _show_summary(self, summary: dict[str, Any]) -> None:
+    def _show_summary(self, summary: EvidenceSummary) -> None:
         self.summary = summary
-        counts = summary["counts"]
+        counts = summary.counts
         supports, refutes = counts["supports"], counts["refutes"]
         parts = [
             f'<b style="color:{STANCE_COLOURS["supports"]}">{supports:,}</b> supports',
@@ -623,7 +645,7 @@ class EvidenceView(QWidget):
         share = share_sentence(supports, refutes)
         self.counts_label.setText(" · ".join(parts) + f"<br/><b>{escape(share)}</b>")
         self.counts_label.setAccessibleName(f"{supports} supports, {refutes} refutes, {share}")
-        by_source = summary.get("by_source", {})
+        by_source = summary.by_source
         sources = []
         for key, stances in by_source.items():
             kind, _, name = key.partition(":")
@@ -635,7 +657,7 @@ class EvidenceView(QWidget):
         self._update_toggles()
 
     def _update_toggles(self) -> None:
-        counts = self.summary["counts"] if self.summary else {}
+        counts = self.summary.counts if self.summary else {}
         for stance, toggle in self.toggles.items():
             n = counts.get(stance)
             toggle.setText(f"{STANCE_TITLES[stance]}" + ("" if n is None else f" ({n:,})"))
@@ -794,13 +816,17 @@ class EvidenceView(QWidget):
         view = self._active
         position = view.currentIndex().row() if view is not None else -1
 
-        def op(ws: Any) -> tuple[EvidenceRow | None, dict[str, Any], list[GroupSplit] | None]:
-            set_stance(ws.store, proposal_id, row.justification_id, stance, person)
+        def op(ws: Any) -> OpResult[tuple[EvidenceRow | None, EvidenceSummary, list[GroupSplit] | None]]:
+            from reviewer import operations
+
+            saved = operations.set_stance(ws, proposal_id, row.justification_id, stance, actor=person)
             split = evidence_split(ws.store, proposal_id, field) if field else None
-            return evidence_row(ws.store, proposal_id, row.justification_id), evidence_summary(ws.store, proposal_id), split
+            shown = (evidence_row(ws.store, proposal_id, row.justification_id),
+                     evidence_summary(ws.store, proposal_id), split)
+            return saved.with_value(shown)
 
         self.say("Saving the stance…")
-        self.lane.run(
+        self.lane.perform(
             op,
             success=lambda result: self._on_stance_saved(
                 generation, proposal_id, row.justification_id, old_stance, stance, field, position, result),

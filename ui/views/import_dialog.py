@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -15,12 +15,10 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListView,
     QPushButton,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +27,14 @@ from reviewer.errors import KnownError
 from reviewer.importing import ImportSummary
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.store import APP_ACTOR
+
+if TYPE_CHECKING:
+    from reviewer.ops import OpResult
+
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel
+from ui.text_browser import SafeTextBrowser
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane
 
@@ -128,11 +133,10 @@ class ImportDialog(QDialog):
         self.strict_box.setToolTip("Without this, bad rows are set aside with their file, line and reason, "
                                    "and everything else is imported.")
         self.panel = ProgressPanel()
-        self.status = QLabel()
+        self.status = PlainLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_view = QTextBrowser()
-        self.result_view.setOpenLinks(False)
+        self.result_view = SafeTextBrowser()
         self.result_view.setMinimumHeight(200)
         self.result_view.setPlaceholderText("The summary of the import appears here.")
 
@@ -157,7 +161,7 @@ class ImportDialog(QDialog):
 
     def _ca1_page(self) -> QWidget:
         page = QWidget()
-        intro = QLabel("Comparisons, annotators and merged JSONL files of a CA-1 release, alone or together, "
+        intro = PlainLabel("Comparisons, annotators and merged JSONL files of a CA-1 release, alone or together, "
                        "in any order. Importing the same files again adds nothing.")
         intro.setWordWrap(True)
         self.files_model = QStringListModel(self)
@@ -193,7 +197,7 @@ class ImportDialog(QDialog):
 
     def _polis_page(self) -> QWidget:
         page = QWidget()
-        intro = QLabel("One Pol.is conversation export: its comments and its participants' votes.")
+        intro = PlainLabel("One Pol.is conversation export: its comments and its participants' votes.")
         intro.setWordWrap(True)
         self.comments_edit = QLineEdit()
         self.comments_edit.setPlaceholderText("comments.csv")
@@ -278,7 +282,7 @@ class ImportDialog(QDialog):
         if self.running:
             return
         strict = self.strict_box.isChecked()
-        actor = {"actor": self.actor} if self.actor else {}
+        actor = self.actor or APP_ACTOR
         progress = TaskProgress(self)
         if self.tabs.currentIndex() == self.CA1_TAB:
             files = list(self.files_model.stringList())
@@ -287,10 +291,10 @@ class ImportDialog(QDialog):
                 return
             label = f"Importing {len(files)} CA-1 file{'s' if len(files) != 1 else ''}…"
 
-            def op(workspace: Any) -> ImportSummary:
-                from reviewer.ca1 import import_ca1
+            def op(workspace: Any) -> OpResult[ImportSummary]:
+                from reviewer import operations
 
-                return import_ca1(workspace.store, files, strict=strict, progress=progress, **actor)
+                return operations.import_ca1(workspace, files, actor=actor, strict=strict, progress=progress)
         else:
             comments, votes = self.comments_edit.text().strip(), self.votes_edit.text().strip()
             key = self.key_edit.text().strip() or None
@@ -299,18 +303,18 @@ class ImportDialog(QDialog):
                 return
             label = "Importing the Pol.is export…"
 
-            def op(workspace: Any) -> ImportSummary:
-                from reviewer.polis import import_polis
+            def op(workspace: Any) -> OpResult[ImportSummary]:
+                from reviewer import operations
 
-                return import_polis(workspace.store, comments, votes, key=key, strict=strict,
-                                    progress=progress, **actor)
+                return operations.import_polis(workspace, comments, votes, actor=actor, key=key, strict=strict,
+                                               progress=progress)
 
         self.progress = progress
         self.result_view.clear()
         self._show_status("")
         self.panel.attach(progress, label)
         self._update_buttons()
-        self.lane.run(op, success=self.on_imported, failure=self.on_failed)
+        self.lane.perform(op, success=self.on_imported, failure=self.on_failed)
 
     def cancel(self) -> None:
         """Ask the running import to stop; the workspace is left as it was."""

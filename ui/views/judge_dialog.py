@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -21,6 +20,8 @@ from PySide6.QtWidgets import (
 from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.store import APP_ACTOR
+from ui.labels import RichLabel
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane
 
@@ -79,9 +80,8 @@ class JudgeDialog(QDialog):
         self.scope.currentIndexChanged.connect(self.on_options_changed)
         self.limit.valueChanged.connect(self.on_options_changed)
 
-        self.message = QLabel("Estimate first: nothing is sent to the model before you confirm.")
+        self.message = RichLabel("Estimate first: nothing is sent to the model before you confirm.")
         self.message.setWordWrap(True)
-        self.message.setTextFormat(Qt.TextFormat.RichText)
         self.progress_panel = ProgressPanel()
         self.estimate_button = QPushButton("&Estimate")
         self.run_button = QPushButton("&Send to the model")
@@ -125,24 +125,24 @@ class JudgeDialog(QDialog):
         self.run_button.setEnabled(plan.estimate.calls > 0 or len(plan.items) > 0)
         self.message.setText(
             f"<b>{escape(TASK_LABELS[plan.task])}</b> with <b>{escape(plan.config.model or '')}</b> at "
-            f"{escape(plan.config.base_url or 'the default endpoint')}:<br/>{escape(plan.estimate.describe())}"
+            f"<b>{escape(plan.config.endpoint)}</b>:<br/>{escape(plan.estimate.describe())}"
             "<br/><br/>Send these requests?"
         )
         self.planned.emit(plan)
 
     def on_run(self) -> None:
         """Send the confirmed plan, with progress and cancel."""
-        from reviewer.judges.runs import execute_judge_run
+        from reviewer import operations
 
-        plan, actor = self.plan, self.actor
+        plan, actor = self.plan, self.actor or APP_ACTOR
         if plan is None:
             return
         progress = TaskProgress(self)
         self.progress_panel.attach(progress, "Asking the model…")
         self.run_button.setEnabled(False)
         self.estimate_button.setEnabled(False)
-        self.lane.run(lambda ws: execute_judge_run(ws, plan, progress=progress, actor=actor),
-                      success=self.on_finished, failure=self.on_failed)
+        self.lane.perform(lambda ws: operations.run_model(ws, plan, actor=actor, progress=progress),
+                          success=self.on_finished, failure=self.on_failed)
 
     def on_finished(self, summary: Any) -> None:
         """Show what the run did."""

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QSpinBox,
@@ -27,32 +23,33 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.errors import KnownError
+from reviewer.judges.openai_judge import test_connection
 from reviewer.modelconfig import (
-    API_KEY_ENV,
     CONFIG_FILE,
     HOSTED_URL,
+    ApiKey,
     ModelConfig,
+    keep_session_key,
     load_config,
     resolve_api_key,
+    same_endpoint,
     save_config,
     store_api_key,
-    test_connection,
 )
 from ui.dialogs import Dialogs
+from ui.labels import PlainLabel
 from ui.workers import Lane
 
 # The environment variables that override the saved settings (see reviewer.modelconfig.load_config).
-ENV_SETTINGS = ("SPEC_REVIEW_BASE_URL", "SPEC_REVIEW_MODEL", "SPEC_REVIEW_TIMEOUT", "SPEC_REVIEW_RETRIES",
+ENV_SETTINGS = ("OPENAI_BASE_URL", "SPEC_REVIEW_BASE_URL", "SPEC_REVIEW_MODEL", "SPEC_REVIEW_TIMEOUT", "SPEC_REVIEW_RETRIES",
                 "SPEC_REVIEW_CONCURRENCY")
-SESSION_KEY_ENV = API_KEY_ENV[0]  # SPEC_REVIEW_API_KEY: where a key lives for this session only
 _KEY_SOURCES = {
     "SPEC_REVIEW_API_KEY": "the SPEC_REVIEW_API_KEY environment variable",
     "OPENAI_API_KEY": "the OPENAI_API_KEY environment variable",
+    "session": "this session (typed earlier; no system keyring)",
     "keyring": "the system keyring",
     "placeholder": "none needed (a local server)",
 }
-# Connection tests with a typed key borrow the session variable one at a time (see _typed_key).
-_ENV_LOCK = threading.Lock()
 
 
 def keyring_available() -> bool:
@@ -69,23 +66,6 @@ def keyring_available() -> bool:
     return not isinstance(backend, fail.Keyring)
 
 
-@contextlib.contextmanager
-def _typed_key(key: str) -> Iterator[None]:
-    # WORKAROUND: ``test_connection`` looks the key up itself (environment, keyring, placeholder) and
-    # takes none as an argument, so a typed, unsaved key is lent through the environment for the
-    # length of the test and the previous value put back.
-    with _ENV_LOCK:
-        before = os.environ.get(SESSION_KEY_ENV)
-        os.environ[SESSION_KEY_ENV] = key
-        try:
-            yield
-        finally:
-            if before is None:
-                os.environ.pop(SESSION_KEY_ENV, None)
-            else:
-                os.environ[SESSION_KEY_ENV] = before
-
-
 def run_connection_test(config: ModelConfig, typed_key: str | None) -> str:
     """Send the one-request connection test for ``config``, with ``typed_key`` if the user typed one.
 
@@ -96,13 +76,12 @@ def run_connection_test(config: ModelConfig, typed_key: str | None) -> str:
     """
     if not typed_key:
         return test_connection(config)
-    with _typed_key(typed_key):
-        message = test_connection(config)
+    message = test_connection(config, key=ApiKey(typed_key, "the form"))
     return re.sub(r"\(API key from [^)]*\)\.$", "(the API key typed here).", message)
 
 
 def save_api_key(key: str, base_url: str | None) -> tuple[str, bool]:
-    """Keep ``key`` in the system keyring, or, without one, for this session only.
+    """Keep ``key`` for ``base_url`` in the system keyring, or, without one, for this session only.
 
     Returns:
         What happened, as a sentence for the user, and whether the key went to the keyring.
@@ -110,8 +89,8 @@ def save_api_key(key: str, base_url: str | None) -> tuple[str, bool]:
     try:
         return store_api_key(key, base_url), True
     except KnownError as exc:
-        # Never a file: without a keyring the key lives in this process's environment until it quits.
-        os.environ[SESSION_KEY_ENV] = key
+        # Never a file: without a keyring the key lives in this process's memory, for this endpoint only.
+        keep_session_key(key, base_url)
         return (f"No system keyring is available ({exc.message.rstrip('.')}): the key is used for this "
                 "session only and will be asked for again next time."), False
 
@@ -158,7 +137,7 @@ class ModelSettingsDialog(QDialog):
         except KnownError as exc:
             self.base_config, problem = ModelConfig(), exc
 
-        intro = QLabel("Model-backed steps (ranking by the spec, relevance, stance labels) call any "
+        intro = PlainLabel("Model-backed steps (ranking by the spec, relevance, stance labels) call any "
                        "OpenAI-compatible endpoint: the hosted service, or a local vLLM, llama.cpp or Ollama server.")
         intro.setWordWrap(True)
         self.base_url_edit = QLineEdit(self.base_config.base_url or "")
@@ -168,7 +147,7 @@ class ModelSettingsDialog(QDialog):
         self.key_edit = QLineEdit()
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setClearButtonEnabled(True)
-        self.key_status = QLabel()
+        self.key_status = PlainLabel()
         self.key_status.setWordWrap(True)
         self.key_status.setStyleSheet("color:#555")
         self.timeout_box = QDoubleSpinBox()
@@ -195,14 +174,14 @@ class ModelSettingsDialog(QDialog):
         key_layout.setSpacing(2)
         key_layout.addWidget(self.key_edit)
         key_layout.addWidget(self.key_status)
-        key_label = QLabel("API &key:")
+        key_label = PlainLabel("API &key:")
         key_label.setBuddy(self.key_edit)
         form.addRow(key_label, key_box)
         form.addRow("&Timeout:", self.timeout_box)
         form.addRow("&Retries:", self.retries_box)
         form.addRow("&Concurrency:", self.concurrency_box)
 
-        self.env_note = QLabel()
+        self.env_note = PlainLabel()
         self.env_note.setWordWrap(True)
         self.env_note.setStyleSheet("color:#8a4b00")
         self.busy = QProgressBar()
@@ -210,7 +189,7 @@ class ModelSettingsDialog(QDialog):
         self.busy.setMaximumWidth(120)
         self.busy.setTextVisible(False)
         self.busy.hide()
-        self.message = QLabel()
+        self.message = PlainLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         result_row = QHBoxLayout()
@@ -250,14 +229,18 @@ class ModelSettingsDialog(QDialog):
         Raises:
             KnownError: a value is invalid.
         """
-        return replace(
+        base_url = self.base_url_edit.text().strip() or None
+        config = replace(
             self.base_config,
-            base_url=self.base_url_edit.text().strip() or None,
+            base_url=base_url,
             model=self.model_edit.text().strip() or None,
             timeout=float(self.timeout_box.value()),
             retries=int(self.retries_box.value()),
             concurrency=int(self.concurrency_box.value()),
         )
+        if not same_endpoint(base_url, self.base_config.base_url):
+            config = replace(config, endpoint_chosen_by=None)  # typed here, on this machine
+        return config
 
     def typed_key(self) -> str | None:
         """Return the API key typed in the form, if any."""
@@ -343,10 +326,16 @@ class ModelSettingsDialog(QDialog):
         self.message.setText(text)
 
     def _refresh_key_status(self, *_: Any) -> None:
-        url = self.base_url_edit.text().strip() or None
-        source = resolve_api_key(ModelConfig(base_url=url)).source
+        try:
+            key = resolve_api_key(self.config_from_form())
+        except KnownError:
+            key = resolve_api_key(ModelConfig(base_url=self.base_url_edit.text().strip() or None))
+        source = key.source
         where = _KEY_SOURCES.get(source or "", "")
-        if source in (None, "placeholder"):
+        if key.withheld:
+            current = (f"The key from {_KEY_SOURCES.get(key.withheld, key.withheld)} is not sent to this endpoint: "
+                       "only the workspace's settings name it. Type a key for it here to use it.")
+        elif source in (None, "placeholder"):
             current = "No API key is set for this endpoint." if source is None else \
                 "No API key is needed for a local server."
         else:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
-from reviewer.cli import CommandGroups
+from cli.main import CommandGroups
+from cli.output import emit, redraw
 from reviewer.importing import ImportSummary
 from reviewer.progress import NoProgress, Progress
 
@@ -61,8 +61,7 @@ class TextProgress:
             text = f"{self.label} [{'#' * filled}{'-' * (self._width - filled)}] {share:4.0%}"
         else:
             text = f"{self.label} {self.done}"
-        self.stream.write("\r" + text)
-        self.stream.flush()
+        redraw(self.stream, text)
 
 
 def _progress(args: argparse.Namespace) -> Progress:
@@ -71,8 +70,6 @@ def _progress(args: argparse.Namespace) -> Progress:
     return NoProgress()
 
 
-def _emit(data: Any, as_json: bool, human: str) -> None:
-    sys.stdout.write((json.dumps(data, indent=2, ensure_ascii=False) if as_json else human) + "\n")
 
 
 def human_summary(summary: ImportSummary) -> str:
@@ -98,26 +95,29 @@ def human_summary(summary: ImportSummary) -> str:
 
 def cmd_import_ca1(args: argparse.Namespace) -> int:
     """Import CA-1 JSONL files into a workspace."""
-    from reviewer.ca1 import import_ca1
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        summary = import_ca1(workspace.store, args.files, strict=args.strict, progress=_progress(args))
-    _emit(summary.to_json(), args.json, human_summary(summary))
+        summary = operations.import_ca1(workspace, args.files, actor=APP_ACTOR, strict=args.strict,
+                                        progress=_progress(args)).value
+    emit(summary.to_json(), args.json, human_summary(summary))
     return EXIT_OK
 
 
 def cmd_import_polis(args: argparse.Namespace) -> int:
     """Import a Pol.is export into a workspace."""
-    from reviewer.polis import import_polis
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        summary = import_polis(
-            workspace.store, args.comments_csv, args.votes_csv, key=args.key, strict=args.strict,
+        summary = operations.import_polis(
+            workspace, args.comments_csv, args.votes_csv, actor=APP_ACTOR, key=args.key, strict=args.strict,
             progress=_progress(args),
-        )
-    _emit(summary.to_json(), args.json, human_summary(summary))
+        ).value
+    emit(summary.to_json(), args.json, human_summary(summary))
     return EXIT_OK
 
 
@@ -133,7 +133,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         f"{r['file']}:{r['line']}" + (f" ({r['item']})" if r["item"] else "") + f": {r['reason']}"
         for r in rows
     ) or "Nothing in quarantine."
-    _emit(rows, args.json, human)
+    emit(rows, args.json, human)
     return EXIT_OK
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -11,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cli.output import emit
 from reviewer.errors import KnownError
 from reviewer.resources import resource_path
 
@@ -31,7 +31,7 @@ def launcher_command() -> list[str]:
     """Return the command that starts this same installation of Spec Review.
 
     The frozen build runs its own executable; an installed package runs its ``spec-review``
-    script (the one that is running, else the one beside this Python), else ``python -m reviewer``.
+    script (the one that is running, else the one beside this Python), else ``python -m cli``.
     """
     if getattr(sys, "frozen", False):
         return [str(Path(sys.executable).absolute())]
@@ -44,7 +44,7 @@ def launcher_command() -> list[str]:
     found = shutil.which(APP_ID)
     if found:
         return [str(Path(found).absolute())]
-    return [str(Path(sys.executable).absolute()), "-m", "reviewer"]
+    return [str(Path(sys.executable).absolute()), "-m", "cli"]
 
 
 def exec_argument(arg: str) -> str:
@@ -111,11 +111,8 @@ def cmd_desktop_install(args: argparse.Namespace) -> int:
     """Install the desktop entry and icon for the current user (or under ``--prefix``)."""
     prefix = Path(args.prefix).expanduser().absolute() if args.prefix else default_prefix()
     written = install_desktop_entry(prefix)
-    if args.json:
-        sys.stdout.write(json.dumps(written, indent=2) + "\n")
-    else:
-        sys.stdout.write(f"Wrote {written['desktop_file']}\nWrote {written['icon']}\n"
-                         f"The menu entry runs: {written['exec']}\n")
+    emit(written, args.json, f"Wrote {written['desktop_file']}\nWrote {written['icon']}\n"
+         f"The menu entry runs: {written['exec']}")
     return EXIT_OK
 
 

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from cli.output import emit, say, warn
 from reviewer import __version__, paths
 from reviewer.errors import KnownError
+from reviewer.modelconfig import redact
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
 COMMAND_MODULES: list[str] = [
-    "reviewer.cli_evidence", "reviewer.cli_crowd", "reviewer.cli_models", "reviewer.cli_governance",
-    "reviewer.cli_desktop",
+    "cli.evidence", "cli.crowd", "cli.models", "cli.governance",
+    "cli.desktop",
 ]
 
 
@@ -49,12 +53,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USER_ERROR, f"spec-review: error: {message} (see `{self.prog} --help`)\n")
 
-
-def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(human(data) + "\n")
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # Usage errors repeat the arguments given, which may be pasted from crowd data.
+        if message:
+            try:
+                say(message, end="", stream=file or sys.stderr)
+            except (AttributeError, OSError):
+                pass
 
 
 # ---- commands ----------------------------------------------------------------------------------
@@ -95,7 +100,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         )
     with workspace:
         status = workspace.status()
-    _emit(status, args.json, lambda s: f"Created workspace {s['workspace']} ({s['counts']['sections']} sections, "
+    emit(status, args.json, lambda s: f"Created workspace {s['workspace']} ({s['counts']['sections']} sections, "
           f"{s['counts']['proposals']} proposals).")
     return EXIT_OK
 
@@ -115,7 +120,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        _emit(workspace.status(), args.json, _human_status)
+        emit(workspace.status(), args.json, _human_status)
     return EXIT_OK
 
 
@@ -131,7 +136,7 @@ def cmd_spec_sections(args: argparse.Namespace) -> int:
 
     document, _text = _load_spec_arg(args.file)
     rows = spec_sections_json(document)
-    _emit(
+    emit(
         rows, args.json,
         lambda rs: "\n".join(
             f"{r['start_line']:>6}  {'#' * r['level']:<4} {(r['id'] or '(no id)'):<45} "
@@ -162,7 +167,7 @@ def cmd_spec_check(args: argparse.Namespace) -> int:
         out.append(f"{args.file}: {'ok' if r['ok'] else 'problems found'} ({r['sections']} sections)")
         return "\n".join(out)
 
-    _emit(result, args.json, human)
+    emit(result, args.json, human)
     return EXIT_OK if result["ok"] else EXIT_USER_ERROR
 
 
@@ -184,7 +189,7 @@ def cmd_spec_diff(args: argparse.Namespace) -> int:
             out.append(f"{s['status']:<9} {s['id']:<50} {detail}")
         return "\n".join(out)
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -201,7 +206,7 @@ def cmd_proposal_list(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         rows = [asdict(p) for p in queue_rows(workspace.store)]
-    _emit(rows, args.json, lambda rs: "\n".join(
+    emit(rows, args.json, lambda rs: "\n".join(
         f"{r['id']}  {r['status']:<12} {r['level']:<9} {r['kind']:<13} "
         f"+{r['supports']} -{r['refutes']} ={r['no_comment']}  {r['title']}  [{', '.join(r['section_ids'])}]"
         for r in rs
@@ -236,7 +241,7 @@ def cmd_proposal_show(args: argparse.Namespace) -> int:
             out += ["", f"--- section {s['section_id']} (proposed text) ---", s["new_text"].rstrip("\n")]
         return "\n".join(out)
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -316,7 +321,7 @@ def _log_internal_error() -> Path | None:
         folder = paths.cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "last-error.txt"
-        log.write_text(traceback.format_exc(), encoding="utf-8")
+        log.write_text(redact(traceback.format_exc()) or "", encoding="utf-8")
         return log
     except OSError:
         return None
@@ -325,6 +330,14 @@ def _log_internal_error() -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 user error, 2 internal error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    for position, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the terminal passed that are not UTF-8 (surrogate-escaped)
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            warn(f"spec-review: error: argument {position} is not valid UTF-8 text: {shown}. "
+                 "Set your terminal to UTF-8 and type it again; nothing was changed.")
+            return EXIT_USER_ERROR
     # Starting the app needs none of the other commands: skip importing them, so the window
     # comes up sooner.
     gui_only = not argv or argv[0] == "gui"
@@ -338,15 +351,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = int(args.func(args))
     except KnownError as exc:
-        sys.stderr.write(f"spec-review: error: {exc}\n")
+        warn(f"spec-review: error: {redact(str(exc))}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        sys.stderr.write("spec-review: interrupted\n")
+        warn("spec-review: interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         log = _log_internal_error()
         where = f"; details in {log}" if log else ""
-        sys.stderr.write(f"spec-review: internal error: {type(exc).__name__}: {exc}{where}. Please report it.\n")
+        warn(f"spec-review: internal error: {type(exc).__name__}: {redact(str(exc))}{where}. Please report it.")
         return EXIT_INTERNAL_ERROR
     sys.stdout.flush()
     return code

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli.output import emit
 from reviewer.errors import KnownError
 
 if TYPE_CHECKING:
-    from reviewer.cli import CommandGroups
+    from cli.main import CommandGroups
+    from reviewer.evidence import EvidenceSummary
 
 FORMAT_HELP = {
     "rankings": "ranker runs: one line per conversation, lines sharing run_id form one run",
@@ -22,22 +22,18 @@ FORMAT_HELP = {
 }
 
 
-def _emit(data: Any, as_json: bool, human: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(human + "\n")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a file in one of the product's formats."""
-    from reviewer.formats import import_file
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        report = import_file(args.kind, workspace, Path(args.file))
+        report = operations.import_file(workspace, args.kind, Path(args.file), actor=APP_ACTOR).value
     details = "".join(f", {k.replace('_', ' ')} {v}" for k, v in report.details.items())
-    _emit(asdict(report), args.json,
+    emit(asdict(report), args.json,
           f"Imported {report.kind} from {report.path}: {report.added} added, {report.unchanged} already there{details}.")
     return 0
 
@@ -49,17 +45,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         report = export_file(args.kind, workspace.store, Path(args.output))
-    _emit(asdict(report), args.json, f"Wrote {report.rows} {report.kind} lines to {report.path}.")
+    emit(asdict(report), args.json, f"Wrote {report.rows} {report.kind} lines to {report.path}.")
     return 0
 
 
-def _human_evidence(summary: dict[str, Any], links: list[dict[str, Any]], shown_from: int) -> str:
-    counts = summary["counts"]
+def _human_evidence(summary: EvidenceSummary, links: list[dict[str, Any]], shown_from: int) -> str:
+    counts = summary.counts
     out = [
-        f"Proposal {summary['proposal_id']}: {summary['links']} linked justifications",
+        f"Proposal {summary.proposal_id}: {summary.links} linked justifications",
         "  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()),
     ]
-    for source, by in summary["by_source"].items():
+    for source, by in summary.by_source.items():
         out.append(f"  {source:<40} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in by.items()))
     if links:
         out.append("")
@@ -67,9 +63,9 @@ def _human_evidence(summary: dict[str, Any], links: list[dict[str, Any]], shown_
         label = link["label"]
         where = f"{link['prompt_id']} / {link['annotator_id']}" if link["prompt_id"] else "statement"
         stance = (link["stance"] or "unlabelled").replace("_", " ")
-        by = f" ({label['source']})" if label else ""
+        source_text = f" ({label['source']})" if label else ""
         text = " ".join(link["text"].split())
-        out.append(f"{i:>5}. {link['justification_id']}  {stance}{by}  [{where}, {link['block']}]")
+        out.append(f"{i:>5}. {link['justification_id']}  {stance}{source_text}  [{where}, {link['block']}]")
         out.append(f"       {text[:160]}{'…' if len(text) > 160 else ''}")
     return "\n".join(out)
 
@@ -86,21 +82,22 @@ def cmd_evidence(args: argparse.Namespace) -> int:
             history=args.history,
         )
     rows = [link_json(x) for x in links]
-    _emit({**summary, "items": rows}, args.json, _human_evidence(summary, rows, args.offset))
+    emit({**summary.to_json(), "items": rows}, args.json, _human_evidence(summary, rows, args.offset))
     return 0
 
 
 def cmd_evidence_rule(args: argparse.Namespace) -> int:
     """Apply the ranking rule to a proposal's links."""
-    from reviewer.evidence import apply_ranking_rule
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        result = apply_ranking_rule(workspace.store, args.proposal_id, run_id=args.run)
+        result = operations.apply_rule(workspace, args.proposal_id, actor=APP_ACTOR, run_id=args.run).value
     data = asdict(result)
     results = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.results.items())
     skipped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.skipped.items() if v) or "none"
-    _emit(data, args.json,
+    emit(data, args.json,
           f"{result.rule} on {result.links} links: {result.added} labels added, {result.unchanged} unchanged"
           f" ({results}); not judged: {skipped}.")
     return 0
@@ -108,13 +105,13 @@ def cmd_evidence_rule(args: argparse.Namespace) -> int:
 
 def cmd_stance(args: argparse.Namespace) -> int:
     """Set the stance of one link as a person."""
-    from reviewer.evidence import set_stance
+    from reviewer import operations
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        label = set_stance(workspace.store, args.proposal_id, args.justification_id, args.stance, args.person,
-                           note=args.note)
-    _emit({**asdict(label), "source": label.source}, args.json,
+        label = operations.set_stance(workspace, args.proposal_id, args.justification_id, args.stance,
+                                      actor=args.person, note=args.note).value
+    emit({**asdict(label), "source": label.source}, args.json,
           f"Stance of {label.justification_id} set to {label.stance.replace('_', ' ')} by {label.source_name}"
           f" (label {label.id}{', supersedes ' + label.supersedes if label.supersedes else ''}).")
     return 0
@@ -122,23 +119,24 @@ def cmd_stance(args: argparse.Namespace) -> int:
 
 def cmd_link(args: argparse.Namespace) -> int:
     """Link a justification (a Pol.is statement) to a proposal by hand, or remove such a link."""
-    from reviewer.evidence import link_statement, unlink_statement
+    from reviewer import operations
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        action = unlink_statement if args.unlink else link_statement
-        action(workspace.store, args.proposal_id, args.justification_id, args.person, note=args.note)
+        action = operations.unlink if args.unlink else operations.link
+        action(workspace, args.proposal_id, args.justification_id, actor=args.person, note=args.note)
     data = {"proposal_id": args.proposal_id, "justification_id": args.justification_id,
             "linked": not args.unlink, "person": args.person}
-    _emit(data, args.json, f"{'Unlinked' if args.unlink else 'Linked'} {args.justification_id}.")
+    emit(data, args.json, f"{'Unlinked' if args.unlink else 'Linked'} {args.justification_id}.")
     return 0
 
 
 def cmd_proposal_add(args: argparse.Namespace) -> int:
     """Add a proposal from files holding the new section texts."""
+    from reviewer import operations
     from reviewer.formats import ConversationIndex, proposal_json
-    from reviewer.proposals import add_proposal
     from reviewer.rankings import normalise
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     sections = args.section or []
@@ -168,13 +166,13 @@ def cmd_proposal_add(args: argparse.Namespace) -> int:
                 raise KnownError(f"--expect names prompt {prompt_id!r}; link it with --link too.")
             expected = expected or {}
             expected[conversation_id] = normalise(ranking)
-        proposal = add_proposal(
-            workspace, changes=changes, title=args.title, intent=args.intent, kind=args.kind,
-            origin=args.origin, created_by=args.by or "", base_revision=args.base,
+        proposal = operations.add_proposal(
+            workspace, actor=args.by or APP_ACTOR, changes=changes, title=args.title, intent=args.intent,
+            kind=args.kind, origin=args.origin, base_revision=args.base,
             linked_conversations=linked, expected_ranking=expected,
-        )
+        ).value
         data = proposal_json(workspace.store, proposal.id, index)
-    _emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}]")
+    emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}]")
     return 0
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewer import cli_desktop
-from reviewer.cli import COMMAND_MODULES, main
+from cli import desktop as cli_desktop
+from cli.main import COMMAND_MODULES, main
 from tests.datapaths import RESOURCES, ROOT
 
 SVG = "{http://www.w3.org/2000/svg}svg"
@@ -44,7 +44,7 @@ def exec_argv(value):
 
 
 def test_command_module_is_registered():
-    assert "reviewer.cli_desktop" in COMMAND_MODULES
+    assert "cli.desktop" in COMMAND_MODULES
 
 
 def test_bundled_desktop_entry_names_the_icon():

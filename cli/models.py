@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from cli.output import emit, redraw, warn
 from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 
@@ -19,11 +19,6 @@ EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
-def _emit(data: Any, as_json: bool, human: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(human + "\n")
 
 
 class TerminalProgress:
@@ -69,8 +64,7 @@ class TerminalProgress:
             bar = f"[{'#' * filled}{'.' * (30 - filled)}] {self._done}/{self._total}"
         else:
             bar = f"{self._done}"
-        self.stream.write(f"\r{self._label}: {bar}")
-        self.stream.flush()
+        redraw(self.stream, f"{self._label}: {bar}")
 
 
 # ---- endpoint options ------------------------------------------------------------------------
@@ -111,27 +105,30 @@ def _confirm(estimate: Any, args: argparse.Namespace) -> None:
     if estimate.calls == 0 or args.yes:
         return
     if sys.stdin.isatty() and sys.stderr.isatty():
-        sys.stderr.write(estimate.describe() + "\nProceed? [y/N] ")
+        warn(estimate.describe() + "\nProceed? [y/N] ", end="")
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() in ("y", "yes"):
             return
         raise KnownError("Nothing was sent to the model.")
-    _emit({"estimate": asdict(estimate), "confirmed": False}, args.json, estimate.describe())
+    emit({"estimate": asdict(estimate), "confirmed": False}, args.json, estimate.describe())
     raise KnownError("This run needs confirmation.", hint="Run again with --yes to send these requests.")
 
 
 def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any, config: Any,
          spec_revision: str | None, params: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
-    from reviewer.judges.tasks import estimate, run_items
+    from reviewer import operations
+    from reviewer.judges.estimates import estimate
+    from reviewer.store import APP_ACTOR
 
-    plan = estimate(workspace.store, items, judge.model)
+    plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint)
     _confirm(plan, args)
     try:
-        summary = run_items(workspace.store, items, judge, config, progress=TerminalProgress(),
-                            spec_revision=spec_revision, params=params)
+        summary = operations.run_model_items(
+            workspace, items, judge, config, actor=APP_ACTOR, spec_revision=spec_revision, params=params,
+            progress=TerminalProgress(),
+        ).value
     except (Cancelled, KeyboardInterrupt):
-        sys.stderr.write("spec-review: cancelled; the answers received are kept. Run the same command again to "
-                         "resume.\n")
+        warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume.")
         return EXIT_INTERRUPTED
     data = {"estimate": asdict(plan), "summary": asdict(summary), **(extra or {})}
     human = (f"{summary.task} with {summary.model}: {summary.ok} of {summary.items} answered "
@@ -141,13 +138,13 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
              + (f"; job {summary.job_id}{' (resumed)' if summary.resumed else ''}."))
     for failure in summary.failures[:10]:
         human += f"\n  failed {failure.item_key}: {failure.kind}: {failure.error}"
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
 def cmd_judge_rank(args: argparse.Namespace) -> int:
     """Rank each conversation's responses by the spec with a model."""
-    from reviewer.judges.tasks import ranker_items
+    from reviewer.judges.items import ranker_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
@@ -169,7 +166,7 @@ def cmd_judge_relevance(args: argparse.Namespace) -> int:
     """Grade conversations' relevance to sections, with a model or (``--lexical``) by BM25."""
     if args.lexical:
         return cmd_relevance(args)
-    from reviewer.judges.tasks import relevance_items
+    from reviewer.judges.items import relevance_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
@@ -187,7 +184,7 @@ def cmd_judge_relevance(args: argparse.Namespace) -> int:
 
 def cmd_judge_stance(args: argparse.Namespace) -> int:
     """Label justifications' stances towards proposals with a model."""
-    from reviewer.judges.tasks import stance_items
+    from reviewer.judges.items import stance_items
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
@@ -205,12 +202,12 @@ def cmd_judge_stance(args: argparse.Namespace) -> int:
 
 def cmd_judge_test(args: argparse.Namespace) -> int:
     """Send one tiny request to the configured endpoint."""
-    from reviewer.modelconfig import test_connection
+    from reviewer.judges.openai_judge import test_connection
 
     root = _workspace_root(args.workspace)
     config = _config(args, root)
     message = test_connection(config)
-    _emit({"ok": True, "endpoint": config.endpoint, "model": config.model, "message": message}, args.json, message)
+    emit({"ok": True, "endpoint": config.endpoint, "model": config.model, "message": message}, args.json, message)
     return EXIT_OK
 
 
@@ -236,11 +233,18 @@ def cmd_judge_config(args: argparse.Namespace) -> int:
         saved = str(save_config(config, root / CONFIG_FILE))
     key = resolve_api_key(config)
     data = {"settings": config.to_json(), "endpoint": config.endpoint, "configured": config.configured,
-            "api_key_source": key.source, "files": [str(p) for p in config_files(root)], "saved_to": saved}
+            "endpoint_chosen_by": config.endpoint_chosen_by, "api_key_source": key.source,
+            "api_key_withheld": key.withheld, "files": [str(p) for p in config_files(root)], "saved_to": saved}
+    if key.withheld:
+        key_line = f"not sent: the key from {key.withheld} goes only to endpoints chosen on this machine"
+    else:
+        key_line = f"from {key.source}" if key.source else "not found"
     human = "\n".join([f"{k:<16} {v}" for k, v in config.to_json().items()]
-                      + [f"{'api key':<16} {'from ' + key.source if key.source else 'not found'}"]
+                      + [f"{'endpoint':<16} {config.endpoint}"
+                         + (f" (chosen by {config.endpoint_chosen_by})" if config.endpoint_chosen_by else "")]
+                      + [f"{'api key':<16} {key_line}"]
                       + ([f"saved to {saved}"] if saved else []))
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -253,26 +257,25 @@ def cmd_judge_key(args: argparse.Namespace) -> int:
     if not key:
         raise KnownError("No key was given.")
     message = store_api_key(key, args.base_url)
-    _emit({"ok": True, "message": message}, args.json, message)
+    emit({"ok": True, "message": message}, args.json, message)
     return EXIT_OK
 
 
 def cmd_relevance(args: argparse.Namespace) -> int:
     """Grade relevance by BM25 (the default without a model)."""
-    from reviewer.lexical import grade_lexical
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     if not args.lexical:
         raise KnownError("Say how to grade: --lexical (BM25, no model).",
                          hint="To grade with a model, use `spec-review judge relevance WORKSPACE`.")
     with Workspace.open(args.workspace) as workspace:
-        spec = workspace.load_spec()
-        summary = grade_lexical(workspace.store, spec.document, spec_revision=spec.revision,
-                                progress=TerminalProgress())
+        summary = operations.grade_lexical(workspace, actor=APP_ACTOR, progress=TerminalProgress()).value
     data = asdict(summary)
     human = (f"Graded {summary.conversations} conversations against {summary.sections} sections by "
              f"{summary.grader} (rule): " + ", ".join(f"grade {g}: {n}" for g, n in summary.by_grade.items()))
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -328,7 +331,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise KnownError(f"Cannot write {args.svg}: {exc.strerror or exc}.") from exc
     data = result.to_json()
-    _emit(data, args.json, _human_agreement(data))
+    emit(data, args.json, _human_agreement(data))
     return EXIT_OK
 
 
@@ -339,7 +342,7 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         rows = [asdict(r) for r in label_trust(workspace.store)]
-    _emit(rows, args.json, _human_trust(rows))
+    emit(rows, args.json, _human_trust(rows))
     return EXIT_OK
 
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from reviewer.cli import main
+from cli.main import main
 from tests.datapaths import LATEST, MODEL_SPEC_DATES, ROOT, model_spec
 from tests.helpers import spec_repo_with, tree_snapshot
 
@@ -16,7 +16,7 @@ def run(capsys, *argv):
 
 
 def run_process(*argv, cwd=None):
-    return subprocess.run([sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", *argv], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=120)
 
 
@@ -110,3 +110,14 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
     assert "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
     usage = run_process("spec", "frobnicate")
     assert usage.returncode == 1 and "Traceback" not in usage.stderr
+
+
+def test_an_argument_that_is_not_utf8_is_refused_plainly(demo_workspace):
+    result = subprocess.run(
+        [sys.executable.encode(), b"-m", b"cli", b"member", b"add", str(demo_workspace).encode(), b"Bad\xffName",
+         b"--role", b"reviewer"],
+        capture_output=True, cwd=ROOT, timeout=120,
+    )
+    err = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 1 and "argument 4 is not valid UTF-8 text: Bad\\xffName" in err
+    assert "Traceback" not in err and "internal error" not in err

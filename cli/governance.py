@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from cli.output import emit
 from reviewer.errors import KnownError
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
 
 
-def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(human(data) + "\n")
 
 
 def _open(path: str) -> Any:
@@ -37,27 +30,23 @@ def _member_json(member: Any) -> dict[str, Any]:
 
 def cmd_member_add(args: argparse.Namespace) -> int:
     """Add a member, or give a member more roles."""
-    from reviewer.governance import add_member
+    from reviewer import operations
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        member = add_member(workspace.store, args.name, args.role or [], actor=args.by or APP_ACTOR)
-    _emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles'])}")
+        member = operations.add_member(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR).value
+    emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles'])}")
     return EXIT_OK
 
 
 def cmd_member_remove_role(args: argparse.Namespace) -> int:
     """Take roles away from a member (recorded; the member's history stays)."""
-    from reviewer.governance import remove_role
+    from reviewer import operations
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        member = None
-        for role in args.role or []:
-            member = remove_role(workspace.store, args.name, role, actor=args.by or APP_ACTOR)
-        if member is None:
-            raise KnownError("Say which role to remove with --role.")
-    _emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles']) or 'no roles'}")
+        member = operations.remove_roles(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR).value
+    emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles']) or 'no roles'}")
     return EXIT_OK
 
 
@@ -75,7 +64,7 @@ def cmd_member_list(args: argparse.Namespace) -> int:
                 for h in history if h.member == member.name
             ]
             rows.append(data)
-    _emit(rows, args.json, lambda rs: "\n".join(
+    emit(rows, args.json, lambda rs: "\n".join(
         f"{r['name']:<24} {', '.join(r['roles']) or '(no roles)'}" for r in rs
     ) or "No members yet.")
     return EXIT_OK
@@ -86,27 +75,29 @@ def cmd_member_list(args: argparse.Namespace) -> int:
 
 def cmd_quorum(args: argparse.Namespace) -> int:
     """Show or change the quorum per authority level."""
-    from reviewer.governance import parse_quorum_setting, quorum_settings, set_quorum
+    from reviewer import operations
+    from reviewer.governance import parse_quorum_setting, quorum_settings
     from reviewer.store import APP_ACTOR
 
     changes = dict(parse_quorum_setting(text) for text in args.set or [])
     with _open(args.workspace) as workspace:
         settings = (
-            set_quorum(workspace.store, changes, actor=args.by or APP_ACTOR) if changes
+            operations.set_quorum(workspace, changes, actor=args.by or APP_ACTOR).value if changes
             else quorum_settings(workspace.store)
         )
-    _emit(settings, args.json, lambda s: "\n".join(f"{level:<10} {n}" for level, n in s.items()))
+    emit(settings, args.json, lambda s: "\n".join(f"{level:<10} {n}" for level, n in s.items()))
     return EXIT_OK
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
     """Record a reviewer's decision and report the proposal's resulting status."""
-    from reviewer.governance import decision_json, record_decision, status_json
+    from reviewer import operations
+    from reviewer.governance import decision_json, status_json
 
     with _open(args.workspace) as workspace:
-        result = record_decision(
-            workspace, args.proposal_id, args.outcome, args.reviewer, args.rationale, args.reason
-        )
+        result = operations.decide(
+            workspace, args.proposal_id, args.outcome, args.rationale, actor=args.reviewer, reason=args.reason,
+        ).value
     data = {"decision": decision_json(result.decision), "status": status_json(result.status),
             "event_seq": result.event_seq}
 
@@ -115,7 +106,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         agreeing = f"{s['agreeing']} of {s['quorum']} needed at level {s['level']}"
         return f"Recorded {d['decision']['outcome']} by {d['decision']['reviewer']}. Proposal is now {s['status']} ({agreeing})."
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -124,21 +115,23 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 def cmd_commit(args: argparse.Namespace) -> int:
     """Commit every adopted proposal to the spec repository; optionally cut a release."""
-    from reviewer.committing import commit_adopted, report_json
+    from reviewer import operations
+    from reviewer.committing import report_json
 
     with _open(args.workspace) as workspace:
-        report = commit_adopted(workspace, args.editor, tag=args.tag)
+        report = operations.commit(workspace, actor=args.editor, tag=args.tag).value
     data = report_json(report)
 
     def human(d: dict[str, Any]) -> str:
-        lines = [f"{i['proposal_id']}  {i['result']:<12} {i['message']}" for i in d["items"]]
+        lines = [f"Note: {note}" for note in d["notes"]]
+        lines += [f"{i['proposal_id']}  {i['result']:<12} {i['message']}" for i in d["items"]]
         if not lines:
             lines.append("Nothing adopted is waiting to be committed.")
         if d["release"]:
             lines.append(f"Tagged {d['release']['tag']} at {d['release']['commit_sha'][:10]}.")
         return "\n".join(lines)
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -161,10 +154,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         # The file first, then the chain (it proves the log), then the replay (it proves the tables
         # the app shows are what the log says).
         verified = verify_workspace(workspace, expected)
+        backwards = audit.clock_regressions(workspace.store.db) if verified.chain.ok else []
     report, mismatches = verified.chain, list(verified.mismatches)
     data = audit.report_json(report)
     data["record"] = {"ok": not mismatches, "mismatches": [asdict(m) for m in mismatches]}
     data["ok"] = report.ok and not mismatches
+    data["clock_backwards"] = [{"seq": seq, "at": at, "previous_at": prev} for seq, at, prev in backwards]
 
     def human(d: dict[str, Any]) -> str:
         head = f"head {d['head']['seq']}:{d['head']['hash']}"
@@ -179,10 +174,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             if len(mismatches) > 50:
                 lines.append(f"  ... and {len(mismatches) - 50} more (--json lists them all)")
             return "\n".join(lines)
-        return (f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; the record matches "
-                f"the log; {head}.")
+        lines = [f"Audit log intact: {d['events']} events, {len(d['anchors'])} anchors agree; the record matches "
+                 f"the log; {head}."]
+        if backwards:
+            lines.append(f"Note: {len(backwards)} event{'' if len(backwards) == 1 else 's'} carry a time earlier than "
+                         "the event before (a clock running behind?); the record follows the log's order, not the clock:")
+            lines += [f"  event {seq}: {at[:19]} after {prev[:19]}" for seq, at, prev in backwards[:10]]
+        return "\n".join(lines)
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK if data["ok"] else EXIT_PROBLEM
 
 
@@ -198,7 +198,7 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
             limit=args.limit,
         )
     rows = [audit.event_json(e) for e in events]
-    _emit(rows, args.json, lambda rs: "\n".join(
+    emit(rows, args.json, lambda rs: "\n".join(
         f"{r['seq']:>6}  {r['at']}  {r['actor']:<16} {r['action']:<22} {r['object_type']} {r['object_id'] or ''}"
         for r in rs
     ) or "No events match.")
@@ -220,7 +220,7 @@ def cmd_audit_trace(args: argparse.Namespace) -> int:
         lines.append("Trace OK." if d["ok"] else f"{len(d['problems'])} problem(s).")
         return "\n".join(lines)
 
-    _emit(data, args.json, human)
+    emit(data, args.json, human)
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 
@@ -235,8 +235,36 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     with _open(args.workspace) as workspace:
         summary = write_report(workspace, args.format, Path(args.output), by=args.by)
-    _emit(summary, args.json, lambda s: f"Wrote {s['format']} report on {s['proposals']} proposals to {s['file']}.")
+    emit(asdict(summary), args.json, lambda _s: summary.describe())
     return EXIT_OK
+
+
+def cmd_audit_rebuild(args: argparse.Namespace) -> int:
+    """Write the record rebuilt from the audit log into a new database (never in place)."""
+    from pathlib import Path
+
+    from reviewer.rebuild import rebuild_workspace, report_json
+
+    with _open(args.workspace) as workspace:
+        report = rebuild_workspace(workspace, Path(args.output))
+    data = report_json(report)
+
+    def human(d: dict[str, Any]) -> str:
+        lines = [f"Rebuilt the record from {d['events']} events into {d['out_db']}: "
+                 + ", ".join(f"{table} {n}" for table, n in d["rows"].items() if n)]
+        lines += [f"  copied after its digest matched: {c}" for c in d["copied"]]
+        lines += [f"  left out: {c}" for c in d["left_out"]]
+        lines += [f"  taken from event times: {col} ({n})" for col, n in d["from_event_times"].items()]
+        lines += [f"  not in the log: {c}" for c in d["unlogged"]]
+        if report.mismatches:
+            lines.append(f"The rebuilt record does NOT pass its own check: {len(report.mismatches)} differences:")
+            lines += [f"  {m.describe()}" for m in report.mismatches[:50]]
+        else:
+            lines.append("The rebuilt record matches the log.")
+        return "\n".join(lines)
+
+    emit(data, args.json, human)
+    return EXIT_OK if data["ok"] else EXIT_PROBLEM
 
 
 # ---- registration ----------------------------------------------------------------------------------
@@ -302,6 +330,12 @@ def register(groups: Any) -> None:
                    help="a head recorded earlier (e.g. from a published report); repeatable")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit_verify)
+    p = audit_sub.add_parser("rebuild", help="write the record rebuilt from the log into a new database")
+    p.add_argument("workspace")
+    p.add_argument("-o", "--output", required=True, metavar="NEW_DB",
+                   help="the new database file (must not exist; the workspace is never changed)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_rebuild)
     p = audit_sub.add_parser("log", help="list events, newest first")
     p.add_argument("workspace")
     p.add_argument("--action", help="an action (decision.record) or its prefix (decision)")

@@ -1,0 +1,200 @@
+"""Calling the model: one item's attempts (backoff, re-asking invalid answers) and a pool of workers."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from reviewer.judges.answers import parse_answer
+from reviewer.judges.base import Judge, JudgeError, JudgeRequest
+from reviewer.judges.items import WorkItem
+from reviewer.modelconfig import ModelConfig
+from reviewer.progress import Progress
+
+
+class RateGate:
+    """A pause shared by every worker: a 429 seen by one makes all of them wait.
+
+    Attributes:
+        not_before: the monotonic time before which no request may start.
+    """
+
+    def __init__(self) -> None:
+        self.not_before = 0.0
+        self._lock = threading.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back for ``seconds`` from now."""
+        with self._lock:
+            self.not_before = max(self.not_before, time.monotonic() + seconds)
+
+    def wait(self, cancel: threading.Event) -> None:
+        """Sleep until the pause is over (or the run is cancelled)."""
+        while True:
+            with self._lock:
+                remaining = self.not_before - time.monotonic()
+            if remaining <= 0 or cancel.wait(remaining):
+                return
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The end of one item's attempts.
+
+    Attributes:
+        status: ``ok``, ``failed`` or ``cancelled``.
+        verdict: the verdict when ``ok``.
+        raw: the last raw answer (or error body).
+        error: why it failed.
+        kind: the failure kind (``invalid_output``, ``refusal``, ``timeout``, ``rate_limited``...).
+        attempts: requests sent for this item.
+        input_tokens: prompt tokens the endpoint reported, over all attempts.
+        output_tokens: completion tokens the endpoint reported, over all attempts.
+    """
+
+    status: str
+    verdict: Any = None
+    raw: str | None = None
+    error: str | None = None
+    kind: str | None = None
+    attempts: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+def attempt_item(judge: Judge, item: WorkItem, config: ModelConfig, gate: RateGate,
+                 cancel: threading.Event) -> Outcome:
+    """Get a valid answer for ``item``: retry transient failures with backoff, re-ask invalid answers.
+
+    Raises:
+        JudgeError: a failure that every request would meet (bad key, wrong URL or model, no server).
+    """
+    messages = list(item.request.messages)
+    transient = invalid = attempts = tokens_in = tokens_out = 0
+    while True:
+        gate.wait(cancel)
+        if cancel.is_set():
+            return Outcome("cancelled", attempts=attempts, input_tokens=tokens_in, output_tokens=tokens_out)
+        attempts += 1
+        request = item.request if len(messages) == len(item.request.messages) else JudgeRequest(
+            task=item.request.task, messages=tuple(messages), schema_name=item.request.schema_name,
+            schema=item.request.schema, payload=item.request.payload)
+        try:
+            reply = judge.complete(request)
+        except JudgeError as exc:
+            if exc.fatal:
+                raise
+            if exc.retryable and transient < config.retries:
+                transient += 1
+                delay = config.backoff * (2 ** (transient - 1)) * (1 + random.random() / 10)
+                if exc.retry_after is not None:
+                    delay = exc.retry_after  # the server knows best; capped below like our own
+                delay = min(delay, config.backoff_max)
+                if exc.kind == "rate_limited":
+                    gate.pause(delay)  # every worker waits, not just this one
+                else:
+                    cancel.wait(delay)
+                continue
+            return Outcome("failed", raw=exc.raw, error=str(exc), kind=exc.kind, attempts=attempts,
+                           input_tokens=tokens_in, output_tokens=tokens_out)
+        tokens_in += reply.input_tokens
+        tokens_out += reply.output_tokens
+        parsed = parse_answer(reply, item)
+        raw = reply.content if reply.content is not None else reply.refusal
+        if parsed.problem is None:
+            return Outcome("ok", verdict=parsed.verdict, raw=raw, attempts=attempts,
+                           input_tokens=tokens_in, output_tokens=tokens_out)
+        if invalid < config.invalid_retries:
+            invalid += 1
+            # Show the model its answer and what was wrong, then ask again.
+            messages = [*item.request.messages, {"role": "assistant", "content": raw or ""},
+                        {"role": "user", "content": f"That answer was not accepted: {parsed.problem}. "
+                         "Answer again with JSON only, following the schema and the rules above."}]
+            continue
+        if parsed.acceptable:
+            return Outcome("ok", verdict=parsed.verdict, raw=raw, attempts=attempts,
+                           input_tokens=tokens_in, output_tokens=tokens_out)
+        kind = "refusal" if reply.refusal and not reply.content else "invalid_output"
+        return Outcome("failed", raw=raw, error=parsed.problem, kind=kind, attempts=attempts,
+                       input_tokens=tokens_in, output_tokens=tokens_out)
+
+
+def call_concurrently(todo: Sequence[WorkItem], judge: Judge, config: ModelConfig, progress: Progress,
+                      on_cancel_wait: float, write: Callable[[Sequence[tuple[WorkItem, Outcome]]], None]) -> None:
+    """Attempt every item from ``config.concurrency`` worker threads, handing results to ``write`` in batches.
+
+    Only the calling thread runs ``write``, as results arrive; the workers only call the judge.
+
+    Args:
+        todo: the items to send.
+        judge: the model.
+        config: concurrency, retries and backoff.
+        progress: one tick per item written; raising ``Cancelled`` from ``tick`` stops the calls.
+        on_cancel_wait: seconds to wait for calls already in flight when stopped (their results are written).
+        write: stores a batch of finished items (cancelled attempts are left out).
+
+    Raises:
+        Cancelled: the progress object cancelled.
+        JudgeError: a failure that every request would meet.
+    """
+    if not todo:
+        return
+    cancel = threading.Event()
+    gate = RateGate()
+    pending = iter(todo)
+    inflight: dict[Future[Outcome], WorkItem] = {}
+    executor = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="judge")
+
+    def fill() -> None:
+        # Keep a bounded queue so cancelling never leaves thousands of submitted calls behind.
+        while len(inflight) < config.concurrency * 2 and not cancel.is_set():
+            item = next(pending, None)
+            if item is None:
+                return
+            inflight[executor.submit(attempt_item, judge, item, config, gate, cancel)] = item
+
+    def collect(done: Iterable[Future[Outcome]]) -> tuple[list[tuple[WorkItem, Outcome]], BaseException | None]:
+        results: list[tuple[WorkItem, Outcome]] = []
+        error: BaseException | None = None
+        for future in done:
+            item = inflight.pop(future)
+            try:
+                outcome = future.result()
+            except BaseException as exc:  # noqa: BLE001 - re-raised after the batch is saved
+                error = error or exc
+                continue
+            if outcome.status != "cancelled":
+                results.append((item, outcome))
+        return results, error
+
+    try:
+        fill()
+        while inflight:
+            done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
+            if not done:
+                progress.tick(0)  # lets a GUI cancel while every call is still waiting
+                continue
+            results, error = collect(done)
+            if results:
+                write(results)
+            if error is not None:
+                raise error
+            fill()
+            progress.tick(len(results))
+    except BaseException:
+        cancel.set()
+        # Answers already paid for are kept: wait briefly for the calls in flight, then save them.
+        if inflight:
+            done, _ = wait(list(inflight), timeout=on_cancel_wait)
+            results, _error = collect(done)
+            if results:
+                write(results)
+        raise
+    finally:
+        cancel.set()
+        executor.shutdown(wait=False, cancel_futures=True)

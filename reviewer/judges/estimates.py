@@ -1,0 +1,183 @@
+"""What a model run will cost before it starts: cached answers, calls, and tokens counted or estimated."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from reviewer.errors import KnownError
+from reviewer.judges.items import WorkItem
+from reviewer.judges.prompts import PROMPT_VERSIONS
+from reviewer.store import Store, sql_errors
+
+# Answer length guesses for the estimate (tokens); the prompts ask for short answers.
+_OUTPUT_TOKENS = {"ranker": 80, "stance": 90, "relevance_per_section": 12, "relevance": 10}
+# Chat formatting adds a few tokens per message and for the reply (OpenAI's published rule of thumb).
+_TOKENS_PER_MESSAGE = 3
+_TOKENS_PER_REPLY = 3
+
+
+@cache
+def _o200k() -> Any:
+    """Load the o200k_base encoding once per process (about a second), or None when unavailable."""
+    try:
+        import bpe_openai  # built-in encodings: works offline, unlike tiktoken, which downloads at first use
+
+        return bpe_openai.get_encoding("o200k_base")
+    except Exception:  # noqa: BLE001 - any failure means: estimate instead
+        return None
+
+
+class TokenCounter:
+    """Counts tokens with the o200k_base encoding when ``bpe-openai`` is installed, else estimates.
+
+    Attributes:
+        method: the encoding name, or a description of the approximation.
+        exact: whether counts come from a real tokenizer.
+    """
+
+    APPROXIMATE = "approximate (UTF-8 bytes / 4)"
+
+    def __init__(self, use_tokenizer: bool = True) -> None:
+        self._use_tokenizer = use_tokenizer
+        self._memo: dict[str, int] = {}
+
+    @property
+    def _encoding(self) -> Any:
+        # Loaded at the first count, so an estimate with nothing to send costs no load.
+        return _o200k() if self._use_tokenizer else None
+
+    @property
+    def exact(self) -> bool:
+        """Whether counts come from a real tokenizer."""
+        return self._encoding is not None
+
+    @property
+    def method(self) -> str:
+        """The encoding name, or a description of the approximation."""
+        return "o200k_base" if self.exact else self.APPROXIMATE
+
+    def count(self, text: str) -> int:
+        """Return the number of tokens in ``text`` (memoised: shared spec parts are counted once)."""
+        cached = self._memo.get(text)
+        if cached is not None:
+            return cached
+        if self._encoding is not None:
+            try:
+                value = len(self._encoding.encode_ordinary(text))
+            except ValueError:  # over the encoder's size limit: estimate that part
+                value = -(-len(text.encode("utf-8")) // 4)
+        else:
+            value = -(-len(text.encode("utf-8")) // 4)
+        self._memo[text] = value
+        return value
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run will cost, shown before it starts.
+
+    Attributes:
+        task: the task.
+        model: the model.
+        prompt_version: the prompt.
+        items: work items in the run.
+        cached: items already answered (no call).
+        calls: model calls to make (one per item not cached; retries come on top).
+        input_tokens: prompt tokens of those calls.
+        output_tokens: an approximate answer size for those calls.
+        tokenizer: how input tokens were counted (``o200k_base`` or an approximation).
+        exact: whether ``input_tokens`` comes from a real tokenizer (exact for OpenAI's o200k models).
+        decided_proposals: proposals with decisions whose evidence this run may relabel (stance runs).
+        decided_labels: the items of this run on those proposals.
+        endpoint: where the requests (and the API key) would go, shown so it can be checked first.
+    """
+
+    task: str
+    model: str
+    prompt_version: str
+    items: int
+    cached: int
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    tokenizer: str
+    exact: bool
+    decided_proposals: int = 0
+    decided_labels: int = 0
+    endpoint: str | None = None
+
+    def describe(self) -> str:
+        """Return the estimate as one paragraph for the terminal."""
+        how = "counted with o200k_base" if self.exact else "approximate"
+        at = f" at {self.endpoint}" if self.endpoint else ""
+        text = (f"{self.task} with {self.model}{at} ({self.prompt_version}): {self.items} items, {self.cached} already "
+                f"answered, {self.calls} model calls; about {self.input_tokens:,} input tokens ({how}) and "
+                f"{self.output_tokens:,} output tokens (approximate).")
+        if self.decided_proposals:
+            text += (f" It may relabel the evidence of {self.decided_proposals} proposal"
+                     f"{'' if self.decided_proposals == 1 else 's'} already decided ({self.decided_labels} labels);"
+                     " their decisions keep the evidence they were made on, and the desk and report will show both.")
+        return text
+
+
+def cached_results(store: Store, task: str, prompt_version: str, model: str,
+                   hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Return the cached ``ok`` results by input hash."""
+    wanted = list(dict.fromkeys(hashes))
+    found: dict[str, dict[str, Any]] = {}
+    with sql_errors("reading the judge cache"):
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = store.db.execute(
+                "SELECT input_hash, result FROM judge_cache WHERE task = ? AND prompt_version = ? AND model = ?"
+                f" AND status = 'ok' AND input_hash IN ({','.join('?' * len(chunk))})",
+                [task, prompt_version, model, *chunk]).fetchall()
+            found.update((h, json.loads(r)) for h, r in rows)
+    return found
+
+
+def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_version: str | None = None,
+             counter: TokenCounter | None = None, endpoint: str | None = None) -> Estimate:
+    """Count the calls and tokens a run of ``items`` will need, leaving out cached answers (sent to ``endpoint``)."""
+    if not items:
+        raise KnownError("There is nothing to send to the model.")
+    task = items[0].request.task
+    version = prompt_version or PROMPT_VERSIONS[task]
+    cached = cached_results(store, task, version, model, (i.input_hash for i in items))
+    todo = [i for i in items if i.input_hash not in cached]
+    counter = counter or TokenCounter()
+    tokens_in = sum(sum(counter.count(p) for p in i.token_parts) + 2 * _TOKENS_PER_MESSAGE + _TOKENS_PER_REPLY
+                    for i in todo)
+    if task == "relevance":
+        tokens_out = sum(_OUTPUT_TOKENS["relevance"] + _OUTPUT_TOKENS["relevance_per_section"]
+                         * len(i.request.payload["section_ids"]) for i in todo)
+    else:
+        tokens_out = _OUTPUT_TOKENS[task] * len(todo)
+    decided_proposals = decided_labels = 0
+    if task == "stance":
+        by_proposal = Counter(item.request.payload["proposal_id"] for item in items)
+        decided = _decided(store, by_proposal)
+        decided_proposals, decided_labels = len(decided), sum(by_proposal[p] for p in decided)
+    # Nothing to send: zero is exact, and the tokenizer need not be loaded.
+    return Estimate(task=task, model=model, prompt_version=version, items=len(items), cached=len(items) - len(todo),
+                    calls=len(todo), input_tokens=tokens_in, output_tokens=tokens_out,
+                    tokenizer=counter.method if todo else "none needed", exact=counter.exact if todo else True,
+                    decided_proposals=decided_proposals, decided_labels=decided_labels, endpoint=endpoint)
+
+
+def _decided(store: Store, proposal_ids: Iterable[str]) -> set[str]:
+    """Return those of ``proposal_ids`` that have at least one decision."""
+    wanted = list(proposal_ids)
+    found: set[str] = set()
+    with sql_errors("reading which proposals are decided"):
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            found.update(r[0] for r in store.db.execute(
+                f"SELECT DISTINCT proposal_id FROM decisions WHERE proposal_id IN ({','.join('?' * len(chunk))})",
+                chunk))
+    return found

@@ -1,0 +1,210 @@
+"""The named operations: every state change the command line and the GUI can make.
+
+Each function checks its actor (``reviewer.ops.perform``), makes its change with its audit event,
+and returns an ``OpResult``: its typed value and the ``Changes`` read from the events it wrote.
+The command line and the GUI write only through these (``tests/reviewer/test_operations.py``
+checks that neither calls a writer directly); reads are the query functions of each module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewer.ops import OpResult, perform
+
+if TYPE_CHECKING:
+    from reviewer.committing import CommitReport
+    from reviewer.evidence import RuleSummary, StanceLabel
+    from reviewer.formats import ImportReport
+    from reviewer.governance import DecisionResult, Member
+    from reviewer.importing import ImportSummary
+    from reviewer.judges.base import Judge
+    from reviewer.judges.items import WorkItem
+    from reviewer.judges.running import RunSummary
+    from reviewer.judges.runs import JudgePlan
+    from reviewer.lexical import LexicalSummary
+    from reviewer.modelconfig import ModelConfig
+    from reviewer.progress import Progress
+    from reviewer.store import Proposal
+    from reviewer.workspace import Workspace
+
+
+# ---- the board ----------------------------------------------------------------------------------
+
+
+def add_member(workspace: Workspace, name: str, roles: Sequence[str], *, actor: str) -> OpResult[Member]:
+    """Add a member, or give a member more roles."""
+    from reviewer import governance
+
+    return perform(workspace.store, "member.add", actor,
+                   lambda who: governance.add_member(workspace.store, name, roles, actor=who))
+
+
+def remove_roles(workspace: Workspace, name: str, roles: Sequence[str], *, actor: str) -> OpResult[Member]:
+    """Take one or more roles away from a member, all or none (the member's history stays).
+
+    Raises:
+        KnownError: no role named, no such member, or a role the member does not hold.
+    """
+    from reviewer import governance
+    from reviewer.errors import KnownError
+
+    if not roles:
+        raise KnownError("Say which role to remove with --role.")
+
+    def work(who: str) -> Member:
+        member = None
+        for role in roles:
+            member = governance.remove_role(workspace.store, name, role, actor=who)
+        assert member is not None
+        return member
+
+    return perform(workspace.store, "member.remove_roles", actor, work)
+
+
+def set_quorum(workspace: Workspace, levels: Mapping[str, int], *, actor: str) -> OpResult[dict[str, int]]:
+    """Change how many agreeing reviewers each authority level needs; returns every level's quorum."""
+    from reviewer import governance
+
+    return perform(workspace.store, "quorum.set", actor,
+                   lambda who: governance.set_quorum(workspace.store, levels, actor=who))
+
+
+def set_setting(workspace: Workspace, key: str, value: str, *, actor: str) -> OpResult[None]:
+    """Change one workspace setting."""
+    return perform(workspace.store, "workspace.set", actor,
+                   lambda who: workspace.store.set_info(key, value, actor=who))
+
+
+# ---- proposals and evidence ---------------------------------------------------------------------
+
+
+def add_proposal(workspace: Workspace, *, actor: str, **fields: Any) -> OpResult[Proposal]:
+    """Add a proposal (``reviewer.proposals.add_proposal`` names its fields); its author is the actor."""
+    from reviewer import proposals
+
+    fields.setdefault("created_by", actor)
+    return perform(workspace.store, "proposal.add", actor,
+                   lambda who: proposals.add_proposal(workspace, actor=who, **fields))
+
+
+def link(workspace: Workspace, proposal_id: str, justification_id: str, *, actor: str,
+         note: str | None = None) -> OpResult[None]:
+    """Link a justification to a proposal by hand."""
+    from reviewer import evidence
+
+    return perform(workspace.store, "evidence.link", actor,
+                   lambda who: evidence.link_statement(workspace.store, proposal_id, justification_id, who, note=note))
+
+
+def unlink(workspace: Workspace, proposal_id: str, justification_id: str, *, actor: str,
+           note: str | None = None) -> OpResult[None]:
+    """Remove a hand link (the link and its labels stay in the history)."""
+    from reviewer import evidence
+
+    return perform(workspace.store, "evidence.unlink", actor,
+                   lambda who: evidence.unlink_statement(workspace.store, proposal_id, justification_id, who, note=note))
+
+
+def set_stance(workspace: Workspace, proposal_id: str, justification_id: str, stance: str, *, actor: str,
+               note: str | None = None) -> OpResult[StanceLabel]:
+    """Label a justification's stance on a proposal as a person (earlier labels are kept)."""
+    from reviewer import evidence
+
+    return perform(workspace.store, "stance.set", actor, lambda who: evidence.set_stance(
+        workspace.store, proposal_id, justification_id, stance, who, note))
+
+
+def apply_rule(workspace: Workspace, proposal_id: str, *, actor: str, run_id: str | None = None) -> OpResult[RuleSummary]:
+    """Label a proposal's justifications by the exact ranking rule."""
+    from reviewer import evidence
+
+    return perform(workspace.store, "evidence.rule", actor,
+                   lambda _who: evidence.apply_ranking_rule(workspace.store, proposal_id, run_id=run_id))
+
+
+# ---- decisions and commits ----------------------------------------------------------------------
+
+
+def decide(workspace: Workspace, proposal_id: str, outcome: str, rationale: str, *, actor: str,
+           reason: str | None = None, split_by: str | None = None) -> OpResult[DecisionResult]:
+    """Record the actor's decision on a proposal against the spec at its current commit.
+
+    ``split_by`` is the demographic field whose split the reviewer looked at (kept with the
+    decision's evidence); by default, country.
+    """
+    from reviewer import governance
+
+    return perform(workspace.store, "decide", actor, lambda who: governance.record_decision(
+        workspace, proposal_id, outcome, who, rationale, reason, split_by=split_by))
+
+
+def commit(workspace: Workspace, *, actor: str, tag: str | None = None,
+           progress: Progress | None = None) -> OpResult[CommitReport]:
+    """Commit every adopted, uncommitted proposal to the spec repository as the editor ``actor``."""
+    from reviewer import committing
+
+    return perform(workspace.store, "commit", actor,
+                   lambda who: committing.commit_adopted(workspace, who, tag=tag, progress=progress))
+
+
+# ---- imports and model runs ---------------------------------------------------------------------
+
+
+def import_ca1(workspace: Workspace, files: Sequence[str | os.PathLike[str]], *, actor: str,
+               strict: bool = False, progress: Progress | None = None) -> OpResult[ImportSummary]:
+    """Import CA-1 files in one transaction (a cancel rolls it back)."""
+    from reviewer import ca1
+
+    return perform(workspace.store, "import.ca1", actor, lambda who: ca1.import_ca1(
+        workspace.store, files, strict=strict, progress=progress, actor=who))
+
+
+def import_polis(workspace: Workspace, comments: str | os.PathLike[str], votes: str | os.PathLike[str], *,
+                 actor: str, key: str | None = None, strict: bool = False,
+                 progress: Progress | None = None) -> OpResult[ImportSummary]:
+    """Import one Pol.is export in one transaction (a cancel rolls it back)."""
+    from reviewer import polis
+
+    return perform(workspace.store, "import.polis", actor, lambda who: polis.import_polis(
+        workspace.store, comments, votes, key=key, strict=strict, progress=progress, actor=who))
+
+
+def import_file(workspace: Workspace, kind: str, path: Path, *, actor: str) -> OpResult[ImportReport]:
+    """Import rankings, relevance grades, stance labels or proposals from one of the product's files."""
+    from reviewer import formats
+
+    return perform(workspace.store, "import.file", actor,
+                   lambda who: formats.import_file(kind, workspace, path, actor=who))
+
+
+def grade_lexical(workspace: Workspace, *, actor: str, progress: Progress | None = None) -> OpResult[LexicalSummary]:
+    """Grade every conversation against every section of the current spec by BM25."""
+    from reviewer import lexical
+
+    spec = workspace.load_spec()
+    return perform(workspace.store, "relevance.lexical", actor, lambda who: lexical.grade_lexical(
+        workspace.store, spec.document, spec_revision=spec.revision, progress=progress, actor=who))
+
+
+def run_model(workspace: Workspace, plan: JudgePlan, *, actor: str,
+              progress: Progress | None = None) -> OpResult[RunSummary]:
+    """Send a confirmed model-run plan (``reviewer.judges.runs.plan_judge_run``) to the model."""
+    from reviewer.judges.runs import execute_judge_run
+
+    return perform(workspace.store, "model.run", actor,
+                   lambda who: execute_judge_run(workspace, plan, progress=progress, actor=who))
+
+
+def run_model_items(workspace: Workspace, items: Sequence[WorkItem], judge: Judge, config: ModelConfig, *,
+                    actor: str, spec_revision: str | None, params: dict[str, Any],
+                    progress: Progress | None = None) -> OpResult[RunSummary]:
+    """Send work items to ``judge`` (the command line's model tasks, which build their own items)."""
+    from reviewer.judges.running import run_items
+
+    return perform(workspace.store, "model.run", actor, lambda who: run_items(
+        workspace.store, list(items), judge, config, progress=progress, spec_revision=spec_revision,
+        params=params, actor=who))
