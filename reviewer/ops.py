@@ -122,11 +122,6 @@ class Changes:
         """Whether ``proposal_id``'s own state may have changed."""
         return proposal_id is not None and (self.all_proposals or proposal_id in self.proposal_ids)
 
-    @classmethod
-    def everything(cls) -> Changes:
-        """Every area, every proposal: what a view assumes when it cannot know (a failed long run)."""
-        return cls(frozenset(Area), frozenset(), True)
-
 
 def changes_of(events: Iterable[tuple[str, str, str, str | None, str]]) -> Changes:
     """Return the ``Changes`` that the events ``(id, action, object_type, object_id, payload)`` record.
@@ -191,8 +186,7 @@ class Operation:
         transactional: True when ``perform`` runs the whole operation in one transaction; False
             when the work manages its own: an import is one transaction of its own (with progress,
             and a cancel rolls it back), commit and model runs commit as they go and can resume.
-        may_change: every area it can touch; a view that cannot know what a failed or cancelled
-            long run wrote refreshes these.
+        may_change: every area it can touch (its events' areas stay within it; tests check it).
     """
 
     name: str

@@ -77,11 +77,6 @@ def repository_anchors(workspace: Workspace) -> list[tuple[str, audit.Head]]:
     return [(source, head_) for source, head_ in anchors if head_.seq >= 0]
 
 
-def _one_line(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _changed_ids(before: str | None, after: str | None) -> set[str] | None:
     if before is None or after is None:
         return None
@@ -238,7 +233,7 @@ def trace(workspace: Workspace) -> TraceReport:
         else:
             item["explained_by"] = "outside"
             problems.append(
-                f"commit {entry_.sha[:10]} ({_one_line(entry_.subject)}) changed the spec outside the app: "
+                f"commit {entry_.sha[:10]} ({entry_.subject}) changed the spec outside the app: "
                 "no adopted proposal explains it"
             )
         commits_out.append(item)

@@ -86,7 +86,7 @@ def test_changes_combine_and_answer_what_a_view_asks():
     assert both.touches(Area.DECISIONS) and not both.touches(Area.CROWD)
     assert both.touches_proposal("p1") and both.touches_proposal("p2") and not both.touches_proposal("p3")
     assert both.events == ("e1", "e2")
-    assert not Changes() and Changes.everything().touches_proposal("any")
+    assert not Changes() and not Changes().touches_proposal("any")
 
 
 # ---- operations on a real workspace ----------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_changes_combine_and_answer_what_a_view_asks():
 
 def test_a_decision_returns_its_result_and_the_changes_its_event_records(ws):
     result = operations.decide(ws, SUPPORTED, "adopt", "The crowd supports it.", actor="Amara Okafor")
-    assert result.operation == "decide"
+    assert result.operation == "decide" and result.changes.areas <= OPERATIONS["decide"].may_change
     assert result.value.decision.reviewer == "Amara Okafor" and result.value.decision.proposal_id == SUPPORTED
     assert result.changes.areas == {Area.DECISIONS, Area.PROPOSALS}
     assert result.changes.proposal_ids == {SUPPORTED} and not result.changes.all_proposals
