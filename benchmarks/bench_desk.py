@@ -26,6 +26,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -233,10 +234,24 @@ def main() -> int:  # noqa: C901 - one measurement script
     from reviewer import operations
 
     panel = window.decision_panel
+
+    def settle_until(ready: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+        deadline = time.perf_counter() + timeout_s
+        while not ready():
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"timed out waiting for the desk: {what}")
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+
+    # As a reviewer records: the proposal read (its split drawn), who is deciding known to the panel.
+    window.queue.select(other)
+    wait_for([(evidence.loaded, other), (panel.loaded, other)])
+    window.queue.select(big)
     window.set_reviewer(REVIEWER)
+    wait_for([(evidence.split_shown, big), (panel.loaded, big)])
     panel.failed.connect(lambda error: print(f"recording failed: {error}", file=sys.stderr))
     record_ms = []
     for i in range(args.repeat):
+        settle_until(lambda: panel.save_button.isEnabled() and not window.lane.busy(), "the Record button")
         panel.findChild(QRadioButton, "outcome_defer").click()
         panel.reason.setCurrentIndex(1)
         panel.rationale.setPlainText(f"Benchmark decision {i}.")
@@ -270,6 +285,8 @@ def main() -> int:  # noqa: C901 - one measurement script
     plain_filter_ms = (time.perf_counter() - start) * 1000 / (len(words) * args.repeat)
 
     # (c) scrolling the supports list end to end, a page at a time, each step timed.
+    window.queue.select(other)
+    wait_for([(evidence.loaded, other)])
     window.queue.select(big)
     wait_for([(evidence.loaded, big), (evidence.split_shown, big)])
     settle = QEventLoop()

@@ -28,6 +28,7 @@ from reviewer.vocab import ROLES, Outcome, Status
 if TYPE_CHECKING:
     import sqlite3
 
+    from reviewer.decision_evidence import SeenEvidence
     from reviewer.workspace import Workspace
 
 LEVELS = ("root", "system", "developer", "user", "guideline", "none")
@@ -609,6 +610,7 @@ def decide(
     *,
     spec_revision: str | None = None,
     split_by: str | None = None,
+    seen: SeenEvidence | None = None,
 ) -> DecisionResult:
     """Record one reviewer's decision on a proposal, with its audit event, in one transaction.
 
@@ -627,6 +629,8 @@ def decide(
         spec_revision: the spec commit the reviewer saw, recorded with the decision.
         split_by: the demographic field of the split kept with the decision's evidence (country
             when not given).
+        seen: the evidence as the desk read it (``decision_evidence.seen_evidence``), kept when no
+            change since touched it (checked in the decision's transaction); read again otherwise.
 
     Raises:
         KnownError: unknown proposal or outcome, a missing or unknown reason, an empty rationale,
@@ -650,6 +654,7 @@ def decide(
         evidence_snapshot,
         snapshot_digest,
         snapshot_text,
+        still_current,
     )
 
     split_by = split_by or DEFAULT_SPLIT
@@ -669,7 +674,10 @@ def decide(
         )
         after = statuses(store, [proposal_id])[proposal_id]
         # What the reviewer decided on, kept as it is now: later labels never rewrite it.
-        snapshot = evidence_snapshot(store, proposal_id, split_by)
+        if seen is not None and still_current(store, seen, proposal_id, split_by):
+            snapshot = seen.snapshot
+        else:
+            snapshot = evidence_snapshot(store, proposal_id, split_by)
         evidence_text = snapshot_text(snapshot)
         store.db.execute(
             "UPDATE decisions SET status_after = ?, evidence = ? WHERE id = ?",
@@ -733,15 +741,17 @@ def record_decision(
     reason: str | None = None,
     *,
     split_by: str | None = None,
+    seen: SeenEvidence | None = None,
 ) -> DecisionResult:
     """Record a decision against the spec at the current commit (``reviewer.operations.decide`` calls it).
 
     The current spec's section authorities count for the quorum, and its commit is stored with
     the decision as the revision the reviewer saw. ``split_by`` is the demographic field whose
-    split the reviewer was shown (country when not given).
+    split the reviewer was shown (country when not given); ``seen`` the evidence the desk read
+    with it, kept if nothing changed it since.
     """
     loaded = workspace.load_spec()
     return decide(
         workspace.store, proposal_id, outcome, reviewer, rationale, reason, loaded.document,
-        spec_revision=loaded.revision, split_by=split_by,
+        spec_revision=loaded.revision, split_by=split_by, seen=seen,
     )

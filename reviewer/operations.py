@@ -17,6 +17,7 @@ from reviewer.ops import OpResult, perform
 
 if TYPE_CHECKING:
     from reviewer.committing import CommitReport
+    from reviewer.decision_evidence import SeenEvidence
     from reviewer.evidence import RuleSummary, StanceLabel
     from reviewer.formats import ImportReport
     from reviewer.governance import DecisionResult, Member
@@ -130,16 +131,18 @@ def apply_rule(workspace: Workspace, proposal_id: str, *, actor: str, run_id: st
 
 
 def decide(workspace: Workspace, proposal_id: str, outcome: str, rationale: str, *, actor: str,
-           reason: str | None = None, split_by: str | None = None) -> OpResult[DecisionResult]:
+           reason: str | None = None, split_by: str | None = None,
+           seen: SeenEvidence | None = None) -> OpResult[DecisionResult]:
     """Record the actor's decision on a proposal against the spec at its current commit.
 
     ``split_by`` is the demographic field whose split the reviewer looked at (kept with the
-    decision's evidence); by default, country.
+    decision's evidence); by default, country. ``seen`` is the evidence the desk read with that
+    split: kept as the decision's evidence when no event since touched it, read again otherwise.
     """
     from reviewer import governance
 
     return perform(workspace.store, "decide", actor, lambda who: governance.record_decision(
-        workspace, proposal_id, outcome, who, rationale, reason, split_by=split_by))
+        workspace, proposal_id, outcome, who, rationale, reason, split_by=split_by, seen=seen))
 
 
 def commit(workspace: Workspace, *, actor: str, tag: str | None = None,

@@ -92,6 +92,11 @@ class Lane(QObject):
 
         return self._executor.submit(task)
 
+    def busy(self) -> bool:
+        """Whether an operation is queued or running."""
+        with self._lock:
+            return self._running > 0
+
     def _set_running(self, delta: int) -> None:
         with self._lock:
             before = self._running

@@ -8,7 +8,7 @@ from reviewer import governance, report
 from reviewer.decision_evidence import evidence_snapshot, labels_digest, snapshot_digest
 from reviewer.evidence import evidence_links, evidence_summary, set_stance
 from reviewer.workspace import Workspace
-from tests.datapaths import SUPPORTED
+from tests.datapaths import SPLIT_BY_COUNTRY, SUPPORTED
 
 
 @pytest.fixture
@@ -110,3 +110,80 @@ def test_the_labels_digest_is_one_line_per_link_in_justification_order(demo):
     lines = sorted("\t".join("" if v is None else v for v in row) + "\n" for row in rows)
     assert labels_digest(demo.store, SUPPORTED) == hashlib.sha256("".join(lines).encode()).hexdigest()
     assert labels_digest(demo.store, "no-such-proposal") == hashlib.sha256(b"").hexdigest()
+
+
+# ---- the evidence the desk read: kept by the decision while nothing has changed it -------------
+
+
+def _evidence_reads(store):
+    """Count the statements that read the labels' digest (the costly part of reading evidence again)."""
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(lambda sql: seen.append(sql) if "group_concat(line" in sql else None)
+    return seen
+
+
+def test_a_decision_keeps_the_evidence_the_desk_read_without_reading_it_again(demo):
+    from reviewer import operations
+    from reviewer.decision_evidence import seen_evidence, still_current
+
+    seen = seen_evidence(demo.store, SPLIT_BY_COUNTRY, "country_of_residence")
+    assert seen.as_of_seq is not None and seen.snapshot == evidence_snapshot(demo.store, SPLIT_BY_COUNTRY)
+    assert [g.group for g in seen.groups] == list(seen.snapshot["split"])
+    # Events that leave this proposal's evidence alone: another reviewer's decision on it, a label on another.
+    governance.record_decision(demo, SPLIT_BY_COUNTRY, "defer", "Jonas Lindqvist", "Wait.", "needs-research")
+    (other,) = evidence_links(demo.store, SUPPORTED, stance="supports", limit=1)
+    set_stance(demo.store, SUPPORTED, other.justification_id, "refutes", "Jonas Lindqvist")
+    assert still_current(demo.store, seen, SPLIT_BY_COUNTRY)
+    reads = _evidence_reads(demo.store)
+    result = operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", "Fine.", actor="Amara Okafor",
+                               split_by="country_of_residence", seen=seen)
+    demo.store.db.conn.set_trace_callback(None)
+    assert reads == []  # kept, not read again
+    assert result.value.decision.evidence == seen.snapshot
+
+
+@pytest.mark.parametrize("change", ["label", "link", "import", "rule-without-proposals", "model-run", "other-field"])
+def test_evidence_read_before_a_change_to_it_is_read_again(demo, change):
+    from reviewer import audit, operations
+    from reviewer.decision_evidence import seen_evidence, still_current
+
+    seen = seen_evidence(demo.store, SPLIT_BY_COUNTRY, "country_of_residence")
+    split_by = "country_of_residence"
+    if change == "label":
+        (link,) = evidence_links(demo.store, SPLIT_BY_COUNTRY, stance="supports", limit=1)
+        operations.set_stance(demo, SPLIT_BY_COUNTRY, link.justification_id, "refutes", actor="Jonas Lindqvist")
+    elif change == "link":
+        (link,) = evidence_links(demo.store, SUPPORTED, limit=1)
+        operations.link(demo, SPLIT_BY_COUNTRY, link.justification_id, actor="Jonas Lindqvist")
+    elif change in ("import", "rule-without-proposals"):
+        action = "import.ca1" if change == "import" else "evidence.rule"
+        with demo.store.db.conn:
+            audit.append_event(demo.store.db, actor="Jonas Lindqvist", action=action, object_type="import",
+                               object_id="x", payload={})
+    elif change == "model-run":
+        with demo.store.db.conn:
+            demo.store.db.execute(
+                "INSERT INTO judge_jobs (id, job_key, task, model, prompt_version, status, items_total, created_at,"
+                " updated_at) VALUES ('j', 'k', 'stance', 'm', 'v1', 'running', 1, 'now', 'now')")
+    elif change == "other-field":
+        split_by = "age_group"
+    assert not still_current(demo.store, seen, SPLIT_BY_COUNTRY, split_by)
+    result = operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", "Fine.", actor="Amara Okafor",
+                               split_by=split_by, seen=seen)
+    kept = result.value.decision.evidence
+    assert kept == evidence_snapshot(demo.store, SPLIT_BY_COUNTRY, split_by)
+    if change in ("label", "link"):
+        assert kept["labels_digest"] != seen.snapshot["labels_digest"]
+
+
+def test_a_long_log_since_the_reading_is_not_walked(demo, monkeypatch):
+    from reviewer import decision_evidence, operations
+
+    seen = decision_evidence.seen_evidence(demo.store, SPLIT_BY_COUNTRY, "country_of_residence")
+    monkeypatch.setattr(decision_evidence, "_MOST_EVENTS_CHECKED", 2)
+    for name in ("Ada", "Bo", "Cy"):
+        operations.add_member(demo, name, ["auditor"], actor="Amara Okafor")
+    assert not decision_evidence.still_current(demo.store, seen, SPLIT_BY_COUNTRY)
+    monkeypatch.setattr(decision_evidence, "_MOST_EVENTS_CHECKED", 500)
+    assert decision_evidence.still_current(demo.store, seen, SPLIT_BY_COUNTRY)
+    assert not decision_evidence.still_current(demo.store, seen, SUPPORTED)  # another proposal's reading

@@ -415,3 +415,28 @@ def test_list_title_says_when_it_waits_for_a_page(qtbot, desk, demo_workspace):
         assert model.reading and "reading more…" in title.text()
     assert not model.reading and "reading more" not in title.text()
     assert f"({desk.summary.counts['supports']:,})" in title.text()
+
+
+def test_choosing_another_proposal_stops_the_reading_of_the_last_ones_split(qtbot, desk, demo_workspace, monkeypatch):
+    """A split being read when the reviewer moves on stops at once: the next counts do not wait behind it."""
+    import sqlite3
+
+    from ui.views import evidence_view
+
+    monkeypatch.setattr(evidence_view, "_CHECK_EVERY", 50)  # the demo's statements are short
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    field = desk.current_field()
+    conn = sqlite3.connect(demo_workspace / "reviewer.db")
+    try:
+        generation = desk._generation
+        # The reviewer moves on while the first statement of the reading runs.
+        conn.set_trace_callback(lambda _sql: setattr(desk, "_generation", generation + 1))
+        assert desk._read_seen(conn, generation, pid, field) is None
+        conn.set_trace_callback(None)
+        # Still wanted: read whole, and the connection is left without the check.
+        seen = desk._read_seen(conn, desk._generation, pid, field)
+        assert seen is not None and seen.proposal_id == pid and seen.split_by == field
+        assert conn.execute("SELECT count(*) FROM proposals").fetchone()[0] > 0
+    finally:
+        conn.close()

@@ -395,8 +395,12 @@ def test_a_decision_keeps_the_split_the_reviewer_was_shown(qtbot, desk, demo_wor
     qtbot.waitUntil(lambda: evidence.field_combo.findData("age") >= 0, timeout=20000)
     with qtbot.waitSignal(evidence.split_shown, timeout=20000):
         evidence.set_field("age")
+    # What the chart was drawn from is what the decision keeps (not read a second time).
+    seen = desk.decision_panel.seen_evidence()
+    assert seen is not None and seen.split_by == "age" and seen.proposal_id == SPLIT_BY_COUNTRY
     result = decide_in_panel(qtbot, desk, "defer", "Look at the older groups first.")
     assert result.decision.evidence["split_by"] == "age"
+    assert result.decision.evidence == seen.snapshot
     store = Store.open(demo_workspace / DB_FILE)
     try:
         assert governance.decisions_for(store, SPLIT_BY_COUNTRY)[-1].evidence["split_by"] == "age"

@@ -38,6 +38,7 @@ from ui.models.queue import STATUS_LABELS
 from ui.workers import WorkspaceLane
 
 if TYPE_CHECKING:
+    from reviewer.decision_evidence import SeenEvidence
     from reviewer.governance import Decision, DecisionResult, ProposalStatus
     from reviewer.ops import Changes, OpResult
 
@@ -142,6 +143,9 @@ class DecisionPanel(QWidget):
         # The demographic field whose split the reviewer is shown (kept with the decision's evidence);
         # the window points it at the evidence view's choice.
         self.split_field: Callable[[], str | None] = lambda: None
+        # The evidence the desk read with that split (``EvidenceView.seen_evidence``): a decision
+        # keeps it when nothing has changed it since, instead of reading every label again.
+        self.seen_evidence: Callable[[], SeenEvidence | None] = lambda: None
 
         self.status_label = RichLabel()
         self.status_label.setWordWrap(True)
@@ -246,15 +250,21 @@ class DecisionPanel(QWidget):
             self._set_enabled(False)
             return
         self._set_enabled(True)
+        seen = self.seen_evidence()
+
         def load(ws: Any) -> tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]], dict[str, Any]]:
             from reviewer import governance
-            from reviewer.decision_evidence import evidence_snapshot
+            from reviewer.decision_evidence import evidence_snapshot, still_current
 
             decisions = governance.decisions_for(ws.store, proposal_id)
+            now: dict[str, Any] = {}
+            if any(d.evidence for d in decisions):
+                # Evidence "now", to show beside each decision's "at decision" when they differ.
+                current = seen is not None and still_current(ws.store, seen, proposal_id)
+                now = seen.snapshot if seen is not None and current else evidence_snapshot(ws.store, proposal_id, None)
             return (
                 proposal_id, governance.proposal_status(ws.store, proposal_id), decisions,
-                {m.name: m.roles for m in governance.list_members(ws.store)},
-                evidence_snapshot(ws.store, proposal_id, None) if any(d.evidence for d in decisions) else {},
+                {m.name: m.roles for m in governance.list_members(ws.store)}, now,
             )
 
         self.lane.run(load, success=self.on_loaded, failure=self.on_failed)
@@ -296,13 +306,13 @@ class DecisionPanel(QWidget):
         reviewer, rationale, reason = self.reviewer, self.rationale.toPlainText(), self.reason.currentData()
         self.message.clear()
         self.save_button.setEnabled(False)
-        split_by = self.split_field()
+        split_by, seen = self.split_field(), self.seen_evidence()
 
         def save(ws: Any) -> OpResult[DecisionResult]:
             from reviewer import operations
 
             return operations.decide(ws, proposal_id, outcome, rationale, actor=reviewer, reason=reason,
-                                     split_by=split_by)
+                                     split_by=split_by, seen=seen)
 
         self.lane.perform(save, success=self.on_saved, failure=self.on_failed)
 

@@ -52,17 +52,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reviewer.decision_evidence import SeenEvidence, seen_evidence
 from reviewer.errors import KnownError
 from reviewer.evidence import (
     STANCES,
     UNLABELLED,
     EvidenceRow,
     EvidenceSummary,
-    GroupSplit,
     demographic_fields,
     evidence_page,
     evidence_row,
-    evidence_split,
     evidence_summary,
     label_history,
 )
@@ -71,6 +70,8 @@ from reviewer.render import escape
 from reviewer.textsafe import display_offset, display_text
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from reviewer.ops import Changes, OpResult
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip
@@ -97,6 +98,7 @@ KEYS_HINT = "Keys: S supports · R refutes · N no comment · Enter opens the co
 _LAYOUT_CACHE = 500
 _PAD = 6
 _PREPARE_AT_ONCE = 4  # items laid out ahead per turn of the event loop (about 1 ms each at most)
+_CHECK_EVERY = 20_000  # SQLite steps between checks that a reading is still wanted (well under 1 ms)
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -371,6 +373,7 @@ class EvidenceView(QWidget):
         models: stance → its list model (supports, refutes, no_comment, unlabelled).
         chart: the split chart.
         summary: the counts of the proposal shown (``evidence_summary``), or None.
+        seen: the evidence last read with the split (what a decision on the desk keeps), or None.
         reviewer: the name stances are recorded under ('' when not set).
     """
 
@@ -387,6 +390,7 @@ class EvidenceView(QWidget):
         self.reader = reader
         self.reviewer = ""
         self.summary: EvidenceSummary | None = None
+        self.seen: SeenEvidence | None = None
         self.proposal_id: str | None = None
         self._generation = 0
         self._fields_loaded = False
@@ -690,15 +694,43 @@ class EvidenceView(QWidget):
             self.chart.clear("No demographic field to split by.")
             return
         generation = self._generation
-        self.reader.read(lambda conn: evidence_split(conn, proposal_id, field) if generation == self._generation else [],
-                         success=lambda groups: self._on_split(generation, proposal_id, field, groups),
+        # The split is read with the counts and the labels' digest: the evidence a decision made
+        # here keeps, unless something changes it first (``decision_evidence.still_current``).
+        self.reader.read(lambda conn: self._read_seen(conn, generation, proposal_id, field),
+                         success=lambda seen: self._on_split(generation, proposal_id, field, seen),
                          failure=lambda error: self._on_failure(generation, error), context=self)
 
-    def _on_split(self, generation: int, proposal_id: str, field: str, groups: list[GroupSplit]) -> None:
-        if generation != self._generation or field != self.current_field():
+    def _read_seen(self, conn: sqlite3.Connection, generation: int, proposal_id: str, field: str) -> SeenEvidence | None:
+        """On the reader's thread: the evidence with its split, or None once another proposal is chosen.
+
+        Choosing another proposal stops the reading (half a second on a 50,000-link proposal)
+        instead of letting the next proposal's counts wait behind it.
+        """
+        if generation != self._generation:
+            return None
+        conn.set_progress_handler(lambda: int(generation != self._generation), _CHECK_EVERY)
+        try:
+            return seen_evidence(conn, proposal_id, field)
+        except Exception:
+            if generation != self._generation:
+                return None  # stopped: nobody waits for it
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+
+    def _on_split(self, generation: int, proposal_id: str, field: str, seen: SeenEvidence | None) -> None:
+        if generation != self._generation or field != self.current_field() or seen is None:
             return
-        self.chart.set_split(groups, field_title(field))
+        self.seen = seen
+        self.chart.set_split(list(seen.groups), field_title(field))
         self.split_shown.emit(proposal_id)
+
+    def seen_evidence(self) -> SeenEvidence | None:
+        """The evidence of the proposal shown as last read with its split (None before it has been read)."""
+        seen = self.seen
+        if seen is None or seen.proposal_id != self.proposal_id or seen.split_by != self.current_field():
+            return None
+        return seen
 
     def _on_failure(self, generation: int, error: BaseException) -> None:
         if generation != self._generation:
@@ -816,13 +848,13 @@ class EvidenceView(QWidget):
         view = self._active
         position = view.currentIndex().row() if view is not None else -1
 
-        def op(ws: Any) -> OpResult[tuple[EvidenceRow | None, EvidenceSummary, list[GroupSplit] | None]]:
+        def op(ws: Any) -> OpResult[tuple[EvidenceRow | None, EvidenceSummary, SeenEvidence | None]]:
             from reviewer import operations
 
             saved = operations.set_stance(ws, proposal_id, row.justification_id, stance, actor=person)
-            split = evidence_split(ws.store, proposal_id, field) if field else None
+            seen = seen_evidence(ws.store, proposal_id, field) if field else None
             shown = (evidence_row(ws.store, proposal_id, row.justification_id),
-                     evidence_summary(ws.store, proposal_id), split)
+                     evidence_summary(ws.store, proposal_id), seen)
             return saved.with_value(shown)
 
         self.say("Saving the stance…")
@@ -844,15 +876,16 @@ class EvidenceView(QWidget):
 
     def _on_stance_saved(self, generation: int, proposal_id: str, justification_id: str, old_stance: str,
                          stance: str, field: str | None, position: int, result: tuple[Any, Any, Any]) -> None:
-        new_row, summary, split = result
+        new_row, summary, seen = result
         if generation == self._generation and proposal_id == self.proposal_id:
             source = self.models[old_stance]
             source.take(justification_id)
             if new_row is not None:
                 self.models[new_row.stance or UNLABELLED].place(new_row)
             self._show_summary(summary)
-            if split is not None and field is not None and field == self.current_field():
-                self.chart.set_split(split, field_title(field))
+            if seen is not None and field is not None and field == self.current_field():
+                self.seen = seen
+                self.chart.set_split(list(seen.groups), field_title(field))
             # Keep the keyboard flow: the next justification of the same list is selected.
             view = self.lists[old_stance].view
             if source.rowCount():
