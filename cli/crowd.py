@@ -8,7 +8,7 @@ import time
 from typing import TextIO
 
 from cli.main import CommandGroups
-from cli.output import emit, redraw
+from cli.output import emit, redraw, value_of
 from reviewer.importing import ImportSummary
 from reviewer.progress import NoProgress, Progress
 
@@ -100,8 +100,8 @@ def cmd_import_ca1(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        summary = operations.import_ca1(workspace, args.files, actor=APP_ACTOR, strict=args.strict,
-                                        progress=_progress(args)).value
+        summary = value_of(operations.import_ca1(workspace, args.files, actor=APP_ACTOR, strict=args.strict,
+                                        progress=_progress(args)))
     emit(summary.to_json(), args.json, human_summary(summary))
     return EXIT_OK
 
@@ -113,10 +113,10 @@ def cmd_import_polis(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        summary = operations.import_polis(
+        summary = value_of(operations.import_polis(
             workspace, args.comments_csv, args.votes_csv, actor=APP_ACTOR, key=args.key, strict=args.strict,
             progress=_progress(args),
-        ).value
+        ))
     emit(summary.to_json(), args.json, human_summary(summary))
     return EXIT_OK
 

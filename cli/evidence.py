@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.output import emit
+from cli.output import emit, value_of
 from reviewer.errors import KnownError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        report = operations.import_file(workspace, args.kind, Path(args.file), actor=APP_ACTOR).value
+        report = value_of(operations.import_file(workspace, args.kind, Path(args.file), actor=APP_ACTOR))
     details = "".join(f", {k.replace('_', ' ')} {v}" for k, v in report.details.items())
     emit(asdict(report), args.json,
           f"Imported {report.kind} from {report.path}: {report.added} added, {report.unchanged} already there{details}.")
@@ -93,7 +93,7 @@ def cmd_evidence_rule(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        result = operations.apply_rule(workspace, args.proposal_id, actor=APP_ACTOR, run_id=args.run).value
+        result = value_of(operations.apply_rule(workspace, args.proposal_id, actor=APP_ACTOR, run_id=args.run))
     data = asdict(result)
     results = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.results.items())
     skipped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.skipped.items() if v) or "none"
@@ -109,8 +109,8 @@ def cmd_stance(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        label = operations.set_stance(workspace, args.proposal_id, args.justification_id, args.stance,
-                                      actor=args.person, note=args.note).value
+        label = value_of(operations.set_stance(workspace, args.proposal_id, args.justification_id, args.stance,
+                                      actor=args.person, note=args.note))
     emit({**asdict(label), "source": label.source}, args.json,
           f"Stance of {label.justification_id} set to {label.stance.replace('_', ' ')} by {label.source_name}"
           f" (label {label.id}{', supersedes ' + label.supersedes if label.supersedes else ''}).")
@@ -166,11 +166,11 @@ def cmd_proposal_add(args: argparse.Namespace) -> int:
                 raise KnownError(f"--expect names prompt {prompt_id!r}; link it with --link too.")
             expected = expected or {}
             expected[conversation_id] = normalise(ranking)
-        proposal = operations.add_proposal(
+        proposal = value_of(operations.add_proposal(
             workspace, actor=args.by or APP_ACTOR, changes=changes, title=args.title, intent=args.intent,
             kind=args.kind, origin=args.origin, base_revision=args.base,
             linked_conversations=linked, expected_ranking=expected,
-        ).value
+        ))
         data = proposal_json(workspace.store, proposal.id, index)
     emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}]")
     return 0

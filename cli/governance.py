@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from cli.output import emit
+from cli.output import emit, value_of
 from reviewer.errors import KnownError
 
 EXIT_OK = 0
@@ -34,7 +34,7 @@ def cmd_member_add(args: argparse.Namespace) -> int:
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        member = operations.add_member(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR).value
+        member = value_of(operations.add_member(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR))
     emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles'])}")
     return EXIT_OK
 
@@ -45,7 +45,7 @@ def cmd_member_remove_role(args: argparse.Namespace) -> int:
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        member = operations.remove_roles(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR).value
+        member = value_of(operations.remove_roles(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR))
     emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles']) or 'no roles'}")
     return EXIT_OK
 
@@ -82,7 +82,7 @@ def cmd_quorum(args: argparse.Namespace) -> int:
     changes = dict(parse_quorum_setting(text) for text in args.set or [])
     with _open(args.workspace) as workspace:
         settings = (
-            operations.set_quorum(workspace, changes, actor=args.by or APP_ACTOR).value if changes
+            value_of(operations.set_quorum(workspace, changes, actor=args.by or APP_ACTOR)) if changes
             else quorum_settings(workspace.store)
         )
     emit(settings, args.json, lambda s: "\n".join(f"{level:<10} {n}" for level, n in s.items()))
@@ -95,9 +95,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
     from reviewer.governance import decision_json, status_json
 
     with _open(args.workspace) as workspace:
-        result = operations.decide(
+        result = value_of(operations.decide(
             workspace, args.proposal_id, args.outcome, args.rationale, actor=args.reviewer, reason=args.reason,
-        ).value
+        ))
     data = {"decision": decision_json(result.decision), "status": status_json(result.status),
             "event_seq": result.event_seq}
 
@@ -119,7 +119,7 @@ def cmd_commit(args: argparse.Namespace) -> int:
     from reviewer.committing import report_json
 
     with _open(args.workspace) as workspace:
-        report = operations.commit(workspace, actor=args.editor, tag=args.tag).value
+        report = value_of(operations.commit(workspace, actor=args.editor, tag=args.tag))
     data = report_json(report)
 
     def human(d: dict[str, Any]) -> str:
@@ -160,6 +160,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     data["record"] = {"ok": not mismatches, "mismatches": [asdict(m) for m in mismatches]}
     data["ok"] = report.ok and not mismatches
     data["clock_backwards"] = [{"seq": seq, "at": at, "previous_at": prev} for seq, at, prev in backwards]
+    data["notes"] = list(verified.notes)
 
     def human(d: dict[str, Any]) -> str:
         head = f"head {d['head']['seq']}:{d['head']['hash']}"
@@ -180,6 +181,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             lines.append(f"Note: {len(backwards)} event{'' if len(backwards) == 1 else 's'} carry a time earlier than "
                          "the event before (a clock running behind?); the record follows the log's order, not the clock:")
             lines += [f"  event {seq}: {at[:19]} after {prev[:19]}" for seq, at, prev in backwards[:10]]
+        lines += [f"Note: {note}" for note in d["notes"]]
         return "\n".join(lines)
 
     emit(data, args.json, human)

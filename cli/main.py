@@ -100,6 +100,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         )
     with workspace:
         status = workspace.status()
+    for warning in workspace.creation_warnings:
+        warn(f"warning: {warning}")
     emit(status, args.json, lambda s: f"Created workspace {s['workspace']} ({s['counts']['sections']} sections, "
           f"{s['counts']['proposals']} proposals).")
     return EXIT_OK

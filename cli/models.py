@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from cli.output import emit, redraw, warn
+from cli.output import emit, redraw, value_of, warn
 from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 
@@ -123,10 +123,10 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
     plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint)
     _confirm(plan, args)
     try:
-        summary = operations.run_model_items(
+        summary = value_of(operations.run_model_items(
             workspace, items, judge, config, actor=APP_ACTOR, spec_revision=spec_revision, params=params,
             progress=TerminalProgress(),
-        ).value
+        ))
     except (Cancelled, KeyboardInterrupt):
         warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume.")
         return EXIT_INTERRUPTED
@@ -271,7 +271,7 @@ def cmd_relevance(args: argparse.Namespace) -> int:
         raise KnownError("Say how to grade: --lexical (BM25, no model).",
                          hint="To grade with a model, use `spec-review judge relevance WORKSPACE`.")
     with Workspace.open(args.workspace) as workspace:
-        summary = operations.grade_lexical(workspace, actor=APP_ACTOR, progress=TerminalProgress()).value
+        summary = value_of(operations.grade_lexical(workspace, actor=APP_ACTOR, progress=TerminalProgress()))
     data = asdict(summary)
     human = (f"Graded {summary.conversations} conversations against {summary.sections} sections by "
              f"{summary.grader} (rule): " + ", ".join(f"grade {g}: {n}" for g, n in summary.by_grade.items()))

@@ -13,12 +13,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reviewer.textsafe import json_terminal_text, terminal_text
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+
+    from reviewer.ops import OpResult
+
+T = TypeVar("T")
 
 
 def json_text(data: Any) -> str:
@@ -54,3 +58,10 @@ def redraw(stream: Any, text: str) -> None:
     """Draw a progress line over the previous one (the carriage return is ours, the text is not)."""
     stream.write("\r" + terminal_text(text))
     stream.flush()
+
+
+def value_of(result: OpResult[T]) -> T:
+    """An operation's value; what went wrong after its change was saved (its warnings) goes to stderr."""
+    for warning in result.warnings:
+        warn(f"warning: {warning}")
+    return result.value

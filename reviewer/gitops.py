@@ -6,8 +6,11 @@ Each operation opens a short-lived ``Repo`` (GitPython "is not suited for long-r
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
+import subprocess
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -632,4 +635,157 @@ def read_files_at(path: Path, wanted: Sequence[tuple[str, str]]) -> list[str | N
                 results.append(blob.data_stream.read().decode("utf-8"))
             except (git.BadName, ValueError, KeyError, git.GitCommandError, UnicodeDecodeError):
                 results.append(None)
+    return results
+
+
+# ---- plumbing for the log ref (one git process per step, no GitPython session) -------------------
+
+ZERO_SHA = "0" * 40
+
+
+def _plumb(path: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None,
+           check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git -C path args`` with ``data`` on stdin; raise a one-line KnownError when it fails (``check``)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(path), *args], input=data, capture_output=True, check=False,
+            env={**os.environ, **env} if env else None,
+        )
+    except FileNotFoundError as exc:
+        raise KnownError("The git program was not found.", hint="Install git and try again.") from exc
+    if check and done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace") or done.stdout.decode("utf-8", "replace")
+        raise KnownError(f"git {args[0]} failed in {path} (exit {done.returncode}): {_one_line(message)}.")
+    return done
+
+
+def ref_sha(path: Path, ref: str) -> str | None:
+    """Return the commit ``ref`` points at, or None when there is no such ref."""
+    done = _plumb(path, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    sha = done.stdout.decode("ascii", "replace").strip()
+    return sha if done.returncode == 0 and sha else None
+
+
+def signs_commits(path: Path) -> bool:
+    """Whether the repository's git configuration asks for signed commits (``commit.gpgSign``)."""
+    done = _plumb(path, "config", "--bool", "commit.gpgsign", check=False)
+    return done.stdout.strip() == b"true"
+
+
+def write_commit(path: Path, files: dict[str, bytes], message: str, *, author: tuple[str, str],
+                 parents: Sequence[str] = (), sign: bool = False) -> str:
+    """Write a commit whose tree holds exactly ``files`` (flat names) and return its sha; no ref moves.
+
+    The author is ``(name, email)``; the committer is git's own identity, or the author when git
+    has none. ``sign`` signs it as git is configured to (gpg or ssh, ``user.signingKey``).
+    """
+    objects = _loose_objects(path)
+    if objects is not None:
+        # Blob and tree written as git writes loose objects, without a git process each.
+        entries_bin = b""
+        for name in sorted(files):
+            blob = _write_loose(objects, b"blob", files[name])
+            entries_bin += b"100644 " + name.encode("utf-8") + b"\0" + bytes.fromhex(blob)
+        tree = _write_loose(objects, b"tree", entries_bin)
+    else:
+        entries = []
+        for name in sorted(files):
+            blob = _plumb(path, "hash-object", "-w", "--stdin", data=files[name]).stdout.decode("ascii").strip()
+            entries.append(f"100644 blob {blob}\t{name}\n")
+        tree = _plumb(path, "mktree", data="".join(entries).encode("utf-8")).stdout.decode("ascii").strip()
+    env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
+    args = ["commit-tree", tree, *[a for p in parents for a in ("-p", p)], *(["-S"] if sign else [])]
+    done = _plumb(path, *args, data=message.encode("utf-8"), env=env, check=False)
+    if done.returncode != 0 and any(
+        words in done.stderr.lower() for words in (b"tell me who you are", b"identity", b"email address")
+    ):
+        env.update({"GIT_COMMITTER_NAME": author[0], "GIT_COMMITTER_EMAIL": author[1]})
+        done = _plumb(path, *args, data=message.encode("utf-8"), env=env, check=False)
+    if done.returncode != 0:
+        why = _one_line(done.stderr.decode("utf-8", "replace"))
+        raise KnownError(f"git could not write the log commit: {why}.",
+                         hint="Check git's signing settings (commit.gpgSign, user.signingKey)." if sign else "")
+    return done.stdout.decode("ascii").strip()
+
+
+def _loose_objects(path: Path) -> Path | None:
+    """The objects folder of a plain SHA-1 repository (None otherwise: git's own commands write the objects)."""
+    git_dir = path / ".git"
+    objects = git_dir / "objects"
+    if not objects.is_dir():
+        return None
+    try:
+        config = (git_dir / "config").read_text(encoding="utf-8", errors="replace").lower()
+    except OSError:
+        return None
+    if "objectformat" in config or "[extensions]" in config:
+        return None  # SHA-256 objects, or an extension we do not know: leave the writing to git
+    return objects
+
+
+def _write_loose(objects: Path, kind: bytes, data: bytes) -> str:
+    """Write one object as git stores a loose object (zlib over "kind size NUL data", named by its SHA-1)."""
+    raw = kind + b" " + str(len(data)).encode("ascii") + b"\0" + data
+    sha = hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+    target = objects / sha[:2] / sha[2:]
+    if not target.exists():
+        target.parent.mkdir(exist_ok=True)
+        temporary = target.parent / f"tmp_obj_{os.getpid()}_{sha[2:10]}"
+        temporary.write_bytes(zlib.compress(raw))
+        os.replace(temporary, target)
+    return sha
+
+
+def read_loose_ref(path: Path, ref: str) -> str | None:
+    """The sha in ``ref``'s own file, without a git process (None when it has none: packed, or no such ref)."""
+    try:
+        text = (path / ".git" / ref).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if len(text) == 40 and all(c in "0123456789abcdef" for c in text) else None
+
+
+def move_ref(path: Path, ref: str, new: str, old: str | None, reason: str) -> bool:
+    """Point ``ref`` at ``new`` if it still points at ``old`` (None: if it does not exist yet).
+
+    Returns:
+        False when the ref had moved meanwhile (nothing changed); True when it now points at ``new``.
+    """
+    done = _plumb(path, "update-ref", "-m", reason, ref, new, old or ZERO_SHA, check=False)
+    if done.returncode == 0:
+        return True
+    if ref_sha(path, ref) != (old or None):
+        return False
+    raise KnownError(f"git could not move {ref}: {_one_line(done.stderr.decode('utf-8', 'replace'))}.")
+
+
+def commits_of(path: Path, ref: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Return ``(sha, parents)`` of every commit reachable from ``ref``, parents before children."""
+    out = _plumb(path, "rev-list", "--topo-order", "--reverse", "--parents", ref).stdout.decode("ascii")
+    commits = []
+    for line in out.splitlines():
+        sha, *parents = line.split()
+        commits.append((sha, tuple(parents)))
+    return commits
+
+
+def read_blobs(path: Path, specs: Sequence[str]) -> list[bytes | None]:
+    """Return the contents of each object named ``rev:file`` (None when missing), through one git process."""
+    if not specs:
+        return []
+    if any("\n" in spec for spec in specs):
+        raise KnownError("An object name holds a line break.")
+    out = _plumb(path, "cat-file", "--batch", data="".join(f"{s}\n" for s in specs).encode("utf-8")).stdout
+    results: list[bytes | None] = []
+    at = 0
+    for _spec in specs:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) == 3 and header[1] in (b"blob", b"commit", b"tree", b"tag"):
+            size = int(header[2])
+            results.append(out[at:at + size])
+            at += size + 1  # the content and its newline
+        else:
+            results.append(None)  # "<name> missing" or "ambiguous"
     return results

@@ -38,15 +38,18 @@ class OpResult(Generic[T]):
         operation: the operation's name (``OPERATIONS``).
         value: the operation's result (a member, a decision, an import summary, ...).
         changes: what it changed, read from the events it wrote.
+        warnings: what went wrong after the change was safely written (the log ref could not be
+            updated, say): shown to the user, never a reason to think the change was lost.
     """
 
     operation: str
     value: T
     changes: Changes = field(default_factory=Changes)
+    warnings: tuple[str, ...] = ()
 
     def with_value(self, value: U) -> OpResult[U]:
-        """The same operation and changes, carrying ``value`` (what a view read after it, say)."""
-        return OpResult(self.operation, value, self.changes)
+        """The same operation, changes and warnings, carrying ``value`` (what a view read after it, say)."""
+        return OpResult(self.operation, value, self.changes, self.warnings)
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,27 @@ def perform(store: Store, name: str, actor: str, work: Callable[[str], T]) -> Op
             value = work(actor)
     else:
         value = work(actor)
-    return OpResult(name, value, events_since(store, before))
+    changes = events_since(store, before)
+    warnings = publish_log(store, name, before + 1) if changes.events else ()
+    return OpResult(name, value, changes, warnings)
+
+
+def publish_log(store: Store, operation: str | None = None, first_seq: int | None = None) -> tuple[str, ...]:
+    """Write the events the workspace's log ref lacks (``reviewer.logref``); returns the warnings.
+
+    The change itself is already committed to the database: a failure here is reported, and the
+    next publish writes what is missing.
+    """
+    log = store.log_ref
+    if log is None or store.read_only:
+        return ()
+    try:
+        log.publish(store, operation=operation, first_seq=first_seq)
+    except KnownError as exc:
+        return (f"Saved, but the log ref was not updated: {exc}",)
+    except OSError as exc:
+        return (f"Saved, but the log ref was not updated: {exc}.",)
+    return ()
 
 
 def events_since(store: Store, seq: int) -> Changes:
@@ -150,5 +173,5 @@ def events_since(store: Store, seq: int) -> Changes:
 
 __all__ = [
     "ACTION_AREAS", "OPERATIONS", "Area", "Changes", "OpResult", "Operation", "changes_of", "check_actor",
-    "events_since", "perform",
+    "events_since", "perform", "publish_log",
 ]

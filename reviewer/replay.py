@@ -490,11 +490,14 @@ class VerifyReport:
     Attributes:
         chain: the hash chain and anchor check.
         mismatches: the rows of the governance tables that differ from the log replayed (checked
-            only when the chain is intact: a broken chain is no ground to replay).
+            only when the chain is intact: a broken chain is no ground to replay), and the log ref's
+            differences from the log.
+        notes: what is not wrong but worth saying (the log ref lags behind the log).
     """
 
     chain: Any
     mismatches: tuple[Mismatch, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -517,7 +520,38 @@ def verify_workspace(workspace: Any, expected: Iterable[tuple[str, Any]] = ()) -
     report = verify_store(workspace.store, [*expected, *repository_anchors(workspace)])
     if not report.chain.ok:
         return report
-    return VerifyReport(report.chain, (*identity_mismatches(workspace), *report.mismatches))
+    ref_mismatches, notes = log_ref_findings(workspace)
+    return VerifyReport(report.chain, (*identity_mismatches(workspace), *ref_mismatches, *report.mismatches), notes)
+
+
+def log_ref_findings(workspace: Any) -> tuple[list[Mismatch], tuple[str, ...]]:
+    """Compare the log ref (``reviewer.logref``) with the database's log: differences, and notes.
+
+    A rewritten ref, an event that differs (the first is named), or events the database lacks
+    are differences; a ref that lags (events not yet published) is a note.
+    """
+    from reviewer.errors import KnownError
+    from reviewer.logref import check_ref
+
+    log = workspace.store.log_ref
+    if log is None:
+        return [], ()
+    try:
+        check = check_ref(log, workspace.store)
+    except KnownError as exc:
+        return [Mismatch("log ref", log.ref, "readable", "a log ref git can read", str(exc))], ()
+    found: list[Mismatch] = []
+    if check.rewritten:
+        found.append(Mismatch("log ref", log.ref, "history", "holds the commit this workspace wrote last",
+                              "rewritten: it does not"))
+    if check.first_difference is not None:
+        event_id, field, on_ref, in_db = check.first_difference
+        found.append(Mismatch("log ref", f"event {event_id} (first of {check.differences} that differ)", field,
+                              on_ref, in_db))
+    if check.unknown:
+        found.append(Mismatch("log ref", log.ref, "events", f"{check.unknown} more than the database holds",
+                              "not in the database (run sync)"))
+    return found, check.notes
 
 
 def verify_store(store: Store, expected: Iterable[tuple[str, Any]] = ()) -> VerifyReport:

@@ -278,6 +278,9 @@ class Store:
         self.db = db
         self.path = path
         self.read_only = False
+        # The workspace's log ref (``reviewer.logref.LogRef``), set by ``Workspace.open``: operations
+        # publish their events to it. None for a bare store (tests, tools): nothing is published.
+        self.log_ref: Any = None
         self._closed = False
 
     # ---- opening ---------------------------------------------------------------------------

@@ -108,6 +108,8 @@ class Workspace:
         self.root = root
         self.config = config
         self.store = store
+        # What went wrong writing a new workspace's first events to its log ref (reported by ``init``).
+        self.creation_warnings: tuple[str, ...] = ()
         # Parsed specs by (commit, file): a commit's file never changes, so each is read and parsed once.
         self._specs: OrderedDict[tuple[str, str], LoadedSpec] = OrderedDict()
 
@@ -123,7 +125,11 @@ class Workspace:
         root = Path(path).expanduser().resolve()
         config = read_config(root)
         store = Store.open(root / DB_FILE)
-        return cls(root, config, store)
+        workspace = cls(root, config, store)
+        from reviewer.logref import LogRef
+
+        store.log_ref = LogRef(workspace.spec_repo_path, config.id, root)
+        return workspace
 
     @classmethod
     def create(
@@ -136,7 +142,8 @@ class Workspace:
     ) -> Workspace:
         """Create a workspace at ``path`` for an existing spec repository.
 
-        Nothing is written to the repository. The workspace is built in a temporary folder and moved
+        Nothing is written to the repository but the workspace's log ref (``reviewer.logref``),
+        which gets the workspace's first event. The workspace is built in a temporary folder and moved
         into place at the end, so a failure leaves nothing behind.
 
         Raises:
@@ -156,7 +163,16 @@ class Workspace:
             _write_new_workspace(tmp, config, baseline=info.head)
 
         _build_atomically(root, fill)
-        return cls.open(root)
+        return cls._opened_and_published(root)
+
+    @classmethod
+    def _opened_and_published(cls, root: Path) -> Workspace:
+        """Open a new workspace and write its first events to its log ref (a failure there is only reported later)."""
+        from reviewer.ops import publish_log
+
+        workspace = cls.open(root)
+        workspace.creation_warnings = publish_log(workspace.store)
+        return workspace
 
     @classmethod
     def create_demo(cls, path: str | os.PathLike[str], progress: Progress | None = None) -> Workspace:
@@ -196,7 +212,7 @@ class Workspace:
             progress.finish()
 
         _build_atomically(root, fill)
-        return cls.open(root)
+        return cls._opened_and_published(root)
 
     def close(self) -> None:
         """Close the database."""

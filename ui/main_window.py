@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
         # The decision history first (what the reviewer who just recorded looks at), then the queue rows.
         lane.changed.connect(self.decision_panel.on_changes)
         lane.changed.connect(self.on_changes)
+        lane.warned.connect(self.on_warned)
         self.evidence_slot = QWidget()
         self.evidence_layout = QVBoxLayout(self.evidence_slot)
         self.evidence_layout.setContentsMargins(0, 0, 0, 0)
@@ -625,6 +626,7 @@ class MainWindow(QMainWindow):
         dialog = JudgeDialog(self.overview.root, self, proposal_id=self.current_proposal, actor=self.reviewer or None)
         # The dialog's own lane: its runs' changes reach the same views as the window's.
         dialog.lane.changed.connect(self.lane.changed)
+        dialog.lane.warned.connect(self.lane.warned)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
@@ -675,6 +677,10 @@ class MainWindow(QMainWindow):
             f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {escape(STATUS_LABELS.get(status, status))}</p>"
             f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
         )
+
+    def on_warned(self, text: str) -> None:
+        """Show what went wrong after a change was saved; it stays until the next message."""
+        self.statusBar().showMessage(display_text(f"Warning: {text}"))
 
     def on_decision_saved(self, result: DecisionResult) -> None:
         """Say what was recorded (the queue row follows from the decision's changes)."""

@@ -146,9 +146,12 @@ class WorkspaceLane(Lane):
     Signals:
         changed(Changes): an operation changed the record (also after a failed or cancelled long
             run that had written part of its work).
+        warned(str): something went wrong after an operation's change was saved (the log ref could
+            not be updated, say); the window shows it.
     """
 
     changed = Signal(object)
+    warned = Signal(str)
 
     def __init__(self, path: Path, parent: QObject | None = None) -> None:
         super().__init__("db-git", max_workers=1, parent=parent)
@@ -208,6 +211,8 @@ class WorkspaceLane(Lane):
                 self.changed.emit(result.changes)
             if success is not None:
                 success(result.value)
+            for warning in result.warnings:  # after the success's own message, so it stays in view
+                self.warned.emit(warning)
 
         return self.run(operation, success=delivered, failure=failure)
 

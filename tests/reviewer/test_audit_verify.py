@@ -343,4 +343,6 @@ def test_a_deleted_spec_repository_is_a_missing_anchor_not_fewer_anchors(tmp_pat
     shutil.rmtree(tmp_path / "spec" / ".git")
     code, data = verify(capsys, tmp_path)
     assert code == 1
-    assert [m["field"] for m in data["record"]["mismatches"]] == ["commit in the spec repository"]
+    # The recorded commit is gone, and so is the log ref this workspace wrote.
+    assert [(m["table"], m["field"]) for m in data["record"]["mismatches"]] == [
+        ("spec_commits", "commit in the spec repository"), ("log ref", "history")]

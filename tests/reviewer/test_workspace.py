@@ -22,12 +22,22 @@ def spec_2025_09():
     return model_spec("2025-09-12").read_text(encoding="utf-8")
 
 
+def _outside_the_log(repo):
+    """The repository's files but the git objects and the log ref (which a workspace writes to)."""
+    return {name: data for name, data in tree_snapshot(repo).items()
+            if not name.startswith((".git/objects/", ".git/refs/spec-review/", ".git/logs/refs/spec-review/"))}
+
+
 def test_create_for_existing_repo_leaves_repo_untouched(tmp_path, spec_2025_04):
     repo = spec_repo_with(tmp_path / "spec", spec_2025_04)
-    before = tree_snapshot(repo)
+    before = _outside_the_log(repo)
     with Workspace.create(tmp_path / "ws", spec_repo=repo) as ws:
         status = ws.status()
-    assert tree_snapshot(repo) == before
+        log_ref = ws.store.log_ref.ref
+    # The working tree, the index, HEAD, branches and tags are as they were; only the log ref is new.
+    assert _outside_the_log(repo) == before
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/spec-review") == log_ref
+    assert git(repo, "for-each-ref", "--format=%(refname)").splitlines() == ["refs/heads/main", log_ref]
     assert status["counts"]["sections"] == 71  # headings with an id in the 2025-04-11 release
     assert status["spec_revision"] == git(repo, "rev-parse", "HEAD")
     assert status["branch"] == "main" and status["dirty"] is False

@@ -1,0 +1,388 @@
+"""The audit log as a git history: each operation's events become one commit on a ref of the spec repository.
+
+The model is Gerrit's NoteDb: review metadata stored as commits on refs of the repository it is
+about, so that copies, backups and (with ``sync``) work on many machines come from git itself.
+
+- The ref is ``refs/spec-review/<workspace id>/log``. Each commit's tree holds one file,
+  ``events.json``: the events of one operation, in order, as machine-independent records (id,
+  time, actor, action, object, payload; not the local sequence number or chain hash). The
+  message summarises them; the author is the member who acted; the committer is this machine's
+  git identity. A commit is signed when the repository's git is configured to sign
+  (``commit.gpgSign``), with git's own gpg or ssh settings.
+- The SQLite log stays the local record and index. After each operation ``publish`` writes what
+  the ref does not hold yet; events left out by a crash or a read-only repository are written by
+  the next publish (grouped by actor). A failed publish never undoes the operation: it is
+  reported, and ``audit verify`` says how far the ref lags.
+- The workspace folder remembers the ref's tip after each publish (``log-ref.json``). A ref whose
+  history no longer contains that tip was rewritten: publishing refuses to write over it, and
+  ``audit verify`` names the first event that differs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reviewer import gitops
+from reviewer.audit import canonical_json
+from reviewer.errors import KnownError
+from reviewer.store import Store, sql_errors
+
+EVENTS_FILE = "events.json"
+TIP_FILE = "log-ref.json"
+MOST_PER_COMMIT = 500  # events per commit when catching up (an operation's own events are never split)
+FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "payload")
+
+
+def log_ref(workspace_id: str) -> str:
+    """The ref that holds a workspace's log."""
+    return f"refs/spec-review/{workspace_id}/log"
+
+
+def event_record(row: Sequence[Any]) -> dict[str, Any]:
+    """An event as the log ref holds it, from ``(id, at, actor, action, object_type, object_id, payload)``."""
+    record = dict(zip(FIELDS, row, strict=True))
+    record["payload"] = json.loads(record["payload"] or "{}")
+    return record
+
+
+def events_blob(records: Sequence[dict[str, Any]]) -> bytes:
+    """The bytes of one commit's ``events.json``: canonical JSON, one event per line."""
+    return ("[\n" + ",\n".join(canonical_json(r) for r in records) + "\n]\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class LogCommit:
+    """One commit of the log ref.
+
+    Attributes:
+        sha: the commit.
+        parents: its parents.
+        events: its events (none for a merge).
+    """
+
+    sha: str
+    parents: tuple[str, ...]
+    events: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Published:
+    """What ``publish`` wrote.
+
+    Attributes:
+        commits: commits written.
+        events: events they hold.
+        tip: the ref's tip afterwards (None when nothing is on it).
+    """
+
+    commits: int
+    events: int
+    tip: str | None
+
+
+class LogRef:
+    """The log ref of one workspace in its spec repository.
+
+    Attributes:
+        repo: the spec repository.
+        ref: the ref's full name.
+        tip_file: where the workspace remembers the tip it last wrote or checked.
+    """
+
+    def __init__(self, repo: Path, workspace_id: str, folder: Path) -> None:
+        self.repo = repo
+        self.ref = log_ref(workspace_id)
+        self.tip_file = folder / TIP_FILE
+        self._signing: tuple[tuple[float, ...], bool] | None = None
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def tip(self) -> str | None:
+        """The commit the ref points at, or None before anything was published."""
+        return gitops.read_loose_ref(self.repo, self.ref) or gitops.ref_sha(self.repo, self.ref)
+
+    def _remembered(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.tip_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise KnownError(f"{self.tip_file} cannot be read: {exc}.",
+                             hint="Delete it only if you trust the log ref as it is now.") from exc
+        return data if isinstance(data, dict) else {}
+
+    def remembered_tip(self) -> str | None:
+        """The tip this workspace last wrote or checked (None when it never did)."""
+        tip = self._remembered().get("tip")
+        return tip if isinstance(tip, str) else None
+
+    def remember(self, tip: str | None, last: tuple[int, str] | None = None) -> None:
+        """Remember ``tip`` as the ref's tip, and the local seq and id of its last event (written atomically)."""
+        data: dict[str, Any] = {"ref": self.ref, "tip": tip}
+        if last is not None:
+            data["seq"], data["event"] = last
+        temporary = self.tip_file.with_name(self.tip_file.name + ".tmp")
+        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(temporary, self.tip_file)
+
+    def signs(self) -> bool:
+        """Whether git is configured to sign commits here; read again only when a config file changed."""
+        stamp = tuple(_mtime(p) for p in (self.repo / ".git" / "config", Path.home() / ".gitconfig",
+                                          Path.home() / ".config" / "git" / "config", Path("/etc/gitconfig")))
+        if self._signing is None or self._signing[0] != stamp or os.environ.get("GIT_CONFIG_GLOBAL"):
+            self._signing = (stamp, gitops.signs_commits(self.repo))
+        return self._signing[1]
+
+    def commits(self, tip: str | None = None) -> list[LogCommit]:
+        """Every commit of the ref (or of ``tip``), parents first, with its events."""
+        tip = tip or self.tip()
+        if tip is None:
+            return []
+        history = gitops.commits_of(self.repo, tip)
+        blobs = gitops.read_blobs(self.repo, [f"{sha}:{EVENTS_FILE}" for sha, _ in history])
+        result = []
+        for (sha, parents), blob in zip(history, blobs, strict=True):
+            events: tuple[dict[str, Any], ...] = ()
+            if blob is not None:
+                try:
+                    loaded = json.loads(blob.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError) as exc:
+                    raise KnownError(f"The log commit {sha[:12]} holds an {EVENTS_FILE} that is not JSON.") from exc
+                if not isinstance(loaded, list) or not all(isinstance(e, dict) for e in loaded):
+                    raise KnownError(f"The log commit {sha[:12]} holds an {EVENTS_FILE} that is not a list of events.")
+                events = tuple(loaded)
+            result.append(LogCommit(sha, parents, events))
+        return result
+
+    def last_event_id(self, tip: str) -> str | None:
+        """The id of the last event of the tip commit (None for a commit without events)."""
+        (blob,) = gitops.read_blobs(self.repo, [f"{tip}:{EVENTS_FILE}"])
+        if blob is None:
+            return None
+        try:
+            events = json.loads(blob.decode("utf-8"))
+            return str(events[-1]["id"]) if events else None
+        except (UnicodeDecodeError, ValueError, LookupError, TypeError) as exc:
+            raise KnownError(f"The log commit {tip[:12]} holds an {EVENTS_FILE} that cannot be read.") from exc
+
+    def check_not_rewritten(self, tip: str | None) -> None:
+        """Refuse a ref whose history no longer holds the tip this workspace remembers.
+
+        Raises:
+            KnownError: the ref was rewritten (or deleted) since this workspace last wrote it.
+        """
+        remembered = self.remembered_tip()
+        if remembered is None or remembered == tip:
+            return
+        if tip is None or not gitops.commit_exists(self.repo, remembered) or not gitops.is_ancestor(
+            self.repo, remembered, tip
+        ):
+            raise KnownError(
+                f"The log ref {self.ref} was rewritten: its history no longer holds commit {remembered[:12]}, "
+                "which this workspace wrote. Nothing was written to it.",
+                hint="Run `spec-review audit verify WORKSPACE` to see the first event that differs; restore the "
+                     "ref from a copy you trust (its commits are in the remote and in the reflog).",
+            )
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def publish(self, store: Store, *, operation: str | None = None, first_seq: int | None = None) -> Published:
+        """Write the events the ref does not hold yet, as commits on it.
+
+        Args:
+            store: the workspace's store.
+            operation: the operation that just wrote events from ``first_seq`` on: they become one
+                commit named after it. Earlier events the ref lacks are written first, grouped by actor.
+            first_seq: the first event of that operation.
+
+        Raises:
+            KnownError: the ref was rewritten, holds events this workspace has not seen, or git refused.
+        """
+        for _attempt in range(5):
+            tip = self.tip()
+            self.check_not_rewritten(tip)
+            after = self._remembered_seq(store, tip)
+            if after is None:
+                after = self._published_seq(store, tip)
+            with sql_errors("reading the audit log"):
+                rows = store.db.execute(
+                    "SELECT seq, id, at, actor, action, object_type, object_id, payload FROM audit_events"
+                    " WHERE seq > ? ORDER BY seq", [after],
+                ).fetchall()
+            if not rows:
+                if tip is not None and self.remembered_tip() != tip:
+                    self.remember(tip, self._last_of(store, after))
+                return Published(0, 0, tip)
+            sign = self.signs()
+            new_tip, commits = tip, 0
+            for group, title in _groups(rows, operation, first_seq):
+                records = [event_record(r[1:]) for r in group]
+                message = _message(title, records)
+                actor = group[-1][3]
+                new_tip = gitops.write_commit(
+                    self.repo, {EVENTS_FILE: events_blob(records)}, message, author=(actor, ""),
+                    parents=[new_tip] if new_tip else [], sign=sign,
+                )
+                commits += 1
+            assert new_tip is not None
+            if gitops.move_ref(self.repo, self.ref, new_tip, tip, f"spec-review: {operation or 'publish'}"):
+                self.remember(new_tip, (int(rows[-1][0]), str(rows[-1][1])))
+                return Published(commits, len(rows), new_tip)
+            # Another process moved the ref first (it published the same events, or more): look again.
+        raise KnownError(f"The log ref {self.ref} kept moving while publishing; nothing was lost.",
+                         hint="Run the command again; the events are written with the next operation.")
+
+    def _remembered_seq(self, store: Store, tip: str | None) -> int | None:
+        """The local seq of the ref's last event as remembered with ``tip`` (None: read it from git)."""
+        data = self._remembered()
+        if tip is None or data.get("tip") != tip or not isinstance(data.get("seq"), int):
+            return None
+        with sql_errors("reading the audit log"):
+            row = store.db.execute("SELECT id FROM audit_events WHERE seq = ?", [data["seq"]]).fetchone()
+        return int(data["seq"]) if row is not None and row[0] == data.get("event") else None
+
+    @staticmethod
+    def _last_of(store: Store, seq: int) -> tuple[int, str] | None:
+        with sql_errors("reading the audit log"):
+            row = store.db.execute("SELECT seq, id FROM audit_events WHERE seq = ?", [seq]).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def _published_seq(self, store: Store, tip: str | None) -> int:
+        """The local seq of the last event the ref holds (0 when it holds none).
+
+        Raises:
+            KnownError: the ref ends with an event this workspace does not have.
+        """
+        if tip is None:
+            return 0
+        event_id = self.last_event_id(tip)
+        if event_id is None:
+            return 0 if len(gitops.commits_of(self.repo, tip)) <= 1 else self._last_seq_of_history(store, tip)
+        with sql_errors("reading the audit log"):
+            row = store.db.execute("SELECT seq FROM audit_events WHERE id = ?", [event_id]).fetchone()
+        if row is None:
+            raise KnownError(
+                f"The log ref {self.ref} ends with event {event_id}, which this workspace does not have.",
+                hint="Another machine wrote to it: run `spec-review sync WORKSPACE` to merge its events first.",
+            )
+        return int(row[0])
+
+    def _last_seq_of_history(self, store: Store, tip: str) -> int:
+        ids = [e.get("id") for c in self.commits(tip) for e in c.events]
+        if not ids:
+            return 0
+        with sql_errors("reading the audit log"):
+            row = store.db.execute("SELECT seq FROM audit_events WHERE id = ?", [ids[-1]]).fetchone()
+        if row is None:
+            raise KnownError(f"The log ref {self.ref} holds events this workspace does not have.",
+                             hint="Run `spec-review sync WORKSPACE` to merge them first.")
+        return int(row[0])
+
+
+@dataclass(frozen=True)
+class RefCheck:
+    """How the log ref compares with the workspace's log.
+
+    Attributes:
+        first_difference: ``(event id, field, on the ref, in the database)`` of the first event that
+            differs (a rewritten ref, or a database edited since), or None.
+        differences: how many events differ.
+        unknown: events on the ref this workspace does not have.
+        rewritten: the ref's history no longer holds the tip this workspace wrote last.
+        notes: what is not wrong but worth saying (events not published yet, no ref yet).
+    """
+
+    first_difference: tuple[str, str, Any, Any] | None
+    differences: int
+    unknown: int
+    rewritten: bool
+    notes: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Nothing on the ref contradicts the database."""
+        return self.first_difference is None and not self.unknown and not self.rewritten
+
+
+def check_ref(log: LogRef, store: Store) -> RefCheck:
+    """Compare the ref's events, in its order, with the database's events, in theirs.
+
+    The ref may lag (events not published yet: a note); it may not differ, hold events the
+    database lacks, or have lost the tip this workspace wrote.
+    """
+    tip = log.tip()
+    rewritten = False
+    try:
+        log.check_not_rewritten(tip)
+    except KnownError:
+        rewritten = True
+    with sql_errors("reading the audit log"):
+        rows = store.db.execute(
+            "SELECT id, at, actor, action, object_type, object_id, payload FROM audit_events ORDER BY seq").fetchall()
+    local = {str(r[0]): event_record(r) for r in rows}
+    on_ref = [e for c in log.commits(tip) for e in c.events] if tip else []
+    first: tuple[str, str, Any, Any] | None = None
+    differences = unknown = 0
+    for published in on_ref:
+        kept = local.get(str(published.get("id")))
+        if kept is None:
+            unknown += 1
+        elif published != kept:
+            differences += 1
+            if first is None:
+                field = next((f for f in FIELDS if published.get(f) != kept.get(f)), "event")
+                first = (str(kept["id"]), field, published.get(field), kept.get(field))
+    notes: list[str] = []
+    if tip is None and not rewritten:
+        notes.append(f"The log ref {log.ref} has not been written yet; the next operation writes its {len(local)} events.")
+    elif len(on_ref) - unknown < len(local):
+        lag = len(local) - (len(on_ref) - unknown)
+        notes.append(f"{lag} event{'' if lag == 1 else 's'} are not on the log ref yet; the next operation writes them.")
+    return RefCheck(first, differences, unknown, rewritten, tuple(notes))
+
+
+def _groups(rows: Sequence[Sequence[Any]], operation: str | None,
+            first_seq: int | None) -> list[tuple[list[Sequence[Any]], str]]:
+    """Split pending events into commits: the operation's own in one, earlier ones by actor (at most 500 each)."""
+    split = len(rows) if operation is None or first_seq is None else sum(1 for r in rows if r[0] < first_seq)
+    earlier, own = rows[:split], rows[split:]
+    groups: list[tuple[list[Sequence[Any]], str]] = []
+    for row in earlier:
+        if groups and groups[-1][0][-1][3] == row[3] and len(groups[-1][0]) < MOST_PER_COMMIT:
+            groups[-1][0].append(row)
+        else:
+            groups.append(([row], "catch up"))
+    if own:
+        groups.append((list(own), operation or "publish"))
+    return groups
+
+
+def _message(title: str, records: Sequence[dict[str, Any]]) -> str:
+    """The commit message: what happened, who, and one ``Event:`` trailer per event."""
+    actions = sorted({str(r["action"]) for r in records})
+    actor = str(records[-1]["actor"])
+    count = len(records)
+    subject = f"{title}: {', '.join(actions[:3])}{' …' if len(actions) > 3 else ''} by {actor}"
+    body = f"{count} event{'' if count == 1 else 's'}, {records[0]['at']} to {records[-1]['at']}."
+    trailers = "\n".join(f"Event: {r['id']} {r['action']}" for r in records[:MOST_PER_COMMIT])
+    return f"{_one_line(subject)}\n\n{body}\n\n{trailers}\n"
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+__all__ = ["EVENTS_FILE", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
+           "log_ref"]

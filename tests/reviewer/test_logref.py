@@ -1,0 +1,170 @@
+"""The log as a git history: each operation's events are one commit on the workspace's log ref."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from reviewer import gitops, operations
+from reviewer.errors import KnownError
+from reviewer.logref import EVENTS_FILE, check_ref, event_record, log_ref
+from reviewer.replay import verify_workspace
+from reviewer.workspace import Workspace
+from tests.datapaths import SPLIT_BY_COUNTRY, SUPPORTED
+from tests.helpers import git
+
+
+@pytest.fixture
+def demo(demo_workspace):
+    with Workspace.open(demo_workspace) as ws:
+        yield ws
+
+
+def _events(ws, since=0):
+    rows = ws.store.db.execute(
+        "SELECT id, at, actor, action, object_type, object_id, payload FROM audit_events WHERE seq > ? ORDER BY seq",
+        [since]).fetchall()
+    return [event_record(r) for r in rows]
+
+
+def _ref_events(ws):
+    return [e for c in ws.store.log_ref.commits() for e in c.events]
+
+
+def _head_seq(ws):
+    return ws.store.db.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
+
+
+def test_a_new_workspace_publishes_its_log_and_each_operation_adds_one_commit(demo):
+    repo, ref = demo.spec_repo_path, demo.store.log_ref.ref
+    assert ref == log_ref(demo.config.id) == f"refs/spec-review/{demo.config.id}/log"
+    assert _ref_events(demo) == _events(demo)  # the demo's creation, imports and rule runs
+    before_tip, before_seq = demo.store.log_ref.tip(), _head_seq(demo)
+    result = operations.decide(demo, SUPPORTED, "adopt", "The crowd supports it.", actor="Amara Okafor")
+    assert result.warnings == ()
+    tip = demo.store.log_ref.tip()
+    assert git(repo, "rev-parse", f"{tip}^") == before_tip  # one commit on top
+    # Its tree holds one file: the operation's events, as the database has them.
+    assert git(repo, "ls-tree", "--name-only", tip) == EVENTS_FILE
+    assert json.loads(git(repo, "show", f"{tip}:{EVENTS_FILE}")) == _events(demo, before_seq)
+    assert git(repo, "log", "-1", "--format=%an", tip) == "Amara Okafor"
+    subject, _, body = git(repo, "log", "-1", "--format=%B", tip).partition("\n")
+    assert subject == "decide: decision.record by Amara Okafor"
+    (event,) = _events(demo, before_seq)
+    assert f"Event: {event['id']} decision.record" in body
+    # The spec's branch, HEAD and working tree are not touched.
+    assert git(repo, "status", "--porcelain") == ""
+    assert json.loads((demo.root / "log-ref.json").read_text())["tip"] == tip
+    git(repo, "fsck", "--strict", "--no-dangling")  # the objects written without git are sound
+
+
+def test_events_left_out_are_written_by_the_next_operation(demo):
+    log = demo.store.log_ref
+    demo.store.log_ref = None  # as a tool working on the bare store would: nothing published
+    operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
+    operations.add_member(demo, "Bo Chen", ["auditor"], actor="Amara Okafor")
+    demo.store.log_ref = log
+    assert check_ref(log, demo.store).notes == ("2 events are not on the log ref yet; the next operation writes them.",)
+    operations.set_stance(demo, SUPPORTED, _a_justification(demo), "refutes", actor="Jonas Lindqvist")
+    assert _ref_events(demo) == _events(demo)
+    subjects = git(demo.spec_repo_path, "log", "-2", "--format=%s", log.ref).splitlines()
+    assert subjects == ["stance.set: stance.set by Jonas Lindqvist", "catch up: member.add by Amara Okafor"]
+    assert check_ref(log, demo.store).ok and check_ref(log, demo.store).notes == ()
+
+
+def _a_justification(ws):
+    return ws.store.db.execute("SELECT justification_id FROM evidence_current WHERE proposal_id = ? LIMIT 1",
+                               [SUPPORTED]).fetchone()[0]
+
+
+def test_a_rewritten_ref_is_refused_and_verify_names_the_first_changed_event(demo):
+    repo, log = demo.spec_repo_path, demo.store.log_ref
+    operations.decide(demo, SUPPORTED, "adopt", "Supported.", actor="Amara Okafor")
+    (decided,) = _events(demo, _head_seq(demo) - 1)
+    tip = log.tip()
+    # Someone rewrites the last commit: the same event, another rationale.
+    forged = dict(decided, payload={**decided["payload"], "rationale": "Forged."})
+    blob = subprocess.run(["git", "-C", str(repo), "hash-object", "-w", "--stdin"], check=True, capture_output=True,
+                          input=("[\n" + json.dumps(forged) + "\n]\n").encode()).stdout.decode().strip()
+    tree = subprocess.run(["git", "-C", str(repo), "mktree"], check=True, capture_output=True,
+                          input=f"100644 blob {blob}\t{EVENTS_FILE}\n".encode()).stdout.decode().strip()
+    rewritten = git(repo, "commit-tree", tree, "-p", f"{tip}^", "-m", "decide")
+    git(repo, "update-ref", log.ref, rewritten)
+    report = verify_workspace(demo)
+    assert not report.ok
+    described = [m.describe() for m in report.mismatches]
+    assert any("history" in d and "rewritten" in d for d in described)
+    first = next(m for m in report.mismatches if m.id.startswith(f"event {decided['id']}"))
+    assert first.field == "payload" and first.logged["rationale"] == "Forged." and first.stored["rationale"] == "Supported."
+    # The next operation is saved, but nothing is written over the rewritten ref.
+    result = operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
+    assert result.value.name == "Ada Byron"
+    (warning,) = result.warnings
+    assert "was rewritten" in warning and tip[:12] in warning
+    assert log.tip() == rewritten
+
+
+def test_a_ref_with_events_this_workspace_lacks_is_not_written_over(demo, tmp_path):
+    """Another machine's events on the ref (before sync exists to merge them) stop the publish, with a hint."""
+    log = demo.store.log_ref
+    other_copy = tmp_path / "other"
+    shutil.copytree(demo.root, other_copy, symlinks=True)
+    with Workspace.open(other_copy) as other:
+        # The copy's spec repository is its own; point it at ours, as a clone sharing the ref would be.
+        other.store.log_ref.repo = demo.spec_repo_path
+        operations.add_member(other, "From Elsewhere", ["auditor"], actor="Amara Okafor")
+    result = operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
+    (warning,) = result.warnings
+    assert "which this workspace does not have" in warning and "spec-review sync" in warning
+    assert any("not in the database" in m.describe() for m in verify_workspace(demo).mismatches)
+    assert log.tip() is not None
+
+
+def test_a_ref_git_cannot_write_is_a_warning_and_the_change_is_kept(demo):
+    shutil.rmtree(demo.spec_repo_path / ".git" / "refs" / "spec-review")
+    (demo.spec_repo_path / ".git" / "refs" / "spec-review").write_text("not a folder")  # git cannot write refs here
+    result = operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
+    assert result.value.name == "Ada Byron"
+    (warning,) = result.warnings
+    assert warning.startswith("Saved, but the log ref was not updated")
+    assert demo.store.db.execute("SELECT 1 FROM members WHERE name = 'Ada Byron'").fetchone()
+
+
+def test_move_ref_only_moves_from_the_expected_commit(demo):
+    repo, log = demo.spec_repo_path, demo.store.log_ref
+    tip = log.tip()
+    parent = git(repo, "rev-parse", f"{tip}^")
+    assert gitops.move_ref(repo, log.ref, parent, parent, "test") is False  # it is at tip, not parent: nothing moves
+    assert log.tip() == tip
+    assert gitops.move_ref(repo, log.ref, parent, tip, "test") is True
+    assert log.tip() == parent
+
+
+def test_commits_are_signed_when_git_is_configured_to_sign(demo, tmp_path):
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed: no key to sign with")
+    repo = demo.spec_repo_path
+    key = tmp_path / "signing_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "amara", "-f", str(key)], check=True)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"amara {(tmp_path / 'signing_key.pub').read_text()}")
+    for name, value in [("gpg.format", "ssh"), ("user.signingkey", str(key)), ("commit.gpgsign", "true"),
+                        ("gpg.ssh.allowedSignersFile", str(allowed))]:
+        git(repo, "config", name, value)
+    operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
+    tip = demo.store.log_ref.tip()
+    verified = subprocess.run(["git", "-C", str(repo), "verify-commit", tip], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    assert 'Good "git" signature for amara' in verified.stderr
+
+
+def test_the_ref_and_the_log_agree_after_many_operations_and_a_refused_one(demo):
+    operations.decide(demo, SPLIT_BY_COUNTRY, "defer", "Wait.", actor="Amara Okafor", reason="needs-research")
+    operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", "Fine.", actor="Jonas Lindqvist")
+    operations.set_quorum(demo, {"root": 3}, actor="Amara Okafor")
+    assert _ref_events(demo) == _events(demo)
+    assert verify_workspace(demo).ok
+    with pytest.raises(KnownError):
+        operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", " ", actor="Amara Okafor")  # refused: nothing published
+    assert _ref_events(demo) == _events(demo)
