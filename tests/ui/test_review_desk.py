@@ -406,3 +406,17 @@ def test_a_decision_keeps_the_split_the_reviewer_was_shown(qtbot, desk, demo_wor
         assert governance.decisions_for(store, SPLIT_BY_COUNTRY)[-1].evidence["split_by"] == "age"
     finally:
         store.close()
+
+
+def test_a_log_ref_that_cannot_be_written_is_shown_after_the_decision_is_saved(qtbot, desk, demo_workspace):
+    import shutil
+
+    refs = demo_workspace / "spec" / ".git" / "refs" / "spec-review"
+    shutil.rmtree(refs)
+    refs.write_text("not a folder")  # git cannot write the log ref here
+    choose(qtbot, desk, USER_LEVEL)
+    with qtbot.waitSignal(desk.lane.warned, timeout=20000) as warned:
+        result = decide_in_panel(qtbot, desk, "adopt", "Supported across groups.")
+    assert result.decision.proposal_id == USER_LEVEL  # saved all the same
+    assert warned.args[0].startswith("Saved, but the log ref was not updated")
+    assert desk.statusBar().currentMessage().startswith("Warning: Saved, but the log ref was not updated")
