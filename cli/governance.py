@@ -272,9 +272,35 @@ def cmd_audit_rebuild(args: argparse.Namespace) -> int:
 # ---- registration ----------------------------------------------------------------------------------
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Send and receive the workspace's log through a remote of its spec repository."""
+    from reviewer import operations
+    from reviewer.store import APP_ACTOR
+
+    with _open(args.workspace) as workspace:
+        report = value_of(operations.sync(workspace, remote=args.remote, actor=args.by or APP_ACTOR))
+    data = {"remote": report.remote, "published": report.published, "pushed": report.pushed, "tip": report.tip,
+            "received": [{k: e.get(k) for k in ("id", "at", "actor", "action", "object_id")} for e in report.received]}
+
+    def human(d: dict[str, Any]) -> str:
+        lines = [report.describe()]
+        lines += [f"  {e['at'][:19]}  {e['actor']:<16} {e['action']:<18} {e['object_id'] or ''}" for e in d["received"]]
+        return "\n".join(lines)
+
+    emit(data, args.json, human)
+    return EXIT_OK
+
+
 def register(groups: Any) -> None:
     """Add the governance commands to the parser."""
     top = groups.top
+
+    p = top.add_parser("sync", help="send and receive the log through a remote of the spec repository")
+    p.add_argument("workspace")
+    p.add_argument("--remote", default="origin", metavar="NAME", help="the spec repository's remote (default: origin)")
+    p.add_argument("--by", metavar="NAME", help="who syncs (named on the workspace lock while it runs)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sync)
 
     member = top.add_parser("member", help="workspace members and their roles (reviewer, editor, auditor)")
     member_sub = member.add_subparsers(dest="member_command", metavar="COMMAND", required=True)

@@ -124,12 +124,24 @@ def append_event(
     Returns:
         The stored event.
     """
+    return _append(db, new_id(), utc_now(), actor, action, object_type, object_id, payload)
+
+
+def append_received(db: Database, record: dict[str, Any]) -> AuditEvent:
+    """Append an event another machine wrote (from the log ref): its id, time and content kept, sealed into this chain.
+
+    Must run inside the transaction that applies it.
+    """
+    return _append(db, str(record["id"]), str(record["at"]), str(record["actor"]), str(record["action"]),
+                   str(record["object_type"]), record.get("object_id"), record.get("payload") or {})
+
+
+def _append(db: Database, event_id: str, at: str, actor: str, action: str, object_type: str,
+            object_id: str | None, payload: dict[str, Any] | None) -> AuditEvent:
     last = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     if last is not None:
         _refuse_unknown_events(db, Head(last[0], last[1]))
-    event_id = new_id()
-    at = utc_now()
     payload_json = canonical_json(payload or {})
     digest = event_hash(
         seq=seq,

@@ -789,3 +789,58 @@ def read_blobs(path: Path, specs: Sequence[str]) -> list[bytes | None]:
         else:
             results.append(None)  # "<name> missing" or "ambiguous"
     return results
+
+
+def remotes(path: Path) -> list[str]:
+    """The names of the repository's remotes."""
+    return _plumb(path, "remote").stdout.decode("utf-8", "replace").split()
+
+
+def fetch_ref(path: Path, remote: str, ref: str, into: str) -> str | None:
+    """Fetch ``ref`` from ``remote`` into the local ref ``into`` (forced: the caller checks the history).
+
+    Returns:
+        The fetched commit, or None when the remote has no such ref (``into`` is then deleted).
+
+    Raises:
+        KnownError: the remote cannot be reached or refused (the message says what git said).
+    """
+    done = _plumb(path, "fetch", "--no-tags", "--quiet", "--no-write-fetch-head", remote, f"+{ref}:{into}",
+                  check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace")
+        if "couldn't find remote ref" in said.lower():
+            _plumb(path, "update-ref", "-d", into, check=False)
+            return None
+        raise KnownError(f"git could not fetch from {remote}: {_one_line(said)}.", hint=_remote_hint(said))
+    return ref_sha(path, into)
+
+
+def push_ref(path: Path, remote: str, sha: str, ref: str) -> bool:
+    """Push ``sha`` to ``ref`` on ``remote``, only as a fast-forward.
+
+    Returns:
+        False when the remote refused because its ref moved on (fetch and try again); True when pushed.
+
+    Raises:
+        KnownError: any other refusal (no network, authentication, a hook).
+    """
+    done = _plumb(path, "push", "--quiet", "--porcelain", remote, f"{sha}:{ref}", check=False,
+                  env={"GIT_TERMINAL_PROMPT": "0"})
+    if done.returncode == 0:
+        return True
+    said = done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
+    if "non-fast-forward" in said or "fetch first" in said or "[rejected]" in said:
+        return False
+    raise KnownError(f"git could not push to {remote}: {_one_line(said)}.", hint=_remote_hint(said))
+
+
+def _remote_hint(said: str) -> str:
+    text = said.lower()
+    if "could not resolve host" in text or "network is unreachable" in text or "connection" in text:
+        return "Check the network connection, then run sync again; nothing was changed here."
+    if "authentication" in text or "permission denied" in text or "403" in text:
+        return "The remote refused your credentials: check git's access to it (ssh key or token), then sync again."
+    if "does not appear to be a git repository" in text or "no such remote" in text:
+        return "Check the remote's name and URL (`git remote -v` in the spec repository)."
+    return "Run sync again; if it keeps failing, try `git fetch` in the spec repository to see git's own message."

@@ -224,9 +224,9 @@ class LogRef:
                 records = [event_record(r[1:]) for r in group]
                 message = _message(title, records)
                 actor = group[-1][3]
+                files = {EVENTS_FILE: events_blob(records), **_attachments(store, records)}
                 new_tip = gitops.write_commit(
-                    self.repo, {EVENTS_FILE: events_blob(records)}, message, author=(actor, ""),
-                    parents=[new_tip] if new_tip else [], sign=sign,
+                    self.repo, files, message, author=(actor, ""), parents=[new_tip] if new_tip else [], sign=sign,
                 )
                 commits += 1
             assert new_tip is not None
@@ -346,6 +346,37 @@ def check_ref(log: LogRef, store: Store) -> RefCheck:
     return RefCheck(first, differences, unknown, rewritten, tuple(notes))
 
 
+def attachment_name(record: dict[str, Any]) -> str | None:
+    """The file beside ``events.json`` that carries what an event vouches for by digest only, if any.
+
+    A decision's event holds the SHA-256 of the evidence snapshot kept with it; the snapshot itself
+    travels as ``evidence-<decision id>.json``, so that another machine can rebuild the decision whole.
+    """
+    if record.get("action") == "decision.record" and record.get("object_id"):
+        return f"evidence-{record['object_id']}.json"
+    return None
+
+
+def _attachments(store: Store, records: Sequence[dict[str, Any]]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for record in records:
+        name = attachment_name(record)
+        if name is None:
+            continue
+        with sql_errors("reading a decision's evidence"):
+            row = store.db.execute("SELECT evidence FROM decisions WHERE id = ?", [record["object_id"]]).fetchone()
+        if row is not None and row[0] is not None:
+            files[name] = str(row[0]).encode("utf-8")
+    return files
+
+
+def read_attachments(log: LogRef, commits: Sequence[LogCommit]) -> dict[str, bytes]:
+    """The attachments of the events of ``commits``, by event id (events without one are left out)."""
+    wanted = [(c.sha, e, name) for c in commits for e in c.events if (name := attachment_name(e)) is not None]
+    blobs = gitops.read_blobs(log.repo, [f"{sha}:{name}" for sha, _e, name in wanted])
+    return {str(e["id"]): blob for (_sha, e, _name), blob in zip(wanted, blobs, strict=True) if blob is not None}
+
+
 def _groups(rows: Sequence[Sequence[Any]], operation: str | None,
             first_seq: int | None) -> list[tuple[list[Sequence[Any]], str]]:
     """Split pending events into commits: the operation's own in one, earlier ones by actor (at most 500 each)."""
@@ -384,5 +415,5 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-__all__ = ["EVENTS_FILE", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
+__all__ = ["EVENTS_FILE", "attachment_name", "read_attachments", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
            "log_ref"]

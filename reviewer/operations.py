@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reviewer.ops import OpResult, perform
+from reviewer.ops import OPERATIONS, OpResult, perform
 
 if TYPE_CHECKING:
     from reviewer.committing import CommitReport
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from reviewer.modelconfig import ModelConfig
     from reviewer.progress import Progress
     from reviewer.store import Proposal
+    from reviewer.sync import SyncReport
     from reviewer.workspace import Workspace
 
 
@@ -211,3 +212,23 @@ def run_model_items(workspace: Workspace, items: Sequence[WorkItem], judge: Judg
     return perform(workspace.store, "model.run", actor, lambda who: run_items(
         workspace.store, list(items), judge, config, progress=progress, spec_revision=spec_revision,
         params=params, actor=who))
+
+
+# ---- many machines ------------------------------------------------------------------------------
+
+
+def sync(workspace: Workspace, *, remote: str = "origin", actor: str) -> OpResult[SyncReport]:
+    """Send and receive the log through ``remote`` (``reviewer.sync``); the changes are the events received.
+
+    Not through ``perform``: the events are another machine's (already checked there), and the
+    workspace's store is replaced when any arrive.
+    """
+    from reviewer import sync as syncing
+    from reviewer.audit import canonical_json
+    from reviewer.ops import changes_of, check_actor
+
+    check_actor(workspace.store, OPERATIONS["sync"], actor)
+    report = syncing.sync(workspace, remote, actor=actor)
+    changes = changes_of((str(e["id"]), str(e["action"]), str(e["object_type"]), e.get("object_id"),
+                          canonical_json(e.get("payload") or {})) for e in report.received)
+    return OpResult("sync", report, changes)

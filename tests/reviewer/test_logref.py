@@ -45,13 +45,17 @@ def test_a_new_workspace_publishes_its_log_and_each_operation_adds_one_commit(de
     assert result.warnings == ()
     tip = demo.store.log_ref.tip()
     assert git(repo, "rev-parse", f"{tip}^") == before_tip  # one commit on top
-    # Its tree holds one file: the operation's events, as the database has them.
-    assert git(repo, "ls-tree", "--name-only", tip) == EVENTS_FILE
-    assert json.loads(git(repo, "show", f"{tip}:{EVENTS_FILE}")) == _events(demo, before_seq)
+    # Its tree holds the operation's events, as the database has them, and the decision's evidence
+    # snapshot (its event holds only the digest), byte for byte as the decision keeps it.
+    (event,) = _events(demo, before_seq)
+    evidence = f"evidence-{result.value.decision.id}.json"
+    assert git(repo, "ls-tree", "--name-only", tip).splitlines() == [EVENTS_FILE, evidence]
+    assert json.loads(git(repo, "show", f"{tip}:{EVENTS_FILE}")) == [event]
+    (kept,) = demo.store.db.execute("SELECT evidence FROM decisions WHERE id = ?", [result.value.decision.id]).fetchone()
+    assert git(repo, "show", f"{tip}:{evidence}") == kept
     assert git(repo, "log", "-1", "--format=%an", tip) == "Amara Okafor"
     subject, _, body = git(repo, "log", "-1", "--format=%B", tip).partition("\n")
     assert subject == "decide: decision.record by Amara Okafor"
-    (event,) = _events(demo, before_seq)
     assert f"Event: {event['id']} decision.record" in body
     # The spec's branch, HEAD and working tree are not touched.
     assert git(repo, "status", "--porcelain") == ""

@@ -1,0 +1,322 @@
+"""Sync a workspace's log ref with a remote of its spec repository: boards on many machines, through git.
+
+``sync`` publishes what this machine has not yet written to its log ref, fetches the remote's log
+ref, and then:
+
+- the remote has nothing new: pushes this machine's commits (a fast-forward; a push refused
+  because the remote moved meanwhile is fetched and tried again);
+- only the remote has new events: receives them. They are appended to this machine's chain as
+  they are (ids and times kept), the record is rebuilt from the log into a new database
+  (``rebuild.rebuild_workspace``) that must match it, and the new database takes the old one's
+  place; the log ref moves forward to the remote's commit;
+- both have new events: refused for now, nothing changed (merging diverged logs comes next).
+
+A remote log that is not a descendant of what this machine last saw of it was rewritten: it is
+refused, and nothing is fast-forwarded over it. So is a remote event of a kind whose rows travel
+only as digests (imports, model runs, rule runs, spec commits): the rows are not on the ref yet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewer import audit, gitops
+from reviewer.errors import KnownError
+from reviewer.locking import workspace_lock
+from reviewer.logref import LogCommit, read_attachments
+from reviewer.store import Store, sql_errors
+from reviewer.workspace_file import DB_FILE
+
+if TYPE_CHECKING:
+    from reviewer.workspace import Workspace
+
+# Events whose rows travel whole in their payload: a machine that receives them can rebuild them.
+RECEIVABLE = frozenset({
+    "member.add", "member.role_add", "member.role_remove", "quorum.set", "workspace.set", "proposal.add",
+    "evidence.link", "evidence.unlink", "stance.set", "decision.record",
+})
+MOST_PUSH_TRIES = 3
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a sync did.
+
+    Attributes:
+        remote: the remote's name.
+        published: events this machine wrote to its log ref first (left from earlier operations).
+        received: the events received from the remote, in the order applied.
+        pushed: commits the remote received from this machine.
+        tip: the log ref's commit afterwards, the same on both sides.
+    """
+
+    remote: str
+    published: int
+    received: tuple[dict[str, Any], ...]
+    pushed: int
+    tip: str | None
+
+    def describe(self) -> str:
+        """One line for people."""
+        parts = []
+        if self.received:
+            parts.append(f"received {len(self.received)} event{'' if len(self.received) == 1 else 's'}")
+        if self.pushed:
+            parts.append(f"sent {self.pushed} commit{'' if self.pushed == 1 else 's'}")
+        what = " and ".join(parts) if parts else "already in step"
+        return f"Synced with {self.remote}: {what}; the log is at {(self.tip or 'nothing yet')[:12]}."
+
+
+def tracking_ref(workspace_id: str, remote: str) -> str:
+    """Where the remote's log ref is fetched to."""
+    return f"refs/spec-review/{workspace_id}/remotes/{remote}/log"
+
+
+def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-review") -> SyncReport:
+    """Sync the workspace's log ref with ``remote`` (see the module's description).
+
+    The workspace's store is replaced when events are received: use ``workspace.store`` afresh after.
+
+    Raises:
+        KnownError: no such remote, git could not reach it, the remote's log was rewritten, both
+            sides have new events, or a received event cannot be rebuilt here; nothing is changed then.
+    """
+    log = workspace.store.log_ref
+    if log is None:
+        raise KnownError("This workspace has no log ref to sync.")
+    repo = log.repo
+    known = gitops.remotes(repo)
+    if remote not in known:
+        raise KnownError(
+            f"The spec repository {repo} has no remote {remote!r}"
+            + (f" (it has: {', '.join(known)})." if known else " (it has none)."),
+            hint="Add one with `git remote add NAME URL` in the spec repository, or name it with --remote.",
+        )
+    with workspace_lock(workspace.root, "sync", actor):
+        published = log.publish(workspace.store).events
+        received: list[dict[str, Any]] = []
+        pushed = 0
+        for _try in range(MOST_PUSH_TRIES):
+            remote_tip = gitops.fetch_ref(repo, remote, log.ref, tracking_ref(workspace.config.id, remote))
+            _check_remote_not_rewritten(log, remote, remote_tip)
+            local_tip = log.tip()
+            if remote_tip is not None and remote_tip != local_tip:
+                if local_tip is None or gitops.is_ancestor(repo, local_tip, remote_tip):
+                    received += _receive(workspace, log, local_tip, remote_tip)
+                    local_tip = remote_tip
+                elif not gitops.is_ancestor(repo, remote_tip, local_tip):
+                    ours, theirs = _new_events(log, remote_tip, local_tip), _new_events(log, local_tip, remote_tip)
+                    raise KnownError(
+                        f"Both this machine and {remote} have new events ({ours} here, {theirs} there): merging "
+                        "diverged logs is not built yet. Nothing was changed.",
+                        hint="Until it is, let one machine at a time decide: sync before you start and when you "
+                             "stop. Your events are safe on this machine's log ref.",
+                    )
+            if local_tip is None or local_tip == remote_tip:
+                _remember_remote(log, remote, local_tip)
+                return SyncReport(remote, published, tuple(received), pushed, local_tip)
+            commits = _count_commits(repo, local_tip, remote_tip)
+            if gitops.push_ref(repo, remote, local_tip, log.ref):
+                pushed += commits
+                _remember_remote(log, remote, local_tip)
+                return SyncReport(remote, published, tuple(received), pushed, local_tip)
+            # The remote moved on between the fetch and the push: fetch again.
+        raise KnownError(f"{remote} kept moving while syncing; what was received is kept.",
+                         hint="Run sync again.")
+
+
+# ---- the remote's history ---------------------------------------------------------------------
+
+
+def _remembered_remotes(log: Any) -> dict[str, str]:
+    data = log._remembered()
+    remotes = data.get("remotes")
+    return {str(k): str(v) for k, v in remotes.items()} if isinstance(remotes, dict) else {}
+
+
+def _remember_remote(log: Any, remote: str, tip: str | None) -> None:
+    data = log._remembered()
+    remotes = _remembered_remotes(log)
+    if tip is None:
+        remotes.pop(remote, None)
+    else:
+        remotes[remote] = tip
+    data.update({"ref": log.ref, "remotes": remotes})
+    temporary = log.tip_file.with_name(log.tip_file.name + ".tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, log.tip_file)
+
+
+def _check_remote_not_rewritten(log: Any, remote: str, remote_tip: str | None) -> None:
+    seen = _remembered_remotes(log).get(remote)
+    if seen is None or seen == remote_tip:
+        return
+    if remote_tip is None or not gitops.commit_exists(log.repo, seen) or not gitops.is_ancestor(log.repo, seen, remote_tip):
+        raise KnownError(
+            f"The log on {remote} was rewritten: it no longer holds commit {seen[:12]}, which this machine saw "
+            "there. Nothing was received or sent.",
+            hint="Someone replaced the remote's log ref (a force-push?). Ask who did; this machine's log ref is "
+                 "untouched and can be pushed back by whoever restores the remote.",
+        )
+
+
+def _commits_between(log: Any, base: str | None, tip: str) -> list[LogCommit]:
+    commits = log.commits(tip)
+    if base is None:
+        return commits
+    done = {c.sha for c in log.commits(base)}
+    return [c for c in commits if c.sha not in done]
+
+
+def _new_events(log: Any, base: str, tip: str) -> int:
+    return sum(len(c.events) for c in _commits_between(log, base, tip))
+
+
+def _count_commits(repo: Path, tip: str, base: str | None) -> int:
+    args = ["rev-list", "--count", tip] + ([f"^{base}"] if base else [])
+    return int(gitops._plumb(repo, *args).stdout.decode("ascii").strip() or 0)
+
+
+# ---- receiving --------------------------------------------------------------------------------
+
+
+def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: str) -> list[dict[str, Any]]:
+    """Apply the remote's new events (a fast-forward); returns them. The workspace's store is replaced."""
+    from reviewer.rebuild import rebuild_workspace
+
+    commits = _commits_between(log, local_tip, remote_tip)
+    new = [e for c in commits for e in c.events]
+    refused = sorted({str(e.get("action")) for e in new} - RECEIVABLE)
+    if refused:
+        raise KnownError(
+            f"The remote's log holds events this version cannot receive yet ({', '.join(refused)}): their rows are "
+            "not on the log ref. Nothing was received.",
+            hint="Make imports, model runs and spec commits on one machine and copy its workspace folder to the "
+                 "others until joining and syncing them is built.",
+        )
+    store = workspace.store
+    source = store.path
+    if source is None:
+        raise KnownError("Only a workspace stored in a file can sync.")
+    with sql_errors("reading the audit log"):
+        have = {r[0] for r in store.db.execute("SELECT id FROM audit_events")}
+    new = [e for e in new if e.get("id") not in have]  # published here, then fetched back: already applied
+    folder = Path(tempfile.mkdtemp(prefix=".sync-", dir=workspace.root))
+    try:
+        copy = folder / DB_FILE
+        _backup(store, copy)
+        copied = Store.open(copy)
+        try:
+            with sql_errors("appending the received events"), copied.db.atomic():
+                for event in new:
+                    audit.append_received(copied.db, event)
+            from reviewer.workspace import Workspace as _Workspace
+
+            report = rebuild_workspace(_Workspace(workspace.root, workspace.config, copied), folder / "rebuilt.db")
+        finally:
+            copied.close()
+        mismatches = _attach_evidence(folder / "rebuilt.db", new, read_attachments(log, commits))
+        if mismatches or report.left_out:
+            problems = [m.describe() for m in mismatches] + list(report.left_out)
+            raise KnownError(
+                "The events received could not be rebuilt into this workspace's record: "
+                + "; ".join(problems[:3]) + ". Nothing was changed.",
+                hint="Run `spec-review audit verify WORKSPACE` here and on the machine that sent them.",
+            )
+        _keep_local_tables(folder / "rebuilt.db", source)
+        _replace_database(workspace, folder / "rebuilt.db")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    last = workspace.store.db.execute("SELECT seq, id FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+    if not gitops.move_ref(log.repo, log.ref, remote_tip, local_tip, "spec-review: sync"):
+        raise KnownError(f"The log ref {log.ref} moved while syncing; the events received are kept.",
+                         hint="Run sync again.")
+    log.remember(remote_tip, (int(last[0]), str(last[1])) if last else None)
+    return new
+
+
+def _attach_evidence(rebuilt: Path, received: list[dict[str, Any]], attachments: dict[str, bytes]) -> list[Any]:
+    """Give the received decisions the evidence snapshots their commits carry, then check the record again.
+
+    Each snapshot must match its event's digest. Returns what still differs from the log.
+    """
+    from reviewer.decision_evidence import snapshot_digest
+    from reviewer.replay import check_record
+
+    store = Store.open(rebuilt)
+    try:
+        with sql_errors("writing the received evidence"), store.db.atomic():
+            for event in received:
+                blob = attachments.get(str(event.get("id")))
+                if event.get("action") != "decision.record" or blob is None:
+                    continue
+                text = blob.decode("utf-8", "replace")
+                if snapshot_digest(text) == (event.get("payload") or {}).get("evidence_sha256"):
+                    store.db.execute("UPDATE decisions SET evidence = ? WHERE id = ?", [text, event["object_id"]])
+        mismatches = list(check_record(store))
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return mismatches
+    finally:
+        store.close()
+
+
+def _backup(store: Store, target: Path) -> None:
+    """Copy the live database to ``target`` (SQLite's online backup: a consistent copy)."""
+    out = sqlite3.connect(str(target))
+    try:
+        store.db.conn.backup(out)
+    finally:
+        out.close()
+
+
+# Tables the log does not rebuild but that belong to this machine: kept across a sync as they are.
+_LOCAL_TABLES = ("quarantine", "judge_cache", "judge_failures")
+
+
+def _keep_local_tables(new_db: Path, old_db: Path) -> None:
+    conn = sqlite3.connect(str(new_db))
+    try:
+        conn.execute("ATTACH DATABASE ? AS old", [str(old_db)])
+        names = {r[0] for r in conn.execute("SELECT name FROM old.sqlite_master WHERE type = 'table'")}
+        with conn:
+            for table in _LOCAL_TABLES:
+                if table in names:
+                    conn.execute(f"DELETE FROM main.{table}")
+                    conn.execute(f"INSERT INTO main.{table} SELECT * FROM old.{table}")
+        conn.execute("DETACH DATABASE old")
+    finally:
+        conn.close()
+
+
+def _replace_database(workspace: Workspace, new_db: Path) -> None:
+    """Put ``new_db`` in place of the workspace's database and reopen it.
+
+    Refused while another process has the database open (its write-ahead log would be applied to
+    the new file): nothing is replaced then.
+    """
+    source = workspace.store.path
+    assert source is not None
+    log = workspace.store.log_ref
+    workspace.store.close()
+    wal = source.with_name(source.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        workspace.store = Store.open(source)
+        workspace.store.log_ref = log
+        raise KnownError("The workspace is open in another program (the app, or another command); nothing was "
+                         "received.", hint="Close it, then run sync again.")
+    for leftover in (wal, source.with_name(source.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    os.replace(new_db, source)
+    workspace.store = Store.open(source)
+    workspace.store.log_ref = log
+    audit.refresh_anchor(workspace.store.db)
+
+
+__all__ = ["RECEIVABLE", "SyncReport", "sync", "tracking_ref"]

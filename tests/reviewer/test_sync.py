@@ -1,0 +1,164 @@
+"""Two machines, one board: the log ref synced through a bare remote of the spec repository."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from reviewer import governance, operations
+from reviewer.errors import KnownError
+from reviewer.logref import event_record
+from reviewer.replay import verify_workspace
+from reviewer.sync import tracking_ref
+from reviewer.workspace import Workspace
+from tests.datapaths import ROOT_LEVEL, SPLIT_BY_COUNTRY
+from tests.helpers import git
+
+
+@pytest.fixture
+def machines(demo_workspace, tmp_path):
+    """Machine A (the demo workspace) and machine B (a copy of it), sharing a bare remote ``origin``."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(demo_workspace / "spec", "remote", "add", "origin", str(remote))
+    with Workspace.open(demo_workspace) as a:
+        operations.sync(a, actor="Amara Okafor")
+    b_root = tmp_path / "machine-b"
+    shutil.copytree(demo_workspace, b_root, symlinks=True)
+    return demo_workspace, b_root, remote
+
+
+def _events(ws):
+    rows = ws.store.db.execute(
+        "SELECT id, at, actor, action, object_type, object_id, payload FROM audit_events ORDER BY seq").fetchall()
+    return [event_record(r) for r in rows]
+
+
+def _decisions(ws, proposal_id):
+    return [(d.id, d.reviewer, d.outcome, d.rationale, d.evidence) for d in governance.decisions_for(ws.store, proposal_id)]
+
+
+def test_decisions_made_on_two_machines_in_turn_reach_both(machines):
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.decide(a, ROOT_LEVEL, "adopt", "The crowd supports it.", actor="Amara Okafor")
+        sent = operations.sync(a, actor="Amara Okafor").value
+    assert sent.pushed == 1 and sent.received == ()
+    with Workspace.open(b_root) as b:
+        result = operations.sync(b, actor="Jonas Lindqvist")
+        (received,) = result.value.received
+        assert received["action"] == "decision.record" and received["actor"] == "Amara Okafor"
+        assert result.changes.proposal_ids == {ROOT_LEVEL}  # the views refresh what arrived
+        assert governance.proposal_status(b.store, ROOT_LEVEL).status == "pending"
+        operations.decide(b, ROOT_LEVEL, "adopt", "Agreed.", actor="Jonas Lindqvist")
+        operations.sync(b, actor="Jonas Lindqvist")
+        b_events, b_decisions = _events(b), _decisions(b, ROOT_LEVEL)
+        assert verify_workspace(b).ok
+    with Workspace.open(a_root) as a:
+        operations.sync(a, actor="Amara Okafor")
+        # The same log and the same record on both machines; the quorum of two is met by the union.
+        assert _events(a) == b_events
+        assert _decisions(a, ROOT_LEVEL) == b_decisions
+        assert all(evidence for *_rest, evidence in b_decisions)  # each decision's evidence travelled with it
+        assert governance.proposal_status(a.store, ROOT_LEVEL).status == "adopted"
+        assert verify_workspace(a).ok
+        assert a.store.log_ref.tip() == git(a.spec_repo_path, "rev-parse", tracking_ref(a.config.id, "origin"))
+
+
+def test_work_done_offline_is_sent_at_the_next_sync(machines):
+    a_root, b_root, remote = machines
+    with Workspace.open(a_root) as a:
+        git(a.spec_repo_path, "remote", "set-url", "origin", str(remote.parent / "gone.git"))  # offline
+        operations.decide(a, SPLIT_BY_COUNTRY, "defer", "Wait for more data.", actor="Amara Okafor",
+                          reason="needs-research")
+        with pytest.raises(KnownError, match="could not fetch from origin"):
+            operations.sync(a, actor="Amara Okafor")
+        git(a.spec_repo_path, "remote", "set-url", "origin", str(remote))  # back online
+        assert operations.sync(a, actor="Amara Okafor").value.pushed == 1
+    with Workspace.open(b_root) as b:
+        operations.sync(b, actor="Jonas Lindqvist")
+        assert [d[2] for d in _decisions(b, SPLIT_BY_COUNTRY)] == ["defer"]
+
+
+def test_new_events_on_both_machines_are_refused_for_now_and_nothing_changes(machines):
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.add_member(a, "Ada Byron", ["auditor"], actor="Amara Okafor")
+        operations.sync(a, actor="Amara Okafor")
+    with Workspace.open(b_root) as b:
+        operations.add_member(b, "Bo Chen", ["auditor"], actor="Amara Okafor")
+        before, tip = _events(b), b.store.log_ref.tip()
+        with pytest.raises(KnownError, match=r"Both this machine and origin have new events \(1 here, 1 there\)"):
+            operations.sync(b, actor="Amara Okafor")
+        assert _events(b) == before and b.store.log_ref.tip() == tip
+        assert [m.name for m in governance.list_members(b.store) if m.name in ("Ada Byron", "Bo Chen")] == ["Bo Chen"]
+
+
+def test_a_rewritten_remote_log_is_refused(machines, tmp_path):
+    a_root, b_root, remote = machines
+    with Workspace.open(a_root) as a:
+        operations.add_member(a, "Ada Byron", ["auditor"], actor="Amara Okafor")
+        operations.sync(a, actor="Amara Okafor")
+        ref = a.store.log_ref.ref
+        # Someone force-pushes the log back to before Ada was added.
+        git(remote, "update-ref", ref, git(remote, "rev-parse", f"{ref}^"))
+        with pytest.raises(KnownError, match="The log on origin was rewritten"):
+            operations.sync(a, actor="Amara Okafor")
+        assert [m.name for m in governance.list_members(a.store)].count("Ada Byron") == 1
+
+
+def test_events_whose_rows_do_not_travel_yet_are_not_received(machines, tmp_path):
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.grade_lexical(a, actor="Amara Okafor")  # relevance grades: rows vouched for by digest only
+        operations.sync(a, actor="Amara Okafor")
+    with Workspace.open(b_root) as b:
+        before = _events(b)
+        with pytest.raises(KnownError, match=r"cannot receive yet \(relevance.lexical\)"):
+            operations.sync(b, actor="Jonas Lindqvist")
+        assert _events(b) == before and verify_workspace(b).ok
+
+
+def test_sync_names_the_remotes_there_are(machines):
+    a_root, _b_root, _remote = machines
+    with Workspace.open(a_root) as a, pytest.raises(KnownError, match=r"no remote 'upstream' \(it has: origin\)"):
+        operations.sync(a, remote="upstream", actor="Amara Okafor")
+
+
+def test_receiving_is_refused_while_another_program_has_the_database_open(machines):
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.add_member(a, "Ada Byron", ["auditor"], actor="Amara Okafor")
+        operations.sync(a, actor="Amara Okafor")
+    import sqlite3
+
+    with Workspace.open(b_root) as b:
+        other = sqlite3.connect(b_root / "reviewer.db")  # the app, say, with a write not yet checkpointed
+        other.execute("PRAGMA journal_mode=WAL")
+        with other:
+            other.execute("INSERT INTO workspace_info (key, value) VALUES ('probe', 'x')")
+        try:
+            with pytest.raises(KnownError, match="open in another program"):
+                operations.sync(b, actor="Jonas Lindqvist")
+        finally:
+            other.execute("DELETE FROM workspace_info WHERE key = 'probe'")
+            other.commit()
+            other.close()
+        assert "Ada Byron" not in [m.name for m in governance.list_members(b.store)]
+
+
+def test_the_command_line_syncs_and_says_what_arrived(machines, capsys):
+    from cli.main import main
+
+    a_root, b_root, _remote = machines
+    assert main(["decide", str(a_root), ROOT_LEVEL, "adopt", "--reviewer", "Amara Okafor", "--rationale", "Yes."]) == 0
+    assert main(["sync", str(a_root)]) == 0
+    assert "sent 1 commit" in capsys.readouterr().out
+    assert main(["sync", str(b_root), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (event,) = data["received"]
+    assert event["action"] == "decision.record" and event["actor"] == "Amara Okafor" and data["pushed"] == 0
+    assert main(["sync", str(b_root)]) == 0
+    assert "already in step" in capsys.readouterr().out
+    subprocess.run(["git", "-C", str(b_root / "spec"), "fsck", "--strict", "--no-dangling"], check=True)
