@@ -317,6 +317,17 @@ def refresh_anchor(db: Database) -> bool:
         reader.close()
 
 
+def reset_anchor(db: Database) -> None:
+    """Point the anchor file at the current head, whatever it named before.
+
+    Only for a sync that sealed part of the chain again in the log's merged order: the events
+    the old anchor named are still in the log, under new sequence numbers.
+    """
+    path = anchor_path(db)
+    if path is not None:
+        _write_anchor_file(path, head_of(db))
+
+
 @contextlib.contextmanager
 def anchored(db: Database) -> Iterator[Database]:
     """Run a block in ``db.atomic()``; once the outermost transaction has committed, move the anchor file.

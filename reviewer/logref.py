@@ -273,15 +273,20 @@ class LogRef:
         return int(row[0])
 
     def _last_seq_of_history(self, store: Store, tip: str) -> int:
-        ids = [e.get("id") for c in self.commits(tip) for e in c.events]
+        """The highest local seq among the events the ref holds (a merge's tip has none of its own)."""
+        ids = [str(e.get("id")) for c in self.commits(tip) for e in c.events]
         if not ids:
             return 0
+        seqs: dict[str, int] = {}
         with sql_errors("reading the audit log"):
-            row = store.db.execute("SELECT seq FROM audit_events WHERE id = ?", [ids[-1]]).fetchone()
-        if row is None:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                seqs.update(store.db.execute(
+                    f"SELECT id, seq FROM audit_events WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        if len(seqs) < len(set(ids)):
             raise KnownError(f"The log ref {self.ref} holds events this workspace does not have.",
                              hint="Run `spec-review sync WORKSPACE` to merge them first.")
-        return int(row[0])
+        return max(seqs.values())
 
 
 @dataclass(frozen=True)

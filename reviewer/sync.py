@@ -5,11 +5,13 @@ ref, and then:
 
 - the remote has nothing new: pushes this machine's commits (a fast-forward; a push refused
   because the remote moved meanwhile is fetched and tried again);
-- only the remote has new events: receives them. They are appended to this machine's chain as
-  they are (ids and times kept), the record is rebuilt from the log into a new database
-  (``rebuild.rebuild_workspace``) that must match it, and the new database takes the old one's
-  place; the log ref moves forward to the remote's commit;
-- both have new events: refused for now, nothing changed (merging diverged logs comes next).
+- only the remote has new events: receives them; the log ref moves forward to the remote's commit;
+- both have new events: a merge commit (no events of its own) joins the two, then as above.
+
+Receiving: every machine replays the log in one order (``deterministic_order``). The local chain
+is kept as far as it agrees with that order and sealed again from there (received events keep
+their ids and times); the record is rebuilt from the log into a new database
+(``rebuild.rebuild_workspace``) that must match it, and the new database takes the old one's place.
 
 A remote log that is not a descendant of what this machine last saw of it was rewritten: it is
 refused, and nothing is fast-forwarded over it. So is a remote event of a kind whose rows travel
@@ -112,13 +114,15 @@ def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-rev
                     received += _receive(workspace, log, local_tip, remote_tip)
                     local_tip = remote_tip
                 elif not gitops.is_ancestor(repo, remote_tip, local_tip):
-                    ours, theirs = _new_events(log, remote_tip, local_tip), _new_events(log, local_tip, remote_tip)
-                    raise KnownError(
-                        f"Both this machine and {remote} have new events ({ours} here, {theirs} there): merging "
-                        "diverged logs is not built yet. Nothing was changed.",
-                        hint="Until it is, let one machine at a time decide: sync before you start and when you "
-                             "stop. Your events are safe on this machine's log ref.",
+                    # Both sides have new events: a merge commit joins the two histories, and the
+                    # record is rebuilt from the log in its one deterministic order.
+                    _check_receivable([e for c in _commits_between(log, local_tip, remote_tip) for e in c.events])
+                    merge = gitops.write_commit(
+                        repo, {}, f"merge: the log on {remote}\n\nBoth machines had new events; no events of its own.\n",
+                        author=(actor, ""), parents=[local_tip, remote_tip], sign=log.signs(),
                     )
+                    received += _receive(workspace, log, local_tip, merge)
+                    local_tip = merge
             if local_tip is None or local_tip == remote_tip:
                 _remember_remote(log, remote, local_tip)
                 return SyncReport(remote, published, tuple(received), pushed, local_tip)
@@ -191,23 +195,33 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
     """Apply the remote's new events (a fast-forward); returns them. The workspace's store is replaced."""
     from reviewer.rebuild import rebuild_workspace
 
-    commits = _commits_between(log, local_tip, remote_tip)
-    new = [e for c in commits for e in c.events]
-    refused = sorted({str(e.get("action")) for e in new} - RECEIVABLE)
-    if refused:
-        raise KnownError(
-            f"The remote's log holds events this version cannot receive yet ({', '.join(refused)}): their rows are "
-            "not on the log ref. Nothing was received.",
-            hint="Make imports, model runs and spec commits on one machine and copy its workspace folder to the "
-                 "others until joining and syncing them is built.",
-        )
+    commits = log.commits(remote_tip)
+    order = deterministic_order(commits)
     store = workspace.store
     source = store.path
     if source is None:
         raise KnownError("Only a workspace stored in a file can sync.")
     with sql_errors("reading the audit log"):
-        have = {r[0] for r in store.db.execute("SELECT id FROM audit_events")}
-    new = [e for e in new if e.get("id") not in have]  # published here, then fetched back: already applied
+        local = [(int(r[0]), str(r[1]), str(r[2])) for r in store.db.execute(
+            "SELECT seq, id, action FROM audit_events ORDER BY seq")]
+    have = {event_id for _seq, event_id, _action in local}
+    new = [e for e in order if e.get("id") not in have]  # published here, then fetched back: already applied
+    _check_receivable(new)
+    # The local chain is kept as far as it agrees with the log's order; from the first place it
+    # does not, it is sealed again in that order (this machine's events after the other's).
+    same = 0
+    for (_seq, event_id, _action), event in zip(local, order, strict=False):
+        if event_id != event.get("id"):
+            break
+        same += 1
+    moved = local[same:]
+    anchored = sorted({action for _seq, _id, action in moved} & {"spec.commit", "spec.release"})
+    if anchored:
+        raise KnownError(
+            "This machine's log holds spec commits made since the other machine's events began; they are anchored "
+            "at their place in this log and cannot move. Nothing was changed.",
+            hint="Commit the spec on one machine at a time, syncing before and after.",
+        )
     folder = Path(tempfile.mkdtemp(prefix=".sync-", dir=workspace.root))
     try:
         copy = folder / DB_FILE
@@ -215,8 +229,13 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
         copied = Store.open(copy)
         try:
             with sql_errors("appending the received events"), copied.db.atomic():
-                for event in new:
+                if moved:
+                    copied.db.execute("DELETE FROM audit_events WHERE seq > ?", [same])
+                    head = copied.db.execute("SELECT seq, hash FROM audit_events WHERE seq = ?", [same]).fetchone()
+                    audit.write_head_record(copied.db, *(head if head else (0, audit.GENESIS_HASH)))
+                for event in order[same:]:
                     audit.append_received(copied.db, event)
+            audit.reset_anchor(copied.db)  # the copy's own anchor, beside it, at its new head
             from reviewer.workspace import Workspace as _Workspace
 
             report = rebuild_workspace(_Workspace(workspace.root, workspace.config, copied), folder / "rebuilt.db")
@@ -265,6 +284,51 @@ def _attach_evidence(rebuilt: Path, received: list[dict[str, Any]], attachments:
         return mismatches
     finally:
         store.close()
+
+
+def _check_receivable(events: list[dict[str, Any]]) -> None:
+    refused = sorted({str(e.get("action")) for e in events} - RECEIVABLE)
+    if refused:
+        raise KnownError(
+            f"The remote's log holds events this version cannot receive yet ({', '.join(refused)}): their rows are "
+            "not on the log ref. Nothing was received.",
+            hint="Make imports, model runs and spec commits on one machine and copy its workspace folder to the "
+                 "others until joining and syncing them is built.",
+        )
+
+
+def deterministic_order(commits: list[LogCommit]) -> list[dict[str, Any]]:
+    """Every event of the log, in the one order every machine replays it in.
+
+    Parents come before children; of the commits ready at a point, the one whose first event has
+    the earliest time goes first, ties broken by that event's id (a merge, with no events, by its
+    sha). Within a commit, its events keep their order.
+    """
+    import heapq
+
+    by_sha = {c.sha: c for c in commits}
+    waiting = {c.sha: sum(1 for p in set(c.parents) if p in by_sha) for c in commits}
+    children: dict[str, list[str]] = {}
+    for c in commits:
+        for parent in set(c.parents):
+            if parent in by_sha:
+                children.setdefault(parent, []).append(c.sha)
+
+    def key(sha: str) -> tuple[str, str]:
+        events = by_sha[sha].events
+        return (str(events[0].get("at")), str(events[0].get("id"))) if events else ("", sha)
+
+    ready = [(key(sha), sha) for sha, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    order: list[dict[str, Any]] = []
+    while ready:
+        _key, sha = heapq.heappop(ready)
+        order.extend(by_sha[sha].events)
+        for child in children.get(sha, ()):
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, (key(child), child))
+    return order
 
 
 def _backup(store: Store, target: Path) -> None:
@@ -316,7 +380,9 @@ def _replace_database(workspace: Workspace, new_db: Path) -> None:
     os.replace(new_db, source)
     workspace.store = Store.open(source)
     workspace.store.log_ref = log
-    audit.refresh_anchor(workspace.store.db)
+    # The anchor file names the new head: a merge seals this machine's events again after the
+    # other machine's (the log ref's commits vouch for both), so the old head may be gone.
+    audit.reset_anchor(workspace.store.db)
 
 
-__all__ = ["RECEIVABLE", "SyncReport", "sync", "tracking_ref"]
+__all__ = ["RECEIVABLE", "SyncReport", "deterministic_order", "sync", "tracking_ref"]

@@ -81,18 +81,46 @@ def test_work_done_offline_is_sent_at_the_next_sync(machines):
         assert [d[2] for d in _decisions(b, SPLIT_BY_COUNTRY)] == ["defer"]
 
 
-def test_new_events_on_both_machines_are_refused_for_now_and_nothing_changes(machines):
+def test_new_events_on_both_machines_are_merged_and_both_converge(machines):
+    """Two reviewers decide the same proposal on two machines: both decisions stand, the quorum counts both."""
     a_root, b_root, _remote = machines
     with Workspace.open(a_root) as a:
-        operations.add_member(a, "Ada Byron", ["auditor"], actor="Amara Okafor")
+        operations.decide(a, ROOT_LEVEL, "adopt", "Supported.", actor="Amara Okafor")
         operations.sync(a, actor="Amara Okafor")
     with Workspace.open(b_root) as b:
-        operations.add_member(b, "Bo Chen", ["auditor"], actor="Amara Okafor")
-        before, tip = _events(b), b.store.log_ref.tip()
-        with pytest.raises(KnownError, match=r"Both this machine and origin have new events \(1 here, 1 there\)"):
-            operations.sync(b, actor="Amara Okafor")
-        assert _events(b) == before and b.store.log_ref.tip() == tip
-        assert [m.name for m in governance.list_members(b.store) if m.name in ("Ada Byron", "Bo Chen")] == ["Bo Chen"]
+        operations.decide(b, ROOT_LEVEL, "adopt", "Agreed, on my machine.", actor="Jonas Lindqvist")
+        operations.add_member(b, "Bo Chen", ["auditor"], actor="Jonas Lindqvist")
+        report = operations.sync(b, actor="Jonas Lindqvist").value
+        assert [e["actor"] for e in report.received] == ["Amara Okafor"] and report.pushed >= 2
+        repo, tip = b.spec_repo_path, b.store.log_ref.tip()
+        assert len(git(repo, "rev-list", "--parents", "-1", tip).split()) == 3  # a merge commit
+        assert governance.proposal_status(b.store, ROOT_LEVEL).status == "adopted"
+        assert verify_workspace(b).ok
+        b_events, b_decisions = _events(b), _decisions(b, ROOT_LEVEL)
+    with Workspace.open(a_root) as a:
+        operations.sync(a, actor="Amara Okafor")
+        # The same events in the same order, the same record, on both machines.
+        assert _events(a) == b_events and _decisions(a, ROOT_LEVEL) == b_decisions
+        assert governance.proposal_status(a.store, ROOT_LEVEL).status == "adopted"
+        assert "Bo Chen" in [m.name for m in governance.list_members(a.store)]
+        assert verify_workspace(a).ok
+
+
+def test_the_log_order_is_parents_first_then_time_then_id():
+    from reviewer.logref import LogCommit
+    from reviewer.sync import deterministic_order
+
+    def event(at, event_id):
+        return {"id": event_id, "at": at}
+
+    base = LogCommit("base", (), (event("t1", "a"),))
+    late = LogCommit("late", ("base",), (event("t5", "b1"), event("t2", "b2")))  # one operation: kept together
+    early = LogCommit("early", ("base",), (event("t3", "c"),))
+    tie = LogCommit("tie", ("base",), (event("t3", "0"),))
+    merge = LogCommit("merge", ("late", "early", "tie"), ())
+    child = LogCommit("child", ("merge",), (event("t0", "d"),))  # an earlier clock, but after its parents
+    order = [e["id"] for e in deterministic_order([child, merge, tie, early, late, base])]
+    assert order == ["a", "0", "c", "b1", "b2", "d"]
 
 
 def test_a_rewritten_remote_log_is_refused(machines, tmp_path):
@@ -162,3 +190,46 @@ def test_the_command_line_syncs_and_says_what_arrived(machines, capsys):
     assert main(["sync", str(b_root)]) == 0
     assert "already in step" in capsys.readouterr().out
     subprocess.run(["git", "-C", str(b_root / "spec"), "fsck", "--strict", "--no-dangling"], check=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_three_machines_in_any_order_of_work_and_syncs_converge(machines, tmp_path, seed):
+    """Interleaved operations and syncs on three machines end in one log and one record on all three."""
+    import random
+
+    a_root, b_root, _remote = machines
+    c_root = tmp_path / "machine-c"
+    shutil.copytree(b_root, c_root, symlinks=True)
+    roots = [a_root, b_root, c_root]
+    reviewers = ["Amara Okafor", "Jonas Lindqvist"]
+    rng = random.Random(seed)
+    proposals = [ROOT_LEVEL, SPLIT_BY_COUNTRY]
+    for step in range(10):
+        root = rng.choice(roots)
+        with Workspace.open(root) as ws:
+            kind = rng.choice(["decide", "member", "sync", "sync"])
+            if kind == "decide":
+                outcome = rng.choice(["adopt", "defer"])
+                operations.decide(ws, rng.choice(proposals), outcome, f"Step {step}.", actor=rng.choice(reviewers),
+                                  reason=None if outcome == "adopt" else "needs-research")
+            elif kind == "member":
+                operations.add_member(ws, f"Member {step}", ["auditor"], actor="Amara Okafor")
+            else:
+                operations.sync(ws, actor="Amara Okafor")
+    for _round in range(2):
+        for root in roots:
+            with Workspace.open(root) as ws:
+                operations.sync(ws, actor="Amara Okafor")
+    seen = []
+    for root in roots:
+        with Workspace.open(root) as ws:
+            assert verify_workspace(ws).ok
+            seen.append((
+                [e["id"] for e in _events(ws)],
+                {p: _decisions(ws, p) for p in proposals},
+                {p: governance.proposal_status(ws.store, p).status for p in proposals},
+                sorted((m.name, m.roles) for m in governance.list_members(ws.store)),
+            ))
+    assert seen[0] == seen[1] == seen[2]
+    with Workspace.open(a_root) as a:  # the seeds are chosen so that the machines did diverge and merge
+        assert git(a.spec_repo_path, "rev-list", "--merges", "--count", a.store.log_ref.ref) != "0"
