@@ -466,6 +466,39 @@ def _decision(row: Sequence[Any]) -> Decision:
     return dataclasses.replace(decision, evidence=json.loads(row[-1])) if row[-1] else decision
 
 
+ROLE_CHANGE_UNKNOWN = "decided before the role change was known"
+
+
+def decided_before_role_change(source: Store | sqlite3.Connection) -> dict[str, int]:
+    """Decisions whose reviewer had lost the reviewer role at their place in the log: ``{decision id: seq}``.
+
+    Only a sync brings these about: one machine took the role away while the member decided on
+    another, which did not know yet. The decision is kept (it was made in good faith); the log
+    view and the report mark it ``ROLE_CHANGE_UNKNOWN``. Reads the member and decision events in log order.
+    """
+    from reviewer.store import connection_of
+
+    conn = connection_of(source)
+    roles: dict[str, tuple[str, set[str]]] = {}  # name -> (last member action, roles)
+    found: dict[str, int] = {}
+    with sql_errors("reading the audit log"):
+        rows = conn.execute(
+            "SELECT seq, actor, action, object_id, payload FROM audit_events WHERE action IN"
+            " ('member.add', 'member.role_add', 'member.role_remove', 'decision.record') ORDER BY seq").fetchall()
+    for seq, actor, action, object_id, payload_text in rows:
+        try:
+            payload = json.loads(payload_text or "{}")
+        except ValueError:
+            continue
+        if action.startswith("member.") and isinstance(payload.get("name"), str):
+            roles[payload["name"]] = (action, set(payload.get("roles") or ()))
+        elif action == "decision.record" and object_id:
+            last = roles.get(actor)
+            if last is not None and last[0] == "member.role_remove" and "reviewer" not in last[1]:
+                found[str(object_id)] = int(seq)
+    return found
+
+
 def decisions_for(store: Store, proposal_id: str) -> list[Decision]:
     """Return every decision on a proposal, oldest first."""
     with sql_errors("reading decisions"):

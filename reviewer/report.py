@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from reviewer import audit, gitops
 from reviewer.decision_evidence import counts_line, labels_digest, share_supporting
 from reviewer.errors import KnownError
-from reviewer.governance import decisions_for, list_members, quorum_settings, statuses
+from reviewer.governance import (
+    ROLE_CHANGE_UNKNOWN,
+    decided_before_role_change,
+    decisions_for,
+    list_members,
+    quorum_settings,
+    statuses,
+)
 from reviewer.ids import utc_now
 from reviewer.textsafe import display_text
 from reviewer.vocab import Status
@@ -69,6 +76,7 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
         store.db.execute("SELECT sha, release_tag FROM spec_commits WHERE kind = 'proposal'").fetchall()
     )
     evidence = _evidence_functions()
+    role_unknown = decided_before_role_change(store)
     proposals = []
     reviewers: set[str] = set()
     for summary in store.list_proposals():
@@ -108,6 +116,7 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
                     "standing": _standing(d.id, counted, latest.get(d.reviewer)),
                     "evidence_at_decision": d.evidence,
                     "evidence_changed_since": bool(d.evidence and d.evidence.get("labels_digest") != digest_now),
+                    "decided_before_role_change": d.id in role_unknown,
                 }
                 for d in decisions
             ],
@@ -261,7 +270,8 @@ def render_md(data: dict[str, Any]) -> str:
         if p["decisions"]:
             lines += ["| decided at | reviewer | outcome | reason | rationale |", "| --- | --- | --- | --- | --- |"]
             lines += [
-                f"| {d['decided_at']} | {_md(d['reviewer'])} | {d['outcome']}{_note_md(p['status'], d['standing'])} "
+                f"| {d['decided_at']} | {_md(d['reviewer'])}{_role_note(d, ' ')} | {d['outcome']}"
+                f"{_note_md(p['status'], d['standing'])} "
                 f"| {d['reason_category'] or ''} | {_md(d['rationale'])} |"
                 for d in p["decisions"]
             ]
@@ -376,6 +386,11 @@ def _evidence_moved(p: dict[str, Any]) -> list[str]:
     return out
 
 
+def _role_note(d: dict[str, Any], before: str = "") -> str:
+    """``(decided before the role change was known)`` for such a decision, else ""."""
+    return f"{before}({ROLE_CHANGE_UNKNOWN})" if d.get("decided_before_role_change") else ""
+
+
 def _standing(decision_id: str, counted: set[str], latest: str | None) -> str:
     """``counted`` (it decided the outcome), ``latest`` (its reviewer's current vote) or ``superseded``."""
     if decision_id in counted:
@@ -465,7 +480,7 @@ def render_html(data: dict[str, Any]) -> str:
         if p["decisions"]:
             out.append("<table><tr><th>decided at</th><th>reviewer</th><th>outcome</th><th>reason</th><th>rationale</th></tr>")
             out += [
-                f"<tr><td>{e(d['decided_at'])}</td><td>{e(d['reviewer'])}</td>"
+                f"<tr><td>{e(d['decided_at'])}</td><td>{e(d['reviewer'])}{e(_role_note(d, ' '))}</td>"
                 f"<td>{e(d['outcome'])}{_note_html(p['status'], d['standing'])}</td>"
                 f"<td>{e(d['reason_category'] or '')}</td><td>{e(d['rationale'])}</td></tr>"
                 for d in p["decisions"]

@@ -233,3 +233,43 @@ def test_three_machines_in_any_order_of_work_and_syncs_converge(machines, tmp_pa
     assert seen[0] == seen[1] == seen[2]
     with Workspace.open(a_root) as a:  # the seeds are chosen so that the machines did diverge and merge
         assert git(a.spec_repo_path, "rev-list", "--merges", "--count", a.store.log_ref.ref) != "0"
+
+
+@pytest.mark.gui
+def test_a_decision_made_before_the_role_change_was_known_is_kept_and_marked(machines, qtbot):
+    """One machine takes Jonas's reviewer role away while he decides on another that does not know yet."""
+    from reviewer import report
+    from reviewer.governance import ROLE_CHANGE_UNKNOWN, decided_before_role_change
+    from ui.models.audit_log import AuditLogModel
+    from ui.workers import PageReader
+
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.remove_roles(a, "Jonas Lindqvist", ["reviewer"], actor="Amara Okafor")
+        operations.sync(a, actor="Amara Okafor")
+    with Workspace.open(b_root) as b:
+        decided = operations.decide(b, ROOT_LEVEL, "adopt", "Supported.", actor="Jonas Lindqvist").value.decision
+        operations.sync(b, actor="Jonas Lindqvist")
+    for root in (a_root, b_root):
+        with Workspace.open(root) as ws:
+            operations.sync(ws, actor="Amara Okafor")
+            assert [d[0] for d in _decisions(ws, ROOT_LEVEL)] == [decided.id]  # kept
+            assert list(decided_before_role_change(ws.store)) == [decided.id]
+            assert verify_workspace(ws).ok
+            data = report.build_report(ws)
+            (entry,) = [d for p in data["proposals"] for d in p["decisions"]]
+            assert entry["decided_before_role_change"] is True
+            assert f"Jonas Lindqvist ({ROLE_CHANGE_UNKNOWN})" in report.render_md(data)
+            assert f"({ROLE_CHANGE_UNKNOWN})" in report.render_html(data)
+            seq = decided_before_role_change(ws.store)[decided.id]
+    reader = PageReader(b_root / "reviewer.db")
+    try:
+        model = AuditLogModel(reader)
+        model.reload()
+        model.fetch_all()
+        row = model.seqs.index(seq)
+        assert model.index(row, 5).data().startswith(ROLE_CHANGE_UNKNOWN)
+        others = [model.index(r, 5).data() for r in range(model.rowCount()) if r != row]
+        assert not any(ROLE_CHANGE_UNKNOWN in text for text in others)
+    finally:
+        reader.shutdown()
