@@ -291,9 +291,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_signatures(args: argparse.Namespace) -> int:
+    """Show, require or stop requiring signed log commits."""
+    from reviewer import operations
+    from reviewer.logref import REQUIRE_SIGNED
+    from reviewer.store import APP_ACTOR
+
+    with _open(args.workspace) as workspace:
+        if args.require or args.allow_unsigned:
+            value_of(operations.set_setting(workspace, REQUIRE_SIGNED, "true" if args.require else "false",
+                                            actor=args.by or APP_ACTOR))
+        required = workspace.store.get_info(REQUIRE_SIGNED) == "true"
+    emit({"require_signed": required}, args.json, lambda d: (
+        "Log commits must be signed (audit verify checks each one from the event that required it)."
+        if d["require_signed"] else "Log commits are signed when git is set to sign; unsigned ones are accepted."))
+    return EXIT_OK
+
+
 def register(groups: Any) -> None:
     """Add the governance commands to the parser."""
     top = groups.top
+
+    p = top.add_parser("signatures", help="show, require or stop requiring signed log commits")
+    p.add_argument("workspace")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--require", action="store_true", help="every log commit from now on must be signed")
+    which.add_argument("--allow-unsigned", action="store_true", help="stop requiring signatures (recorded)")
+    p.add_argument("--by", metavar="NAME", help="who makes the change (recorded in the audit log)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_signatures)
 
     p = top.add_parser("sync", help="send and receive the log through a remote of the spec repository")
     p.add_argument("workspace")

@@ -130,14 +130,15 @@ def append_event(
 def append_received(db: Database, record: dict[str, Any]) -> AuditEvent:
     """Append an event another machine wrote (from the log ref): its id, time and content kept, sealed into this chain.
 
-    Must run inside the transaction that applies it.
+    Must run inside the transaction that applies it. The anchor file is left to the caller
+    (``reset_anchor`` once the whole batch is in: a sync appends thousands).
     """
     return _append(db, str(record["id"]), str(record["at"]), str(record["actor"]), str(record["action"]),
-                   str(record["object_type"]), record.get("object_id"), record.get("payload") or {})
+                   str(record["object_type"]), record.get("object_id"), record.get("payload") or {}, anchor=False)
 
 
 def _append(db: Database, event_id: str, at: str, actor: str, action: str, object_type: str,
-            object_id: str | None, payload: dict[str, Any] | None) -> AuditEvent:
+            object_id: str | None, payload: dict[str, Any] | None, *, anchor: bool = True) -> AuditEvent:
     last = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     if last is not None:
@@ -160,7 +161,8 @@ def _append(db: Database, event_id: str, at: str, actor: str, action: str, objec
         [seq, event_id, at, actor, action, object_type, object_id, payload_json, prev_hash, digest],
     )
     write_head_record(db, seq, digest)
-    refresh_anchor(db)
+    if anchor:
+        refresh_anchor(db)
     return AuditEvent(
         seq, event_id, at, actor, action, object_type, object_id, payload or {}, prev_hash, digest
     )

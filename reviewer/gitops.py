@@ -844,3 +844,18 @@ def _remote_hint(said: str) -> str:
     if "does not appear to be a git repository" in text or "no such remote" in text:
         return "Check the remote's name and URL (`git remote -v` in the spec repository)."
     return "Run sync again; if it keeps failing, try `git fetch` in the spec repository to see git's own message."
+
+
+def commit_facts(path: Path, ref: str) -> dict[str, tuple[str, str]]:
+    """``{sha: (author name, signature status)}`` of every commit reachable from ``ref``, in one git call.
+
+    The status is git's ``%G?``: ``G`` good, ``N`` none, ``B`` bad, ``U``/``X``/``Y``/``R``/``E`` (see
+    ``git log --help``); ssh signatures need ``gpg.ssh.allowedSignersFile`` to be ``G``.
+    """
+    out = _plumb(path, "log", "--format=%H%x1f%an%x1f%G?", ref).stdout.decode("utf-8", "replace")
+    facts = {}
+    for line in out.splitlines():
+        sha, _, rest = line.partition("\x1f")
+        author, _, status = rest.partition("\x1f")
+        facts[sha] = (author, status)
+    return facts

@@ -33,6 +33,10 @@ from reviewer.errors import KnownError
 from reviewer.store import Store, sql_errors
 
 EVENTS_FILE = "events.json"
+REQUIRE_SIGNED = "log.require_signed"  # workspace setting: "true" when every log commit must be signed
+SIGNATURE_STATES = {"G": "good", "N": "none", "B": "bad", "U": "good, but from an unknown key",
+                    "X": "expired", "Y": "made by an expired key", "R": "made by a revoked key",
+                    "E": "cannot be checked (no key or no allowed-signers file)"}
 TIP_FILE = "log-ref.json"
 MOST_PER_COMMIT = 500  # events per commit when catching up (an operation's own events are never split)
 FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "payload")
@@ -219,6 +223,13 @@ class LogRef:
                     self.remember(tip, self._last_of(store, after))
                 return Published(0, 0, tip)
             sign = self.signs()
+            if not sign and store.get_info(REQUIRE_SIGNED) == "true":
+                raise KnownError(
+                    "This workspace requires signed log commits, and git here is not set to sign; nothing was "
+                    "written to the log ref.",
+                    hint="Set `commit.gpgSign` and `user.signingKey` in git (gpg or ssh), then run any command: the "
+                         "events are written then.",
+                )
             new_tip, commits = tip, 0
             for group, title in _groups(rows, operation, first_seq):
                 records = [event_record(r[1:]) for r in group]
@@ -307,11 +318,14 @@ class RefCheck:
     unknown: int
     rewritten: bool
     notes: tuple[str, ...]
+    wrong_authors: tuple[tuple[str, str, str], ...] = ()
+    unsigned: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
         """Nothing on the ref contradicts the database."""
-        return self.first_difference is None and not self.unknown and not self.rewritten
+        return (self.first_difference is None and not self.unknown and not self.rewritten
+                and not self.wrong_authors and not self.unsigned)
 
 
 def check_ref(log: LogRef, store: Store) -> RefCheck:
@@ -330,7 +344,20 @@ def check_ref(log: LogRef, store: Store) -> RefCheck:
         rows = store.db.execute(
             "SELECT id, at, actor, action, object_type, object_id, payload FROM audit_events ORDER BY seq").fetchall()
     local = {str(r[0]): event_record(r) for r in rows}
-    on_ref = [e for c in log.commits(tip) for e in c.events] if tip else []
+    commits = log.commits(tip) if tip else []
+    on_ref = [e for c in commits for e in c.events]
+    facts = gitops.commit_facts(log.repo, tip) if tip else {}
+    # Each commit is authored by the member whose events it holds (its last event's actor).
+    wrong_authors = tuple((c.sha, str(c.events[-1].get("actor")), facts.get(c.sha, ("", ""))[0])
+                          for c in commits if c.events and facts.get(c.sha, ("", ""))[0] != c.events[-1].get("actor"))
+    # Signatures are checked from the event that required them on (the commits before were made without).
+    position = {event_id: i for i, event_id in enumerate(local)}
+    since = _required_since(store, list(local.values())) if store.get_info(REQUIRE_SIGNED) == "true" else None
+    unsigned = tuple(
+        (c.sha, SIGNATURE_STATES.get(facts.get(c.sha, ("", ""))[1], "unknown")) for c in commits
+        if since is not None and c.events and position.get(str(c.events[0].get("id")), -1) > since
+        and facts.get(c.sha, ("", ""))[1] != "G"
+    )
     first: tuple[str, str, Any, Any] | None = None
     differences = unknown = 0
     for published in on_ref:
@@ -348,7 +375,17 @@ def check_ref(log: LogRef, store: Store) -> RefCheck:
     elif len(on_ref) - unknown < len(local):
         lag = len(local) - (len(on_ref) - unknown)
         notes.append(f"{lag} event{'' if lag == 1 else 's'} are not on the log ref yet; the next operation writes them.")
-    return RefCheck(first, differences, unknown, rewritten, tuple(notes))
+    return RefCheck(first, differences, unknown, rewritten, tuple(notes), wrong_authors, unsigned)
+
+
+def _required_since(store: Store, events: list[dict[str, Any]]) -> int | None:
+    """The position of the last event that turned the signature requirement on (None: it is off)."""
+    since = None
+    for i, event in enumerate(events):
+        payload = event.get("payload") or {}
+        if event.get("action") == "workspace.set" and payload.get("key") == REQUIRE_SIGNED:
+            since = i if payload.get("value") == "true" else None
+    return since
 
 
 def attachment_name(record: dict[str, Any]) -> str | None:
@@ -420,5 +457,5 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-__all__ = ["EVENTS_FILE", "attachment_name", "read_attachments", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
+__all__ = ["EVENTS_FILE", "REQUIRE_SIGNED", "attachment_name", "read_attachments", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
            "log_ref"]

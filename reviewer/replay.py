@@ -548,6 +548,10 @@ def log_ref_findings(workspace: Any) -> tuple[list[Mismatch], tuple[str, ...]]:
         event_id, field, on_ref, in_db = check.first_difference
         found.append(Mismatch("log ref", f"event {event_id} (first of {check.differences} that differ)", field,
                               on_ref, in_db))
+    for sha, actor, author in check.wrong_authors[:20]:
+        found.append(Mismatch("log ref", f"commit {sha[:12]}", "author", actor, author))
+    for sha, state in check.unsigned[:20]:
+        found.append(Mismatch("log ref", f"commit {sha[:12]}", "signature", "good (this workspace requires it)", state))
     if check.unknown:
         found.append(Mismatch("log ref", log.ref, "events", f"{check.unknown} more than the database holds",
                               "not in the database (run sync)"))

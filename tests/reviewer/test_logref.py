@@ -8,7 +8,7 @@ import pytest
 
 from reviewer import gitops, operations
 from reviewer.errors import KnownError
-from reviewer.logref import EVENTS_FILE, check_ref, event_record, log_ref
+from reviewer.logref import EVENTS_FILE, check_ref, event_record, events_blob, log_ref
 from reviewer.replay import verify_workspace
 from reviewer.workspace import Workspace
 from tests.datapaths import SPLIT_BY_COUNTRY, SUPPORTED
@@ -172,3 +172,52 @@ def test_the_ref_and_the_log_agree_after_many_operations_and_a_refused_one(demo)
     with pytest.raises(KnownError):
         operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", " ", actor="Amara Okafor")  # refused: nothing published
     assert _ref_events(demo) == _events(demo)
+
+
+def test_verify_checks_each_commit_is_authored_by_the_member_who_acted(demo):
+    repo, log = demo.spec_repo_path, demo.store.log_ref
+    operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
+    tip = log.tip()
+    tree = git(repo, "rev-parse", f"{tip}^{{tree}}")
+    message = git(repo, "log", "-1", "--format=%B", tip)
+    forged = subprocess.run(["git", "-C", str(repo), "commit-tree", tree, "-p", f"{tip}^", "-m", message],
+                            check=True, capture_output=True, text=True,
+                            env={"GIT_AUTHOR_NAME": "Mallory", "GIT_AUTHOR_EMAIL": "", "GIT_COMMITTER_NAME": "M",
+                                 "GIT_COMMITTER_EMAIL": "", "PATH": "/usr/bin:/bin"}).stdout.strip()
+    git(repo, "update-ref", log.ref, forged)
+    (author,) = [m for m in verify_workspace(demo).mismatches if m.field == "author"]
+    assert author.id == f"commit {forged[:12]}" and (author.logged, author.stored) == ("Amara Okafor", "Mallory")
+
+
+def test_required_signatures_are_checked_from_the_event_that_required_them(demo, tmp_path, capsys):
+    from cli.main import main
+
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed: no key to sign with")
+    root, repo = str(demo.root), demo.spec_repo_path
+    assert main(["signatures", root, "--require", "--by", "Amara Okafor"]) == 0
+    assert "must be signed" in capsys.readouterr().out
+    # git here does not sign yet: the change is saved, the log ref waits, and the user is told why.
+    result = operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
+    (warning,) = result.warnings
+    assert "requires signed log commits" in warning and "commit.gpgSign" in warning
+    key = tmp_path / "signing_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "amara", "-f", str(key)], check=True)
+    (tmp_path / "allowed").write_text(f"amara {(tmp_path / 'signing_key.pub').read_text()}")
+    for name, value in [("gpg.format", "ssh"), ("user.signingkey", str(key)), ("commit.gpgsign", "true"),
+                        ("gpg.ssh.allowedSignersFile", str(tmp_path / "allowed"))]:
+        git(repo, "config", name, value)
+    assert operations.add_member(demo, "Bo Chen", ["auditor"], actor="Amara Okafor").warnings == ()
+    assert verify_workspace(demo).ok  # the commits before the requirement were made without it
+    # A commit made later without a signature (by a copy of the app that did not check) is named.
+    log = demo.store.log_ref
+    demo.store.log_ref = None
+    operations.add_member(demo, "Cy Dee", ["auditor"], actor="Amara Okafor")
+    demo.store.log_ref = log
+    (last,) = _events(demo, _head_seq(demo) - 1)
+    tip = log.tip()
+    unsigned = gitops.write_commit(repo, {EVENTS_FILE: events_blob([last])}, "member.add\n", author=("Amara Okafor", ""),
+                                   parents=[tip], sign=False)
+    assert gitops.move_ref(repo, log.ref, unsigned, tip, "test")
+    (found,) = verify_workspace(demo).mismatches
+    assert (found.id, found.field, found.stored) == (f"commit {unsigned[:12]}", "signature", "none")
