@@ -142,6 +142,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Check the audit chain and its anchors; exit 1 naming the first bad event."""
     from reviewer import audit
 
+    if bool(args.repo) == bool(args.workspace):
+        raise KnownError("Name either a WORKSPACE or --repo URL_OR_PATH.", hint="See `spec-review audit verify --help`.")
+    if args.repo:
+        if args.expect:
+            raise KnownError("--expect goes with a WORKSPACE, not --repo.")
+        return _verify_published(args)
+
     expected = []
     for text in args.expect or []:
         try:
@@ -291,6 +298,40 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify_published(args: argparse.Namespace) -> int:
+    from reviewer.publish import verify_published
+
+    logs = verify_published(args.repo)
+    data = {"ok": all(log.ok for log in logs), "logs": [asdict(log) for log in logs]}
+
+    def human(d: dict[str, Any]) -> str:
+        lines = []
+        for log in logs:
+            report = f"report {log.report[:12]} matches it" if log.report and log.ok else (
+                "no report published" if not log.report else f"report {log.report[:12]}")
+            state = "intact" if log.ok else "NOT intact"
+            lines.append(f"Board log {log.workspace_id}: {state}: {log.commits} commits, {log.events} events, "
+                         f"{log.decisions} decisions; {report}.")
+            lines += [f"  {problem}" for problem in log.problems[:50]]
+        return "\n".join(lines)
+
+    emit(data, args.json, human)
+    return EXIT_OK if data["ok"] else EXIT_PROBLEM
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Sync the log with a remote and publish the transparency report beside it."""
+    from reviewer.publish import publish
+    from reviewer.store import APP_ACTOR
+
+    with _open(args.workspace) as workspace:
+        done = publish(workspace, args.remote, actor=args.by or APP_ACTOR)
+    emit(asdict(done), args.json, lambda d: (
+        f"Published to {d['remote']}: the log ({d['events']} events, at {(d['log_tip'] or 'nothing')[:12]}) and its "
+        f"report ({d['report'][:12]}). Anyone can check them: spec-review audit verify --repo URL."))
+    return EXIT_OK
+
+
 def cmd_signatures(args: argparse.Namespace) -> int:
     """Show, require or stop requiring signed log commits."""
     from reviewer import operations
@@ -312,6 +353,19 @@ def register(groups: Any) -> None:
     """Add the governance commands to the parser."""
     top = groups.top
 
+    for name, what, by, func in [
+        ("publish", "sync the log with a remote and publish the transparency report beside it",
+         "who publishes (the report commit's author)", cmd_publish),
+        ("sync", "send and receive the log through a remote of the spec repository",
+         "who syncs (named on the workspace lock while it runs)", cmd_sync),
+    ]:
+        p = top.add_parser(name, help=what)
+        p.add_argument("workspace")
+        p.add_argument("--remote", default="origin", metavar="NAME", help="the spec repository's remote (default: origin)")
+        p.add_argument("--by", metavar="NAME", help=by)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=func)
+
     p = top.add_parser("signatures", help="show, require or stop requiring signed log commits")
     p.add_argument("workspace")
     which = p.add_mutually_exclusive_group()
@@ -321,12 +375,6 @@ def register(groups: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_signatures)
 
-    p = top.add_parser("sync", help="send and receive the log through a remote of the spec repository")
-    p.add_argument("workspace")
-    p.add_argument("--remote", default="origin", metavar="NAME", help="the spec repository's remote (default: origin)")
-    p.add_argument("--by", metavar="NAME", help="who syncs (named on the workspace lock while it runs)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_sync)
 
     member = top.add_parser("member", help="workspace members and their roles (reviewer, editor, auditor)")
     member_sub = member.add_subparsers(dest="member_command", metavar="COMMAND", required=True)
@@ -379,7 +427,9 @@ def register(groups: Any) -> None:
     audit_parser = top.add_parser("audit", help="verify the audit log, list it, trace decisions to commits")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     p = audit_sub.add_parser("verify", help="exit 0 when the log is intact, 1 naming the first bad event")
-    p.add_argument("workspace")
+    p.add_argument("workspace", nargs="?", help="the workspace (or --repo for a published record)")
+    p.add_argument("--repo", metavar="URL_OR_PATH",
+                   help="check the board's record published in this spec repository, with no workspace")
     p.add_argument("--expect", action="append", metavar="SEQ:HASH",
                    help="a head recorded earlier (e.g. from a published report); repeatable")
     p.add_argument("--json", action="store_true")

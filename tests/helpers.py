@@ -103,3 +103,11 @@ def memory_keyring() -> Any:
             self.store.pop((service, username), None)
 
     return MemoryKeyring()
+
+
+def bare_remote(workspace_root: Path, tmp_path: Path) -> Path:
+    """A bare repository, added as ``origin`` of the workspace's spec repository (a board's shared remote)."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(workspace_root / "spec", "remote", "add", "origin", str(remote))
+    return remote

@@ -13,15 +13,13 @@ from reviewer.replay import verify_workspace
 from reviewer.sync import tracking_ref
 from reviewer.workspace import Workspace
 from tests.datapaths import ROOT_LEVEL, SPLIT_BY_COUNTRY
-from tests.helpers import git
+from tests.helpers import bare_remote, git
 
 
 @pytest.fixture
 def machines(demo_workspace, tmp_path):
     """Machine A (the demo workspace) and machine B (a copy of it), sharing a bare remote ``origin``."""
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    git(demo_workspace / "spec", "remote", "add", "origin", str(remote))
+    remote = bare_remote(demo_workspace, tmp_path)
     with Workspace.open(demo_workspace) as a:
         operations.sync(a, actor="Amara Okafor")
     b_root = tmp_path / "machine-b"
