@@ -359,6 +359,24 @@ def _keep_local_tables(new_db: Path, old_db: Path) -> None:
         conn.close()
 
 
+def _only_user(database: Path) -> bool:
+    """Whether no other connection has the database open (leaving WAL mode needs it to be alone).
+
+    Leaves the file in rollback-journal mode with nothing pending, ready to be replaced.
+    """
+    try:
+        conn = sqlite3.connect(str(database), timeout=0)
+    except sqlite3.Error:
+        return False
+    try:
+        mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+        return str(mode).lower() == "delete"
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
 def _replace_database(workspace: Workspace, new_db: Path) -> None:
     """Put ``new_db`` in place of the workspace's database and reopen it.
 
@@ -369,13 +387,12 @@ def _replace_database(workspace: Workspace, new_db: Path) -> None:
     assert source is not None
     log = workspace.store.log_ref
     workspace.store.close()
-    wal = source.with_name(source.name + "-wal")
-    if wal.exists() and wal.stat().st_size > 0:
+    if not _only_user(source):
         workspace.store = Store.open(source)
         workspace.store.log_ref = log
         raise KnownError("The workspace is open in another program (the app, or another command); nothing was "
                          "received.", hint="Close it, then run sync again.")
-    for leftover in (wal, source.with_name(source.name + "-shm")):
+    for leftover in (source.with_name(source.name + "-wal"), source.with_name(source.name + "-shm")):
         leftover.unlink(missing_ok=True)
     os.replace(new_db, source)
     workspace.store = Store.open(source)
