@@ -3,7 +3,7 @@
 Target: < 10 s for the receiving machine's sync. Machine A (the demo workspace) makes the events
 (9,000 stance labels set by people and 1,000 decisions), publishes them and sends them; machine B,
 a copy of A from before, receives them: fetch, append, rebuild the record from the log, check it,
-swap the database. Baselines in the same run: `git fetch` of the same ref into a third clone
+apply the record in one transaction. Baselines in the same run: `git fetch` of the same ref into a third clone
 (the transport alone) and `audit rebuild` of A (the rebuild alone).
 
     .venv/bin/python benchmarks/bench_sync.py [--events N]

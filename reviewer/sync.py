@@ -10,8 +10,9 @@ ref, and then:
 
 Receiving: every machine replays the log in one order (``deterministic_order``). The local chain
 is kept as far as it agrees with that order and sealed again from there (received events keep
-their ids and times); the record is rebuilt from the log into a new database
-(``rebuild.rebuild_workspace``) that must match it, and the new database takes the old one's place.
+their ids and times); the record is rebuilt from the log into a scratch database
+(``rebuild.rebuild_workspace``) that must match it, and the tables a received event can change are
+replaced by the scratch database's in one transaction (the app may stay open meanwhile).
 
 A remote log that is not a descendant of what this machine last saw of it was rewritten: it is
 refused, and nothing is fast-forwarded over it. So is a remote event of a kind whose rows travel
@@ -83,8 +84,6 @@ def tracking_ref(workspace_id: str, remote: str) -> str:
 
 def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-review") -> SyncReport:
     """Sync the workspace's log ref with ``remote`` (see the module's description).
-
-    The workspace's store is replaced when events are received: use ``workspace.store`` afresh after.
 
     Raises:
         KnownError: no such remote, git could not reach it, the remote's log was rewritten, both
@@ -192,7 +191,7 @@ def _count_commits(repo: Path, tip: str, base: str | None) -> int:
 
 
 def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: str) -> list[dict[str, Any]]:
-    """Apply the remote's new events (a fast-forward); returns them. The workspace's store is replaced."""
+    """Apply the log up to ``remote_tip`` (a fast-forward, or a merge just made); returns the events new here."""
     from reviewer.rebuild import rebuild_workspace
 
     commits = log.commits(remote_tip)
@@ -249,8 +248,7 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                 + "; ".join(problems[:3]) + ". Nothing was changed.",
                 hint="Run `spec-review audit verify WORKSPACE` here and on the machine that sent them.",
             )
-        _keep_local_tables(folder / "rebuilt.db", source)
-        _replace_database(workspace, folder / "rebuilt.db")
+        _apply_in_place(store, folder / "rebuilt.db")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     last = workspace.store.db.execute("SELECT seq, id FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -340,66 +338,54 @@ def _backup(store: Store, target: Path) -> None:
         out.close()
 
 
-# Tables the log does not rebuild but that belong to this machine: kept across a sync as they are.
-_LOCAL_TABLES = ("quarantine", "judge_cache", "judge_failures")
+# The tables a received event can change (the crowd data, model runs and caches it cannot touch).
+SYNCED_TABLES = (
+    "audit_events", "workspace_info", "members", "member_role_changes", "quorum_settings", "proposals",
+    "proposal_sections", "proposal_conversations", "decisions", "spec_commits", "proposal_commit_state",
+    "evidence_hand_links", "stance_labels", "evidence_current",
+)
 
 
-def _keep_local_tables(new_db: Path, old_db: Path) -> None:
-    conn = sqlite3.connect(str(new_db))
-    try:
-        conn.execute("ATTACH DATABASE ? AS old", [str(old_db)])
-        names = {r[0] for r in conn.execute("SELECT name FROM old.sqlite_master WHERE type = 'table'")}
-        with conn:
-            for table in _LOCAL_TABLES:
-                if table in names:
-                    conn.execute(f"DELETE FROM main.{table}")
-                    conn.execute(f"INSERT INTO main.{table} SELECT * FROM old.{table}")
-        conn.execute("DETACH DATABASE old")
-    finally:
-        conn.close()
+def _apply_in_place(store: Store, rebuilt: Path) -> None:
+    """Make the live database's record the rebuilt one, in one transaction.
 
+    Only the tables a received event can change are rewritten, row for row in the rebuilt order;
+    their triggers (which keep ``evidence_current`` in step) are set aside meanwhile, as the
+    rebuild's copies are already in step. Other connections (the app's) see the record before or
+    after, never between; the database file stays the same.
 
-def _only_user(database: Path) -> bool:
-    """Whether no other connection has the database open (leaving WAL mode needs it to be alone).
-
-    Leaves the file in rollback-journal mode with nothing pending, ready to be replaced.
+    Raises:
+        KnownError: the rebuilt rows would leave a reference dangling (nothing is changed then).
     """
+    conn = store.db.conn
+    conn.execute("PRAGMA foreign_keys = OFF")  # no cascade while tables are emptied and refilled
+    conn.execute("ATTACH DATABASE ? AS synced", [str(rebuilt)])
     try:
-        conn = sqlite3.connect(str(database), timeout=0)
-    except sqlite3.Error:
-        return False
-    try:
-        mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
-        return str(mode).lower() == "delete"
-    except sqlite3.Error:
-        return False
+        with sql_errors("applying the received record"), store.db.atomic():
+            triggers = conn.execute(
+                "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' AND tbl_name IN"
+                f" ({','.join('?' * len(SYNCED_TABLES))})", SYNCED_TABLES).fetchall()
+            for name, _sql in triggers:
+                conn.execute(f"DROP TRIGGER main.{name}")
+            for table in SYNCED_TABLES:
+                (sql,) = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+                                      [table]).fetchone()
+                order = "" if "WITHOUT ROWID" in sql.upper() else " ORDER BY rowid"
+                conn.execute(f"DELETE FROM main.{table}")
+                conn.execute(f"INSERT INTO main.{table} SELECT * FROM synced.{table}{order}")
+            for _name, sql in triggers:
+                conn.execute(sql)
+            dangling = conn.execute("PRAGMA main.foreign_key_check").fetchall()
+            if dangling:
+                raise KnownError(
+                    f"The received record refers to rows this workspace lacks ({len(dangling)} in "
+                    f"{', '.join(sorted({str(d[0]) for d in dangling}))}); nothing was changed.",
+                    hint="Run `spec-review audit verify` here and on the machine that sent them.",
+                )
     finally:
-        conn.close()
-
-
-def _replace_database(workspace: Workspace, new_db: Path) -> None:
-    """Put ``new_db`` in place of the workspace's database and reopen it.
-
-    Refused while another process has the database open (its write-ahead log would be applied to
-    the new file): nothing is replaced then.
-    """
-    source = workspace.store.path
-    assert source is not None
-    log = workspace.store.log_ref
-    workspace.store.close()
-    if not _only_user(source):
-        workspace.store = Store.open(source)
-        workspace.store.log_ref = log
-        raise KnownError("The workspace is open in another program (the app, or another command); nothing was "
-                         "received.", hint="Close it, then run sync again.")
-    for leftover in (source.with_name(source.name + "-wal"), source.with_name(source.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    os.replace(new_db, source)
-    workspace.store = Store.open(source)
-    workspace.store.log_ref = log
-    # The anchor file names the new head: a merge seals this machine's events again after the
-    # other machine's (the log ref's commits vouch for both), so the old head may be gone.
-    audit.reset_anchor(workspace.store.db)
+        conn.execute("DETACH DATABASE synced")
+        conn.execute("PRAGMA foreign_keys = ON")
+    audit.reset_anchor(store.db)
 
 
 __all__ = ["RECEIVABLE", "SyncReport", "deterministic_order", "sync", "tracking_ref"]

@@ -37,6 +37,13 @@ def _decisions(ws, proposal_id):
     return [(d.id, d.reviewer, d.outcome, d.rationale, d.evidence) for d in governance.decisions_for(ws.store, proposal_id)]
 
 
+def _ada_added_on(root):
+    """A member added on one machine and sent."""
+    with Workspace.open(root) as ws:
+        operations.add_member(ws, "Ada Byron", ["auditor"], actor="Amara Okafor")
+        operations.sync(ws, actor="Amara Okafor")
+
+
 def test_decisions_made_on_two_machines_in_turn_reach_both(machines):
     a_root, b_root, _remote = machines
     with Workspace.open(a_root) as a:
@@ -152,22 +159,26 @@ def test_sync_names_the_remotes_there_are(machines):
         operations.sync(a, remote="upstream", actor="Amara Okafor")
 
 
-def test_receiving_is_refused_while_another_program_has_the_database_open(machines):
-    a_root, b_root, _remote = machines
-    with Workspace.open(a_root) as a:
-        operations.add_member(a, "Ada Byron", ["auditor"], actor="Amara Okafor")
-        operations.sync(a, actor="Amara Okafor")
+def test_events_are_received_while_the_app_has_the_database_open(machines):
+    """The app's connection stays open through a sync: it sees the record before, then after, never between."""
     import sqlite3
 
-    with Workspace.open(b_root) as b:
-        other = sqlite3.connect(b_root / "reviewer.db")  # the app, say: open, idle, its reads done
-        other.execute("SELECT count(*) FROM members").fetchone()
-        try:
-            with pytest.raises(KnownError, match="open in another program"):
-                operations.sync(b, actor="Jonas Lindqvist")
-        finally:
-            other.close()
-        assert "Ada Byron" not in [m.name for m in governance.list_members(b.store)]
+    a_root, b_root, _remote = machines
+    _ada_added_on(a_root)
+    app = sqlite3.connect(b_root / "reviewer.db")
+    try:
+        before = app.execute("SELECT count(*) FROM members").fetchone()[0]
+        quarantined = app.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        with Workspace.open(b_root) as b:
+            (event,) = operations.sync(b, actor="Jonas Lindqvist").value.received
+            assert event["action"] == "member.add"
+            assert verify_workspace(b).ok
+        assert app.execute("SELECT count(*) FROM members").fetchone()[0] == before + 1
+        assert app.execute("SELECT name FROM members WHERE name = 'Ada Byron'").fetchone() == ("Ada Byron",)
+        assert app.execute("SELECT count(*) FROM quarantine").fetchone()[0] == quarantined  # machine-local rows kept
+        assert app.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        app.close()
 
 
 def test_the_command_line_syncs_and_says_what_arrived(machines, capsys):
