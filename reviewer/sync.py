@@ -77,6 +77,26 @@ class SyncReport:
         return f"Synced with {self.remote}: {what}; the log is at {(self.tip or 'nothing yet')[:12]}."
 
 
+def describe_event(event: dict[str, Any]) -> str:
+    """One line for people about a received event: ``Jonas Lindqvist adopted "Title"``."""
+    actor, action = str(event.get("actor")), str(event.get("action"))
+    payload = event.get("payload") or {}
+    title = payload.get("title")
+    if action == "decision.record":
+        outcome = {"adopt": "adopted", "defer": "deferred", "set_aside": "set aside"}.get(str(payload.get("outcome")),
+                                                                                       str(payload.get("outcome")))
+        return f"{actor} {outcome} \u201c{title}\u201d" if title else f"{actor} {outcome} a proposal"
+    if action == "member.add":
+        return f"{actor} added {payload.get('name')} ({', '.join(payload.get('roles') or ()) or 'no roles'})"
+    if action in ("member.role_add", "member.role_remove"):
+        return f"{actor} changed {payload.get('name')}'s roles to {', '.join(payload.get('roles') or ()) or 'none'}"
+    if action == "proposal.add":
+        return f"{actor} proposed \u201c{title}\u201d" if title else f"{actor} added a proposal"
+    if action == "stance.set":
+        return f"{actor} labelled a justification {str(payload.get('stance', '')).replace('_', ' ')}"
+    return f"{actor}: {action}"
+
+
 def tracking_ref(workspace_id: str, remote: str) -> str:
     """Where the remote's log ref is fetched to."""
     return f"refs/spec-review/{workspace_id}/remotes/{remote}/log"
@@ -388,4 +408,4 @@ def _apply_in_place(store: Store, rebuilt: Path) -> None:
     audit.reset_anchor(store.db)
 
 
-__all__ = ["RECEIVABLE", "SyncReport", "deterministic_order", "sync", "tracking_ref"]
+__all__ = ["RECEIVABLE", "SyncReport", "describe_event", "deterministic_order", "sync", "tracking_ref"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
@@ -262,10 +262,12 @@ class MainWindow(QMainWindow):
         load_failed(object): opening the workspace failed (the error).
         detail_shown(str): the review desk or the spec tab shows a proposal or section (its id).
         open_requested(object): the user asked to open another workspace (its path).
+        synced(object): a sync finished (its ``reviewer.sync.SyncReport``).
     """
 
     loaded = Signal()
     load_failed = Signal(object)
+    synced = Signal(object)
     detail_shown = Signal(str)
     open_requested = Signal(object)
 
@@ -392,6 +394,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open workspace…", QKeySequence.StandardKey.Open, self.on_open_workspace)
         self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh, self.reload)
         self._action(file_menu, "&Import crowd data…", ["Ctrl+I"], self.on_import)
+        self._action(file_menu, "S&ync with origin", ["Ctrl+Shift+Y"], self.on_sync)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         go = bar.addMenu("&Go")
@@ -677,6 +680,30 @@ class MainWindow(QMainWindow):
             f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {escape(STATUS_LABELS.get(status, status))}</p>"
             f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
         )
+
+    def on_sync(self) -> None:
+        """Send and receive the board's log through the spec repository's ``origin`` (off the GUI thread)."""
+        actor = self.reviewer or "spec-review"
+        self.statusBar().showMessage("Syncing with origin…")
+
+        def run(ws: Workspace) -> Any:
+            from reviewer import operations
+
+            return operations.sync(ws, remote="origin", actor=actor)
+
+        self.lane.perform(run, success=self.on_synced, failure=lambda error: (
+            self.statusBar().showMessage("Sync failed"), Dialogs.show_error(self, error)))
+
+    def on_synced(self, report: Any) -> None:
+        """Say what the sync sent and received, naming what arrived (the views follow its changes)."""
+        from reviewer.sync import describe_event
+
+        arrived = [describe_event(e) for e in report.received]
+        text = report.describe()
+        if arrived:
+            text += " " + "; ".join(arrived[:3]) + (f"; and {len(arrived) - 3} more" if len(arrived) > 3 else "") + "."
+        self.statusBar().showMessage(display_text(text))
+        self.synced.emit(report)
 
     def on_warned(self, text: str) -> None:
         """Show what went wrong after a change was saved; it stays until the next message."""

@@ -420,3 +420,28 @@ def test_a_log_ref_that_cannot_be_written_is_shown_after_the_decision_is_saved(q
     assert result.decision.proposal_id == USER_LEVEL  # saved all the same
     assert warned.args[0].startswith("Saved, but the log ref was not updated")
     assert desk.statusBar().currentMessage().startswith("Warning: Saved, but the log ref was not updated")
+
+
+def test_file_sync_brings_another_machines_decision_to_the_desk(qtbot, desk, demo_workspace, tmp_path):
+    """Sync runs on the lane while the desk stays open; what arrives is named and the views follow it."""
+    import shutil
+
+    from reviewer import operations
+    from reviewer.workspace import Workspace
+    from tests.helpers import bare_remote
+
+    bare_remote(demo_workspace, tmp_path)
+    with qtbot.waitSignal(desk.synced, timeout=30000) as first:
+        next(a for a in desk.actions() if a.text() == "S&ync with origin").trigger()
+    assert first.args[0].pushed >= 1  # this machine's log went to the remote
+    other = tmp_path / "other-machine"
+    shutil.copytree(demo_workspace, other, symlinks=True)
+    with Workspace.open(other) as ws:
+        operations.decide(ws, USER_LEVEL, "adopt", "Supported across groups.", actor="Jonas Lindqvist")
+        operations.sync(ws, actor="Jonas Lindqvist")
+    with qtbot.waitSignal(desk.synced, timeout=30000) as second:
+        next(a for a in desk.actions() if a.text() == "S&ync with origin").trigger()
+    (event,) = second.args[0].received
+    assert event["actor"] == "Jonas Lindqvist"
+    assert "Jonas Lindqvist adopted \u201c" in desk.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["adopted"], timeout=20000)
