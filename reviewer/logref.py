@@ -127,7 +127,9 @@ class LogRef:
 
     def remember(self, tip: str | None, last: tuple[int, str] | None = None) -> None:
         """Remember ``tip`` as the ref's tip, and the local seq and id of its last event (written atomically)."""
-        data: dict[str, Any] = {"ref": self.ref, "tip": tip}
+        data: dict[str, Any] = {**self._remembered(), "ref": self.ref, "tip": tip}  # what sync remembers stays
+        data.pop("seq", None)
+        data.pop("event", None)
         if last is not None:
             data["seq"], data["event"] = last
         temporary = self.tip_file.with_name(self.tip_file.name + ".tmp")

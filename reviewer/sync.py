@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from reviewer import audit, gitops
 from reviewer.errors import KnownError
+from reviewer.ids import utc_now
 from reviewer.locking import workspace_lock
 from reviewer.logref import LogCommit, read_attachments
 from reviewer.store import Store, sql_errors
@@ -95,6 +96,41 @@ def describe_event(event: dict[str, Any]) -> str:
     if action == "stance.set":
         return f"{actor} labelled a justification {str(payload.get('stance', '')).replace('_', ' ')}"
     return f"{actor}: {action}"
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """Where this machine's log stands against a remote, as of the last sync (no network used).
+
+    Attributes:
+        remote: the remote's name, or None when the spec repository has no ``origin``.
+        unsent: log commits this machine has that the remote did not have at the last sync.
+        last_synced: when this machine last synced with it (ISO-8601), or None.
+    """
+
+    remote: str | None
+    unsent: int
+    last_synced: str | None
+
+    def describe(self) -> str:
+        """A few words for the status bar."""
+        if self.remote is None:
+            return "log: local only (no origin)"
+        when = f"last sync {self.last_synced[:16].replace('T', ' ')} UTC" if self.last_synced else "never synced"
+        waiting = f"{self.unsent} commit{'' if self.unsent == 1 else 's'} to send" if self.unsent else "all sent"
+        return f"log: {waiting} · {when} with {self.remote}"
+
+
+def sync_state(workspace: Workspace, remote: str = "origin") -> SyncState:
+    """How far this machine's log is ahead of what ``remote`` had at the last sync (reads git only locally)."""
+    log = workspace.store.log_ref
+    if log is None or remote not in gitops.remotes(log.repo):
+        return SyncState(None, 0, None)
+    tip, seen = log.tip(), _remembered_remotes(log).get(remote)
+    unsent = _count_commits(log.repo, tip, seen if seen and gitops.commit_exists(log.repo, seen) else None) if tip else 0
+    synced = log._remembered().get("synced_at")
+    when = synced.get(remote) if isinstance(synced, dict) else None
+    return SyncState(remote, unsent, when if isinstance(when, str) else None)
 
 
 def tracking_ref(workspace_id: str, remote: str) -> str:
@@ -172,6 +208,7 @@ def _remember_remote(log: Any, remote: str, tip: str | None) -> None:
     else:
         remotes[remote] = tip
     data.update({"ref": log.ref, "remotes": remotes})
+    data.setdefault("synced_at", {})[remote] = utc_now()
     temporary = log.tip_file.with_name(log.tip_file.name + ".tmp")
     temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, log.tip_file)
@@ -408,4 +445,4 @@ def _apply_in_place(store: Store, rebuilt: Path) -> None:
     audit.reset_anchor(store.db)
 
 
-__all__ = ["RECEIVABLE", "SyncReport", "describe_event", "deterministic_order", "sync", "tracking_ref"]
+__all__ = ["RECEIVABLE", "SyncReport", "SyncState", "sync_state", "describe_event", "deterministic_order", "sync", "tracking_ref"]

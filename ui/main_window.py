@@ -358,6 +358,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.progress_panel = ProgressPanel()
         self.statusBar().addPermanentWidget(self.progress_panel)
+        # Where the board's log stands against origin (commits to send, last sync): File ▸ Sync.
+        self.sync_label = PlainLabel("")
+        self.sync_label.setAccessibleName("Log sync state")
+        self.statusBar().addPermanentWidget(self.sync_label)
         self.statusBar().showMessage("Loading…")
         self._build_menus()
         self.set_reviewer(window_settings.reviewer_name() if remember_layout else "")
@@ -548,6 +552,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(1, f"Spec ({sections})")
         self._build_later_views()
         self.queue.set_rows(rows)
+        self.refresh_sync_state()
         self.loaded.emit()
         if not self._fonts_warm:
             self._fonts_warm = True
@@ -597,6 +602,7 @@ class MainWindow(QMainWindow):
         """Follow an operation's changes: the overview when the crowd or the spec moved, else the queue rows it names."""
         from reviewer.ops import Area
 
+        self.refresh_sync_state()
         new_proposal = any(self.queue.model.row_of(p) < 0 for p in changes.proposal_ids)
         if new_proposal or changes.touches(Area.CROWD, Area.COMMITS, Area.WORKSPACE, Area.RANKINGS, Area.RELEVANCE):
             self.reload()  # counts, the spec's revision and every queue row
@@ -703,7 +709,18 @@ class MainWindow(QMainWindow):
         if arrived:
             text += " " + "; ".join(arrived[:3]) + (f"; and {len(arrived) - 3} more" if len(arrived) > 3 else "") + "."
         self.statusBar().showMessage(display_text(text))
+        self.refresh_sync_state()
         self.synced.emit(report)
+
+    def refresh_sync_state(self) -> None:
+        """Read where the log stands against origin (local git only) and show it in the status bar."""
+        def read(ws: Workspace) -> str:
+            from reviewer.sync import sync_state
+
+            return sync_state(ws).describe()
+
+        self.lane.run(read, success=lambda text: self.sync_label.setText(text),
+                      failure=lambda error: self.sync_label.setText(display_text(f"log: state unknown ({error})")))
 
     def on_warned(self, text: str) -> None:
         """Show what went wrong after a change was saved; it stays until the next message."""

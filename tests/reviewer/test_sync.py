@@ -133,6 +133,7 @@ def test_a_rewritten_remote_log_is_refused(machines, tmp_path):
     with Workspace.open(a_root) as a:
         operations.add_member(a, "Ada Byron", ["auditor"], actor="Amara Okafor")
         operations.sync(a, actor="Amara Okafor")
+        operations.add_member(a, "Bo Chen", ["auditor"], actor="Amara Okafor")  # published here, not yet sent
         ref = a.store.log_ref.ref
         # Someone force-pushes the log back to before Ada was added.
         git(remote, "update-ref", ref, git(remote, "rev-parse", f"{ref}^"))
@@ -278,3 +279,21 @@ def test_a_decision_made_before_the_role_change_was_known_is_kept_and_marked(mac
         assert not any(ROLE_CHANGE_UNKNOWN in text for text in others)
     finally:
         reader.shutdown()
+
+
+def test_the_sync_state_counts_what_is_left_to_send_without_the_network(machines):
+    from reviewer.sync import sync_state
+
+    a_root, _b_root, remote = machines
+    with Workspace.open(a_root) as a:
+        state = sync_state(a)
+        assert (state.remote, state.unsent) == ("origin", 0) and state.last_synced is not None
+        operations.decide(a, ROOT_LEVEL, "adopt", "Yes.", actor="Amara Okafor")
+        operations.add_member(a, "Ada Byron", ["auditor"], actor="Amara Okafor")
+        git(a.spec_repo_path, "remote", "set-url", "origin", str(remote.parent / "gone.git"))  # offline: still known
+        assert sync_state(a).unsent == 2 and "2 commits to send" in sync_state(a).describe()
+        git(a.spec_repo_path, "remote", "set-url", "origin", str(remote))
+        operations.sync(a, actor="Amara Okafor")
+        assert sync_state(a).unsent == 0 and "all sent" in sync_state(a).describe()
+        git(a.spec_repo_path, "remote", "remove", "origin")
+        assert sync_state(a).describe() == "log: local only (no origin)"

@@ -434,6 +434,7 @@ def test_file_sync_brings_another_machines_decision_to_the_desk(qtbot, desk, dem
     with qtbot.waitSignal(desk.synced, timeout=30000) as first:
         next(a for a in desk.actions() if a.text() == "S&ync with origin").trigger()
     assert first.args[0].pushed >= 1  # this machine's log went to the remote
+    qtbot.waitUntil(lambda: "all sent" in desk.sync_label.text(), timeout=20000)
     other = tmp_path / "other-machine"
     shutil.copytree(demo_workspace, other, symlinks=True)
     with Workspace.open(other) as ws:
