@@ -697,8 +697,12 @@ class MainWindow(QMainWindow):
 
             return operations.sync(ws, remote="origin", actor=actor)
 
-        self.lane.perform(run, success=self.on_synced, failure=lambda error: (
-            self.statusBar().showMessage("Sync failed"), Dialogs.show_error(self, error)))
+        self.lane.perform(run, success=self.on_synced, failure=self.on_sync_failed)
+
+    def on_sync_failed(self, error: BaseException) -> None:
+        """Say the sync failed and why (nothing was applied: a sync applies all it received or nothing)."""
+        self.statusBar().showMessage("Sync failed")
+        Dialogs.show_error(self, error)
 
     def on_synced(self, report: Any) -> None:
         """Say what the sync sent and received, naming what arrived (the views follow its changes)."""
