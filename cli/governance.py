@@ -285,7 +285,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        report = value_of(operations.sync(workspace, remote=args.remote, actor=args.by or APP_ACTOR))
+        report = value_of(operations.sync(workspace, remote=args.remote, actor=args.by or APP_ACTOR,
+                                          crowd_files=args.crowd_file))
     data = {"remote": report.remote, "published": report.published, "pushed": report.pushed, "tip": report.tip,
             "received": [{k: e.get(k) for k in ("id", "at", "actor", "action", "object_id")} for e in report.received]}
 
@@ -325,7 +326,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        done = publish(workspace, args.remote, actor=args.by or APP_ACTOR)
+        done = publish(workspace, args.remote, actor=args.by or APP_ACTOR, crowd_files=args.crowd_file)
     emit(asdict(done), args.json, lambda d: (
         f"Published to {d['remote']}: the log ({d['events']} events, at {(d['log_tip'] or 'nothing')[:12]}) and its "
         f"report ({d['report'][:12]}). Anyone can check them: spec-review audit verify --repo URL."))
@@ -363,6 +364,9 @@ def register(groups: Any) -> None:
         p.add_argument("workspace")
         p.add_argument("--remote", default="origin", metavar="NAME", help="the spec repository's remote (default: origin)")
         p.add_argument("--by", metavar="NAME", help=by)
+        p.add_argument("--crowd-file", action="append", default=[], metavar="PATH",
+                       help="a crowd file an import received needs and its log commit does not carry (over 50 MB);"
+                            " matched by content; repeatable")
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=func)
 

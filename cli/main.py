@@ -88,8 +88,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     """Create a workspace."""
     from reviewer.workspace import DEFAULT_SPEC_FILE, Workspace
 
-    if args.demo == bool(args.spec_repo):
-        raise KnownError("Say either --demo or --spec-repo PATH.", hint="See `spec-review init --help`.")
+    if sum((bool(args.demo), bool(args.spec_repo), bool(args.join))) != 1:
+        raise KnownError("Say one of --demo, --spec-repo PATH or --join URL.", hint="See `spec-review init --help`.")
+    if args.join:
+        return _join(args)
+    if args.workspace_id or args.crowd_file or args.by:
+        raise KnownError("--workspace-id, --crowd-file and --by go with --join.")
     if args.demo:
         if args.spec_file:
             raise KnownError("--spec-file goes with --spec-repo, not --demo.")
@@ -104,6 +108,24 @@ def cmd_init(args: argparse.Namespace) -> int:
         warn(f"warning: {warning}")
     emit(status, args.json, lambda s: f"Created workspace {s['workspace']} ({s['counts']['sections']} sections, "
           f"{s['counts']['proposals']} proposals).")
+    return EXIT_OK
+
+
+def _join(args: argparse.Namespace) -> int:
+    from reviewer.join import join
+    from reviewer.store import APP_ACTOR
+
+    if args.spec_file:
+        raise KnownError("--spec-file goes with --spec-repo: a joined workspace reads the board's.")
+    workspace, report = join(args.workspace, args.join, workspace_id=args.workspace_id, actor=args.by or APP_ACTOR,
+                             crowd_files=args.crowd_file)
+    with workspace:
+        status = workspace.status()
+    status["received"] = len(report.received)
+    emit(status, args.json, lambda s: (
+        f"Joined {s['name']}: workspace {s['workspace']}, {s['received']} events received from {args.join} "
+        f"({s['counts']['proposals']} proposals, {s['counts']['decisions']} decisions). Sync with "
+        f"`spec-review sync {s['workspace']}`."))
     return EXIT_OK
 
 
@@ -271,6 +293,12 @@ def build_parser(*, command_modules: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="seed the real Model Spec (to 2025-04-11) and synthetic crowd data")
     p.add_argument("--spec-repo", metavar="PATH", help="an existing git repository holding the spec")
     p.add_argument("--spec-file", metavar="NAME", help="the spec's path in the repository (default: model_spec.md)")
+    p.add_argument("--join", metavar="URL_OR_PATH",
+                   help="join a board: clone its spec repository and rebuild the workspace from its log")
+    p.add_argument("--workspace-id", metavar="ID", help="(--join) which board's log, when the repository holds several")
+    p.add_argument("--crowd-file", action="append", default=[], metavar="PATH",
+                   help="(--join) a crowd file an import needs that the log does not carry (over 50 MB); repeatable")
+    p.add_argument("--by", metavar="NAME", help="(--join) who joins")
     p.add_argument("--json", action="store_true", help="print the new workspace's status as JSON")
     p.set_defaults(func=cmd_init)
 

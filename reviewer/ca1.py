@@ -30,6 +30,7 @@ from reviewer.importing import (
     ImportSummary,
     LineReader,
     Quarantine,
+    Replay,
     Tally,
     check_input_files,
     dumps,
@@ -226,7 +227,8 @@ class _RankingCache:
 class _Ca1Import:
     """One CA-1 import run: reads lines, validates them, and writes rows in batches."""
 
-    def __init__(self, store: Store, *, strict: bool, progress: Progress, import_id: str) -> None:
+    def __init__(self, store: Store, *, strict: bool, progress: Progress, import_id: str,
+                 created_at: str | None = None) -> None:
         self.store = store
         self.conn = store.db.conn
         self.import_id = import_id
@@ -238,7 +240,7 @@ class _Ca1Import:
                               ("justifications", _INSERT_JUSTIFICATION))
         }
         self.rewrote: dict[str, set[str]] = {}
-        self.created = now()
+        self.created = created_at or now()
         self.tally = Tally()
         self.tally.ensure(ROW_KINDS)
         self.quarantine = Quarantine(store, SOURCE, import_id, strict=strict, created_at=self.created)
@@ -701,6 +703,7 @@ def import_ca1(
     strict: bool = False,
     progress: Progress | None = None,
     actor: str = APP_ACTOR,
+    replay: Replay | None = None,
 ) -> ImportSummary:
     """Import CA-1 files (comparisons, annotators, merged; any of them, in any order).
 
@@ -710,6 +713,7 @@ def import_ca1(
         strict: fail the whole import on the first bad row instead of quarantining it.
         progress: receives the bytes read; raising ``Cancelled`` from ``tick`` rolls back.
         actor: who imports, for the audit event.
+        replay: an import received from another machine, run again from its files (no event is written).
 
     Returns:
         What was added, unchanged, updated, in conflict and quarantined, per kind.
@@ -724,16 +728,18 @@ def import_ca1(
     kinds = {path: detect_kind(path) for path in files}
     # Comparisons first: they hold the conversations the other files refer to.
     order = sorted(files, key=lambda p: ("comparisons", "empty", "annotators", "merged").index(kinds[p]))
-    import_id = new_id()
+    import_id = replay.import_id if replay else new_id()
     total = sum(p.stat().st_size for p in files)
     progress.start(total, f"Importing {len(files)} CA-1 file{'s' if len(files) != 1 else ''}")
     try:
         with import_transaction(store, "importing CA-1 data"):
-            run = _Ca1Import(store, strict=strict, progress=progress, import_id=import_id)
+            run = _Ca1Import(store, strict=strict, progress=progress, import_id=import_id,
+                             created_at=replay.created_at if replay else None)
             read = [run.run_file(path, kinds[path]) for path in order]
             summary = finish_import(
                 store, source=SOURCE, action="import.ca1", actor=actor, import_id=import_id, files=read,
                 tally=run.tally, quarantine=run.quarantine, strict=strict, rewrote=run.rewrote,
+                created_at=run.created, replay=replay,
             )
     finally:
         progress.finish()

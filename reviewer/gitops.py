@@ -674,25 +674,25 @@ def signs_commits(path: Path) -> bool:
 
 def write_commit(path: Path, files: dict[str, bytes], message: str, *, author: tuple[str, str],
                  parents: Sequence[str] = (), sign: bool = False) -> str:
-    """Write a commit whose tree holds exactly ``files`` (flat names) and return its sha; no ref moves.
+    """Write a commit whose tree holds exactly ``files`` and return its sha; no ref moves.
 
-    The author is ``(name, email)``; the committer is git's own identity, or the author when git
-    has none. ``sign`` signs it as git is configured to (gpg or ssh, ``user.signingKey``).
+    A name is a file at the top (``events.json``) or in one folder (``imports/<sha256>``). The
+    author is ``(name, email)``; the committer is git's own identity, or the author when git has
+    none. ``sign`` signs it as git is configured to (gpg or ssh, ``user.signingKey``).
     """
+    top: dict[str, bytes] = {}
+    folders: dict[str, dict[str, bytes]] = {}
+    for name, data in files.items():
+        folder, _slash, leaf = name.rpartition("/")
+        if "/" in folder or (folder and not leaf) or name.startswith("/"):
+            raise ValueError(f"a log commit holds files at the top or one folder down, not {name!r}")
+        (folders.setdefault(folder, {}) if folder else top)[leaf or name] = data
     objects = _loose_objects(path)
-    if objects is not None:
-        # Blob and tree written as git writes loose objects, without a git process each.
-        entries_bin = b""
-        for name in sorted(files):
-            blob = _write_loose(objects, b"blob", files[name])
-            entries_bin += b"100644 " + name.encode("utf-8") + b"\0" + bytes.fromhex(blob)
-        tree = _write_loose(objects, b"tree", entries_bin)
-    else:
-        entries = []
-        for name in sorted(files):
-            blob = _plumb(path, "hash-object", "-w", "--stdin", data=files[name]).stdout.decode("ascii").strip()
-            entries.append(f"100644 blob {blob}\t{name}\n")
-        tree = _plumb(path, "mktree", data="".join(entries).encode("utf-8")).stdout.decode("ascii").strip()
+    entries = {name: ("100644", _write_blob(path, objects, data)) for name, data in top.items()}
+    for folder, inside in folders.items():
+        entries[folder] = ("40000", _write_tree(path, objects, {
+            leaf: ("100644", _write_blob(path, objects, data)) for leaf, data in inside.items()}))
+    tree = _write_tree(path, objects, entries)
     env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
     args = ["commit-tree", tree, *[a for p in parents for a in ("-p", p)], *(["-S"] if sign else [])]
     done = _plumb(path, *args, data=message.encode("utf-8"), env=env, check=False)
@@ -706,6 +706,26 @@ def write_commit(path: Path, files: dict[str, bytes], message: str, *, author: t
         raise KnownError(f"git could not write the log commit: {why}.",
                          hint="Check git's signing settings (commit.gpgSign, user.signingKey)." if sign else "")
     return done.stdout.decode("ascii").strip()
+
+
+def _write_blob(path: Path, objects: Path | None, data: bytes) -> str:
+    """Write one blob (a loose object in Python when ``objects`` is given, else through git)."""
+    if objects is not None:
+        return _write_loose(objects, b"blob", data)
+    return _plumb(path, "hash-object", "-w", "--stdin", data=data).stdout.decode("ascii").strip()
+
+
+def _write_tree(path: Path, objects: Path | None, entries: dict[str, tuple[str, str]]) -> str:
+    """Write one tree of ``{name: (mode, sha)}`` (a folder's mode is ``40000``), sorted as git sorts them."""
+    # git orders a tree's entries by name, a folder's name compared as if it ended in "/".
+    names = sorted(entries, key=lambda n: n + "/" if entries[n][0] == "40000" else n)
+    if objects is not None:
+        raw = b"".join(entries[n][0].encode("ascii") + b" " + n.encode("utf-8") + b"\0" + bytes.fromhex(entries[n][1])
+                       for n in names)
+        return _write_loose(objects, b"tree", raw)
+    text = "".join(
+        f"{'040000 tree' if entries[n][0] == '40000' else '100644 blob'} {entries[n][1]}\t{n}\n" for n in names)
+    return _plumb(path, "mktree", data=text.encode("utf-8")).stdout.decode("ascii").strip()
 
 
 def _loose_objects(path: Path) -> Path | None:
@@ -814,6 +834,37 @@ def fetch_ref(path: Path, remote: str, ref: str, into: str) -> str | None:
             return None
         raise KnownError(f"git could not fetch from {remote}: {_one_line(said)}.", hint=_remote_hint(said))
     return ref_sha(path, into)
+
+
+def clone(url: str, target: Path) -> None:
+    """Clone the repository at ``url`` (a URL or a path) into the new folder ``target``.
+
+    Raises:
+        KnownError: git could not reach or read it (the message says what git said).
+    """
+    done = subprocess.run(["git", "clone", "--quiet", "--", url, str(target)], capture_output=True, check=False,
+                          env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace")
+        raise KnownError(f"git could not clone {url}: {_one_line(said)}.", hint=_remote_hint(said))
+
+
+def remote_refs(path: Path, remote: str, pattern: str) -> dict[str, str]:
+    """``{ref: sha}`` of the refs on ``remote`` matching ``pattern`` (``git ls-remote``).
+
+    Raises:
+        KnownError: the remote cannot be reached.
+    """
+    done = _plumb(path, "ls-remote", "--refs", remote, pattern, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace")
+        raise KnownError(f"git could not list the refs of {remote}: {_one_line(said)}.", hint=_remote_hint(said))
+    refs: dict[str, str] = {}
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        sha, _tab, ref = line.partition("\t")
+        if ref:
+            refs[ref.strip()] = sha.strip()
+    return refs
 
 
 def push_ref(path: Path, remote: str, sha: str, ref: str) -> bool:

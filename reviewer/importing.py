@@ -58,6 +58,32 @@ class BadRow(Exception):
 
 
 @dataclass(frozen=True)
+class Replay:
+    """An import received from another machine's log, run again here from the same files.
+
+    The rows it writes must be the ones the other machine's run wrote: they carry its import id
+    and its time, and the run writes no event of its own (the received event is already in the
+    log); ``finish_import`` checks the rows' digests against the event's instead.
+
+    Attributes:
+        event: the received event (its ``object_id`` is the import id; its payload has
+            ``created_at``, ``digests`` and ``rewrote``).
+    """
+
+    event: dict[str, Any]
+
+    @property
+    def import_id(self) -> str:
+        """The import's id, as the other machine's run gave it."""
+        return str(self.event["object_id"])
+
+    @property
+    def created_at(self) -> str:
+        """The time written on every row, as the other machine's run wrote it."""
+        return str((self.event.get("payload") or {})["created_at"])
+
+
+@dataclass(frozen=True)
 class ImportedFile:
     """One input file of an import.
 
@@ -417,6 +443,8 @@ def finish_import(
     strict: bool,
     options: dict[str, Any] | None = None,
     rewrote: dict[str, set[str]] | None = None,
+    created_at: str,
+    replay: Replay | None = None,
 ) -> ImportSummary:
     """Write the pending quarantine rows and the import's audit event; return the summary.
 
@@ -425,6 +453,11 @@ def finish_import(
     when the workspace already held their content. It also carries the digest of the rows that name
     this import in each crowd table (``digests``) and, for earlier imports some of whose rows it
     rewrote, the new digest of the rows they keep (``rewrote``): ``audit verify`` recomputes both.
+    The rows' time (``created_at``) is logged too, so that another machine can run the import again
+    from the same files (``replay``): such a run logs nothing and must match the event's digests.
+
+    Raises:
+        KnownError: (replay) the rows written differ from those the received event vouches for.
     """
     from reviewer.digests import CROWD_TABLES
 
@@ -441,6 +474,17 @@ def finish_import(
     payload["rewrote"] = {
         owner: import_digests(store, owner, sorted(tables)) for owner, tables in sorted((rewrote or {}).items())
     }
+    payload["created_at"] = created_at
+    if replay is not None:
+        logged = replay.event.get("payload") or {}
+        for key in ("digests", "rewrote"):
+            if payload[key] != logged.get(key, {}):
+                raise KnownError(
+                    f"The {source} import {import_id}, run again here from its files, wrote other rows than the "
+                    "machine that made it: this workspace's crowd data before it differs from that machine's.",
+                    hint="Join afresh (`spec-review init --join`), or run `spec-review audit verify` on both machines.",
+                )
+        return ImportSummary(**{**vars(draft), "audit_event_id": str(replay.event.get("id", ""))})
     event = audit.append_event(
         store.db, actor=actor, action=action, object_type="import", object_id=import_id, payload=payload,
     )

@@ -3,9 +3,12 @@
 The model is Gerrit's NoteDb: review metadata stored as commits on refs of the repository it is
 about, so that copies, backups and (with ``sync``) work on many machines come from git itself.
 
-- The ref is ``refs/spec-review/<workspace id>/log``. Each commit's tree holds one file,
-  ``events.json``: the events of one operation, in order, as machine-independent records (id,
-  time, actor, action, object, payload; not the local sequence number or chain hash). The
+- The ref is ``refs/spec-review/<workspace id>/log``. Each commit's tree holds ``events.json``:
+  the events of one operation, in order, as machine-independent records (id, time, actor,
+  action, object, payload; not the local sequence number or chain hash). Beside it, what an
+  event vouches for by digest only travels whole, so another machine can rebuild it: a
+  decision's evidence snapshot (``evidence-<decision id>.json``) and the crowd files an import
+  read (``imports/<sha256>``, up to 50 MB each; a larger one is named by its hash and size). The
   message summarises them; the author is the member who acted; the committer is this machine's
   git identity. A commit is signed when the repository's git is configured to sign
   (``commit.gpgSign``), with git's own gpg or ssh settings.
@@ -404,6 +407,7 @@ def attachment_name(record: dict[str, Any]) -> str | None:
 def _attachments(store: Store, records: Sequence[dict[str, Any]]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for record in records:
+        files.update(_import_files(record))
         name = attachment_name(record)
         if name is None:
             continue
@@ -412,6 +416,54 @@ def _attachments(store: Store, records: Sequence[dict[str, Any]]) -> dict[str, b
         if row is not None and row[0] is not None:
             files[name] = str(row[0]).encode("utf-8")
     return files
+
+
+IMPORTS_FOLDER = "imports"
+MOST_IMPORT_BYTES = 50 * 1024 * 1024
+"""The largest crowd file carried on the log ref (a larger one is named by its hash and size only)."""
+CROWD_IMPORTS = frozenset({"import.ca1", "import.polis"})
+
+
+def import_files(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The files a crowd import's event names (path as given, kind, sha256, bytes), or none."""
+    if record.get("action") not in CROWD_IMPORTS:
+        return []
+    files = (record.get("payload") or {}).get("files")
+    return [f for f in files if isinstance(f, dict) and isinstance(f.get("sha256"), str)] if isinstance(files, list) else []
+
+
+def _import_files(record: dict[str, Any]) -> dict[str, bytes]:
+    """The crowd files an import read, as ``imports/<sha256>`` (those still at their path, unchanged, <= 50 MB).
+
+    A new member then has the evidence after joining. A file that moved or changed since is left
+    out: the receiving machine names it by hash and size and asks for it.
+    """
+    import hashlib
+
+    found: dict[str, bytes] = {}
+    for file in import_files(record):
+        sha, size = file["sha256"], file.get("bytes")
+        if not isinstance(size, int) or size > MOST_IMPORT_BYTES:
+            continue
+        try:
+            data = Path(str(file.get("path", ""))).read_bytes()
+        except OSError:
+            continue
+        if len(data) == size and hashlib.sha256(data).hexdigest() == sha:
+            found[f"{IMPORTS_FOLDER}/{sha}"] = data
+    return found
+
+
+def read_import_files(log: LogRef, commits: Sequence[LogCommit], wanted: set[str]) -> dict[str, bytes]:
+    """The crowd files of ``wanted`` (by sha256) that the imports of ``commits`` carry."""
+    specs: dict[str, str] = {}
+    for commit in commits:
+        for event in commit.events:
+            for file in import_files(event):
+                if file["sha256"] in wanted:
+                    specs.setdefault(file["sha256"], f"{commit.sha}:{IMPORTS_FOLDER}/{file['sha256']}")
+    blobs = gitops.read_blobs(log.repo, list(specs.values()))
+    return {sha: blob for sha, blob in zip(specs, blobs, strict=True) if blob is not None}
 
 
 def read_attachments(log: LogRef, commits: Sequence[LogCommit]) -> dict[str, bytes]:
@@ -459,5 +511,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-__all__ = ["EVENTS_FILE", "REQUIRE_SIGNED", "attachment_name", "read_attachments", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
+__all__ = ["EVENTS_FILE", "REQUIRE_SIGNED", "CROWD_IMPORTS", "IMPORTS_FOLDER", "MOST_IMPORT_BYTES", "attachment_name",
+           "import_files", "read_attachments", "read_import_files", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
            "log_ref"]

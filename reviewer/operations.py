@@ -217,7 +217,8 @@ def run_model_items(workspace: Workspace, items: Sequence[WorkItem], judge: Judg
 # ---- many machines ------------------------------------------------------------------------------
 
 
-def sync(workspace: Workspace, *, remote: str = "origin", actor: str) -> OpResult[SyncReport]:
+def sync(workspace: Workspace, *, remote: str = "origin", actor: str,
+         crowd_files: Sequence[str | os.PathLike[str]] = ()) -> OpResult[SyncReport]:
     """Send and receive the log through ``remote`` (``reviewer.sync``); the changes are the events received.
 
     Not through ``perform``: the events are another machine's (already checked there), and the
@@ -228,7 +229,7 @@ def sync(workspace: Workspace, *, remote: str = "origin", actor: str) -> OpResul
     from reviewer.ops import changes_of, check_actor
 
     check_actor(workspace.store, OPERATIONS["sync"], actor)
-    report = syncing.sync(workspace, remote, actor=actor)
+    report = syncing.sync(workspace, remote, actor=actor, crowd_files=crowd_files)
     changes = changes_of((str(e["id"]), str(e["action"]), str(e["object_type"]), e.get("object_id"),
                           canonical_json(e.get("payload") or {})) for e in report.received)
     return OpResult("sync", report, changes)

@@ -28,6 +28,7 @@ from reviewer.importing import (
     ImportedFile,
     ImportSummary,
     Quarantine,
+    Replay,
     Tally,
     check_input_files,
     dumps,
@@ -148,12 +149,13 @@ def _file_facts(path: Path) -> tuple[str, int, int]:
 class _PolisImport:
     """One Pol.is import run."""
 
-    def __init__(self, store: Store, key: str, *, strict: bool, progress: Progress, import_id: str) -> None:
+    def __init__(self, store: Store, key: str, *, strict: bool, progress: Progress, import_id: str,
+                 created_at: str | None = None) -> None:
         self.conn = store.db.conn
         self.key = key
         self.import_id = import_id
         self.rewrote: dict[str, set[str]] = {}
-        self.created = now()
+        self.created = created_at or now()
         self.tally = Tally()
         self.tally.ensure(ROW_KINDS)
         self.quarantine = Quarantine(store, SOURCE, import_id, strict=strict, created_at=self.created)
@@ -406,6 +408,7 @@ def import_polis(
     strict: bool = False,
     progress: Progress | None = None,
     actor: str = APP_ACTOR,
+    replay: Replay | None = None,
 ) -> ImportSummary:
     """Import one Pol.is conversation export.
 
@@ -417,6 +420,7 @@ def import_polis(
         strict: fail the whole import on the first bad row instead of quarantining it.
         progress: receives lines read; raising ``Cancelled`` from ``tick`` rolls back.
         actor: who imports, for the audit event.
+        replay: an import received from another machine, run again from its files (no event is written).
 
     Returns:
         What was added, unchanged, updated, in conflict and quarantined (statements, participants, votes).
@@ -435,7 +439,7 @@ def import_polis(
     progress.start(sum(f[2] for f in facts.values()), f"Importing Pol.is conversation {key}")
     try:
         summary = _run(store, key, comments_path, votes_path, facts, strict=strict, progress=progress,
-                       actor=actor)
+                       actor=actor, replay=replay)
     finally:
         progress.finish()
     return summary
@@ -451,10 +455,12 @@ def _run(
     strict: bool,
     progress: Progress,
     actor: str,
+    replay: Replay | None,
 ) -> ImportSummary:
-    import_id = new_id()
+    import_id = replay.import_id if replay else new_id()
     with import_transaction(store, "importing the Pol.is export"):
-        run = _PolisImport(store, key, strict=strict, progress=progress, import_id=import_id)
+        run = _PolisImport(store, key, strict=strict, progress=progress, import_id=import_id,
+                           created_at=replay.created_at if replay else None)
         n_comments = run.comments(comments_path)
         n_votes = run.votes(votes_path)
         files = [
@@ -464,5 +470,6 @@ def _run(
         summary = finish_import(
             store, source=SOURCE, action="import.polis", actor=actor, import_id=import_id, files=files,
             tally=run.tally, quarantine=run.quarantine, strict=strict, options={"key": key}, rewrote=run.rewrote,
+            created_at=run.created, replay=replay,
         )
     return summary

@@ -15,8 +15,10 @@ No workspace, database or app state is needed: anyone can check the board's reco
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +57,8 @@ class Published:
     events: int
 
 
-def publish(workspace: Workspace, remote: str = "origin", *, actor: str) -> Published:
+def publish(workspace: Workspace, remote: str = "origin", *, actor: str,
+            crowd_files: Sequence[str | os.PathLike[str]] = ()) -> Published:
     """Sync the log with ``remote``, then write and push the report of it.
 
     Raises:
@@ -64,7 +67,7 @@ def publish(workspace: Workspace, remote: str = "origin", *, actor: str) -> Publ
     from reviewer.report import RENDERERS, build_report
     from reviewer.sync import sync
 
-    synced = sync(workspace, remote, actor=actor)
+    synced = sync(workspace, remote, actor=actor, crowd_files=crowd_files)
     log = workspace.store.log_ref
     repo, ref = log.repo, report_ref(workspace.config.id)
     data = build_report(workspace)

@@ -14,9 +14,13 @@ their ids and times); the record is rebuilt from the log into a scratch database
 (``rebuild.rebuild_workspace``) that must match it, and the tables a received event can change are
 replaced by the scratch database's in one transaction (the app may stay open meanwhile).
 
+Crowd imports received (CA-1, Pol.is) are run again in the scratch database from the files their
+commits carry (or files given by content, ``crowd_files``), with the import's own id and time; the
+rows must match the event's digests.
+
 A remote log that is not a descendant of what this machine last saw of it was rewritten: it is
 refused, and nothing is fast-forwarded over it. So is a remote event of a kind whose rows travel
-only as digests (imports, model runs, rule runs, spec commits): the rows are not on the ref yet.
+only as digests (format imports, model runs, rule runs, spec commits): the rows are not on the ref yet.
 """
 
 from __future__ import annotations
@@ -26,15 +30,23 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewer import audit, gitops
+from reviewer.digests import CROWD_TABLES
 from reviewer.errors import KnownError
 from reviewer.ids import utc_now
 from reviewer.locking import workspace_lock
-from reviewer.logref import LogCommit, read_attachments
+from reviewer.logref import (
+    CROWD_IMPORTS,
+    LogCommit,
+    import_files,
+    read_attachments,
+    read_import_files,
+)
 from reviewer.store import Store, sql_errors
 from reviewer.workspace_file import DB_FILE
 
@@ -43,8 +55,10 @@ if TYPE_CHECKING:
 
 # Events whose rows travel whole in their payload: a machine that receives them can rebuild them.
 RECEIVABLE = frozenset({
-    "member.add", "member.role_add", "member.role_remove", "quorum.set", "workspace.set", "proposal.add",
-    "evidence.link", "evidence.unlink", "stance.set", "decision.record",
+    "workspace.create", "member.add", "member.role_add", "member.role_remove", "quorum.set", "workspace.set",
+    "proposal.add", "evidence.link", "evidence.unlink", "stance.set", "decision.record",
+    # Crowd imports travel as their files (``imports/<sha256>`` on the log ref) and are run again here.
+    *CROWD_IMPORTS,
 })
 MOST_PUSH_TRIES = 3
 
@@ -138,8 +152,12 @@ def tracking_ref(workspace_id: str, remote: str) -> str:
     return f"refs/spec-review/{workspace_id}/remotes/{remote}/log"
 
 
-def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-review") -> SyncReport:
+def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-review",
+         crowd_files: Sequence[str | os.PathLike[str]] = ()) -> SyncReport:
     """Sync the workspace's log ref with ``remote`` (see the module's description).
+
+    ``crowd_files`` are crowd files a received import needs that its log commit does not carry
+    (larger than 50 MB, or moved before it was published); they are matched by content.
 
     Raises:
         KnownError: no such remote, git could not reach it, the remote's log was rewritten, both
@@ -166,7 +184,7 @@ def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-rev
             local_tip = log.tip()
             if remote_tip is not None and remote_tip != local_tip:
                 if local_tip is None or gitops.is_ancestor(repo, local_tip, remote_tip):
-                    received += _receive(workspace, log, local_tip, remote_tip)
+                    received += _receive(workspace, log, local_tip, remote_tip, crowd_files)
                     local_tip = remote_tip
                 elif not gitops.is_ancestor(repo, remote_tip, local_tip):
                     # Both sides have new events: a merge commit joins the two histories, and the
@@ -176,7 +194,7 @@ def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-rev
                         repo, {}, f"merge: the log on {remote}\n\nBoth machines had new events; no events of its own.\n",
                         author=(actor, ""), parents=[local_tip, remote_tip], sign=log.signs(),
                     )
-                    received += _receive(workspace, log, local_tip, merge)
+                    received += _receive(workspace, log, local_tip, merge, crowd_files)
                     local_tip = merge
             if local_tip is None or local_tip == remote_tip:
                 _remember_remote(log, remote, local_tip)
@@ -247,7 +265,8 @@ def _count_commits(repo: Path, tip: str, base: str | None) -> int:
 # ---- receiving --------------------------------------------------------------------------------
 
 
-def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: str) -> list[dict[str, Any]]:
+def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: str,
+             crowd_files: Sequence[str | os.PathLike[str]] = ()) -> list[dict[str, Any]]:
     """Apply the log up to ``remote_tip`` (a fast-forward, or a merge just made); returns the events new here."""
     from reviewer.rebuild import rebuild_workspace
 
@@ -292,6 +311,7 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                 for event in order[same:]:
                     audit.append_received(copied.db, event)
             audit.reset_anchor(copied.db)  # the copy's own anchor, beside it, at its new head
+            imported = _run_received_imports(copied, log, commits, new, crowd_files, folder)
             from reviewer.workspace import Workspace as _Workspace
 
             report = rebuild_workspace(_Workspace(workspace.root, workspace.config, copied), folder / "rebuilt.db")
@@ -305,7 +325,7 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                 + "; ".join(problems[:3]) + ". Nothing was changed.",
                 hint="Run `spec-review audit verify WORKSPACE` here and on the machine that sent them.",
             )
-        _apply_in_place(store, folder / "rebuilt.db")
+        _apply_in_place(store, folder / "rebuilt.db", SYNCED_TABLES + (CROWD_TABLES if imported else ()))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     last = workspace.store.db.execute("SELECT seq, id FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -314,6 +334,69 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                          hint="Run sync again.")
     log.remember(remote_tip, (int(last[0]), str(last[1])) if last else None)
     return new
+
+
+def _run_received_imports(copied: Store, log: Any, commits: list[LogCommit], received: list[dict[str, Any]],
+                          crowd_files: Sequence[str | os.PathLike[str]], folder: Path) -> bool:
+    """Run the received crowd imports again in ``copied``, in order, from the files they read.
+
+    Each file comes from the log ref (``imports/<sha256>``), else from ``crowd_files`` or the path
+    the import named, matched by content. Returns whether any import ran.
+
+    Raises:
+        KnownError: a file is nowhere to be had, an import was logged by a version that did not log
+            its rows' time, or a run writes other rows than the event vouches for.
+    """
+    from reviewer import ca1, polis
+    from reviewer.importing import Replay, file_sha256
+
+    imports = [e for e in received if e.get("action") in CROWD_IMPORTS]
+    if not imports:
+        return False
+    wanted = {f["sha256"] for e in imports for f in import_files(e)}
+    carried = read_import_files(log, commits, wanted)
+    given: dict[str, Path] = {}
+    for name in [*crowd_files, *(f.get("path", "") for e in imports for f in import_files(e))]:
+        path = Path(name)
+        if path.is_file() and len(given) < len(wanted):
+            given.setdefault(file_sha256(path)[0], path)
+    for event in imports:
+        payload = event.get("payload") or {}
+        if "created_at" not in payload:
+            raise KnownError(
+                f"The import {event.get('object_id')} was logged by an older version of Spec Review, which did not "
+                "log its rows' time: it cannot be run again here. Nothing was received.",
+                hint="Copy the workspace folder from the machine that made it instead of joining or syncing.",
+            )
+        paths: dict[str, Path] = {}
+        missing: list[str] = []
+        for file in import_files(event):
+            sha, name = file["sha256"], Path(str(file.get("path", "file"))).name or "file"
+            if sha in carried:
+                path = folder / "imports" / sha / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(carried[sha])
+                paths[str(file.get("kind"))] = path
+            elif sha in given:
+                paths[str(file.get("kind"))] = given[sha]
+            else:
+                missing.append(f"{name} ({file.get('bytes', '?'):,} bytes, sha256 {sha[:12]}…)"
+                               if isinstance(file.get("bytes"), int) else f"{name} (sha256 {sha[:12]}…)")
+        if missing:
+            raise KnownError(
+                f"An import made on another machine read {', '.join(missing)}, which its log commit does not carry "
+                "(larger than 50 MB, or moved before it was written to the log). Nothing was received.",
+                hint="Get the file from whoever imported it and give it with --crowd-file PATH (matched by content).",
+            )
+        replay = Replay(event)
+        strict = bool(payload.get("strict"))
+        if event["action"] == "import.ca1":
+            ca1.import_ca1(copied, list(paths.values()), strict=strict, actor=str(event.get("actor")), replay=replay)
+        else:
+            key = str((payload.get("options") or {}).get("key", ""))
+            polis.import_polis(copied, paths["comments"], paths["votes"], key=key, strict=strict,
+                               actor=str(event.get("actor")), replay=replay)
+    return True
 
 
 def _attach_evidence(rebuilt: Path, received: list[dict[str, Any]], attachments: dict[str, bytes]) -> list[Any]:
@@ -403,7 +486,7 @@ SYNCED_TABLES = (
 )
 
 
-def _apply_in_place(store: Store, rebuilt: Path) -> None:
+def _apply_in_place(store: Store, rebuilt: Path, tables: Sequence[str] = SYNCED_TABLES) -> None:
     """Make the live database's record the rebuilt one, in one transaction.
 
     Only the tables a received event can change are rewritten, row for row in the rebuilt order;
@@ -421,10 +504,10 @@ def _apply_in_place(store: Store, rebuilt: Path) -> None:
         with sql_errors("applying the received record"), store.db.atomic():
             triggers = conn.execute(
                 "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' AND tbl_name IN"
-                f" ({','.join('?' * len(SYNCED_TABLES))})", SYNCED_TABLES).fetchall()
+                f" ({','.join('?' * len(tables))})", tuple(tables)).fetchall()
             for name, _sql in triggers:
                 conn.execute(f"DROP TRIGGER main.{name}")
-            for table in SYNCED_TABLES:
+            for table in tables:
                 (sql,) = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
                                       [table]).fetchone()
                 order = "" if "WITHOUT ROWID" in sql.upper() else " ORDER BY rowid"

@@ -372,7 +372,7 @@ def _write_new_workspace(root: Path, config: WorkspaceConfig, *, baseline: str) 
                 store.db, actor=APP_ACTOR, action="workspace.create", object_type="workspace",
                 object_id=config.id,
                 payload={"spec_repo": config.spec_repo, "spec_file": config.spec_file, "baseline_revision": baseline,
-                         "created_at": config.created_at},
+                         "created_at": config.created_at, "name": config.name},
             )
         # Fold the write-ahead log back so the folder can be moved as plain files.
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

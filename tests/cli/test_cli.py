@@ -82,7 +82,7 @@ def test_init_status_and_proposals_on_existing_repo(capsys, tmp_path):
     [
         (["status", "{tmp}/nowhere"], "does not exist"),
         (["status", "{tmp}"], "not a Spec Review workspace"),
-        (["init", "{tmp}/ws"], "either --demo or --spec-repo"),
+        (["init", "{tmp}/ws"], "one of --demo, --spec-repo PATH or --join URL"),
         (["init", "{tmp}/ws", "--spec-repo", "{tmp}/nothing"], "does not exist"),
         (["spec", "check", "{tmp}/missing.md"], "missing.md"),
         (["spec", "sections", "{tmp}"], "folder"),

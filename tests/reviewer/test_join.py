@@ -1,0 +1,112 @@
+"""Joining a board: a new machine clones the spec repository and rebuilds the workspace from its log ref."""
+
+import pytest
+
+from cli.main import main
+from reviewer import governance, operations
+from reviewer.digests import CROWD_TABLES
+from reviewer.errors import KnownError
+from reviewer.join import join
+from reviewer.replay import verify_workspace
+from reviewer.spec import parse_spec
+from reviewer.workspace import Workspace
+from tests.datapaths import POLIS_SAMPLE, model_spec
+from tests.helpers import git, spec_repo_with
+from tests.reviewer.test_sync_imports import _ca1_file
+
+SECTION = "avoid_targeted_political_manipulation"
+
+
+def _record(ws):
+    """What a member sees of the board: events, members, proposals, decisions and the crowd rows' digests."""
+    db = ws.store.db
+    return {
+        "events": db.execute("SELECT id, at, actor, action, object_id, payload, hash FROM audit_events ORDER BY seq").fetchall(),
+        "members": [(m.name, m.roles) for m in governance.list_members(ws.store)],
+        "proposals": db.execute("SELECT * FROM proposals ORDER BY id").fetchall(),
+        "decisions": db.execute("SELECT * FROM decisions ORDER BY id").fetchall(),
+        "crowd": {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in CROWD_TABLES},
+    }
+
+
+@pytest.fixture
+def board(tmp_path):
+    """A board's workspace on a spec repository whose remote has its branch and the board's log."""
+    old = model_spec("2025-04-11").read_text(encoding="utf-8")
+    new = model_spec("2025-09-12").read_text(encoding="utf-8")
+    repo = spec_repo_with(tmp_path / "repo", old)
+    branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", f"--initial-branch={branch}", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "--quiet", "origin", branch)
+    with Workspace.create(tmp_path / "ws-a", spec_repo=repo, name="Root-level board") as ws:
+        operations.add_member(ws, "Amara Okafor", ["reviewer", "editor"], actor="Amara Okafor")
+        operations.add_member(ws, "Jonas Lindqvist", ["reviewer"], actor="Amara Okafor")
+        ca1 = operations.import_ca1(ws, [_ca1_file(tmp_path / "files")], actor="Amara Okafor").value
+        operations.import_polis(ws, POLIS_SAMPLE / "comments.csv", POLIS_SAMPLE / "participants-votes.csv",
+                                key="sample", actor="Amara Okafor")
+        proposal = operations.add_proposal(
+            ws, actor="Amara Okafor", changes=[(SECTION, parse_spec(new).section(SECTION).text)],
+            title="Targeted political manipulation, as clarified in 2025-09",
+            intent="Say plainly which persuasion is targeted manipulation.", kind="clarification").value
+        justification = ws.store.db.execute("SELECT id FROM justifications WHERE import_id = ? LIMIT 1",
+                                            [ca1.import_id]).fetchone()[0]
+        operations.link(ws, proposal.id, justification, actor="Amara Okafor", note="On point.")
+        operations.decide(ws, proposal.id, "adopt", "The crowd supports it.", actor="Jonas Lindqvist")
+        operations.sync(ws, actor="Amara Okafor")
+    return tmp_path / "ws-a", remote, proposal.id
+
+
+def test_a_joined_workspace_equals_the_board_it_joined(board, tmp_path):
+    a_root, remote, proposal_id = board
+    joined, report = join(tmp_path / "ws-b", str(remote), actor="Ada Byron")
+    with joined as b, Workspace.open(a_root) as a:
+        assert b.config.id == a.config.id and b.config.name == "Root-level board"
+        assert (b.root / "spec" / ".git").is_dir() and b.load_spec().text == a.load_spec().text
+        assert len(report.received) == len(_record(a)["events"])
+        assert _record(b) == _record(a)  # the same record, chain hashes included
+        assert governance.proposal_status(b.store, proposal_id).status == governance.proposal_status(
+            a.store, proposal_id).status
+        assert verify_workspace(b).ok
+        # The new member works and syncs like any other.
+        operations.decide(b, proposal_id, "adopt", "Agreed.", actor="Amara Okafor")
+        operations.sync(b, actor="Amara Okafor")
+    with Workspace.open(a_root) as a:
+        operations.sync(a, actor="Amara Okafor")
+        assert len(governance.decisions_for(a.store, proposal_id)) == 2 and verify_workspace(a).ok
+
+
+def test_joining_from_the_command_line(board, tmp_path, capsys):
+    _a_root, remote, _proposal_id = board
+    assert main(["init", str(tmp_path / "ws-c"), "--join", str(remote), "--by", "Ada Byron"]) == 0
+    out = capsys.readouterr().out
+    assert "Joined" in out and "Root-level board" in out
+    with Workspace.open(tmp_path / "ws-c") as c:
+        assert verify_workspace(c).ok
+
+
+def test_joining_what_holds_no_board_says_so_and_leaves_nothing(tmp_path):
+    repo = spec_repo_with(tmp_path / "repo", model_spec("2025-04-11").read_text(encoding="utf-8"))
+    with pytest.raises(KnownError, match="holds no Spec Review log") as e:
+        join(tmp_path / "ws", str(repo), actor="Ada Byron")
+    assert "sync" in e.value.hint
+    assert not (tmp_path / "ws").exists() or not any((tmp_path / "ws").iterdir())
+    with pytest.raises(KnownError, match="could not clone"):
+        join(tmp_path / "ws", str(tmp_path / "nowhere"), actor="Ada Byron")
+
+
+def test_joining_asks_which_board_when_the_repository_holds_several(board, tmp_path):
+    a_root, remote, _proposal_id = board
+    with Workspace.open(a_root) as a:
+        repo = a.spec_repo_path
+        first = a.config.id
+    with Workspace.create(tmp_path / "ws-other", spec_repo=repo) as other:
+        operations.sync(other, actor="Amara Okafor")
+        second = other.config.id
+    with pytest.raises(KnownError, match="holds the logs of 2 workspaces") as e:
+        join(tmp_path / "ws-b", str(remote), actor="Ada Byron")
+    assert "--workspace-id" in e.value.hint
+    joined, _report = join(tmp_path / "ws-b", str(remote), workspace_id=second, actor="Ada Byron")
+    with joined as b:
+        assert b.config.id == second != first
