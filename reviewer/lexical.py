@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from reviewer import audit
+from reviewer.digests import EMPTY, writer_rows_digest
 from reviewer.errors import KnownError
-from reviewer.ids import stable_id, utc_now
+from reviewer.ids import new_id, stable_id, utc_now
 from reviewer.judges.data import prompt_messages, response_messages
 from reviewer.progress import NoProgress, Progress
 from reviewer.spec import Section, SpecDocument
@@ -158,16 +159,26 @@ def grade_lexical(store: Store, spec: SpecDocument, *, spec_revision: str | None
          section_ids[j], int(grades[i, j]), now)
         for i in range(len(conversations)) for j in range(len(section_ids))
     ]
+    run_id = new_id()
     with sql_errors("saving relevance grades"), store.db.atomic():
+        # The run names itself on its rows (``import_id``), and its event carries their digest, as an
+        # import's does: audit verify checks them, and another machine rebuilds them from the log.
+        replaced = [str(r[0]) for r in store.db.execute(
+            "SELECT DISTINCT import_id FROM relevance_grades WHERE grader_kind = 'rule' AND grader = ?"
+            " AND import_id IS NOT NULL", [GRADER])]
         store.db.execute("DELETE FROM relevance_grades WHERE grader_kind = 'rule' AND grader = ?", [GRADER])
         store.db.conn.executemany(
-            "INSERT INTO relevance_grades (id, conversation_id, section_id, grade, grader_kind, grader, created_at)"
-            f" VALUES (?, ?, ?, ?, 'rule', '{GRADER}', ?)", rows)
+            "INSERT INTO relevance_grades (id, conversation_id, section_id, grade, grader_kind, grader, created_at,"
+            f" import_id) VALUES (?, ?, ?, ?, 'rule', '{GRADER}', ?, ?)", [(*row, run_id) for row in rows])
         by_grade = {g: int((grades == g).sum()) for g in range(1, 6)}
         audit.append_event(store.db, actor=actor, action="relevance.lexical", object_type="relevance",
-                           object_id=None, payload={"grader": GRADER, "conversations": len(conversations),
-                                                    "sections": len(section_ids), "grades": len(rows),
-                                                    "by_grade": by_grade, "spec_revision": spec_revision})
+                           object_id=run_id, payload={
+                               "grader": GRADER, "conversations": len(conversations), "sections": len(section_ids),
+                               "grades": len(rows), "by_grade": by_grade, "spec_revision": spec_revision,
+                               "digests": {"relevance_grades": writer_rows_digest(
+                                   store.db.conn, "relevance_grades", run_id).to_json()},
+                               "rewrote": {old: {"relevance_grades": EMPTY.to_json()} for old in sorted(replaced)},
+                           })
     progress.tick()
     progress.finish()
     return LexicalSummary(grader=GRADER, conversations=len(conversations), sections=len(section_ids),

@@ -7,8 +7,9 @@ about, so that copies, backups and (with ``sync``) work on many machines come fr
   the events of one operation, in order, as machine-independent records (id, time, actor,
   action, object, payload; not the local sequence number or chain hash). Beside it, what an
   event vouches for by digest only travels whole, so another machine can rebuild it: a
-  decision's evidence snapshot (``evidence-<decision id>.json``) and the crowd files an import
-  read (``imports/<sha256>``, up to 50 MB each; a larger one is named by its hash and size). The
+  decision's evidence snapshot (``evidence-<decision id>.json``), the crowd files an import
+  read (``imports/<sha256>``, up to 50 MB each; a larger one is named by its hash and size), and
+  the rows of runs and format imports (``rows/<event id>.json``, ``reviewer.log_rows``). The
   message summarises them; the author is the member who acted; the committer is this machine's
   git identity. A commit is signed when the repository's git is configured to sign
   (``commit.gpgSign``), with git's own gpg or ssh settings.
@@ -33,6 +34,7 @@ from typing import Any
 from reviewer import gitops
 from reviewer.audit import canonical_json
 from reviewer.errors import KnownError
+from reviewer.log_rows import carries_rows, rows_blob, rows_name
 from reviewer.store import Store, sql_errors
 
 EVENTS_FILE = "events.json"
@@ -408,6 +410,9 @@ def _attachments(store: Store, records: Sequence[dict[str, Any]]) -> dict[str, b
     files: dict[str, bytes] = {}
     for record in records:
         files.update(_import_files(record))
+        if carries_rows(record):
+            with sql_errors("reading the rows an event vouches for"):
+                files[rows_name(record)] = rows_blob(store.db.conn, record)
         name = attachment_name(record)
         if name is None:
             continue
@@ -452,6 +457,14 @@ def _import_files(record: dict[str, Any]) -> dict[str, bytes]:
         if len(data) == size and hashlib.sha256(data).hexdigest() == sha:
             found[f"{IMPORTS_FOLDER}/{sha}"] = data
     return found
+
+
+def read_rows(log: LogRef, commits: Sequence[LogCommit], wanted: set[str]) -> dict[str, bytes]:
+    """The rows the events of ``wanted`` (by id) carry, by event id (``reviewer.log_rows``)."""
+    specs = {str(e["id"]): f"{c.sha}:{rows_name(e)}" for c in commits for e in c.events
+             if str(e.get("id")) in wanted and carries_rows(e)}
+    blobs = gitops.read_blobs(log.repo, list(specs.values()))
+    return {event_id: blob for event_id, blob in zip(specs, blobs, strict=True) if blob is not None}
 
 
 def read_import_files(log: LogRef, commits: Sequence[LogCommit], wanted: set[str]) -> dict[str, bytes]:
@@ -512,5 +525,5 @@ def _one_line(text: str) -> str:
 
 
 __all__ = ["EVENTS_FILE", "REQUIRE_SIGNED", "CROWD_IMPORTS", "IMPORTS_FOLDER", "MOST_IMPORT_BYTES", "attachment_name",
-           "import_files", "read_attachments", "read_import_files", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
+           "import_files", "read_attachments", "read_import_files", "read_rows", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
            "log_ref"]

@@ -211,7 +211,7 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
                 record.rule_labels_complete = record.model_labels_complete = False
         elif action in ("import.ca1", "import.polis") and object_id:
             _replay_import(record, object_id, payload, whole=True)
-        elif action in ("import.rankings", "import.relevance") and object_id:
+        elif action in ("import.rankings", "import.relevance", "relevance.lexical") and object_id:
             _replay_import(record, object_id, payload, whole=False)
         elif action == "evidence.rule":
             if "labels" in payload:

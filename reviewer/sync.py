@@ -40,12 +40,14 @@ from reviewer.digests import CROWD_TABLES
 from reviewer.errors import KnownError
 from reviewer.ids import utc_now
 from reviewer.locking import workspace_lock
+from reviewer.log_rows import ROW_IMPORTS
 from reviewer.logref import (
     CROWD_IMPORTS,
     LogCommit,
     import_files,
     read_attachments,
     read_import_files,
+    read_rows,
 )
 from reviewer.store import Store, sql_errors
 from reviewer.workspace_file import DB_FILE
@@ -57,8 +59,10 @@ if TYPE_CHECKING:
 RECEIVABLE = frozenset({
     "workspace.create", "member.add", "member.role_add", "member.role_remove", "quorum.set", "workspace.set",
     "proposal.add", "evidence.link", "evidence.unlink", "stance.set", "decision.record",
-    # Crowd imports travel as their files (``imports/<sha256>`` on the log ref) and are run again here.
-    *CROWD_IMPORTS,
+    # Crowd imports travel as their files (``imports/<sha256>`` on the log ref) and are run again here;
+    # format imports, rule runs, lexical grades and model runs as their rows (``rows/<event id>.json``).
+    *CROWD_IMPORTS, *ROW_IMPORTS, "evidence.rule", "judge.start", "judge.resume", "judge.finish", "judge.fail",
+    "judge.cancel",
 })
 MOST_PUSH_TRIES = 3
 
@@ -312,6 +316,7 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                     audit.append_received(copied.db, event)
             audit.reset_anchor(copied.db)  # the copy's own anchor, beside it, at its new head
             imported = _run_received_imports(copied, log, commits, new, crowd_files, folder)
+            rows = _write_received_rows(copied, log, commits, new)
             from reviewer.workspace import Workspace as _Workspace
 
             report = rebuild_workspace(_Workspace(workspace.root, workspace.config, copied), folder / "rebuilt.db")
@@ -325,7 +330,8 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                 + "; ".join(problems[:3]) + ". Nothing was changed.",
                 hint="Run `spec-review audit verify WORKSPACE` here and on the machine that sent them.",
             )
-        _apply_in_place(store, folder / "rebuilt.db", SYNCED_TABLES + (CROWD_TABLES if imported else ()))
+        _apply_in_place(store, folder / "rebuilt.db",
+                        SYNCED_TABLES + (CROWD_TABLES if imported else ()) + (ROW_TABLES if rows else ()))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     last = workspace.store.db.execute("SELECT seq, id FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -399,6 +405,35 @@ def _run_received_imports(copied: Store, log: Any, commits: list[LogCommit], rec
     return True
 
 
+def _write_received_rows(copied: Store, log: Any, commits: list[LogCommit], received: list[dict[str, Any]]) -> bool:
+    """Write the rows the received events carry into ``copied``, in the log's order; whether any were.
+
+    Raises:
+        KnownError: an event that vouches for rows by digest has none on the log ref (it was
+            written by a version that did not carry them).
+    """
+    from reviewer.log_rows import carries_rows, write_rows
+
+    wanted = [e for e in received if carries_rows(e)]
+    if not wanted:
+        return False
+    blobs = read_rows(log, commits, {str(e["id"]) for e in wanted})
+    # Labels refer to proposals that only the rebuild writes (from the log): the rebuild checks
+    # every reference once its record is whole.
+    copied.db.execute("PRAGMA foreign_keys = OFF")
+    with sql_errors("writing the received rows"), copied.db.atomic():
+        for event in wanted:
+            blob = blobs.get(str(event["id"]))
+            if blob is None:
+                raise KnownError(
+                    f"The log commit of event {event['id']} ({event['action']}) does not carry the rows it vouches "
+                    "for: it was written by an older version of Spec Review. Nothing was received.",
+                    hint="Copy the workspace folder from the machine that made it instead of joining or syncing.",
+                )
+            write_rows(copied.db.conn, event, blob)
+    return True
+
+
 def _attach_evidence(rebuilt: Path, received: list[dict[str, Any]], attachments: dict[str, bytes]) -> list[Any]:
     """Give the received decisions the evidence snapshots their commits carry, then check the record again.
 
@@ -425,13 +460,24 @@ def _attach_evidence(rebuilt: Path, received: list[dict[str, Any]], attachments:
 
 
 def _check_receivable(events: list[dict[str, Any]]) -> None:
+    from reviewer.log_rows import carries_rows
+
     refused = sorted({str(e.get("action")) for e in events} - RECEIVABLE)
     if refused:
         raise KnownError(
             f"The remote's log holds events this version cannot receive yet ({', '.join(refused)}): their rows are "
             "not on the log ref. Nothing was received.",
-            hint="Make imports, model runs and spec commits on one machine and copy its workspace folder to the "
-                 "others until joining and syncing them is built.",
+            hint="Make spec commits and proposal imports on one machine and copy its workspace folder to the "
+                 "others until syncing them is built.",
+        )
+    # Runs and format imports logged before their rows travelled vouch for rows no machine can rebuild.
+    old = sorted({str(e.get("action")) for e in events
+                  if e.get("action") in (*ROW_IMPORTS, "evidence.rule") and not carries_rows(e)})
+    if old:
+        raise KnownError(
+            f"The remote's log holds events written by an older version of Spec Review ({', '.join(old)}) whose rows "
+            "are not on the log ref. Nothing was received.",
+            hint="Copy the workspace folder from the machine that made them instead of joining or syncing.",
         )
 
 
@@ -478,7 +524,9 @@ def _backup(store: Store, target: Path) -> None:
         out.close()
 
 
-# The tables a received event can change (the crowd data, model runs and caches it cannot touch).
+ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs", "judge_job_items")
+"""Tables replaced too when received events carried rows (``reviewer.log_rows``)."""
+# The tables any received event can change (caches and machine-local tables are never touched).
 SYNCED_TABLES = (
     "audit_events", "workspace_info", "members", "member_role_changes", "quorum_settings", "proposals",
     "proposal_sections", "proposal_conversations", "decisions", "spec_commits", "proposal_commit_state",

@@ -3,7 +3,7 @@
 import pytest
 
 from cli.main import main
-from reviewer import governance, operations
+from reviewer import gitops, governance, operations
 from reviewer.digests import CROWD_TABLES
 from reviewer.errors import KnownError
 from reviewer.join import join
@@ -27,6 +27,10 @@ def _record(ws):
         "decisions": db.execute("SELECT * FROM decisions ORDER BY id").fetchall(),
         "crowd": {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in CROWD_TABLES},
     }
+
+
+def _rows(ws, table):
+    return sorted(ws.store.db.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
 
 
 @pytest.fixture
@@ -110,3 +114,24 @@ def test_joining_asks_which_board_when_the_repository_holds_several(board, tmp_p
     joined, _report = join(tmp_path / "ws-b", str(remote), workspace_id=second, actor="Ada Byron")
     with joined as b:
         assert b.config.id == second != first
+
+
+def test_the_demo_board_can_be_joined_whole(demo_workspace, tmp_path):
+    """The demo's log holds every kind that travels: crowd imports, a ranker run, grades, rule labels, decisions."""
+    remote = tmp_path / "remote.git"
+    spec = demo_workspace / "spec"
+    branch = git(spec, "rev-parse", "--abbrev-ref", "HEAD")
+    git(tmp_path, "init", "--quiet", "--bare", f"--initial-branch={branch}", str(remote))
+    git(spec, "remote", "add", "origin", str(remote))
+    git(spec, "push", "--quiet", "--tags", "origin", branch)
+    with Workspace.open(demo_workspace) as a:
+        operations.sync(a, actor="Amara Okafor")
+        expected = _record(a)
+        tables = {t: _rows(a, t) for t in ("stance_labels", "relevance_grades", "ranker_rankings", "evidence_current")}
+    assert {"import.ca1", "import.rankings", "import.relevance", "evidence.rule"} <= {e[3] for e in expected["events"]}
+    joined, _report = join(tmp_path / "joined", str(remote), actor="Ada Byron")
+    with joined as b:
+        assert _record(b) == expected
+        assert {t: _rows(b, t) for t in tables} == tables
+        assert b.releases() == gitops.list_tags(spec)  # the releases came with the clone
+        assert verify_workspace(b).ok

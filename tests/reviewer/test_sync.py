@@ -6,14 +6,14 @@ import subprocess
 
 import pytest
 
-from reviewer import governance, operations
+from reviewer import gitops, governance, operations
 from reviewer.errors import KnownError
 from reviewer.logref import event_record
 from reviewer.replay import verify_workspace
 from reviewer.sync import tracking_ref
 from reviewer.workspace import Workspace
-from tests.datapaths import ROOT_LEVEL, SPLIT_BY_COUNTRY
-from tests.helpers import bare_remote, git
+from tests.datapaths import DEMO, ROOT_LEVEL, SPLIT_BY_COUNTRY, USER_LEVEL
+from tests.helpers import bare_remote, git, git_bytes
 
 
 @pytest.fixture
@@ -142,14 +142,63 @@ def test_a_rewritten_remote_log_is_refused(machines, tmp_path):
         assert [m.name for m in governance.list_members(a.store)].count("Ada Byron") == 1
 
 
-def test_events_whose_rows_do_not_travel_yet_are_not_received(machines, tmp_path):
+def _rows(ws, table, where="1"):
+    return ws.store.db.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY rowid").fetchall()
+
+
+def test_runs_travel_as_their_rows(machines, tmp_path):
     a_root, b_root, _remote = machines
     with Workspace.open(a_root) as a:
-        operations.grade_lexical(a, actor="Amara Okafor")  # relevance grades: rows vouched for by digest only
+        operations.grade_lexical(a, actor="Amara Okafor")  # grades only this run's BM25 over all conversations makes
+        operations.grade_lexical(a, actor="Amara Okafor")  # again: the first run's grades are replaced
+        rankings = tmp_path / "rankings.jsonl"  # the demo's ranker run, as a new run
+        rankings.write_text((DEMO / "rankings.jsonl").read_text(encoding="utf-8").replace(
+            json.loads((DEMO / "rankings.jsonl").read_text(encoding="utf-8").splitlines()[0])["run_id"],
+            "0b9f4c1e-8d2a-4c3b-9e5f-6a7d8c9b0a1f"), encoding="utf-8")
+        operations.import_file(a, "rankings", rankings, actor="Amara Okafor")
+        operations.sync(a, actor="Amara Okafor")
+        grades, rankings_rows, runs = _rows(a, "relevance_grades"), _rows(a, "ranker_rankings"), _rows(a, "ranker_runs")
+    assert len(grades) > 100 and len(runs) == 2
+    with Workspace.open(b_root) as b:
+        received = operations.sync(b, actor="Jonas Lindqvist").value.received
+        assert [e["action"] for e in received] == ["relevance.lexical", "relevance.lexical", "import.rankings"]
+        assert _rows(b, "relevance_grades") == grades  # the same rows, in the same order
+        assert _rows(b, "ranker_rankings") == rankings_rows and _rows(b, "ranker_runs") == runs
+        assert verify_workspace(b).ok
+
+
+def test_rows_tampered_on_the_log_ref_are_not_received(machines, tmp_path):
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.grade_lexical(a, actor="Amara Okafor")
+        log = a.store.log_ref
+        tip = log.tip()
+        (event,) = log.commits(tip)[-1].events
+        rows = json.loads(git(a.spec_repo_path, "cat-file", "blob", f"{tip}:rows/{event['id']}.json"))
+        rows["tables"][0]["rows"][0][3] = 5 if rows["tables"][0]["rows"][0][3] != 5 else 1  # one grade changed
+        forged = gitops.write_commit(a.spec_repo_path, {
+            "events.json": git_bytes(a.spec_repo_path, "cat-file", "blob", f"{tip}:events.json"),
+            f"rows/{event['id']}.json": json.dumps(rows).encode()}, "forged", author=("Amara Okafor", ""),
+            parents=log.commits(tip)[-1].parents)
+        git(a.spec_repo_path, "update-ref", log.ref, forged)
+        log.remember(forged)
         operations.sync(a, actor="Amara Okafor")
     with Workspace.open(b_root) as b:
         before = _events(b)
-        with pytest.raises(KnownError, match=r"cannot receive yet \(relevance.lexical\)"):
+        with pytest.raises(KnownError, match="could not be rebuilt"):
+            operations.sync(b, actor="Jonas Lindqvist")
+        assert _events(b) == before and verify_workspace(b).ok
+
+
+def test_events_that_do_not_travel_yet_are_not_received(machines):
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.decide(a, USER_LEVEL, "adopt", "Supported.", actor="Amara Okafor")
+        operations.commit(a, actor="Sofía Herrera")  # a spec commit: anchored in the spec's history
+        operations.sync(a, actor="Amara Okafor")
+    with Workspace.open(b_root) as b:
+        before = _events(b)
+        with pytest.raises(KnownError, match=r"cannot receive yet \(spec.commit\)"):
             operations.sync(b, actor="Jonas Lindqvist")
         assert _events(b) == before and verify_workspace(b).ok
 
