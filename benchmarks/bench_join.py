@@ -26,16 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_sync import make_events  # noqa: E402
 from gen_ca1 import generate  # noqa: E402
 
 from reviewer import operations  # noqa: E402
 from reviewer.join import join  # noqa: E402
-from reviewer.ops import publish_log  # noqa: E402
 from reviewer.replay import verify_workspace  # noqa: E402
 from reviewer.workspace import Workspace  # noqa: E402
 
 TARGET_S = 60.0
-PROPOSALS = ["3f6c2a8e-5b1d-4e7a-9c24-8d1e0f7b6a53", "5e27d8a4-61bf-4c09-93d2-e84a0b5f1c76"]
 
 
 def git(*args: str) -> str:
@@ -62,18 +61,7 @@ def main() -> int:
         shutil.copytree(a_root, import_root, symlinks=True)
         with Workspace.open(a_root) as a:
             operations.import_ca1(a, list(files.values()), actor="Amara Okafor")
-            log, a.store.log_ref = a.store.log_ref, None  # made as one batch, published at once below
-            links = [r[0] for r in a.store.db.execute(
-                "SELECT justification_id FROM evidence_current WHERE proposal_id = ? LIMIT 300", [PROPOSALS[0]])]
-            decisions = args.events // 10
-            for i in range(args.events - decisions):
-                operations.set_stance(a, PROPOSALS[0], links[i % len(links)], ("supports", "refutes")[i % 2],
-                                      actor=("Amara Okafor", "Jonas Lindqvist")[i % 2])
-            for i in range(decisions):
-                operations.decide(a, PROPOSALS[i % 2], "defer", f"Round {i}.", reason="needs-research",
-                                  actor=("Amara Okafor", "Jonas Lindqvist")[i % 2])
-            a.store.log_ref = log
-            publish_log(a.store)
+            make_events(a, args.events)
             operations.sync(a, actor="Amara Okafor")
             events = a.store.db.execute("SELECT count(*) FROM audit_events").fetchone()[0]
             assessments = a.store.db.execute("SELECT count(*) FROM assessments").fetchone()[0]

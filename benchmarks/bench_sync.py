@@ -35,6 +35,22 @@ def git(*args: str) -> str:
     return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
+def make_events(a: Workspace, events: int) -> None:
+    """Make ``events`` events on the demo workspace ``a`` (nine in ten stance labels, one in ten decisions), published."""
+    log, a.store.log_ref = a.store.log_ref, None  # made as one batch, published at once below
+    links = [r[0] for r in a.store.db.execute(
+        "SELECT justification_id FROM evidence_current WHERE proposal_id = ? LIMIT 300", [PROPOSALS[0]])]
+    decisions = events // 10
+    for i in range(events - decisions):
+        operations.set_stance(a, PROPOSALS[0], links[i % len(links)], ("supports", "refutes")[i % 2],
+                              actor=("Amara Okafor", "Jonas Lindqvist")[i % 2])
+    for i in range(decisions):
+        operations.decide(a, PROPOSALS[i % 2], "defer", f"Round {i}.", reason="needs-research",
+                          actor=("Amara Okafor", "Jonas Lindqvist")[i % 2])
+    a.store.log_ref = log
+    publish_log(a.store)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
@@ -50,18 +66,8 @@ def main() -> int:
         shutil.copytree(a_root, b_root, symlinks=True)
         started = time.perf_counter()
         with Workspace.open(a_root) as a:
-            log, a.store.log_ref = a.store.log_ref, None  # made as one batch, published at once below
-            links = [r[0] for r in a.store.db.execute(
-                "SELECT justification_id FROM evidence_current WHERE proposal_id = ? LIMIT 300", [PROPOSALS[0]])]
-            decisions = args.events // 10
-            for i in range(args.events - decisions):
-                operations.set_stance(a, PROPOSALS[0], links[i % len(links)], ("supports", "refutes")[i % 2],
-                                      actor=("Amara Okafor", "Jonas Lindqvist")[i % 2])
-            for i in range(decisions):
-                operations.decide(a, PROPOSALS[i % 2], "defer", f"Round {i}.", reason="needs-research",
-                                  actor=("Amara Okafor", "Jonas Lindqvist")[i % 2])
-            a.store.log_ref = log
-            publish_log(a.store)
+            make_events(a, args.events)
+            log = a.store.log_ref
             made = time.perf_counter() - started
             start = time.perf_counter()
             sent = operations.sync(a, actor="Amara Okafor").value
