@@ -218,7 +218,7 @@ def run_model_items(workspace: Workspace, items: Sequence[WorkItem], judge: Judg
 
 
 def sync(workspace: Workspace, *, remote: str = "origin", actor: str,
-         crowd_files: Sequence[str | os.PathLike[str]] = ()) -> OpResult[SyncReport]:
+         crowd_files: Sequence[str | os.PathLike[str]] = (), progress: Progress | None = None) -> OpResult[SyncReport]:
     """Send and receive the log through ``remote`` (``reviewer.sync``); the changes are the events received.
 
     Not through ``perform``: the events are another machine's (already checked there), and the
@@ -229,7 +229,7 @@ def sync(workspace: Workspace, *, remote: str = "origin", actor: str,
     from reviewer.ops import changes_of, check_actor
 
     check_actor(workspace.store, OPERATIONS["sync"], actor)
-    report = syncing.sync(workspace, remote, actor=actor, crowd_files=crowd_files)
+    report = syncing.sync(workspace, remote, actor=actor, crowd_files=crowd_files, progress=progress)
     changes = changes_of((str(e["id"]), str(e["action"]), str(e["object_type"]), e.get("object_id"),
                           canonical_json(e.get("payload") or {})) for e in report.received)
     return OpResult("sync", report, changes)

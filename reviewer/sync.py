@@ -49,6 +49,7 @@ from reviewer.logref import (
     read_import_files,
     read_rows,
 )
+from reviewer.progress import NoProgress, Progress
 from reviewer.store import Store, sql_errors
 from reviewer.workspace_file import DB_FILE
 
@@ -157,16 +158,28 @@ def tracking_ref(workspace_id: str, remote: str) -> str:
 
 
 def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-review",
-         crowd_files: Sequence[str | os.PathLike[str]] = ()) -> SyncReport:
+         crowd_files: Sequence[str | os.PathLike[str]] = (), progress: Progress | None = None) -> SyncReport:
     """Sync the workspace's log ref with ``remote`` (see the module's description).
 
     ``crowd_files`` are crowd files a received import needs that its log commit does not carry
     (larger than 50 MB, or moved before it was published); they are matched by content.
+    ``progress`` names each step; a cancel is honoured up to the moment the received record is
+    applied (nothing received is kept then), never after it.
 
     Raises:
         KnownError: no such remote, git could not reach it, the remote's log was rewritten, both
             sides have new events, or a received event cannot be rebuilt here; nothing is changed then.
+        Cancelled: the progress object asked to stop before anything was received.
     """
+    progress = progress or NoProgress()
+    try:
+        return _sync(workspace, remote, actor, crowd_files, progress)
+    finally:
+        progress.finish()
+
+
+def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[str | os.PathLike[str]],
+          progress: Progress) -> SyncReport:
     log = workspace.store.log_ref
     if log is None:
         raise KnownError("This workspace has no log ref to sync.")
@@ -179,16 +192,19 @@ def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-rev
             hint="Add one with `git remote add NAME URL` in the spec repository, or name it with --remote.",
         )
     with workspace_lock(workspace.root, "sync", actor):
+        progress.start(None, "Writing this machine's events to the log ref")
         published = log.publish(workspace.store).events
         received: list[dict[str, Any]] = []
         pushed = 0
         for _try in range(MOST_PUSH_TRIES):
+            if not received:  # once something is applied, the sync runs to its end
+                progress.start(None, f"Fetching the log from {remote}")
             remote_tip = gitops.fetch_ref(repo, remote, log.ref, tracking_ref(workspace.config.id, remote))
             _check_remote_not_rewritten(log, remote, remote_tip)
             local_tip = log.tip()
             if remote_tip is not None and remote_tip != local_tip:
                 if local_tip is None or gitops.is_ancestor(repo, local_tip, remote_tip):
-                    received += _receive(workspace, log, local_tip, remote_tip, crowd_files)
+                    received += _receive(workspace, log, local_tip, remote_tip, crowd_files, None if received else progress)
                     local_tip = remote_tip
                 elif not gitops.is_ancestor(repo, remote_tip, local_tip):
                     # Both sides have new events: a merge commit joins the two histories, and the
@@ -198,7 +214,7 @@ def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-rev
                         repo, {}, f"merge: the log on {remote}\n\nBoth machines had new events; no events of its own.\n",
                         author=(actor, ""), parents=[local_tip, remote_tip], sign=log.signs(),
                     )
-                    received += _receive(workspace, log, local_tip, merge, crowd_files)
+                    received += _receive(workspace, log, local_tip, merge, crowd_files, None if received else progress)
                     local_tip = merge
             if local_tip is None or local_tip == remote_tip:
                 _remember_remote(log, remote, local_tip)
@@ -270,7 +286,7 @@ def _count_commits(repo: Path, tip: str, base: str | None) -> int:
 
 
 def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: str,
-             crowd_files: Sequence[str | os.PathLike[str]] = ()) -> list[dict[str, Any]]:
+             crowd_files: Sequence[str | os.PathLike[str]] = (), progress: Progress | None = None) -> list[dict[str, Any]]:
     """Apply the log up to ``remote_tip`` (a fast-forward, or a merge just made); returns the events new here."""
     from reviewer.rebuild import rebuild_workspace
 
@@ -286,6 +302,8 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
     have = {event_id for _seq, event_id, _action in local}
     new = [e for e in order if e.get("id") not in have]  # published here, then fetched back: already applied
     _check_receivable(new)
+    progress = progress or NoProgress()
+    progress.start(None, f"Receiving {len(new):,} event{'' if len(new) == 1 else 's'}: rebuilding the record")
     # The local chain is kept as far as it agrees with the log's order; from the first place it
     # does not, it is sealed again in that order (this machine's events after the other's).
     same = 0
@@ -330,6 +348,7 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                 + "; ".join(problems[:3]) + ". Nothing was changed.",
                 hint="Run `spec-review audit verify WORKSPACE` here and on the machine that sent them.",
             )
+        progress.tick()  # the last moment a cancel is honoured: nothing is applied yet
         _apply_in_place(store, folder / "rebuilt.db",
                         SYNCED_TABLES + (CROWD_TABLES if imported else ()) + (ROW_TABLES if rows else ()))
     finally:

@@ -50,7 +50,7 @@ from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
 from ui.views.progress_panel import ProgressPanel
-from ui.workers import PageReader, ReadConnection, WorkspaceLane
+from ui.workers import PageReader, ReadConnection, TaskProgress, WorkspaceLane
 
 if TYPE_CHECKING:
     from reviewer.governance import DecisionResult
@@ -254,6 +254,10 @@ class QueuePanel(QWidget):
         self.count_label.setText(f"{shown} of {total} proposals" if shown != total else f"{total} proposals")
 
 
+SYNC_EVERY_MINUTES = 5
+"""How often File ▸ Sync every 5 minutes syncs."""
+
+
 class MainWindow(QMainWindow):
     """The application's main window over one workspace.
 
@@ -363,7 +367,14 @@ class MainWindow(QMainWindow):
         self.sync_label.setAccessibleName("Log sync state")
         self.statusBar().addPermanentWidget(self.sync_label)
         self.statusBar().showMessage("Loading…")
+        self.sync_progress: TaskProgress | None = None
+        self.has_origin = False  # known once the sync state is read
+        self.sync_timer = QTimer(self)
+        self.sync_timer.setInterval(SYNC_EVERY_MINUTES * 60_000)
+        self.sync_timer.timeout.connect(self.on_sync_timer)
         self._build_menus()
+        if remember_layout and window_settings.sync_on_timer():
+            self.sync_timer_action.setChecked(True)
         self.set_reviewer(window_settings.reviewer_name() if remember_layout else "")
         if remember_layout:
             window_settings.restore_window(
@@ -398,7 +409,12 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open workspace…", QKeySequence.StandardKey.Open, self.on_open_workspace)
         self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh, self.reload)
         self._action(file_menu, "&Import crowd data…", ["Ctrl+I"], self.on_import)
-        self._action(file_menu, "S&ync with origin", ["Ctrl+Shift+Y"], self.on_sync)
+        self.sync_action = self._action(file_menu, "S&ync with origin", ["Ctrl+Shift+Y"], self.on_sync)
+        self.sync_timer_action = QAction(f"Sync every &{SYNC_EVERY_MINUTES} minutes", self)
+        self.sync_timer_action.setCheckable(True)
+        self.sync_timer_action.setToolTip("Send and receive the board's log in the background while the window is open")
+        self.sync_timer_action.toggled.connect(self.set_sync_on_timer)
+        file_menu.addAction(self.sync_timer_action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         go = bar.addMenu("&Go")
@@ -687,26 +703,66 @@ class MainWindow(QMainWindow):
             f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
         )
 
-    def on_sync(self) -> None:
-        """Send and receive the board's log through the spec repository's ``origin`` (off the GUI thread)."""
+    def on_sync(self, *, quietly: bool = False) -> None:
+        """Send and receive the board's log through the spec repository's ``origin`` (off the GUI thread).
+
+        The status bar shows each step with a Cancel button, honoured until the received record is
+        applied. ``quietly`` (the timer's syncs): a failure is named in the status bar, not in a box.
+        """
+        if self.sync_progress is not None:
+            return  # one sync at a time
         actor = self.reviewer or "spec-review"
+        progress = self.sync_progress = TaskProgress(self)
+        self.sync_action.setEnabled(False)
+        self.progress_panel.attach(progress, "Syncing with origin…")
         self.statusBar().showMessage("Syncing with origin…")
 
         def run(ws: Workspace) -> Any:
             from reviewer import operations
 
-            return operations.sync(ws, remote="origin", actor=actor)
+            return operations.sync(ws, remote="origin", actor=actor, progress=progress)
 
-        self.lane.perform(run, success=self.on_synced, failure=self.on_sync_failed)
+        self.lane.perform(run, success=self.on_synced,
+                          failure=lambda error: self.on_sync_failed(error, quietly=quietly))
 
-    def on_sync_failed(self, error: BaseException) -> None:
+    def _sync_ended(self) -> None:
+        self.sync_progress = None
+        self.sync_action.setEnabled(True)
+        self.progress_panel.done()
+
+    def on_sync_failed(self, error: BaseException, *, quietly: bool = False) -> None:
         """Say the sync failed and why (nothing was applied: a sync applies all it received or nothing)."""
-        self.statusBar().showMessage("Sync failed")
-        Dialogs.show_error(self, error)
+        from reviewer.progress import Cancelled
+
+        self._sync_ended()
+        if isinstance(error, Cancelled):
+            self.statusBar().showMessage("Sync cancelled: nothing was received.")
+        elif quietly:
+            self.statusBar().showMessage(display_text(f"Sync failed: {error} (File ▸ Sync with origin says more)."))
+        else:
+            self.statusBar().showMessage("Sync failed")
+            Dialogs.show_error(self, error)
+        self.refresh_sync_state()
+
+    def set_sync_on_timer(self, on: bool) -> None:
+        """Sync every few minutes while the window is open (remembered)."""
+        if on:
+            self.sync_timer.start()
+        else:
+            self.sync_timer.stop()
+        if self.remember_layout:
+            window_settings.set_sync_on_timer(on)
+
+    def on_sync_timer(self) -> None:
+        """A timed sync: only when origin exists and nothing else runs on the lane."""
+        if self.sync_progress is None and self.has_origin and not self.lane.busy():
+            self.on_sync(quietly=True)
 
     def on_synced(self, report: Any) -> None:
         """Say what the sync sent and received, naming what arrived (the views follow its changes)."""
         from reviewer.sync import describe_event
+
+        self._sync_ended()
 
         arrived = [describe_event(e) for e in report.received]
         text = report.describe()
@@ -718,12 +774,16 @@ class MainWindow(QMainWindow):
 
     def refresh_sync_state(self) -> None:
         """Read where the log stands against origin (local git only) and show it in the status bar."""
-        def read(ws: Workspace) -> str:
+        def read(ws: Workspace) -> Any:
             from reviewer.sync import sync_state
 
-            return sync_state(ws).describe()
+            return sync_state(ws)
 
-        self.lane.run(read, success=lambda text: self.sync_label.setText(text),
+        def show(state: Any) -> None:
+            self.has_origin = state.remote is not None
+            self.sync_label.setText(state.describe())
+
+        self.lane.run(read, success=show,
                       failure=lambda error: self.sync_label.setText(display_text(f"log: state unknown ({error})")))
 
     def on_warned(self, text: str) -> None:

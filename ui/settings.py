@@ -64,3 +64,14 @@ def last_workspace() -> str:
 def set_last_workspace(path: str) -> None:
     """Remember the workspace opened last."""
     settings().setValue("workspace/last", path)
+
+
+def sync_on_timer() -> bool:
+    """Whether the window syncs with origin every few minutes (off unless turned on)."""
+    value = settings().value("sync/on_timer", False)
+    return value in (True, "true", "1", 1)
+
+
+def set_sync_on_timer(on: bool) -> None:
+    """Remember whether to sync on a timer."""
+    settings().setValue("sync/on_timer", bool(on))

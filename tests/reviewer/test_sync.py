@@ -9,6 +9,7 @@ import pytest
 from reviewer import gitops, governance, operations
 from reviewer.errors import KnownError
 from reviewer.logref import event_record
+from reviewer.progress import Cancelled
 from reviewer.replay import verify_workspace
 from reviewer.sync import tracking_ref
 from reviewer.workspace import Workspace
@@ -346,3 +347,35 @@ def test_the_sync_state_counts_what_is_left_to_send_without_the_network(machines
         assert sync_state(a).unsent == 0 and "all sent" in sync_state(a).describe()
         git(a.spec_repo_path, "remote", "remove", "origin")
         assert sync_state(a).describe() == "log: local only (no origin)"
+
+
+class _CancelAt:
+    """A progress object whose user cancels at the first step whose label starts with ``word``."""
+
+    def __init__(self, word):
+        self.word, self.labels, self.armed = word, [], False
+
+    def start(self, total, label=""):
+        self.labels.append(label)
+        self.armed = self.armed or label.startswith(self.word)
+
+    def tick(self, amount=1):
+        if self.armed:
+            raise Cancelled()
+
+    def finish(self):
+        self.labels.append("(finished)")
+
+
+def test_a_cancelled_sync_receives_nothing_and_leaves_no_scratch_files(machines):
+    a_root, b_root, _remote = machines
+    _ada_added_on(a_root)
+    with Workspace.open(b_root) as b:
+        before = _events(b)
+        progress = _CancelAt("Receiving")
+        with pytest.raises(Cancelled):
+            operations.sync(b, actor="Jonas Lindqvist", progress=progress)
+        assert progress.labels == ["Writing this machine's events to the log ref", "Fetching the log from origin",
+                                   "Receiving 1 event: rebuilding the record", "(finished)"]
+        assert _events(b) == before and not list(b.root.glob(".sync-*"))
+        assert [e["actor"] for e in operations.sync(b, actor="Jonas Lindqvist").value.received] == ["Amara Okafor"]

@@ -446,3 +446,37 @@ def test_file_sync_brings_another_machines_decision_to_the_desk(qtbot, desk, dem
     assert event["actor"] == "Jonas Lindqvist"
     assert "Jonas Lindqvist adopted \u201c" in desk.statusBar().currentMessage()
     qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["adopted"], timeout=20000)
+
+
+def test_a_sync_shows_its_steps_and_cancel_stops_it_before_anything_is_received(qtbot, desk, demo_workspace,
+                                                                                 tmp_path):
+    import shutil
+
+    from reviewer import operations
+    from reviewer.workspace import Workspace
+    from tests.helpers import bare_remote
+
+    bare_remote(demo_workspace, tmp_path)
+    with qtbot.waitSignal(desk.synced, timeout=30000):
+        desk.sync_action.trigger()
+    other = tmp_path / "other-machine"
+    shutil.copytree(demo_workspace, other, symlinks=True)
+    with Workspace.open(other) as ws:
+        operations.decide(ws, USER_LEVEL, "adopt", "Supported across groups.", actor="Jonas Lindqvist")
+        operations.sync(ws, actor="Jonas Lindqvist")
+    desk.sync_action.trigger()
+    assert desk.progress_panel.isVisible() and not desk.sync_action.isEnabled()  # one sync at a time
+    desk.progress_panel.cancel_button.click()
+    qtbot.waitUntil(lambda: desk.statusBar().currentMessage() == "Sync cancelled: nothing was received.",
+                    timeout=30000)
+    assert not desk.progress_panel.isVisible() and desk.sync_action.isEnabled()
+    assert status_text(desk, USER_LEVEL) != STATUS_LABELS["adopted"]
+    # The timer's sync (File ▸ Sync every 5 minutes) then receives it, quietly.
+    desk.sync_timer_action.setChecked(True)
+    assert desk.sync_timer.isActive() and desk.sync_timer.interval() == 5 * 60_000
+    qtbot.waitUntil(lambda: desk.has_origin and not desk.lane.busy(), timeout=20000)
+    with qtbot.waitSignal(desk.synced, timeout=30000) as timed:
+        desk.sync_timer.timeout.emit()
+    assert [e["actor"] for e in timed.args[0].received] == ["Jonas Lindqvist"]
+    desk.sync_timer_action.setChecked(False)
+    assert not desk.sync_timer.isActive()
