@@ -503,34 +503,38 @@ def _check_receivable(events: list[dict[str, Any]]) -> None:
 def deterministic_order(commits: list[LogCommit]) -> list[dict[str, Any]]:
     """Every event of the log, in the one order every machine replays it in.
 
-    Parents come before children; of the commits ready at a point, the one whose first event has
-    the earliest time goes first, ties broken by that event's id (a merge, with no events, by its
-    sha). Within a commit, its events keep their order.
+    Parents come before children. At a merge, the history of its last parent comes first, then
+    what its earlier parents bring that is not in it. ``sync`` makes a merge with the remote's tip
+    as its last parent: what a remote already holds keeps its place on every machine, and only
+    this machine's unsent events move after it. So the events others have seen are never
+    reordered, and neither are the spec commits whose ``Audit-Head`` names their place in the log.
+    Within a commit, its events keep their order. (Several tips, which a log ref never has, go
+    in the order of their first event's time, then id.)
     """
-    import heapq
-
     by_sha = {c.sha: c for c in commits}
-    waiting = {c.sha: sum(1 for p in set(c.parents) if p in by_sha) for c in commits}
-    children: dict[str, list[str]] = {}
-    for c in commits:
-        for parent in set(c.parents):
-            if parent in by_sha:
-                children.setdefault(parent, []).append(c.sha)
+    parents_of = {c.sha: [p for p in c.parents if p in by_sha] for c in commits}
+    has_child = {p for ps in parents_of.values() for p in ps}
 
     def key(sha: str) -> tuple[str, str]:
         events = by_sha[sha].events
         return (str(events[0].get("at")), str(events[0].get("id"))) if events else ("", sha)
 
-    ready = [(key(sha), sha) for sha, n in waiting.items() if n == 0]
-    heapq.heapify(ready)
     order: list[dict[str, Any]] = []
-    while ready:
-        _key, sha = heapq.heappop(ready)
-        order.extend(by_sha[sha].events)
-        for child in children.get(sha, ()):
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                heapq.heappush(ready, (key(child), child))
+    done: set[str] = set()
+    for tip in sorted((sha for sha in by_sha if sha not in has_child), key=key):
+        # Depth first, parents before the commit, the last parent's history first (no recursion:
+        # a log is a chain of thousands of commits).
+        stack: list[tuple[str, bool]] = [(tip, False)]
+        while stack:
+            sha, expanded = stack.pop()
+            if sha in done:
+                continue
+            if expanded:
+                done.add(sha)
+                order.extend(by_sha[sha].events)
+                continue
+            stack.append((sha, True))
+            stack.extend((parent, False) for parent in parents_of[sha] if parent not in done)
     return order
 
 

@@ -112,7 +112,7 @@ def test_new_events_on_both_machines_are_merged_and_both_converge(machines):
         assert verify_workspace(a).ok
 
 
-def test_the_log_order_is_parents_first_then_time_then_id():
+def test_the_log_order_is_parents_first_and_at_a_merge_what_the_remote_had_first():
     from reviewer.logref import LogCommit
     from reviewer.sync import deterministic_order
 
@@ -126,7 +126,14 @@ def test_the_log_order_is_parents_first_then_time_then_id():
     merge = LogCommit("merge", ("late", "early", "tie"), ())
     child = LogCommit("child", ("merge",), (event("t0", "d"),))  # an earlier clock, but after its parents
     order = [e["id"] for e in deterministic_order([child, merge, tie, early, late, base])]
-    assert order == ["a", "0", "c", "b1", "b2", "d"]
+    assert order == ["a", "0", "c", "b1", "b2", "d"]  # the last parent's history first
+    # A merge of this machine's "early" (unsent) with the remote's "late": the remote's events keep
+    # their place though this machine's are older, so what others have seen is never reordered.
+    merge = LogCommit("merge", ("early", "late"), ())
+    assert [e["id"] for e in deterministic_order([merge, early, late, base])] == ["a", "b1", "b2", "c"]
+    long = [LogCommit("c0", (), (event("t0", "e0"),))] + [
+        LogCommit(f"c{i}", (f"c{i - 1}",), (event(f"t{i}", f"e{i}"),)) for i in range(1, 5000)]
+    assert [e["id"] for e in deterministic_order(long[::-1])] == [f"e{i}" for i in range(5000)]  # no recursion
 
 
 def test_a_rewritten_remote_log_is_refused(machines, tmp_path):
