@@ -18,9 +18,12 @@ Crowd imports received (CA-1, Pol.is) are run again in the scratch database from
 commits carry (or files given by content, ``crowd_files``), with the import's own id and time; the
 rows must match the event's digests.
 
+Spec commits and releases travel through the remote's spec branch and tags (``reviewer.spec_branch``):
+the branch is pushed before the log that names them, and fetched before they are received.
+
 A remote log that is not a descendant of what this machine last saw of it was rewritten: it is
-refused, and nothing is fast-forwarded over it. So is a remote event of a kind whose rows travel
-only as digests (format imports, model runs, rule runs, spec commits): the rows are not on the ref yet.
+refused, and nothing is fast-forwarded over it. So is an event of a kind this version does not
+know, or one whose rows an older version did not carry on the log ref.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from reviewer.logref import (
     read_rows,
 )
 from reviewer.progress import NoProgress, Progress
+from reviewer.spec_branch import SPEC_EVENTS, catch_up, fetch_spec_commits, send_spec_commits
 from reviewer.store import Store, sql_errors
 from reviewer.workspace_file import DB_FILE
 
@@ -64,6 +68,8 @@ RECEIVABLE = frozenset({
     # format imports, rule runs, lexical grades and model runs as their rows (``rows/<event id>.json``).
     *CROWD_IMPORTS, *ROW_IMPORTS, "evidence.rule", "judge.start", "judge.resume", "judge.finish", "judge.fail",
     "judge.cancel",
+    # Spec commits and releases: their commits come through the remote's spec branch and tags.
+    *SPEC_EVENTS, "proposal.needs_rebase",
 })
 MOST_PUSH_TRIES = 3
 
@@ -78,6 +84,7 @@ class SyncReport:
         received: the events received from the remote, in the order applied.
         pushed: commits the remote received from this machine.
         tip: the log ref's commit afterwards, the same on both sides.
+        notes: what the sync could not do beside it (the spec branch not moved forward, and why).
     """
 
     remote: str
@@ -85,6 +92,7 @@ class SyncReport:
     received: tuple[dict[str, Any], ...]
     pushed: int
     tip: str | None
+    notes: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One line for people."""
@@ -94,7 +102,8 @@ class SyncReport:
         if self.pushed:
             parts.append(f"sent {self.pushed} commit{'' if self.pushed == 1 else 's'}")
         what = " and ".join(parts) if parts else "already in step"
-        return f"Synced with {self.remote}: {what}; the log is at {(self.tip or 'nothing yet')[:12]}."
+        return f"Synced with {self.remote}: {what}; the log is at {(self.tip or 'nothing yet')[:12]}." + "".join(
+            f" {note}" for note in self.notes)
 
 
 def describe_event(event: dict[str, Any]) -> str:
@@ -195,6 +204,7 @@ def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[s
         progress.start(None, "Writing this machine's events to the log ref")
         published = log.publish(workspace.store).events
         received: list[dict[str, Any]] = []
+        notes: list[str] = []
         pushed = 0
         for _try in range(MOST_PUSH_TRIES):
             if not received:  # once something is applied, the sync runs to its end
@@ -204,7 +214,8 @@ def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[s
             local_tip = log.tip()
             if remote_tip is not None and remote_tip != local_tip:
                 if local_tip is None or gitops.is_ancestor(repo, local_tip, remote_tip):
-                    received += _receive(workspace, log, local_tip, remote_tip, crowd_files, None if received else progress)
+                    received += _receive(workspace, log, local_tip, remote_tip, crowd_files, None if received else progress,
+                                         remote, notes)
                     local_tip = remote_tip
                 elif not gitops.is_ancestor(repo, remote_tip, local_tip):
                     # Both sides have new events: a merge commit joins the two histories, and the
@@ -214,16 +225,19 @@ def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[s
                         repo, {}, f"merge: the log on {remote}\n\nBoth machines had new events; no events of its own.\n",
                         author=(actor, ""), parents=[local_tip, remote_tip], sign=log.signs(),
                     )
-                    received += _receive(workspace, log, local_tip, merge, crowd_files, None if received else progress)
+                    received += _receive(workspace, log, local_tip, merge, crowd_files, None if received else progress,
+                                         remote, notes)
                     local_tip = merge
             if local_tip is None or local_tip == remote_tip:
                 _remember_remote(log, remote, local_tip)
-                return SyncReport(remote, published, tuple(received), pushed, local_tip)
+                return SyncReport(remote, published, tuple(received), pushed, local_tip, tuple(notes))
             commits = _count_commits(repo, local_tip, remote_tip)
+            # The spec commits this log names go first: no machine may get an event whose commit it cannot fetch.
+            send_spec_commits(repo, remote, workspace.store)
             if gitops.push_ref(repo, remote, local_tip, log.ref):
                 pushed += commits
                 _remember_remote(log, remote, local_tip)
-                return SyncReport(remote, published, tuple(received), pushed, local_tip)
+                return SyncReport(remote, published, tuple(received), pushed, local_tip, tuple(notes))
             # The remote moved on between the fetch and the push: fetch again.
         raise KnownError(f"{remote} kept moving while syncing; what was received is kept.",
                          hint="Run sync again.")
@@ -286,7 +300,8 @@ def _count_commits(repo: Path, tip: str, base: str | None) -> int:
 
 
 def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: str,
-             crowd_files: Sequence[str | os.PathLike[str]] = (), progress: Progress | None = None) -> list[dict[str, Any]]:
+             crowd_files: Sequence[str | os.PathLike[str]] = (), progress: Progress | None = None,
+             remote: str = "origin", notes: list[str] | None = None) -> list[dict[str, Any]]:
     """Apply the log up to ``remote_tip`` (a fast-forward, or a merge just made); returns the events new here."""
     from reviewer.rebuild import rebuild_workspace
 
@@ -304,6 +319,9 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
     _check_receivable(new)
     progress = progress or NoProgress()
     progress.start(None, f"Receiving {len(new):,} event{'' if len(new) == 1 else 's'}: rebuilding the record")
+    spec_shas = [str(e["object_id"]) for e in new if e.get("action") in SPEC_EVENTS and e.get("object_id")]
+    if spec_shas:
+        fetch_spec_commits(log.repo, remote, spec_shas)
     # The local chain is kept as far as it agrees with the log's order; from the first place it
     # does not, it is sealed again in that order (this machine's events after the other's).
     same = 0
@@ -358,6 +376,10 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
         raise KnownError(f"The log ref {log.ref} moved while syncing; the events received are kept.",
                          hint="Run sync again.")
     log.remember(remote_tip, (int(last[0]), str(last[1])) if last else None)
+    if spec_shas:
+        note = catch_up(log.repo, remote)  # the editor sees the spec as the board committed it
+        if note is not None and notes is not None:
+            notes.append(note)
     return new
 
 
@@ -484,10 +506,9 @@ def _check_receivable(events: list[dict[str, Any]]) -> None:
     refused = sorted({str(e.get("action")) for e in events} - RECEIVABLE)
     if refused:
         raise KnownError(
-            f"The remote's log holds events this version cannot receive yet ({', '.join(refused)}): their rows are "
-            "not on the log ref. Nothing was received.",
-            hint="Make spec commits and proposal imports on one machine and copy its workspace folder to the "
-                 "others until syncing them is built.",
+            f"The remote's log holds events this version cannot receive yet ({', '.join(refused)}). Nothing was "
+            "received.",
+            hint="A newer version of Spec Review wrote them: update it on this machine, then sync again.",
         )
     # Runs and format imports logged before their rows travelled vouch for rows no machine can rebuild.
     old = sorted({str(e.get("action")) for e in events

@@ -13,7 +13,7 @@ from reviewer.progress import Cancelled
 from reviewer.replay import verify_workspace
 from reviewer.sync import tracking_ref
 from reviewer.workspace import Workspace
-from tests.datapaths import DEMO, ROOT_LEVEL, SPLIT_BY_COUNTRY, USER_LEVEL
+from tests.datapaths import DEMO, ROOT_LEVEL, SPLIT_BY_COUNTRY
 from tests.helpers import bare_remote, git, git_bytes
 
 
@@ -198,15 +198,20 @@ def test_rows_tampered_on_the_log_ref_are_not_received(machines, tmp_path):
         assert _events(b) == before and verify_workspace(b).ok
 
 
-def test_events_that_do_not_travel_yet_are_not_received(machines):
-    a_root, b_root, _remote = machines
-    with Workspace.open(a_root) as a:
-        operations.decide(a, USER_LEVEL, "adopt", "Supported.", actor="Amara Okafor")
-        operations.commit(a, actor="Sofía Herrera")  # a spec commit: anchored in the spec's history
-        operations.sync(a, actor="Amara Okafor")
+def test_events_of_a_kind_this_version_does_not_know_are_not_received(machines):
+    a_root, b_root, remote = machines
+    with Workspace.open(a_root) as a:  # a newer version's event, on the remote
+        log = a.store.log_ref
+        tip = log.tip()
+        event = {"id": "0d6f3b2a-1c4e-4f5a-8b7c-9d0e1f2a3b4c", "at": "2030-01-01T00:00:00.000000Z",
+                 "actor": "Amara Okafor", "action": "proposal.revise", "object_type": "proposal",
+                 "object_id": ROOT_LEVEL, "payload": {}}
+        newer = gitops.write_commit(a.spec_repo_path, {"events.json": json.dumps([event]).encode()}, "revise",
+                                    author=("Amara Okafor", ""), parents=[tip])
+        git(a.spec_repo_path, "push", "--quiet", str(remote), f"{newer}:{log.ref}")
     with Workspace.open(b_root) as b:
         before = _events(b)
-        with pytest.raises(KnownError, match=r"cannot receive yet \(spec.commit\)"):
+        with pytest.raises(KnownError, match=r"cannot receive yet \(proposal.revise\)"):
             operations.sync(b, actor="Jonas Lindqvist")
         assert _events(b) == before and verify_workspace(b).ok
 

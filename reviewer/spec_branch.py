@@ -1,0 +1,111 @@
+"""The spec branch on a board of many machines: spec commits travel through the remote's branch.
+
+A spec commit's event (``spec.commit``, ``spec.release``) names a commit of the spec repository;
+another machine can take the event only once it has that commit. So:
+
+- before the log is pushed, the branch holding this machine's spec commits is pushed to the
+  remote, as a fast-forward (``send_spec_commits``); a branch the remote moved on meanwhile means
+  another editor committed at the same time: nothing is sent, and the editor is told;
+- a machine receiving spec commits fetches the remote's branches and tags first, and refuses the
+  events of commits it cannot get (``fetch_spec_commits``); once the record is applied, its
+  checked-out branch is moved forward to the remote's when it is clean and behind
+  (``catch_up``), so the editor sees the spec as the board committed it;
+- committing on a board (``operations.commit``) syncs first and moves the branch forward, so that
+  an editor never commits a proposal another editor's machine already committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from reviewer import gitops
+from reviewer.errors import KnownError
+from reviewer.store import Store, sql_errors
+
+SPEC_EVENTS = frozenset({"spec.commit", "spec.release"})
+"""Events that name a commit of the spec repository (their ``object_id``)."""
+
+
+def remote_branch(remote: str, branch: str) -> str:
+    """Where the remote's branch is fetched to."""
+    return f"refs/remotes/{remote}/{branch}"
+
+
+def fetch_spec_commits(repo: Path, remote: str, shas: Sequence[str]) -> None:
+    """Fetch the remote's branches and tags, and check that every commit of ``shas`` is here.
+
+    Raises:
+        KnownError: git could not fetch, or a commit is on none of the remote's branches.
+    """
+    done = gitops._plumb(repo, "fetch", "--quiet", "--tags", remote, f"+refs/heads/*:refs/remotes/{remote}/*",
+                         check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace")
+        raise KnownError(f"git could not fetch the spec branches from {remote}: {gitops._one_line(said)}.",
+                         hint=gitops._remote_hint(said))
+    missing = [sha for sha in shas if not gitops.commit_exists(repo, sha)]
+    if missing:
+        raise KnownError(
+            f"The log names spec commit{'s' if len(missing) > 1 else ''} {', '.join(s[:10] for s in missing)}, which "
+            f"{'are' if len(missing) > 1 else 'is'} on none of {remote}'s branches. Nothing was received.",
+            hint="Ask the editor who committed to sync again: it pushes the spec branch before the log.",
+        )
+
+
+def catch_up(repo: Path, remote: str) -> str | None:
+    """Move the checked-out branch forward to the remote's, when clean and behind; say why not otherwise."""
+    info = gitops.repo_info(repo)
+    if info.branch is None:
+        return "The spec repository's HEAD is detached: it was not moved to the board's spec."
+    theirs = gitops.ref_sha(repo, remote_branch(remote, info.branch))
+    if theirs is None or theirs == info.head or gitops.is_ancestor(repo, theirs, info.head):
+        return None
+    if not gitops.is_ancestor(repo, info.head, theirs):
+        return (f"The spec branch {info.branch} here and on {remote} have diverged: it was not moved. Merge or "
+                f"rebase it onto {remote}/{info.branch} in git.")
+    if info.dirty:
+        return (f"The spec repository has uncommitted changes: {info.branch} was not moved forward to "
+                f"{remote}/{info.branch}. Commit or stash them, then sync again.")
+    done = gitops._plumb(repo, "merge", "--quiet", "--ff-only", theirs, check=False)
+    if done.returncode != 0:
+        return f"git could not move {info.branch} forward: {gitops._one_line(done.stderr.decode('utf-8', 'replace'))}."
+    return None
+
+
+def send_spec_commits(repo: Path, remote: str, store: Store) -> int:
+    """Push the branch holding this machine's spec commits the remote lacks (fast-forward); how many.
+
+    Raises:
+        KnownError: the remote's branch moved on (another editor committed meanwhile), or git refused.
+    """
+    info = gitops.repo_info(repo)
+    with sql_errors("reading the spec commits"):
+        recorded = {str(r[0]) for r in store.db.execute("SELECT sha FROM spec_commits")}
+    if not recorded or info.branch is None:
+        return 0
+    theirs = gitops.ref_sha(repo, remote_branch(remote, info.branch))
+    span = [info.head] + ([f"^{theirs}"] if theirs else [])
+    ahead = gitops._plumb(repo, "rev-list", *span).stdout.decode("ascii").split()
+    unsent = [sha for sha in ahead if sha in recorded]
+    if not unsent:
+        return 0
+    if not gitops.push_ref(repo, remote, info.head, f"refs/heads/{info.branch}"):
+        raise KnownError(
+            f"{remote}'s spec branch {info.branch} moved on while this machine committed: another editor committed "
+            f"at the same time. This machine's spec commit{'s' if len(unsent) > 1 else ''} "
+            f"{', '.join(s[:10] for s in unsent)} {'are' if len(unsent) > 1 else 'is'} recorded here only; nothing "
+            "was sent.",
+            hint=f"Compare the two in git (`git log {remote}/{info.branch}`); keep one spec commit per proposal.",
+        )
+    # The release tags on what was sent (a tag object names its commit as %(*objectname)).
+    listed = gitops._plumb(repo, "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", "refs/tags")
+    sent = set(ahead)
+    for line in listed.stdout.decode("utf-8", "replace").splitlines():
+        ref, *targets = line.split()
+        if sent.intersection(targets):
+            gitops._plumb(repo, "push", "--quiet", remote, f"{ref}:{ref}", check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    return len(unsent)
+
+
+__all__ = ["SPEC_EVENTS", "catch_up", "fetch_spec_commits", "remote_branch", "send_spec_commits"]

@@ -1,0 +1,82 @@
+"""Spec commits on a board of many machines: they travel through origin's spec branch, and no proposal is committed twice."""
+
+import shutil
+
+import pytest
+
+from reviewer import governance, operations
+from reviewer.errors import KnownError
+from reviewer.replay import verify_workspace
+from reviewer.workspace import Workspace
+from tests.datapaths import USER_LEVEL
+from tests.helpers import bare_remote, git
+
+
+@pytest.fixture
+def machines(demo_workspace, tmp_path):
+    """Machines A and B of one board (B a copy of A), synced with a bare ``origin``; USER_LEVEL adopted on both."""
+    remote = bare_remote(demo_workspace, tmp_path)
+    with Workspace.open(demo_workspace) as a:
+        operations.decide(a, USER_LEVEL, "adopt", "Supported across groups.", actor="Amara Okafor")
+        operations.sync(a, actor="Amara Okafor")
+    b_root = tmp_path / "machine-b"
+    shutil.copytree(demo_workspace, b_root, symlinks=True)
+    return demo_workspace, b_root, remote
+
+
+def _commits_of(repo, proposal_id, rev):
+    return git(repo, "log", "--format=%H", f"--grep=Proposal-Id: {proposal_id}", rev).split()
+
+
+def test_two_editors_committing_the_same_proposal_make_one_spec_commit(machines):
+    a_root, b_root, remote = machines
+    with Workspace.open(a_root) as a:
+        first = operations.commit(a, actor="Sofía Herrera")
+        (item,) = [i for i in first.value.items if i.commit_sha]
+        assert first.warnings == ()
+        branch = git(a.spec_repo_path, "rev-parse", "--abbrev-ref", "HEAD")
+    assert git(remote, "rev-parse", branch) == item.commit_sha  # the spec branch went to origin with the log
+    with Workspace.open(b_root) as b:
+        # B's editor commits without having synced: the commit syncs first and finds it done.
+        second = operations.commit(b, actor="Priya Raman")
+        assert [i for i in second.value.items if i.commit_sha] == []
+        assert git(b.spec_repo_path, "rev-parse", "HEAD") == item.commit_sha  # B's branch moved forward
+        assert _commits_of(b.spec_repo_path, USER_LEVEL, "HEAD") == [item.commit_sha]
+        (record,) = b.store.db.execute("SELECT sha, editor FROM spec_commits WHERE kind = 'proposal'").fetchall()
+        assert record == (item.commit_sha, "Sofía Herrera")  # recorded as committed by the first editor
+        assert governance.proposal_status(b.store, USER_LEVEL).status == "committed"
+        report = verify_workspace(b)
+        assert report.ok, report  # the commit's Audit-Head anchors B's chain too
+    assert _commits_of(remote, USER_LEVEL, branch) == [item.commit_sha]
+    with Workspace.open(a_root) as a:
+        operations.sync(a, actor="Amara Okafor")
+        assert verify_workspace(a).ok
+
+
+def test_a_spec_commit_that_is_not_on_origin_is_not_received(machines):
+    a_root, b_root, remote = machines
+    with Workspace.open(a_root) as a:
+        operations.commit(a, actor="Sofía Herrera")
+        branch = git(a.spec_repo_path, "rev-parse", "--abbrev-ref", "HEAD")
+    git(remote, "update-ref", "-d", f"refs/heads/{branch}")  # the branch was deleted on origin
+    with Workspace.open(b_root) as b:
+        with pytest.raises(KnownError, match="on none of origin's branches"):
+            operations.sync(b, actor="Jonas Lindqvist")
+        assert governance.proposal_status(b.store, USER_LEVEL).status == "adopted"
+
+
+def test_a_spec_repository_with_local_changes_is_not_moved_and_the_sync_says_so(machines):
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.commit(a, actor="Sofía Herrera")
+    with Workspace.open(b_root) as b:
+        spec = b.spec_repo_path / b.config.spec_file
+        spec.write_text(spec.read_text(encoding="utf-8") + "\nlocal edit\n", encoding="utf-8")
+        head = git(b.spec_repo_path, "rev-parse", "HEAD")
+        report = operations.sync(b, actor="Jonas Lindqvist").value
+        assert any("uncommitted changes" in note for note in report.notes)
+        assert "uncommitted changes" in report.describe()
+        assert git(b.spec_repo_path, "rev-parse", "HEAD") == head  # not moved
+        assert governance.proposal_status(b.store, USER_LEVEL).status == "committed"  # the record has it
+        with pytest.raises(KnownError, match="uncommitted changes"):
+            operations.commit(b, actor="Priya Raman")
