@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 
 # Events whose rows travel whole in their payload: a machine that receives them can rebuild them.
 RECEIVABLE = frozenset({
-    "workspace.create", "member.add", "member.role_add", "member.role_remove", "quorum.set", "workspace.set",
+    "workspace.create", "member.add", "member.role_add", "member.role_remove", "member.set_identity", "quorum.set",
+    "workspace.set",
     "proposal.add", "evidence.link", "evidence.unlink", "stance.set", "decision.record",
     # Crowd imports travel as their files (``imports/<sha256>`` on the log ref) and are run again here;
     # format imports, rule runs, lexical grades and model runs as their rows (``rows/<event id>.json``).
@@ -109,6 +110,8 @@ def describe_event(event: dict[str, Any]) -> str:
         return f"{actor} added {payload.get('name')} ({', '.join(payload.get('roles') or ()) or 'no roles'})"
     if action in ("member.role_add", "member.role_remove"):
         return f"{actor} changed {payload.get('name')}'s roles to {', '.join(payload.get('roles') or ()) or 'none'}"
+    if action == "member.set_identity":
+        return f"{actor} set {payload.get('name')}'s git email to {payload.get('email')}"
     if action == "proposal.add":
         return f"{actor} proposed \u201c{title}\u201d" if title else f"{actor} added a proposal"
     if action == "stance.set":
