@@ -121,6 +121,12 @@ def git_identity(name: str, email: str | None) -> str:
     return f"{name} <{email}>" if email else name
 
 
+def git_author(store: Store, name: str) -> tuple[str, str]:
+    """``(name, email)`` to author a commit as ``name`` now: the email recorded for them, or "" when none is."""
+    member = get_member(store, name)
+    return (name, member.email or "") if member is not None else (name, "")
+
+
 def clean_email(email: str) -> str:
     """Return an email address as the record keeps it (NFC, trimmed).
 

@@ -556,8 +556,9 @@ def log_ref_findings(workspace: Any) -> tuple[list[Mismatch], tuple[str, ...]]:
         event_id, field, on_ref, in_db = check.first_difference
         found.append(Mismatch("log ref", f"event {event_id} (first of {check.differences} that differ)", field,
                               on_ref, in_db))
-    for sha, actor, author in check.wrong_authors[:20]:
-        found.append(Mismatch("log ref", f"commit {sha[:12]}", "author", actor, author))
+    for wrong in check.wrong_authors[:20]:
+        found.append(Mismatch("log ref", f"commit {wrong.sha[:12]} (event {wrong.event})", "author", wrong.expected,
+                              wrong.actual))
     for sha, state in check.unsigned[:20]:
         found.append(Mismatch("log ref", f"commit {sha[:12]}", "signature", "good (this workspace requires it)", state))
     if check.unknown:
