@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from reviewer import audit, gitops
 from reviewer.digests import CROWD_TABLES
 from reviewer.errors import KnownError
+from reviewer.governance import git_author
 from reviewer.ids import utc_now
 from reviewer.locking import workspace_lock
 from reviewer.log_rows import ROW_IMPORTS
@@ -199,7 +200,7 @@ def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-rev
                     _check_receivable([e for c in _commits_between(log, local_tip, remote_tip) for e in c.events])
                     merge = gitops.write_commit(
                         repo, {}, f"merge: the log on {remote}\n\nBoth machines had new events; no events of its own.\n",
-                        author=(actor, ""), parents=[local_tip, remote_tip], sign=log.signs(),
+                        author=git_author(workspace.store, actor), parents=[local_tip, remote_tip], sign=log.signs(),
                     )
                     received += _receive(workspace, log, local_tip, merge, crowd_files)
                     local_tip = merge
