@@ -12,8 +12,8 @@ about, so that copies, backups and (with ``sync``) work on many machines come fr
   the rows of runs and format imports (``rows/<event id>.json``, ``reviewer.log_rows``). The
   message summarises them; the author is the member who acted (``Name <email>`` with the email
   recorded for them as of the commit's last event, or an empty email when none was); the
-  committer is this machine's git identity. A commit is signed when the repository's git is configured to sign
-  (``commit.gpgSign``), with git's own gpg or ssh settings.
+  committer is this machine's git identity. A commit is signed when the repository's git is
+  configured to sign (``commit.gpgSign``), with git's own gpg or ssh settings.
 - The SQLite log stays the local record and index. After each operation ``publish`` writes what
   the ref does not hold yet; events left out by a crash or a read-only repository are written by
   the next publish (grouped by actor). A failed publish never undoes the operation: it is
