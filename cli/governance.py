@@ -25,17 +25,38 @@ def _open(path: str) -> Any:
 
 
 def _member_json(member: Any) -> dict[str, Any]:
-    return {"id": member.id, "name": member.name, "roles": list(member.roles), "created_at": member.created_at}
+    return {"id": member.id, "name": member.name, "roles": list(member.roles), "created_at": member.created_at,
+            "email": member.email, "signing_key": member.signing_key}
+
+
+def _member_line(data: dict[str, Any]) -> str:
+    """``Name <email>: roles`` (the name alone when no email is recorded)."""
+    from reviewer.governance import git_identity
+
+    return f"{git_identity(data['name'], data['email'])}: {', '.join(data['roles']) or 'no roles'}"
 
 
 def cmd_member_add(args: argparse.Namespace) -> int:
-    """Add a member, or give a member more roles."""
+    """Add a member (with their git email and signing key), or give a member more roles."""
     from reviewer import operations
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
-        member = value_of(operations.add_member(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR))
-    emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles'])}")
+        member = value_of(operations.add_member(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR,
+                                                email=args.email, signing_key=args.signing_key))
+    emit(_member_json(member), args.json, _member_line)
+    return EXIT_OK
+
+
+def cmd_member_identity(args: argparse.Namespace) -> int:
+    """Record a member's git identity: the email their log commits carry, and their signing key."""
+    from reviewer import operations
+
+    with _open(args.workspace) as workspace:
+        member = value_of(operations.set_identity(workspace, args.name, args.email, actor=args.by,
+                                                  signing_key=args.signing_key))
+    emit(_member_json(member), args.json,
+         lambda m: _member_line(m) + ("; signing key recorded" if m["signing_key"] else "; no signing key"))
     return EXIT_OK
 
 
@@ -46,7 +67,7 @@ def cmd_member_remove_role(args: argparse.Namespace) -> int:
 
     with _open(args.workspace) as workspace:
         member = value_of(operations.remove_roles(workspace, args.name, args.role or [], actor=args.by or APP_ACTOR))
-    emit(_member_json(member), args.json, lambda m: f"{m['name']}: {', '.join(m['roles']) or 'no roles'}")
+    emit(_member_json(member), args.json, _member_line)
     return EXIT_OK
 
 
@@ -65,7 +86,7 @@ def cmd_member_list(args: argparse.Namespace) -> int:
             ]
             rows.append(data)
     emit(rows, args.json, lambda rs: "\n".join(
-        f"{r['name']:<24} {', '.join(r['roles']) or '(no roles)'}" for r in rs
+        f"{r['name']:<24} {', '.join(r['roles']) or '(no roles)':<28} {r['email'] or '(no email)'}" for r in rs
     ) or "No members yet.")
     return EXIT_OK
 
@@ -386,9 +407,20 @@ def register(groups: Any) -> None:
     p.add_argument("workspace")
     p.add_argument("name")
     p.add_argument("--role", action="append", metavar="ROLE", help="reviewer, editor or auditor (repeatable)")
+    p.add_argument("--email", metavar="ADDR", help="a new member's git email: their log commits are authored with it")
+    p.add_argument("--signing-key", metavar="KEY", help="a new member's signing key: its fingerprint or public key text")
     p.add_argument("--by", metavar="NAME", help="who makes the change (recorded in the audit log)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_member_add)
+    p = member_sub.add_parser("identity", help="record a member's git identity: email and signing key (recorded)")
+    p.add_argument("workspace")
+    p.add_argument("name")
+    p.add_argument("--email", required=True, metavar="ADDR", help="the email their log commits are authored with")
+    p.add_argument("--signing-key", metavar="KEY",
+                   help="their key's fingerprint or public key text (default: keep the one recorded; \"\" removes it)")
+    p.add_argument("--by", required=True, metavar="NAME", help="who makes the change (recorded in the audit log)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_member_identity)
     p = member_sub.add_parser("remove-role", help="take a role away (recorded; history is kept)")
     p.add_argument("workspace")
     p.add_argument("name")
@@ -396,7 +428,7 @@ def register(groups: Any) -> None:
     p.add_argument("--by", metavar="NAME")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_member_remove_role)
-    p = member_sub.add_parser("list", help="every member with roles and role history")
+    p = member_sub.add_parser("list", help="every member with roles, git email and role history")
     p.add_argument("workspace")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_member_list)

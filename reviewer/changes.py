@@ -20,7 +20,7 @@ class Area(StrEnum):
     """A part of the record that an operation can change (what a view may need to re-read)."""
 
     WORKSPACE = "workspace"  # name, settings, anything in workspace_info
-    MEMBERS = "members"  # members and their roles
+    MEMBERS = "members"  # members, their roles and git identities
     QUORUM = "quorum"
     PROPOSALS = "proposals"  # proposals, their texts and their commit state (needs rebase)
     LINKS = "links"  # hand links between proposals and justifications
@@ -42,6 +42,7 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
     "member.add": frozenset({_A.MEMBERS}),
     "member.role_add": frozenset({_A.MEMBERS}),
     "member.role_remove": frozenset({_A.MEMBERS}),
+    "member.set_identity": frozenset({_A.MEMBERS}),  # the email and signing key log commits are checked against
     "quorum.set": frozenset({_A.QUORUM, _A.PROPOSALS}),  # quorum decides statuses
     "proposal.add": frozenset({_A.PROPOSALS}),
     "proposal.needs_rebase": frozenset({_A.PROPOSALS}),

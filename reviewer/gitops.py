@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reviewer.errors import KnownError
 
@@ -897,16 +897,29 @@ def _remote_hint(said: str) -> str:
     return "Run sync again; if it keeps failing, try `git fetch` in the spec repository to see git's own message."
 
 
-def commit_facts(path: Path, ref: str) -> dict[str, tuple[str, str]]:
-    """``{sha: (author name, signature status)}`` of every commit reachable from ``ref``, in one git call.
+class CommitFacts(NamedTuple):
+    """What ``audit verify`` reads of a log commit.
 
-    The status is git's ``%G?``: ``G`` good, ``N`` none, ``B`` bad, ``U``/``X``/``Y``/``R``/``E`` (see
-    ``git log --help``); ssh signatures need ``gpg.ssh.allowedSignersFile`` to be ``G``.
+    Attributes:
+        author: the author's name.
+        email: the author's email ("" when none).
+        signature: git's ``%G?``: ``G`` good, ``N`` none, ``B`` bad, ``U``/``X``/``Y``/``R``/``E`` (see
+            ``git log --help``); ssh signatures need ``gpg.ssh.allowedSignersFile`` to be ``G``.
     """
-    out = _plumb(path, "log", "--format=%H%x1f%an%x1f%G?", ref).stdout.decode("utf-8", "replace")
+
+    author: str
+    email: str
+    signature: str
+
+
+NO_FACTS = CommitFacts("", "", "")
+
+
+def commit_facts(path: Path, ref: str) -> dict[str, CommitFacts]:
+    """The author, author email and signature status of every commit reachable from ``ref``, in one git call."""
+    out = _plumb(path, "log", "--format=%H%x1f%an%x1f%ae%x1f%G?", ref).stdout.decode("utf-8", "replace")
     facts = {}
     for line in out.splitlines():
-        sha, _, rest = line.partition("\x1f")
-        author, _, status = rest.partition("\x1f")
-        facts[sha] = (author, status)
+        sha, author, email, status = (line.split("\x1f") + ["", "", ""])[:4]
+        facts[sha] = CommitFacts(author, email, status)
     return facts

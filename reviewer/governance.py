@@ -51,12 +51,22 @@ class Member:
         name: the name decisions and commits are recorded under (unique).
         roles: current roles (reviewer, editor, auditor), sorted.
         created_at: when the member was first added.
+        email: the email their log commits are authored with (None: none recorded; only the name
+            is checked then).
+        signing_key: the key they sign with, as given (a fingerprint or public key text), or None.
     """
 
     id: str
     name: str
     roles: tuple[str, ...]
     created_at: str
+    email: str | None = None
+    signing_key: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """The member as git names an author: ``Name <email>``, or the name alone when no email is recorded."""
+        return git_identity(self.name, self.email)
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,53 @@ def _clean_name(name: str, what: str = "member") -> str:
     return cleaned
 
 
+def git_identity(name: str, email: str | None) -> str:
+    """``Name <email>`` as git shows an author; the name alone when there is no email."""
+    return f"{name} <{email}>" if email else name
+
+
+def git_author(store: Store, name: str) -> tuple[str, str]:
+    """``(name, email)`` to author a commit as ``name`` now: the email recorded for them, or "" when none is."""
+    member = get_member(store, name)
+    return (name, member.email or "") if member is not None else (name, "")
+
+
+def clean_email(email: str) -> str:
+    """Return an email address as the record keeps it (NFC, trimmed).
+
+    Raises:
+        KnownError: empty, or not something git can record as an author's email (spaces, angle
+            brackets, control characters, not one ``@`` between two parts).
+    """
+    text = unicodedata.normalize("NFC", email or "").strip()
+    local, at, domain = text.partition("@")
+    if (not at or not local or not domain or "@" in domain
+            or any(ch.isspace() or ch in "<>" or unicodedata.category(ch) in ("Cc", "Cf") for ch in text)):
+        raise KnownError(f"{email!r} is not an email address git can record.",
+                         hint="Give it as name@example.org, without spaces or angle brackets.")
+    return text
+
+
+MOST_SIGNING_KEY_CHARS = 20_000
+
+
+def clean_signing_key(key: str) -> str | None:
+    """Return a signing key (a fingerprint or public key text) as the record keeps it; None when empty.
+
+    Raises:
+        KnownError: control characters other than line breaks, or longer than any public key.
+    """
+    text = "\n".join(line.strip() for line in (key or "").strip().splitlines())
+    if not text:
+        return None
+    if len(text) > MOST_SIGNING_KEY_CHARS or any(
+        unicodedata.category(ch) in ("Cc", "Cf") and ch != "\n" for ch in text
+    ):
+        raise KnownError("That signing key is not a fingerprint or public key text.",
+                         hint="Give the key's fingerprint, or its public key as one text (ssh-ed25519 AAAA…).")
+    return text
+
+
 def _check_role(role: str) -> str:
     value = role.strip().lower()
     if value not in ROLES:
@@ -115,19 +172,22 @@ def _check_role(role: str) -> str:
 
 def get_member(store: Store, name: str) -> Member | None:
     """Return the member called ``name``, or None."""
-    row = store.db.execute(
-        "SELECT id, name, roles, created_at FROM members WHERE name = ?", [clean_name(name)]
-    ).fetchone()
-    if row is None:
-        return None
-    return Member(row[0], row[1], tuple(sorted(json.loads(row[2] or "[]"))), row[3])
+    row = store.db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members WHERE name = ?", [clean_name(name)]).fetchone()
+    return None if row is None else _member(row)
 
 
 def list_members(store: Store) -> list[Member]:
     """Return every member, by name."""
     with sql_errors("listing members"):
-        rows = store.db.execute("SELECT id, name, roles, created_at FROM members ORDER BY name").fetchall()
-    return [Member(r[0], r[1], tuple(sorted(json.loads(r[2] or "[]"))), r[3]) for r in rows]
+        rows = store.db.execute(f"SELECT {_MEMBER_COLUMNS} FROM members ORDER BY name").fetchall()
+    return [_member(r) for r in rows]
+
+
+_MEMBER_COLUMNS = "id, name, roles, created_at, email, signing_key"
+
+
+def _member(row: Sequence[Any]) -> Member:
+    return Member(row[0], row[1], tuple(sorted(json.loads(row[2] or "[]"))), row[3], row[4], row[5])
 
 
 def member_names(source: Store | sqlite3.Connection) -> list[str]:
@@ -159,27 +219,36 @@ def role_history(store: Store, name: str | None = None) -> list[RoleChange]:
     return [RoleChange(*r) for r in store.db.execute(sql, params).fetchall()]
 
 
-def add_member(store: Store, name: str, roles: Sequence[str], *, actor: str = APP_ACTOR) -> Member:
+def add_member(store: Store, name: str, roles: Sequence[str], *, actor: str = APP_ACTOR, email: str | None = None,
+               signing_key: str | None = None) -> Member:
     """Add a member, or give an existing member more roles; recorded with an audit event.
 
+    A new member's ``member.add`` event carries their git identity: ``email`` (None when not
+    given) and ``signing_key`` when given. An existing member's identity is changed only by
+    ``set_identity``; giving another one here is refused.
+
     Raises:
-        KnownError: no name, no role, or an unknown role.
+        KnownError: no name, no role, an unknown role, an email git cannot record, or an identity
+            other than the one an existing member has.
     """
     name = _clean_name(name)
     wanted = sorted({_check_role(r) for r in roles})
     if not wanted:
         raise KnownError(f"Say which role {name} has with --role ({', '.join(ROLES)}).")
+    email = clean_email(email) if email is not None else None
+    signing_key = clean_signing_key(signing_key) if signing_key is not None else None
     now = utc_now()
     with sql_errors("saving the member"), audit.anchored(store.db):
         member = get_member(store, name)
         if member is None:
-            member = Member(new_id(), name, (), now)
+            member = Member(new_id(), name, (), now, email, signing_key)
             store.db.execute(
-                "INSERT INTO members (id, name, roles, created_at) VALUES (?, ?, '[]', ?)",
-                [member.id, name, now],
+                "INSERT INTO members (id, name, roles, created_at, email, signing_key) VALUES (?, ?, '[]', ?, ?, ?)",
+                [member.id, name, now, email, signing_key],
             )
             action = "member.add"
         else:
+            _refuse_other_identity(member, email, signing_key)
             action = "member.role_add"
         added = [r for r in wanted if r not in member.roles]
         roles_now = tuple(sorted(set(member.roles) | set(wanted)))
@@ -187,12 +256,58 @@ def add_member(store: Store, name: str, roles: Sequence[str], *, actor: str = AP
             return member
         store.db.execute("UPDATE members SET roles = ? WHERE id = ?", [json.dumps(list(roles_now)), member.id])
         changes = _role_changes(store, member.id, added, "add", actor, now)
-        audit.append_event(
-            store.db, actor=actor, action=action, object_type="member", object_id=member.id,
-            payload={"name": name, "added": added, "roles": list(roles_now), "created_at": member.created_at,
-                     "changes": changes},
+        payload: dict[str, Any] = {"name": name, "added": added, "roles": list(roles_now),
+                                   "created_at": member.created_at, "changes": changes}
+        if action == "member.add":
+            payload["email"] = email
+            if signing_key is not None:
+                payload["signing_key"] = signing_key
+        audit.append_event(store.db, actor=actor, action=action, object_type="member", object_id=member.id,
+                           payload=payload)
+    return dataclasses.replace(member, roles=roles_now)
+
+
+def _refuse_other_identity(member: Member, email: str | None, signing_key: str | None) -> None:
+    if (email is not None and email != member.email) or (signing_key is not None and signing_key != member.signing_key):
+        raise KnownError(
+            f"{member.name} is already a member, with the git identity {member.identity}; adding roles does not "
+            "change it.",
+            hint=f"Change it with `spec-review member identity WORKSPACE {member.name!r} --email ADDR --by NAME`.",
         )
-    return Member(member.id, name, roles_now, member.created_at)
+
+
+def set_identity(store: Store, name: str, email: str, signing_key: str | None = None, *,
+                 actor: str = APP_ACTOR) -> Member:
+    """Record a member's git identity (``member.set_identity``): the email their log commits carry, and a signing key.
+
+    Args:
+        store: the workspace store.
+        name: the member.
+        email: their email (required).
+        signing_key: their key's fingerprint or public key text; None keeps the one recorded, ""
+            removes it.
+
+    Returns:
+        The member as now recorded (nothing is logged when nothing changed).
+
+    Raises:
+        KnownError: no such member, or an email or key that cannot be recorded.
+    """
+    email = clean_email(email)
+    with sql_errors("saving the member's identity"), audit.anchored(store.db):
+        member = get_member(store, name)
+        if member is None:
+            raise KnownError(f"No member called {name!r}.", hint="List them with `spec-review member list WORKSPACE`.")
+        key = member.signing_key if signing_key is None else clean_signing_key(signing_key)
+        if (email, key) == (member.email, member.signing_key):
+            return member
+        store.db.execute("UPDATE members SET email = ?, signing_key = ? WHERE id = ?", [email, key, member.id])
+        audit.append_event(
+            store.db, actor=actor, action="member.set_identity", object_type="member", object_id=member.id,
+            payload={"name": member.name, "email": email, "signing_key": key,
+                     "before": {"email": member.email, "signing_key": member.signing_key}, "updated_at": utc_now()},
+        )
+    return dataclasses.replace(member, email=email, signing_key=key)
 
 
 def _role_changes(
@@ -231,7 +346,7 @@ def remove_role(store: Store, name: str, role: str, *, actor: str = APP_ACTOR) -
             store.db, actor=actor, action="member.role_remove", object_type="member", object_id=member.id,
             payload={"name": member.name, "removed": role, "roles": list(roles_now), "changes": changes},
         )
-    return Member(member.id, member.name, roles_now, member.created_at)
+    return dataclasses.replace(member, roles=roles_now)
 
 
 def require_role(store: Store, name: str, role: str) -> Member:

@@ -10,9 +10,10 @@ about, so that copies, backups and (with ``sync``) work on many machines come fr
   decision's evidence snapshot (``evidence-<decision id>.json``), the crowd files an import
   read (``imports/<sha256>``, up to 50 MB each; a larger one is named by its hash and size), and
   the rows of runs and format imports (``rows/<event id>.json``, ``reviewer.log_rows``). The
-  message summarises them; the author is the member who acted; the committer is this machine's
-  git identity. A commit is signed when the repository's git is configured to sign
-  (``commit.gpgSign``), with git's own gpg or ssh settings.
+  message summarises them; the author is the member who acted (``Name <email>`` with the email
+  recorded for them as of the commit's last event, or an empty email when none was); the
+  committer is this machine's git identity. A commit is signed when the repository's git is
+  configured to sign (``commit.gpgSign``), with git's own gpg or ssh settings.
 - The SQLite log stays the local record and index. After each operation ``publish`` writes what
   the ref does not hold yet; events left out by a crash or a read-only repository are written by
   the next publish (grouped by actor). A failed publish never undoes the operation: it is
@@ -29,7 +30,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from reviewer import gitops
 from reviewer.audit import canonical_json
@@ -238,13 +239,15 @@ class LogRef:
                          "events are written then.",
                 )
             new_tip, commits = tip, 0
+            emails = _identity_events(store, int(rows[-1][0]))
             for group, title in _groups(rows, operation, first_seq):
                 records = [event_record(r[1:]) for r in group]
                 message = _message(title, records)
                 actor = group[-1][3]
                 files = {EVENTS_FILE: events_blob(records), **_attachments(store, records)}
+                author = (actor, _email_as_of(emails, actor, int(group[-1][0])) or "")
                 new_tip = gitops.write_commit(
-                    self.repo, files, message, author=(actor, ""), parents=[new_tip] if new_tip else [], sign=sign,
+                    self.repo, files, message, author=author, parents=[new_tip] if new_tip else [], sign=sign,
                 )
                 commits += 1
             assert new_tip is not None
@@ -318,6 +321,8 @@ class RefCheck:
         unknown: events on the ref this workspace does not have.
         rewritten: the ref's history no longer holds the tip this workspace wrote last.
         notes: what is not wrong but worth saying (events not published yet, no ref yet).
+        wrong_authors: commits not authored by the member whose events they hold (``author_problems``).
+        unsigned: ``(commit, signature state)`` of commits that lack the good signature the workspace requires.
     """
 
     first_difference: tuple[str, str, Any, Any] | None
@@ -325,7 +330,7 @@ class RefCheck:
     unknown: int
     rewritten: bool
     notes: tuple[str, ...]
-    wrong_authors: tuple[tuple[str, str, str], ...] = ()
+    wrong_authors: tuple[WrongAuthor, ...] = ()
     unsigned: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -354,16 +359,14 @@ def check_ref(log: LogRef, store: Store) -> RefCheck:
     commits = log.commits(tip) if tip else []
     on_ref = [e for c in commits for e in c.events]
     facts = gitops.commit_facts(log.repo, tip) if tip else {}
-    # Each commit is authored by the member whose events it holds (its last event's actor).
-    wrong_authors = tuple((c.sha, str(c.events[-1].get("actor")), facts.get(c.sha, ("", ""))[0])
-                          for c in commits if c.events and facts.get(c.sha, ("", ""))[0] != c.events[-1].get("actor"))
-    # Signatures are checked from the event that required them on (the commits before were made without).
     position = {event_id: i for i, event_id in enumerate(local)}
+    wrong_authors = tuple(author_problems(commits, facts, position))
+    # Signatures are checked from the event that required them on (the commits before were made without).
     since = _required_since(store, list(local.values())) if store.get_info(REQUIRE_SIGNED) == "true" else None
     unsigned = tuple(
-        (c.sha, SIGNATURE_STATES.get(facts.get(c.sha, ("", ""))[1], "unknown")) for c in commits
+        (c.sha, SIGNATURE_STATES.get(facts.get(c.sha, gitops.NO_FACTS).signature, "unknown")) for c in commits
         if since is not None and c.events and position.get(str(c.events[0].get("id")), -1) > since
-        and facts.get(c.sha, ("", ""))[1] != "G"
+        and facts.get(c.sha, gitops.NO_FACTS).signature != "G"
     )
     first: tuple[str, str, Any, Any] | None = None
     differences = unknown = 0
@@ -383,6 +386,121 @@ def check_ref(log: LogRef, store: Store) -> RefCheck:
         lag = len(local) - (len(on_ref) - unknown)
         notes.append(f"{lag} event{'' if lag == 1 else 's'} are not on the log ref yet; the next operation writes them.")
     return RefCheck(first, differences, unknown, rewritten, tuple(notes), wrong_authors, unsigned)
+
+
+# ---- who authors a log commit -------------------------------------------------------------------
+
+IDENTITY_ACTIONS = frozenset({"member.add", "member.set_identity"})
+"""The events that record a member's git email (``reviewer.governance.set_identity``)."""
+
+
+class WrongAuthor(NamedTuple):
+    """A log commit not authored as the member whose events it holds.
+
+    Attributes:
+        sha: the commit.
+        event: the id of its last event (whose actor authors it).
+        expected: that member as git would name them: ``Name <email>`` when an email was recorded
+            for them as of that event, else the name alone (only the name is checked then).
+        actual: the commit's author, named the same way.
+    """
+
+    sha: str
+    event: str
+    expected: str
+    actual: str
+
+
+def recorded_email(event: dict[str, Any]) -> tuple[str, str | None] | None:
+    """``(member name, email)`` when ``event`` records a member's git email (None: it records none), else None."""
+    payload = event.get("payload") or {}
+    if event.get("action") not in IDENTITY_ACTIONS or not isinstance(payload.get("name"), str):
+        return None
+    email = payload.get("email")
+    return payload["name"], email if isinstance(email, str) and email else None
+
+
+def expected_emails(commits: Sequence[LogCommit], position: dict[str, int]) -> dict[str, str | None]:
+    """The email each commit's author had recorded as of its last event, by commit (None: none recorded).
+
+    The writer knew the events of the commit's own history, no more: each commit sees the identity
+    events of its ancestors and its own. Where two histories were merged, the one later in the
+    log's order (``position``: event id -> place) counts, as on the machine that wrote the merge.
+
+    Args:
+        commits: the log's commits, parents first (``LogRef.commits``).
+        position: each event's place in the log's order.
+    """
+    states: dict[str, dict[str, tuple[int, str | None]]] = {}
+    expected: dict[str, str | None] = {}
+    for commit in commits:
+        parents = [states[p] for p in commit.parents if p in states]
+        state = parents[0] if len(parents) == 1 else _merged(parents)
+        for event in commit.events:
+            change = recorded_email(event)
+            if change is not None:
+                state = {**state, change[0]: (position.get(str(event.get("id")), -1), change[1])}
+        states[commit.sha] = state  # shared with the parent while nothing changes: one dict per identity event
+        if commit.events:
+            expected[commit.sha] = state.get(str(commit.events[-1].get("actor")), (-1, None))[1]
+    return expected
+
+
+def _merged(states: Sequence[dict[str, tuple[int, str | None]]]) -> dict[str, tuple[int, str | None]]:
+    merged: dict[str, tuple[int, str | None]] = {}
+    for state in states:
+        for name, entry in state.items():
+            if name not in merged or entry[0] > merged[name][0]:
+                merged[name] = entry
+    return merged
+
+
+def author_problems(commits: Sequence[LogCommit], facts: dict[str, gitops.CommitFacts],
+                    position: dict[str, int]) -> list[WrongAuthor]:
+    """The commits whose author is not the member whose events they hold (their last event's actor).
+
+    The author's name must be the actor's; when the member had an email recorded as of that
+    event (``expected_emails``), the author's email must be it too.
+    """
+    from reviewer.governance import git_identity
+
+    expected = expected_emails(commits, position)
+    found = []
+    for commit in commits:
+        if not commit.events:
+            continue
+        last = commit.events[-1]
+        actor, email = str(last.get("actor")), expected.get(commit.sha)
+        author = facts.get(commit.sha, gitops.NO_FACTS)
+        if author.author != actor or (email is not None and author.email != email):
+            found.append(WrongAuthor(commit.sha, str(last.get("id")), git_identity(actor, email),
+                                     git_identity(author.author, author.email)))
+    return found
+
+
+def _identity_events(store: Store, up_to: int) -> list[tuple[int, str, str | None]]:
+    """``(seq, member name, email)`` of the events up to ``up_to`` that record a git email, in log order."""
+    with sql_errors("reading the members' identities"):
+        rows = store.db.execute(
+            f"SELECT seq, action, payload FROM audit_events WHERE action IN ({','.join('?' * len(IDENTITY_ACTIONS))})"
+            " AND seq <= ? ORDER BY seq", [*sorted(IDENTITY_ACTIONS), up_to]).fetchall()
+    found = []
+    for seq, action, payload in rows:
+        change = recorded_email({"action": action, "payload": json.loads(payload or "{}")})
+        if change is not None:
+            found.append((int(seq), *change))
+    return found
+
+
+def _email_as_of(identities: Sequence[tuple[int, str, str | None]], name: str, seq: int) -> str | None:
+    """The email recorded for ``name`` as of the event ``seq`` (what ``expected_emails`` reads from the ref)."""
+    email = None
+    for at, who, recorded in identities:
+        if at > seq:
+            break
+        if who == name:
+            email = recorded
+    return email
 
 
 def _required_since(store: Store, events: list[dict[str, Any]]) -> int | None:
@@ -524,6 +642,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-__all__ = ["EVENTS_FILE", "REQUIRE_SIGNED", "CROWD_IMPORTS", "IMPORTS_FOLDER", "MOST_IMPORT_BYTES", "attachment_name",
+__all__ = ["EVENTS_FILE", "IDENTITY_ACTIONS", "REQUIRE_SIGNED", "WrongAuthor", "author_problems", "expected_emails",
+           "recorded_email", "CROWD_IMPORTS", "IMPORTS_FOLDER", "MOST_IMPORT_BYTES", "attachment_name",
            "import_files", "read_attachments", "read_import_files", "read_rows", "LogCommit", "LogRef", "Published", "RefCheck", "check_ref", "event_record", "events_blob",
            "log_ref"]

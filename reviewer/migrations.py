@@ -554,3 +554,14 @@ def m0010_row_writers(db: Database) -> None:
         db.execute(f"CREATE INDEX {table}_import ON {table}(import_id)")
     db.execute("ALTER TABLE stance_labels ADD COLUMN written_by TEXT")
     db.execute("CREATE INDEX stance_labels_written_by ON stance_labels(written_by)")
+
+
+@migrations(name="0011_member_identity")
+def m0011_member_identity(db: Database) -> None:
+    """Give each member an optional git identity: the email their log commits are authored with, and a signing key.
+
+    ``signing_key`` is what the member signs with, as they gave it (a key's fingerprint or its public
+    key text). Members added before this migration have neither (NULL), as their events say.
+    """
+    db.execute("ALTER TABLE members ADD COLUMN email TEXT")
+    db.execute("ALTER TABLE members ADD COLUMN signing_key TEXT")

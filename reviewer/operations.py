@@ -37,12 +37,25 @@ if TYPE_CHECKING:
 # ---- the board ----------------------------------------------------------------------------------
 
 
-def add_member(workspace: Workspace, name: str, roles: Sequence[str], *, actor: str) -> OpResult[Member]:
-    """Add a member, or give a member more roles."""
+def add_member(workspace: Workspace, name: str, roles: Sequence[str], *, actor: str, email: str | None = None,
+               signing_key: str | None = None) -> OpResult[Member]:
+    """Add a member (with their git email and signing key, when given), or give a member more roles."""
     from reviewer import governance
 
-    return perform(workspace.store, "member.add", actor,
-                   lambda who: governance.add_member(workspace.store, name, roles, actor=who))
+    return perform(workspace.store, "member.add", actor, lambda who: governance.add_member(
+        workspace.store, name, roles, actor=who, email=email, signing_key=signing_key))
+
+
+def set_identity(workspace: Workspace, name: str, email: str, *, actor: str,
+                 signing_key: str | None = None) -> OpResult[Member]:
+    """Record a member's git identity: the email their log commits carry, and their signing key.
+
+    ``signing_key`` None keeps the key recorded; "" removes it.
+    """
+    from reviewer import governance
+
+    return perform(workspace.store, "member.set_identity", actor, lambda who: governance.set_identity(
+        workspace.store, name, email, signing_key, actor=who))
 
 
 def remove_roles(workspace: Workspace, name: str, roles: Sequence[str], *, actor: str) -> OpResult[Member]:

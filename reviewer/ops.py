@@ -82,6 +82,7 @@ _A = Area
 OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (
     _op("member.add", "add a member or give a member roles", [_A.MEMBERS]),
     _op("member.remove_roles", "take roles away from a member", [_A.MEMBERS]),
+    _op("member.set_identity", "record a member's git identity (email, signing key)", [_A.MEMBERS]),
     _op("quorum.set", "change the quorum of authority levels", [_A.QUORUM, _A.PROPOSALS]),
     _op("workspace.set", "change a workspace setting", [_A.WORKSPACE]),
     _op("proposal.add", "add a proposal", [_A.PROPOSALS]),

@@ -6,9 +6,10 @@ commit it reports on: ``Spec-Review-Log: <sha>``) and pushes it.
 
 ``verify_published`` takes any clone or URL of the spec repository, fetches its
 ``refs/spec-review/*`` into a scratch repository, and checks each log it finds: every commit's
-events parse and no event appears twice; each commit's author is the member who acted; when the
-log requires signatures, every commit since carries a good one; the log replays to a record; and
-the published report's decisions are exactly the log's, as of the log commit the report names.
+events parse and no event appears twice; each commit's author is the member who acted (with the
+email recorded for them as of that commit, when one was); when the log requires signatures, every
+commit since carries a good one; the log replays to a record; and the published report's decisions
+are exactly the log's, as of the log commit the report names.
 No workspace, database or app state is needed: anyone can check the board's record.
 """
 
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from reviewer import gitops
 from reviewer.audit import canonical_json
 from reviewer.errors import KnownError
-from reviewer.logref import REQUIRE_SIGNED, SIGNATURE_STATES, LogCommit, LogRef
+from reviewer.logref import REQUIRE_SIGNED, SIGNATURE_STATES, LogCommit, LogRef, author_problems
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
@@ -64,6 +65,7 @@ def publish(workspace: Workspace, remote: str = "origin", *, actor: str,
     Raises:
         KnownError: the sync failed (nothing is published then), or git refused the report.
     """
+    from reviewer.governance import git_author
     from reviewer.report import RENDERERS, build_report
     from reviewer.sync import sync
 
@@ -78,8 +80,8 @@ def publish(workspace: Workspace, remote: str = "origin", *, actor: str,
     for _try in range(3):
         # Another machine may have published since: the new report goes on top of the remote's.
         parent = gitops.fetch_ref(repo, remote, ref, ref) or gitops.ref_sha(repo, ref)
-        commit = gitops.write_commit(repo, files, message, author=(actor, ""), parents=[parent] if parent else [],
-                                     sign=log.signs())
+        commit = gitops.write_commit(repo, files, message, author=git_author(workspace.store, actor),
+                                     parents=[parent] if parent else [], sign=log.signs())
         if not gitops.move_ref(repo, ref, commit, parent, "spec-review: publish"):
             continue
         if gitops.push_ref(repo, remote, commit, ref):
@@ -161,9 +163,9 @@ def _check_log(repo: Path, workspace_id: str) -> PublishedLog:
             problems.append(f"event {event['id']} appears twice")
         seen.add(str(event.get("id")))
     facts = gitops.commit_facts(repo, log.ref)
-    problems += [f"commit {c.sha[:12]} is authored by {facts.get(c.sha, ('?', ''))[0]!r}, not by "
-                 f"{c.events[-1].get('actor')!r} whose events it holds"
-                 for c in commits if c.events and facts.get(c.sha, ("", ""))[0] != c.events[-1].get("actor")]
+    position = {str(e.get("id")): i for i, e in enumerate(order)}
+    problems += [f"commit {w.sha[:12]} (event {w.event}) is authored by {w.actual!r}, not by {w.expected!r} whose "
+                 "events it holds" for w in author_problems(commits, facts, position)]
     problems += _signature_problems(commits, order, facts)
     try:
         record = replay((str(e.get("actor")), str(e.get("action")), e.get("object_id"),
@@ -178,7 +180,7 @@ def _check_log(repo: Path, workspace_id: str) -> PublishedLog:
 
 
 def _signature_problems(commits: list[LogCommit], order: list[dict[str, Any]],
-                        facts: dict[str, tuple[str, str]]) -> list[str]:
+                        facts: dict[str, gitops.CommitFacts]) -> list[str]:
     position = {str(e.get("id")): i for i, e in enumerate(order)}
     since = None
     for i, event in enumerate(order):
@@ -188,9 +190,9 @@ def _signature_problems(commits: list[LogCommit], order: list[dict[str, Any]],
     if since is None:
         return []
     return [f"commit {c.sha[:12]} is not signed as the log requires (signature: "
-            f"{SIGNATURE_STATES.get(facts.get(c.sha, ('', ''))[1], 'unknown')})"
+            f"{SIGNATURE_STATES.get(facts.get(c.sha, gitops.NO_FACTS).signature, 'unknown')})"
             for c in commits if c.events and position.get(str(c.events[0].get("id")), -1) > since
-            and facts.get(c.sha, ("", ""))[1] != "G"]
+            and facts.get(c.sha, gitops.NO_FACTS).signature != "G"]
 
 
 def _report_problems(repo: Path, log: LogRef, report: str) -> list[str]:

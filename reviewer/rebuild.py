@@ -4,7 +4,7 @@ The log is checked first (``audit.verify_chain``): a log that is not intact is n
 from. Then:
 
 - the governance record is written from the log replayed (``replay.replay`` plus the details below):
-  workspace settings, members and their role history as logged, quorum, proposals with their
+  workspace settings, members (with their git identity) and their role history as logged, quorum, proposals with their
   section texts and linked conversations, hand links, the stance labels people set, decisions
   (with their commit) and the commit records (``spec_commits``, ``proposal_commit_state``);
 - rows the log vouches for by digest (crowd rows per import, rows the product's formats imported,
@@ -150,7 +150,7 @@ def _details(events: Sequence[tuple[Any, ...]]) -> _Details:
                               created_at=found.logged(payload, "created_at", at, "workspace_info.created_at"))
         elif action == "workspace.set":
             found.info[payload["key"]] = payload["value"]
-        elif action.startswith("member.") and object_id:
+        elif action in ("member.add", "member.role_add", "member.role_remove") and object_id:
             _member_event(found, event_id, at, actor, action, object_id, payload)
         elif action == "quorum.set":
             when = found.logged(payload, "updated_at", at, "quorum_settings.updated_at")
@@ -439,9 +439,9 @@ class _Writer:
     def _governance(self) -> None:
         record, details, conn = self.record, self.details, self.conn
         conn.executemany(
-            "INSERT INTO members (id, name, roles, created_at) VALUES (?, ?, ?, ?)",
-            [(mid, name, json.dumps(list(roles)), details.member_created.get(mid, ""))
-             for mid, (name, roles) in record.members.items()],
+            "INSERT INTO members (id, name, roles, created_at, email, signing_key) VALUES (?, ?, ?, ?, ?, ?)",
+            [(mid, name, json.dumps(list(roles)), details.member_created.get(mid, ""), email, key)
+             for mid, (name, roles, email, key) in record.members.items()],
         )
         conn.executemany(
             "INSERT INTO member_role_changes (id, member_id, role, change, changed_by, changed_at)"

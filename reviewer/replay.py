@@ -62,7 +62,7 @@ DECISION_FIELDS = (
     "spec_revision", "commit_sha", "evidence_sha256",
 )
 _COMMIT_SHA = DECISION_FIELDS.index("commit_sha")
-MEMBER_FIELDS = ("name", "roles")
+MEMBER_FIELDS = ("name", "roles", "email", "signing_key")
 QUORUM_FIELDS = ("quorum",)
 PROPOSAL_FIELDS = (
     "title", "kind", "origin", "base_revision", "created_by", "intent", "created_at", "expected_ranking",
@@ -109,7 +109,8 @@ class Record:
     where an older event does not say).
 
     Attributes:
-        members: member id -> ``MEMBER_FIELDS``.
+        members: member id -> ``MEMBER_FIELDS`` (their git identity as ``member.add`` and
+            ``member.set_identity`` logged it).
         quorum: level -> ``QUORUM_FIELDS``.
         decisions: decision id -> ``DECISION_FIELDS``.
         proposals: proposal id -> ``PROPOSAL_FIELDS`` (texts and links only for proposals logged whole).
@@ -162,7 +163,14 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
     for actor, action, object_id, payload_text in events:
         payload = json.loads(payload_text or "{}")
         if action in ("member.add", "member.role_add", "member.role_remove") and object_id:
-            record.members[object_id] = [payload["name"], tuple(sorted(payload["roles"]))]
+            before = record.members.get(object_id)
+            # A member's git identity comes with their member.add (none before it was logged) and
+            # changes only with member.set_identity.
+            identity = before[2:] if before is not None and action != "member.add" else [
+                payload.get("email"), payload.get("signing_key")]
+            record.members[object_id] = [payload["name"], tuple(sorted(payload["roles"])), *identity]
+        elif action == "member.set_identity" and object_id in record.members:
+            record.members[object_id][2:] = [payload.get("email"), payload.get("signing_key")]
         elif action == "quorum.set":
             for level, change in payload.get("changed", {}).items():
                 record.quorum[level] = [int(change["to"])]
@@ -281,8 +289,8 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
     digested = pool.submit(_row_sets_apart, store.path, record) if pool is not None and store.path else None
     with sql_errors("replaying the audit log"):
         members = {
-            r[0]: (r[1], tuple(sorted(json.loads(r[2] or "[]"))))
-            for r in db.execute("SELECT id, name, roles FROM members")
+            r[0]: (r[1], tuple(sorted(json.loads(r[2] or "[]"))), r[3], r[4])
+            for r in db.execute("SELECT id, name, roles, email, signing_key FROM members")
         }
         quorum = {r[0]: (r[1],) for r in db.execute("SELECT level, quorum FROM quorum_settings")}
         decisions = {
@@ -548,8 +556,9 @@ def log_ref_findings(workspace: Any) -> tuple[list[Mismatch], tuple[str, ...]]:
         event_id, field, on_ref, in_db = check.first_difference
         found.append(Mismatch("log ref", f"event {event_id} (first of {check.differences} that differ)", field,
                               on_ref, in_db))
-    for sha, actor, author in check.wrong_authors[:20]:
-        found.append(Mismatch("log ref", f"commit {sha[:12]}", "author", actor, author))
+    for wrong in check.wrong_authors[:20]:
+        found.append(Mismatch("log ref", f"commit {wrong.sha[:12]} (event {wrong.event})", "author", wrong.expected,
+                              wrong.actual))
     for sha, state in check.unsigned[:20]:
         found.append(Mismatch("log ref", f"commit {sha[:12]}", "signature", "good (this workspace requires it)", state))
     if check.unknown:

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from reviewer import audit, gitops
 from reviewer.digests import CROWD_TABLES
 from reviewer.errors import KnownError
+from reviewer.governance import git_author
 from reviewer.ids import utc_now
 from reviewer.locking import workspace_lock
 from reviewer.log_rows import ROW_IMPORTS
@@ -62,7 +63,8 @@ if TYPE_CHECKING:
 
 # Events whose rows travel whole in their payload: a machine that receives them can rebuild them.
 RECEIVABLE = frozenset({
-    "workspace.create", "member.add", "member.role_add", "member.role_remove", "quorum.set", "workspace.set",
+    "workspace.create", "member.add", "member.role_add", "member.role_remove", "member.set_identity", "quorum.set",
+    "workspace.set",
     "proposal.add", "evidence.link", "evidence.unlink", "stance.set", "decision.record",
     # Crowd imports travel as their files (``imports/<sha256>`` on the log ref) and are run again here;
     # format imports, rule runs, lexical grades and model runs as their rows (``rows/<event id>.json``).
@@ -119,6 +121,8 @@ def describe_event(event: dict[str, Any]) -> str:
         return f"{actor} added {payload.get('name')} ({', '.join(payload.get('roles') or ()) or 'no roles'})"
     if action in ("member.role_add", "member.role_remove"):
         return f"{actor} changed {payload.get('name')}'s roles to {', '.join(payload.get('roles') or ()) or 'none'}"
+    if action == "member.set_identity":
+        return f"{actor} set {payload.get('name')}'s git email to {payload.get('email')}"
     if action == "proposal.add":
         return f"{actor} proposed \u201c{title}\u201d" if title else f"{actor} added a proposal"
     if action == "stance.set":
@@ -223,7 +227,7 @@ def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[s
                     _check_receivable([e for c in _commits_between(log, local_tip, remote_tip) for e in c.events])
                     merge = gitops.write_commit(
                         repo, {}, f"merge: the log on {remote}\n\nBoth machines had new events; no events of its own.\n",
-                        author=(actor, ""), parents=[local_tip, remote_tip], sign=log.signs(),
+                        author=git_author(workspace.store, actor), parents=[local_tip, remote_tip], sign=log.signs(),
                     )
                     received += _receive(workspace, log, local_tip, merge, crowd_files, None if received else progress,
                                          remote, notes)

@@ -111,3 +111,19 @@ def bare_remote(workspace_root: Path, tmp_path: Path) -> Path:
     git(tmp_path, "init", "--quiet", "--bare", str(remote))
     git(workspace_root / "spec", "remote", "add", "origin", str(remote))
     return remote
+
+
+def forge_log_commit(repo: Path, ref: str, author: tuple[str, str]) -> str:
+    """Put on ``ref`` a copy of its tip authored by ``author`` (name, email), as someone with git alone would.
+
+    The copy has the tip's tree, parents and message; returns its sha.
+    """
+    tip = git(repo, "rev-parse", ref)
+    tree = git(repo, "rev-parse", f"{tip}^{{tree}}")
+    parents = git(repo, "rev-list", "--parents", "-1", tip).split()[1:]
+    message = git(repo, "log", "-1", "--format=%B", tip)
+    env = {**GIT_ENV, "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
+    forged = subprocess.run(["git", "commit-tree", tree, *[a for p in parents for a in ("-p", p)], "-m", message],
+                            cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    git(repo, "update-ref", ref, forged)
+    return forged

@@ -12,7 +12,7 @@ from reviewer.logref import EVENTS_FILE, check_ref, event_record, events_blob, l
 from reviewer.replay import verify_workspace
 from reviewer.workspace import Workspace
 from tests.datapaths import SPLIT_BY_COUNTRY, SUPPORTED
-from tests.helpers import git
+from tests.helpers import forge_log_commit, git
 
 
 @pytest.fixture
@@ -177,16 +177,52 @@ def test_the_ref_and_the_log_agree_after_many_operations_and_a_refused_one(demo)
 def test_verify_checks_each_commit_is_authored_by_the_member_who_acted(demo):
     repo, log = demo.spec_repo_path, demo.store.log_ref
     operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
-    tip = log.tip()
-    tree = git(repo, "rev-parse", f"{tip}^{{tree}}")
-    message = git(repo, "log", "-1", "--format=%B", tip)
-    forged = subprocess.run(["git", "-C", str(repo), "commit-tree", tree, "-p", f"{tip}^", "-m", message],
-                            check=True, capture_output=True, text=True,
-                            env={"GIT_AUTHOR_NAME": "Mallory", "GIT_AUTHOR_EMAIL": "", "GIT_COMMITTER_NAME": "M",
-                                 "GIT_COMMITTER_EMAIL": "", "PATH": "/usr/bin:/bin"}).stdout.strip()
-    git(repo, "update-ref", log.ref, forged)
+    (event,) = log.commits()[-1].events
+    forged = forge_log_commit(repo, log.ref, ("Mallory", ""))
     (author,) = [m for m in verify_workspace(demo).mismatches if m.field == "author"]
-    assert author.id == f"commit {forged[:12]}" and (author.logged, author.stored) == ("Amara Okafor", "Mallory")
+    assert author.id == f"commit {forged[:12]} (event {event['id']})"
+    assert (author.logged, author.stored) == ("Amara Okafor", "Mallory")
+
+
+def _author(repo, rev):
+    return git(repo, "log", "-1", "--format=%an <%ae>", rev)
+
+
+def test_log_commits_carry_the_members_email_as_of_their_event(demo):
+    repo, log = demo.spec_repo_path, demo.store.log_ref
+    operations.add_member(demo, "Ada Byron", ["reviewer"], actor="Amara Okafor", email="ada@example.org")
+    assert _author(repo, log.tip()) == "Amara Okafor <>"  # Amara has no email recorded: only the name
+    operations.decide(demo, SUPPORTED, "adopt", "The crowd supports it.", actor="Ada Byron")
+    assert _author(repo, log.tip()) == "Ada Byron <ada@example.org>"
+    operations.set_identity(demo, "Amara Okafor", "amara@example.org", actor="Amara Okafor")
+    assert _author(repo, log.tip()) == "Amara Okafor <amara@example.org>"  # as of her own event, which sets it
+    # Events left out and written later take the email their actor had then, not the one they have now.
+    demo.store.log_ref = None
+    operations.add_member(demo, "Bo Chen", ["auditor"], actor="Amara Okafor")
+    operations.set_identity(demo, "Amara Okafor", "amara@okafor.example", actor="Jonas Lindqvist")
+    demo.store.log_ref = log
+    operations.set_identity(demo, "Ada Byron", "ada@lovelace.example", actor="Ada Byron")
+    assert [_author(repo, f"{log.tip()}~{n}") for n in (2, 1, 0)] == [
+        "Amara Okafor <amara@example.org>", "Jonas Lindqvist <>", "Ada Byron <ada@lovelace.example>"]
+    assert verify_workspace(demo).ok
+
+
+def test_verify_flags_a_commit_whose_author_email_is_not_the_members(demo):
+    repo, log = demo.spec_repo_path, demo.store.log_ref
+    operations.add_member(demo, "Ada Byron", ["reviewer"], actor="Amara Okafor", email="ada@example.org")
+    operations.decide(demo, SUPPORTED, "adopt", "The crowd supports it.", actor="Ada Byron")
+    (event,) = log.commits()[-1].events
+    # The right name with another address: someone else wrote it under Ada's name.
+    forged = forge_log_commit(repo, log.ref, ("Ada Byron", "mallory@example.org"))
+    (author,) = [m for m in verify_workspace(demo).mismatches if m.field == "author"]
+    assert author.id == f"commit {forged[:12]} (event {event['id']})"
+    assert (author.logged, author.stored) == ("Ada Byron <ada@example.org>", "Ada Byron <mallory@example.org>")
+    assert "commit" in author.describe() and "mallory@example.org" in author.describe()
+    # No address at all is not hers either; her earlier commit (none recorded for Amara) is not flagged.
+    forge_log_commit(repo, log.ref, ("Ada Byron", ""))
+    (author,) = [m for m in verify_workspace(demo).mismatches if m.field == "author"]
+    assert author.stored == "Ada Byron"
+    assert not check_ref(log, demo.store).ok
 
 
 def test_required_signatures_are_checked_from_the_event_that_required_them(demo, tmp_path, capsys):

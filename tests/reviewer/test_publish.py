@@ -10,7 +10,7 @@ from reviewer.errors import KnownError
 from reviewer.publish import report_ref, verify_published
 from reviewer.workspace import Workspace
 from tests.datapaths import ROOT_LEVEL
-from tests.helpers import bare_remote, git
+from tests.helpers import bare_remote, forge_log_commit, git
 
 
 @pytest.fixture
@@ -79,16 +79,27 @@ def test_a_log_commit_by_someone_else_is_named(published):
     root, remote = published
     with Workspace.open(root) as ws:
         ref = ws.store.log_ref.ref
-    tip = git(remote, "rev-parse", ref)
-    tree = git(remote, "rev-parse", f"{tip}^{{tree}}")
-    forged = subprocess.run(
-        ["git", "-C", str(remote), "commit-tree", tree, "-p", f"{tip}^", "-m", "decide"], check=True,
-        capture_output=True, text=True, env={"GIT_AUTHOR_NAME": "Mallory", "GIT_AUTHOR_EMAIL": "",
-                                             "GIT_COMMITTER_NAME": "M", "GIT_COMMITTER_EMAIL": "", "PATH": "/usr/bin:/bin"},
-    ).stdout.strip()
-    git(remote, "update-ref", ref, forged)
+    forged = forge_log_commit(remote, ref, ("Mallory", ""))
     (log,) = verify_published(str(remote))
-    assert any("authored by 'Mallory', not by 'Amara Okafor'" in p for p in log.problems)
+    assert any(f"commit {forged[:12]} (event " in p and "authored by 'Mallory', not by 'Amara Okafor'" in p
+               for p in log.problems)
+
+
+def test_a_log_commit_with_another_email_than_the_members_is_named(published):
+    root, remote = published
+    with Workspace.open(root) as ws:
+        operations.set_identity(ws, "Amara Okafor", "amara@example.org", actor="Amara Okafor")
+        operations.decide(ws, ROOT_LEVEL, "defer", "On second thought.", actor="Amara Okafor", reason="needs-research")
+        operations.sync(ws, actor="Amara Okafor")
+        ref = ws.store.log_ref.ref
+    (log,) = verify_published(str(remote))
+    assert log.ok, log.problems  # her commits before the email was recorded carry none, and need none
+    event = json.loads(git(remote, "show", f"{ref}:events.json"))[-1]["id"]
+    forged = forge_log_commit(remote, ref, ("Amara Okafor", "amara@elsewhere.example"))
+    (log,) = verify_published(str(remote))
+    assert [p for p in log.problems if "authored" in p] == [
+        f"commit {forged[:12]} (event {event}) is authored by 'Amara Okafor <amara@elsewhere.example>', not by "
+        "'Amara Okafor <amara@example.org>' whose events it holds"]
 
 
 def test_a_repository_without_a_board_log_says_so(tmp_path):

@@ -27,11 +27,13 @@ def table_rows(db_path, table):
 
 @pytest.fixture
 def worked(demo_workspace):
-    """The demo after a round of work: members, quorum, Pol.is import, hand links, labels, decisions, a commit."""
+    """The demo after a round of work: members (one with a git identity), quorum, Pol.is import, hand links, labels, decisions, a commit."""
     with Workspace.open(demo_workspace) as workspace:
         store = workspace.store
-        governance.add_member(store, "Noor Haddad", ["reviewer"], actor="Wei Chen")
+        governance.add_member(store, "Noor Haddad", ["reviewer"], actor="Wei Chen", email="noor@example.org")
         governance.add_member(store, "Noor Haddad", ["auditor"], actor="Wei Chen")
+        governance.set_identity(store, "Noor Haddad", "noor.haddad@example.org", "ssh-ed25519 AAAAC3Nz noor",
+                                actor="Wei Chen")
         governance.remove_role(store, "Noor Haddad", "reviewer", actor="Wei Chen")
         governance.set_quorum(store, {"guideline": 2, "user": 2}, actor="Wei Chen")
         import_polis(store, POLIS_SAMPLE / "comments.csv", POLIS_SAMPLE / "participants-votes.csv", key="sample")

@@ -7,13 +7,15 @@ import subprocess
 import pytest
 
 from reviewer import gitops, governance, operations
+from reviewer.changes import Area
 from reviewer.errors import KnownError
 from reviewer.logref import event_record
 from reviewer.progress import Cancelled
+from reviewer.publish import verify_published
 from reviewer.replay import verify_workspace
-from reviewer.sync import tracking_ref
+from reviewer.sync import describe_event, tracking_ref
 from reviewer.workspace import Workspace
-from tests.datapaths import DEMO, ROOT_LEVEL, SPLIT_BY_COUNTRY
+from tests.datapaths import DEMO, ROOT_LEVEL, SPLIT_BY_COUNTRY, USER_LEVEL
 from tests.helpers import bare_remote, git, git_bytes
 
 
@@ -391,3 +393,43 @@ def test_a_cancelled_sync_receives_nothing_and_leaves_no_scratch_files(machines)
                                    "Receiving 1 event: rebuilding the record", "(finished)"]
         assert _events(b) == before and not list(b.root.glob(".sync-*"))
         assert [e["actor"] for e in operations.sync(b, actor="Jonas Lindqvist").value.received] == ["Amara Okafor"]
+
+def test_a_members_identity_set_on_one_machine_reaches_the_other_and_signs_their_commits(machines):
+    """Set while the member works on another machine: the commits each machine wrote check out on both.
+
+    The log's order puts the identity first (it is older), but Jonas's machine did not have it when
+    it wrote his decision: his commit is checked against what its own history recorded (no email).
+    """
+    a_root, b_root, remote = machines
+    with Workspace.open(a_root) as a:
+        operations.set_identity(a, "Jonas Lindqvist", "jonas@example.org", actor="Amara Okafor",
+                                signing_key="SHA256:jonas-key-fingerprint")
+    with Workspace.open(b_root) as b:  # not synced yet: Jonas decides with no email recorded
+        operations.decide(b, ROOT_LEVEL, "adopt", "Agreed, on my machine.", actor="Jonas Lindqvist")
+        assert git(b.spec_repo_path, "log", "-1", "--format=%an <%ae>", b.store.log_ref.tip()) == "Jonas Lindqvist <>"
+    with Workspace.open(a_root) as a:
+        operations.sync(a, actor="Amara Okafor")
+    with Workspace.open(b_root) as b:
+        result = operations.sync(b, actor="Jonas Lindqvist")
+        (received,) = result.value.received
+        assert received["action"] == "member.set_identity" and result.changes.touches(Area.MEMBERS)
+        assert describe_event(received) == "Amara Okafor set Jonas Lindqvist's git email to jonas@example.org"
+        jonas = governance.get_member(b.store, "Jonas Lindqvist")
+        assert (jonas.email, jonas.signing_key) == ("jonas@example.org", "SHA256:jonas-key-fingerprint")
+        repo, log = b.spec_repo_path, b.store.log_ref
+        assert len(git(repo, "rev-list", "--parents", "-1", log.tip()).split()) == 3  # merged
+        operations.decide(b, USER_LEVEL, "adopt", "Fine.", actor="Jonas Lindqvist")
+        assert git(repo, "log", "-1", "--format=%an <%ae>", log.tip()) == "Jonas Lindqvist <jonas@example.org>"
+        operations.sync(b, actor="Jonas Lindqvist")
+        assert verify_workspace(b).ok
+        b_events = _events(b)
+        actions = [(e["actor"], e["action"]) for e in b_events]
+        assert actions.index(("Amara Okafor", "member.set_identity")) < actions.index(
+            ("Jonas Lindqvist", "decision.record"))
+    with Workspace.open(a_root) as a:
+        operations.sync(a, actor="Amara Okafor")
+        assert _events(a) == b_events
+        assert governance.get_member(a.store, "Jonas Lindqvist").email == "jonas@example.org"
+        assert verify_workspace(a).ok
+    (published,) = verify_published(str(remote))
+    assert published.ok, published.problems
