@@ -362,6 +362,59 @@ def test_the_desk_marks_a_decision_whose_evidence_changed_since(qtbot, desk, dem
     assert "Now:" in panel.history_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
 
 
+def test_a_chosen_proposal_s_history_is_compared_with_the_evidence_read_for_its_split(
+    qtbot, desk, demo_workspace, monkeypatch
+):
+    """Choosing a proposal reads its labels once, with the split: the history's "now" is that reading."""
+    from reviewer import decision_evidence
+    from reviewer.evidence import evidence_links, set_stance
+
+    choose(qtbot, desk, USER_LEVEL)
+    decide_in_panel(qtbot, desk, "defer", "Wait for a study.")
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        (link,) = evidence_links(store, USER_LEVEL, stance="supports", limit=1)
+        set_stance(store, USER_LEVEL, link.justification_id, "refutes", "Jonas Lindqvist")
+    finally:
+        store.close()
+    choose(qtbot, desk, next(pid for pid in desk.queue.model.ids if pid != USER_LEVEL))
+    reads = []
+    read = decision_evidence.evidence_snapshot
+    monkeypatch.setattr(decision_evidence, "evidence_snapshot", lambda *a, **k: reads.append(a) or read(*a, **k))
+    panel = desk.decision_panel
+    assert desk.queue.select(USER_LEVEL)
+    qtbot.waitUntil(lambda: panel.history_model.proposal_id == USER_LEVEL
+                    and panel.history_model.index(0, 2).data().endswith(" *"), timeout=20000)
+    assert "1 made on evidence that has changed since" in panel.history_title.text()
+    assert "Now:" in panel.history_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert reads == []  # the panel read no labels of its own
+
+
+def test_the_history_columns_fit_their_widest_text_as_qt_would_fit_them(qtbot, desk):
+    from PySide6.QtWidgets import QHeaderView
+
+    from reviewer.governance import Decision
+
+    panel = desk.decision_panel
+    decisions = [
+        Decision(id=f"d{i}", proposal_id=USER_LEVEL, outcome=outcome, reason_category=reason,
+                 rationale="Because.", reviewer=name, decided_at=f"2025-06-{10 + i}T09:3{i}:00Z")
+        for i, (outcome, reason, name) in enumerate([
+            ("adopt", None, "Amara Okafor"),
+            ("defer", "needs-more-evidence", "Jonas Lindqvist-Wolkenstein of the long name"),
+            ("set_aside", "insufficient-evidence", "Li"),
+        ])
+    ]
+    panel.history_model.set_decisions(decisions, None, USER_LEVEL)
+    panel.fit_history()
+    view, header = panel.history, panel.history.horizontalHeader()
+    fitted = [header.sectionSize(c) for c in range(4)]
+    for column in range(4):  # Qt's own fit, for comparison
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    qtbot.waitUntil(lambda: [header.sectionSize(c) for c in range(4)] == fitted, timeout=5000)
+    assert fitted[1] == view.sizeHintForColumn(1)  # the long name, whole
+
+
 def test_views_follow_the_changes_an_operation_broadcasts(qtbot, desk, demo_workspace):
     """A decision's changes reach the queue, the history, and the hidden Editor and Audit tabs."""
     from reviewer.ops import Area
