@@ -1,7 +1,8 @@
 """The review desk on the demo workspace: queue, filters, keys, decisions."""
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, Qt
+from PySide6.QtGui import QRegion
 
 from reviewer import governance
 from reviewer.store import Store
@@ -295,6 +296,55 @@ def test_opening_a_justification_shows_its_conversation(qtbot, desk):
     text = desk.conversation_dialog.view.browser.toPlainText()
     user_turn = next(content for role, content in detail.prompt if role == "user")
     assert " ".join(user_turn.split()[:6]) in " ".join(text.split())
+
+
+class _WindowEvents(QObject):
+    """What reaches the window and its tab widget while installed: painted areas, layout requests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.painted = QRegion()
+        self.layouts: list[str] = []
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint:
+            self.painted += event.region().translated(obj.mapTo(obj.window(), QPoint(0, 0)))
+        elif event.type() == QEvent.Type.LayoutRequest:
+            self.layouts.append(type(obj).__name__)
+        return False
+
+
+def test_scrolling_the_evidence_repaints_the_list_not_the_window(qtbot, desk):
+    """Each scroll step, pages read on the way included, paints inside the list and lays out nothing above it.
+
+    bench_desk's slow scroll events are named "UpdateRequest to MainWindow": every repaint is
+    delivered to the window that way, however small. Measured, they painted the list and its scroll
+    bar only; this keeps it so (a label or size hint changing as pages arrive would lay out and
+    repaint the whole desk on each one).
+    """
+    evidence = desk.evidence_view
+    with qtbot.waitSignal(evidence.split_shown, timeout=20000):
+        desk.queue.select(SPLIT_BY_COUNTRY)
+    stance_list = evidence.lists["supports"]
+    view, model = stance_list.view, stance_list.model
+    qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=20000)
+    qtbot.wait(200)  # the selection's own painting is done
+    seen = _WindowEvents()
+    for widget in (desk, desk.tabs):
+        widget.installEventFilter(seen)
+    bar = view.verticalScrollBar()
+    pages = 0
+    while bar.value() < bar.maximum() or model.canFetchMore(QModelIndex()):
+        rows = model.rowCount()
+        bar.setValue(bar.value() + max(bar.pageStep(), 1))
+        qtbot.waitUntil(lambda rows=rows: model.rowCount() > rows or not model.reading, timeout=20000)
+        qtbot.wait(10)
+        pages += model.rowCount() > rows
+    assert pages >= 1  # the list read more while it scrolled
+    list_area = QRect(stance_list.mapTo(desk, QPoint(0, 0)), stance_list.size())
+    assert not seen.painted.isEmpty()  # the scroll bar's strip is painted through the parents
+    assert (seen.painted - QRegion(list_area)).isEmpty(), seen.painted.boundingRect()
+    assert seen.layouts == []
 
 
 def test_queue_counts_stay_in_view_beside_the_title(qtbot, desk):
