@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSplitter,
     QTableView,
-    QTabWidget,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -46,6 +45,7 @@ from ui.models.queue import (
 )
 from ui.models.sections import SectionTreeModel
 from ui.style import AUTHORITY_LABELS, authority_badge_html
+from ui.tabs import TabWidget
 from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
         self.spec_splitter.addWidget(self.detail)
         self.spec_splitter.setSizes([560, 920])
 
-        self.tabs = QTabWidget()
+        self.tabs = TabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.desk_splitter, "Review")
         self.tabs.addTab(self.spec_splitter, "Spec")
@@ -593,6 +593,7 @@ class MainWindow(QMainWindow):
         evidence.set_reviewer(self.reviewer)
         self.decision_panel.split_field = evidence.current_field
         self.decision_panel.seen_evidence = evidence.seen_evidence
+        evidence.split_shown.connect(self.decision_panel.on_split_shown)
         self.conversation_dialog = ConversationDialog(self.lane, self)
         evidence.conversation_requested.connect(self.conversation_dialog.open_conversation)
         self.set_evidence_view(evidence)

@@ -1,4 +1,7 @@
+from types import SimpleNamespace
+
 import pytest
+from PySide6.QtCore import QEvent, QObject, Qt
 
 from reviewer.proposals import SectionChangeView
 from ui.views.diff_view import section_header_html
@@ -36,3 +39,49 @@ def test_line_number_cells_widen_for_four_digit_lines():
     width = lambda hunks: int(number_cell_attrs(hunks).split('width="')[1].split('"')[0])  # noqa: E731
     assert width(long) > width(short)
     assert "1520" in side_by_side_html(long)
+
+
+class _Resizes(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize:
+            self.count += 1
+        return False
+
+
+def _page(lines: int) -> SimpleNamespace:
+    """What ``DiffView.set_view`` reads of a ``ProposalView``: one section changing ``lines`` lines."""
+    from dataclasses import replace
+
+    from reviewer.diffing import diff_text
+
+    old = "".join(f"line {i}\n" for i in range(lines))
+    new = "".join(f"line {i}\n" if i % 2 else f"changed line {i}\n" for i in range(lines))
+    return SimpleNamespace(sections=[replace(_section("user", "user"), hunks=diff_text(old, new))])
+
+
+@pytest.mark.gui
+def test_a_new_page_is_laid_out_once_and_scrolls_only_when_it_needs_to(qtbot):
+    from ui.views.diff_view import DiffView
+
+    view = DiffView()
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    bar = view.browser.verticalScrollBar()
+    view.set_view(_page(80))
+    assert bar.isVisible()
+    resizes = _Resizes()
+    view.browser.viewport().installEventFilter(resizes)
+    view.set_view(_page(60))
+    # The scroll bar stayed while the page was replaced: no second layout at another width.
+    assert resizes.count == 0 and bar.isVisible()
+    view.set_view(_page(1))
+    assert not bar.isVisible()  # a page that fits has no scroll bar
+    view.set_view(_page(80))
+    assert bar.isVisible()
+    assert view.browser.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded

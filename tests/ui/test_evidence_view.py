@@ -50,6 +50,15 @@ def _show(qtbot, view, proposal_id):
     assert blocker.args == [proposal_id]
 
 
+def test_the_lists_stay_where_they_are_while_the_next_proposal_is_counted(qtbot, desk, demo_workspace):
+    _show(qtbot, desk, _proposal_id(demo_workspace))
+    lists = desk.lists["supports"]
+    where = lists.mapTo(desk, lists.rect().topLeft())
+    desk.counts_label.setText("Counting the evidence…")  # one line, as while the next proposal is read
+    qtbot.wait(50)  # its layout runs
+    assert lists.mapTo(desk, lists.rect().topLeft()) == where
+
+
 def test_counts_equal_the_evidence_summary(qtbot, desk, demo_workspace):
     pid = _proposal_id(demo_workspace)
     _show(qtbot, desk, pid)

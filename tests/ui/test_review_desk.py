@@ -1,7 +1,8 @@
 """The review desk on the demo workspace: queue, filters, keys, decisions."""
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, Qt
+from PySide6.QtGui import QRegion
 
 from reviewer import governance
 from reviewer.store import Store
@@ -297,6 +298,55 @@ def test_opening_a_justification_shows_its_conversation(qtbot, desk):
     assert " ".join(user_turn.split()[:6]) in " ".join(text.split())
 
 
+class _WindowEvents(QObject):
+    """What reaches the window and its tab widget while installed: painted areas, layout requests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.painted = QRegion()
+        self.layouts: list[str] = []
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint:
+            self.painted += event.region().translated(obj.mapTo(obj.window(), QPoint(0, 0)))
+        elif event.type() == QEvent.Type.LayoutRequest:
+            self.layouts.append(type(obj).__name__)
+        return False
+
+
+def test_scrolling_the_evidence_repaints_the_list_not_the_window(qtbot, desk):
+    """Each scroll step, pages read on the way included, paints inside the list and lays out nothing above it.
+
+    bench_desk's slow scroll events are named "UpdateRequest to MainWindow": every repaint is
+    delivered to the window that way, however small. Measured, they painted the list and its scroll
+    bar only; this keeps it so (a label or size hint changing as pages arrive would lay out and
+    repaint the whole desk on each one).
+    """
+    evidence = desk.evidence_view
+    with qtbot.waitSignal(evidence.split_shown, timeout=20000):
+        desk.queue.select(SPLIT_BY_COUNTRY)
+    stance_list = evidence.lists["supports"]
+    view, model = stance_list.view, stance_list.model
+    qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=20000)
+    qtbot.wait(200)  # the selection's own painting is done
+    seen = _WindowEvents()
+    for widget in (desk, desk.tabs):
+        widget.installEventFilter(seen)
+    bar = view.verticalScrollBar()
+    pages = 0
+    while bar.value() < bar.maximum() or model.canFetchMore(QModelIndex()):
+        rows = model.rowCount()
+        bar.setValue(bar.value() + max(bar.pageStep(), 1))
+        qtbot.waitUntil(lambda rows=rows: model.rowCount() > rows or not model.reading, timeout=20000)
+        qtbot.wait(10)
+        pages += model.rowCount() > rows
+    assert pages >= 1  # the list read more while it scrolled
+    list_area = QRect(stance_list.mapTo(desk, QPoint(0, 0)), stance_list.size())
+    assert not seen.painted.isEmpty()  # the scroll bar's strip is painted through the parents
+    assert (seen.painted - QRegion(list_area)).isEmpty(), seen.painted.boundingRect()
+    assert seen.layouts == []
+
+
 def test_queue_counts_stay_in_view_beside_the_title(qtbot, desk):
     from ui.main_window import QueuePanel
     from ui.models.queue import COL_NC, COL_TITLE
@@ -360,6 +410,59 @@ def test_the_desk_marks_a_decision_whose_evidence_changed_since(qtbot, desk, dem
     assert panel.history_model.index(0, 2).data().endswith(" *")
     assert "1 made on evidence that has changed since" in panel.history_title.text()
     assert "Now:" in panel.history_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_a_chosen_proposal_s_history_is_compared_with_the_evidence_read_for_its_split(
+    qtbot, desk, demo_workspace, monkeypatch
+):
+    """Choosing a proposal reads its labels once, with the split: the history's "now" is that reading."""
+    from reviewer import decision_evidence
+    from reviewer.evidence import evidence_links, set_stance
+
+    choose(qtbot, desk, USER_LEVEL)
+    decide_in_panel(qtbot, desk, "defer", "Wait for a study.")
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        (link,) = evidence_links(store, USER_LEVEL, stance="supports", limit=1)
+        set_stance(store, USER_LEVEL, link.justification_id, "refutes", "Jonas Lindqvist")
+    finally:
+        store.close()
+    choose(qtbot, desk, next(pid for pid in desk.queue.model.ids if pid != USER_LEVEL))
+    reads = []
+    read = decision_evidence.evidence_snapshot
+    monkeypatch.setattr(decision_evidence, "evidence_snapshot", lambda *a, **k: reads.append(a) or read(*a, **k))
+    panel = desk.decision_panel
+    assert desk.queue.select(USER_LEVEL)
+    qtbot.waitUntil(lambda: panel.history_model.proposal_id == USER_LEVEL
+                    and panel.history_model.index(0, 2).data().endswith(" *"), timeout=20000)
+    assert "1 made on evidence that has changed since" in panel.history_title.text()
+    assert "Now:" in panel.history_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert reads == []  # the panel read no labels of its own
+
+
+def test_the_history_columns_fit_their_widest_text_as_qt_would_fit_them(qtbot, desk):
+    from PySide6.QtWidgets import QHeaderView
+
+    from reviewer.governance import Decision
+
+    panel = desk.decision_panel
+    decisions = [
+        Decision(id=f"d{i}", proposal_id=USER_LEVEL, outcome=outcome, reason_category=reason,
+                 rationale="Because.", reviewer=name, decided_at=f"2025-06-{10 + i}T09:3{i}:00Z")
+        for i, (outcome, reason, name) in enumerate([
+            ("adopt", None, "Amara Okafor"),
+            ("defer", "needs-more-evidence", "Jonas Lindqvist-Wolkenstein of the long name"),
+            ("set_aside", "insufficient-evidence", "Li"),
+        ])
+    ]
+    panel.history_model.set_decisions(decisions, None, USER_LEVEL)
+    panel.fit_history()
+    view, header = panel.history, panel.history.horizontalHeader()
+    fitted = [header.sectionSize(c) for c in range(4)]
+    for column in range(4):  # Qt's own fit, for comparison
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    qtbot.waitUntil(lambda: [header.sectionSize(c) for c in range(4)] == fitted, timeout=5000)
+    assert fitted[1] == view.sizeHintForColumn(1)  # the long name, whole
 
 
 def test_views_follow_the_changes_an_operation_broadcasts(qtbot, desk, demo_workspace):

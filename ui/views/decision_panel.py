@@ -60,27 +60,65 @@ HISTORY_COLUMNS = ("When (UTC)", "Reviewer", "Outcome", "Reason", "Rationale")
 class DecisionHistoryModel(QAbstractTableModel):
     """Every decision recorded on one proposal, newest first.
 
+    The cells' texts are made once per change (``set_decisions``, ``set_evidence_now``): a view asks
+    for every cell again and again as it lays out and paints, each time through Python.
+
     Attributes:
         decisions: the decisions shown.
+        evidence_now: the proposal's evidence as it is now (what each decision's is compared with), or None.
+        proposal_id: the proposal whose decisions these are (None when none is shown).
     """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.decisions: list[Decision] = []
         self.evidence_now: dict[str, Any] | None = None
+        self.proposal_id: str | None = None
+        self._changed: list[bool] = []
+        self._texts: list[tuple[str, ...]] = []
 
-    def set_decisions(self, decisions: list[Decision], evidence_now: dict[str, Any] | None = None) -> None:
-        """Show ``decisions`` (any order; shown newest first) beside the evidence as it is now."""
+    def set_decisions(self, decisions: list[Decision], evidence_now: dict[str, Any] | None = None,
+                      proposal_id: str | None = None) -> None:
+        """Show ``decisions`` of ``proposal_id`` (any order; shown newest first) beside the evidence as it is now."""
         self.beginResetModel()
         self.decisions = sorted(decisions, key=lambda d: d.decided_at, reverse=True)
-        self.evidence_now = evidence_now
+        self.proposal_id = proposal_id
+        self._compare(evidence_now)
         self.endResetModel()
+
+    def set_evidence_now(self, evidence_now: dict[str, Any] | None) -> None:
+        """Compare the decisions shown with ``evidence_now`` (their marks and tooltips follow)."""
+        self._compare(evidence_now)
+        if self.decisions:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.decisions) - 1, len(HISTORY_COLUMNS) - 1))
+
+    def _compare(self, evidence_now: dict[str, Any] | None) -> None:
+        self.evidence_now = evidence_now
+        self._changed = [self.evidence_changed(d) for d in self.decisions]
+        self._texts = [
+            tuple(shown(text) for text in (
+                d.decided_at[:19].replace("T", " "),
+                d.reviewer,
+                OUTCOME_LABELS.get(d.outcome, d.outcome) + (" *" if changed else ""),
+                REASON_LABELS.get(d.reason_category or "", d.reason_category or ""),
+                " ".join(d.rationale.split()),
+            ))
+            for d, changed in zip(self.decisions, self._changed, strict=True)
+        ]
 
     def evidence_changed(self, decision: Decision) -> bool:
         """Whether the evidence has changed since ``decision`` was made on it."""
         from reviewer.decision_evidence import evidence_changed
 
         return self.evidence_now is not None and evidence_changed(decision.evidence, self.evidence_now)
+
+    def changed_count(self) -> int:
+        """How many decisions shown were made on evidence that has changed since."""
+        return sum(self._changed)
+
+    def text(self, row: int, column: int) -> str:
+        """The text shown in a cell."""
+        return self._texts[row][column]
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         """Qt override."""
@@ -98,24 +136,18 @@ class DecisionHistoryModel(QAbstractTableModel):
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Qt override."""
-        if not index.isValid() or not 0 <= index.row() < len(self.decisions):
+        if not index.isValid() or not 0 <= index.row() < len(self._texts):
             return None
-        d = self.decisions[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return shown((
-                d.decided_at[:19].replace("T", " "),
-                d.reviewer,
-                OUTCOME_LABELS.get(d.outcome, d.outcome) + (" *" if self.evidence_changed(d) else ""),
-                REASON_LABELS.get(d.reason_category or "", d.reason_category or ""),
-                " ".join(d.rationale.split()),
-            )[index.column()])
+            return self._texts[index.row()][index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
             from reviewer.decision_evidence import counts_line
 
+            d = self.decisions[index.row()]
             evidence = ""
             if d.evidence:
                 evidence = f"\n\nEvidence when decided: {counts_line(d.evidence)}"
-                if self.evidence_changed(d) and self.evidence_now is not None:
+                if self._changed[index.row()] and self.evidence_now is not None:
                     evidence += f"\n* Changed since. Now: {counts_line(self.evidence_now)}"
             return plain_tooltip(f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}")
         return None
@@ -198,7 +230,8 @@ class DecisionPanel(QWidget):
         self.history.verticalHeader().hide()
         self.history.setWordWrap(False)
         header = self.history.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Fitted when decisions are read (``fit_history``), not live: a live fit measures every row.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(len(HISTORY_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
 
         layout = QVBoxLayout(self)
@@ -246,11 +279,18 @@ class DecisionPanel(QWidget):
         self.message.clear()
         if proposal_id is None:
             self.history_model.set_decisions([])
+            self.fit_history()
             self.status_label.clear()
             self._set_enabled(False)
             return
         self._set_enabled(True)
         seen = self.seen_evidence()
+        if seen is not None and seen.proposal_id != proposal_id:
+            seen = None
+        # A proposal just chosen has its evidence read by the evidence view with its split, labels'
+        # digest included: the history takes "now" from there (``on_split_shown``) rather than read
+        # the same 50,000 labels a second time beside it. Without a split to wait for, it reads them.
+        split_coming = seen is None and self.split_field() is not None
 
         def load(ws: Any) -> tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]], dict[str, Any]]:
             from reviewer import governance
@@ -260,8 +300,10 @@ class DecisionPanel(QWidget):
             now: dict[str, Any] = {}
             if any(d.evidence for d in decisions):
                 # Evidence "now", to show beside each decision's "at decision" when they differ.
-                current = seen is not None and still_current(ws.store, seen, proposal_id)
-                now = seen.snapshot if seen is not None and current else evidence_snapshot(ws.store, proposal_id, None)
+                if seen is not None and still_current(ws.store, seen, proposal_id):
+                    now = seen.snapshot
+                elif not split_coming:
+                    now = evidence_snapshot(ws.store, proposal_id, None)
             return (
                 proposal_id, governance.proposal_status(ws.store, proposal_id), decisions,
                 {m.name: m.roles for m in governance.list_members(ws.store)}, now,
@@ -378,14 +420,54 @@ class DecisionPanel(QWidget):
         if proposal_id != self.proposal_id:
             return
         self.members = members
-        self.history_model.set_decisions(decisions, evidence_now or None)
-        changed = sum(1 for d in decisions if self.history_model.evidence_changed(d))
+        if not evidence_now:
+            seen = self.seen_evidence()  # the split may have come first
+            if seen is not None and seen.proposal_id == proposal_id:
+                evidence_now = seen.snapshot
+        self.history_model.set_decisions(decisions, evidence_now or None, proposal_id)
+        self.fit_history()
+        self._show_history_title()
+        self._show_status(status)
+        self.loaded.emit(proposal_id)
+
+    def on_split_shown(self, proposal_id: str) -> None:
+        """Compare the history with the evidence the evidence view has just read with its split."""
+        seen = self.seen_evidence()
+        if proposal_id != self.history_model.proposal_id or seen is None or seen.proposal_id != proposal_id:
+            return  # the history shown is another proposal's (its own is still being read)
+        kept_evidence = any(d.evidence for d in self.history_model.decisions)
+        if kept_evidence and seen.snapshot != self.history_model.evidence_now:
+            self.history_model.set_evidence_now(seen.snapshot)
+            self.fit_history()  # a mark (*) may widen the outcome column
+            self._show_history_title()
+
+    def fit_history(self) -> None:
+        """Fit each column but the rationale to its contents, as Qt's own fit does, measuring one cell each.
+
+        Qt's live fit (``ResizeToContents``) asks the model for every role of every cell, through
+        Python, on each layout of the table: 120 decisions held the window 40 ms, and over 100 ms
+        while a reader thread wanted the interpreter too. Here each column's widest text is found
+        with the font's metrics and only its cell is measured.
+        """
+        model, view = self.history_model, self.history
+        header = view.horizontalHeader()
+        metrics = view.fontMetrics()
+        for column in range(len(HISTORY_COLUMNS) - 1):
+            width = header.sectionSizeHint(column)
+            row_of = {model.text(row, column): row for row in range(model.rowCount())}  # each text once
+            if row_of:
+                widest = max(row_of, key=metrics.horizontalAdvance)
+                # As QTableView.sizeHintForColumn: the cell's size hint and one pixel for the grid.
+                cell = view.sizeHintForIndex(model.index(row_of[widest], column))
+                width = max(width, cell.width() + int(view.showGrid()))
+            header.resizeSection(column, width)
+
+    def _show_history_title(self) -> None:
+        changed = self.history_model.changed_count()
         self.history_title.setText(
             "Decisions on record:" if not changed else
             f"Decisions on record (* {changed} made on evidence that has changed since; hover one for then and now):"
         )
-        self._show_status(status)
-        self.loaded.emit(proposal_id)
 
     def on_failed(self, error: BaseException) -> None:
         """Show why saving or loading failed (domain refusals are plain messages)."""

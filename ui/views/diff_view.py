@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -224,7 +224,14 @@ class DiffView(QWidget):
             self.mode_changed.emit(mode)
 
     def _render(self) -> None:
-        if self.view is None:
-            self.browser.setHtml("<p style='color:#6b6b6b'>Choose a proposal.</p>")
-        else:
-            self.browser.setHtml(proposal_diff_html(self.view, self.mode))
+        html = "<p style='color:#6b6b6b'>Choose a proposal.</p>" if self.view is None else proposal_diff_html(
+            self.view, self.mode)
+        # The vertical scroll bar stays put while the page is replaced: left "as needed", setHtml
+        # hides it for the emptied document and shows it again for the new one, and each change of
+        # width lays the whole page out again (a 50-line side-by-side diff: 30 ms instead of 15).
+        # Afterwards it goes if the new page fits.
+        self.browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        try:
+            self.browser.setHtml(html)
+        finally:
+            self.browser.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)

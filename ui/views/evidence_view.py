@@ -398,6 +398,11 @@ class EvidenceView(QWidget):
 
         self.counts_label = RichLabel("Choose a proposal.")
         self.counts_label.setWordWrap(True)
+        # As tall as the counts and the share (two lines) while it says "Counting the evidence…": a
+        # label that changed height would move the lists, the chart and the detail below it, and
+        # have them all drawn again, twice for each proposal chosen.
+        self.counts_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.counts_label.setMinimumHeight(2 * self.counts_label.fontMetrics().lineSpacing())
         self.counts_label.setToolTip(
             "Share supporting = supports / (supports + refutes); links that do not comment are left out.\n"
             "The 95% interval is the Wilson score interval for that proportion."
