@@ -433,3 +433,38 @@ def test_a_members_identity_set_on_one_machine_reaches_the_other_and_signs_their
         assert verify_workspace(a).ok
     (published,) = verify_published(str(remote))
     assert published.ok, published.problems
+
+
+def test_a_push_refused_because_the_remote_moved_is_fetched_merged_and_tried_again(machines, tmp_path, monkeypatch):
+    """Machine C pushes between B's fetch and B's push: B's push is refused, and B fetches, merges and pushes."""
+    from reviewer import sync as syncing
+
+    a_root, b_root, _remote = machines
+    c_root = tmp_path / "machine-c"
+    shutil.copytree(b_root, c_root, symlinks=True)
+    with Workspace.open(b_root) as b:
+        operations.decide(b, ROOT_LEVEL, "adopt", "Agreed, on B.", actor="Jonas Lindqvist")
+        real_fetch, fetches = gitops.fetch_ref, []
+
+        def fetch_then_c_pushes(*args, **kwargs):
+            tip = real_fetch(*args, **kwargs)
+            fetches.append(tip)
+            if len(fetches) == 1:  # C's sync lands right after B's first fetch
+                with Workspace.open(c_root) as c:
+                    operations.decide(c, ROOT_LEVEL, "adopt", "Agreed, on C.", actor="Amara Okafor")
+                    syncing.sync(c, actor="Amara Okafor")
+            return tip
+
+        monkeypatch.setattr(gitops, "fetch_ref", fetch_then_c_pushes)
+        report = operations.sync(b, actor="Jonas Lindqvist").value
+        monkeypatch.setattr(gitops, "fetch_ref", real_fetch)
+        # B's fetch, C's own (inside it), then B's second after its push was refused.
+        assert len(fetches) == 3 and fetches[0] != fetches[2]
+        assert [e["actor"] for e in report.received] == ["Amara Okafor"] and report.pushed >= 1
+        reviewers = sorted(d[1] for d in _decisions(b, ROOT_LEVEL))
+        assert reviewers == ["Amara Okafor", "Jonas Lindqvist"] and verify_workspace(b).ok
+        b_events = _events(b)
+    for root in (a_root, c_root):
+        with Workspace.open(root) as other:
+            operations.sync(other, actor="Amara Okafor")
+            assert _events(other) == b_events and verify_workspace(other).ok
