@@ -905,11 +905,14 @@ class CommitFacts(NamedTuple):
         email: the author's email ("" when none).
         signature: git's ``%G?``: ``G`` good, ``N`` none, ``B`` bad, ``U``/``X``/``Y``/``R``/``E`` (see
             ``git log --help``); ssh signatures need ``gpg.ssh.allowedSignersFile`` to be ``G``.
+        key: the key that signed it, as git names it (``%GF``, else ``%GK``: an ssh key's
+            ``SHA256:…`` fingerprint, a gpg key's fingerprint or id); "" when unsigned or unknown.
     """
 
     author: str
     email: str
     signature: str
+    key: str = ""
 
 
 NO_FACTS = CommitFacts("", "", "")
@@ -917,9 +920,9 @@ NO_FACTS = CommitFacts("", "", "")
 
 def commit_facts(path: Path, ref: str) -> dict[str, CommitFacts]:
     """The author, author email and signature status of every commit reachable from ``ref``, in one git call."""
-    out = _plumb(path, "log", "--format=%H%x1f%an%x1f%ae%x1f%G?", ref).stdout.decode("utf-8", "replace")
+    out = _plumb(path, "log", "--format=%H%x1f%an%x1f%ae%x1f%G?%x1f%GF%x1f%GK", ref).stdout.decode("utf-8", "replace")
     facts = {}
     for line in out.splitlines():
-        sha, author, email, status = (line.split("\x1f") + ["", "", ""])[:4]
-        facts[sha] = CommitFacts(author, email, status)
+        sha, author, email, status, fingerprint, key = (line.split("\x1f") + [""] * 5)[:6]
+        facts[sha] = CommitFacts(author, email, status, fingerprint or key)
     return facts

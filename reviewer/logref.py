@@ -323,6 +323,7 @@ class RefCheck:
         notes: what is not wrong but worth saying (events not published yet, no ref yet).
         wrong_authors: commits not authored by the member whose events they hold (``author_problems``).
         unsigned: ``(commit, signature state)`` of commits that lack the good signature the workspace requires.
+        wrong_keys: commits signed with another key than their member's recorded one (``key_problems``).
     """
 
     first_difference: tuple[str, str, Any, Any] | None
@@ -332,12 +333,13 @@ class RefCheck:
     notes: tuple[str, ...]
     wrong_authors: tuple[WrongAuthor, ...] = ()
     unsigned: tuple[tuple[str, str], ...] = ()
+    wrong_keys: tuple[WrongKey, ...] = ()
 
     @property
     def ok(self) -> bool:
         """Nothing on the ref contradicts the database."""
         return (self.first_difference is None and not self.unknown and not self.rewritten
-                and not self.wrong_authors and not self.unsigned)
+                and not self.wrong_authors and not self.unsigned and not self.wrong_keys)
 
 
 def check_ref(log: LogRef, store: Store) -> RefCheck:
@@ -385,7 +387,8 @@ def check_ref(log: LogRef, store: Store) -> RefCheck:
     elif len(on_ref) - unknown < len(local):
         lag = len(local) - (len(on_ref) - unknown)
         notes.append(f"{lag} event{'' if lag == 1 else 's'} are not on the log ref yet; the next operation writes them.")
-    return RefCheck(first, differences, unknown, rewritten, tuple(notes), wrong_authors, unsigned)
+    return RefCheck(first, differences, unknown, rewritten, tuple(notes), wrong_authors, unsigned,
+                    tuple(key_problems(commits, facts, position)))
 
 
 # ---- who authors a log commit -------------------------------------------------------------------
@@ -420,9 +423,26 @@ def recorded_email(event: dict[str, Any]) -> tuple[str, str | None] | None:
     return payload["name"], email if isinstance(email, str) and email else None
 
 
-def expected_emails(commits: Sequence[LogCommit], position: dict[str, int]) -> dict[str, str | None]:
+def recorded_key(event: dict[str, Any]) -> tuple[str, str | None] | None:
+    """``(member name, signing key)`` when ``event`` sets a member's signing key (None: removed), else None.
+
+    ``member.add`` sets it (to none when it names none); ``member.set_identity`` only when its
+    payload names one ("" removes it).
+    """
+    payload = event.get("payload") or {}
+    if event.get("action") not in IDENTITY_ACTIONS or not isinstance(payload.get("name"), str):
+        return None
+    if "signing_key" not in payload:
+        return None if event.get("action") == "member.set_identity" else (payload["name"], None)
+    key = payload.get("signing_key")
+    return payload["name"], key if isinstance(key, str) and key.strip() else None
+
+
+def expected_emails(commits: Sequence[LogCommit], position: dict[str, int],
+                    reader: Any = recorded_email) -> dict[str, str | None]:
     """The email each commit's author had recorded as of its last event, by commit (None: none recorded).
 
+    ``reader`` reads what an event records (``recorded_key``: the signing key instead).
     The writer knew the events of the commit's own history, no more: each commit sees the identity
     events of its ancestors and its own. Where two histories were merged, the one later in the
     log's order (``position``: event id -> place) counts, as on the machine that wrote the merge.
@@ -437,7 +457,7 @@ def expected_emails(commits: Sequence[LogCommit], position: dict[str, int]) -> d
         parents = [states[p] for p in commit.parents if p in states]
         state = parents[0] if len(parents) == 1 else _merged(parents)
         for event in commit.events:
-            change = recorded_email(event)
+            change = reader(event)
             if change is not None:
                 state = {**state, change[0]: (position.get(str(event.get("id")), -1), change[1])}
         states[commit.sha] = state  # shared with the parent while nothing changes: one dict per identity event
@@ -476,6 +496,81 @@ def author_problems(commits: Sequence[LogCommit], facts: dict[str, gitops.Commit
             found.append(WrongAuthor(commit.sha, str(last.get("id")), git_identity(actor, email),
                                      git_identity(author.author, author.email)))
     return found
+
+
+class WrongKey(NamedTuple):
+    """A log commit signed with another key than the one recorded for the member whose events it holds.
+
+    Attributes:
+        sha: the commit.
+        event: the id of its last event.
+        member: that event's actor.
+        expected: the key recorded for them as of that event (as recorded).
+        actual: the key that signed the commit, as git names it.
+    """
+
+    sha: str
+    event: str
+    member: str
+    expected: str
+    actual: str
+
+
+def key_problems(commits: Sequence[LogCommit], facts: dict[str, gitops.CommitFacts],
+                 position: dict[str, int]) -> list[WrongKey]:
+    """The signed commits whose key is not the one recorded for their member as of their last event.
+
+    A commit with no signature is not judged here (``signatures --require`` says whether it must
+    have one); nor is a member with no key recorded.
+    """
+    expected = expected_emails(commits, position, recorded_key)
+    found = []
+    for commit in commits:
+        key = expected.get(commit.sha)
+        used = facts.get(commit.sha, gitops.NO_FACTS).key
+        if commit.events and key is not None and used and not same_key(key, used):
+            last = commit.events[-1]
+            found.append(WrongKey(commit.sha, str(last.get("id")), str(last.get("actor")), key, used))
+    return found
+
+
+def same_key(recorded: str, used: str) -> bool:
+    """Whether the key recorded for a member is the key git says signed a commit.
+
+    Recorded may be an ssh public key (``ssh-ed25519 AAAA…``: its ``SHA256:`` fingerprint is
+    compared), an ssh fingerprint, or a gpg fingerprint or key id (hex, any case and spacing; a key
+    id matches the end of a fingerprint).
+    """
+    mine = _fingerprint(recorded.strip())
+    if mine.startswith("SHA256:") or used.startswith("SHA256:"):
+        return mine == used.strip()
+    mine, theirs = _hex(mine), _hex(used)
+    return bool(mine) and bool(theirs) and (mine == theirs or (min(len(mine), len(theirs)) >= 16 and (
+        mine.endswith(theirs) or theirs.endswith(mine))))
+
+
+def _hex(text: str) -> str:
+    return "".join(text.split()).upper().removeprefix("0X")
+
+
+_FINGERPRINTS: dict[str, str] = {}
+
+
+def _fingerprint(key: str) -> str:
+    """An ssh public key's ``SHA256:`` fingerprint (``ssh-keygen -lf``); anything else as it is."""
+    if not key.startswith(("ssh-", "ecdsa-", "sk-")):
+        return key
+    if key not in _FINGERPRINTS:
+        import subprocess
+
+        try:
+            done = subprocess.run(["ssh-keygen", "-lf", "-"], input=key.encode("utf-8"), capture_output=True,
+                                  check=False)
+            words = done.stdout.decode("utf-8", "replace").split()
+            _FINGERPRINTS[key] = words[1] if done.returncode == 0 and len(words) > 1 else key
+        except OSError:  # no ssh-keygen: compared as written
+            _FINGERPRINTS[key] = key
+    return _FINGERPRINTS[key]
 
 
 def _identity_events(store: Store, up_to: int) -> list[tuple[int, str, str | None]]:

@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 from reviewer import gitops
 from reviewer.audit import canonical_json
 from reviewer.errors import KnownError
-from reviewer.logref import REQUIRE_SIGNED, SIGNATURE_STATES, LogCommit, LogRef, author_problems
+from reviewer.logref import (
+    REQUIRE_SIGNED,
+    SIGNATURE_STATES,
+    LogCommit,
+    LogRef,
+    author_problems,
+    key_problems,
+    recorded_key,
+)
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
@@ -162,10 +170,13 @@ def _check_log(repo: Path, workspace_id: str) -> PublishedLog:
         elif event["id"] in seen:
             problems.append(f"event {event['id']} appears twice")
         seen.add(str(event.get("id")))
+    _trust_recorded_ssh_keys(repo, order)
     facts = gitops.commit_facts(repo, log.ref)
     position = {str(e.get("id")): i for i, e in enumerate(order)}
     problems += [f"commit {w.sha[:12]} (event {w.event}) is authored by {w.actual!r}, not by {w.expected!r} whose "
                  "events it holds" for w in author_problems(commits, facts, position)]
+    problems += [f"commit {k.sha[:12]} (event {k.event}) is signed with {k.actual}, not with {k.member}'s recorded key "
+                 f"{k.expected[:60]}" for k in key_problems(commits, facts, position)]
     problems += _signature_problems(commits, order, facts)
     try:
         record = replay((str(e.get("actor")), str(e.get("action")), e.get("object_id"),
@@ -177,6 +188,22 @@ def _check_log(repo: Path, workspace_id: str) -> PublishedLog:
     if report is not None:
         problems += _report_problems(repo, log, report)
     return PublishedLog(workspace_id, len(commits), len(order), len(record.decisions), report, tuple(problems))
+
+
+def _trust_recorded_ssh_keys(repo: Path, order: list[dict[str, Any]]) -> None:
+    """Let git check ssh signatures against the members' keys the log records (a plain clone knows no others).
+
+    git verifies an ssh signature only against an allowed-signers file; the log itself records
+    which key each member signs with, so that is the file here. A key someone else signed with is
+    then "good, but from an unknown key" at best, and ``key_problems`` names whose key it is not.
+    """
+    keys = sorted({key for e in order if (found := recorded_key(e)) is not None and (key := found[1])
+                   and key.strip().startswith(("ssh-", "ecdsa-", "sk-"))})
+    if not keys:
+        return
+    allowed = repo / "spec-review-allowed-signers"
+    allowed.write_text("".join(f"member {' '.join(key.split()[:2])}\n" for key in keys), encoding="utf-8")
+    gitops._plumb(repo, "config", "gpg.ssh.allowedSignersFile", str(allowed))
 
 
 def _signature_problems(commits: list[LogCommit], order: list[dict[str, Any]],

@@ -559,6 +559,9 @@ def log_ref_findings(workspace: Any) -> tuple[list[Mismatch], tuple[str, ...]]:
     for wrong in check.wrong_authors[:20]:
         found.append(Mismatch("log ref", f"commit {wrong.sha[:12]} (event {wrong.event})", "author", wrong.expected,
                               wrong.actual))
+    for key in check.wrong_keys[:20]:
+        found.append(Mismatch("log ref", f"commit {key.sha[:12]} (event {key.event})", "signing key",
+                              f"{key.member}'s recorded key {key.expected[:60]}", key.actual))
     for sha, state in check.unsigned[:20]:
         found.append(Mismatch("log ref", f"commit {sha[:12]}", "signature", "good (this workspace requires it)", state))
     if check.unknown:

@@ -257,3 +257,40 @@ def test_required_signatures_are_checked_from_the_event_that_required_them(demo,
     assert gitops.move_ref(repo, log.ref, unsigned, tip, "test")
     (found,) = verify_workspace(demo).mismatches
     assert (found.id, found.field, found.stored) == (f"commit {unsigned[:12]}", "signature", "none")
+
+
+def _ssh_key(folder, name):
+    key = folder / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True)
+    return key, (folder / f"{name}.pub").read_text().strip()
+
+
+def test_a_commit_signed_with_another_key_than_the_members_recorded_one_is_named(demo, tmp_path):
+    from reviewer.logref import same_key
+    from reviewer.publish import verify_published
+
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed: no key to sign with")
+    repo = demo.spec_repo_path
+    (own, own_public), (other, other_public) = _ssh_key(tmp_path, "amara"), _ssh_key(tmp_path, "mallory")
+    (tmp_path / "allowed").write_text(f"amara {own_public}\nmallory {other_public}\n")
+    for name, value in [("gpg.format", "ssh"), ("user.signingkey", str(own)), ("commit.gpgsign", "true"),
+                        ("gpg.ssh.allowedSignersFile", str(tmp_path / "allowed"))]:
+        git(repo, "config", name, value)
+    operations.set_identity(demo, "Amara Okafor", "amara@example.org", signing_key=own_public, actor="Amara Okafor")
+    operations.add_member(demo, "Ada Byron", ["auditor"], actor="Amara Okafor")
+    assert verify_workspace(demo).ok  # signed with the key recorded for her
+    git(repo, "config", "user.signingkey", str(other))  # someone signs as Amara with their own key
+    operations.add_member(demo, "Bo Chen", ["auditor"], actor="Amara Okafor")
+    tip = demo.store.log_ref.tip()
+    (found,) = verify_workspace(demo).mismatches
+    assert (found.id.split()[:2], found.field) == (["commit", tip[:12]], "signing key")
+    assert found.stored.startswith("SHA256:") and "Amara Okafor's recorded key ssh-ed25519" in found.logged
+    (published,) = verify_published(repo)
+    assert any(f"commit {tip[:12]}" in p and "not with Amara Okafor's recorded key" in p for p in published.problems)
+    # Keys are compared as git names them: an ssh key by its fingerprint, a gpg key id by a fingerprint's end.
+    fingerprint = subprocess.run(["ssh-keygen", "-lf", str(own) + ".pub"], capture_output=True, text=True).stdout.split()[1]
+    assert same_key(own_public, fingerprint) and same_key(fingerprint, fingerprint)
+    assert not same_key(other_public, fingerprint)
+    assert same_key("0x3AA5C34371567BD2", "4AA4 767B BC9C 4B1D 18AE 28B7 3AA5 C343 7156 7BD2".lower())
+    assert not same_key("3AA5C34371567BD2", "4AA4767BBC9C4B1D18AE28B7000000000000000")
