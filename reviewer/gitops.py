@@ -876,12 +876,32 @@ def push_ref(path: Path, remote: str, sha: str, ref: str) -> bool:
     Raises:
         KnownError: any other refusal (no network, authentication, a hook).
     """
-    done = _plumb(path, "push", "--quiet", "--porcelain", remote, f"{sha}:{ref}", check=False,
+    return _push(path, remote, f"{sha}:{ref}")
+
+
+def push_with_lease(path: Path, remote: str, source: str, ref: str, expected: str | None) -> bool:
+    """Set (or, with ``source`` "", delete) ``ref`` on ``remote`` only if it is still ``expected`` there.
+
+    ``expected`` None: only if the remote has no such ref. git checks it on the remote side
+    (``--force-with-lease``): of two machines racing, one wins.
+
+    Returns:
+        False when the remote's ref was not what was expected (nothing changed there).
+
+    Raises:
+        KnownError: any other refusal (no network, authentication, a hook).
+    """
+    return _push(path, remote, f"{source}:{ref}", f"--force-with-lease={ref}:{expected or ''}")
+
+
+def _push(path: Path, remote: str, refspec: str, *options: str) -> bool:
+    """Push one refspec; False when the remote refused it as no longer what this machine saw."""
+    done = _plumb(path, "push", "--quiet", "--porcelain", *options, remote, refspec, check=False,
                   env={"GIT_TERMINAL_PROMPT": "0"})
     if done.returncode == 0:
         return True
     said = done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
-    if "non-fast-forward" in said or "fetch first" in said or "[rejected]" in said:
+    if any(words in said for words in ("non-fast-forward", "fetch first", "stale info", "[rejected]")):
         return False
     raise KnownError(f"git could not push to {remote}: {_one_line(said)}.", hint=_remote_hint(said))
 

@@ -163,14 +163,16 @@ def commit(workspace: Workspace, *, actor: str, tag: str | None = None,
            progress: Progress | None = None) -> OpResult[CommitReport]:
     """Commit every adopted, uncommitted proposal to the spec repository as the editor ``actor``.
 
-    On a board (a workspace that syncs with its spec repository's ``origin``), the log is synced
-    and the spec branch moved forward to origin's first, so that a proposal another editor's
-    machine committed is seen as committed and not committed twice; afterwards the new spec
-    commits and the log are sent (a failure then is a warning: the commits are recorded here).
+    On a board (a workspace that syncs with its spec repository's ``origin``), the board's commit
+    lease is taken on origin (``spec_branch.commit_lease``), the log is synced and the spec branch
+    moved forward to origin's, so that a proposal another editor's machine committed is seen as
+    committed and not committed twice; afterwards the new spec commits and the log are sent (a
+    failure then is a warning: the commits are recorded here), and the lease is given back.
 
     Raises:
-        KnownError: as ``committing.commit_adopted``; on a board also when origin cannot be reached
-            or the spec branch here has diverged from origin's (nothing is committed then).
+        KnownError: as ``committing.commit_adopted``; on a board also when origin cannot be reached,
+            another editor holds the commit lease, or the spec branch here has diverged from
+            origin's (nothing is committed then).
     """
     from dataclasses import replace
 
@@ -180,22 +182,28 @@ def commit(workspace: Workspace, *, actor: str, tag: str | None = None,
     from reviewer.errors import KnownError
     from reviewer.ops import check_actor
 
+    def run() -> OpResult[CommitReport]:
+        return perform(workspace.store, "commit", actor,
+                       lambda who: committing.commit_adopted(workspace, who, tag=tag, progress=progress))
+
     board = "origin" if syncing.sync_state(workspace).last_synced is not None else None
-    if board is not None:
-        check_actor(workspace.store, OPERATIONS["commit"], actor)
+    if board is None:
+        return run()
+    check_actor(workspace.store, OPERATIONS["commit"], actor)
+    repo = workspace.spec_repo_path
+    with branch.commit_lease(repo, board, workspace.config.id, actor):
         syncing.sync(workspace, board, actor=actor)
-        branch.fetch_spec_commits(workspace.spec_repo_path, board, [])
-        note = branch.catch_up(workspace.spec_repo_path, board)
+        branch.fetch_spec_commits(repo, board, [])
+        note = branch.catch_up(repo, board)
         if note is not None:
             raise KnownError(f"Nothing was committed: {note}",
                              hint="On a board, every editor commits on top of origin's spec branch.")
-    result = perform(workspace.store, "commit", actor,
-                     lambda who: committing.commit_adopted(workspace, who, tag=tag, progress=progress))
-    if board is not None and (any(item.commit_sha for item in result.value.items) or result.value.release):
-        try:
-            syncing.sync(workspace, board, actor=actor)
-        except KnownError as exc:
-            return replace(result, warnings=(*result.warnings, f"Committed here, but not sent to {board}: {exc}"))
+        result = run()
+        if any(item.commit_sha for item in result.value.items) or result.value.release:
+            try:
+                syncing.sync(workspace, board, actor=actor)
+            except KnownError as exc:
+                return replace(result, warnings=(*result.warnings, f"Committed here, but not sent to {board}: {exc}"))
     return result
 
 

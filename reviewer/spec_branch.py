@@ -10,19 +10,27 @@ another machine can take the event only once it has that commit. So:
   events of commits it cannot get (``fetch_spec_commits``); once the record is applied, its
   checked-out branch is moved forward to the remote's when it is clean and behind
   (``catch_up``), so the editor sees the spec as the board committed it;
-- committing on a board (``operations.commit``) syncs first and moves the branch forward, so that
-  an editor never commits a proposal another editor's machine already committed.
+- committing on a board (``operations.commit``) takes the board's commit lease on the remote
+  first (``commit_lease``: a ref only one machine can set, checked by git on the remote), then
+  syncs and moves the branch forward, commits, sends the commits and the log, and gives the lease
+  back: an editor never commits a proposal another editor's machine already committed, even when
+  both start at the same moment. A lease left by a machine that stopped lapses after
+  ``LEASE_MINUTES``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import datetime as _dt
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from reviewer import gitops
 from reviewer.errors import KnownError
 from reviewer.store import Store, sql_errors
 
+LEASE_MINUTES = 15
+"""How long a commit lease holds when its machine does not give it back (a crash, a lost network)."""
 SPEC_EVENTS = frozenset({"spec.commit", "spec.release"})
 """Events that name a commit of the spec repository (their ``object_id``)."""
 
@@ -108,4 +116,52 @@ def send_spec_commits(repo: Path, remote: str, store: Store) -> int:
     return len(unsent)
 
 
-__all__ = ["SPEC_EVENTS", "catch_up", "fetch_spec_commits", "remote_branch", "send_spec_commits"]
+def lease_ref(workspace_id: str) -> str:
+    """The ref whose holder may commit the board's spec."""
+    return f"refs/spec-review/{workspace_id}/commit-lease"
+
+
+@contextlib.contextmanager
+def commit_lease(repo: Path, remote: str, workspace_id: str, editor: str,
+                 now: _dt.datetime | None = None) -> Iterator[None]:
+    """Hold the board's commit lease on ``remote`` while the block runs; give it back afterwards.
+
+    Raises:
+        KnownError: another editor holds it (named, with when it lapses), or took it just now.
+    """
+    ref = lease_ref(workspace_id)
+    seen = gitops.fetch_ref(repo, remote, ref, f"refs/spec-review/{workspace_id}/remotes/{remote}/commit-lease")
+    now = now or _dt.datetime.now(_dt.UTC)
+    if seen is not None:
+        holder, until = _lease_of(repo, seen)
+        if until is not None and until > now:
+            raise KnownError(
+                f"{holder} is committing the board's spec on another machine (their lease lapses at "
+                f"{until:%Y-%m-%d %H:%M} UTC). Nothing was committed.",
+                hint="Try again once they are done: your commit then starts from theirs.",
+            )
+    until = now + _dt.timedelta(minutes=LEASE_MINUTES)
+    mine = gitops.write_commit(repo, {}, f"commit lease\n\nEditor: {editor}\nUntil: {until.isoformat()}\n",
+                               author=(editor, ""))
+    if not gitops.push_with_lease(repo, remote, mine, ref, seen):
+        raise KnownError("Another editor took the board's commit lease just now. Nothing was committed.",
+                         hint="Try again in a moment: your commit then starts from theirs.")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(KnownError):  # unreachable now: the lease lapses by itself
+            gitops.push_with_lease(repo, remote, "", ref, mine)
+
+
+def _lease_of(repo: Path, sha: str) -> tuple[str, _dt.datetime | None]:
+    """Who holds a lease and until when (None: unreadable, so lapsed)."""
+    message = gitops._plumb(repo, "log", "-1", "--format=%B", sha).stdout.decode("utf-8", "replace")
+    fields = dict(line.partition(": ")[::2] for line in message.splitlines() if ": " in line)
+    try:
+        until = _dt.datetime.fromisoformat(fields.get("Until", "").strip())
+    except ValueError:
+        until = None
+    return fields.get("Editor", "another editor").strip(), until if until and until.tzinfo else None
+
+
+__all__ = ["LEASE_MINUTES", "SPEC_EVENTS", "commit_lease", "lease_ref", "catch_up", "fetch_spec_commits", "remote_branch", "send_spec_commits"]

@@ -80,3 +80,48 @@ def test_a_spec_repository_with_local_changes_is_not_moved_and_the_sync_says_so(
         assert governance.proposal_status(b.store, USER_LEVEL).status == "committed"  # the record has it
         with pytest.raises(KnownError, match="uncommitted changes"):
             operations.commit(b, actor="Priya Raman")
+
+
+def test_an_editor_holding_the_commit_lease_keeps_another_from_committing_meanwhile(machines):
+    from reviewer.spec_branch import commit_lease, lease_ref
+
+    a_root, b_root, remote = machines
+    with Workspace.open(b_root) as b, Workspace.open(a_root) as a:
+        lease = lease_ref(b.config.id)
+        with commit_lease(b.spec_repo_path, "origin", b.config.id, "Priya Raman"):
+            assert git(remote, "for-each-ref", "--format=%(refname)", lease) == lease
+            with pytest.raises(KnownError, match=r"Priya Raman is committing the board's spec on another machine"):
+                operations.commit(a, actor="Sofía Herrera")
+            assert a.store.db.execute("SELECT count(*) FROM spec_commits").fetchone()[0] == 0
+        assert git(remote, "for-each-ref", lease) == ""  # given back
+        done = operations.commit(a, actor="Sofía Herrera")
+        assert [i.proposal_id for i in done.value.items if i.commit_sha] == [USER_LEVEL]
+        assert git(remote, "for-each-ref", lease) == ""  # and given back again after the commit
+
+
+def test_a_lease_its_machine_never_gave_back_lapses(machines):
+    import datetime as dt
+
+    from reviewer.spec_branch import LEASE_MINUTES, commit_lease
+
+    a_root, b_root, _remote = machines
+    with Workspace.open(b_root) as b:
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=LEASE_MINUTES + 1)
+        commit_lease(b.spec_repo_path, "origin", b.config.id, "Priya Raman", now=long_ago).__enter__()  # then it crashed
+    with Workspace.open(a_root) as a:
+        done = operations.commit(a, actor="Sofía Herrera")
+        assert [i.proposal_id for i in done.value.items if i.commit_sha] == [USER_LEVEL]
+
+
+def test_of_two_machines_setting_the_lease_from_the_same_state_one_wins(machines):
+    from reviewer import gitops
+
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a, Workspace.open(b_root) as b:
+        ref = "refs/spec-review/test/commit-lease"
+        mine = gitops.write_commit(a.spec_repo_path, {}, "lease a\n", author=("Sofía Herrera", ""))
+        theirs = gitops.write_commit(b.spec_repo_path, {}, "lease b\n", author=("Priya Raman", ""))
+        assert gitops.push_with_lease(a.spec_repo_path, "origin", mine, ref, None)
+        assert not gitops.push_with_lease(b.spec_repo_path, "origin", theirs, ref, None)  # it is no longer absent
+        assert not gitops.push_with_lease(b.spec_repo_path, "origin", "", ref, theirs)  # nor theirs to delete
+        assert gitops.push_with_lease(a.spec_repo_path, "origin", "", ref, mine)
