@@ -101,6 +101,10 @@ class SectionChangeView:
         old_authority: current authority; new_authority: proposed authority.
         start_line: where the section starts in the current file (0 when missing).
         hunks: line diff with word-level segments, current → proposed.
+        as_adopted: the comparison is the proposal's commit's own change (before it → as committed),
+            not the current spec against the proposed text.
+        now_text: the section's text now, when it differs from what the commit wrote (None otherwise).
+        now_hunks: the change since the commit, as committed → now (empty when ``now_text`` is None).
     """
 
     section_id: str
@@ -113,6 +117,9 @@ class SectionChangeView:
     new_authority: str | None
     start_line: int
     hunks: tuple[Any, ...]
+    as_adopted: bool = False
+    now_text: str | None = None
+    now_hunks: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,19 +130,29 @@ class ProposalView:
         proposal: the stored proposal.
         revision: the commit the comparison was made against.
         sections: one comparison per section, in the proposal's order.
+        committed: the spec commit that adopted the proposal, when it was committed: the sections
+            then show that commit's own change, and what changed in them since.
     """
 
     proposal: Proposal
     revision: str
     sections: tuple[SectionChangeView, ...]
+    committed: str | None = None
 
 
 def proposal_view(workspace: Workspace, proposal_id: str) -> ProposalView:
-    """Compare each section of a proposal with the spec at the current commit."""
+    """Compare each section of a proposal with the spec at the current commit.
+
+    A committed proposal keeps its diff: each section shows its commit's own change (the spec
+    before the commit → the text committed), and what changed in it since, if anything.
+    """
     from reviewer.diffing import diff_text
 
     proposal = workspace.store.get_proposal(proposal_id)
     loaded = workspace.load_spec()
+    committed = _committed_view(workspace, proposal, loaded)
+    if committed is not None:
+        return committed
     views = []
     for change in proposal.sections:
         current = loaded.document.get(change.section_id)
@@ -157,3 +174,39 @@ def proposal_view(workspace: Workspace, proposal_id: str) -> ProposalView:
             )
         )
     return ProposalView(proposal=proposal, revision=loaded.revision, sections=tuple(views))
+
+
+def _committed_view(workspace: Workspace, proposal: Proposal, loaded: Any) -> ProposalView | None:
+    """The view of a committed proposal (None when it is not committed, or its commit is not here)."""
+    from reviewer import gitops
+    from reviewer.diffing import diff_text
+    from reviewer.errors import KnownError
+
+    row = workspace.store.db.execute(
+        "SELECT commit_sha FROM proposal_commit_state WHERE proposal_id = ? AND state = 'committed'",
+        [proposal.id]).fetchone()
+    if row is None or not row[0] or not gitops.commit_exists(workspace.spec_repo_path, str(row[0])):
+        return None
+    sha = str(row[0])
+    try:
+        before, after = workspace.load_spec(f"{sha}^"), workspace.load_spec(sha)
+    except KnownError:  # a first commit, or a spec file that did not parse then
+        return None
+    views = []
+    for change in proposal.sections:
+        old, new, now = (spec.document.get(change.section_id) for spec in (before, after, loaded))
+        old_text, new_text = (old.text if old else ""), (new.text if new else change.new_text)
+        now_text = now.text if now else ""
+        start = old.start_line if old else 0
+        new_section = new or parse_spec(change.new_text).sections[0]
+        moved = now_text != new_text
+        views.append(SectionChangeView(
+            section_id=change.section_id, current_text=old_text, new_text=new_text, base_matches_current=True,
+            old_title=old.title if old else None, new_title=new_section.title,
+            old_authority=old.authority if old else None, new_authority=new_section.authority, start_line=start,
+            hunks=diff_text(old_text, new_text, old_offset=max(start - 1, 0), new_offset=max(start - 1, 0)),
+            as_adopted=True, now_text=now_text if moved else None,
+            now_hunks=diff_text(new_text, now_text, old_offset=max(start - 1, 0),
+                                new_offset=max((now.start_line if now else 1) - 1, 0)) if moved else (),
+        ))
+    return ProposalView(proposal=proposal, revision=sha, sections=tuple(views), committed=sha)

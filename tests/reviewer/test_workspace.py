@@ -247,3 +247,4 @@ def test_a_repository_git_will_not_read_is_explained(tmp_path, monkeypatch):
     with pytest.raises(KnownError, match="belongs to another user") as refused:
         gitops.read_file_at(repo, "HEAD", "model_spec.md")
     assert "safe.directory" in str(refused.value)
+

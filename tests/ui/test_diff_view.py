@@ -3,8 +3,12 @@ from types import SimpleNamespace
 import pytest
 from PySide6.QtCore import QEvent, QObject, Qt
 
-from reviewer.proposals import SectionChangeView
-from ui.views.diff_view import section_header_html
+from reviewer import operations
+from reviewer.proposals import SectionChangeView, proposal_view
+from reviewer.workspace import Workspace
+from tests.datapaths import USER_LEVEL
+from tests.helpers import commit_file
+from ui.views.diff_view import proposal_diff_html, section_header_html
 
 
 def _section(old: str | None, new: str | None) -> SectionChangeView:
@@ -60,7 +64,7 @@ def _page(lines: int) -> SimpleNamespace:
 
     old = "".join(f"line {i}\n" for i in range(lines))
     new = "".join(f"line {i}\n" if i % 2 else f"changed line {i}\n" for i in range(lines))
-    return SimpleNamespace(sections=[replace(_section("user", "user"), hunks=diff_text(old, new))])
+    return SimpleNamespace(committed=None, sections=[replace(_section("user", "user"), hunks=diff_text(old, new))])
 
 
 @pytest.mark.gui
@@ -85,3 +89,28 @@ def test_a_new_page_is_laid_out_once_and_scrolls_only_when_it_needs_to(qtbot):
     view.set_view(_page(80))
     assert bar.isVisible()
     assert view.browser.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded
+
+
+def test_a_committed_proposal_keeps_its_diff_and_shows_what_changed_since(demo_workspace):
+    with Workspace.open(demo_workspace) as ws:
+        before = proposal_view(ws, USER_LEVEL)
+        assert before.committed is None and all(s.hunks for s in before.sections)
+        operations.decide(ws, USER_LEVEL, "adopt", "Supported across groups.", actor="Amara Okafor")
+        (item,) = [i for i in operations.commit(ws, actor="Sofía Herrera").value.items if i.commit_sha]
+        view = proposal_view(ws, USER_LEVEL)
+        # Compared with the current spec it would show no change; as adopted it shows its commit's own change.
+        assert view.committed == item.commit_sha
+        assert [s.hunks for s in view.sections] == [s.hunks for s in before.sections]
+        assert all(s.as_adopted and s.now_text is None for s in view.sections)
+        html = proposal_diff_html(view, "side")
+        assert f"Committed to the spec as <code>{item.commit_sha[:12]}</code>" in html
+        assert "No change in the text" not in html and "As committed" in html and "Since then" not in html
+        # The spec moves on in that section: "as committed → now" is shown beside it.
+        section = view.sections[0]
+        text = ws.load_spec().text.replace(section.new_text, section.new_text.rstrip("\n") + "\n\nA later line.\n")
+        commit_file(ws.spec_repo_path, ws.config.spec_file, text, "A later edit")
+        later = proposal_view(ws, USER_LEVEL)
+        assert later.sections[0].now_text is not None and later.sections[0].now_hunks
+        assert [s.hunks for s in later.sections] == [s.hunks for s in before.sections]  # still as adopted
+        html = proposal_diff_html(later, "side")
+        assert "Since then" in html and "A later line." in html and "changed since it was committed" in html

@@ -90,13 +90,13 @@ def inline_diff_html(hunks: Sequence[Hunk]) -> str:
     return '<table cellspacing="0" cellpadding="1" width="100%" style="font-family:monospace">' + "".join(rows) + "</table>"
 
 
-def side_by_side_html(hunks: Sequence[Hunk]) -> str:
+def side_by_side_html(hunks: Sequence[Hunk], labels: tuple[str, str] = ("Current text", "Proposed text")) -> str:
     """Return a two-column diff table: current text on the left, proposed text on the right."""
     if not hunks:
         return "<p><i>No change in the text.</i></p>"
     rows = [
-        '<tr><th></th><th align="left" width="50%">Current text</th><th></th>'
-        '<th align="left" width="50%">Proposed text</th></tr>'
+        f'<tr><th></th><th align="left" width="50%">{escape(labels[0])}</th><th></th>'
+        f'<th align="left" width="50%">{escape(labels[1])}</th></tr>'
     ]
     number_attrs = number_cell_attrs(hunks)
     for hunk in hunks:
@@ -139,6 +139,13 @@ def section_header_html(section: SectionChangeView) -> str:
             f"Authority: {authority_badge_html(section.old_authority)} → {authority_badge_html(section.new_authority)}"
             + (" <span style='color:#6b6b6b'>(the same level, renamed)</span>" if renamed else "")
         )
+    if section.as_adopted:
+        notes.append("<span style='color:#6b6b6b'>as adopted: the text before its commit → the text it committed"
+                     + (f", at line {section.start_line}" if section.start_line else "") + "</span>")
+        if section.now_text is not None:
+            notes.append("<span style='color:#c25e00'>The section has changed since it was committed: "
+                         "see “Since then” below.</span>")
+        return "".join(parts) + "<p style='margin-top:0'>" + " &nbsp;·&nbsp; ".join(notes) + "</p>"
     if not section.current_text:
         notes.append("<span style='color:#b3261e'>This section is no longer in the spec.</span>")
     elif not section.base_matches_current:
@@ -156,6 +163,11 @@ def section_header_html(section: SectionChangeView) -> str:
 def proposal_diff_html(view: ProposalView, mode: str) -> str:
     """Return the whole diff page of a proposal in ``mode`` (side, inline or preview)."""
     parts = [_CSS]
+    if view.committed:
+        parts.append(
+            f"<p style='background:#e8f0fe;padding:4px'>Committed to the spec as <code>{escape(view.committed[:12])}"
+            "</code>. Shown as adopted: what its commit changed, not the spec as it is now.</p>")
+    labels = ("Before its commit", "As committed") if view.committed else ("Current text", "Proposed text")
     for section in view.sections:
         parts.append(section_header_html(section))
         if mode == "preview":
@@ -163,7 +175,11 @@ def proposal_diff_html(view: ProposalView, mode: str) -> str:
         elif mode == "inline":
             parts.append(inline_diff_html(section.hunks))
         else:
-            parts.append(side_by_side_html(section.hunks))
+            parts.append(side_by_side_html(section.hunks, labels))
+        if section.now_text is not None:
+            parts.append("<p><b>Since then</b> <span style='color:#6b6b6b'>(as committed → now)</span></p>")
+            parts.append(inline_diff_html(section.now_hunks) if mode == "inline" else
+                         side_by_side_html(section.now_hunks, ("As committed", "Now")))
         parts.append("<hr/>")
     return "".join(parts)
 
