@@ -8,7 +8,8 @@ from reviewer.progress import Cancelled
 from reviewer.workspace import Workspace
 from tests.datapaths import DEMO_TITLES, USER_LEVEL
 from tests.helpers import commit_file, git
-from ui.views.editor_view import CommitQueueModel, EditorView
+from ui.dialogs import Dialogs
+from ui.views.editor_view import CommitQueueModel, EditorView, commit_banner
 from ui.workers import WorkspaceLane
 
 pytestmark = pytest.mark.gui
@@ -41,8 +42,15 @@ def adopted(demo_workspace):
 
 
 @pytest.fixture
-def make_view(qtbot):
+def make_view(qtbot, monkeypatch):
     lanes = []
+    asked = []  # the editor confirms each commit (``answer`` changes the reply)
+
+    def confirm(_parent, question):
+        asked.append(question)
+        return make.answer
+
+    monkeypatch.setattr(Dialogs, "confirm", confirm)
 
     def make(path):
         lane = WorkspaceLane(path)
@@ -54,6 +62,7 @@ def make_view(qtbot):
             view.refresh()
         return view
 
+    make.answer, make.asked = True, asked
     yield make
     for lane in lanes:
         lane.shutdown()
@@ -93,7 +102,15 @@ def test_adopted_proposal_is_previewed_committed_and_tagged(qtbot, make_view, ad
 
     view.set_editor("Priya Raman")
     view.tag_edit.setText("v-gui-test")
+    make_view.answer = False  # the editor reads what will be written, and says no: nothing is
+    view.on_commit()
+    (question,) = make_view.asked
+    assert "Commit 1 adopted proposal to model_spec.md on main, as Priya Raman?" in question
+    assert f"• {TITLE} (" in question and "Then cut release v-gui-test" in question
+    assert view.message.text() == "Not committed: nothing was written." and git(repo, "rev-parse", "HEAD") == head
+    make_view.answer = True
     report = commit(qtbot, view)
+    assert view.message.text().startswith("Committed 1 proposal to main; release v-gui-test tagged at ")
 
     (item,) = report.items
     assert item.result == "committed" and item.proposal_id == proposal_id
@@ -225,3 +242,17 @@ def test_an_editor_whose_name_holds_a_bidi_override_is_shown_marked_and_commits_
     report = commit(qtbot, view)
     assert [i.result for i in report.items] == ["committed"]
     assert status_of(path, proposal_id).status == "committed"
+
+
+def test_the_banner_names_every_part_of_the_result():
+    from reviewer.committing import CommitItem, CommitReport, ReleaseInfo
+
+    conflict = CommitItem("p2", "Two", "needs_rebase", None, ("s2",), message="conflict")
+    done = CommitItem("p1", "One", "committed", "a" * 40, ("s1",))
+    release = ReleaseInfo("v2", "b" * 40, ("p1",))
+    assert commit_banner(CommitReport("main", "h", "h", (conflict,), release)) == (
+        "1 proposal could not be committed (conflict with the current spec; marked as needing a rebase); release "
+        "v2 tagged at bbbbbbbbbb.", "warning")  # not a red "Nothing committed" above "Release v2 tagged"
+    assert commit_banner(CommitReport("main", "h", "h", (conflict,), None))[1] == "error"
+    assert commit_banner(CommitReport("main", "h", "h", (done,), None)) == ("Committed 1 proposal to main.", "ok")
+    assert commit_banner(CommitReport("main", "h", "h", (), None))[0] == "Nothing adopted was waiting to be committed."

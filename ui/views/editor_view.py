@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.committing import (
+    CHANGELOG,
     CommitPreview,
     CommitReport,
     PlannedCommit,
@@ -293,6 +294,32 @@ def report_html(report: CommitReport, state: EditorState | None) -> str:
             f"{len(report.release.proposal_ids)} proposal{'s' if len(report.release.proposal_ids) != 1 else ''}.</p>"
         )
     return "".join(parts)
+
+
+def commit_banner(report: CommitReport) -> tuple[str, str]:
+    """The one message a commit run ends with, and its kind: it names every part of the result.
+
+    A release is part of the result: a run that committed nothing new but tagged a release says
+    so, instead of a red "Nothing committed" above "Release … tagged".
+    """
+    made = sum(1 for i in report.items if i.result in ("committed", "recovered"))
+    conflicts = sum(1 for i in report.items if i.result == Status.NEEDS_REBASE)
+    parts = []
+    if made:
+        parts.append(f"Committed {made} proposal{'s' if made != 1 else ''} to {report.branch}")
+    if conflicts:
+        parts.append(f"{conflicts} proposal{'s' if conflicts != 1 else ''} could not be committed (conflict with "
+                     "the current spec; marked as needing a rebase)")
+    if report.release is not None:
+        parts.append(f"release {report.release.tag} tagged at {report.release.commit_sha[:10]}")
+    if not parts:
+        return "Nothing adopted was waiting to be committed.", "info"
+    if conflicts and not made and report.release is None:
+        return (f"Nothing committed: {conflicts} proposal{'s' if conflicts != 1 else ''} conflict with the current "
+                "spec (marked as needing a rebase).", "error")
+    text = "; ".join(parts) + "."
+    text = text[0].upper() + text[1:]
+    return text, "warning" if conflicts else "ok"
 
 
 class EditorView(QWidget):
@@ -608,6 +635,9 @@ class EditorView(QWidget):
             self.editor_box.setFocus()
             return
         tag = self.tag_edit.text().strip() or None
+        if not Dialogs.confirm(self, self.confirmation(editor, tag)):
+            self._show_message("Not committed: nothing was written.", "info")
+            return
         progress = TaskProgress(self)
         self.progress_panel.attach(progress, "Committing adopted proposals…")
         self._set_busy(True)
@@ -619,6 +649,26 @@ class EditorView(QWidget):
             failure=self.on_commit_failed,
         )
 
+    def confirmation(self, editor: str, tag: str | None) -> str:
+        """The question asked before committing: what will be written, where, and as whom."""
+        state = self.state
+        assert state is not None
+        items = state.preview.plan.items
+        applying = [i for i in items if i.result != "conflict"]
+        lines = [f"Commit {len(applying)} adopted proposal{'s' if len(applying) != 1 else ''} to "
+                 f"{state.preview.spec_file} on {state.preview.branch or 'the detached HEAD'}, as {editor}?", ""]
+        lines += [f"• {i.title} ({', '.join(i.sections)})" for i in applying[:8]]
+        if len(applying) > 8:
+            lines.append(f"• and {len(applying) - 8} more")
+        conflicts = len(items) - len(applying)
+        if conflicts:
+            lines += ["", f"{conflicts} conflict{'s' if conflicts != 1 else ''} with the current spec: "
+                          f"{'they are' if conflicts != 1 else 'it is'} marked as needing a rebase, not committed."]
+        if tag:
+            lines += ["", f"Then cut release {tag}: a {CHANGELOG} entry (its own commit) and an annotated tag."]
+        lines += ["", "Each commit names its decisions; it is recorded in the audit log and cannot be undone here."]
+        return display_text("\n".join(lines))
+
     def on_committed(self, outcome: CommitOutcome) -> None:
         """Show the commits made and the conflicts, then the new state."""
         self._committing = False
@@ -626,22 +676,7 @@ class EditorView(QWidget):
         self._set_busy(False)
         report = outcome.report
         self.report = report
-        made = sum(1 for i in report.items if i.result in ("committed", "recovered"))
-        conflicts = sum(1 for i in report.items if i.result == Status.NEEDS_REBASE)
-        if made and conflicts:
-            self._show_message(
-                f"Committed {made} proposal{'s' if made != 1 else ''} to {report.branch}; "
-                f"{conflicts} could not be committed (conflict).", "warning",
-            )
-        elif made:
-            self._show_message(f"Committed {made} proposal{'s' if made != 1 else ''} to {report.branch}.", "ok")
-        elif conflicts:
-            self._show_message(
-                f"Nothing committed: {conflicts} proposal{'s' if conflicts != 1 else ''} conflict with the "
-                "current spec.", "error",
-            )
-        else:
-            self._show_message("Nothing adopted was waiting to be committed.", "info")
+        self._show_message(*commit_banner(report))
         if report.release is not None:
             self.tag_edit.clear()
         self.results.setHtml(report_html(report, outcome.state))
