@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&Open workspace…", QKeySequence.StandardKey.Open, self.on_open_workspace)
-        self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh, self.reload)
+        self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh, self.reload_everything)
         self._action(file_menu, "&Import crowd data…", ["Ctrl+I"], self.on_import)
         self.sync_action = self._action(file_menu, "S&ync with origin", ["Ctrl+Shift+Y"], self.on_sync)
         self.sync_timer_action = QAction(f"Sync every &{SYNC_EVERY_MINUTES} minutes", self)
@@ -525,6 +525,22 @@ class MainWindow(QMainWindow):
             return ws.overview(), queue_rows(ws.store)
 
         self.lane.run(load, success=self.show_overview, failure=self.on_load_failed)
+
+    def reload_everything(self) -> None:
+        """F5: read the overview and queue again, and have every view read again (at once if shown, else when shown).
+
+        What changed outside the app (a commit made by hand in the spec repository, another
+        process's import) reaches no view through the lane's changes: F5 is how a user asks.
+        """
+        from reviewer.ops import Area, Changes
+
+        self.reload()
+        everything = Changes(areas=frozenset(Area), all_proposals=True)
+        for view in (self.editor_view, self.auditor_view, self.agreement_view):
+            if view is not None:
+                view.on_changes(everything)  # type: ignore[attr-defined]
+        if self.current_proposal:
+            self.on_proposal_chosen(self.current_proposal)  # its diff, evidence and decisions
 
     def on_load_failed(self, error: BaseException) -> None:
         """Show why the workspace could not be read."""

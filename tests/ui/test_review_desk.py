@@ -583,3 +583,26 @@ def test_a_sync_shows_its_steps_and_cancel_stops_it_before_anything_is_received(
     assert [e["actor"] for e in timed.args[0].received] == ["Jonas Lindqvist"]
     desk.sync_timer_action.setChecked(False)
     assert not desk.sync_timer.isActive()
+
+
+def test_f5_has_every_view_read_what_changed_outside_the_app(qtbot, desk, demo_workspace):
+    """A decision recorded by another process reaches no view through the lane; F5 brings it to all of them."""
+    from reviewer import operations
+    from reviewer.workspace import Workspace
+
+    desk.tabs.setCurrentWidget(desk.editor_view)
+    qtbot.waitUntil(lambda: desk.editor_view.state is not None, timeout=20000)
+    assert USER_LEVEL not in {i.proposal_id for i in desk.editor_view.state.preview.plan.items}
+    desk.tabs.setCurrentIndex(0)
+    choose(qtbot, desk, USER_LEVEL)
+    with Workspace.open(demo_workspace) as other:  # the command line, say
+        operations.decide(other, USER_LEVEL, "adopt", "Supported across groups.", actor="Jonas Lindqvist")
+    assert desk.decision_panel.history_model.rowCount() == 0
+    reload = next(a for a in desk.actions() if a.text() == "&Reload")
+    assert reload.shortcut().toString() == "F5"
+    reload.trigger()
+    qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["adopted"], timeout=20000)
+    qtbot.waitUntil(lambda: desk.decision_panel.history_model.rowCount() == 1, timeout=20000)
+    desk.tabs.setCurrentWidget(desk.editor_view)
+    qtbot.waitUntil(lambda: USER_LEVEL in {i.proposal_id for i in desk.editor_view.state.preview.plan.items},
+                    timeout=20000)
