@@ -238,6 +238,22 @@ def cmd_proposal_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_queue(args: argparse.Namespace) -> int:
+    """The review queue, or (``--mine NAME``) what waits for one member."""
+    if not args.mine:
+        return cmd_proposal_list(args)
+    from reviewer.queue import waiting_for
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        waiting = waiting_for(workspace.store, args.mine)
+    rows = [{**asdict(w.row), "why": w.why} for w in waiting]
+    emit(rows, args.json, lambda rs: "\n".join(
+        f"{r['id']}  {r['status']:<12} {r['level']:<9} {r['title']}  — {r['why']}" for r in rs
+    ) or f"Nothing waits for {args.mine}.")
+    return EXIT_OK
+
+
 def cmd_proposal_show(args: argparse.Namespace) -> int:
     """Show one proposal with its sections."""
     from reviewer.decision_evidence import counts_line, evidence_changed, evidence_snapshot
@@ -326,6 +342,13 @@ def build_parser(*, command_modules: bool = True) -> argparse.ArgumentParser:
 
     prop = sub.add_parser("proposal", help="list and show proposals")
     prop_sub = prop.add_subparsers(dest="proposal_command", parser_class=_Parser, metavar="COMMAND", required=True)
+    p = sub.add_parser("queue", help="the review queue; --mine NAME: what waits for one member")
+    p.add_argument("workspace")
+    p.add_argument("--mine", metavar="NAME",
+                   help="only what waits for this member, given their roles: decisions, contested, commits")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_queue)
+
     p = prop_sub.add_parser("list", help="every proposal with its status")
     p.add_argument("workspace")
     p.add_argument("--json", action="store_true")

@@ -95,3 +95,50 @@ def queue_rows(store: Store, proposal_ids: list[str] | None = None) -> list[Queu
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A proposal waiting for one member, and why.
+
+    Attributes:
+        row: the proposal's queue row.
+        why: what it waits for from them, in a few words.
+    """
+
+    row: QueueRow
+    why: str
+
+
+def waiting_for(store: Store, name: str) -> list[Waiting]:
+    """What waits for the member ``name``, given their roles and the quorum ("my queue").
+
+    A reviewer: proposals still open to decision (open, pending, contested) that they have not
+    decided, and contested ones they have (the reviewers disagree). An editor: adopted proposals
+    waiting to be committed, and those that need a rebase.
+
+    Raises:
+        KnownError: ``name`` is not a member.
+    """
+    from reviewer.errors import KnownError
+
+    member = governance.get_member(store, name)
+    if member is None:
+        raise KnownError(f"{name} is not a member of this workspace.",
+                         hint="See `spec-review member list WORKSPACE` for the names.")
+    statuses = governance.statuses(store)
+    found = []
+    for row in queue_rows(store):
+        voted = member.name in statuses[row.id].votes
+        why = None
+        if "reviewer" in member.roles and row.status in ("open", "pending") and not voted:
+            why = "needs your decision" + (f" ({row.votes} of {row.quorum} so far)" if row.votes else "")
+        elif "reviewer" in member.roles and row.status == "contested":
+            why = "contested: the reviewers disagree" + ("" if voted else "; you have not decided")
+        elif "editor" in member.roles and row.status == "adopted":
+            why = "adopted: waiting for an editor to commit it"
+        elif "editor" in member.roles and row.status == "needs_rebase":
+            why = "needs a rebase before it can be committed"
+        if why is not None:
+            found.append(Waiting(row, why))
+    return found
