@@ -89,6 +89,10 @@ def _combo(label: str, items: list[tuple[str, str]]) -> QComboBox:
     return combo
 
 
+MINE = "__mine__"
+"""The status filter's "Waiting for me" entry."""
+
+
 class QueuePanel(QWidget):
     """The proposal queue with its filters.
 
@@ -97,6 +101,7 @@ class QueuePanel(QWidget):
     """
 
     proposal_chosen = Signal(str)
+    mine_wanted = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,8 +121,13 @@ class QueuePanel(QWidget):
         filter_row = QGridLayout()
         filter_row.setContentsMargins(0, 0, 0, 0)
         filter_row.setSpacing(4)
+        # My queue: what waits for the reviewer deciding, given their roles and the quorum.
+        self.filters["statuses"].insertItem(1, "Waiting for me", MINE)
+        self.filters["statuses"].setItemData(
+            1, "Needing my decision, contested, or (editors) adopted and waiting to be committed",
+            Qt.ItemDataRole.ToolTipRole)
         for i, (field, combo) in enumerate(self.filters.items()):
-            combo.currentIndexChanged.connect(lambda _i, f=field, c=combo: self.proxy.set_allowed(f, {c.currentData()} - {""}))
+            combo.currentIndexChanged.connect(lambda _i, f=field, c=combo: self.on_filter(f, c.currentData()))
             filter_row.addWidget(combo, i // 3, i % 3)
         self.evidence_filter = QComboBox()
         self.evidence_filter.setToolTip("Show only proposals whose crowd evidence looks like this")
@@ -157,6 +167,21 @@ class QueuePanel(QWidget):
         self.proxy.rowsRemoved.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
+
+    def on_filter(self, field: str, value: str) -> None:
+        """A filter combo changed: allow only its value (or, for "Waiting for me", ask the window for the ids)."""
+        if field == "statuses":
+            mine = value == MINE
+            self.proxy.set_allowed(field, set() if mine else {value} - {""})
+            if not mine:
+                self.proxy.set_only(None)
+            self.mine_wanted.emit(mine)
+            return
+        self.proxy.set_allowed(field, {value} - {""})
+
+    def showing_mine(self) -> bool:
+        """Whether "Waiting for me" is chosen."""
+        return self.filters["statuses"].currentData() == MINE
 
     def set_rows(self, rows: list[QueueRow]) -> None:
         """Show ``rows`` and keep the current proposal when it is still there."""
@@ -293,6 +318,7 @@ class MainWindow(QMainWindow):
         # ---- review desk ----
         self.queue = QueuePanel()
         self.queue.proposal_chosen.connect(self.on_proposal_chosen)
+        self.queue.mine_wanted.connect(lambda on: self.refresh_mine() if on else None)
         self.proposal_header = RichLabel("Choose a proposal.")
         self.proposal_header.setWordWrap(True)
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
@@ -480,6 +506,39 @@ class MainWindow(QMainWindow):
             setter = getattr(view, method, None)
             if setter is not None:
                 setter(name)
+        if self.queue.showing_mine():
+            self.refresh_mine()
+
+    def refresh_mine(self) -> None:
+        """Read what waits for the reviewer deciding (``queue --mine``) and show only that in the queue."""
+        name = self.reviewer
+        if not name:
+            self.queue.proxy.set_only(frozenset())
+            self.statusBar().showMessage("Waiting for me: choose who you are first (Settings ▸ Reviewer name…).")
+            return
+
+        def read(ws: Workspace) -> Any:
+            from reviewer.queue import waiting_for
+
+            return waiting_for(ws.store, name)
+
+        def show(waiting: Any) -> None:
+            if name != self.reviewer or not self.queue.showing_mine():
+                return  # the reviewer or the filter changed meanwhile
+            self.queue.proxy.set_only(frozenset(w.row.id for w in waiting))
+            kinds: dict[str, int] = {}
+            for w in waiting:  # "needs your decision (1 of 2 so far)" counts as "needs your decision"
+                kind = w.why.split(" (")[0].split(":")[0].split(";")[0]
+                kinds[kind] = kinds.get(kind, 0) + 1
+            self.statusBar().showMessage(display_text(
+                f"{len(waiting)} proposal{'' if len(waiting) == 1 else 's'} waiting for {name}"
+                + (": " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) if waiting else ".")))
+
+        def failed(error: BaseException) -> None:
+            self.queue.proxy.set_only(frozenset())
+            self.statusBar().showMessage(display_text(f"Waiting for me: {error}"))
+
+        self.lane.run(read, success=show, failure=failed)
 
     def on_set_reviewer(self) -> None:
         """Choose who is deciding from the workspace's members (with their roles), and remember it."""
@@ -636,6 +695,8 @@ class MainWindow(QMainWindow):
         from reviewer.ops import Area
 
         self.refresh_sync_state()
+        if self.queue.showing_mine():
+            self.refresh_mine()  # a decision or commit changes what waits for whom
         new_proposal = any(self.queue.model.row_of(p) < 0 for p in changes.proposal_ids)
         if new_proposal or changes.touches(Area.CROWD, Area.COMMITS, Area.WORKSPACE, Area.RANKINGS, Area.RELEVANCE):
             self.reload()  # counts, the spec's revision and every queue row

@@ -606,3 +606,22 @@ def test_f5_has_every_view_read_what_changed_outside_the_app(qtbot, desk, demo_w
     desk.tabs.setCurrentWidget(desk.editor_view)
     qtbot.waitUntil(lambda: USER_LEVEL in {i.proposal_id for i in desk.editor_view.state.preview.plan.items},
                     timeout=20000)
+
+
+def test_waiting_for_me_shows_what_waits_for_the_reviewer_deciding(qtbot, desk, demo_workspace):
+    """The queue's "Waiting for me" is `queue --mine`: it follows the reviewer and every decision."""
+    from ui.main_window import MINE
+
+    statuses = desk.queue.filters["statuses"]
+    statuses.setCurrentIndex(statuses.findData(MINE))
+    qtbot.waitUntil(lambda: desk.queue.proxy.only is not None and desk.queue.proxy.rowCount() == 5, timeout=20000)
+    assert desk.statusBar().currentMessage().startswith("5 proposals waiting for Amara Okafor")
+    choose(qtbot, desk, USER_LEVEL)
+    decide_in_panel(qtbot, desk, "adopt", "Supported across groups.")
+    qtbot.waitUntil(lambda: desk.queue.proxy.rowCount() == 4, timeout=20000)  # decided: no longer hers
+    desk.set_reviewer("Sofía Herrera")  # an editor: the adopted proposal waits for her
+    qtbot.waitUntil(lambda: desk.queue.proxy.rowCount() == 1 and desk.queue.current_id() in (USER_LEVEL, None),
+                    timeout=20000)
+    assert desk.statusBar().currentMessage() == "1 proposal waiting for Sofía Herrera: 1 adopted"
+    statuses.setCurrentIndex(0)  # any status: everything again
+    assert desk.queue.proxy.only is None and desk.queue.proxy.rowCount() == 5

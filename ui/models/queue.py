@@ -209,6 +209,7 @@ class QueueFilter(QSortFilterProxyModel):
         text: lower-case words that must all occur in the title, intent, section ids or id.
         levels, kinds, origins, statuses: allowed values (empty = all).
         evidence: a key of ``EVIDENCE_FILTERS`` the proposal's evidence must meet ('' = any).
+        only: the proposals shown, whatever else (None = no such limit).
     """
 
     def __init__(self, parent: Any = None) -> None:
@@ -219,7 +220,14 @@ class QueueFilter(QSortFilterProxyModel):
         self.origins: set[str] = set()
         self.statuses: set[str] = set()
         self.evidence = ""
+        self.only: frozenset[str] | None = None
         self.setSortRole(SORT_ROLE)
+
+    def set_only(self, ids: frozenset[str] | None) -> None:
+        """Show only the proposals of ``ids`` (what waits for the reviewer, say); None shows all."""
+        self.beginFilterChange()
+        self.only = ids
+        self.endFilterChange()
 
     def set_text(self, text: str) -> None:
         """Filter by free text (all words must match)."""
@@ -249,6 +257,8 @@ class QueueFilter(QSortFilterProxyModel):
         if not isinstance(model, QueueModel):
             return True
         row = model.queue_row(source_row)
+        if self.only is not None and row.id not in self.only:
+            return False
         if self.levels and row.level not in self.levels:
             return False
         if self.kinds and row.kind not in self.kinds:
