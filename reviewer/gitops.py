@@ -666,6 +666,58 @@ def ref_sha(path: Path, ref: str) -> str | None:
     return sha if done.returncode == 0 and sha else None
 
 
+def init_bare(path: Path) -> None:
+    """Make ``path`` (an existing, empty folder) a bare repository."""
+    _plumb(path, "init", "--quiet", "--bare")
+
+
+def set_config(path: Path, key: str, value: str) -> None:
+    """Set one of the repository's own git settings."""
+    _plumb(path, "config", key, value)
+
+
+def fetch_refspecs(path: Path, source: str, refspecs: Sequence[str], *, tags: bool = False, what: str = "") -> None:
+    """Fetch ``refspecs`` from ``source`` (a remote's name, a path or a URL), with its tags when ``tags``.
+
+    Raises:
+        KnownError: git could not reach or read it (naming ``what`` was fetched, and git's words).
+    """
+    done = _plumb(path, "fetch", "--quiet", "--tags" if tags else "--no-tags", source, *refspecs, check=False,
+                  env={"GIT_TERMINAL_PROMPT": "0"})
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace")
+        raise KnownError(f"git could not fetch {what or 'from'} {source}: {_one_line(said)}.", hint=_remote_hint(said))
+
+
+def list_refs(path: Path, prefix: str) -> list[str]:
+    """The names of the refs under ``prefix`` (e.g. ``refs/spec-review/``)."""
+    return _plumb(path, "for-each-ref", "--format=%(refname)", prefix).stdout.decode("utf-8", "replace").split()
+
+
+def rev_list(path: Path, tip: str, exclude: str | None = None) -> list[str]:
+    """The commits reachable from ``tip`` and not from ``exclude``, newest first."""
+    args = ["rev-list", tip] + ([f"^{exclude}"] if exclude else [])
+    return _plumb(path, *args).stdout.decode("ascii").split()
+
+
+def commit_message(path: Path, sha: str) -> str:
+    """The whole message of one commit."""
+    return _plumb(path, "log", "-1", "--format=%B", sha).stdout.decode("utf-8", "replace")
+
+
+def fast_forward(path: Path, target: str) -> str | None:
+    """Move the checked-out branch forward to ``target`` (``merge --ff-only``); git's reason when it cannot."""
+    done = _plumb(path, "merge", "--quiet", "--ff-only", target, check=False)
+    return None if done.returncode == 0 else _one_line(done.stderr.decode("utf-8", "replace"))
+
+
+def tags_on(path: Path, shas: set[str]) -> list[str]:
+    """The tag refs that name one of the commits ``shas`` (an annotated tag through its tag object)."""
+    listed = _plumb(path, "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", "refs/tags")
+    return [line.split()[0] for line in listed.stdout.decode("utf-8", "replace").splitlines()
+            if shas.intersection(line.split()[1:])]
+
+
 def signs_commits(path: Path) -> bool:
     """Whether the repository's git configuration asks for signed commits (``commit.gpgSign``)."""
     done = _plumb(path, "config", "--bool", "commit.gpgsign", check=False)

@@ -135,15 +135,11 @@ def verify_published(source: str) -> list[PublishedLog]:
     """
     scratch = Path(tempfile.mkdtemp(prefix="spec-review-verify-"))
     try:
-        gitops._plumb(scratch, "init", "--quiet", "--bare")
-        done = gitops._plumb(scratch, "fetch", "--quiet", "--no-tags", source, "+refs/spec-review/*:refs/spec-review/*",
-                             check=False, env={"GIT_TERMINAL_PROMPT": "0"})
-        if done.returncode != 0:
-            raise KnownError(f"git could not fetch the board's record from {source}: "
-                             f"{gitops._one_line(done.stderr.decode('utf-8', 'replace'))}.",
-                             hint="Check the path or URL and your access to it.")
-        refs = gitops._plumb(scratch, "for-each-ref", "--format=%(refname)", "refs/spec-review/").stdout.decode()
-        ids = sorted({r.split("/")[2] for r in refs.split() if r.count("/") == 3 and r.endswith("/log")})
+        gitops.init_bare(scratch)
+        gitops.fetch_refspecs(scratch, source, ["+refs/spec-review/*:refs/spec-review/*"],
+                              what="the board's record from")
+        refs = gitops.list_refs(scratch, "refs/spec-review/")
+        ids = sorted({r.split("/")[2] for r in refs if r.count("/") == 3 and r.endswith("/log")})
         if not ids:
             raise KnownError(f"{source} holds no board log (no refs/spec-review/<workspace id>/log).",
                              hint="Publish it first: `spec-review publish WORKSPACE`.")
@@ -203,7 +199,7 @@ def _trust_recorded_ssh_keys(repo: Path, order: list[dict[str, Any]]) -> None:
         return
     allowed = repo / "spec-review-allowed-signers"
     allowed.write_text("".join(f"member {' '.join(key.split()[:2])}\n" for key in keys), encoding="utf-8")
-    gitops._plumb(repo, "config", "gpg.ssh.allowedSignersFile", str(allowed))
+    gitops.set_config(repo, "gpg.ssh.allowedSignersFile", str(allowed))
 
 
 def _signature_problems(commits: list[LogCommit], order: list[dict[str, Any]],

@@ -46,12 +46,8 @@ def fetch_spec_commits(repo: Path, remote: str, shas: Sequence[str]) -> None:
     Raises:
         KnownError: git could not fetch, or a commit is on none of the remote's branches.
     """
-    done = gitops._plumb(repo, "fetch", "--quiet", "--tags", remote, f"+refs/heads/*:refs/remotes/{remote}/*",
-                         check=False, env={"GIT_TERMINAL_PROMPT": "0"})
-    if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace")
-        raise KnownError(f"git could not fetch the spec branches from {remote}: {gitops._one_line(said)}.",
-                         hint=gitops._remote_hint(said))
+    gitops.fetch_refspecs(repo, remote, [f"+refs/heads/*:refs/remotes/{remote}/*"], tags=True,
+                          what="the spec branches from")
     missing = [sha for sha in shas if not gitops.commit_exists(repo, sha)]
     if missing:
         raise KnownError(
@@ -75,10 +71,8 @@ def catch_up(repo: Path, remote: str) -> str | None:
     if info.dirty:
         return (f"The spec repository has uncommitted changes: {info.branch} was not moved forward to "
                 f"{remote}/{info.branch}. Commit or stash them, then sync again.")
-    done = gitops._plumb(repo, "merge", "--quiet", "--ff-only", theirs, check=False)
-    if done.returncode != 0:
-        return f"git could not move {info.branch} forward: {gitops._one_line(done.stderr.decode('utf-8', 'replace'))}."
-    return None
+    refused = gitops.fast_forward(repo, theirs)
+    return None if refused is None else f"git could not move {info.branch} forward: {refused}."
 
 
 def send_spec_commits(repo: Path, remote: str, store: Store) -> int:
@@ -93,8 +87,7 @@ def send_spec_commits(repo: Path, remote: str, store: Store) -> int:
     if not recorded or info.branch is None:
         return 0
     theirs = gitops.ref_sha(repo, remote_branch(remote, info.branch))
-    span = [info.head] + ([f"^{theirs}"] if theirs else [])
-    ahead = gitops._plumb(repo, "rev-list", *span).stdout.decode("ascii").split()
+    ahead = gitops.rev_list(repo, info.head, theirs)
     unsent = [sha for sha in ahead if sha in recorded]
     if not unsent:
         return 0
@@ -106,13 +99,8 @@ def send_spec_commits(repo: Path, remote: str, store: Store) -> int:
             "was sent.",
             hint=f"Compare the two in git (`git log {remote}/{info.branch}`); keep one spec commit per proposal.",
         )
-    # The release tags on what was sent (a tag object names its commit as %(*objectname)).
-    listed = gitops._plumb(repo, "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", "refs/tags")
-    sent = set(ahead)
-    for line in listed.stdout.decode("utf-8", "replace").splitlines():
-        ref, *targets = line.split()
-        if sent.intersection(targets):
-            gitops._plumb(repo, "push", "--quiet", remote, f"{ref}:{ref}", check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    for tag in gitops.tags_on(repo, set(ahead)):  # the releases cut on what was sent
+        gitops.push_ref(repo, remote, tag, tag)  # refused only when the remote has another tag of that name
     return len(unsent)
 
 
@@ -155,7 +143,7 @@ def commit_lease(repo: Path, remote: str, workspace_id: str, editor: str,
 
 def _lease_of(repo: Path, sha: str) -> tuple[str, _dt.datetime | None]:
     """Who holds a lease and until when (None: unreadable, so lapsed)."""
-    message = gitops._plumb(repo, "log", "-1", "--format=%B", sha).stdout.decode("utf-8", "replace")
+    message = gitops.commit_message(repo, sha)
     fields = dict(line.partition(": ")[::2] for line in message.splitlines() if ": " in line)
     try:
         until = _dt.datetime.fromisoformat(fields.get("Until", "").strip())

@@ -291,13 +291,8 @@ def _commits_between(log: Any, base: str | None, tip: str) -> list[LogCommit]:
     return [c for c in commits if c.sha not in done]
 
 
-def _new_events(log: Any, base: str, tip: str) -> int:
-    return sum(len(c.events) for c in _commits_between(log, base, tip))
-
-
 def _count_commits(repo: Path, tip: str, base: str | None) -> int:
-    args = ["rev-list", "--count", tip] + ([f"^{base}"] if base else [])
-    return int(gitops._plumb(repo, *args).stdout.decode("ascii").strip() or 0)
+    return len(gitops.rev_list(repo, tip, base))
 
 
 # ---- receiving --------------------------------------------------------------------------------
@@ -334,7 +329,7 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
             break
         same += 1
     moved = local[same:]
-    anchored = sorted({action for _seq, _id, action in moved} & {"spec.commit", "spec.release"})
+    anchored = sorted({action for _seq, _id, action in moved} & SPEC_EVENTS)
     if anchored:
         raise KnownError(
             "This machine's log holds spec commits made since the other machine's events began; they are anchored "
@@ -406,10 +401,12 @@ def _run_received_imports(copied: Store, log: Any, commits: list[LogCommit], rec
         return False
     wanted = {f["sha256"] for e in imports for f in import_files(e)}
     carried = read_import_files(log, commits, wanted)
+    # Files the log does not carry are looked for by content, hashing only until each is found.
+    lacking = wanted - set(carried)
     given: dict[str, Path] = {}
     for name in [*crowd_files, *(f.get("path", "") for e in imports for f in import_files(e))]:
         path = Path(name)
-        if path.is_file() and len(given) < len(wanted):
+        if lacking - set(given) and path.is_file():
             given.setdefault(file_sha256(path)[0], path)
     for event in imports:
         payload = event.get("payload") or {}
