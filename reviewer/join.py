@@ -20,18 +20,18 @@ from pathlib import Path
 from reviewer import gitops
 from reviewer.errors import KnownError
 from reviewer.ids import is_uuid
-from reviewer.logref import LogRef, log_ref
+from reviewer.logref import EVENTS_FILE, log_ref
 from reviewer.store import Store
-from reviewer.sync import SyncReport, deterministic_order, sync, tracking_ref
-from reviewer.workspace import Workspace, _build_atomically
+from reviewer.sync import SyncReport, sync, tracking_ref
+from reviewer.workspace import Workspace, build_atomically
 from reviewer.workspace_file import DB_FILE, WORKSPACE_FILE, WorkspaceConfig
 
 REMOTE = "origin"
 SPEC_FOLDER = "spec"
 
 
-def board_logs(url: str, folder: Path) -> dict[str, str]:
-    """``{workspace id: tip}`` of the logs on the repository at ``url``, read from the clone in ``folder``."""
+def board_logs(folder: Path) -> dict[str, str]:
+    """``{workspace id: tip}`` of the logs on the remote the clone in ``folder`` was made from."""
     found: dict[str, str] = {}
     for ref, sha in gitops.remote_refs(folder, REMOTE, "refs/spec-review/*/log").items():
         parts = ref.split("/")
@@ -64,13 +64,18 @@ def join(path: str | os.PathLike[str], url: str, *, workspace_id: str | None = N
     def fill(tmp: Path) -> None:
         spec = tmp / SPEC_FOLDER
         gitops.clone(url, spec)
-        logs = board_logs(url, spec)
-        chosen = _choose(logs, workspace_id, url)
+        chosen = _choose(board_logs(spec), workspace_id, url)
         tip = gitops.fetch_ref(spec, REMOTE, log_ref(chosen), tracking_ref(chosen, REMOTE))
         assert tip is not None
-        log = LogRef(spec, chosen, tmp)
-        first = deterministic_order(log.commits(tip))[:1]
-        if not first or first[0].get("action") != "workspace.create" or first[0].get("object_id") != chosen:
+        # The workspace's creation is the first event of the log's first commit (the sync reads the rest).
+        root_commit = gitops.rev_list(spec, tip)[-1]
+        (blob,) = gitops.read_blobs(spec, [f"{root_commit}:{EVENTS_FILE}"])
+        try:
+            first = json.loads(blob or b"[]")[:1]
+        except ValueError:
+            first = []
+        if (not first or not isinstance(first[0], dict) or first[0].get("action") != "workspace.create"
+                or first[0].get("object_id") != chosen):
             raise KnownError(f"The log of workspace {chosen} on {url} does not begin with the workspace's creation.",
                              hint="Ask the board which log is theirs, and run `spec-review audit verify --repo URL`.")
         created = first[0].get("payload") or {}
@@ -84,7 +89,7 @@ def join(path: str | os.PathLike[str], url: str, *, workspace_id: str | None = N
             received.append(sync(workspace, REMOTE, actor=actor, crowd_files=crowd_files))
             workspace.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    _build_atomically(root, fill)
+    build_atomically(root, fill)
     workspace = Workspace.open(root)
     return workspace, received[0]
 

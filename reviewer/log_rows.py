@@ -20,6 +20,7 @@ from typing import Any
 
 from reviewer.digests import WRITER_COLUMN, judge_job_rows
 from reviewer.errors import KnownError
+from reviewer.store import stored_order
 
 ROWS_FOLDER = "rows"
 ROW_IMPORTS = frozenset({"import.rankings", "import.relevance", "import.stances", "relevance.lexical"})
@@ -63,7 +64,7 @@ def rows_blob(conn: sqlite3.Connection, record: dict[str, Any]) -> bytes:
     """The bytes of ``rows/<event id>.json`` for an event that ``carries_rows``, read as stored now."""
     tables = []
     for table, where, params in sorted(_selections(conn, record), key=lambda s: _ORDER.index(s[0])):
-        cursor = conn.execute(f"SELECT * FROM {table} WHERE {where}{_in_order(conn, table)}", params)
+        cursor = conn.execute(f"SELECT * FROM {table} WHERE {where}{stored_order(conn, table)}", params)
         columns = [c[0] for c in cursor.description]
         tables.append({"table": table, "columns": columns, "rows": [list(r) for r in cursor]})
     return json.dumps({"tables": tables}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -88,22 +89,18 @@ def write_rows(conn: sqlite3.Connection, record: dict[str, Any], blob: bytes) ->
     for table, columns, rows in tables:
         if table not in _ORDER:
             raise KnownError(f"The rows of event {record.get('id')} name a table that does not travel: {table}.")
-        known = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+        info = conn.execute(f"PRAGMA table_info({table})").fetchall()  # (cid, name, type, notnull, default, pk)
+        known = {str(r[1]) for r in info}
         if not set(columns) <= known:
             raise KnownError(
                 f"The rows of event {record.get('id')} have columns this version does not know "
                 f"({', '.join(sorted(set(columns) - known))}).", hint="Update Spec Review on this machine.")
-        keys = [str(r[1]) for r in sorted(conn.execute(f"PRAGMA table_info({table})"), key=lambda r: r[5]) if r[5]]
+        keys = [str(r[1]) for r in sorted(info, key=lambda r: r[5]) if r[5]]
         names = ", ".join(columns)
         update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys) or f"{keys[0]} = excluded.{keys[0]}"
         conn.executemany(
             f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
             f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}", rows)
-
-
-def _in_order(conn: sqlite3.Connection, table: str) -> str:
-    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()
-    return "" if "WITHOUT ROWID" in str(sql).upper() else " ORDER BY rowid"
 
 
 __all__ = ["ROWS_FOLDER", "ROW_IMPORTS", "carries_rows", "rows_blob", "rows_name", "write_rows"]

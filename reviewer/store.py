@@ -39,6 +39,16 @@ def connection_of(source: Store | sqlite3.Connection) -> sqlite3.Connection:
     return source.db.conn if isinstance(source, Store) else source
 
 
+def stored_order(conn: sqlite3.Connection, table: str, schema: str = "main") -> str:
+    """The ``ORDER BY`` that reads a table's rows in the order they were stored ("" for a table without rowid).
+
+    Copies keep that order, so that digests taken in storage order (``reviewer.digests``) agree.
+    """
+    (sql,) = conn.execute(f"SELECT sql FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?",
+                          [table]).fetchone()
+    return "" if "WITHOUT ROWID" in str(sql).upper() else " ORDER BY rowid"
+
+
 @contextlib.contextmanager
 def sql_errors(what: str) -> Iterator[None]:
     """Turn SQLite failures caused by the environment into ``KnownError`` with advice.

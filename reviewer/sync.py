@@ -55,7 +55,7 @@ from reviewer.logref import (
 )
 from reviewer.progress import NoProgress, Progress
 from reviewer.spec_branch import SPEC_EVENTS, catch_up, fetch_spec_commits, send_spec_commits
-from reviewer.store import Store, sql_errors
+from reviewer.store import Store, sql_errors, stored_order
 from reviewer.workspace_file import DB_FILE
 
 if TYPE_CHECKING:
@@ -601,11 +601,8 @@ def _apply_in_place(store: Store, rebuilt: Path, tables: Sequence[str] = SYNCED_
             for name, _sql in triggers:
                 conn.execute(f"DROP TRIGGER main.{name}")
             for table in tables:
-                (sql,) = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
-                                      [table]).fetchone()
-                order = "" if "WITHOUT ROWID" in sql.upper() else " ORDER BY rowid"
                 conn.execute(f"DELETE FROM main.{table}")
-                conn.execute(f"INSERT INTO main.{table} SELECT * FROM synced.{table}{order}")
+                conn.execute(f"INSERT INTO main.{table} SELECT * FROM synced.{table}{stored_order(conn, table)}")
             for _name, sql in triggers:
                 conn.execute(sql)
             dangling = conn.execute("PRAGMA main.foreign_key_check").fetchall()

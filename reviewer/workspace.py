@@ -162,7 +162,7 @@ class Workspace:
             )
             _write_new_workspace(tmp, config, baseline=info.head)
 
-        _build_atomically(root, fill)
+        build_atomically(root, fill)
         return cls._opened_and_published(root)
 
     @classmethod
@@ -211,7 +211,7 @@ class Workspace:
             progress.tick()
             progress.finish()
 
-        _build_atomically(root, fill)
+        build_atomically(root, fill)
         return cls._opened_and_published(root)
 
     def close(self) -> None:
@@ -380,7 +380,7 @@ def _write_new_workspace(root: Path, config: WorkspaceConfig, *, baseline: str) 
         store.close()
 
 
-def _build_atomically(root: Path, fill: Any) -> None:
+def build_atomically(root: Path, fill: Any) -> None:
     """Run ``fill(tmp)`` in a temporary sibling folder, then move it to ``root``."""
     if root.exists():
         if not root.is_dir():
