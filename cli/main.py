@@ -247,7 +247,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         waiting = waiting_for(workspace.store, args.mine)
-    rows = [{**asdict(w.row), "why": w.why} for w in waiting]
+    rows = [{**asdict(w.row), "kind": w.kind, "why": w.why} for w in waiting]
     emit(rows, args.json, lambda rs: "\n".join(
         f"{r['id']}  {r['status']:<12} {r['level']:<9} {r['title']}  — {r['why']}" for r in rs
     ) or f"Nothing waits for {args.mine}.")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from reviewer import governance
 from reviewer.store import Store, sql_errors
 from reviewer.vocab import STANCES as _LABELLED
-from reviewer.vocab import UNLABELLED
+from reviewer.vocab import UNLABELLED, Role, Status
 
 STANCES = (*_LABELLED, UNLABELLED)
 """The evidence columns of a queue row: the three stances and the links not labelled yet."""
@@ -57,9 +57,13 @@ class QueueRow:
         return self.supports + self.refutes + self.no_comment + self.unlabelled
 
 
-def queue_rows(store: Store, proposal_ids: list[str] | None = None) -> list[QueueRow]:
-    """Return every proposal (or the given ones) as queue rows, oldest first, reading each table once."""
-    statuses = governance.statuses(store, proposal_ids)
+def queue_rows(store: Store, proposal_ids: list[str] | None = None,
+               statuses: dict[str, governance.ProposalStatus] | None = None) -> list[QueueRow]:
+    """Return every proposal (or the given ones) as queue rows, oldest first, reading each table once.
+
+    ``statuses``: the proposals' statuses when the caller has read them already.
+    """
+    statuses = statuses if statuses is not None else governance.statuses(store, proposal_ids)
     with sql_errors("reading the proposal queue"):
         counts: dict[str, dict[str, int]] = {}
         for proposal_id, stance, count in store.db.execute(
@@ -103,11 +107,18 @@ class Waiting:
 
     Attributes:
         row: the proposal's queue row.
-        why: what it waits for from them, in a few words.
+        kind: what it waits for: one of ``WAITING_KINDS``.
+        why: the same, in a few words for people (with the votes so far, say).
     """
 
     row: QueueRow
+    kind: str
     why: str
+
+
+WAITING_KINDS = {"decide": "need your decision", "contested": "contested", "commit": "to commit",
+                 "rebase": "to rebase"}
+"""What a proposal can wait for from a member, and how to count it ("3 need your decision")."""
 
 
 def waiting_for(store: Store, name: str) -> list[Waiting]:
@@ -127,18 +138,18 @@ def waiting_for(store: Store, name: str) -> list[Waiting]:
         raise KnownError(f"{name} is not a member of this workspace.",
                          hint="See `spec-review member list WORKSPACE` for the names.")
     statuses = governance.statuses(store)
+    reviews, edits = Role.REVIEWER in member.roles, Role.EDITOR in member.roles
     found = []
-    for row in queue_rows(store):
+    for row in queue_rows(store, statuses=statuses):
         voted = member.name in statuses[row.id].votes
-        why = None
-        if "reviewer" in member.roles and row.status in ("open", "pending") and not voted:
-            why = "needs your decision" + (f" ({row.votes} of {row.quorum} so far)" if row.votes else "")
-        elif "reviewer" in member.roles and row.status == "contested":
-            why = "contested: the reviewers disagree" + ("" if voted else "; you have not decided")
-        elif "editor" in member.roles and row.status == "adopted":
-            why = "adopted: waiting for an editor to commit it"
-        elif "editor" in member.roles and row.status == "needs_rebase":
-            why = "needs a rebase before it can be committed"
-        if why is not None:
-            found.append(Waiting(row, why))
+        if reviews and row.status in (Status.OPEN, Status.PENDING) and not voted:
+            found.append(Waiting(row, "decide", "needs your decision"
+                                 + (f" ({row.votes} of {row.quorum} so far)" if row.votes else "")))
+        elif reviews and row.status == Status.CONTESTED:
+            found.append(Waiting(row, "contested", "contested: the reviewers disagree"
+                                 + ("" if voted else "; you have not decided")))
+        elif edits and row.status == Status.ADOPTED:
+            found.append(Waiting(row, "commit", "adopted: waiting for an editor to commit it"))
+        elif edits and row.status == Status.NEEDS_REBASE:
+            found.append(Waiting(row, "rebase", "needs a rebase before it can be committed"))
     return found

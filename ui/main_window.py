@@ -526,13 +526,15 @@ class MainWindow(QMainWindow):
             if name != self.reviewer or not self.queue.showing_mine():
                 return  # the reviewer or the filter changed meanwhile
             self.queue.proxy.set_only(frozenset(w.row.id for w in waiting))
-            kinds: dict[str, int] = {}
-            for w in waiting:  # "needs your decision (1 of 2 so far)" counts as "needs your decision"
-                kind = w.why.split(" (")[0].split(":")[0].split(";")[0]
-                kinds[kind] = kinds.get(kind, 0) + 1
+            from collections import Counter
+
+            from reviewer.queue import WAITING_KINDS
+
+            kinds = Counter(w.kind for w in waiting)
             self.statusBar().showMessage(display_text(
                 f"{len(waiting)} proposal{'' if len(waiting) == 1 else 's'} waiting for {name}"
-                + (": " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) if waiting else ".")))
+                + (": " + ", ".join(f"{kinds[k]} {label}" for k, label in WAITING_KINDS.items() if kinds[k])
+                   if waiting else ".")))
 
         def failed(error: BaseException) -> None:
             self.queue.proxy.set_only(frozenset())
@@ -841,7 +843,6 @@ class MainWindow(QMainWindow):
         from reviewer.sync import describe_event
 
         self._sync_ended()
-
         arrived = [describe_event(e) for e in report.received]
         text = report.describe()
         if arrived:

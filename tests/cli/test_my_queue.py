@@ -27,6 +27,7 @@ def test_my_queue_follows_roles_votes_and_the_quorum(demo_workspace, capsys):
     code, out, _err = run(capsys, "queue", demo_workspace, "--mine", "Priya Raman", "--json")
     rows = json.loads(out)
     assert code == 0 and {r["id"]: r["why"] for r in rows}[ROOT_LEVEL].startswith("contested")
+    assert {r["id"]: r["kind"] for r in rows}[USER_LEVEL] == "commit"
     assert {r["id"] for r in rows} >= {ROOT_LEVEL, USER_LEVEL}  # a reviewer and an editor: both kinds
     code, _out, err = run(capsys, "queue", demo_workspace, "--mine", "Nobody")
     assert code == 1 and "Nobody is not a member" in err and len(err.strip().splitlines()) <= 2

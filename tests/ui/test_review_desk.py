@@ -42,6 +42,18 @@ def choose(qtbot, desk, proposal_id):
         assert desk.queue.select(proposal_id)
 
 
+def _relabel_a_supporting_link_outside_the_app(workspace):
+    """Another process relabels one of USER_LEVEL's supporting links as refuting (its evidence changes)."""
+    from reviewer.evidence import evidence_links, set_stance
+
+    store = Store.open(workspace / DB_FILE)
+    try:
+        (link,) = evidence_links(store, USER_LEVEL, stance="supports", limit=1)
+        set_stance(store, USER_LEVEL, link.justification_id, "refutes", "Jonas Lindqvist")
+    finally:
+        store.close()
+
+
 def status_text(desk, proposal_id):
     row = desk.queue.model.row_of(proposal_id)
     return desk.queue.model.index(row, COL_STATUS).data()
@@ -391,7 +403,6 @@ def test_moving_to_the_next_proposal_clears_the_decision_form(qtbot, desk, demo_
 
 
 def test_the_desk_marks_a_decision_whose_evidence_changed_since(qtbot, desk, demo_workspace):
-    from reviewer.evidence import evidence_links, set_stance
 
     choose(qtbot, desk, USER_LEVEL)
     decide_in_panel(qtbot, desk, "defer", "Wait for a study.")
@@ -399,12 +410,7 @@ def test_the_desk_marks_a_decision_whose_evidence_changed_since(qtbot, desk, dem
     qtbot.waitUntil(lambda: panel.history_model.rowCount() == 1, timeout=5000)
     assert panel.history_title.text() == "Decisions on record:"
     assert "Evidence when decided:" in panel.history_model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
-    store = Store.open(demo_workspace / DB_FILE)
-    try:
-        (link,) = evidence_links(store, USER_LEVEL, stance="supports", limit=1)
-        set_stance(store, USER_LEVEL, link.justification_id, "refutes", "Jonas Lindqvist")
-    finally:
-        store.close()
+    _relabel_a_supporting_link_outside_the_app(demo_workspace)
     with qtbot.waitSignal(panel.loaded, timeout=5000):
         panel.set_proposal(USER_LEVEL)  # read again, as after any change
     assert panel.history_model.index(0, 2).data().endswith(" *")
@@ -417,16 +423,10 @@ def test_a_chosen_proposal_s_history_is_compared_with_the_evidence_read_for_its_
 ):
     """Choosing a proposal reads its labels once, with the split: the history's "now" is that reading."""
     from reviewer import decision_evidence
-    from reviewer.evidence import evidence_links, set_stance
 
     choose(qtbot, desk, USER_LEVEL)
     decide_in_panel(qtbot, desk, "defer", "Wait for a study.")
-    store = Store.open(demo_workspace / DB_FILE)
-    try:
-        (link,) = evidence_links(store, USER_LEVEL, stance="supports", limit=1)
-        set_stance(store, USER_LEVEL, link.justification_id, "refutes", "Jonas Lindqvist")
-    finally:
-        store.close()
+    _relabel_a_supporting_link_outside_the_app(demo_workspace)
     choose(qtbot, desk, next(pid for pid in desk.queue.model.ids if pid != USER_LEVEL))
     reads = []
     read = decision_evidence.evidence_snapshot
@@ -622,6 +622,6 @@ def test_waiting_for_me_shows_what_waits_for_the_reviewer_deciding(qtbot, desk, 
     desk.set_reviewer("Sofía Herrera")  # an editor: the adopted proposal waits for her
     qtbot.waitUntil(lambda: desk.queue.proxy.rowCount() == 1 and desk.queue.current_id() in (USER_LEVEL, None),
                     timeout=20000)
-    assert desk.statusBar().currentMessage() == "1 proposal waiting for Sofía Herrera: 1 adopted"
+    assert desk.statusBar().currentMessage() == "1 proposal waiting for Sofía Herrera: 1 to commit"
     statuses.setCurrentIndex(0)  # any status: everything again
     assert desk.queue.proxy.only is None and desk.queue.proxy.rowCount() == 5

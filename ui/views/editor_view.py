@@ -667,7 +667,7 @@ class EditorView(QWidget):
         if tag:
             lines += ["", f"Then cut release {tag}: a {CHANGELOG} entry (its own commit) and an annotated tag."]
         lines += ["", "Each commit names its decisions; it is recorded in the audit log and cannot be undone here."]
-        return display_text("\n".join(lines))
+        return "\n".join(lines)  # shown as plain text, control characters made visible (``message_box``)
 
     def on_committed(self, outcome: CommitOutcome) -> None:
         """Show the commits made and the conflicts, then the new state."""
