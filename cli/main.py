@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
 COMMAND_MODULES: list[str] = [
     "cli.evidence", "cli.crowd", "cli.models", "cli.governance",
-    "cli.desktop",
+    "cli.desktop", "cli.revisions",
 ]
 
 
@@ -340,7 +340,7 @@ def build_parser(*, command_modules: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_spec_diff)
 
-    prop = sub.add_parser("proposal", help="list and show proposals")
+    prop = sub.add_parser("proposal", help="list, show, add, revise and rebase proposals")
     prop_sub = prop.add_subparsers(dest="proposal_command", parser_class=_Parser, metavar="COMMAND", required=True)
     p = sub.add_parser("queue", help="the review queue; --mine NAME: what waits for one member")
     p.add_argument("workspace")

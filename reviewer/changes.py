@@ -46,6 +46,8 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
     "quorum.set": frozenset({_A.QUORUM, _A.PROPOSALS}),  # quorum decides statuses
     "proposal.add": frozenset({_A.PROPOSALS}),
     "proposal.needs_rebase": frozenset({_A.PROPOSALS}),
+    # A new revision: its text, and which votes count (statuses read decisions through it).
+    "proposal.revise": frozenset({_A.PROPOSALS, _A.DECISIONS}),
     "evidence.link": frozenset({_A.LINKS, _A.LABELS}),
     "evidence.unlink": frozenset({_A.LINKS, _A.LABELS}),
     "evidence.rule": frozenset({_A.LABELS}),

@@ -565,3 +565,46 @@ def m0011_member_identity(db: Database) -> None:
     """
     db.execute("ALTER TABLE members ADD COLUMN email TEXT")
     db.execute("ALTER TABLE members ADD COLUMN signing_key TEXT")
+
+
+@migrations(name="0012_proposal_revisions")
+def m0012_proposal_revisions(db: Database) -> None:
+    """Keep every revision of a proposal, and say which revision each decision was made on.
+
+    ``proposal_revisions`` holds each revision whole (title, intent, kind, base commit and section
+    texts as JSON ``[[section_id, base_text, new_text], ...]``); ``proposals`` and
+    ``proposal_sections`` hold the current one, as before. ``proposals.revision`` is the current
+    revision's number and ``votes_from`` the first revision whose votes still count (the last one
+    with new text: a rebase that only carried the same change onto a newer spec keeps the votes).
+    A decision's ``proposal_revision`` is the revision its reviewer decided on; decisions recorded
+    before this migration keep NULL, as their events say nothing of it: they were made on revision 1,
+    the only one there was.
+    """
+    db.executescript(
+        """
+        ALTER TABLE proposals ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE proposals ADD COLUMN votes_from INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE proposal_revisions (
+            proposal_id TEXT NOT NULL REFERENCES proposals(id),
+            revision INTEGER NOT NULL CHECK (revision >= 1),
+            kind TEXT NOT NULL CHECK (kind IN ('written', 'edit', 'rebase', 'resolve')),
+            title TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            proposal_kind TEXT NOT NULL,
+            base_revision TEXT NOT NULL,
+            sections TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            PRIMARY KEY (proposal_id, revision)
+        );
+        ALTER TABLE decisions ADD COLUMN proposal_revision INTEGER;
+        INSERT INTO proposal_revisions (proposal_id, revision, kind, title, intent, proposal_kind, base_revision,
+                                        sections, created_at, created_by)
+        SELECT p.id, 1, 'written', p.title, p.intent, p.kind, p.base_revision,
+               (SELECT json_group_array(json_array(s.section_id, s.base_text, s.new_text))
+                FROM (SELECT * FROM proposal_sections s WHERE s.proposal_id = p.id ORDER BY position) s),
+               p.created_at, p.created_by
+        FROM proposals p;
+        """
+    )

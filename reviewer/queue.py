@@ -116,8 +116,8 @@ class Waiting:
     why: str
 
 
-WAITING_KINDS = {"decide": "need your decision", "contested": "contested", "commit": "to commit",
-                 "rebase": "to rebase"}
+WAITING_KINDS = {"decide": "need your decision", "confirm": "to confirm on new text", "contested": "contested",
+                 "commit": "to commit", "rebase": "to rebase"}
 """What a proposal can wait for from a member, and how to count it ("3 need your decision")."""
 
 
@@ -125,7 +125,8 @@ def waiting_for(store: Store, name: str) -> list[Waiting]:
     """What waits for the member ``name``, given their roles and the quorum ("my queue").
 
     A reviewer: proposals still open to decision (open, pending, contested) that they have not
-    decided, and contested ones they have (the reviewers disagree). An editor: adopted proposals
+    decided, those revised since they voted (to confirm on the new text), and contested ones they
+    have decided (the reviewers disagree). An editor: adopted proposals
     waiting to be committed, and those that need a rebase.
 
     Raises:
@@ -142,7 +143,12 @@ def waiting_for(store: Store, name: str) -> list[Waiting]:
     found = []
     for row in queue_rows(store, statuses=statuses):
         voted = member.name in statuses[row.id].votes
-        if reviews and row.status in (Status.OPEN, Status.PENDING) and not voted:
+        stale = statuses[row.id].stale.get(member.name)
+        if reviews and stale and row.status in (Status.OPEN, Status.PENDING, Status.CONTESTED):
+            outcome, revision = stale
+            found.append(Waiting(row, "confirm", f"revised since your {outcome.replace('_', ' ')} on revision "
+                                 f"{revision}: confirm it on revision {statuses[row.id].revision}, or decide again"))
+        elif reviews and row.status in (Status.OPEN, Status.PENDING) and not voted:
             found.append(Waiting(row, "decide", "needs your decision"
                                  + (f" ({row.votes} of {row.quorum} so far)" if row.votes else "")))
         elif reviews and row.status == Status.CONTESTED:

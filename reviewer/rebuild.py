@@ -180,6 +180,10 @@ def _details(events: Sequence[tuple[Any, ...]]) -> _Details:
                 found.event_times["evidence_hand_links.created_at"] += 1
         elif action in ("spec.commit", "proposal.needs_rebase", "spec.release") and object_id:
             _commit_event(found, unreleased, at, actor, action, object_id, payload)
+        elif action == "proposal.revise" and object_id:
+            # A revision is written against the spec as it is: an earlier "needs rebase" no longer holds.
+            if found.commit_state.get(object_id, [None, None])[1] == "needs_rebase":
+                del found.commit_state[object_id]
     return found
 
 
@@ -305,8 +309,8 @@ def rebuild_workspace(workspace: Workspace, out_db: Path) -> RebuildReport:
 
 REBUILT_TABLES = (
     "audit_events", "workspace_info", "members", "member_role_changes", "quorum_settings", "proposals",
-    "proposal_sections", "proposal_conversations", "decisions", "spec_commits", "proposal_commit_state",
-    "evidence_hand_links", "evidence_current", "stance_labels", *[t for t in WRITER_TABLES if t != "stance_labels"],
+    "proposal_sections", "proposal_conversations", "proposal_revisions", "decisions", "spec_commits",
+    "proposal_commit_state", "evidence_hand_links", "evidence_current", "stance_labels", *[t for t in WRITER_TABLES if t != "stance_labels"],
     "judge_jobs", "judge_job_items",
 )
 """The tables a rebuild writes (the others start empty: quarantine, the judge cache and failures)."""
@@ -469,7 +473,8 @@ class _Writer:
         )
 
     def _proposals(self) -> None:
-        from reviewer.replay import PROPOSAL_FIELDS
+        from reviewer.replay import PROPOSAL_FIELDS, REVISION_FIELDS
+        from reviewer.store import ProposalSection, sections_json
 
         conn = self.conn
         older = []
@@ -482,16 +487,25 @@ class _Writer:
                              [pid])
                 conn.execute("INSERT INTO proposal_conversations SELECT * FROM src.proposal_conversations"
                              " WHERE proposal_id = ?", [pid])
+                conn.execute("INSERT INTO proposal_revisions SELECT * FROM src.proposal_revisions"
+                             " WHERE proposal_id = ?", [pid])
                 conn.execute("UPDATE proposals SET title = ?, kind = ?, origin = ?, base_revision = ?, created_by = ?"
                              " WHERE id = ?", [*values[:5], pid])
                 continue
             expected = fields["expected_ranking"]
             conn.execute(
                 "INSERT INTO proposals (id, title, intent, kind, origin, base_revision, expected_ranking, created_at,"
-                " created_by, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_by, extra, revision, votes_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [pid, fields["title"], fields["intent"], fields["kind"], fields["origin"], fields["base_revision"],
                  json.dumps(expected, sort_keys=True) if expected is not None else None, fields["created_at"],
-                 fields["created_by"], json.dumps(self.details.proposal_extra.get(pid, {}), sort_keys=True)],
+                 fields["created_by"], json.dumps(self.details.proposal_extra.get(pid, {}), sort_keys=True),
+                 fields["revision"], fields["votes_from"]],
+            )
+            conn.executemany(
+                f"INSERT INTO proposal_revisions (proposal_id, {', '.join(REVISION_FIELDS)})"
+                f" VALUES (?{', ?' * len(REVISION_FIELDS)})",
+                [(pid, *rev[:6], sections_json([ProposalSection(*t) for t in rev[6]]), *rev[7:])
+                 for rev in fields["revisions"]],
             )
             conn.executemany(
                 "INSERT INTO proposal_sections (proposal_id, position, section_id, base_text, new_text)"
@@ -519,9 +533,10 @@ class _Writer:
                 evidence, dropped = None, dropped + 1
             conn.execute(
                 "INSERT INTO decisions (id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at,"
-                " commit_sha, authority, quorum, status_after, spec_revision, evidence)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [did, *values[:5], self.details.decided_at.get(did, ""), values[9], *values[5:9], evidence],
+                " commit_sha, authority, quorum, status_after, spec_revision, evidence, proposal_revision)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [did, *values[:5], self.details.decided_at.get(did, ""), values[9], *values[5:9], evidence,
+                 values[11]],
             )
         if dropped:
             self.left_out.append(f"decisions.evidence of {dropped} decisions: the stored snapshot does not match"

@@ -59,15 +59,21 @@ UNKNOWN: Any = object()  # a field the log does not say (an event older than the
 
 DECISION_FIELDS = (
     "proposal_id", "outcome", "reason_category", "rationale", "reviewer", "authority", "quorum", "status_after",
-    "spec_revision", "commit_sha", "evidence_sha256",
+    "spec_revision", "commit_sha", "evidence_sha256", "proposal_revision",
 )
 _COMMIT_SHA = DECISION_FIELDS.index("commit_sha")
 MEMBER_FIELDS = ("name", "roles", "email", "signing_key")
 QUORUM_FIELDS = ("quorum",)
 PROPOSAL_FIELDS = (
     "title", "kind", "origin", "base_revision", "created_by", "intent", "created_at", "expected_ranking",
-    "sections", "conversations",
+    "sections", "conversations", "revision", "votes_from", "revisions",
 )
+REVISION_FIELDS = (
+    "revision", "kind", "title", "intent", "proposal_kind", "base_revision", "sections", "note", "created_at",
+    "created_by",
+)
+"""A revision as ``PROPOSAL_FIELDS``' ``revisions`` holds each (``proposal_revisions``' columns)."""
+_P = {name: i for i, name in enumerate(PROPOSAL_FIELDS)}
 LABEL_FIELDS = ("proposal_id", "justification_id", "stance", "source_name", "supersedes")
 HAND_LINK_FIELDS = ("proposal_id", "justification_id", "action", "person", "note", "created_at")
 
@@ -180,17 +186,23 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
                 actor, payload.get("level"), payload.get("quorum"), payload.get("status_after"),
                 payload.get("spec_revision"), None,
                 # Decisions logged before evidence was kept have none to compare.
-                payload.get("evidence_sha256", UNKNOWN),
+                payload.get("evidence_sha256", UNKNOWN), payload.get("proposal_revision"),
             ]
         elif action == "proposal.add" and object_id:
             whole = "texts" in payload  # older events did not carry the texts: those fields are not compared
+            sections = _texts(payload) if whole else UNKNOWN
             record.proposals[object_id] = [
                 payload["title"], payload["kind"], payload["origin"], payload["base_revision"], payload["created_by"],
                 payload["intent"] if whole else UNKNOWN, payload["created_at"] if whole else UNKNOWN,
                 payload["expected_ranking"] if whole else UNKNOWN,
-                tuple((t["section_id"], t["base_text"], t["new_text"]) for t in payload["texts"]) if whole else UNKNOWN,
+                sections,
                 tuple(sorted(payload["linked_conversations"])) if whole else UNKNOWN,
+                1, 1,
+                ((1, "written", payload["title"], payload["intent"], payload["kind"], payload["base_revision"],
+                  sections, "", payload["created_at"], payload["created_by"]),) if whole else UNKNOWN,
             ]
+        elif action == "proposal.revise" and object_id in record.proposals:
+            _replay_revision(record.proposals[object_id], actor, payload)
         elif action == "stance.set" and object_id:
             record.person_labels[payload["label_id"]] = [
                 object_id, payload["justification_id"], payload["stance"], actor, payload.get("supersedes"),
@@ -236,6 +248,23 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
                 if decision_id in record.decisions:
                     record.decisions[decision_id][_COMMIT_SHA] = object_id
     return record
+
+
+def _texts(payload: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    return tuple((t["section_id"], t["base_text"], t["new_text"]) for t in payload["texts"])
+
+
+def _replay_revision(proposal: list[Any], actor: str, payload: dict[str, Any]) -> None:
+    """Make a ``proposal.revise`` event's revision the logged proposal's current one."""
+    sections = _texts(payload)
+    proposal[_P["title"]], proposal[_P["intent"]], proposal[_P["kind"]] = (
+        payload["title"], payload["intent"], payload["proposal_kind"])
+    proposal[_P["base_revision"]], proposal[_P["sections"]] = payload["base_revision"], sections
+    proposal[_P["revision"]], proposal[_P["votes_from"]] = payload["revision"], payload["votes_from"]
+    if proposal[_P["revisions"]] is not UNKNOWN:
+        proposal[_P["revisions"]] += ((
+            payload["revision"], payload["kind"], payload["title"], payload["intent"], payload["proposal_kind"],
+            payload["base_revision"], sections, payload["note"], payload["created_at"], actor),)
 
 
 def _replay_import(record: Record, import_id: str, payload: dict[str, Any], *, whole: bool) -> None:
@@ -294,10 +323,10 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         }
         quorum = {r[0]: (r[1],) for r in db.execute("SELECT level, quorum FROM quorum_settings")}
         decisions = {
-            row[0]: (*row[1:11], snapshot_digest(row[11]) if row[11] else None)
+            row[0]: (*row[1:11], snapshot_digest(row[11]) if row[11] else None, row[12])
             for row in db.execute(
                 "SELECT id, proposal_id, outcome, reason_category, rationale, reviewer, authority, quorum,"
-                " status_after, spec_revision, commit_sha, evidence FROM decisions"
+                " status_after, spec_revision, commit_sha, evidence, proposal_revision FROM decisions"
             )
         }
         sections: dict[str, list[tuple[str, str, str]]] = {}
@@ -311,16 +340,24 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         ):
             conversations.setdefault(pid, []).append(conversation_id)
         rows: dict[str, tuple[Any, ...]] = {
-            r[0]: (*r[1:8], json.loads(r[8]) if r[8] else None)
+            r[0]: (*r[1:8], json.loads(r[8]) if r[8] else None, r[9], r[10])
             for r in db.execute(
-                "SELECT id, title, kind, origin, base_revision, created_by, intent, created_at, expected_ranking"
-                " FROM proposals"
+                "SELECT id, title, kind, origin, base_revision, created_by, intent, created_at, expected_ranking,"
+                " revision, votes_from FROM proposals"
             )
         }
-        # Sections or links whose proposal row is gone still count as rows of the proposal.
+        revisions: dict[str, list[tuple[Any, ...]]] = {}
+        for pid, *rest in db.execute(
+            "SELECT proposal_id, revision, kind, title, intent, proposal_kind, base_revision, sections, note,"
+            " created_at, created_by FROM proposal_revisions ORDER BY proposal_id, revision"
+        ):
+            rest[6] = tuple(tuple(s) for s in json.loads(rest[6]))
+            revisions.setdefault(pid, []).append(tuple(rest))
+        # Sections, links or revisions whose proposal row is gone still count as rows of the proposal.
         proposals = {
-            pid: (*rows.get(pid, (None,) * 8), tuple(sections.get(pid, ())), tuple(conversations.get(pid, ())))
-            for pid in {*rows, *sections, *conversations}
+            pid: (*rows.get(pid, (None,) * 8)[:8], tuple(sections.get(pid, ())), tuple(conversations.get(pid, ())),
+                  *rows.get(pid, (None,) * 10)[8:], tuple(revisions.get(pid, ())))
+            for pid in {*rows, *sections, *conversations, *revisions}
         }
         labels = {
             r[0]: r[1:]

@@ -16,18 +16,7 @@ from reviewer.replay import verify_workspace
 from reviewer.sync import describe_event, tracking_ref
 from reviewer.workspace import Workspace
 from tests.datapaths import DEMO, ROOT_LEVEL, SPLIT_BY_COUNTRY, USER_LEVEL
-from tests.helpers import bare_remote, git, git_bytes
-
-
-@pytest.fixture
-def machines(demo_workspace, tmp_path):
-    """Machine A (the demo workspace) and machine B (a copy of it), sharing a bare remote ``origin``."""
-    remote = bare_remote(demo_workspace, tmp_path)
-    with Workspace.open(demo_workspace) as a:
-        operations.sync(a, actor="Amara Okafor")
-    b_root = tmp_path / "machine-b"
-    shutil.copytree(demo_workspace, b_root, symlinks=True)
-    return demo_workspace, b_root, remote
+from tests.helpers import git, git_bytes
 
 
 def _events(ws):
@@ -206,14 +195,14 @@ def test_events_of_a_kind_this_version_does_not_know_are_not_received(machines):
         log = a.store.log_ref
         tip = log.tip()
         event = {"id": "0d6f3b2a-1c4e-4f5a-8b7c-9d0e1f2a3b4c", "at": "2030-01-01T00:00:00.000000Z",
-                 "actor": "Amara Okafor", "action": "proposal.revise", "object_type": "proposal",
+                 "actor": "Amara Okafor", "action": "proposal.split", "object_type": "proposal",
                  "object_id": ROOT_LEVEL, "payload": {}}
-        newer = gitops.write_commit(a.spec_repo_path, {"events.json": json.dumps([event]).encode()}, "revise",
+        newer = gitops.write_commit(a.spec_repo_path, {"events.json": json.dumps([event]).encode()}, "split",
                                     author=("Amara Okafor", ""), parents=[tip])
         git(a.spec_repo_path, "push", "--quiet", str(remote), f"{newer}:{log.ref}")
     with Workspace.open(b_root) as b:
         before = _events(b)
-        with pytest.raises(KnownError, match=r"cannot receive yet \(proposal.revise\)"):
+        with pytest.raises(KnownError, match=r"cannot receive yet \(proposal.split\)"):
             operations.sync(b, actor="Jonas Lindqvist")
         assert _events(b) == before and verify_workspace(b).ok
 
