@@ -119,7 +119,7 @@ class Waiting:
 
 
 WAITING_KINDS = {"decide": "need your decision", "contested": "contested", "commit": "to commit",
-                 "rebase": "to rebase", "mention": "threads mentioning you", "reply": "threads with a reply for you"}
+                 "rebase": "to rebase", "mention": "mentioning you", "reply": "with a reply for you"}
 """What a proposal can wait for from a member, and how to count it ("3 need your decision")."""
 
 
