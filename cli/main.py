@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
 COMMAND_MODULES: list[str] = [
-    "cli.evidence", "cli.crowd", "cli.models", "cli.governance",
+    "cli.evidence", "cli.crowd", "cli.models", "cli.governance", "cli.discussion",
     "cli.desktop", "cli.revisions",
 ]
 
@@ -247,7 +247,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         waiting = waiting_for(workspace.store, args.mine)
-    rows = [{**asdict(w.row), "kind": w.kind, "why": w.why} for w in waiting]
+    rows = [{**asdict(w.row), "kind": w.kind, "why": w.why, "thread_id": w.thread_id} for w in waiting]
     emit(rows, args.json, lambda rs: "\n".join(
         f"{r['id']}  {r['status']:<12} {r['level']:<9} {r['title']}  — {r['why']}" for r in rs
     ) or f"Nothing waits for {args.mine}.")

@@ -31,6 +31,7 @@ class Area(StrEnum):
     RELEVANCE = "relevance"  # relevance grades
     RANKINGS = "rankings"  # ranker runs and their rankings
     MODEL_RUNS = "model_runs"  # judge jobs, their items and failures
+    DISCUSSION = "discussion"  # comment threads on proposals, their comments and resolved state
 
 
 _A = Area
@@ -67,6 +68,9 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
     "judge.finish": frozenset({_A.MODEL_RUNS}),
     "judge.cancel": frozenset({_A.MODEL_RUNS}),
     "judge.fail": frozenset({_A.MODEL_RUNS}),
+    "comment.add": frozenset({_A.DISCUSSION}),
+    "comment.resolve": frozenset({_A.DISCUSSION}),
+    "comment.reopen": frozenset({_A.DISCUSSION}),
 }
 # What a model task's results are, by task (a judge event's payload names its task).
 _TASK_AREAS: Mapping[str, frozenset[Area]] = {

@@ -608,3 +608,39 @@ def m0012_proposal_revisions(db: Database) -> None:
         FROM proposals p;
         """
     )
+
+
+@migrations(name="0013_discussion")
+def m0013_discussion(db: Database) -> None:
+    """Discussion threads on proposals (``reviewer.discussion``): a thread and its comments, every row logged.
+
+    A thread is named by its first comment's id and has a target: the proposal, one of its sections
+    (``section_id``), or one of its justifications (``justification_id``; not a foreign key, since a
+    hand link can be removed and the discussion stays). ``resolved_by``/``resolved_at`` are NULL while
+    the thread is open. Comments are never edited; ``mentions`` is a JSON list of the members' names
+    the text mentions, as resolved when it was written (the log carries the same list).
+    """
+    db.executescript(
+        """
+        CREATE TABLE comment_threads (
+            id TEXT PRIMARY KEY,
+            proposal_id TEXT NOT NULL REFERENCES proposals(id),
+            section_id TEXT,
+            justification_id TEXT,
+            started_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            resolved_by TEXT,
+            resolved_at TEXT
+        );
+        CREATE INDEX comment_threads_proposal ON comment_threads(proposal_id, created_at);
+        CREATE TABLE comments (
+            id TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL REFERENCES comment_threads(id),
+            author TEXT NOT NULL,
+            text TEXT NOT NULL,
+            mentions TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX comments_thread ON comments(thread_id, created_at);
+        """
+    )

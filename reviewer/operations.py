@@ -18,6 +18,7 @@ from reviewer.ops import OPERATIONS, OpResult, perform
 if TYPE_CHECKING:
     from reviewer.committing import CommitReport
     from reviewer.decision_evidence import SeenEvidence
+    from reviewer.discussion import Comment, Thread
     from reviewer.evidence import RuleSummary, StanceLabel
     from reviewer.formats import ImportReport
     from reviewer.governance import DecisionResult, Member
@@ -161,6 +162,38 @@ def apply_rule(workspace: Workspace, proposal_id: str, *, actor: str, run_id: st
 
     return perform(workspace.store, "evidence.rule", actor,
                    lambda _who: evidence.apply_ranking_rule(workspace.store, proposal_id, run_id=run_id))
+
+
+# ---- discussion ---------------------------------------------------------------------------------
+
+
+def add_comment(workspace: Workspace, proposal_id: str, text: str, *, actor: str, section_id: str | None = None,
+                justification_id: str | None = None, reply_to: str | None = None) -> OpResult[Comment]:
+    """Comment on a proposal as a member: a new thread (on the proposal, a section or a justification) or a reply.
+
+    ``@Name`` mentions a member (``reviewer.discussion.find_mentions``).
+    """
+    from reviewer import discussion
+
+    return perform(workspace.store, "comment.add", actor, lambda who: discussion.add_comment(
+        workspace.store, proposal_id, text, actor=who, section_id=section_id, justification_id=justification_id,
+        reply_to=reply_to))
+
+
+def resolve_thread(workspace: Workspace, thread_id: str, *, actor: str) -> OpResult[Thread]:
+    """Resolve a discussion thread (named by its id or any of its comments' ids)."""
+    from reviewer import discussion
+
+    return perform(workspace.store, "comment.resolve", actor,
+                   lambda who: discussion.set_resolved(workspace.store, thread_id, True, actor=who))
+
+
+def reopen_thread(workspace: Workspace, thread_id: str, *, actor: str) -> OpResult[Thread]:
+    """Reopen a resolved discussion thread."""
+    from reviewer import discussion
+
+    return perform(workspace.store, "comment.reopen", actor,
+                   lambda who: discussion.set_resolved(workspace.store, thread_id, False, actor=who))
 
 
 # ---- decisions and commits ----------------------------------------------------------------------

@@ -6,7 +6,8 @@ from. Then:
 - the governance record is written from the log replayed (``replay.replay`` plus the details below):
   workspace settings, members (with their git identity) and their role history as logged, quorum, proposals with their
   section texts and linked conversations, hand links, the stance labels people set, decisions
-  (with their commit) and the commit records (``spec_commits``, ``proposal_commit_state``);
+  (with their commit), the commit records (``spec_commits``, ``proposal_commit_state``) and the
+  discussion (``comment_threads``, ``comments``);
 - rows the log vouches for by digest (crowd rows per import, rows the product's formats imported,
   labels of rule runs and stance imports, the rows of judge jobs whose event carries a digest) are
   copied from the workspace, in the order stored, and kept only when their digest matches the log;
@@ -310,8 +311,8 @@ def rebuild_workspace(workspace: Workspace, out_db: Path) -> RebuildReport:
 REBUILT_TABLES = (
     "audit_events", "workspace_info", "members", "member_role_changes", "quorum_settings", "proposals",
     "proposal_sections", "proposal_conversations", "proposal_revisions", "decisions", "spec_commits",
-    "proposal_commit_state", "evidence_hand_links", "evidence_current", "stance_labels", *[t for t in WRITER_TABLES if t != "stance_labels"],
-    "judge_jobs", "judge_job_items",
+    "proposal_commit_state", "evidence_hand_links", "evidence_current", "stance_labels",
+    *[t for t in WRITER_TABLES if t != "stance_labels"], "judge_jobs", "judge_job_items", "comment_threads", "comments",
 )
 """The tables a rebuild writes (the others start empty: quarantine, the judge cache and failures)."""
 
@@ -351,6 +352,7 @@ class _Writer:
                 self._proposals()
                 self._decisions()
                 self._evidence()
+                self._discussion()
             problems = conn.execute("PRAGMA main.foreign_key_check").fetchall()
             if problems:
                 tables = Counter(str(p[0]) for p in problems)
@@ -578,6 +580,20 @@ class _Writer:
         if not record.person_labels_complete:
             self.unlogged.append("people's labels brought by stance imports logged before they carried them:"
                                  " not rebuilt")
+
+    def _discussion(self) -> None:
+        """Threads (with their resolved state) and comments, as logged."""
+        record, conn = self.record, self.conn
+        conn.executemany(
+            "INSERT INTO comment_threads (id, proposal_id, section_id, justification_id, started_by, created_at,"
+            " resolved_by, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(thread_id, *values) for thread_id, values in record.threads.items()],
+        )
+        conn.executemany(
+            "INSERT INTO comments (id, thread_id, author, text, mentions, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(comment_id, thread_id, author, text, json.dumps(list(mentions), ensure_ascii=False), created_at)
+             for comment_id, (thread_id, author, text, mentions, created_at) in record.comments.items()],
+        )
 
 
 def report_json(report: RebuildReport) -> dict[str, Any]:

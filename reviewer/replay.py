@@ -9,7 +9,8 @@ Rows the log carries whole, compared field by field: ``members``, ``quorum_setti
 its event has one, and its commit from ``spec.commit`` events), ``proposals`` with their section
 texts and linked conversations (``proposal_sections``, ``proposal_conversations``; for proposals
 logged whole, i.e. added since the log carried their texts), the stance labels people set (in the
-app, or imported since imports logged them) and hand links (``evidence_hand_links``).
+app, or imported since imports logged them), hand links (``evidence_hand_links``), and the
+discussion: threads with their resolved state (``comment_threads``) and comments (``comments``).
 
 Rows the log vouches for by digest (``reviewer.digests``), compared per writer (the mismatch's id
 is ``import <id>``, ``rule run <id>`` or ``judge job <id>``; field ``rows`` when the count differs,
@@ -76,6 +77,10 @@ REVISION_FIELDS = (
 _P = {name: i for i, name in enumerate(PROPOSAL_FIELDS)}
 LABEL_FIELDS = ("proposal_id", "justification_id", "stance", "source_name", "supersedes")
 HAND_LINK_FIELDS = ("proposal_id", "justification_id", "action", "person", "note", "created_at")
+THREAD_FIELDS = (
+    "proposal_id", "section_id", "justification_id", "started_by", "created_at", "resolved_by", "resolved_at",
+)
+COMMENT_FIELDS = ("thread_id", "author", "text", "mentions", "created_at")
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,9 @@ class Record:
         model_labels_complete: False when a stance import logged before imports carried digests,
             so a model label that belongs to no judge job may be one it brought.
         judge_jobs: judge job id -> (task, ``result_digest`` of its last ``judge.*`` event or None).
+        threads: discussion thread id -> ``THREAD_FIELDS`` (``comment.add`` of its first comment, then
+            ``comment.resolve``/``comment.reopen``).
+        comments: comment id -> ``COMMENT_FIELDS``.
     """
 
     members: dict[str, list[Any]] = field(default_factory=dict)
@@ -156,6 +164,8 @@ class Record:
     rule_labels_complete: bool = True
     model_labels_complete: bool = True
     judge_jobs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    threads: dict[str, list[Any]] = field(default_factory=dict)
+    comments: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
@@ -247,6 +257,11 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             for decision_id in payload.get("decision_ids", []):
                 if decision_id in record.decisions:
                     record.decisions[decision_id][_COMMIT_SHA] = object_id
+        elif action == "comment.add" and object_id:
+            _replay_comment(record, actor, object_id, payload)
+        elif action in ("comment.resolve", "comment.reopen") and payload.get("thread_id") in record.threads:
+            resolved = action == "comment.resolve"
+            record.threads[payload["thread_id"]][5:] = [actor if resolved else None, payload["at"] if resolved else None]
     return record
 
 
@@ -265,6 +280,16 @@ def _replay_revision(proposal: list[Any], actor: str, payload: dict[str, Any]) -
         proposal[_P["revisions"]] += ((
             payload["revision"], payload["kind"], payload["title"], payload["intent"], payload["proposal_kind"],
             payload["base_revision"], sections, payload["note"], payload["created_at"], actor),)
+
+
+def _replay_comment(record: Record, actor: str, proposal_id: str, payload: dict[str, Any]) -> None:
+    """A comment, and its thread when it is the thread's first."""
+    comment_id, thread_id = payload["comment_id"], payload["thread_id"]
+    if comment_id == thread_id:
+        record.threads[thread_id] = [proposal_id, payload.get("section_id"), payload.get("justification_id"), actor,
+                                     payload["created_at"], None, None]
+    record.comments[comment_id] = [thread_id, actor, payload["text"], tuple(payload.get("mentions", ())),
+                                   payload["created_at"]]
 
 
 def _replay_import(record: Record, import_id: str, payload: dict[str, Any], *, whole: bool) -> None:
@@ -372,6 +397,11 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
                 "SELECT id, proposal_id, justification_id, action, person, note, created_at FROM evidence_hand_links"
             )
         }
+        threads = {r[0]: tuple(r[1:]) for r in db.execute(
+            "SELECT id, proposal_id, section_id, justification_id, started_by, created_at, resolved_by, resolved_at"
+            " FROM comment_threads")}
+        comments = {r[0]: (r[1], r[2], r[3], tuple(json.loads(r[4] or "[]")), r[5]) for r in db.execute(
+            "SELECT id, thread_id, author, text, mentions, created_at FROM comments")}
     if not record.person_labels_complete:
         labels = {k: v for k, v in labels.items() if k in record.person_labels}
     _drop_legacy_links(record, links)
@@ -382,6 +412,8 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         + _compare_rows("proposals", PROPOSAL_FIELDS, record.proposals, proposals)
         + _compare_rows("stance_labels", LABEL_FIELDS, record.person_labels, labels)
         + _compare_rows("evidence_hand_links", HAND_LINK_FIELDS, record.hand_links, links)
+        + _compare_rows("comment_threads", THREAD_FIELDS, record.threads, threads)
+        + _compare_rows("comments", COMMENT_FIELDS, record.comments, comments)
         + (digested.result() if digested is not None else check_row_sets(store, record))
     )
 

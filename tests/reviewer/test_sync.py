@@ -457,3 +457,45 @@ def test_a_push_refused_because_the_remote_moved_is_fetched_merged_and_tried_aga
         with Workspace.open(root) as other:
             operations.sync(other, actor="Amara Okafor")
             assert _events(other) == b_events and verify_workspace(other).ok
+
+
+def _discussion(ws, proposal_id):
+    from reviewer.discussion import thread_json, threads_of
+
+    return [thread_json(t) for t in threads_of(ws.store, proposal_id)]
+
+
+def test_comments_mentions_and_resolved_threads_travel_between_machines(machines):
+    """A mention written on one machine reaches the mentioned member's queue on theirs; the answer comes back."""
+    from reviewer.queue import waiting_for
+
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        asked = operations.add_comment(a, ROOT_LEVEL, "@Jonas Lindqvist does this cover paid ads?",
+                                       actor="Amara Okafor").value
+        operations.add_comment(a, USER_LEVEL, "Shorter, please.", actor="Wei Chen", section_id="present_perspectives")
+        assert operations.sync(a, actor="Amara Okafor").value.pushed == 2  # a log commit per operation
+    with Workspace.open(b_root) as b:
+        result = operations.sync(b, actor="Jonas Lindqvist")
+        described = [describe_event(e) for e in result.value.received]
+        assert described[0] == ("Amara Okafor commented: \u201c@Jonas Lindqvist does this cover paid ads?\u201d"
+                                " (mentioning Jonas Lindqvist)")
+        assert result.changes.touches(Area.DISCUSSION) and result.changes.proposal_ids == {ROOT_LEVEL, USER_LEVEL}
+        (mention,) = [w for w in waiting_for(b.store, "Jonas Lindqvist") if w.kind == "mention"]
+        assert mention.thread_id == asked.id and mention.row.id == ROOT_LEVEL
+        operations.add_comment(b, ROOT_LEVEL, "It does, see the second paragraph.", actor="Jonas Lindqvist",
+                               reply_to=asked.id)
+        operations.resolve_thread(b, asked.id, actor="Jonas Lindqvist")
+        operations.sync(b, actor="Jonas Lindqvist")
+        assert not [w for w in waiting_for(b.store, "Jonas Lindqvist") if w.thread_id]
+        b_threads, b_events = _discussion(b, ROOT_LEVEL), _events(b)
+        assert verify_workspace(b).ok
+    with Workspace.open(a_root) as a:
+        received = operations.sync(a, actor="Amara Okafor").value.received
+        assert [e["action"] for e in received] == ["comment.add", "comment.resolve"]
+        assert describe_event(received[1]) == "Jonas Lindqvist resolved a discussion thread"
+        assert _discussion(a, ROOT_LEVEL) == b_threads and _events(a) == b_events
+        (thread,) = b_threads
+        assert thread["resolved_by"] == "Jonas Lindqvist" and [c["author"] for c in thread["comments"]] == [
+            "Amara Okafor", "Jonas Lindqvist"]
+        assert verify_workspace(a).ok

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
+    QMenu,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 from reviewer.diffing import DiffLine, Hunk, side_by_side
 from reviewer.render import escape, render_markdown
 from reviewer.spec import AUTHORITY_RANK
+from reviewer.textsafe import display_text
 from ui.style import authority_badge_html
 from ui.text_browser import SafeTextBrowser
 
@@ -120,11 +123,25 @@ def side_by_side_html(hunks: Sequence[Hunk], labels: tuple[str, str] = ("Current
     )
 
 
-def section_header_html(section: SectionChangeView) -> str:
-    """Return the heading block of one changed section: id, title, authority, and what changed."""
+DISCUSS_SCHEME = "discuss"
+"""Links ``discuss:SECTION_ID`` in a section's heading start a discussion thread on it."""
+
+
+def discuss_link(section_id: str) -> str:
+    """The link in a section's heading that starts a discussion thread on it."""
+    return (f" &nbsp;<a href='{DISCUSS_SCHEME}:{escape(section_id)}' style='font-size:small;font-weight:normal'>"
+            "Discuss this section</a>")
+
+
+def section_header_html(section: SectionChangeView, *, discuss: bool = False) -> str:
+    """Return the heading block of one changed section: id, title, authority, and what changed.
+
+    ``discuss``: with a link that starts a discussion thread on the section.
+    """
     parts = [
         f"<h3 style='margin-bottom:2px'>{authority_badge_html(section.new_authority)} &nbsp;"
-        f"{escape(section.new_title or '')} &nbsp;<code style='color:#555'>#{escape(section.section_id)}</code></h3>"
+        f"{escape(section.new_title or '')} &nbsp;<code style='color:#555'>#{escape(section.section_id)}</code>"
+        f"{discuss_link(section.section_id) if discuss else ''}</h3>"
     ]
     notes = []
     if section.old_title is not None and section.old_title != section.new_title:
@@ -160,8 +177,11 @@ def section_header_html(section: SectionChangeView) -> str:
     return "".join(parts)
 
 
-def proposal_diff_html(view: ProposalView, mode: str) -> str:
-    """Return the whole diff page of a proposal in ``mode`` (side, inline or preview)."""
+def proposal_diff_html(view: ProposalView, mode: str, *, discuss: bool = False) -> str:
+    """Return the whole diff page of a proposal in ``mode`` (side, inline or preview).
+
+    ``discuss``: each section's heading has a link that starts a discussion thread on it.
+    """
     parts = [_CSS]
     if view.committed:
         parts.append(
@@ -169,7 +189,7 @@ def proposal_diff_html(view: ProposalView, mode: str) -> str:
             "</code>. Shown as adopted: what its commit changed, not the spec as it is now.</p>")
     labels = ("Before its commit", "As committed") if view.committed else ("Current text", "Proposed text")
     for section in view.sections:
-        parts.append(section_header_html(section))
+        parts.append(section_header_html(section, discuss=discuss))
         if mode == "preview":
             parts.append(render_markdown(section.new_text))
         elif mode == "inline":
@@ -187,11 +207,18 @@ def proposal_diff_html(view: ProposalView, mode: str) -> str:
 class DiffView(QWidget):
     """Shows a proposal's sections as a diff against the current spec.
 
+    Each section's heading has a "Discuss this section" link, and the bar a "Discuss a section"
+    menu (reachable by keyboard), that ask for a discussion thread on that section.
+
     Signals:
         mode_changed(str): the reviewer switched between side, inline and preview.
+        discuss_requested(str): the reviewer asked to discuss a section (its id).
+        link_clicked(QUrl): any other link in the diff was clicked.
     """
 
     mode_changed = Signal(str)
+    discuss_requested = Signal(str)
+    link_clicked = Signal(QUrl)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -214,7 +241,18 @@ class DiffView(QWidget):
             self.buttons.addButton(button)
             bar.addWidget(button)
         bar.addStretch(1)
+        self.discuss_button = QToolButton()
+        self.discuss_button.setText("Discuss a section")
+        self.discuss_button.setAccessibleName("Discuss a section of this proposal")
+        self.discuss_button.setToolTip("Start a discussion thread on one of the proposal's sections")
+        self.discuss_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.discuss_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.discuss_menu = QMenu(self.discuss_button)
+        self.discuss_button.setMenu(self.discuss_menu)
+        self.discuss_button.setEnabled(False)
+        bar.addWidget(self.discuss_button)
         self.browser = SafeTextBrowser()
+        self.browser.anchorClicked.connect(self.on_anchor)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -223,7 +261,19 @@ class DiffView(QWidget):
     def set_view(self, view: ProposalView | None) -> None:
         """Show ``view`` (None clears)."""
         self.view = view
+        self.discuss_menu.clear()
+        for section in view.sections if view is not None else ():
+            action = self.discuss_menu.addAction(display_text(f"#{section.section_id}"))
+            action.triggered.connect(lambda _=False, s=section.section_id: self.discuss_requested.emit(s))
+        self.discuss_button.setEnabled(bool(self.discuss_menu.actions()))
         self._render()
+
+    def on_anchor(self, url: QUrl) -> None:
+        """A link in the diff: ``discuss:ID`` asks for a thread on that section; any other is passed on."""
+        if url.scheme() == DISCUSS_SCHEME:
+            self.discuss_requested.emit(url.path())
+        else:
+            self.link_clicked.emit(url)
 
     def set_mode(self, mode: str) -> None:
         """Switch to ``side``, ``inline`` or ``preview``, keeping the scroll position's proportion."""
@@ -241,7 +291,7 @@ class DiffView(QWidget):
 
     def _render(self) -> None:
         html = "<p style='color:#6b6b6b'>Choose a proposal.</p>" if self.view is None else proposal_diff_html(
-            self.view, self.mode)
+            self.view, self.mode, discuss=True)
         # The vertical scroll bar stays put while the page is replaced: left "as needed", setHtml
         # hides it for the emptied document and shows it again for the new one, and each change of
         # width lays the whole page out again (a 50-line side-by-side diff: 30 ms instead of 15).
