@@ -545,6 +545,7 @@ class ProposalStatus:
         commit_sha: the commit that carried it out, once committed.
         detail: why a rebase is needed, when it is.
         revision: the proposal's current revision.
+        votes_from: the first revision whose votes count (``reviewer.revisions``).
         stale: reviewers whose latest vote was on an earlier text and does not count until they
             confirm it: ``{reviewer: (outcome, revision voted on)}`` (``reviewer.revisions``).
     """
@@ -560,6 +561,11 @@ class ProposalStatus:
     detail: str = ""
     revision: int = 1
     stale: dict[str, tuple[str, int]] = field(default_factory=dict)
+    votes_from: int = 1
+
+    def on_earlier_text(self, decision: Decision) -> bool:
+        """Whether ``decision`` was made on a revision whose votes no longer count."""
+        return (decision.proposal_revision or 1) < self.votes_from
 
 
 @dataclass(frozen=True)
@@ -724,23 +730,27 @@ def _compute(
         votes = {r: o for r, (_d, o, _n) in sorted(latest.items())}
         counted = tuple(d for _r, (d, o, _n) in sorted(latest.items()) if o == Outcome.ADOPT)
         return ProposalStatus(proposal_id, Status.COMMITTED, level, quorum, votes, Outcome.ADOPT, counted,
-                              commit_state[1], revision=current)
+                              commit_state[1], revision=current, votes_from=first_counting)
     counting = {r: v for r, v in sorted(latest.items()) if r not in stale}
     votes = {r: o for r, (_d, o, _n) in counting.items()}
     if not votes:
-        return ProposalStatus(proposal_id, Status.OPEN, level, quorum, revision=current, stale=stale)
+        return ProposalStatus(proposal_id, Status.OPEN, level, quorum, revision=current, stale=stale,
+                              votes_from=first_counting)
     outcomes = set(votes.values())
     if len(outcomes) > 1:
-        return ProposalStatus(proposal_id, Status.CONTESTED, level, quorum, votes, revision=current, stale=stale)
+        return ProposalStatus(proposal_id, Status.CONTESTED, level, quorum, votes, revision=current, stale=stale,
+                              votes_from=first_counting)
     (outcome,) = outcomes
     if len(votes) < quorum:
-        return ProposalStatus(proposal_id, Status.PENDING, level, quorum, votes, revision=current, stale=stale)
+        return ProposalStatus(proposal_id, Status.PENDING, level, quorum, votes, revision=current, stale=stale,
+                              votes_from=first_counting)
     counted = tuple(d for _r, (d, _o, _n) in counting.items())
     status = FINAL_STATUS[outcome]
     detail = ""
     if outcome == Outcome.ADOPT and commit_state is not None and commit_state[0] == Status.NEEDS_REBASE:
         status, detail = Status.NEEDS_REBASE, commit_state[2]
-    return ProposalStatus(proposal_id, status, level, quorum, votes, outcome, counted, None, detail, current, stale)
+    return ProposalStatus(proposal_id, status, level, quorum, votes, outcome, counted, None, detail, current, stale,
+                          first_counting)
 
 
 _FEW = 100  # up to this many proposals, statuses() reads their rows by index instead of whole tables
@@ -944,6 +954,8 @@ def status_json(status: ProposalStatus) -> dict[str, Any]:
         "counted_decisions": list(status.counted_decisions),
         "commit_sha": status.commit_sha,
         "detail": status.detail,
+        "revision": status.revision,
+        "votes_on_earlier_text": {name: {"outcome": o, "revision": n} for name, (o, n) in status.stale.items()},
     }
 
 

@@ -11,6 +11,7 @@ from reviewer.spec import SpecDocument, parse_spec
 from reviewer.store import APP_ACTOR, Proposal, ProposalSection
 
 if TYPE_CHECKING:
+    from reviewer.store import Revision
     from reviewer.workspace import Workspace
 
 
@@ -132,12 +133,15 @@ class ProposalView:
         sections: one comparison per section, in the proposal's order.
         committed: the spec commit that adopted the proposal, when it was committed: the sections
             then show that commit's own change, and what changed in them since.
+        revisions: every revision of the proposal, oldest first, when it has more than one
+            (``reviewer.revisions``; empty for a proposal never revised).
     """
 
     proposal: Proposal
     revision: str
     sections: tuple[SectionChangeView, ...]
     committed: str | None = None
+    revisions: tuple[Revision, ...] = ()
 
 
 def proposal_view(workspace: Workspace, proposal_id: str) -> ProposalView:
@@ -146,13 +150,17 @@ def proposal_view(workspace: Workspace, proposal_id: str) -> ProposalView:
     A committed proposal keeps its diff: each section shows its commit's own change (the spec
     before the commit → the text committed), and what changed in it since, if anything.
     """
+    from dataclasses import replace
+
     from reviewer.diffing import diff_text
+    from reviewer.store import read_revisions
 
     proposal = workspace.store.get_proposal(proposal_id)
     loaded = workspace.load_spec()
+    kept = tuple(read_revisions(workspace.store, proposal_id)) if proposal.revision > 1 else ()
     committed = _committed_view(workspace, proposal, loaded)
     if committed is not None:
-        return committed
+        return replace(committed, revisions=kept)
     views = []
     for change in proposal.sections:
         current = loaded.document.get(change.section_id)
@@ -173,7 +181,7 @@ def proposal_view(workspace: Workspace, proposal_id: str) -> ProposalView:
                 hunks=diff_text(current_text, change.new_text, old_offset=max(start - 1, 0), new_offset=max(start - 1, 0)),
             )
         )
-    return ProposalView(proposal=proposal, revision=loaded.revision, sections=tuple(views))
+    return ProposalView(proposal=proposal, revision=loaded.revision, sections=tuple(views), revisions=kept)
 
 
 def _committed_view(workspace: Workspace, proposal: Proposal, loaded: Any) -> ProposalView | None:

@@ -27,11 +27,13 @@ from reviewer import audit
 from reviewer.errors import KnownError
 from reviewer.ids import utc_now
 from reviewer.store import (
+    REVISION_COLUMNS,
     Proposal,
     ProposalSection,
+    Revision,
     Store,
     check_proposal_fields,
-    sections_from_json,
+    read_revisions,
     sections_json,
     sql_errors,
 )
@@ -43,61 +45,13 @@ if TYPE_CHECKING:
 CONFLICT_MARKERS = ("<<<<<<< ", "||||||| ", "=======", ">>>>>>> ")
 
 
-@dataclass(frozen=True)
-class Revision:
-    """One revision of a proposal, whole.
-
-    Attributes:
-        proposal_id: the proposal.
-        revision: its number, from 1.
-        kind: written, edit, rebase or resolve (``RevisionKind``).
-        title, intent, proposal_kind: the proposal's fields in this revision.
-        base_revision: the spec commit this revision is written against.
-        sections: its section texts.
-        note: what its author said of it.
-        created_at: when it was made (UTC); created_by: who made it.
-    """
-
-    proposal_id: str
-    revision: int
-    kind: str
-    title: str
-    intent: str
-    proposal_kind: str
-    base_revision: str
-    sections: tuple[ProposalSection, ...]
-    note: str
-    created_at: str
-    created_by: str
-
-    @property
-    def keeps_votes(self) -> bool:
-        """Whether votes on the revision before it still count (a clean rebase)."""
-        return self.kind == RevisionKind.REBASE
-
-
-_COLUMNS = ("proposal_id, revision, kind, title, intent, proposal_kind, base_revision, sections, note, created_at,"
-            " created_by")
-
-
-def _revision(row: Sequence[Any]) -> Revision:
-    return Revision(row[0], int(row[1]), row[2], row[3], row[4], row[5], row[6], sections_from_json(row[7]),
-                    *row[8:11])
-
-
 def revisions(store: Store, proposal_id: str) -> list[Revision]:
-    """Every revision of a proposal, oldest first.
+    """Every revision of a proposal, oldest first (``store.read_revisions``).
 
     Raises:
         KnownError: no proposal has that id.
     """
-    from reviewer.store import require_proposal
-
-    with sql_errors("reading the proposal's revisions"):
-        require_proposal(store.db.conn, proposal_id)
-        rows = store.db.execute(f"SELECT {_COLUMNS} FROM proposal_revisions WHERE proposal_id = ? ORDER BY revision",
-                                [proposal_id]).fetchall()
-    return [_revision(r) for r in rows]
+    return read_revisions(store, proposal_id)
 
 
 def get_revision(store: Store, proposal_id: str, number: int) -> Revision:
@@ -161,9 +115,13 @@ def compare_revisions(store: Store, proposal_id: str, old: int, new: int) -> Rev
     Raises:
         KnownError: no such proposal or revision.
     """
+    return compare(get_revision(store, proposal_id, old), get_revision(store, proposal_id, new))
+
+
+def compare(a: Revision, b: Revision) -> RevisionDiff:
+    """Compare two revisions already read (the desk does, from the revisions it shows)."""
     from reviewer.diffing import diff_text
 
-    a, b = get_revision(store, proposal_id, old), get_revision(store, proposal_id, new)
     before = {s.section_id: s.new_text for s in a.sections}
     after = {s.section_id: s.new_text for s in b.sections}
     order = [s.section_id for s in b.sections] + [s.section_id for s in a.sections if s.section_id not in after]
@@ -233,7 +191,7 @@ def _write_revision(store: Store, proposal: Proposal, *, kind: RevisionKind, tit
             "INSERT INTO proposal_sections (proposal_id, position, section_id, base_text, new_text) VALUES (?,?,?,?,?)",
             [(proposal.id, i, s.section_id, s.base_text, s.new_text) for i, s in enumerate(sections)])
         store.db.execute(
-            f"INSERT INTO proposal_revisions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO proposal_revisions ({REVISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [proposal.id, number, str(kind), title, intent, proposal_kind, base_revision, sections_json(sections),
              note, now, actor])
         # A revision is written against the spec as it is: an earlier "needs rebase" no longer holds.
@@ -529,6 +487,6 @@ def sections_of_payload(payload: Mapping[str, Any]) -> tuple[tuple[str, str, str
 
 __all__ = [
     "CONFLICT_MARKERS", "Hunk", "RebasePlan", "Revision", "RevisionDiff", "SectionDiff", "SectionRebase",
-    "compare_revisions", "get_revision", "rebase", "rebase_plan", "revise", "revision_json", "revisions",
+    "compare", "compare_revisions", "get_revision", "rebase", "rebase_plan", "revise", "revision_json", "revisions",
     "sections_of_payload", "split_merge", "votes_from",
 ]

@@ -18,6 +18,7 @@ from reviewer import audit
 from reviewer.errors import BugError, KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.migrations import migrations
+from reviewer.vocab import RevisionKind
 
 PROPOSAL_KINDS = ("clarification", "principle")
 PROPOSAL_ORIGINS = ("automated-batch", "automated-single", "human-first", "imported")
@@ -212,6 +213,62 @@ class ProposalSummary:
     section_ids: tuple[str, ...]
     status: str
     created_at: str
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision of a proposal, whole.
+
+    Attributes:
+        proposal_id: the proposal.
+        revision: its number, from 1.
+        kind: written, edit, rebase or resolve (``RevisionKind``).
+        title, intent, proposal_kind: the proposal's fields in this revision.
+        base_revision: the spec commit this revision is written against.
+        sections: its section texts.
+        note: what its author said of it.
+        created_at: when it was made (UTC); created_by: who made it.
+    """
+
+    proposal_id: str
+    revision: int
+    kind: str
+    title: str
+    intent: str
+    proposal_kind: str
+    base_revision: str
+    sections: tuple[ProposalSection, ...]
+    note: str
+    created_at: str
+    created_by: str
+
+    @property
+    def keeps_votes(self) -> bool:
+        """Whether votes on the revision before it still count (a clean rebase)."""
+        return self.kind == RevisionKind.REBASE
+
+
+REVISION_COLUMNS = ("proposal_id, revision, kind, title, intent, proposal_kind, base_revision, sections, note,"
+                    " created_at, created_by")
+
+
+def _revision(row: Sequence[Any]) -> Revision:
+    return Revision(row[0], int(row[1]), row[2], row[3], row[4], row[5], row[6], sections_from_json(row[7]),
+                    *row[8:11])
+
+
+def read_revisions(store: Store, proposal_id: str) -> list[Revision]:
+    """Every revision of a proposal, oldest first.
+
+    Raises:
+        KnownError: no proposal has that id.
+    """
+    with sql_errors("reading the proposal's revisions"):
+        require_proposal(store.db.conn, proposal_id)
+        rows = store.db.execute(
+            f"SELECT {REVISION_COLUMNS} FROM proposal_revisions WHERE proposal_id = ? ORDER BY revision",
+            [proposal_id]).fetchall()
+    return [_revision(r) for r in rows]
 
 
 def check_proposal_fields(title: str, intent: str, kind: str) -> tuple[str, str]:

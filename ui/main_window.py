@@ -48,7 +48,7 @@ from ui.style import AUTHORITY_LABELS, authority_badge_html
 from ui.tabs import TabWidget
 from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
-from ui.views.diff_view import DiffView
+from ui.views.diff_view import DiffView, revision_line
 from ui.views.discussion_panel import DiscussionPanel
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import PageReader, ReadConnection, TaskProgress, WorkspaceLane
@@ -338,9 +338,10 @@ class MainWindow(QMainWindow):
         self.centre_splitter.setChildrenCollapsible(False)
         self.centre_splitter.addWidget(centre)
         self.centre_splitter.addWidget(self.discussion_panel)
-        self.centre_splitter.setStretchFactor(0, 3)
+        # The diff is what a reviewer reads first: the discussion takes the smaller part.
+        self.centre_splitter.setStretchFactor(0, 5)
         self.centre_splitter.setStretchFactor(1, 2)
-        self.centre_splitter.setSizes([520, 380])
+        self.centre_splitter.setSizes([640, 260])
 
         self.decision_panel = DecisionPanel(lane)
         self.decision_panel.decision_saved.connect(self.on_decision_saved)
@@ -808,10 +809,12 @@ class MainWindow(QMainWindow):
         p = view.proposal
         row = self.queue.model.row_of(p.id)
         status = self.queue.model.queue_row(row).status if row >= 0 else "open"
+        revised = f" · {escape(revision_line(view.revisions[-1]))}" if view.revisions else ""
         self.proposal_header.setText(
             f"<h2 style='margin:0'>{escape(p.title)}</h2>"
             f"<p style='color:#555;margin:2px 0'>{escape(KIND_LABELS.get(p.kind, p.kind))} · {escape(p.origin)} · by "
-            f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {escape(STATUS_LABELS.get(status, status))}</p>"
+            f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {escape(STATUS_LABELS.get(status, status))}"
+            f"{revised}</p>"
             f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
         )
 

@@ -64,7 +64,7 @@ def _page(lines: int) -> SimpleNamespace:
 
     old = "".join(f"line {i}\n" for i in range(lines))
     new = "".join(f"line {i}\n" if i % 2 else f"changed line {i}\n" for i in range(lines))
-    return SimpleNamespace(committed=None, sections=[replace(_section("user", "user"), hunks=diff_text(old, new))])
+    return SimpleNamespace(committed=None, revisions=(), sections=[replace(_section("user", "user"), hunks=diff_text(old, new))])
 
 
 @pytest.mark.gui

@@ -52,7 +52,7 @@ REASON_LABELS = {
     "insufficient-evidence": "Insufficient evidence",
     "other": "Other",
 }
-HISTORY_COLUMNS = ("When (UTC)", "Reviewer", "Outcome", "Reason", "Rationale")
+HISTORY_COLUMNS = ("When (UTC)", "Reviewer", "Outcome", "Reason", "Revision", "Rationale")
 
 
 class DecisionHistoryModel(TextTableModel):
@@ -73,14 +73,19 @@ class DecisionHistoryModel(TextTableModel):
         self.decisions: list[Decision] = []
         self.evidence_now: dict[str, Any] | None = None
         self.proposal_id: str | None = None
+        self.votes_from = 1  # the first revision whose votes count: earlier ones are marked
         self._changed: list[bool] = []
 
     def set_decisions(self, decisions: list[Decision], evidence_now: dict[str, Any] | None = None,
-                      proposal_id: str | None = None) -> None:
-        """Show ``decisions`` of ``proposal_id`` (any order; shown newest first) beside the evidence as it is now."""
+                      proposal_id: str | None = None, votes_from: int = 1) -> None:
+        """Show ``decisions`` of ``proposal_id`` (any order; shown newest first) beside the evidence as it is now.
+
+        A decision made on a revision before ``votes_from`` is marked as on an earlier text.
+        """
         self.beginResetModel()
         self.decisions = sorted(decisions, key=lambda d: d.decided_at, reverse=True)
         self.proposal_id = proposal_id
+        self.votes_from = votes_from
         self._compare(evidence_now)
         self.endResetModel()
 
@@ -99,10 +104,15 @@ class DecisionHistoryModel(TextTableModel):
                 d.reviewer,
                 OUTCOME_LABELS.get(d.outcome, d.outcome) + (" *" if changed else ""),
                 REASON_LABELS.get(d.reason_category or "", d.reason_category or ""),
+                f"{d.proposal_revision or 1}" + (" (earlier text)" if self.on_earlier_text(d) else ""),
                 " ".join(d.rationale.split()),
             ))
             for d, changed in zip(self.decisions, self._changed, strict=True)
         ]
+
+    def on_earlier_text(self, decision: Decision) -> bool:
+        """Whether ``decision`` was made on a revision whose votes no longer count."""
+        return (decision.proposal_revision or 1) < self.votes_from
 
     def evidence_changed(self, decision: Decision) -> bool:
         """Whether the evidence has changed since ``decision`` was made on it."""
@@ -124,7 +134,9 @@ class DecisionHistoryModel(TextTableModel):
             evidence = f"\n\nEvidence when decided: {counts_line(d.evidence)}"
             if self._changed[row] and self.evidence_now is not None:
                 evidence += f"\n* Changed since. Now: {counts_line(self.evidence_now)}"
-        return plain_tooltip(f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}")
+        revision = f"\n\nOn revision {d.proposal_revision or 1}" + (
+            ": an earlier text; it counts again once its reviewer confirms it." if self.on_earlier_text(d) else ".")
+        return plain_tooltip(f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}{revision}\n\ndecision {d.id}")
 
 
 class DecisionPanel(QWidget):
@@ -190,8 +202,15 @@ class DecisionPanel(QWidget):
         self.save_button = QPushButton("Record decision")
         self.save_button.setToolTip("Record the decision (Ctrl+Enter)")
         self.save_button.clicked.connect(self.on_save)
+        # A vote on an earlier text counts again once its reviewer confirms it on the new one.
+        self.confirm_button = QPushButton("&Confirm my vote")
+        self.confirm_button.setObjectName("confirm_vote")
+        self.confirm_button.setAccessibleName("Confirm my vote on the current revision")
+        self.confirm_button.clicked.connect(self.on_confirm)
+        self.confirm_button.hide()
         save_row = QHBoxLayout()
         save_row.addWidget(self.message, 1)
+        save_row.addWidget(self.confirm_button)
         save_row.addWidget(self.save_button)
         # Ctrl+Enter in the rationale records the decision (checked on the editor itself, so it
         # works wherever the focus came from).
@@ -310,14 +329,32 @@ class DecisionPanel(QWidget):
         self.message.clear()
         self.save_button.setEnabled(False)
         split_by, seen = self.split_field(), self.seen_evidence()
+        status = getattr(self, "_status", None)
+        # The revision the reviewer read: refused if the proposal was revised since (F5 shows the new text).
+        revision = status.revision if status is not None and status.proposal_id == proposal_id else None
 
         def save(ws: Any) -> OpResult[DecisionResult]:
             from reviewer import operations
 
             return operations.decide(ws, proposal_id, outcome, rationale, actor=reviewer, reason=reason,
-                                     split_by=split_by, seen=seen)
+                                     split_by=split_by, seen=seen, revision=revision)
 
         self.lane.perform(save, success=self.on_saved, failure=self.on_failed)
+
+    def on_confirm(self) -> None:
+        """Confirm the reviewer's vote on an earlier revision on the current text, in the background."""
+        proposal_id, reviewer = self.proposal_id, self.reviewer
+        if proposal_id is None or not reviewer:
+            return
+        self.message.clear()
+        self.confirm_button.setEnabled(False)
+
+        def confirm(ws: Any) -> OpResult[DecisionResult]:
+            from reviewer import operations
+
+            return operations.confirm_vote(ws, proposal_id, actor=reviewer)
+
+        self.lane.perform(confirm, success=self.on_saved, failure=self.on_failed)
 
     def _problem(self) -> str:
         if self.proposal_id is None:
@@ -358,6 +395,7 @@ class DecisionPanel(QWidget):
     def on_saved(self, result: DecisionResult) -> None:
         """Clear the form (the history follows from the decision's changes, ``on_changes``)."""
         self.save_button.setEnabled(True)
+        self.confirm_button.setEnabled(True)
         self.clear_form()
         self.decision_saved.emit(result)
 
@@ -385,7 +423,7 @@ class DecisionPanel(QWidget):
             seen = self.seen_evidence()  # the split may have come first
             if seen is not None and seen.proposal_id == proposal_id:
                 evidence_now = seen.snapshot
-        self.history_model.set_decisions(decisions, evidence_now or None, proposal_id)
+        self.history_model.set_decisions(decisions, evidence_now or None, proposal_id, status.votes_from)
         self.fit_history()
         self._show_history_title()
         self._show_status(status)
@@ -433,6 +471,7 @@ class DecisionPanel(QWidget):
     def on_failed(self, error: BaseException) -> None:
         """Show why saving or loading failed (domain refusals are plain messages)."""
         self.save_button.setEnabled(True)
+        self.confirm_button.setEnabled(True)
         if isinstance(error, KnownError):
             self.message.setText(str(error))
         else:
@@ -456,11 +495,23 @@ class DecisionPanel(QWidget):
         ) or "none yet"
         who = f"deciding as <b>{escape(self.reviewer)}</b>" if self.reviewer else "<span style='color:#b3261e'>no reviewer name set</span>"
         detail = f" · {escape(status.detail)}" if status.detail else ""
+        stale = ", ".join(
+            f"{escape(name)}: {OUTCOME_LABELS.get(o, o)} (revision {n})" for name, (o, n) in sorted(status.stale.items()))
+        earlier = f" · <span style='color:#c25e00'>on an earlier text, to confirm: {stale}</span>" if stale else ""
+        revision = f" · revision {status.revision}" if status.revision > 1 else ""
         self.status_label.setText(
-            f"<b>{label}</b> · level {status.level}, quorum {status.quorum}"
-            f"{f' ({agreeing} agree)' if status.final_outcome else ''} · latest votes: {votes}{detail}<br/>{who}"
+            f"<b>{label}</b>{revision} · level {status.level}, quorum {status.quorum}"
+            f"{f' ({agreeing} agree)' if status.final_outcome else ''} · latest votes: {votes}{earlier}{detail}<br/>{who}"
         )
         committed = status.status == Status.COMMITTED
+        mine = status.stale.get(self.reviewer) if not committed else None
+        self.confirm_button.setVisible(mine is not None)
+        if mine is not None:
+            self.confirm_button.setText(f"&Confirm my {OUTCOME_LABELS.get(mine[0], mine[0]).lower()} on revision "
+                                        f"{status.revision}")
+            self.confirm_button.setToolTip(plain_tooltip(
+                f"Your vote was on revision {mine[1]}; the text has changed since. Confirm it on revision "
+                f"{status.revision} (the same outcome and rationale), or record a new decision."))
         self._set_enabled(not committed)
         if committed:
             self.message.setText(f"Committed in {(status.commit_sha or '')[:10]}; it cannot be decided again.")

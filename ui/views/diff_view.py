@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QComboBox,
     QHBoxLayout,
     QMenu,
     QPushButton,
@@ -29,6 +30,7 @@ from ui.text_browser import SafeTextBrowser
 
 if TYPE_CHECKING:
     from reviewer.proposals import ProposalView, SectionChangeView
+    from reviewer.revisions import Revision, RevisionDiff
 
 _LINE_BG = {"delete": "#fde8e8", "insert": "#e6f4ea", "equal": "#ffffff"}
 _WORD_BG = {"delete": "#f5b5b5", "insert": "#a8dab5"}
@@ -204,6 +206,37 @@ def proposal_diff_html(view: ProposalView, mode: str, *, discuss: bool = False) 
     return "".join(parts)
 
 
+REVISION_KIND_LABELS = {"written": "written", "edit": "edited", "rebase": "rebased", "resolve": "rebased, conflicts resolved"}
+
+
+def revision_line(revision: Revision) -> str:
+    """``Revision 2 · edited by Ben, 2026-12-03 · “note”`` (plain text)."""
+    note = f" · \u201c{revision.note}\u201d" if revision.note else ""
+    return (f"Revision {revision.revision} · {REVISION_KIND_LABELS.get(revision.kind, revision.kind)} by "
+            f"{revision.created_by}, {revision.created_at[:10]}{note}")
+
+
+def revision_diff_html(diff: RevisionDiff, mode: str) -> str:
+    """Two revisions of a proposal compared: the fields that changed, then each section's text, old → new."""
+    old, new = diff.old, diff.new
+    parts = [_CSS, f"<p style='background:#e8f0fe;padding:4px'>{escape(revision_line(old))}<br/>→ "
+             f"{escape(revision_line(new))}</p>"]
+    for name, (before, after) in diff.fields.items():
+        shown_before, shown_after = (v[:12] if name == "base revision" else v for v in (before, after))
+        parts.append(f"<p><b>{escape(name.capitalize())}:</b> <s>{escape(shown_before)}</s> → {escape(shown_after)}</p>")
+    labels = (f"Revision {old.revision}", f"Revision {new.revision}")
+    for section in diff.sections:
+        parts.append(f"<h3 style='margin-bottom:2px'><code style='color:#555'>#{escape(section.section_id)}</code></h3>")
+        if not section.hunks:
+            parts.append("<p><i>The same text in both revisions.</i></p>")
+        elif mode == "inline":
+            parts.append(inline_diff_html(section.hunks))
+        else:
+            parts.append(side_by_side_html(section.hunks, labels))
+        parts.append("<hr/>")
+    return "".join(parts)
+
+
 class DiffView(QWidget):
     """Shows a proposal's sections as a diff against the current spec.
 
@@ -241,6 +274,13 @@ class DiffView(QWidget):
             self.buttons.addButton(button)
             bar.addWidget(button)
         bar.addStretch(1)
+        # Any two revisions of a revised proposal, compared (hidden for a proposal never revised).
+        self.compare_box = QComboBox()
+        self.compare_box.setAccessibleName("Compare revisions of this proposal")
+        self.compare_box.setToolTip("Show the proposal against the current spec, or any two of its revisions compared")
+        self.compare_box.currentIndexChanged.connect(lambda _i: self._render())
+        self.compare_box.hide()
+        bar.addWidget(self.compare_box)
         self.discuss_button = QToolButton()
         self.discuss_button.setText("Discuss a section")
         self.discuss_button.setAccessibleName("Discuss a section of this proposal")
@@ -261,6 +301,19 @@ class DiffView(QWidget):
     def set_view(self, view: ProposalView | None) -> None:
         """Show ``view`` (None clears)."""
         self.view = view
+        self.compare_box.blockSignals(True)
+        self.compare_box.clear()
+        revisions = view.revisions if view is not None else ()
+        if revisions:
+            self.compare_box.addItem("Against the spec" if view is None or not view.committed else "As adopted", None)
+            last = revisions[-1].revision
+            pairs = [(a.revision, b.revision) for i, a in enumerate(revisions) for b in revisions[i + 1:]]
+            # The pairs with the newest revision first: what changed since each earlier one.
+            pairs.sort(key=lambda pair: (pair[1] != last, -pair[1], -pair[0]))
+            for a, b in pairs:
+                self.compare_box.addItem(f"Revision {a} → {b}", (a, b))
+        self.compare_box.setVisible(bool(revisions))
+        self.compare_box.blockSignals(False)
         self.discuss_menu.clear()
         for section in view.sections if view is not None else ():
             action = self.discuss_menu.addAction(display_text(f"#{section.section_id}"))
@@ -289,9 +342,26 @@ class DiffView(QWidget):
             bar.setValue(int(ratio * bar.maximum()))
             self.mode_changed.emit(mode)
 
+    def compare_revisions(self, old: int, new: int) -> None:
+        """Show revisions ``old`` and ``new`` of the proposal compared (as choosing them in the box does)."""
+        pairs = [self.compare_box.itemData(i) for i in range(self.compare_box.count())]
+        wanted = [i for i, pair in enumerate(pairs) if pair is not None and tuple(pair) == (old, new)]
+        if not wanted:
+            raise ValueError(f"no revisions {old} and {new} to compare")
+        self.compare_box.setCurrentIndex(wanted[0])
+
     def _render(self) -> None:
-        html = "<p style='color:#6b6b6b'>Choose a proposal.</p>" if self.view is None else proposal_diff_html(
-            self.view, self.mode, discuss=True)
+        pair = self.compare_box.currentData() if self.compare_box.isVisibleTo(self) else None
+        if self.view is None:
+            html = "<p style='color:#6b6b6b'>Choose a proposal.</p>"
+        elif pair:
+            from reviewer.revisions import compare
+
+            by_number = {r.revision: r for r in self.view.revisions}
+            old, new = pair
+            html = revision_diff_html(compare(by_number[old], by_number[new]), self.mode)
+        else:
+            html = proposal_diff_html(self.view, self.mode, discuss=True)
         # The vertical scroll bar stays put while the page is replaced: left "as needed", setHtml
         # hides it for the emptied document and shows it again for the new one, and each change of
         # width lays the whole page out again (a 50-line side-by-side diff: 30 ms instead of 15).

@@ -30,6 +30,13 @@ def _mono() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
+def _fit_lines(edit: QPlainTextEdit, text: str, *, width: int = 44, most: int = 14) -> None:
+    """Size ``edit`` for ``text`` wrapped at about ``width`` characters, from 3 to ``most`` lines high."""
+    wrapped = sum(max(1, -(-len(line) // width)) for line in text.splitlines() or [""])
+    lines = min(max(wrapped + 1, 3), most)
+    edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 2 * edit.frameWidth() + 8)
+
+
 def _pane(text: str, name: str) -> QPlainTextEdit:
     """A read-only side of a conflict: the text as it is, never interpreted."""
     pane = QPlainTextEdit()
@@ -38,7 +45,7 @@ def _pane(text: str, name: str) -> QPlainTextEdit:
     pane.setFont(_mono())
     pane.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
     pane.setAccessibleName(name)
-    pane.setMinimumHeight(60)
+    _fit_lines(pane, text)
     pane.setTabChangesFocus(True)
     return pane
 
@@ -63,7 +70,7 @@ class ConflictEditor(QGroupBox):
         self.resolution.setTabChangesFocus(True)
         self.resolution.setAccessibleName(f"{section_id}, conflict {number}: resolution")
         self.resolution.setToolTip("The lines as they should read in the new revision")
-        self.resolution.setMinimumHeight(70)
+        _fit_lines(self.resolution, hunk.current + hunk.proposed, width=110, most=16)
         buttons = QHBoxLayout()
         buttons.addWidget(PlainLabel("Resolution:"))
         for text, lines in (("Use current", hunk.current), ("Use proposed", hunk.proposed),
