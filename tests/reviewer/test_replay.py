@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reviewer import committing, digests, governance
+from reviewer import committing, digests, discussion, governance, revisions
 from reviewer.replay import MISSING, NOT_LOGGED, check_record
+from tests.helpers import commit_file
 from tests.helpers import tamper as tamper_db
 from tests.reviewer.test_governance import make_workspace, propose, run
 
@@ -147,10 +148,17 @@ OPERATIONS = st.lists(st.one_of(
     st.tuples(st.just("decide"), st.sampled_from(NAMES), st.sampled_from(["adopt", "defer", "set_aside"]),
               st.integers(0, 2)),
     st.tuples(st.just("commit"),),
+    st.tuples(st.just("revise"), st.sampled_from(NAMES), st.integers(0, 2)),
+    st.tuples(st.just("spec_moves"), st.integers(0, 2)),
+    st.tuples(st.just("rebase"), st.sampled_from(NAMES), st.integers(0, 2)),
+    st.tuples(st.just("confirm"), st.sampled_from(NAMES), st.integers(0, 2)),
+    st.tuples(st.just("comment"), st.sampled_from(NAMES), st.integers(0, 2), st.booleans()),
 ), max_size=14)
+SECTIONS = ("root_rule", "user_rule", "guide")
+LAST_LINES = ("Line three of the root rule.", "Epsilon line.", None)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=OPERATIONS)
 def test_random_operations_replay_to_the_live_record(tmp_path_factory, operations):
     from reviewer.errors import KnownError
@@ -174,11 +182,34 @@ def test_random_operations_replay_to_the_live_record(tmp_path_factory, operation
                 elif op[0] == "decide":
                     reason = None if op[2] == "adopt" else ("needs-research" if op[2] == "defer" else "risk")
                     governance.decide(store, proposals[op[3]].id, op[2], op[1], f"{op[1]} says {op[2]}.", reason)
+                elif op[0] == "revise":
+                    now = store.get_proposal(proposals[op[2]].id).sections[0]
+                    revisions.revise(workspace, proposals[op[2]].id, actor=op[1],
+                                     changes=[(now.section_id, now.new_text + f"Revised by {op[1]}.\n")])
+                elif op[0] == "spec_moves" and LAST_LINES[op[1]]:
+                    text = workspace.load_spec().text
+                    line = LAST_LINES[op[1]]
+                    if line in text:  # a later line of the section changes outside the app
+                        commit_file(workspace.spec_repo_path, "model_spec.md", text.replace(line, line + " (moved)"))
+                elif op[0] == "rebase":
+                    revisions.rebase(workspace, proposals[op[2]].id, actor=op[1])
+                elif op[0] == "confirm":
+                    governance.confirm_vote(workspace, proposals[op[2]].id, op[1])
+                elif op[0] == "comment":
+                    comment = discussion.add_comment(store, proposals[op[2]].id, f"@Ana what do you think, {op[1]}?",
+                                                    actor=op[1], section_id=SECTIONS[op[2]])
+                    if op[3]:
+                        discussion.set_resolved(store, comment.thread_id, True, actor=op[1])
                 else:
                     committing.commit_adopted(workspace, "Eve")
             except KnownError:
                 pass  # refused (no such role, already committed, ...): nothing was written, nothing logged
         assert check_record(store) == []
+        # And the record rebuilt from the log alone is the live one (revisions and discussion included).
+        from reviewer.rebuild import rebuild_workspace
+
+        report = rebuild_workspace(workspace, workspace.root.parent / "rebuilt.db")
+        assert report.mismatches == () and report.left_out == ()
     finally:
         workspace.close()
 
