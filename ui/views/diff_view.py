@@ -162,13 +162,18 @@ def section_header_html(section: SectionChangeView) -> str:
 
 def proposal_diff_html(view: ProposalView, mode: str) -> str:
     """Return the whole diff page of a proposal in ``mode`` (side, inline or preview)."""
+    return sections_diff_html(view.sections, mode, committed=view.committed)
+
+
+def sections_diff_html(sections: Sequence[SectionChangeView], mode: str, *, committed: str | None = None) -> str:
+    """Return the diff page of changed sections in ``mode``: a proposal's, or a draft's in the proposal editor."""
     parts = [_CSS]
-    if view.committed:
+    if committed:
         parts.append(
-            f"<p style='background:#e8f0fe;padding:4px'>Committed to the spec as <code>{escape(view.committed[:12])}"
+            f"<p style='background:#e8f0fe;padding:4px'>Committed to the spec as <code>{escape(committed[:12])}"
             "</code>. Shown as adopted: what its commit changed, not the spec as it is now.</p>")
-    labels = ("Before its commit", "As committed") if view.committed else ("Current text", "Proposed text")
-    for section in view.sections:
+    labels = ("Before its commit", "As committed") if committed else ("Current text", "Proposed text")
+    for section in sections:
         parts.append(section_header_html(section))
         if mode == "preview":
             parts.append(render_markdown(section.new_text))
@@ -196,6 +201,8 @@ class DiffView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view: ProposalView | None = None
+        self.sections: tuple[SectionChangeView, ...] | None = None
+        self.placeholder = "Choose a proposal."
         self.mode = "side"
         self.buttons = QButtonGroup(self)
         bar = QHBoxLayout()
@@ -223,6 +230,13 @@ class DiffView(QWidget):
     def set_view(self, view: ProposalView | None) -> None:
         """Show ``view`` (None clears)."""
         self.view = view
+        self.sections = view.sections if view is not None else None
+        self._render()
+
+    def set_sections(self, sections: Sequence[SectionChangeView]) -> None:
+        """Show changed sections that belong to no stored proposal (a draft being written)."""
+        self.view = None
+        self.sections = tuple(sections)
         self._render()
 
     def set_mode(self, mode: str) -> None:
@@ -240,8 +254,10 @@ class DiffView(QWidget):
             self.mode_changed.emit(mode)
 
     def _render(self) -> None:
-        html = "<p style='color:#6b6b6b'>Choose a proposal.</p>" if self.view is None else proposal_diff_html(
-            self.view, self.mode)
+        if self.sections is None:
+            html = f"<p style='color:#6b6b6b'>{escape(self.placeholder)}</p>"
+        else:
+            html = sections_diff_html(self.sections, self.mode, committed=self.view.committed if self.view else None)
         # The vertical scroll bar stays put while the page is replaced: left "as needed", setHtml
         # hides it for the emptied document and shows it again for the new one, and each change of
         # width lays the whole page out again (a 50-line side-by-side diff: 30 ms instead of 15).
