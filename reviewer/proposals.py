@@ -102,8 +102,8 @@ def check_kind(kind: str, moved: Sequence[tuple[str, str | None, str | None]]) -
     if moved and kind != "principle":
         section_id, old, new = moved[0]
         raise KnownError(
-            f"Section {section_id!r}'s authority changes from {old or 'none'} to {new or 'none'}: "
-            "that is a change of principle, not a clarification.",
+            f"Section {section_id!r}: its authority changes from {old or 'none'} to {new or 'none'}, "
+            "which is a change of principle, not a clarification.",
             hint="Make the proposal's kind 'principle' (--kind principle), or keep the section's authority.",
         )
 

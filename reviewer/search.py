@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -503,9 +504,13 @@ def search(store: Store, query: str, *, index: Path, limit: int = DEFAULT_LIMIT,
         matches, more = len(rows), len(rows) > RANK_LIMIT
         if not more:
             rows.sort(key=lambda r: (r[4], r[0]))
+        entries: Iterable[tuple[int, str, str, str | None]] = (r[:4] for r in rows)
+        if more:  # in index order: read on past the first rows while conversations repeat
+            entries = itertools.chain(entries, conn.execute(
+                f"SELECT rowid, kind, ref, detail FROM entries WHERE {where} AND rowid > ?", [*params, rows[-1][0]]))
         chosen: list[tuple[int, str, str, str | None]] = []
         seen: set[str] = set()
-        for rowid, kind, ref, detail, _rank in rows:
+        for rowid, kind, ref, detail in entries:
             key = ("c:" if kind != "justification" else "j:") + ref
             if key in seen:
                 continue

@@ -79,7 +79,7 @@ def test_nothing_is_written_when_a_link_fails(ws):
 
 def test_an_authority_change_needs_a_change_of_principle(ws):
     moved = _edited(ws, authority="developer")
-    with pytest.raises(KnownError, match="authority changes from user to developer: that is a change of principle"):
+    with pytest.raises(KnownError, match="its authority changes from user to developer, which is a change of principle"):
         operations.add_proposal(ws, actor="Ana", changes=[(SECTION, moved)], title="t", intent="i",
                                 kind="clarification")
     done = operations.add_proposal(ws, actor="Ana", changes=[(SECTION, moved)], title="t", intent="i", kind="principle")

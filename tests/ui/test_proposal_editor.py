@@ -138,7 +138,7 @@ def test_an_authority_change_is_shown_and_needs_a_change_of_principle(qtbot, des
     editor.kind_combo.setCurrentIndex(editor.kind_combo.findData("principle"))
     check = _checked(qtbot, editor)
     assert check.ok and editor.save_button.isEnabled()
-    assert "authority changes" in editor.check_label.text()
+    assert "Authority changes: assume_objective_pov user → developer" in editor.check_label.text()
 
 
 def test_a_format_problem_is_named_and_nothing_is_saved(qtbot, desk):
@@ -238,3 +238,23 @@ def test_new_focusable_widgets_have_accessible_names(qtbot, desk):
         assert widget.accessibleName(), widget
     assert editor.size().width() <= QApplication.primaryScreen().availableGeometry().width()
     assert ProposalDraft(changes=()).kind == "clarification"
+
+
+def test_enter_never_presses_a_button_and_cancel_asks_before_losing_text(qtbot, desk, monkeypatch):
+    editor = _open(qtbot, desk, SECTION)
+    editor.pages.setCurrentWidget(editor.evidence_page)
+    editor.search_edit.setFocus()
+    qtbot.keyClicks(editor.search_edit, "voting")
+    qtbot.keyClick(editor.search_edit, Qt.Key.Key_Return)
+    assert editor.isVisible()
+    editor.reject()  # nothing typed in the proposal yet: closes without asking
+    assert not editor.isVisible()
+    editor = _open(qtbot, desk, SECTION)
+    editor.title_edit.setText("Something")
+    asked = []
+    monkeypatch.setattr(Dialogs, "confirm", classmethod(lambda cls, parent, q: asked.append(q) or False))
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert editor.isVisible() and "lose what you wrote" in asked[0]
+    monkeypatch.setattr(Dialogs, "confirm", classmethod(lambda cls, parent, q: True))
+    editor.reject()
+    assert not editor.isVisible()

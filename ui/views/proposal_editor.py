@@ -84,8 +84,8 @@ def _problems_html(check: DraftCheck | None, extra: Sequence[str] = ()) -> str:
         return "<span style='color:#6b6b6b'>Reading the spec…</span>"
     problems = [*extra, *check.problems]
     if not problems:
-        moved = "".join(f"; {escape(s)}: {escape(o or 'none')} → {escape(n or 'none')}" for s, o, n in check.moved)
-        return f"<span style='color:#1e7b34'>✔ Ready to save{' (authority changes' + moved + ')' if moved else ''}.</span>"
+        moved = ", ".join(f"{escape(s)} {escape(o or 'none')} → {escape(n or 'none')}" for s, o, n in check.moved)
+        return f"<span style='color:#1e7b34'>✔ Ready to save.{' Authority changes: ' + moved + '.' if moved else ''}</span>"
     items = "".join(f"<li>{escape(p)}</li>" for p in problems)
     return f"<span style='color:#b3261e'><b>Not ready to save:</b></span><ul style='margin:0'>{items}</ul>"
 
@@ -274,7 +274,12 @@ class ProposalEditor(QDialog):
         self.save_button.setDefault(False)
         self.save_button.setAutoDefault(False)
         self.save_button.setToolTip("Save as one operation (Ctrl+S)")
-        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        # Enter in the search box or the title must never press a button (Cancel would lose the text).
+        for button in (self.save_button, cancel, self.add_button, self.remove_button):
+            if button is not None:
+                button.setAutoDefault(False)
+                button.setDefault(False)
         self.buttons.accepted.connect(self.on_save)
         self.buttons.rejected.connect(self.reject)
         QShortcut(QKeySequence.StandardKey.Save, self, self.on_save)
@@ -335,7 +340,7 @@ class ProposalEditor(QDialog):
         def read(ws: Workspace) -> LoadedSpec:
             return ws.load_spec(revision)
 
-        self.lane.run(read, success=self.on_loaded, failure=self.on_load_failed)
+        self.lane.run(read, success=self.on_loaded, failure=self.on_load_failed, context=self)
 
     def on_loaded(self, loaded: LoadedSpec) -> None:
         """Fill the section list and one editor per chosen section (its draft text, else its current text)."""
@@ -475,7 +480,7 @@ class ProposalEditor(QDialog):
         def failed(error: BaseException) -> None:
             self.search_status.setText(f"Search failed: {error}")
 
-        self.lane.run(find, success=show, failure=failed)
+        self.lane.run(find, success=show, failure=failed, context=self)
 
     def on_chosen_changed(self) -> None:
         """Say what will be linked, on the label and the tab."""
@@ -487,6 +492,25 @@ class ProposalEditor(QDialog):
 
     # ---- saving ----------------------------------------------------------------------------
 
+    def changed_since_opened(self) -> bool:
+        """Whether anything typed would be lost by closing."""
+        if self.base is None:
+            return False
+        draft = self.draft()
+        texts = {sid: text for sid, text in draft.changes}
+        opened = {sid: text or (self.base.get(sid).text if self.base.get(sid) else "")  # type: ignore[union-attr]
+                  for sid, text in self.initial.changes}
+        return (texts != opened or draft.title != self.initial.title or draft.intent != self.initial.intent
+                or set(draft.conversations) != set(self.initial.conversations) or bool(draft.justifications))
+
+    def reject(self) -> None:
+        """Cancel or Escape: close, after asking when something typed would be lost."""
+        if self.saving:
+            return
+        if self.changed_since_opened() and not Dialogs.confirm(self, "Close the editor and lose what you wrote?"):
+            return
+        super().reject()
+
     def on_save(self) -> None:
         """Save the draft as one operation; the dialog closes when it is written, and stays with the reason when not."""
         self.run_check()
@@ -497,7 +521,8 @@ class ProposalEditor(QDialog):
         self.saving = True
         self.save_button.setEnabled(False)
         self.check_label.setText("<span style='color:#6b6b6b'>Saving…</span>")
-        self.lane.perform(lambda ws: save(ws, draft, actor), success=self.on_saved, failure=self.on_save_failed)
+        self.lane.perform(lambda ws: save(ws, draft, actor), success=self.on_saved, failure=self.on_save_failed,
+                          context=self)
 
     def on_saved(self, value: Any) -> None:
         """Written: report it and close."""
