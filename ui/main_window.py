@@ -953,6 +953,9 @@ class MainWindow(QMainWindow):
                                 links=links, title=title)
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor.saved.connect(self.on_proposal_written)
+        dialog = getattr(self, "conversation_dialog", None)
+        if dialog is not None:
+            editor.conversation_requested.connect(lambda c, j: dialog.open_conversation(c, j or None))
         self.proposal_editor = editor
         editor.show()
         return editor

@@ -258,3 +258,32 @@ def test_enter_never_presses_a_button_and_cancel_asks_before_losing_text(qtbot, 
     monkeypatch.setattr(Dialogs, "confirm", classmethod(lambda cls, parent, q: True))
     editor.reject()
     assert not editor.isVisible()
+
+
+def test_the_editors_alt_keys_do_not_clash(qtbot, desk):
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    editor = _open(qtbot, desk, SECTION)
+    texts = [w.text() for w in editor.findChildren(QAbstractButton) + editor.findChildren(QLabel)]
+    texts += [editor.pages.tabText(i) for i in range(editor.pages.count())]
+    keys = [t[t.index("&") + 1].lower() for t in texts if "&" in t and not t.startswith("<")]
+    assert len(keys) == len(set(keys)) and {"t", "i", "k", "x", "e", "a", "r", "h", "s"} <= set(keys)
+
+
+def test_enter_on_a_hit_opens_its_conversation_and_the_words_found_are_marked(qtbot, desk):
+    editor = _open(qtbot, desk, SECTION)
+    editor.pages.setCurrentWidget(editor.evidence_page)
+    with qtbot.waitSignal(editor.searched, timeout=20000) as blocker:
+        editor.search_edit.setText("ridiculous")
+        editor.run_search()
+    hit = blocker.args[0].hits[0]
+    assert hit.highlights
+    editor.results.grab()  # paints every row through the snippet delegate
+    editor.results.setFocus()
+    editor.results.setCurrentIndex(editor.results_model.index(0, 2))
+    asked = []
+    editor.conversation_requested.connect(lambda *args: asked.append(args))
+    with qtbot.waitSignal(desk.conversation_dialog.view.loaded, timeout=20000):
+        qtbot.keyClick(editor.results, Qt.Key.Key_Return)
+    assert asked == [(hit.conversation_id, hit.id)]
+    assert desk.conversation_dialog.isVisible()

@@ -9,9 +9,12 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPointF,
     Qt,
     Signal,
 )
+from PySide6.QtGui import QColor, QFont, QPainter, QTextCharFormat, QTextLayout
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from reviewer.search import SearchHit
 from ui.labels import plain_tooltip, shown
@@ -168,3 +171,48 @@ class SearchHitModel(QAbstractTableModel):
         if not self.mirror:
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.CheckStateRole])
         return True
+
+
+MATCH_BACKGROUND = "#ffe08a"
+
+
+class SnippetDelegate(QStyledItemDelegate):
+    """Paints a hit's text with the words found marked (plain text drawn by ``QTextLayout``: nothing is parsed as markup)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Qt override: the item as usual, its text drawn with the highlights."""
+        model = index.model()
+        hit = model.hit_at(index.row()) if isinstance(model, SearchHitModel) else None
+        shown_text = shown(hit.snippet) if hit is not None else ""
+        # A text whose bidi controls are shown as markers no longer has the offsets of its highlights.
+        if hit is None or not hit.highlights or shown_text != hit.snippet:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        marked = QTextCharFormat()
+        marked.setBackground(QColor(MATCH_BACKGROUND))
+        marked.setFontWeight(QFont.Weight.Bold)
+        ranges = []
+        for start, end in hit.highlights:
+            span = QTextLayout.FormatRange()
+            span.start, span.length, span.format = start, end - start, marked
+            ranges.append(span)
+        layout = QTextLayout(hit.snippet, opt.font)
+        layout.setFormats(ranges)
+        layout.beginLayout()
+        line = layout.createLine()
+        line.setLineWidth(max(float(opt.rect.width()) * 4, 4000.0))  # one line, clipped at the cell's edge
+        layout.endLayout()
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setClipRect(opt.rect.adjusted(2, 0, -2, 0))
+        painter.setPen(opt.palette.highlightedText().color() if selected else opt.palette.text().color())
+        top = opt.rect.top() + (opt.rect.height() - line.height()) / 2
+        layout.draw(painter, QPointF(opt.rect.left() + 4, top))
+        painter.restore()

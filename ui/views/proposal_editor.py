@@ -41,7 +41,14 @@ from reviewer.search import SearchResult
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import KIND_LABELS
-from ui.models.search_hits import COL_LINK, COL_PROMPT, COL_TEXT, ChosenHits, SearchHitModel
+from ui.models.search_hits import (
+    COL_LINK,
+    COL_PROMPT,
+    COL_TEXT,
+    ChosenHits,
+    SearchHitModel,
+    SnippetDelegate,
+)
 from ui.views.diff_view import DiffView
 
 if TYPE_CHECKING:
@@ -124,6 +131,7 @@ class ProposalEditor(QDialog):
         searched(object): a search's ``SearchResult`` is shown.
         saved(object): the save's value (the new proposal, by default).
         failed(object): the save failed (the error); nothing was written.
+        conversation_requested(str, str): open a hit's conversation (conversation id, justification id or "").
     """
 
     loaded = Signal()
@@ -131,6 +139,7 @@ class ProposalEditor(QDialog):
     searched = Signal(object)
     saved = Signal(object)
     failed = Signal(object)
+    conversation_requested = Signal(str, str)
 
     def __init__(self, lane: WorkspaceLane, parent: QWidget | None = None, *, actor: str,
                  sections: Sequence[str] = (), draft: ProposalDraft | None = None,
@@ -230,14 +239,14 @@ class ProposalEditor(QDialog):
         self.search_status = PlainLabel("")
         self.search_status.setWordWrap(True)
         self.results_model = SearchHitModel(self.chosen, self)
-        self.results = self._hit_table(self.results_model, "Search results (Space ticks one to link)")
+        self.results = self._hit_table(self.results_model, "Search results (Space ticks one to link, Enter opens it)")
         self.chosen_model = SearchHitModel(self.chosen, self, mirror=True)
         self.chosen_table = self._hit_table(self.chosen_model, "To link (Space unticks)")
         self.chosen_label = PlainLabel(self.chosen.describe())
         self.chosen.changed.connect(self.on_chosen_changed)
         search_row = QHBoxLayout()
         search_row.setContentsMargins(0, 0, 0, 0)
-        search_label = PlainLabel("&Search:")
+        search_label = PlainLabel("Searc&h:")  # Alt+S is Save
         search_label.setBuddy(self.search_edit)
         search_row.addWidget(search_label)
         search_row.addWidget(self.search_edit, 1)
@@ -330,7 +339,15 @@ class ProposalEditor(QDialog):
         header.resizeSection(COL_PROMPT, 150)
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
         table.setTabKeyNavigation(False)
+        table.setItemDelegateForColumn(COL_TEXT, SnippetDelegate(table))
+        table.activated.connect(lambda index, m=model: self.on_hit_activated(m, index.row()))
         return table
+
+    def on_hit_activated(self, model: SearchHitModel, row: int) -> None:
+        """Enter or a double click on a hit: ask for its conversation (the window opens it)."""
+        hit = model.hit_at(row)
+        if hit is not None and hit.conversation_id:
+            self.conversation_requested.emit(hit.conversation_id, hit.id if hit.kind == "justification" else "")
 
     # ---- loading ---------------------------------------------------------------------------
 
