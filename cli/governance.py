@@ -118,6 +118,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     with _open(args.workspace) as workspace:
         result = value_of(operations.decide(
             workspace, args.proposal_id, args.outcome, args.rationale, actor=args.reviewer, reason=args.reason,
+            revision=args.revision,
         ))
     data = {"decision": decision_json(result.decision), "status": status_json(result.status),
             "event_seq": result.event_seq}
@@ -450,6 +451,8 @@ def register(groups: Any) -> None:
     p.add_argument("--reason", metavar="CATEGORY",
                    help="defer: needs-research, needs-product-work, needs-more-evidence, other; "
                         "set-aside: principle, feasibility, risk, insufficient-evidence, other")
+    p.add_argument("--revision", type=int, metavar="N",
+                   help="the proposal's revision you read (refused if it was revised since)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_decide)
 

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
 COMMAND_MODULES: list[str] = [
-    "cli.evidence", "cli.crowd", "cli.models", "cli.governance",
-    "cli.desktop",
+    "cli.evidence", "cli.crowd", "cli.models", "cli.governance", "cli.discussion",
+    "cli.desktop", "cli.revisions",
 ]
 
 
@@ -247,7 +247,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         waiting = waiting_for(workspace.store, args.mine)
-    rows = [{**asdict(w.row), "kind": w.kind, "why": w.why} for w in waiting]
+    rows = [{**asdict(w.row), "kind": w.kind, "why": w.why, "thread_id": w.thread_id} for w in waiting]
     emit(rows, args.json, lambda rs: "\n".join(
         f"{r['id']}  {r['status']:<12} {r['level']:<9} {r['title']}  — {r['why']}" for r in rs
     ) or f"Nothing waits for {args.mine}.")
@@ -340,7 +340,7 @@ def build_parser(*, command_modules: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_spec_diff)
 
-    prop = sub.add_parser("proposal", help="list and show proposals")
+    prop = sub.add_parser("proposal", help="list, show, add, revise and rebase proposals")
     prop_sub = prop.add_subparsers(dest="proposal_command", parser_class=_Parser, metavar="COMMAND", required=True)
     p = sub.add_parser("queue", help="the review queue; --mine NAME: what waits for one member")
     p.add_argument("workspace")

@@ -31,6 +31,7 @@ class Area(StrEnum):
     RELEVANCE = "relevance"  # relevance grades
     RANKINGS = "rankings"  # ranker runs and their rankings
     MODEL_RUNS = "model_runs"  # judge jobs, their items and failures
+    DISCUSSION = "discussion"  # comment threads on proposals, their comments and resolved state
 
 
 _A = Area
@@ -46,6 +47,8 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
     "quorum.set": frozenset({_A.QUORUM, _A.PROPOSALS}),  # quorum decides statuses
     "proposal.add": frozenset({_A.PROPOSALS}),
     "proposal.needs_rebase": frozenset({_A.PROPOSALS}),
+    # A new revision: its text, and which votes count (statuses read decisions through it).
+    "proposal.revise": frozenset({_A.PROPOSALS, _A.DECISIONS}),
     "evidence.link": frozenset({_A.LINKS, _A.LABELS}),
     "evidence.unlink": frozenset({_A.LINKS, _A.LABELS}),
     "evidence.rule": frozenset({_A.LABELS}),
@@ -65,6 +68,9 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
     "judge.finish": frozenset({_A.MODEL_RUNS}),
     "judge.cancel": frozenset({_A.MODEL_RUNS}),
     "judge.fail": frozenset({_A.MODEL_RUNS}),
+    "comment.add": frozenset({_A.DISCUSSION}),
+    "comment.resolve": frozenset({_A.DISCUSSION}),
+    "comment.reopen": frozenset({_A.DISCUSSION}),
 }
 # What a model task's results are, by task (a judge event's payload names its task).
 _TASK_AREAS: Mapping[str, frozenset[Area]] = {

@@ -333,8 +333,11 @@ class MergeResult:
     conflicts: int
 
 
-def merge_text(base: str, ours: str, theirs: str, labels: tuple[str, str, str] = ("current", "base", "proposal")) -> MergeResult:
+def merge_text(base: str, ours: str, theirs: str, labels: tuple[str, str, str] = ("current", "base", "proposal"),
+               *, diff3: bool = False) -> MergeResult:
     """Merge ``theirs`` into ``ours`` against ``base`` with ``git merge-file -p`` (byte-exact).
+
+    With ``diff3``, a conflict shows the base's lines too (``|||||||``), as a three-way view needs.
 
     Raises:
         KnownError: git could not run the merge.
@@ -349,7 +352,8 @@ def merge_text(base: str, ours: str, theirs: str, labels: tuple[str, str, str] =
             file.write_bytes(text.encode("utf-8"))
             files.append(str(file))
         status, out, err = git.Git().execute(
-            ["git", "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2], *files],
+            ["git", "merge-file", "-p", *(["--diff3"] if diff3 else []), "-L", labels[0], "-L", labels[1], "-L",
+             labels[2], *files],
             with_extended_output=True, with_exceptions=False, strip_newline_in_stdout=False,
             stdout_as_string=False,
         )

@@ -511,6 +511,7 @@ class Decision:
         status_after: the proposal's status right after it.
         spec_revision: the spec commit the reviewer saw, when known.
         evidence: the evidence it was made on (``decision_evidence.evidence_snapshot``), when kept.
+        proposal_revision: the revision of the proposal it was made on (``reviewer.revisions``).
     """
 
     id: str
@@ -526,6 +527,7 @@ class Decision:
     status_after: str | None = None
     spec_revision: str | None = None
     evidence: dict[str, Any] | None = None
+    proposal_revision: int | None = None
 
 
 @dataclass(frozen=True)
@@ -542,6 +544,9 @@ class ProposalStatus:
         counted_decisions: the ids of the latest decisions that make up the final outcome.
         commit_sha: the commit that carried it out, once committed.
         detail: why a rebase is needed, when it is.
+        revision: the proposal's current revision.
+        stale: reviewers whose latest vote was on an earlier text and does not count until they
+            confirm it: ``{reviewer: (outcome, revision voted on)}`` (``reviewer.revisions``).
     """
 
     proposal_id: str
@@ -553,6 +558,8 @@ class ProposalStatus:
     counted_decisions: tuple[str, ...] = ()
     commit_sha: str | None = None
     detail: str = ""
+    revision: int = 1
+    stale: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -572,13 +579,13 @@ class DecisionResult:
 
 _DECISION_COLUMNS = (
     "id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at, commit_sha,"
-    " authority, quorum, status_after, spec_revision, evidence"
+    " authority, quorum, status_after, spec_revision, evidence, proposal_revision"
 )
 
 
 def _decision(row: Sequence[Any]) -> Decision:
-    decision = Decision(*row[:-1])
-    return dataclasses.replace(decision, evidence=json.loads(row[-1])) if row[-1] else decision
+    decision = Decision(*row[:12])
+    return dataclasses.replace(decision, evidence=json.loads(row[12]) if row[12] else None, proposal_revision=row[13])
 
 
 ROLE_CHANGE_UNKNOWN = "decided before the role change was known"
@@ -612,6 +619,43 @@ def decided_before_role_change(source: Store | sqlite3.Connection) -> dict[str, 
             if last is not None and last[0] == "member.role_remove" and "reviewer" not in last[1]:
                 found[str(object_id)] = int(seq)
     return found
+
+
+def earlier_text(revision: int | None) -> str:
+    """How a vote on an earlier revision is marked: ``on an earlier text (revision 1)``."""
+    return f"on an earlier text (revision {revision or 1})"
+
+
+def decisions_on_earlier_text(source: Store | sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    """Decisions made on a revision whose votes no longer count: ``{decision id: (event seq, revision)}``.
+
+    The proposal was revised with new text after (or, on another machine, while) the reviewer
+    decided; the decision is kept, marked ``earlier_text`` in the log view and the report, and
+    counts again only when its reviewer confirms it on the new text.
+    """
+    from reviewer.store import connection_of
+
+    with sql_errors("reading decisions"):
+        rows = connection_of(source).execute(
+            "SELECT d.id, e.seq, coalesce(d.proposal_revision, 1) FROM decisions d"
+            " JOIN proposals p ON p.id = d.proposal_id"
+            " JOIN audit_events e ON e.object_id = d.id AND e.action = 'decision.record'"
+            " WHERE coalesce(d.proposal_revision, 1) < p.votes_from").fetchall()
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+def decision_marks(source: Store | sqlite3.Connection) -> dict[int, str]:
+    """What the log view says before a decision event's details, by the event's seq.
+
+    A decision made before its reviewer's role change was known (``ROLE_CHANGE_UNKNOWN``), and one
+    made on an earlier text of its proposal (``earlier_text``).
+    """
+    marks: dict[int, list[str]] = {}
+    for seq in decided_before_role_change(source).values():
+        marks.setdefault(seq, []).append(ROLE_CHANGE_UNKNOWN)
+    for seq, revision in decisions_on_earlier_text(source).values():
+        marks.setdefault(seq, []).append(earlier_text(revision))
+    return {seq: " · ".join(found) for seq, found in marks.items()}
 
 
 def decisions_for(store: Store, proposal_id: str) -> list[Decision]:
@@ -660,33 +704,43 @@ def normalise_reason(outcome: str, reason: str | None) -> str | None:
 
 def _compute(
     proposal_id: str,
-    decisions: Sequence[tuple[str, str, str, str | None]],
+    decisions: Sequence[tuple[str, str, str, str | None, int | None]],
     level: str,
     quorum: int,
     commit_state: tuple[str, str | None, str] | None,
+    revision: tuple[int, int] = (1, 1),
 ) -> ProposalStatus:
-    """Derive a status from decisions ``(id, reviewer, outcome, commit_sha)`` in time order."""
-    latest: dict[str, tuple[str, str]] = {}
-    for decision_id, reviewer, outcome, _sha in decisions:
-        latest[reviewer] = (decision_id, outcome)
-    votes = {reviewer: outcome for reviewer, (_id, outcome) in sorted(latest.items())}
+    """Derive a status from decisions ``(id, reviewer, outcome, commit_sha, proposal revision)`` in log order.
+
+    ``revision`` is the proposal's (current revision, first revision whose votes count): a
+    reviewer's latest decision on an earlier revision is kept aside as stale, not counted.
+    """
+    current, first_counting = revision
+    latest: dict[str, tuple[str, str, int]] = {}
+    for decision_id, reviewer, outcome, _sha, voted_on in decisions:
+        latest[reviewer] = (decision_id, outcome, voted_on or 1)
+    stale = {r: (o, n) for r, (_d, o, n) in sorted(latest.items()) if n < first_counting}
     if commit_state is not None and commit_state[0] == Status.COMMITTED:
-        counted = tuple(d for _r, (d, o) in sorted(latest.items()) if o == Outcome.ADOPT)
-        return ProposalStatus(proposal_id, Status.COMMITTED, level, quorum, votes, Outcome.ADOPT, counted, commit_state[1])
+        votes = {r: o for r, (_d, o, _n) in sorted(latest.items())}
+        counted = tuple(d for _r, (d, o, _n) in sorted(latest.items()) if o == Outcome.ADOPT)
+        return ProposalStatus(proposal_id, Status.COMMITTED, level, quorum, votes, Outcome.ADOPT, counted,
+                              commit_state[1], revision=current)
+    counting = {r: v for r, v in sorted(latest.items()) if r not in stale}
+    votes = {r: o for r, (_d, o, _n) in counting.items()}
     if not votes:
-        return ProposalStatus(proposal_id, Status.OPEN, level, quorum)
+        return ProposalStatus(proposal_id, Status.OPEN, level, quorum, revision=current, stale=stale)
     outcomes = set(votes.values())
     if len(outcomes) > 1:
-        return ProposalStatus(proposal_id, Status.CONTESTED, level, quorum, votes)
+        return ProposalStatus(proposal_id, Status.CONTESTED, level, quorum, votes, revision=current, stale=stale)
     (outcome,) = outcomes
     if len(votes) < quorum:
-        return ProposalStatus(proposal_id, Status.PENDING, level, quorum, votes)
-    counted = tuple(d for _r, (d, _o) in sorted(latest.items()))
+        return ProposalStatus(proposal_id, Status.PENDING, level, quorum, votes, revision=current, stale=stale)
+    counted = tuple(d for _r, (d, _o, _n) in counting.items())
     status = FINAL_STATUS[outcome]
     detail = ""
     if outcome == Outcome.ADOPT and commit_state is not None and commit_state[0] == Status.NEEDS_REBASE:
         status, detail = Status.NEEDS_REBASE, commit_state[2]
-    return ProposalStatus(proposal_id, status, level, quorum, votes, outcome, counted, None, detail)
+    return ProposalStatus(proposal_id, status, level, quorum, votes, outcome, counted, None, detail, current, stale)
 
 
 _FEW = 100  # up to this many proposals, statuses() reads their rows by index instead of whole tables
@@ -696,14 +750,21 @@ def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[st
     """Return the status of every proposal (or of the given ones), reading each table once."""
     quorum = quorum_settings(store)
     with sql_errors("reading proposal status"):
-        wanted = list(proposal_ids) if proposal_ids is not None else [
-            r[0] for r in store.db.execute("SELECT id FROM proposals ORDER BY created_at, id")
-        ]
+        if proposal_ids is None:
+            rows = store.db.execute("SELECT id, revision, votes_from FROM proposals ORDER BY created_at, id").fetchall()
+            wanted = [r[0] for r in rows]
+        else:
+            wanted = list(proposal_ids)
         wanted_set = set(wanted)
         # A few proposals (the one on screen): read only their rows, by index; many: each table once.
         few = proposal_ids is not None and len(wanted) <= _FEW
         where = f" WHERE proposal_id IN ({','.join('?' * len(wanted))})" if few else ""
         params = wanted if few else []
+        if proposal_ids is not None:
+            rows = store.db.execute(
+                "SELECT id, revision, votes_from FROM proposals"
+                + (f" WHERE id IN ({','.join('?' * len(wanted))})" if few else ""), params).fetchall()
+        revisions = {r[0]: (int(r[1]), int(r[2])) for r in rows}
         levels: dict[str, set[str]] = {pid: set() for pid in wanted}
         # Only the heading lines matter here: read them without the section bodies.
         for pid, base_text, new_text in store.db.execute(
@@ -713,15 +774,15 @@ def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[st
             if pid in wanted_set:
                 levels[pid].add(level_of(_heading_authority(new_text)))
                 levels[pid].add(level_of(_heading_authority(base_text)))
-        decisions: dict[str, list[tuple[str, str, str, str | None]]] = {pid: [] for pid in wanted}
-        for pid, decision_id, reviewer, outcome, sha, authority in store.db.execute(
-            f"SELECT proposal_id, id, reviewer, outcome, commit_sha, authority FROM decisions{where}"
+        decisions: dict[str, list[tuple[str, str, str, str | None, int | None]]] = {pid: [] for pid in wanted}
+        for pid, decision_id, reviewer, outcome, sha, authority, voted_on in store.db.execute(
+            f"SELECT proposal_id, id, reviewer, outcome, commit_sha, authority, proposal_revision FROM decisions{where}"
             # In the order they were recorded (the log's), never by wall-clock time: a reviewer
             # whose clock runs behind must not have their later decision counted as earlier.
             " ORDER BY rowid", params
         ):
             if pid in wanted_set:
-                decisions[pid].append((decision_id, reviewer, outcome, sha))
+                decisions[pid].append((decision_id, reviewer, outcome, sha, voted_on))
                 if authority in _LEVEL_ORDER:
                     levels[pid].add(authority)
         states = {
@@ -732,7 +793,7 @@ def statuses(store: Store, proposal_ids: Iterable[str] | None = None) -> dict[st
     result = {}
     for pid in wanted:
         level = governing_level(levels[pid], quorum)
-        result[pid] = _compute(pid, decisions[pid], level, quorum[level], states.get(pid))
+        result[pid] = _compute(pid, decisions[pid], level, quorum[level], states.get(pid), revisions.get(pid, (1, 1)))
     return result
 
 
@@ -759,6 +820,7 @@ def decide(
     spec_revision: str | None = None,
     split_by: str | None = None,
     seen: SeenEvidence | None = None,
+    revision: int | None = None,
 ) -> DecisionResult:
     """Record one reviewer's decision on a proposal, with its audit event, in one transaction.
 
@@ -779,10 +841,13 @@ def decide(
             when not given).
         seen: the evidence as the desk read it (``decision_evidence.seen_evidence``), kept when no
             change since touched it (checked in the decision's transaction); read again otherwise.
+        revision: the proposal's revision the reviewer read; the decision is recorded on it, and
+            refused when the proposal has been revised since (None: the current revision).
 
     Raises:
         KnownError: unknown proposal or outcome, a missing or unknown reason, an empty rationale,
-            a reviewer without the reviewer role, or a proposal already committed.
+            a reviewer without the reviewer role, a proposal already committed, or one revised
+            since the reviewer read it.
     """
     outcome = normalise_outcome(outcome)
     reason_category = normalise_reason(outcome, reason)
@@ -809,6 +874,12 @@ def decide(
 
     with sql_errors("saving the decision"), audit.anchored(store.db):
         before = statuses(store, [proposal_id])[proposal_id]
+        if revision is not None and revision != before.revision:
+            raise KnownError(
+                f"Proposal {proposal_id} was revised (now revision {before.revision}) since you read revision {revision}; "
+                "nothing was recorded.",
+                hint="Read the new text (F5 in the app) and decide on it.",
+            )
         if before.status == "committed":
             raise KnownError(
                 f"Proposal {proposal_id} was already committed ({(before.commit_sha or '')[:10]}); it cannot be decided again.",
@@ -816,9 +887,9 @@ def decide(
             )
         store.db.execute(
             "INSERT INTO decisions (id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at,"
-            " authority, quorum, spec_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " authority, quorum, spec_revision, proposal_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [decision_id, proposal_id, outcome, reason_category, rationale, member.name, now, level,
-             quorum[level], spec_revision],
+             quorum[level], spec_revision, before.revision],
         )
         after = statuses(store, [proposal_id])[proposal_id]
         # What the reviewer decided on, kept as it is now: later labels never rewrite it.
@@ -844,6 +915,7 @@ def decide(
                 "status_before": before.status,
                 "status_after": after.status,
                 "spec_revision": spec_revision,
+                "proposal_revision": before.revision,
                 # The snapshot stays in the row; the event holds its digest (small events keep
                 # verify fast) and the figures a reader of the log wants at a glance.
                 "evidence_sha256": snapshot_digest(evidence_text),
@@ -854,7 +926,7 @@ def decide(
         )
     decision = Decision(
         decision_id, proposal_id, outcome, reason_category, rationale, member.name, now, None, level,
-        quorum[level], after.status, spec_revision, snapshot,
+        quorum[level], after.status, spec_revision, snapshot, before.revision,
     )
     return DecisionResult(decision=decision, status=after, event_seq=event.seq)
 
@@ -890,6 +962,7 @@ def record_decision(
     *,
     split_by: str | None = None,
     seen: SeenEvidence | None = None,
+    revision: int | None = None,
 ) -> DecisionResult:
     """Record a decision against the spec at the current commit (``reviewer.operations.decide`` calls it).
 
@@ -901,5 +974,25 @@ def record_decision(
     loaded = workspace.load_spec()
     return decide(
         workspace.store, proposal_id, outcome, reviewer, rationale, reason, loaded.document,
-        spec_revision=loaded.revision, split_by=split_by, seen=seen,
+        spec_revision=loaded.revision, split_by=split_by, seen=seen, revision=revision,
     )
+
+
+def confirm_vote(workspace: Workspace, proposal_id: str, reviewer: str, rationale: str | None = None) -> DecisionResult:
+    """Confirm a reviewer's vote on an earlier revision on the current text: the same outcome, decided again.
+
+    The rationale is the earlier one unless a new one is given; the reason category is kept.
+
+    Raises:
+        KnownError: the reviewer has no vote on the proposal, or their vote already counts.
+    """
+    status = proposal_status(workspace.store, proposal_id)
+    name = clean_name(reviewer)
+    if name not in status.stale:
+        if name in status.votes:
+            raise KnownError(f"{name}'s vote is on the current revision ({status.revision}) already; there is nothing"
+                             " to confirm.")
+        raise KnownError(f"{name} has not decided on this proposal yet; decide with adopt, defer or set aside.")
+    earlier = [d for d in decisions_for(workspace.store, proposal_id) if d.reviewer == name][-1]
+    return record_decision(workspace, proposal_id, earlier.outcome, name, rationale or earlier.rationale,
+                           earlier.reason_category, revision=status.revision)

@@ -565,3 +565,82 @@ def m0011_member_identity(db: Database) -> None:
     """
     db.execute("ALTER TABLE members ADD COLUMN email TEXT")
     db.execute("ALTER TABLE members ADD COLUMN signing_key TEXT")
+
+
+@migrations(name="0012_proposal_revisions")
+def m0012_proposal_revisions(db: Database) -> None:
+    """Keep every revision of a proposal, and say which revision each decision was made on.
+
+    ``proposal_revisions`` holds each revision whole (title, intent, kind, base commit and section
+    texts as JSON ``[[section_id, base_text, new_text], ...]``); ``proposals`` and
+    ``proposal_sections`` hold the current one, as before. ``proposals.revision`` is the current
+    revision's number and ``votes_from`` the first revision whose votes still count (the last one
+    with new text: a rebase that only carried the same change onto a newer spec keeps the votes).
+    A decision's ``proposal_revision`` is the revision its reviewer decided on; decisions recorded
+    before this migration keep NULL, as their events say nothing of it: they were made on revision 1,
+    the only one there was.
+    """
+    db.executescript(
+        """
+        ALTER TABLE proposals ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE proposals ADD COLUMN votes_from INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE proposal_revisions (
+            proposal_id TEXT NOT NULL REFERENCES proposals(id),
+            revision INTEGER NOT NULL CHECK (revision >= 1),
+            kind TEXT NOT NULL CHECK (kind IN ('written', 'edit', 'rebase', 'resolve')),
+            title TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            proposal_kind TEXT NOT NULL,
+            base_revision TEXT NOT NULL,
+            sections TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            PRIMARY KEY (proposal_id, revision)
+        );
+        ALTER TABLE decisions ADD COLUMN proposal_revision INTEGER;
+        INSERT INTO proposal_revisions (proposal_id, revision, kind, title, intent, proposal_kind, base_revision,
+                                        sections, created_at, created_by)
+        SELECT p.id, 1, 'written', p.title, p.intent, p.kind, p.base_revision,
+               (SELECT json_group_array(json_array(s.section_id, s.base_text, s.new_text))
+                FROM (SELECT * FROM proposal_sections s WHERE s.proposal_id = p.id ORDER BY position) s),
+               p.created_at, p.created_by
+        FROM proposals p;
+        """
+    )
+
+
+@migrations(name="0013_discussion")
+def m0013_discussion(db: Database) -> None:
+    """Discussion threads on proposals (``reviewer.discussion``): a thread and its comments, every row logged.
+
+    A thread is named by its first comment's id and has a target: the proposal, one of its sections
+    (``section_id``), or one of its justifications (``justification_id``; not a foreign key, since a
+    hand link can be removed and the discussion stays). ``resolved_by``/``resolved_at`` are NULL while
+    the thread is open. Comments are never edited; ``mentions`` is a JSON list of the members' names
+    the text mentions, as resolved when it was written (the log carries the same list).
+    """
+    db.executescript(
+        """
+        CREATE TABLE comment_threads (
+            id TEXT PRIMARY KEY,
+            proposal_id TEXT NOT NULL REFERENCES proposals(id),
+            section_id TEXT,
+            justification_id TEXT,
+            started_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            resolved_by TEXT,
+            resolved_at TEXT
+        );
+        CREATE INDEX comment_threads_proposal ON comment_threads(proposal_id, created_at);
+        CREATE TABLE comments (
+            id TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL REFERENCES comment_threads(id),
+            author TEXT NOT NULL,
+            text TEXT NOT NULL,
+            mentions TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX comments_thread ON comments(thread_id, created_at);
+        """
+    )

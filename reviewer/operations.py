@@ -18,6 +18,7 @@ from reviewer.ops import OPERATIONS, OpResult, perform
 if TYPE_CHECKING:
     from reviewer.committing import CommitReport
     from reviewer.decision_evidence import SeenEvidence
+    from reviewer.discussion import Comment, Thread
     from reviewer.evidence import RuleSummary, StanceLabel
     from reviewer.formats import ImportReport
     from reviewer.governance import DecisionResult, Member
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from reviewer.lexical import LexicalSummary
     from reviewer.modelconfig import ModelConfig
     from reviewer.progress import Progress
+    from reviewer.revisions import Revision
     from reviewer.store import Proposal
     from reviewer.sync import SyncReport
     from reviewer.workspace import Workspace
@@ -110,6 +112,27 @@ def add_proposal(workspace: Workspace, *, actor: str, **fields: Any) -> OpResult
                    lambda who: proposals.add_proposal(workspace, actor=who, **fields))
 
 
+def revise_proposal(workspace: Workspace, proposal_id: str, *, actor: str, changes: Sequence[tuple[str, str]] = (),
+                    title: str | None = None, intent: str | None = None, kind: str | None = None, note: str = "",
+                    seen_revision: int | None = None) -> OpResult[Revision]:
+    """Make a new revision of a proposal (``reviewer.revisions.revise``): votes on earlier text wait for confirmation."""
+    from reviewer import revisions
+
+    return perform(workspace.store, "proposal.revise", actor, lambda who: revisions.revise(
+        workspace, proposal_id, changes=changes, title=title, intent=intent, kind=kind, note=note,
+        seen_revision=seen_revision, actor=who))
+
+
+def rebase_proposal(workspace: Workspace, proposal_id: str, *, actor: str,
+                    resolutions: Mapping[str, str] | None = None, note: str = "",
+                    seen_revision: int | None = None) -> OpResult[Revision]:
+    """Carry a proposal onto the current spec as a new revision (``reviewer.revisions.rebase``)."""
+    from reviewer import revisions
+
+    return perform(workspace.store, "proposal.rebase", actor, lambda who: revisions.rebase(
+        workspace, proposal_id, resolutions=resolutions, note=note, seen_revision=seen_revision, actor=who))
+
+
 def link(workspace: Workspace, proposal_id: str, justification_id: str, *, actor: str,
          note: str | None = None) -> OpResult[None]:
     """Link a justification to a proposal by hand."""
@@ -145,22 +168,64 @@ def apply_rule(workspace: Workspace, proposal_id: str, *, actor: str, run_id: st
                    lambda _who: evidence.apply_ranking_rule(workspace.store, proposal_id, run_id=run_id))
 
 
+# ---- discussion ---------------------------------------------------------------------------------
+
+
+def add_comment(workspace: Workspace, proposal_id: str, text: str, *, actor: str, section_id: str | None = None,
+                justification_id: str | None = None, reply_to: str | None = None) -> OpResult[Comment]:
+    """Comment on a proposal as a member: a new thread (on the proposal, a section or a justification) or a reply.
+
+    ``@Name`` mentions a member (``reviewer.discussion.find_mentions``).
+    """
+    from reviewer import discussion
+
+    return perform(workspace.store, "comment.add", actor, lambda who: discussion.add_comment(
+        workspace.store, proposal_id, text, actor=who, section_id=section_id, justification_id=justification_id,
+        reply_to=reply_to))
+
+
+def resolve_thread(workspace: Workspace, thread_id: str, *, actor: str) -> OpResult[Thread]:
+    """Resolve a discussion thread (named by its id or any of its comments' ids)."""
+    from reviewer import discussion
+
+    return perform(workspace.store, "comment.resolve", actor,
+                   lambda who: discussion.set_resolved(workspace.store, thread_id, True, actor=who))
+
+
+def reopen_thread(workspace: Workspace, thread_id: str, *, actor: str) -> OpResult[Thread]:
+    """Reopen a resolved discussion thread."""
+    from reviewer import discussion
+
+    return perform(workspace.store, "comment.reopen", actor,
+                   lambda who: discussion.set_resolved(workspace.store, thread_id, False, actor=who))
+
+
 # ---- decisions and commits ----------------------------------------------------------------------
 
 
 def decide(workspace: Workspace, proposal_id: str, outcome: str, rationale: str, *, actor: str,
            reason: str | None = None, split_by: str | None = None,
-           seen: SeenEvidence | None = None) -> OpResult[DecisionResult]:
+           seen: SeenEvidence | None = None, revision: int | None = None) -> OpResult[DecisionResult]:
     """Record the actor's decision on a proposal against the spec at its current commit.
 
     ``split_by`` is the demographic field whose split the reviewer looked at (kept with the
     decision's evidence); by default, country. ``seen`` is the evidence the desk read with that
     split: kept as the decision's evidence when no event since touched it, read again otherwise.
+    ``revision`` is the proposal's revision the reviewer read (refused if it was revised since).
     """
     from reviewer import governance
 
     return perform(workspace.store, "decide", actor, lambda who: governance.record_decision(
-        workspace, proposal_id, outcome, who, rationale, reason, split_by=split_by, seen=seen))
+        workspace, proposal_id, outcome, who, rationale, reason, split_by=split_by, seen=seen, revision=revision))
+
+
+def confirm_vote(workspace: Workspace, proposal_id: str, *, actor: str,
+                 rationale: str | None = None) -> OpResult[DecisionResult]:
+    """Confirm the actor's vote on an earlier revision on the current text (``governance.confirm_vote``)."""
+    from reviewer import governance
+
+    return perform(workspace.store, "decide.confirm", actor, lambda who: governance.confirm_vote(
+        workspace, proposal_id, who, rationale))
 
 
 def commit(workspace: Workspace, *, actor: str, tag: str | None = None,

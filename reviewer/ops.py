@@ -86,11 +86,18 @@ OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (
     _op("quorum.set", "change the quorum of authority levels", [_A.QUORUM, _A.PROPOSALS]),
     _op("workspace.set", "change a workspace setting", [_A.WORKSPACE]),
     _op("proposal.add", "add a proposal (and link justifications to it by hand)", [_A.PROPOSALS, _A.LINKS, _A.LABELS]),
+    _op("proposal.revise", "revise a proposal's text", [_A.PROPOSALS, _A.DECISIONS]),
+    _op("proposal.rebase", "carry a proposal onto the current spec", [_A.PROPOSALS, _A.DECISIONS]),
     _op("evidence.link", "link a justification to a proposal by hand", [_A.LINKS, _A.LABELS]),
     _op("evidence.unlink", "remove a hand link", [_A.LINKS, _A.LABELS]),
     _op("stance.set", "label a justification's stance on a proposal", [_A.LABELS]),
     _op("evidence.rule", "label stances by the exact ranking rule", [_A.LABELS]),
+    _op("comment.add", "comment on a proposal, a section of it or a justification", [_A.DISCUSSION]),
+    _op("comment.resolve", "resolve a discussion thread", [_A.DISCUSSION]),
+    _op("comment.reopen", "reopen a resolved discussion thread", [_A.DISCUSSION]),
     _op("decide", "record a reviewer's decision", [_A.DECISIONS, _A.PROPOSALS], role=Role.REVIEWER),
+    _op("decide.confirm", "confirm a vote on an earlier revision on the current text", [_A.DECISIONS, _A.PROPOSALS],
+        role=Role.REVIEWER),
     _op("commit", "commit adopted proposals to the spec repository", [_A.COMMITS, _A.PROPOSALS, _A.DECISIONS],
         role=Role.EDITOR, transactional=False),
     _op("import.ca1", "import CA-1 crowd data", [_A.CROWD], transactional=False),
@@ -101,7 +108,8 @@ OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (
     _op("model.run", "run a model task", [_A.MODEL_RUNS, _A.RANKINGS, _A.RELEVANCE, _A.LABELS],
         transactional=False),
     _op("sync", "send and receive the log through a remote of the spec repository",
-        [_A.WORKSPACE, _A.MEMBERS, _A.QUORUM, _A.PROPOSALS, _A.LINKS, _A.LABELS, _A.DECISIONS], transactional=False),
+        [_A.WORKSPACE, _A.MEMBERS, _A.QUORUM, _A.PROPOSALS, _A.LINKS, _A.LABELS, _A.DECISIONS, _A.DISCUSSION],
+        transactional=False),
 )}
 
 

@@ -109,15 +109,18 @@ class Waiting:
         row: the proposal's queue row.
         kind: what it waits for: one of ``WAITING_KINDS``.
         why: the same, in a few words for people (with the votes so far, say).
+        thread_id: the discussion thread that waits for an answer (kinds ``mention`` and ``reply``).
     """
 
     row: QueueRow
     kind: str
     why: str
+    thread_id: str | None = None
 
 
-WAITING_KINDS = {"decide": "need your decision", "contested": "contested", "commit": "to commit",
-                 "rebase": "to rebase"}
+WAITING_KINDS = {"decide": "need your decision", "confirm": "to confirm on new text", "contested": "contested",
+                 "commit": "to commit", "rebase": "to rebase", "mention": "mentioning you",
+                 "reply": "with a reply for you"}
 """What a proposal can wait for from a member, and how to count it ("3 need your decision")."""
 
 
@@ -125,8 +128,11 @@ def waiting_for(store: Store, name: str) -> list[Waiting]:
     """What waits for the member ``name``, given their roles and the quorum ("my queue").
 
     A reviewer: proposals still open to decision (open, pending, contested) that they have not
-    decided, and contested ones they have (the reviewers disagree). An editor: adopted proposals
-    waiting to be committed, and those that need a rebase.
+    decided, those revised since they voted (to confirm on the new text), and contested ones they
+    have decided (the reviewers disagree). An editor: adopted proposals waiting to be committed, and
+    those that need a rebase. Anyone: open discussion threads that mention them, or that they started
+    and have a reply, until they answer (``reviewer.discussion.awaiting``), one entry per thread after
+    the proposal's own.
 
     Raises:
         KnownError: ``name`` is not a member.
@@ -140,9 +146,15 @@ def waiting_for(store: Store, name: str) -> list[Waiting]:
     statuses = governance.statuses(store)
     reviews, edits = Role.REVIEWER in member.roles, Role.EDITOR in member.roles
     found = []
-    for row in queue_rows(store, statuses=statuses):
+    rows = queue_rows(store, statuses=statuses)
+    for row in rows:
         voted = member.name in statuses[row.id].votes
-        if reviews and row.status in (Status.OPEN, Status.PENDING) and not voted:
+        stale = statuses[row.id].stale.get(member.name)
+        if reviews and stale and row.status in (Status.OPEN, Status.PENDING, Status.CONTESTED):
+            outcome, revision = stale
+            found.append(Waiting(row, "confirm", f"revised since your {outcome.replace('_', ' ')} on revision "
+                                 f"{revision}: confirm it on revision {statuses[row.id].revision}, or decide again"))
+        elif reviews and row.status in (Status.OPEN, Status.PENDING) and not voted:
             found.append(Waiting(row, "decide", "needs your decision"
                                  + (f" ({row.votes} of {row.quorum} so far)" if row.votes else "")))
         elif reviews and row.status == Status.CONTESTED:
@@ -152,4 +164,8 @@ def waiting_for(store: Store, name: str) -> list[Waiting]:
             found.append(Waiting(row, "commit", "adopted: waiting for an editor to commit it"))
         elif edits and row.status == Status.NEEDS_REBASE:
             found.append(Waiting(row, "rebase", "needs a rebase before it can be committed"))
-    return found
+    from reviewer.discussion import awaiting
+
+    by_id = {row.id: row for row in rows}
+    return found + [Waiting(by_id[w.thread.proposal_id], w.kind, w.describe(), w.thread.id)
+                    for w in awaiting(store, member.name) if w.thread.proposal_id in by_id]

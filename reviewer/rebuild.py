@@ -6,7 +6,8 @@ from. Then:
 - the governance record is written from the log replayed (``replay.replay`` plus the details below):
   workspace settings, members (with their git identity) and their role history as logged, quorum, proposals with their
   section texts and linked conversations, hand links, the stance labels people set, decisions
-  (with their commit) and the commit records (``spec_commits``, ``proposal_commit_state``);
+  (with their commit), the commit records (``spec_commits``, ``proposal_commit_state``) and the
+  discussion (``comment_threads``, ``comments``);
 - rows the log vouches for by digest (crowd rows per import, rows the product's formats imported,
   labels of rule runs and stance imports, the rows of judge jobs whose event carries a digest) are
   copied from the workspace, in the order stored, and kept only when their digest matches the log;
@@ -180,6 +181,10 @@ def _details(events: Sequence[tuple[Any, ...]]) -> _Details:
                 found.event_times["evidence_hand_links.created_at"] += 1
         elif action in ("spec.commit", "proposal.needs_rebase", "spec.release") and object_id:
             _commit_event(found, unreleased, at, actor, action, object_id, payload)
+        elif action == "proposal.revise" and object_id:
+            # A revision is written against the spec as it is: an earlier "needs rebase" no longer holds.
+            if found.commit_state.get(object_id, [None, None])[1] == "needs_rebase":
+                del found.commit_state[object_id]
     return found
 
 
@@ -305,9 +310,9 @@ def rebuild_workspace(workspace: Workspace, out_db: Path) -> RebuildReport:
 
 REBUILT_TABLES = (
     "audit_events", "workspace_info", "members", "member_role_changes", "quorum_settings", "proposals",
-    "proposal_sections", "proposal_conversations", "decisions", "spec_commits", "proposal_commit_state",
-    "evidence_hand_links", "evidence_current", "stance_labels", *[t for t in WRITER_TABLES if t != "stance_labels"],
-    "judge_jobs", "judge_job_items",
+    "proposal_sections", "proposal_conversations", "proposal_revisions", "decisions", "spec_commits",
+    "proposal_commit_state", "evidence_hand_links", "evidence_current", "stance_labels",
+    *[t for t in WRITER_TABLES if t != "stance_labels"], "judge_jobs", "judge_job_items", "comment_threads", "comments",
 )
 """The tables a rebuild writes (the others start empty: quarantine, the judge cache and failures)."""
 
@@ -347,6 +352,7 @@ class _Writer:
                 self._proposals()
                 self._decisions()
                 self._evidence()
+                self._discussion()
             problems = conn.execute("PRAGMA main.foreign_key_check").fetchall()
             if problems:
                 tables = Counter(str(p[0]) for p in problems)
@@ -469,7 +475,8 @@ class _Writer:
         )
 
     def _proposals(self) -> None:
-        from reviewer.replay import PROPOSAL_FIELDS
+        from reviewer.replay import PROPOSAL_FIELDS, REVISION_FIELDS
+        from reviewer.store import ProposalSection, sections_json
 
         conn = self.conn
         older = []
@@ -482,16 +489,25 @@ class _Writer:
                              [pid])
                 conn.execute("INSERT INTO proposal_conversations SELECT * FROM src.proposal_conversations"
                              " WHERE proposal_id = ?", [pid])
+                conn.execute("INSERT INTO proposal_revisions SELECT * FROM src.proposal_revisions"
+                             " WHERE proposal_id = ?", [pid])
                 conn.execute("UPDATE proposals SET title = ?, kind = ?, origin = ?, base_revision = ?, created_by = ?"
                              " WHERE id = ?", [*values[:5], pid])
                 continue
             expected = fields["expected_ranking"]
             conn.execute(
                 "INSERT INTO proposals (id, title, intent, kind, origin, base_revision, expected_ranking, created_at,"
-                " created_by, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_by, extra, revision, votes_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [pid, fields["title"], fields["intent"], fields["kind"], fields["origin"], fields["base_revision"],
                  json.dumps(expected, sort_keys=True) if expected is not None else None, fields["created_at"],
-                 fields["created_by"], json.dumps(self.details.proposal_extra.get(pid, {}), sort_keys=True)],
+                 fields["created_by"], json.dumps(self.details.proposal_extra.get(pid, {}), sort_keys=True),
+                 fields["revision"], fields["votes_from"]],
+            )
+            conn.executemany(
+                f"INSERT INTO proposal_revisions (proposal_id, {', '.join(REVISION_FIELDS)})"
+                f" VALUES (?{', ?' * len(REVISION_FIELDS)})",
+                [(pid, *rev[:6], sections_json([ProposalSection(*t) for t in rev[6]]), *rev[7:])
+                 for rev in fields["revisions"]],
             )
             conn.executemany(
                 "INSERT INTO proposal_sections (proposal_id, position, section_id, base_text, new_text)"
@@ -519,9 +535,10 @@ class _Writer:
                 evidence, dropped = None, dropped + 1
             conn.execute(
                 "INSERT INTO decisions (id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at,"
-                " commit_sha, authority, quorum, status_after, spec_revision, evidence)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [did, *values[:5], self.details.decided_at.get(did, ""), values[9], *values[5:9], evidence],
+                " commit_sha, authority, quorum, status_after, spec_revision, evidence, proposal_revision)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [did, *values[:5], self.details.decided_at.get(did, ""), values[9], *values[5:9], evidence,
+                 values[11]],
             )
         if dropped:
             self.left_out.append(f"decisions.evidence of {dropped} decisions: the stored snapshot does not match"
@@ -563,6 +580,20 @@ class _Writer:
         if not record.person_labels_complete:
             self.unlogged.append("people's labels brought by stance imports logged before they carried them:"
                                  " not rebuilt")
+
+    def _discussion(self) -> None:
+        """Threads (with their resolved state) and comments, as logged."""
+        record, conn = self.record, self.conn
+        conn.executemany(
+            "INSERT INTO comment_threads (id, proposal_id, section_id, justification_id, started_by, created_at,"
+            " resolved_by, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(thread_id, *values) for thread_id, values in record.threads.items()],
+        )
+        conn.executemany(
+            "INSERT INTO comments (id, thread_id, author, text, mentions, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(comment_id, thread_id, author, text, json.dumps(list(mentions), ensure_ascii=False), created_at)
+             for comment_id, (thread_id, author, text, mentions, created_at) in record.comments.items()],
+        )
 
 
 def report_json(report: RebuildReport) -> dict[str, Any]:

@@ -9,7 +9,8 @@ Rows the log carries whole, compared field by field: ``members``, ``quorum_setti
 its event has one, and its commit from ``spec.commit`` events), ``proposals`` with their section
 texts and linked conversations (``proposal_sections``, ``proposal_conversations``; for proposals
 logged whole, i.e. added since the log carried their texts), the stance labels people set (in the
-app, or imported since imports logged them) and hand links (``evidence_hand_links``).
+app, or imported since imports logged them), hand links (``evidence_hand_links``), and the
+discussion: threads with their resolved state (``comment_threads``) and comments (``comments``).
 
 Rows the log vouches for by digest (``reviewer.digests``), compared per writer (the mismatch's id
 is ``import <id>``, ``rule run <id>`` or ``judge job <id>``; field ``rows`` when the count differs,
@@ -59,17 +60,27 @@ UNKNOWN: Any = object()  # a field the log does not say (an event older than the
 
 DECISION_FIELDS = (
     "proposal_id", "outcome", "reason_category", "rationale", "reviewer", "authority", "quorum", "status_after",
-    "spec_revision", "commit_sha", "evidence_sha256",
+    "spec_revision", "commit_sha", "evidence_sha256", "proposal_revision",
 )
 _COMMIT_SHA = DECISION_FIELDS.index("commit_sha")
 MEMBER_FIELDS = ("name", "roles", "email", "signing_key")
 QUORUM_FIELDS = ("quorum",)
 PROPOSAL_FIELDS = (
     "title", "kind", "origin", "base_revision", "created_by", "intent", "created_at", "expected_ranking",
-    "sections", "conversations",
+    "sections", "conversations", "revision", "votes_from", "revisions",
 )
+REVISION_FIELDS = (
+    "revision", "kind", "title", "intent", "proposal_kind", "base_revision", "sections", "note", "created_at",
+    "created_by",
+)
+"""A revision as ``PROPOSAL_FIELDS``' ``revisions`` holds each (``proposal_revisions``' columns)."""
+_P = {name: i for i, name in enumerate(PROPOSAL_FIELDS)}
 LABEL_FIELDS = ("proposal_id", "justification_id", "stance", "source_name", "supersedes")
 HAND_LINK_FIELDS = ("proposal_id", "justification_id", "action", "person", "note", "created_at")
+THREAD_FIELDS = (
+    "proposal_id", "section_id", "justification_id", "started_by", "created_at", "resolved_by", "resolved_at",
+)
+COMMENT_FIELDS = ("thread_id", "author", "text", "mentions", "created_at")
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,9 @@ class Record:
         model_labels_complete: False when a stance import logged before imports carried digests,
             so a model label that belongs to no judge job may be one it brought.
         judge_jobs: judge job id -> (task, ``result_digest`` of its last ``judge.*`` event or None).
+        threads: discussion thread id -> ``THREAD_FIELDS`` (``comment.add`` of its first comment, then
+            ``comment.resolve``/``comment.reopen``).
+        comments: comment id -> ``COMMENT_FIELDS``.
     """
 
     members: dict[str, list[Any]] = field(default_factory=dict)
@@ -150,6 +164,8 @@ class Record:
     rule_labels_complete: bool = True
     model_labels_complete: bool = True
     judge_jobs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    threads: dict[str, list[Any]] = field(default_factory=dict)
+    comments: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
@@ -180,17 +196,23 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
                 actor, payload.get("level"), payload.get("quorum"), payload.get("status_after"),
                 payload.get("spec_revision"), None,
                 # Decisions logged before evidence was kept have none to compare.
-                payload.get("evidence_sha256", UNKNOWN),
+                payload.get("evidence_sha256", UNKNOWN), payload.get("proposal_revision"),
             ]
         elif action == "proposal.add" and object_id:
             whole = "texts" in payload  # older events did not carry the texts: those fields are not compared
+            sections = _texts(payload) if whole else UNKNOWN
             record.proposals[object_id] = [
                 payload["title"], payload["kind"], payload["origin"], payload["base_revision"], payload["created_by"],
                 payload["intent"] if whole else UNKNOWN, payload["created_at"] if whole else UNKNOWN,
                 payload["expected_ranking"] if whole else UNKNOWN,
-                tuple((t["section_id"], t["base_text"], t["new_text"]) for t in payload["texts"]) if whole else UNKNOWN,
+                sections,
                 tuple(sorted(payload["linked_conversations"])) if whole else UNKNOWN,
+                1, 1,
+                ((1, "written", payload["title"], payload["intent"], payload["kind"], payload["base_revision"],
+                  sections, "", payload["created_at"], payload["created_by"]),) if whole else UNKNOWN,
             ]
+        elif action == "proposal.revise" and object_id in record.proposals:
+            _replay_revision(record.proposals[object_id], actor, payload)
         elif action == "stance.set" and object_id:
             record.person_labels[payload["label_id"]] = [
                 object_id, payload["justification_id"], payload["stance"], actor, payload.get("supersedes"),
@@ -235,7 +257,39 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             for decision_id in payload.get("decision_ids", []):
                 if decision_id in record.decisions:
                     record.decisions[decision_id][_COMMIT_SHA] = object_id
+        elif action == "comment.add" and object_id:
+            _replay_comment(record, actor, object_id, payload)
+        elif action in ("comment.resolve", "comment.reopen") and payload.get("thread_id") in record.threads:
+            resolved = action == "comment.resolve"
+            record.threads[payload["thread_id"]][5:] = [actor if resolved else None, payload["at"] if resolved else None]
     return record
+
+
+def _texts(payload: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    return tuple((t["section_id"], t["base_text"], t["new_text"]) for t in payload["texts"])
+
+
+def _replay_revision(proposal: list[Any], actor: str, payload: dict[str, Any]) -> None:
+    """Make a ``proposal.revise`` event's revision the logged proposal's current one."""
+    sections = _texts(payload)
+    proposal[_P["title"]], proposal[_P["intent"]], proposal[_P["kind"]] = (
+        payload["title"], payload["intent"], payload["proposal_kind"])
+    proposal[_P["base_revision"]], proposal[_P["sections"]] = payload["base_revision"], sections
+    proposal[_P["revision"]], proposal[_P["votes_from"]] = payload["revision"], payload["votes_from"]
+    if proposal[_P["revisions"]] is not UNKNOWN:
+        proposal[_P["revisions"]] += ((
+            payload["revision"], payload["kind"], payload["title"], payload["intent"], payload["proposal_kind"],
+            payload["base_revision"], sections, payload["note"], payload["created_at"], actor),)
+
+
+def _replay_comment(record: Record, actor: str, proposal_id: str, payload: dict[str, Any]) -> None:
+    """A comment, and its thread when it is the thread's first."""
+    comment_id, thread_id = payload["comment_id"], payload["thread_id"]
+    if comment_id == thread_id:
+        record.threads[thread_id] = [proposal_id, payload.get("section_id"), payload.get("justification_id"), actor,
+                                     payload["created_at"], None, None]
+    record.comments[comment_id] = [thread_id, actor, payload["text"], tuple(payload.get("mentions", ())),
+                                   payload["created_at"]]
 
 
 def _replay_import(record: Record, import_id: str, payload: dict[str, Any], *, whole: bool) -> None:
@@ -294,10 +348,10 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         }
         quorum = {r[0]: (r[1],) for r in db.execute("SELECT level, quorum FROM quorum_settings")}
         decisions = {
-            row[0]: (*row[1:11], snapshot_digest(row[11]) if row[11] else None)
+            row[0]: (*row[1:11], snapshot_digest(row[11]) if row[11] else None, row[12])
             for row in db.execute(
                 "SELECT id, proposal_id, outcome, reason_category, rationale, reviewer, authority, quorum,"
-                " status_after, spec_revision, commit_sha, evidence FROM decisions"
+                " status_after, spec_revision, commit_sha, evidence, proposal_revision FROM decisions"
             )
         }
         sections: dict[str, list[tuple[str, str, str]]] = {}
@@ -311,16 +365,24 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         ):
             conversations.setdefault(pid, []).append(conversation_id)
         rows: dict[str, tuple[Any, ...]] = {
-            r[0]: (*r[1:8], json.loads(r[8]) if r[8] else None)
+            r[0]: (*r[1:8], json.loads(r[8]) if r[8] else None, r[9], r[10])
             for r in db.execute(
-                "SELECT id, title, kind, origin, base_revision, created_by, intent, created_at, expected_ranking"
-                " FROM proposals"
+                "SELECT id, title, kind, origin, base_revision, created_by, intent, created_at, expected_ranking,"
+                " revision, votes_from FROM proposals"
             )
         }
-        # Sections or links whose proposal row is gone still count as rows of the proposal.
+        revisions: dict[str, list[tuple[Any, ...]]] = {}
+        for pid, *rest in db.execute(
+            "SELECT proposal_id, revision, kind, title, intent, proposal_kind, base_revision, sections, note,"
+            " created_at, created_by FROM proposal_revisions ORDER BY proposal_id, revision"
+        ):
+            rest[6] = tuple(tuple(s) for s in json.loads(rest[6]))
+            revisions.setdefault(pid, []).append(tuple(rest))
+        # Sections, links or revisions whose proposal row is gone still count as rows of the proposal.
         proposals = {
-            pid: (*rows.get(pid, (None,) * 8), tuple(sections.get(pid, ())), tuple(conversations.get(pid, ())))
-            for pid in {*rows, *sections, *conversations}
+            pid: (*rows.get(pid, (None,) * 8)[:8], tuple(sections.get(pid, ())), tuple(conversations.get(pid, ())),
+                  *rows.get(pid, (None,) * 10)[8:], tuple(revisions.get(pid, ())))
+            for pid in {*rows, *sections, *conversations, *revisions}
         }
         labels = {
             r[0]: r[1:]
@@ -335,6 +397,11 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
                 "SELECT id, proposal_id, justification_id, action, person, note, created_at FROM evidence_hand_links"
             )
         }
+        threads = {r[0]: tuple(r[1:]) for r in db.execute(
+            "SELECT id, proposal_id, section_id, justification_id, started_by, created_at, resolved_by, resolved_at"
+            " FROM comment_threads")}
+        comments = {r[0]: (r[1], r[2], r[3], tuple(json.loads(r[4] or "[]")), r[5]) for r in db.execute(
+            "SELECT id, thread_id, author, text, mentions, created_at FROM comments")}
     if not record.person_labels_complete:
         labels = {k: v for k, v in labels.items() if k in record.person_labels}
     _drop_legacy_links(record, links)
@@ -345,6 +412,8 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         + _compare_rows("proposals", PROPOSAL_FIELDS, record.proposals, proposals)
         + _compare_rows("stance_labels", LABEL_FIELDS, record.person_labels, labels)
         + _compare_rows("evidence_hand_links", HAND_LINK_FIELDS, record.hand_links, links)
+        + _compare_rows("comment_threads", THREAD_FIELDS, record.threads, threads)
+        + _compare_rows("comments", COMMENT_FIELDS, record.comments, comments)
         + (digested.result() if digested is not None else check_row_sets(store, record))
     )
 

@@ -20,6 +20,8 @@ from reviewer.governance import (
     ROLE_CHANGE_UNKNOWN,
     decided_before_role_change,
     decisions_for,
+    decisions_on_earlier_text,
+    earlier_text,
     list_members,
     quorum_settings,
     statuses,
@@ -77,6 +79,7 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
     )
     evidence = _evidence_functions()
     role_unknown = decided_before_role_change(store)
+    earlier = decisions_on_earlier_text(store)
     proposals = []
     reviewers: set[str] = set()
     for summary in store.list_proposals():
@@ -102,6 +105,7 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
             "created_at": proposal.created_at,
             "base_revision": proposal.base_revision,
             "sections": proposal.section_ids,
+            "revision": proposal.revision,
             "level": status.level,
             "quorum": status.quorum,
             "status": status.status,
@@ -117,6 +121,8 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
                     "evidence_at_decision": d.evidence,
                     "evidence_changed_since": bool(d.evidence and d.evidence.get("labels_digest") != digest_now),
                     "decided_before_role_change": d.id in role_unknown,
+                    "proposal_revision": d.proposal_revision or 1,
+                    "on_earlier_text": d.id in earlier,
                 }
                 for d in decisions
             ],
@@ -387,8 +393,11 @@ def _evidence_moved(p: dict[str, Any]) -> list[str]:
 
 
 def _role_note(d: dict[str, Any], before: str = "") -> str:
-    """``(decided before the role change was known)`` for such a decision, else ""."""
-    return f"{before}({ROLE_CHANGE_UNKNOWN})" if d.get("decided_before_role_change") else ""
+    """``(decided before the role change was known)``, ``(on an earlier text (revision 1))`` or both; else ""."""
+    notes = [ROLE_CHANGE_UNKNOWN] if d.get("decided_before_role_change") else []
+    if d.get("on_earlier_text"):
+        notes.append(earlier_text(d.get("proposal_revision")))
+    return "".join(f"{before}({note})" for note in notes)
 
 
 def _standing(decision_id: str, counted: set[str], latest: str | None) -> str:

@@ -168,6 +168,7 @@ class Proposal:
         created_at: UTC time it was added.
         created_by: the person or model that wrote it.
         extra: anything else the input carried.
+        revision: the number of its current revision (1 until it is revised; ``reviewer.revisions``).
     """
 
     id: str
@@ -182,6 +183,7 @@ class Proposal:
     created_at: str = ""
     created_by: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    revision: int = 1
 
     @property
     def section_ids(self) -> list[str]:
@@ -210,6 +212,32 @@ class ProposalSummary:
     section_ids: tuple[str, ...]
     status: str
     created_at: str
+
+
+def check_proposal_fields(title: str, intent: str, kind: str) -> tuple[str, str]:
+    """Return the title and intent trimmed, when both are given and the kind is known.
+
+    Raises:
+        KnownError: an empty title or intent, or an unknown kind.
+    """
+    title, intent = title.strip(), intent.strip()
+    if not title:
+        raise KnownError("A proposal needs a title.")
+    if not intent:
+        raise KnownError("A proposal needs an intent: one or two plain sentences saying what it is for.")
+    if kind not in PROPOSAL_KINDS:
+        raise KnownError(f"Unknown proposal kind {kind!r}.", hint=f"Use one of: {', '.join(PROPOSAL_KINDS)}.")
+    return title, intent
+
+
+def sections_json(sections: Sequence[ProposalSection]) -> str:
+    """A revision's sections as stored in ``proposal_revisions.sections``: ``[[id, base, new], ...]``."""
+    return json.dumps([[s.section_id, s.base_text, s.new_text] for s in sections], ensure_ascii=False)
+
+
+def sections_from_json(text: str) -> tuple[ProposalSection, ...]:
+    """The sections ``sections_json`` stored."""
+    return tuple(ProposalSection(str(a), str(b), str(c)) for a, b, c in json.loads(text))
 
 
 def require_proposal(conn: sqlite3.Connection, proposal_id: str) -> None:
@@ -447,13 +475,7 @@ class Store:
         Raises:
             KnownError: a field is empty or invalid, or the id is taken.
         """
-        title, intent = title.strip(), intent.strip()
-        if not title:
-            raise KnownError("A proposal needs a title.")
-        if not intent:
-            raise KnownError("A proposal needs an intent: one or two plain sentences saying what it is for.")
-        if kind not in PROPOSAL_KINDS:
-            raise KnownError(f"Unknown proposal kind {kind!r}.", hint=f"Use one of: {', '.join(PROPOSAL_KINDS)}.")
+        title, intent = check_proposal_fields(title, intent, kind)
         if origin not in PROPOSAL_ORIGINS:
             raise KnownError(f"Unknown proposal origin {origin!r}.", hint=f"Use one of: {', '.join(PROPOSAL_ORIGINS)}.")
         if not sections:
@@ -502,6 +524,12 @@ class Store:
             self.db.conn.executemany(
                 "INSERT INTO proposal_conversations (proposal_id, conversation_id) VALUES (?, ?)",
                 [(proposal.id, c) for c in proposal.linked_conversations],
+            )
+            self.db.execute(
+                "INSERT INTO proposal_revisions (proposal_id, revision, kind, title, intent, proposal_kind,"
+                " base_revision, sections, created_at, created_by) VALUES (?, 1, 'written', ?, ?, ?, ?, ?, ?, ?)",
+                [proposal.id, proposal.title, proposal.intent, proposal.kind, proposal.base_revision,
+                 sections_json(proposal.sections), proposal.created_at, proposal.created_by],
             )
             audit.append_event(
                 self.db, actor=actor, action="proposal.add", object_type="proposal",
@@ -562,7 +590,7 @@ class Store:
         with sql_errors("reading the proposal"):
             row = self.db.execute(
                 "SELECT id, title, intent, kind, origin, base_revision, expected_ranking,"
-                " created_at, created_by, extra FROM proposals WHERE id = ?",
+                " created_at, created_by, extra, revision FROM proposals WHERE id = ?",
                 [proposal_id],
             ).fetchone()
             if row is None:
@@ -587,5 +615,5 @@ class Store:
             id=row[0], title=row[1], intent=row[2], kind=row[3], origin=row[4],
             base_revision=row[5], sections=sections, linked_conversations=linked,
             expected_ranking=json.loads(row[6]) if row[6] else None,
-            created_at=row[7], created_by=row[8], extra=json.loads(row[9] or "{}"),
+            created_at=row[7], created_by=row[8], extra=json.loads(row[9] or "{}"), revision=row[10],
         )

@@ -65,7 +65,8 @@ if TYPE_CHECKING:
 RECEIVABLE = frozenset({
     "workspace.create", "member.add", "member.role_add", "member.role_remove", "member.set_identity", "quorum.set",
     "workspace.set",
-    "proposal.add", "evidence.link", "evidence.unlink", "stance.set", "decision.record",
+    "proposal.add", "proposal.revise", "evidence.link", "evidence.unlink", "stance.set", "decision.record",
+    "comment.add", "comment.resolve", "comment.reopen",
     # Crowd imports travel as their files (``imports/<sha256>`` on the log ref) and are run again here;
     # format imports, rule runs, lexical grades and model runs as their rows (``rows/<event id>.json``).
     *CROWD_IMPORTS, *ROW_IMPORTS, "evidence.rule", "judge.start", "judge.resume", "judge.finish", "judge.fail",
@@ -125,6 +126,17 @@ def describe_event(event: dict[str, Any]) -> str:
         return f"{actor} set {payload.get('name')}'s git email to {payload.get('email')}"
     if action == "proposal.add":
         return f"{actor} proposed \u201c{title}\u201d" if title else f"{actor} added a proposal"
+    if action == "proposal.revise":
+        how = "rebased" if payload.get("kind") in ("rebase", "resolve") else "revised"
+        return f"{actor} {how} \u201c{title}\u201d (revision {payload.get('revision')})"
+    if action == "comment.add":
+        said = " ".join(str(payload.get("text", "")).split())
+        said = said if len(said) <= 60 else said[:59] + "\u2026"
+        mentions = payload.get("mentions") or ()
+        verb = "replied" if payload.get("comment_id") != payload.get("thread_id") else "commented"
+        return f"{actor} {verb}: \u201c{said}\u201d" + (f" (mentioning {', '.join(mentions)})" if mentions else "")
+    if action in ("comment.resolve", "comment.reopen"):
+        return f"{actor} {'resolved' if action == 'comment.resolve' else 'reopened'} a discussion thread"
     if action == "stance.set":
         return f"{actor} labelled a justification {str(payload.get('stance', '')).replace('_', ' ')}"
     return f"{actor}: {action}"
@@ -574,8 +586,8 @@ ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs"
 # The tables any received event can change (caches and machine-local tables are never touched).
 SYNCED_TABLES = (
     "audit_events", "workspace_info", "members", "member_role_changes", "quorum_settings", "proposals",
-    "proposal_sections", "proposal_conversations", "decisions", "spec_commits", "proposal_commit_state",
-    "evidence_hand_links", "stance_labels", "evidence_current",
+    "proposal_sections", "proposal_conversations", "proposal_revisions", "decisions", "spec_commits",
+    "proposal_commit_state", "evidence_hand_links", "stance_labels", "evidence_current", "comment_threads", "comments",
 )
 
 

@@ -70,9 +70,24 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
+class RevisionKind(StrEnum):
+    """How a proposal's revision came about (``reviewer.revisions``).
+
+    Only ``REBASE`` keeps the votes on the revision before it: the same change, carried onto a newer
+    spec without a person writing any of it (Gerrit's trivial rebase). A conflict resolved by hand
+    (``RESOLVE``) or an edit is new text, and the votes on earlier revisions wait for confirmation.
+    """
+
+    WRITTEN = "written"
+    EDIT = "edit"
+    REBASE = "rebase"
+    RESOLVE = "resolve"
+
+
 STANCES: tuple[Stance, ...] = tuple(Stance)
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 STATUSES: tuple[Status, ...] = tuple(Status)
 LABEL_SOURCES: tuple[LabelSource, ...] = tuple(LabelSource)
 AUTHORITIES: tuple[Authority, ...] = tuple(Authority)
 ROLES: tuple[Role, ...] = tuple(Role)
+REVISION_KINDS: tuple[RevisionKind, ...] = tuple(RevisionKind)

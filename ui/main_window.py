@@ -50,6 +50,7 @@ from ui.tabs import TabWidget
 from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView
+from ui.views.discussion_panel import DiscussionPanel
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import PageReader, ReadConnection, TaskProgress, WorkspaceLane
 
@@ -125,7 +126,8 @@ class QueuePanel(QWidget):
         # My queue: what waits for the reviewer deciding, given their roles and the quorum.
         self.filters["statuses"].insertItem(1, "Waiting for me", MINE)
         self.filters["statuses"].setItemData(
-            1, "Needing my decision, contested, or (editors) adopted and waiting to be committed",
+            1, "Needing my decision, contested, (editors) adopted and waiting to be committed, or with a"
+               " discussion thread that mentions me or replies to me",
             Qt.ItemDataRole.ToolTipRole)
         for i, (field, combo) in enumerate(self.filters.items()):
             combo.currentIndexChanged.connect(lambda _i, f=field, c=combo: self.on_filter(f, c.currentData()))
@@ -326,18 +328,29 @@ class MainWindow(QMainWindow):
         self.proposal_header.setWordWrap(True)
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
         self.diff_view = DiffView()
-        self.diff_view.browser.anchorClicked.connect(self.on_link)
+        self.diff_view.link_clicked.connect(self.on_link)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.addWidget(self.proposal_header)
         centre_layout.addWidget(self.diff_view, 1)
+        # The discussion under the diff: a thread on a section starts from its heading there.
+        self.discussion_panel = DiscussionPanel(lane)
+        self.diff_view.discuss_requested.connect(self.discuss_section)
+        self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.centre_splitter.setChildrenCollapsible(False)
+        self.centre_splitter.addWidget(centre)
+        self.centre_splitter.addWidget(self.discussion_panel)
+        self.centre_splitter.setStretchFactor(0, 3)
+        self.centre_splitter.setStretchFactor(1, 2)
+        self.centre_splitter.setSizes([520, 380])
 
         self.decision_panel = DecisionPanel(lane)
         self.decision_panel.decision_saved.connect(self.on_decision_saved)
         # Views follow the record: every operation's changes reach the window and each view.
         # The decision history first (what the reviewer who just recorded looks at), then the queue rows.
         lane.changed.connect(self.decision_panel.on_changes)
+        lane.changed.connect(self.discussion_panel.on_changes)
         lane.changed.connect(self.on_changes)
         lane.warned.connect(self.on_warned)
         self.evidence_slot = QWidget()
@@ -357,7 +370,7 @@ class MainWindow(QMainWindow):
 
         self.desk_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.desk_splitter.addWidget(self.queue)
-        self.desk_splitter.addWidget(centre)
+        self.desk_splitter.addWidget(self.centre_splitter)
         self.desk_splitter.addWidget(self.right_splitter)
         self.desk_splitter.setSizes([500, 540, 590])
 
@@ -418,7 +431,8 @@ class MainWindow(QMainWindow):
         self.set_reviewer(window_settings.reviewer_name() if remember_layout else "")
         if remember_layout:
             window_settings.restore_window(
-                self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter}
+                self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter,
+                       "centre": self.centre_splitter}
             )
 
     @staticmethod
@@ -463,6 +477,7 @@ class MainWindow(QMainWindow):
         self._action(go, "&Filter the queue", ["Ctrl+F"], self.focus_filter)
         self._action(go, "Jump to &decision", ["Ctrl+D"], self.focus_decision)
         self._action(go, "&Evidence", ["Ctrl+E"], self.focus_evidence)
+        self._action(go, "Dis&cussion: write a comment", ["Ctrl+K"], self.focus_discussion)
         go.addSeparator()
         self._action(go, "Side by side diff", ["Ctrl+1"], lambda: self.diff_view.set_mode("side"))
         self._action(go, "Inline diff", ["Ctrl+2"], lambda: self.diff_view.set_mode("inline"))
@@ -512,6 +527,19 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(0)
         self.decision_panel.focus_decision()
 
+    def focus_discussion(self) -> None:
+        """Move the keyboard focus to the Discussion pane's comment editor."""
+        self.tabs.setCurrentIndex(0)
+        self.discussion_panel.focus_comment()
+
+    def discuss_section(self, section_id: str) -> None:
+        """Start a discussion thread on a section of the proposal shown (from the diff)."""
+        self.discussion_panel.start_on_section(section_id)
+
+    def discuss_justification(self, justification_id: str) -> None:
+        """Start a discussion thread on a justification linked to the proposal shown (from the evidence lists)."""
+        self.discussion_panel.start_on_justification(justification_id)
+
     def focus_evidence(self) -> None:
         """Move the keyboard focus to the evidence view."""
         self.tabs.setCurrentIndex(0)
@@ -524,6 +552,7 @@ class MainWindow(QMainWindow):
         """Act as ``name`` in the decision panel and the evidence view."""
         self.reviewer = name
         self.decision_panel.set_reviewer(name)
+        self.discussion_panel.set_reviewer(name)
         for view, method in ((self.evidence_view, "set_reviewer"), (self.editor_view, "set_editor")):
             setter = getattr(view, method, None)
             if setter is not None:
@@ -553,8 +582,9 @@ class MainWindow(QMainWindow):
             from reviewer.queue import WAITING_KINDS
 
             kinds = Counter(w.kind for w in waiting)
+            proposals = len({w.row.id for w in waiting})
             self.statusBar().showMessage(display_text(
-                f"{len(waiting)} proposal{'' if len(waiting) == 1 else 's'} waiting for {name}"
+                f"{proposals} proposal{'' if proposals == 1 else 's'} waiting for {name}"
                 + (": " + ", ".join(f"{kinds[k]} {label}" for k, label in WAITING_KINDS.items() if kinds[k])
                    if waiting else ".")))
 
@@ -698,6 +728,7 @@ class MainWindow(QMainWindow):
         evidence.split_shown.connect(self.decision_panel.on_split_shown)
         self.conversation_dialog = ConversationDialog(self.lane, self)
         evidence.conversation_requested.connect(self.conversation_dialog.open_conversation)
+        evidence.discussion_requested.connect(self.discuss_justification)
         self.set_evidence_view(evidence)
         if self.current_proposal:
             evidence.set_proposal(self.current_proposal)
@@ -782,6 +813,7 @@ class MainWindow(QMainWindow):
 
         self.lane.run(load, success=self.show_proposal)
         self.decision_panel.set_proposal(proposal_id)
+        self.discussion_panel.set_proposal(proposal_id)
         setter = getattr(self.evidence_view, "set_proposal", None)
         if setter is not None:
             setter(proposal_id)
@@ -1009,7 +1041,8 @@ class MainWindow(QMainWindow):
         """Save the layout, wait for background work, and close the read connection."""
         if self.remember_layout:
             window_settings.save_window(
-                self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter}
+                self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter,
+                       "centre": self.centre_splitter}
             )
         self.lane.shutdown(wait=True)
         for child in self.findChildren(WorkspaceLane):

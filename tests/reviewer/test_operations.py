@@ -165,7 +165,7 @@ WRITERS = {
     "add_member", "remove_role", "set_quorum", "set_info", "record_decision", "add_proposal", "link_statement",
     "link_justifications", "unlink_statement", "set_stance", "apply_ranking_rule", "commit_adopted", "import_file", "import_ca1",
     "import_polis", "import_rankings", "import_relevance", "import_stances", "import_proposals", "grade_lexical",
-    "run_items", "execute_judge_run", "append_event", "append_received", "sync",
+    "run_items", "execute_judge_run", "append_event", "append_received", "sync", "add_comment", "set_resolved",
 }
 
 

@@ -5,7 +5,7 @@ from contextlib import closing
 
 import pytest
 
-from reviewer import committing, governance
+from reviewer import committing, discussion, governance
 from reviewer.errors import KnownError
 from reviewer.evidence import link_statement, set_stance, unlink_statement
 from reviewer.polis import import_polis, statement_id
@@ -27,7 +27,7 @@ def table_rows(db_path, table):
 
 @pytest.fixture
 def worked(demo_workspace):
-    """The demo after a round of work: members (one with a git identity), quorum, Pol.is import, hand links, labels, decisions, a commit."""
+    """The demo after a round of work: members (one with a git identity), quorum, Pol.is import, hand links, labels, a discussion, decisions, a commit."""
     with Workspace.open(demo_workspace) as workspace:
         store = workspace.store
         governance.add_member(store, "Noor Haddad", ["reviewer"], actor="Wei Chen", email="noor@example.org")
@@ -44,6 +44,15 @@ def worked(demo_workspace):
         link = store.db.execute("SELECT justification_id FROM evidence_current WHERE proposal_id = ? AND via ="
                                 " 'conversation' LIMIT 1", [SUPPORTED]).fetchone()[0]
         set_stance(store, SUPPORTED, link, "refutes", "Amara Okafor")
+        # A discussion: threads on the proposal, a section and a justification; a reply; one resolved, reopened.
+        first = discussion.add_comment(store, SUPPORTED, "Ads too? @Jonas Lindqvist", actor="Amara Okafor")
+        discussion.add_comment(store, SUPPORTED, "Yes.", actor="Jonas Lindqvist", reply_to=first.id)
+        discussion.set_resolved(store, first.id, True, actor="Amara Okafor")
+        on_link = discussion.add_comment(store, SUPPORTED, "A fair point.", actor="Noor Haddad",
+                                         justification_id=link)
+        discussion.set_resolved(store, on_link.id, True, actor="Wei Chen")
+        discussion.set_resolved(store, on_link.id, False, actor="Noor Haddad")
+        discussion.add_comment(store, MULTI_SECTION, "Shorter?", actor="Wei Chen", section_id="assume_objective_pov")
         for reviewer in ("Amara Okafor", "Jonas Lindqvist"):
             governance.record_decision(workspace, SUPPORTED, "adopt", reviewer, "The crowd supports it.")
         governance.record_decision(workspace, MULTI_SECTION, "defer", "Priya Raman", "A study first.",

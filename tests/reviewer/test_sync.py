@@ -16,18 +16,7 @@ from reviewer.replay import verify_workspace
 from reviewer.sync import describe_event, tracking_ref
 from reviewer.workspace import Workspace
 from tests.datapaths import DEMO, ROOT_LEVEL, SPLIT_BY_COUNTRY, USER_LEVEL
-from tests.helpers import bare_remote, git, git_bytes
-
-
-@pytest.fixture
-def machines(demo_workspace, tmp_path):
-    """Machine A (the demo workspace) and machine B (a copy of it), sharing a bare remote ``origin``."""
-    remote = bare_remote(demo_workspace, tmp_path)
-    with Workspace.open(demo_workspace) as a:
-        operations.sync(a, actor="Amara Okafor")
-    b_root = tmp_path / "machine-b"
-    shutil.copytree(demo_workspace, b_root, symlinks=True)
-    return demo_workspace, b_root, remote
+from tests.helpers import git, git_bytes
 
 
 def _events(ws):
@@ -206,14 +195,14 @@ def test_events_of_a_kind_this_version_does_not_know_are_not_received(machines):
         log = a.store.log_ref
         tip = log.tip()
         event = {"id": "0d6f3b2a-1c4e-4f5a-8b7c-9d0e1f2a3b4c", "at": "2030-01-01T00:00:00.000000Z",
-                 "actor": "Amara Okafor", "action": "proposal.revise", "object_type": "proposal",
+                 "actor": "Amara Okafor", "action": "proposal.split", "object_type": "proposal",
                  "object_id": ROOT_LEVEL, "payload": {}}
-        newer = gitops.write_commit(a.spec_repo_path, {"events.json": json.dumps([event]).encode()}, "revise",
+        newer = gitops.write_commit(a.spec_repo_path, {"events.json": json.dumps([event]).encode()}, "split",
                                     author=("Amara Okafor", ""), parents=[tip])
         git(a.spec_repo_path, "push", "--quiet", str(remote), f"{newer}:{log.ref}")
     with Workspace.open(b_root) as b:
         before = _events(b)
-        with pytest.raises(KnownError, match=r"cannot receive yet \(proposal.revise\)"):
+        with pytest.raises(KnownError, match=r"cannot receive yet \(proposal.split\)"):
             operations.sync(b, actor="Jonas Lindqvist")
         assert _events(b) == before and verify_workspace(b).ok
 
@@ -468,3 +457,45 @@ def test_a_push_refused_because_the_remote_moved_is_fetched_merged_and_tried_aga
         with Workspace.open(root) as other:
             operations.sync(other, actor="Amara Okafor")
             assert _events(other) == b_events and verify_workspace(other).ok
+
+
+def _discussion(ws, proposal_id):
+    from reviewer.discussion import thread_json, threads_of
+
+    return [thread_json(t) for t in threads_of(ws.store, proposal_id)]
+
+
+def test_comments_mentions_and_resolved_threads_travel_between_machines(machines):
+    """A mention written on one machine reaches the mentioned member's queue on theirs; the answer comes back."""
+    from reviewer.queue import waiting_for
+
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        asked = operations.add_comment(a, ROOT_LEVEL, "@Jonas Lindqvist does this cover paid ads?",
+                                       actor="Amara Okafor").value
+        operations.add_comment(a, USER_LEVEL, "Shorter, please.", actor="Wei Chen", section_id="present_perspectives")
+        assert operations.sync(a, actor="Amara Okafor").value.pushed == 2  # a log commit per operation
+    with Workspace.open(b_root) as b:
+        result = operations.sync(b, actor="Jonas Lindqvist")
+        described = [describe_event(e) for e in result.value.received]
+        assert described[0] == ("Amara Okafor commented: \u201c@Jonas Lindqvist does this cover paid ads?\u201d"
+                                " (mentioning Jonas Lindqvist)")
+        assert result.changes.touches(Area.DISCUSSION) and result.changes.proposal_ids == {ROOT_LEVEL, USER_LEVEL}
+        (mention,) = [w for w in waiting_for(b.store, "Jonas Lindqvist") if w.kind == "mention"]
+        assert mention.thread_id == asked.id and mention.row.id == ROOT_LEVEL
+        operations.add_comment(b, ROOT_LEVEL, "It does, see the second paragraph.", actor="Jonas Lindqvist",
+                               reply_to=asked.id)
+        operations.resolve_thread(b, asked.id, actor="Jonas Lindqvist")
+        operations.sync(b, actor="Jonas Lindqvist")
+        assert not [w for w in waiting_for(b.store, "Jonas Lindqvist") if w.thread_id]
+        b_threads, b_events = _discussion(b, ROOT_LEVEL), _events(b)
+        assert verify_workspace(b).ok
+    with Workspace.open(a_root) as a:
+        received = operations.sync(a, actor="Amara Okafor").value.received
+        assert [e["action"] for e in received] == ["comment.add", "comment.resolve"]
+        assert describe_event(received[1]) == "Jonas Lindqvist resolved a discussion thread"
+        assert _discussion(a, ROOT_LEVEL) == b_threads and _events(a) == b_events
+        (thread,) = b_threads
+        assert thread["resolved_by"] == "Jonas Lindqvist" and [c["author"] for c in thread["comments"]] == [
+            "Amara Okafor", "Jonas Lindqvist"]
+        assert verify_workspace(a).ok

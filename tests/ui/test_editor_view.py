@@ -256,3 +256,84 @@ def test_the_banner_names_every_part_of_the_result():
     assert commit_banner(CommitReport("main", "h", "h", (conflict,), None))[1] == "error"
     assert commit_banner(CommitReport("main", "h", "h", (done,), None)) == ("Committed 1 proposal to main.", "ok")
     assert commit_banner(CommitReport("main", "h", "h", (), None))[0] == "Nothing adopted was waiting to be committed."
+
+
+def test_a_conflict_is_resolved_in_the_three_way_view_and_committed(qtbot, make_view, adopted):
+    """Issue 13: each conflicting hunk as base / current spec / proposed, resolved in place, saved as a revision."""
+    from reviewer import operations
+    from ui.views.rebase_dialog import RebaseDialog
+
+    path, proposal_id = adopted
+    repo = path / "spec"
+    spec = (repo / "model_spec.md").read_text(encoding="utf-8")
+    line = "When an objective stance is appropriate, particularly on sensitive or controversial topics"
+    commit_file(repo, "model_spec.md", spec.replace(line, "Where objectivity is expected, above all on contested topics"),
+                "Edit the objective point of view outside the app")
+    view = make_view(path)
+    with qtbot.waitSignal(view.refreshed, timeout=20000):
+        view.show()  # on screen, following the operations' changes as in the window
+    view.lane.changed.connect(view.on_changes)
+    view.table.selectRow(0)
+    assert view.rebase_button.isEnabled()
+    view.set_editor("")
+    view.on_rebase()
+    assert "Enter your name" in view.message.text() and view.rebase_dialog is None
+    view.set_editor("Sofía Herrera")
+    with qtbot.waitSignal(view.refreshed, timeout=20000, raising=False):
+        view.on_rebase()
+    qtbot.waitUntil(lambda: view.rebase_dialog is not None and view.rebase_dialog.isVisible(), timeout=20000)
+    dialog: RebaseDialog = view.rebase_dialog
+    assert "1 conflicting hunk to resolve" in dialog.intro.text()
+    ((section, editor),) = dialog.conflicts
+    assert section == SECTION
+    assert line in editor.hunk.base and "Where objectivity is expected" in editor.hunk.current
+    assert line not in editor.hunk.proposed or editor.hunk.proposed != editor.hunk.base
+    # Type the resolution in place: the current spec's wording, kept.
+    editor.resolution.setPlainText(editor.hunk.current.replace("Where objectivity", "Wherever objectivity"))
+    dialog.note.setText("Kept the newer wording of the first sentence.")
+    with qtbot.waitSignal(dialog.rebased, timeout=20000) as saved:
+        dialog.save_button.click()
+    revision = saved.args[0]
+    assert (revision.revision, revision.kind, revision.created_by) == (2, "resolve", "Sofía Herrera")
+    assert "Wherever objectivity is expected" in revision.sections[0].new_text
+    qtbot.waitUntil(lambda: "Saved revision 2" in view.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: view.model.items == [], timeout=20000)  # new text: the vote waits for confirmation
+    status = status_of(path, proposal_id)
+    assert (status.status, status.stale) == ("open", {"Priya Raman": ("adopt", 1)})
+    with Workspace.open(path) as workspace:
+        operations.confirm_vote(workspace, proposal_id, actor="Priya Raman")
+    with qtbot.waitSignal(view.refreshed, timeout=20000):
+        view.refresh()
+    (item,) = view.model.items
+    assert item.result == "clean"
+    report = commit(qtbot, view)
+    assert [i.result for i in report.items] == ["committed"]
+    assert "Wherever objectivity is expected" in (repo / "model_spec.md").read_text(encoding="utf-8")
+
+
+def test_a_failed_rebase_keeps_the_dialog_and_every_resolution(qtbot, make_view, adopted):
+    from reviewer import operations
+
+    path, proposal_id = adopted
+    repo = path / "spec"
+    spec = (repo / "model_spec.md").read_text(encoding="utf-8")
+    line = "When an objective stance is appropriate, particularly on sensitive or controversial topics"
+    commit_file(repo, "model_spec.md", spec.replace(line, "Where objectivity is expected"), "moved")
+    view = make_view(path)
+    view.table.selectRow(0)
+    view.set_editor("Sofía Herrera")
+    view.on_rebase()
+    qtbot.waitUntil(lambda: view.rebase_dialog is not None and view.rebase_dialog.isVisible(), timeout=20000)
+    dialog = view.rebase_dialog
+    ((_section, editor),) = dialog.conflicts
+    editor.resolution.setPlainText("<<<<<<< mine\n")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: "Not saved:" in dialog.message.text(), timeout=20000)
+    assert "conflict markers" in dialog.message.text() and dialog.isVisible()
+    assert editor.resolution.toPlainText() == "<<<<<<< mine\n" and dialog.save_button.isEnabled()
+    # Someone else revised meanwhile: the dialog's revision is refused, nothing is overwritten.
+    with Workspace.open(path) as workspace:
+        operations.revise_proposal(workspace, proposal_id, actor="Priya Raman", title="Retitled meanwhile")
+    editor.resolution.setPlainText(editor.hunk.current)
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: "at revision 2 now, not 1" in dialog.message.text(), timeout=20000)

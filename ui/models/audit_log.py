@@ -19,7 +19,7 @@ from reviewer.audit_queries import (
     log_page,
 )
 from reviewer.errors import BugError, ReviewerError
-from reviewer.governance import ROLE_CHANGE_UNKNOWN, decided_before_role_change
+from reviewer.governance import decision_marks
 from ui.labels import plain_tooltip, shown
 from ui.workers import PageReader, ReadConnection
 
@@ -90,7 +90,9 @@ class AuditLogModel(QAbstractTableModel):
         self._read = read
         self.seqs: list[int] = []
         self._rows: dict[int, tuple[Any, ...]] = {}
-        self.role_unknown: set[int] = set()  # seqs of decisions made before their reviewer's role change was known
+        # What the log says before a decision's details (made before its reviewer's role change was
+        # known, or on an earlier text of its proposal), by seq.
+        self.marks: dict[int, str] = {}
         self._exhausted = reader is None
         self._pending = False
         self._serial = 0
@@ -112,7 +114,7 @@ class AuditLogModel(QAbstractTableModel):
         self._serial += 1
         self.seqs = []
         self._rows = {}
-        self.role_unknown = set()
+        self.marks = {}
         self.error = None
         self.counts = None
         self._pending = False
@@ -135,24 +137,24 @@ class AuditLogModel(QAbstractTableModel):
         after = self.seqs[-1] if self.seqs else None
         self._pending = True
 
-        def read(conn: sqlite3.Connection) -> tuple[list[LogRow], LogCounts | None, set[int] | None] | None:
+        def read(conn: sqlite3.Connection) -> tuple[list[LogRow], LogCounts | None, dict[int, str] | None] | None:
             if serial != self._serial:
                 return None  # another filter was chosen while this waited its turn
             rows = log_page(conn, log_filter, after)
             if not first:
                 return rows, None, None
-            return rows, log_counts(conn, log_filter), set(decided_before_role_change(conn).values())
+            return rows, log_counts(conn, log_filter), decision_marks(conn)
 
         self._reader.read(read, success=lambda result: self._arrived(serial, result),
                           failure=lambda error: self._read_failed(serial, error), context=self)
 
-    def _arrived(self, serial: int, result: tuple[list[LogRow], LogCounts | None, set[int] | None] | None) -> None:
+    def _arrived(self, serial: int, result: tuple[list[LogRow], LogCounts | None, dict[int, str] | None] | None) -> None:
         if serial != self._serial or result is None:
             return
         self._pending = False
-        rows, counts, flagged = result
-        if flagged is not None:
-            self.role_unknown = flagged
+        rows, counts, marks = result
+        if marks is not None:
+            self.marks = marks
         self._append(rows)
         if counts is not None:
             self.counts = counts
@@ -177,8 +179,8 @@ class AuditLogModel(QAbstractTableModel):
         for row in rows:
             self.seqs.append(row.seq)
             details = short_payload(row.payload)
-            if row.seq in self.role_unknown:
-                details = f"{ROLE_CHANGE_UNKNOWN} · {details}"
+            if row.seq in self.marks:
+                details = f"{self.marks[row.seq]} · {details}"
             self._rows[row.seq] = (row.seq, short_time(row.at), row.actor, row.action,
                                    _object(row.object_type, row.object_id), details)
         self.endInsertRows()
@@ -201,7 +203,7 @@ class AuditLogModel(QAbstractTableModel):
         self._pending = False
         reader, log_filter = self._reader, self.log_filter
         if self.counts is None and self.error is None:
-            self.role_unknown = set(reader.call(lambda conn: decided_before_role_change(conn)).values())
+            self.marks = reader.call(decision_marks)
             self.counts = reader.call(lambda conn: log_counts(conn, log_filter))
             self.loaded.emit(self.counts)
         while not self._exhausted:

@@ -6,15 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QEvent,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -33,8 +29,10 @@ from reviewer.errors import KnownError
 from reviewer.outcomes import REASONS
 from reviewer.render import escape
 from reviewer.vocab import Role, Status
+from ui.keys import CtrlEnter
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
+from ui.models.texts import TextTableModel
 from ui.workers import WorkspaceLane
 
 if TYPE_CHECKING:
@@ -57,11 +55,10 @@ REASON_LABELS = {
 HISTORY_COLUMNS = ("When (UTC)", "Reviewer", "Outcome", "Reason", "Rationale")
 
 
-class DecisionHistoryModel(QAbstractTableModel):
+class DecisionHistoryModel(TextTableModel):
     """Every decision recorded on one proposal, newest first.
 
-    The cells' texts are made once per change (``set_decisions``, ``set_evidence_now``): a view asks
-    for every cell again and again as it lays out and paints, each time through Python.
+    The cells' texts are made once per change (``set_decisions``, ``set_evidence_now``).
 
     Attributes:
         decisions: the decisions shown.
@@ -69,13 +66,14 @@ class DecisionHistoryModel(QAbstractTableModel):
         proposal_id: the proposal whose decisions these are (None when none is shown).
     """
 
+    COLUMNS = HISTORY_COLUMNS
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.decisions: list[Decision] = []
         self.evidence_now: dict[str, Any] | None = None
         self.proposal_id: str | None = None
         self._changed: list[bool] = []
-        self._texts: list[tuple[str, ...]] = []
 
     def set_decisions(self, decisions: list[Decision], evidence_now: dict[str, Any] | None = None,
                       proposal_id: str | None = None) -> None:
@@ -116,41 +114,17 @@ class DecisionHistoryModel(QAbstractTableModel):
         """How many decisions shown were made on evidence that has changed since."""
         return sum(self._changed)
 
-    def text(self, row: int, column: int) -> str:
-        """The text shown in a cell."""
-        return self._texts[row][column]
+    def tooltip(self, row: int) -> str:
+        """A decision's reviewer, time, rationale and evidence (then and, when it changed, now)."""
+        from reviewer.decision_evidence import counts_line
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        """Qt override."""
-        return 0 if parent.isValid() else len(self.decisions)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        """Qt override."""
-        return 0 if parent.isValid() else len(HISTORY_COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Qt override."""
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HISTORY_COLUMNS):
-            return HISTORY_COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Qt override."""
-        if not index.isValid() or not 0 <= index.row() < len(self._texts):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._texts[index.row()][index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            from reviewer.decision_evidence import counts_line
-
-            d = self.decisions[index.row()]
-            evidence = ""
-            if d.evidence:
-                evidence = f"\n\nEvidence when decided: {counts_line(d.evidence)}"
-                if self._changed[index.row()] and self.evidence_now is not None:
-                    evidence += f"\n* Changed since. Now: {counts_line(self.evidence_now)}"
-            return plain_tooltip(f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}")
-        return None
+        d = self.decisions[row]
+        evidence = ""
+        if d.evidence:
+            evidence = f"\n\nEvidence when decided: {counts_line(d.evidence)}"
+            if self._changed[row] and self.evidence_now is not None:
+                evidence += f"\n* Changed since. Now: {counts_line(self.evidence_now)}"
+        return plain_tooltip(f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}\n\ndecision {d.id}")
 
 
 class DecisionPanel(QWidget):
@@ -221,7 +195,7 @@ class DecisionPanel(QWidget):
         save_row.addWidget(self.save_button)
         # Ctrl+Enter in the rationale records the decision (checked on the editor itself, so it
         # works wherever the focus came from).
-        self.rationale.installEventFilter(self)
+        CtrlEnter(self.rationale, self.on_save)
 
         self.history_model = DecisionHistoryModel(self)
         self.history = QTableView()
@@ -245,19 +219,6 @@ class DecisionPanel(QWidget):
         layout.addWidget(self.history_title)
         layout.addWidget(self.history, 1)
         self._set_enabled(False)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        """Record the decision on Ctrl+Enter in the rationale."""
-        if (
-            obj is self.rationale
-            and event.type() == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
-        ):
-            self.on_save()
-            return True
-        return super().eventFilter(obj, event)
 
     # ---- inputs ----------------------------------------------------------------------------
 

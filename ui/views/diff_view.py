@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
+    QMenu,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 from reviewer.diffing import DiffLine, Hunk, side_by_side
 from reviewer.render import escape, render_markdown
 from reviewer.spec import AUTHORITY_RANK
+from reviewer.textsafe import display_text
 from ui.style import authority_badge_html
 from ui.text_browser import SafeTextBrowser
 
@@ -120,11 +123,25 @@ def side_by_side_html(hunks: Sequence[Hunk], labels: tuple[str, str] = ("Current
     )
 
 
-def section_header_html(section: SectionChangeView) -> str:
-    """Return the heading block of one changed section: id, title, authority, and what changed."""
+DISCUSS_SCHEME = "discuss"
+"""Links ``discuss:SECTION_ID`` in a section's heading start a discussion thread on it."""
+
+
+def discuss_link(section_id: str) -> str:
+    """The link in a section's heading that starts a discussion thread on it."""
+    return (f" &nbsp;<a href='{DISCUSS_SCHEME}:{escape(section_id)}' style='font-size:small;font-weight:normal'>"
+            "Discuss this section</a>")
+
+
+def section_header_html(section: SectionChangeView, *, discuss: bool = False) -> str:
+    """Return the heading block of one changed section: id, title, authority, and what changed.
+
+    ``discuss``: with a link that starts a discussion thread on the section.
+    """
     parts = [
         f"<h3 style='margin-bottom:2px'>{authority_badge_html(section.new_authority)} &nbsp;"
-        f"{escape(section.new_title or '')} &nbsp;<code style='color:#555'>#{escape(section.section_id)}</code></h3>"
+        f"{escape(section.new_title or '')} &nbsp;<code style='color:#555'>#{escape(section.section_id)}</code>"
+        f"{discuss_link(section.section_id) if discuss else ''}</h3>"
     ]
     notes = []
     if section.old_title is not None and section.old_title != section.new_title:
@@ -160,12 +177,16 @@ def section_header_html(section: SectionChangeView) -> str:
     return "".join(parts)
 
 
-def proposal_diff_html(view: ProposalView, mode: str) -> str:
-    """Return the whole diff page of a proposal in ``mode`` (side, inline or preview)."""
-    return sections_diff_html(view.sections, mode, committed=view.committed)
+def proposal_diff_html(view: ProposalView, mode: str, *, discuss: bool = False) -> str:
+    """Return the whole diff page of a proposal in ``mode`` (side, inline or preview).
+
+    ``discuss``: each section's heading has a link that starts a discussion thread on it.
+    """
+    return sections_diff_html(view.sections, mode, committed=view.committed, discuss=discuss)
 
 
-def sections_diff_html(sections: Sequence[SectionChangeView], mode: str, *, committed: str | None = None) -> str:
+def sections_diff_html(sections: Sequence[SectionChangeView], mode: str, *, committed: str | None = None,
+                       discuss: bool = False) -> str:
     """Return the diff page of changed sections in ``mode``: a proposal's, or a draft's in the proposal editor."""
     parts = [_CSS]
     if committed:
@@ -174,7 +195,7 @@ def sections_diff_html(sections: Sequence[SectionChangeView], mode: str, *, comm
             "</code>. Shown as adopted: what its commit changed, not the spec as it is now.</p>")
     labels = ("Before its commit", "As committed") if committed else ("Current text", "Proposed text")
     for section in sections:
-        parts.append(section_header_html(section))
+        parts.append(section_header_html(section, discuss=discuss))
         if mode == "preview":
             parts.append(render_markdown(section.new_text))
         elif mode == "inline":
@@ -192,11 +213,18 @@ def sections_diff_html(sections: Sequence[SectionChangeView], mode: str, *, comm
 class DiffView(QWidget):
     """Shows a proposal's sections as a diff against the current spec.
 
+    Each section's heading has a "Discuss this section" link, and the bar a "Discuss a section"
+    menu (reachable by keyboard), that ask for a discussion thread on that section.
+
     Signals:
         mode_changed(str): the reviewer switched between side, inline and preview.
+        discuss_requested(str): the reviewer asked to discuss a section (its id).
+        link_clicked(QUrl): any other link in the diff was clicked.
     """
 
     mode_changed = Signal(str)
+    discuss_requested = Signal(str)
+    link_clicked = Signal(QUrl)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -221,7 +249,18 @@ class DiffView(QWidget):
             self.buttons.addButton(button)
             bar.addWidget(button)
         bar.addStretch(1)
+        self.discuss_button = QToolButton()
+        self.discuss_button.setText("Discuss a section")
+        self.discuss_button.setAccessibleName("Discuss a section of this proposal")
+        self.discuss_button.setToolTip("Start a discussion thread on one of the proposal's sections")
+        self.discuss_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.discuss_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.discuss_menu = QMenu(self.discuss_button)
+        self.discuss_button.setMenu(self.discuss_menu)
+        self.discuss_button.setEnabled(False)
+        bar.addWidget(self.discuss_button)
         self.browser = SafeTextBrowser()
+        self.browser.anchorClicked.connect(self.on_anchor)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -231,13 +270,29 @@ class DiffView(QWidget):
         """Show ``view`` (None clears)."""
         self.view = view
         self.sections = view.sections if view is not None else None
+        self._fill_discuss_menu()
         self._render()
 
     def set_sections(self, sections: Sequence[SectionChangeView]) -> None:
-        """Show changed sections that belong to no stored proposal (a draft being written)."""
+        """Show changed sections that belong to no stored proposal (a draft being written: nothing to discuss)."""
         self.view = None
         self.sections = tuple(sections)
+        self._fill_discuss_menu()
         self._render()
+
+    def _fill_discuss_menu(self) -> None:
+        self.discuss_menu.clear()
+        for section in self.view.sections if self.view is not None else ():
+            action = self.discuss_menu.addAction(display_text(f"#{section.section_id}"))
+            action.triggered.connect(lambda _=False, s=section.section_id: self.discuss_requested.emit(s))
+        self.discuss_button.setEnabled(bool(self.discuss_menu.actions()))
+
+    def on_anchor(self, url: QUrl) -> None:
+        """A link in the diff: ``discuss:ID`` asks for a thread on that section; any other is passed on."""
+        if url.scheme() == DISCUSS_SCHEME:
+            self.discuss_requested.emit(url.path())
+        else:
+            self.link_clicked.emit(url)
 
     def set_mode(self, mode: str) -> None:
         """Switch to ``side``, ``inline`` or ``preview``, keeping the scroll position's proportion."""
@@ -257,7 +312,8 @@ class DiffView(QWidget):
         if self.sections is None:
             html = f"<p style='color:#6b6b6b'>{escape(self.placeholder)}</p>"
         else:
-            html = sections_diff_html(self.sections, self.mode, committed=self.view.committed if self.view else None)
+            html = sections_diff_html(self.sections, self.mode, committed=self.view.committed if self.view else None,
+                                      discuss=self.view is not None)
         # The vertical scroll bar stays put while the page is replaced: left "as needed", setHtml
         # hides it for the emptied document and shows it again for the new one, and each change of
         # width lays the whole page out again (a 50-line side-by-side diff: 30 ms instead of 15).

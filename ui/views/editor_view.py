@@ -35,6 +35,7 @@ from reviewer.governance import list_members
 from reviewer.ops import Area, Changes, OpResult
 from reviewer.progress import Cancelled
 from reviewer.render import escape
+from reviewer.revisions import RebasePlan, Revision
 from reviewer.textsafe import display_text
 from reviewer.vocab import Status
 from reviewer.workspace import Workspace
@@ -45,6 +46,7 @@ from ui.models.queue import STATUS_LABELS
 from ui.text_browser import SafeTextBrowser
 from ui.views.diff_view import inline_diff_html, side_by_side_html
 from ui.views.progress_panel import ProgressPanel
+from ui.views.rebase_dialog import RebaseDialog
 from ui.workers import TaskProgress, WorkspaceLane, describe_error
 
 RESULT_LABELS = {
@@ -385,6 +387,12 @@ class EditorView(QWidget):
         self.commit_button.setDefault(True)
         self.commit_button.clicked.connect(self.on_commit)
         self.commit_button.setEnabled(False)
+        self.rebase_button = QPushButton("Re&base…")
+        self.rebase_button.setToolTip("Carry the chosen conflicting proposal onto the current spec: resolve each "
+                                      "conflict as base / current spec / proposed, saved as a new revision")
+        self.rebase_button.clicked.connect(self.on_rebase)
+        self.rebase_button.setEnabled(False)
+        self.rebase_dialog: RebaseDialog | None = None
         form = QHBoxLayout()
         form.addWidget(editor_label)
         form.addWidget(self.editor_box)
@@ -393,6 +401,7 @@ class EditorView(QWidget):
         form.addWidget(self.tag_edit)
         form.addStretch(1)
         form.addWidget(self.refresh_button)
+        form.addWidget(self.rebase_button)
         form.addWidget(self.commit_button)
 
         # The repository's state (read on every refresh) and the outcome of the last commit run.
@@ -570,6 +579,7 @@ class EditorView(QWidget):
         """Show the chosen proposal's diff."""
         if current.isValid():
             self._render_preview()
+        self._update_buttons()
 
     def set_scope(self, scope: str) -> None:
         """Show the chosen proposal (``selected``) or the whole file after every commit (``all``)."""
@@ -726,3 +736,44 @@ class EditorView(QWidget):
         # A run where everything conflicts still records the proposals as needing a rebase.
         can = not self._busy and state is not None and not state.preview.blocker and bool(state.preview.plan.items)
         self.commit_button.setEnabled(can)
+        self.rebase_button.setEnabled(not self._busy and self._chosen_conflict() is not None)
+
+    def _chosen_conflict(self) -> PlannedCommit | None:
+        """The chosen proposal when it conflicts with the current spec (what Rebase works on)."""
+        chosen, state = self.current_id(), self.state
+        if chosen is None or state is None:
+            return None
+        return next((i for i in state.preview.plan.items if i.proposal_id == chosen and i.result == "conflict"), None)
+
+    # ---- rebasing ----------------------------------------------------------------------------------
+
+    def on_rebase(self) -> None:
+        """Read the chosen proposal's three-way merge onto the current spec, then open the rebase dialog."""
+        item = self._chosen_conflict()
+        if item is None or self._busy:
+            return
+        editor = self.editor()
+        if not editor:
+            self._show_message("Enter your name as Editor: the new revision is recorded as yours.", "error")
+            self.editor_box.setFocus()
+            return
+        from reviewer.revisions import rebase_plan
+
+        proposal_id = item.proposal_id
+        self.lane.run(lambda ws: rebase_plan(ws, proposal_id), success=lambda plan: self._open_rebase(plan, editor),
+                      failure=lambda error: self._show_message(f"Cannot rebase: {describe_error(error)[0]}", "error"))
+
+    def _open_rebase(self, plan: RebasePlan, editor: str) -> None:
+        dialog = RebaseDialog(self.lane, plan, editor, self)
+        dialog.rebased.connect(self.on_rebased)
+        self.rebase_dialog = dialog
+        dialog.open()
+
+    def on_rebased(self, revision: Revision) -> None:
+        """Say what the rebase made (the Changes broadcast brings the new state)."""
+        if revision.keeps_votes:
+            text = f"Rebased as revision {revision.revision}: the same change on the current spec; the votes carry over."
+        else:
+            text = (f"Saved revision {revision.revision} with the conflicts resolved. It is new text: the reviewers "
+                    "confirm their votes on it before it can be committed.")
+        self._show_message(text, "ok")

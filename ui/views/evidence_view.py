@@ -92,7 +92,7 @@ from ui.workers import PageReader, WorkspaceLane
 STANCE_TITLES = {"supports": "Supports", "refutes": "Refutes", "no_comment": "No comment", UNLABELLED: "Unlabelled"}
 STANCE_KEYS = {"supports": "S", "refutes": "R", "no_comment": "N"}
 TEXT_LINES = 3
-KEYS_HINT = "Keys: S supports · R refutes · N no comment · Enter opens the conversation"
+KEYS_HINT = "Keys: S supports · R refutes · N no comment · D discusses it · Enter opens the conversation"
 # Enough for every list's visible items several screens back; each cached item is a few Python objects
 # that the garbage collector walks until they are old, so a bigger cache makes collections longer.
 _LAYOUT_CACHE = 500
@@ -366,6 +366,7 @@ class EvidenceView(QWidget):
         stance_changed(str, str, str): a stance was saved and the view updated (proposal id,
             justification id, stance).
         conversation_requested(str, str): open a conversation (conversation id, justification id).
+        discussion_requested(str): start a discussion thread on a justification (its id).
         detail_shown(str): the selected justification is shown whole with its labels (its id).
         failed(object): an operation failed or was refused (the error).
 
@@ -381,6 +382,7 @@ class EvidenceView(QWidget):
     split_shown = Signal(str)
     stance_changed = Signal(str, str, str)
     conversation_requested = Signal(str, str)
+    discussion_requested = Signal(str)
     detail_shown = Signal(str)
     failed = Signal(object)
 
@@ -501,9 +503,13 @@ class EvidenceView(QWidget):
         self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
         self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.copy_action.triggered.connect(self.copy_selected)
+        self.discuss_action = QAction("Discuss this justification", self)
+        self.discuss_action.setShortcut(QKeySequence("D"))
+        self.discuss_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.discuss_action.triggered.connect(self.discuss_selected)
         for item in self.lists.values():
             view = item.view
-            for action in (*self.stance_actions.values(), self.open_action, self.copy_action):
+            for action in (*self.stance_actions.values(), self.open_action, self.copy_action, self.discuss_action):
                 view.addAction(action)
             view.doubleClicked.connect(self.on_activated)
             view.customContextMenuRequested.connect(lambda pos, v=view: self.on_context_menu(v, pos))
@@ -799,6 +805,7 @@ class EvidenceView(QWidget):
         menu.addSeparator()
         menu.addAction(self.open_action)
         menu.addAction(self.copy_action)
+        menu.addAction(self.discuss_action)
         menu.exec(view.viewport().mapToGlobal(pos))
 
     def on_activated(self, index: QModelIndex) -> None:
@@ -820,6 +827,14 @@ class EvidenceView(QWidget):
             self.say("This is a Pol.is statement: it has no conversation to open.")
             return
         self.conversation_requested.emit(row.conversation_id, row.justification_id)
+
+    def discuss_selected(self) -> None:
+        """Ask for a discussion thread on the selected justification (D)."""
+        row = self.selected_row()
+        if row is None:
+            self.say("Select a justification first.")
+            return
+        self.discussion_requested.emit(row.justification_id)
 
     def copy_selected(self) -> None:
         """Copy the selected justification's text."""
