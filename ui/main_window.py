@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
         self._action(go, "Side by side diff", ["Ctrl+1"], lambda: self.diff_view.set_mode("side"))
         self._action(go, "Inline diff", ["Ctrl+2"], lambda: self.diff_view.set_mode("inline"))
         self._action(go, "Preview of the new text", ["Ctrl+3"], lambda: self.diff_view.set_mode("preview"))
-        proposal_menu = bar.addMenu("&Proposal")
+        proposal_menu = bar.addMenu("Proposa&l")  # Alt+P is the discussion's Post
         self.new_proposal_action = self._action(proposal_menu, "&New proposal…", QKeySequence.StandardKey.New,
                                                 self.on_new_proposal)
         self.new_proposal_action.setToolTip(

@@ -219,6 +219,7 @@ class ProposalEditor(QDialog):
         self.diff_view.placeholder = "Reading the spec…"
         self.diff_view.set_mode("inline")
         self.diff_view.browser.setAccessibleName("Live diff against the current spec")
+        self.diff_view.discuss_button.hide()  # a draft is not in the record yet: nothing to discuss
         self.text_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.text_splitter.addWidget(left)
         self.text_splitter.addWidget(self.diff_view)
