@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from reviewer.errors import KnownError
 if TYPE_CHECKING:
     from cli.main import CommandGroups
     from reviewer.evidence import EvidenceSummary
+    from reviewer.search import SearchResult
 
 FORMAT_HELP = {
     "rankings": "ranker runs: one line per conversation, lines sharing run_id form one run",
@@ -131,9 +133,41 @@ def cmd_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _marked(snippet: str, highlights: Sequence[tuple[int, int]]) -> str:
+    out, at = [], 0
+    for start, end in highlights:
+        out += [snippet[at:start], "«", snippet[start:end], "»"]
+        at = end
+    return "".join(out) + snippet[at:]
+
+
+def _human_search(result: SearchResult) -> str:
+    lines = [result.describe()]
+    for n, hit in enumerate(result.hits, start=1):
+        where = " / ".join(x for x in (hit.prompt_id, hit.annotator_id) if x) or "statement"
+        lines.append(f"{n:>4}. {hit.kind} {hit.id}  [{where}, {hit.field}]")
+        lines.append(f"      {_marked(hit.snippet, hit.highlights)}")
+    if result.index.action != "fresh":
+        lines.append(f"(search index {result.index.action}: {result.index.entries:,} entries"
+                     f" in {result.index.seconds:.1f} s)")
+    return "\n".join(lines)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Full-text search over the workspace's prompts, responses and justifications."""
+    from reviewer.search import search_workspace
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        result = search_workspace(workspace, args.query, limit=args.limit, kinds=args.kind)
+    emit(result.to_json(), args.json, lambda _data: _human_search(result))
+    return 0
+
+
 def cmd_proposal_add(args: argparse.Namespace) -> int:
     """Add a proposal from files holding the new section texts."""
     from reviewer import operations
+    from reviewer.evidence import evidence_summary
     from reviewer.formats import ConversationIndex, proposal_json
     from reviewer.rankings import normalise
     from reviewer.store import APP_ACTOR
@@ -169,10 +203,12 @@ def cmd_proposal_add(args: argparse.Namespace) -> int:
         proposal = value_of(operations.add_proposal(
             workspace, actor=args.by or APP_ACTOR, changes=changes, title=args.title, intent=args.intent,
             kind=args.kind, origin=args.origin, base_revision=args.base,
-            linked_conversations=linked, expected_ranking=expected,
+            linked_conversations=linked, expected_ranking=expected, justifications=args.justification or (),
         ))
         data = proposal_json(workspace.store, proposal.id, index)
-    emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}]")
+        data["links"] = evidence_summary(workspace.store, proposal.id).links
+    emit(data, args.json, f"Added proposal {proposal.id}: {proposal.title} [{', '.join(proposal.section_ids)}];"
+                          f" {data['links']} justifications linked")
     return 0
 
 
@@ -230,6 +266,15 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_link)
 
+    p = groups.top.add_parser("search", help="full-text search over prompts, responses and justifications")
+    p.add_argument("workspace")
+    p.add_argument("query", help='words (all must occur; the last one may be the start of a word) and "phrases"')
+    p.add_argument("--limit", type=int, default=50, help="at most this many hits (default 50)")
+    p.add_argument("--kind", action="append", choices=["conversation", "justification"],
+                   help="only this kind of hit (repeat for both; default both)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
     p = groups.proposal.add_parser("add", help="add a proposal from files holding whole new sections")
     p.add_argument("workspace")
     p.add_argument("--section", action="append", metavar="ID", help="a section to change (repeat for several)")
@@ -243,6 +288,8 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--link", action="extend", nargs="+", metavar="PROMPT_ID", help="linked conversations")
     p.add_argument("--expect", action="append", metavar="PROMPT_ID=RANKING",
                    help="the expected ranking under the new text for a linked conversation")
+    p.add_argument("--justification", action="extend", nargs="+", metavar="JUSTIFICATION_ID",
+                   help="justifications to link by hand (ids as `search` prints them), in the same operation")
     p.add_argument("--by", metavar="NAME", help="who wrote it (default: spec-review)")
     p.add_argument("--base", default="HEAD", metavar="REV", help="the spec revision it is written against")
     p.add_argument("--json", action="store_true")

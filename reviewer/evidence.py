@@ -6,7 +6,7 @@ import functools
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,14 +222,45 @@ def link_statement(
         raise KnownError("Say who links the statement (a person's name).")
     with sql_errors("linking the statement"), store.db.atomic():
         _require_proposal(store, proposal_id)
-        _require_justification(store, justification_id)
-        row = add_hand_link(store, proposal_id, justification_id, person, note)
-        if row is None:
+        if not _link_by_hand(store, proposal_id, justification_id, person, note):
             raise KnownError(f"Justification {justification_id} is already linked to proposal {proposal_id}.")
-        audit.append_event(
-            store.db, actor=person, action="evidence.link", object_type="proposal", object_id=proposal_id,
-            payload=_hand_link_payload(row),
-        )
+
+
+def _link_by_hand(store: Store, proposal_id: str, justification_id: str, person: str, note: str | None) -> bool:
+    """Link one justification with its event, in the caller's transaction; False when it was linked already."""
+    _require_justification(store, justification_id)
+    row = add_hand_link(store, proposal_id, justification_id, person, note)
+    if row is None:
+        return False
+    audit.append_event(
+        store.db, actor=person, action="evidence.link", object_type="proposal", object_id=proposal_id,
+        payload=_hand_link_payload(row),
+    )
+    return True
+
+
+def link_justifications(
+    store: Store, proposal_id: str, justification_ids: Sequence[str], person: str, *, note: str | None = None
+) -> int:
+    """Link justifications to a proposal by hand, one event each; those already linked are skipped.
+
+    A justification whose conversation the proposal links is linked already (through it).
+
+    Returns:
+        How many were linked.
+
+    Raises:
+        KnownError: unknown proposal or justification, or no person named.
+    """
+    person = (person or "").strip()
+    if not person:
+        raise KnownError("Say who links the justifications (a person's name).")
+    linked = 0
+    with sql_errors("linking justifications"), store.db.atomic():
+        _require_proposal(store, proposal_id)
+        for justification_id in dict.fromkeys(justification_ids):
+            linked += _link_by_hand(store, proposal_id, justification_id, person, note)
+    return linked
 
 
 def unlink_statement(

@@ -100,7 +100,11 @@ def set_setting(workspace: Workspace, key: str, value: str, *, actor: str) -> Op
 
 
 def add_proposal(workspace: Workspace, *, actor: str, **fields: Any) -> OpResult[Proposal]:
-    """Add a proposal (``reviewer.proposals.add_proposal`` names its fields); its author is the actor."""
+    """Add a proposal (``reviewer.proposals.add_proposal`` names its fields); its author is the actor.
+
+    With ``justifications``, they are linked by hand in the same operation: one transaction, and
+    one commit on the log ref holding the proposal's event and each link's.
+    """
     from reviewer import proposals
 
     fields.setdefault("created_by", actor)

@@ -85,7 +85,7 @@ OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (
     _op("member.set_identity", "record a member's git identity (email, signing key)", [_A.MEMBERS]),
     _op("quorum.set", "change the quorum of authority levels", [_A.QUORUM, _A.PROPOSALS]),
     _op("workspace.set", "change a workspace setting", [_A.WORKSPACE]),
-    _op("proposal.add", "add a proposal", [_A.PROPOSALS]),
+    _op("proposal.add", "add a proposal (and link justifications to it by hand)", [_A.PROPOSALS, _A.LINKS, _A.LABELS]),
     _op("proposal.revise", "revise a proposal's text", [_A.PROPOSALS, _A.DECISIONS]),
     _op("proposal.rebase", "carry a proposal onto the current spec", [_A.PROPOSALS, _A.DECISIONS]),
     _op("evidence.link", "link a justification to a proposal by hand", [_A.LINKS, _A.LABELS]),

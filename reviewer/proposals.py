@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reviewer.errors import KnownError
-from reviewer.spec import SpecDocument, parse_spec
+from reviewer.spec import AUTHORITY_RANK, SpecDocument, parse_spec
 from reviewer.store import APP_ACTOR, Proposal, ProposalSection
 
 if TYPE_CHECKING:
@@ -67,6 +67,48 @@ def build_sections(base: SpecDocument, changes: Sequence[tuple[str, str]]) -> li
     return sections
 
 
+def authority_changed(old: str | None, new: str | None) -> bool:
+    """Whether a heading's authority moves to another level (``platform`` → ``root`` is a rename, not a move)."""
+    if old == new:
+        return False
+    if old in AUTHORITY_RANK and new in AUTHORITY_RANK:
+        return AUTHORITY_RANK[old] != AUTHORITY_RANK[new]
+    return True
+
+
+def _heading_authority(text: str) -> str | None:
+    sections = parse_spec(text.split("\n", 1)[0] + "\n").sections
+    return sections[0].authority if sections else None
+
+
+def authority_changes(base: SpecDocument, changes: Sequence[tuple[str, str]]) -> list[tuple[str, str | None, str | None]]:
+    """Return ``(section_id, current authority, new authority)`` for each change that moves a section's authority."""
+    out = []
+    for section_id, new_text in changes:
+        current = base.get(section_id)
+        if current is None:
+            continue
+        new = _heading_authority(new_text)
+        if authority_changed(current.authority, new):
+            out.append((section_id, current.authority, new))
+    return out
+
+
+def check_kind(kind: str, moved: Sequence[tuple[str, str | None, str | None]]) -> None:
+    """Refuse a proposal that moves a section's authority unless it is a change of principle.
+
+    Raises:
+        KnownError: ``moved`` is not empty and ``kind`` is not ``principle``.
+    """
+    if moved and kind != "principle":
+        section_id, old, new = moved[0]
+        raise KnownError(
+            f"Section {section_id!r}: its authority changes from {old or 'none'} to {new or 'none'}, "
+            "which is a change of principle, not a clarification.",
+            hint="Make the proposal's kind 'principle' (--kind principle), or keep the section's authority.",
+        )
+
+
 def add_proposal(
     workspace: Workspace,
     *,
@@ -78,15 +120,140 @@ def add_proposal(
     created_by: str = "",
     base_revision: str = "HEAD",
     actor: str = APP_ACTOR,
+    justifications: Sequence[str] = (),
     **extra_fields: Any,
 ) -> Proposal:
-    """Add a proposal that replaces the given sections, based on the spec at ``base_revision``."""
+    """Add a proposal that replaces the given sections, based on the spec at ``base_revision``.
+
+    ``justifications`` are linked by hand, by the actor, in the caller's transaction (those that
+    its linked conversations already bring are skipped). A change of a section's authority needs
+    the kind ``principle``.
+
+    Raises:
+        KnownError: as ``build_sections`` and ``Store.add_proposal``; an authority change in a
+            clarification; an unknown justification.
+    """
+    from reviewer.evidence import link_justifications
+
     loaded = workspace.load_spec(base_revision)
     sections = build_sections(loaded.document, changes)
-    return workspace.store.add_proposal(
+    check_kind(kind, authority_changes(loaded.document, changes))
+    proposal = workspace.store.add_proposal(
         title=title, intent=intent, kind=kind, origin=origin, base_revision=loaded.revision,
         sections=sections, created_by=created_by or actor, actor=actor, **extra_fields,
     )
+    if justifications:
+        link_justifications(workspace.store, proposal.id, justifications, actor)
+    return proposal
+
+
+# ---- a proposal being written ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposalDraft:
+    """What the proposal editor holds: the texts, title, intent, kind and links, against a spec revision.
+
+    Attributes:
+        changes: ``(section_id, whole new section text)`` in order.
+        title: the title.
+        intent: one or two plain sentences.
+        kind: ``clarification`` or ``principle``.
+        base_revision: the spec commit the texts were written against.
+        conversations: conversation ids to link (all their justifications).
+        justifications: justification ids to link by hand.
+        proposal_id: the proposal it edits, when it was opened from one.
+    """
+
+    changes: tuple[tuple[str, str], ...]
+    title: str = ""
+    intent: str = ""
+    kind: str = "clarification"
+    base_revision: str = "HEAD"
+    conversations: tuple[str, ...] = ()
+    justifications: tuple[str, ...] = ()
+    proposal_id: str | None = None
+
+
+def draft_from_proposal(proposal: Proposal, base_revision: str = "HEAD") -> ProposalDraft:
+    """A draft holding a stored proposal's texts, title, intent, kind and conversations (to edit it)."""
+    return ProposalDraft(
+        changes=tuple((s.section_id, s.new_text) for s in proposal.sections), title=proposal.title,
+        intent=proposal.intent, kind=proposal.kind, base_revision=base_revision,
+        conversations=proposal.linked_conversations, proposal_id=proposal.id,
+    )
+
+
+@dataclass(frozen=True)
+class DraftCheck:
+    """A draft checked against the spec it is written for, as the editor shows it while typing.
+
+    Attributes:
+        sections: each section compared with the spec (``SectionChangeView``: hunks, titles, authorities).
+        section_problems: what is wrong with each section's text, by section id (format, unchanged).
+        moved: ``(section_id, current, new)`` for each authority change.
+        problems: every reason saving would be refused, in the order to show them.
+    """
+
+    sections: tuple[SectionChangeView, ...]
+    section_problems: dict[str, str]
+    moved: tuple[tuple[str, str | None, str | None], ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the draft can be saved."""
+        return not self.problems
+
+
+def check_draft(base: SpecDocument, draft: ProposalDraft) -> DraftCheck:
+    """Check a draft as ``add_proposal`` would, without raising: every problem is named, and each section diffed.
+
+    The rules are the same functions ``add_proposal`` runs (``check_new_section_text``, the
+    authority rule of ``check_kind``, a title and an intent), so what the editor accepts saves.
+    """
+    from reviewer.diffing import diff_text
+
+    views = []
+    section_problems: dict[str, str] = {}
+    problems: list[str] = []
+    if not draft.changes:
+        problems.append("Choose at least one section to change.")
+    seen: set[str] = set()
+    for section_id, new_text in draft.changes:
+        current = base.get(section_id)
+        if current is None:
+            section_problems[section_id] = f"The spec has no section with id {section_id!r}."
+            continue
+        if section_id in seen:
+            section_problems[section_id] = f"Section {section_id!r} is named twice."
+        seen.add(section_id)
+        try:
+            check_new_section_text(section_id, new_text)
+        except KnownError as exc:
+            section_problems[section_id] = str(exc)
+        else:
+            if new_text == current.text:
+                section_problems[section_id] = f"Section {section_id!r} is unchanged."
+        parsed = parse_spec(new_text).sections
+        start = max(current.start_line - 1, 0)
+        views.append(SectionChangeView(
+            section_id=section_id, current_text=current.text, new_text=new_text, base_matches_current=True,
+            old_title=current.title, new_title=parsed[0].title if parsed else None,
+            old_authority=current.authority, new_authority=parsed[0].authority if parsed else None,
+            start_line=current.start_line, hunks=diff_text(current.text, new_text, old_offset=start, new_offset=start),
+        ))
+    problems.extend(section_problems.values())
+    moved = authority_changes(base, [(v.section_id, v.new_text) for v in views if v.section_id not in section_problems])
+    try:
+        check_kind(draft.kind, moved)
+    except KnownError as exc:
+        problems.append(str(exc).replace(" (--kind principle)", ""))
+    if not draft.title.strip():
+        problems.append("Give the proposal a title.")
+    if not draft.intent.strip():
+        problems.append("Say its intent: one or two plain sentences saying what it is for.")
+    return DraftCheck(tuple(views), section_problems, tuple(moved), tuple(problems))
 
 
 @dataclass(frozen=True)

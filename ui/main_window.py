@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QMainWindow,
+    QPushButton,
     QSplitter,
     QTableView,
     QTreeView,
@@ -311,6 +312,8 @@ class MainWindow(QMainWindow):
         self.reader: PageReader | None = None
         self.current_proposal: str | None = None
         self._shown_view: ProposalView | None = None  # the proposal whose diff is on the desk
+        self._select_when_loaded: str | None = None  # a proposal just written: chosen once the queue has it
+        self.proposal_editor: QWidget | None = None  # the editor opened last
         self.setWindowTitle("Spec Review")
         self.resize(self._first_size())
 
@@ -381,10 +384,21 @@ class MainWindow(QMainWindow):
         self.section_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.section_tree.header().setStretchLastSection(False)
         self.section_tree.selectionModel().currentChanged.connect(self.on_section_chosen)
+        # Several sections can be chosen for one new proposal (Ctrl/Shift+click, Shift+arrows).
+        self.section_tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.section_tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.new_proposal_button = QPushButton("&New proposal on the chosen sections…")
+        self.new_proposal_button.setToolTip("Write a proposal changing the sections chosen above (Ctrl+N)")
+        self.new_proposal_button.clicked.connect(self.on_new_proposal)
+        sections_pane = QWidget()
+        sections_layout = QVBoxLayout(sections_pane)
+        sections_layout.setContentsMargins(0, 0, 0, 0)
+        sections_layout.addWidget(self.section_tree, 1)
+        sections_layout.addWidget(self.new_proposal_button)
         self.detail = SafeTextBrowser()
         self.detail.anchorClicked.connect(self.on_link)
         self.spec_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.spec_splitter.addWidget(self.section_tree)
+        self.spec_splitter.addWidget(sections_pane)
         self.spec_splitter.addWidget(self.detail)
         self.spec_splitter.setSizes([560, 920])
 
@@ -469,6 +483,14 @@ class MainWindow(QMainWindow):
         self._action(go, "Side by side diff", ["Ctrl+1"], lambda: self.diff_view.set_mode("side"))
         self._action(go, "Inline diff", ["Ctrl+2"], lambda: self.diff_view.set_mode("inline"))
         self._action(go, "Preview of the new text", ["Ctrl+3"], lambda: self.diff_view.set_mode("preview"))
+        proposal_menu = bar.addMenu("Proposa&l")  # Alt+P is the discussion's Post
+        self.new_proposal_action = self._action(proposal_menu, "&New proposal…", QKeySequence.StandardKey.New,
+                                                self.on_new_proposal)
+        self.new_proposal_action.setToolTip(
+            "Write a proposal: on the sections chosen in the Spec tab, or those of the proposal chosen in the queue")
+        self.section_tree.addAction(self.new_proposal_action)
+        self.queue.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.queue.table.addAction(self.new_proposal_action)
         view = bar.addMenu("&View")
         for number in range(self.tabs.count()):
             self._action(view, self.tabs.tabText(number), [f"Alt+{number + 1}"],
@@ -676,6 +698,9 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(1, f"Spec ({sections})")
         self._build_later_views()
         self.queue.set_rows(rows)
+        if self._select_when_loaded and self.queue.model.row_of(self._select_when_loaded) >= 0:
+            self.show_proposal_on_desk(self._select_when_loaded)
+            self._select_when_loaded = None
         self.refresh_sync_state()
         self.loaded.emit()
         if not self._fonts_warm:
@@ -928,6 +953,58 @@ class MainWindow(QMainWindow):
             r.id == self.current_proposal for r in rows
         ):
             self._set_proposal_header(shown)  # its status line follows the queue's
+
+    # ---- writing proposals -----------------------------------------------------------------
+
+    def chosen_sections(self) -> list[str]:
+        """The sections a new proposal starts with: those chosen in the Spec tab, or the current proposal's."""
+        if self.tabs.currentWidget() is self.spec_splitter:
+            rows = self.section_tree.selectionModel().selectedRows(0) or [self.section_tree.currentIndex()]
+            sections = [self.section_model.section_at(index) for index in rows]
+            return [s.id for s in sorted((s for s in sections if s is not None and s.id), key=lambda s: s.start_line)
+                    if s.id]
+        shown = self._shown_view
+        if shown is not None and shown.proposal.id == self.current_proposal:
+            return [s.section_id for s in shown.sections]
+        return []
+
+    def on_new_proposal(self) -> None:
+        """Open the proposal editor on the chosen sections (Proposal ▸ New proposal…, Ctrl+N)."""
+        if self.overview is None:
+            return
+        if not self.reviewer:
+            Dialogs.show_error(self, KnownError(
+                "Choose who you are first: a proposal is written by a person.",
+                hint="Settings ▸ Reviewer name…, then Proposal ▸ New proposal… again."))
+            return
+        self.open_proposal_editor(sections=self.chosen_sections())
+
+    def open_proposal_editor(self, *, sections: list[str] | tuple[str, ...] = (), draft: Any = None, save: Any = None,
+                             links: bool = True, title: str = "New proposal") -> QWidget:
+        """Open the proposal editor (new, or pre-filled from ``draft`` with its own ``save``: an "Edit…" action)."""
+        from ui.views.proposal_editor import ProposalEditor
+
+        editor = ProposalEditor(self.lane, self, actor=self.reviewer, sections=sections, draft=draft, save=save,
+                                links=links, title=title)
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.saved.connect(self.on_proposal_written)
+        dialog = getattr(self, "conversation_dialog", None)
+        if dialog is not None:
+            editor.conversation_requested.connect(lambda c, j: dialog.open_conversation(c, j or None))
+        self.proposal_editor = editor
+        editor.show()
+        return editor
+
+    def on_proposal_written(self, value: Any) -> None:
+        """Say what was saved, and choose it on the desk once the queue has been read again."""
+        proposal_id, title = getattr(value, "id", None), getattr(value, "title", "")
+        if not proposal_id:
+            return
+        self.statusBar().showMessage(display_text(f"Saved proposal “{title}”."), 8000)
+        if self.queue.model.row_of(proposal_id) >= 0:
+            self.show_proposal_on_desk(proposal_id)
+        else:
+            self._select_when_loaded = proposal_id
 
     # ---- the spec tab ----------------------------------------------------------------------
 

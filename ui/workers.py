@@ -164,8 +164,9 @@ class WorkspaceLane(Lane):
         *,
         success: Callable[[Any], None] | None = None,
         failure: Callable[[BaseException], None] | None = None,
+        context: QObject | None = None,
     ) -> concurrent.futures.Future[Any]:
-        """Run ``op(workspace)`` on the lane thread."""
+        """Run ``op(workspace)`` on the lane thread (``context``: as for ``Lane.submit``)."""
 
         def with_workspace() -> Any:
             if self._workspace is None:
@@ -175,7 +176,7 @@ class WorkspaceLane(Lane):
                 self._workspace = Workspace.open(self.path)
             return op(self._workspace)
 
-        return self.submit(with_workspace, success=success, failure=failure)
+        return self.submit(with_workspace, success=success, failure=failure, context=context)
 
     def perform(
         self,
@@ -183,12 +184,17 @@ class WorkspaceLane(Lane):
         *,
         success: Callable[[Any], None] | None = None,
         failure: Callable[[BaseException], None] | None = None,
+        context: QObject | None = None,
     ) -> concurrent.futures.Future[Any]:
         """Run the operation ``op(workspace)`` on the lane; broadcast its changes, then call ``success(value)``.
 
         When it fails after writing part of its work (a commit run stopped by a hook, a model run
-        cancelled), what it did write is read from the log and broadcast all the same.
+        cancelled), what it did write is read from the log and broadcast all the same. With a
+        ``context``, ``success`` and ``failure`` are not called once it is deleted (the changes
+        are still broadcast).
         """
+        if context is not None:
+            success, failure = _while_alive(context, success), _while_alive(context, failure)
 
         def operation(workspace: Workspace) -> OpResult[Any]:
             from reviewer.audit import head_of

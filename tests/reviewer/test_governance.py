@@ -82,14 +82,14 @@ def make_workspace(tmp_path, spec=SPEC, members=True):
     return Workspace.open(tmp_path / "ws")
 
 
-def propose(workspace, section_id, replace=None, new_text=None, title="A change"):
+def propose(workspace, section_id, replace=None, new_text=None, title="A change", kind="clarification"):
     if new_text is None:
         current = section_text(workspace.load_spec().text, section_id)
         old, new = replace
         assert old in current
         new_text = current.replace(old, new)
     return add_proposal(
-        workspace, changes=[(section_id, new_text)], title=title, intent="Say it more clearly.", kind="clarification",
+        workspace, changes=[(section_id, new_text)], title=title, intent="Say it more clearly.", kind=kind,
     )
 
 
@@ -236,9 +236,10 @@ def test_status_of_one_proposal_equals_its_status_among_all(tmp_path):
 def test_level_comes_from_new_heading_and_current_spec(tmp_path):
     workspace = make_workspace(tmp_path)
     store = workspace.store
-    # The new text raises the section's authority from user to root: the higher level applies.
+    # The new text raises the section's authority from user to root (a change of principle): the higher level applies.
     current = section_text(SPEC, "user_rule")
-    raised = propose(workspace, "user_rule", new_text=current.replace("authority=user", "authority=root"))
+    raised = propose(workspace, "user_rule", new_text=current.replace("authority=user", "authority=root"),
+                     kind="principle")
     assert governance.decide(store, raised.id, "adopt", "Ana", "Ok.").status.status == "pending"
     # The proposal says user, but the spec has since made the section a system one.
     lower = propose(workspace, "user_rule", ("Alpha line.", "Alpha line, reworded."))

@@ -163,7 +163,7 @@ def test_every_operation_names_what_it_may_change_and_its_role():
 # The domain's writers: outside reviewer/, only reviewer.operations may call them.
 WRITERS = {
     "add_member", "remove_role", "set_quorum", "set_info", "record_decision", "add_proposal", "link_statement",
-    "unlink_statement", "set_stance", "apply_ranking_rule", "commit_adopted", "import_file", "import_ca1",
+    "link_justifications", "unlink_statement", "set_stance", "apply_ranking_rule", "commit_adopted", "import_file", "import_ca1",
     "import_polis", "import_rankings", "import_relevance", "import_stances", "import_proposals", "grade_lexical",
     "run_items", "execute_judge_run", "append_event", "append_received", "sync", "add_comment", "set_resolved",
 }

@@ -73,3 +73,26 @@ def open_conversation(qtbot):
     yield open_
     for lane in lanes:
         lane.shutdown()
+
+
+@pytest.fixture
+def open_desk(qtbot):
+    """Open the main window on a workspace, loaded with its first proposal shown, acting as ``reviewer``."""
+    from ui.main_window import MainWindow
+    from ui.workers import WorkspaceLane
+
+    windows = []
+
+    def open_(workspace, reviewer):
+        win = MainWindow(WorkspaceLane(workspace), remember_layout=False)
+        qtbot.addWidget(win)
+        with qtbot.waitSignal(win.detail_shown, timeout=20000):
+            win.show()
+            win.reload()
+        win.set_reviewer(reviewer)
+        windows.append(win)
+        return win
+
+    yield open_
+    for win in windows:
+        win.close()

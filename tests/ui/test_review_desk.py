@@ -16,9 +16,7 @@ from tests.datapaths import (
     USER_LEVEL,
 )
 from ui.labels import plain_tooltip
-from ui.main_window import MainWindow
 from ui.models.queue import COL_STATUS, STATUS_LABELS
-from ui.workers import WorkspaceLane
 
 pytestmark = pytest.mark.gui
 
@@ -26,15 +24,8 @@ N = len(DEMO_TITLES)  # five proposals in the demo
 
 
 @pytest.fixture
-def desk(qtbot, demo_workspace):
-    win = MainWindow(WorkspaceLane(demo_workspace), remember_layout=False)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.detail_shown, timeout=20000):
-        win.show()
-        win.reload()
-    win.set_reviewer("Amara Okafor")
-    yield win
-    win.close()
+def desk(open_desk, demo_workspace):
+    return open_desk(demo_workspace, "Amara Okafor")
 
 
 def choose(qtbot, desk, proposal_id):

@@ -184,13 +184,19 @@ def proposal_diff_html(view: ProposalView, mode: str, *, discuss: bool = False) 
 
     ``discuss``: each section's heading has a link that starts a discussion thread on it.
     """
+    return sections_diff_html(view.sections, mode, committed=view.committed, discuss=discuss)
+
+
+def sections_diff_html(sections: Sequence[SectionChangeView], mode: str, *, committed: str | None = None,
+                       discuss: bool = False) -> str:
+    """Return the diff page of changed sections in ``mode``: a proposal's, or a draft's in the proposal editor."""
     parts = [_CSS]
-    if view.committed:
+    if committed:
         parts.append(
-            f"<p style='background:#e8f0fe;padding:4px'>Committed to the spec as <code>{escape(view.committed[:12])}"
+            f"<p style='background:#e8f0fe;padding:4px'>Committed to the spec as <code>{escape(committed[:12])}"
             "</code>. Shown as adopted: what its commit changed, not the spec as it is now.</p>")
-    labels = ("Before its commit", "As committed") if view.committed else ("Current text", "Proposed text")
-    for section in view.sections:
+    labels = ("Before its commit", "As committed") if committed else ("Current text", "Proposed text")
+    for section in sections:
         parts.append(section_header_html(section, discuss=discuss))
         if mode == "preview":
             parts.append(render_markdown(section.new_text))
@@ -256,6 +262,8 @@ class DiffView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view: ProposalView | None = None
+        self.sections: tuple[SectionChangeView, ...] | None = None
+        self.placeholder = "Choose a proposal."
         self.mode = "side"
         self.buttons = QButtonGroup(self)
         bar = QHBoxLayout()
@@ -301,11 +309,25 @@ class DiffView(QWidget):
     def set_view(self, view: ProposalView | None) -> None:
         """Show ``view`` (None clears)."""
         self.view = view
+        self.sections = view.sections if view is not None else None
+        self._fill_compare_box(view.revisions if view is not None else (), committed=bool(view and view.committed))
+        self._fill_discuss_menu()
+        self._render()
+
+    def set_sections(self, sections: Sequence[SectionChangeView]) -> None:
+        """Show changed sections that belong to no stored proposal (a draft being written: nothing to discuss)."""
+        self.view = None
+        self.sections = tuple(sections)
+        self._fill_compare_box((), committed=False)
+        self._fill_discuss_menu()
+        self._render()
+
+    def _fill_compare_box(self, revisions: Sequence[Revision], *, committed: bool) -> None:
+        """Offer the proposal against the spec, and any two of its revisions compared (hidden when it has one)."""
         self.compare_box.blockSignals(True)
         self.compare_box.clear()
-        revisions = view.revisions if view is not None else ()
         if revisions:
-            self.compare_box.addItem("Against the spec" if view is None or not view.committed else "As adopted", None)
+            self.compare_box.addItem("As adopted" if committed else "Against the spec", None)
             last = revisions[-1].revision
             pairs = [(a.revision, b.revision) for i, a in enumerate(revisions) for b in revisions[i + 1:]]
             # The pairs with the newest revision first: what changed since each earlier one.
@@ -314,12 +336,13 @@ class DiffView(QWidget):
                 self.compare_box.addItem(f"Revision {a} → {b}", (a, b))
         self.compare_box.setVisible(bool(revisions))
         self.compare_box.blockSignals(False)
+
+    def _fill_discuss_menu(self) -> None:
         self.discuss_menu.clear()
-        for section in view.sections if view is not None else ():
+        for section in self.view.sections if self.view is not None else ():
             action = self.discuss_menu.addAction(display_text(f"#{section.section_id}"))
             action.triggered.connect(lambda _=False, s=section.section_id: self.discuss_requested.emit(s))
         self.discuss_button.setEnabled(bool(self.discuss_menu.actions()))
-        self._render()
 
     def on_anchor(self, url: QUrl) -> None:
         """A link in the diff: ``discuss:ID`` asks for a thread on that section; any other is passed on."""
@@ -352,16 +375,17 @@ class DiffView(QWidget):
 
     def _render(self) -> None:
         pair = self.compare_box.currentData() if self.compare_box.isVisibleTo(self) else None
-        if self.view is None:
-            html = "<p style='color:#6b6b6b'>Choose a proposal.</p>"
-        elif pair:
+        if self.sections is None:
+            html = f"<p style='color:#6b6b6b'>{escape(self.placeholder)}</p>"
+        elif pair and self.view is not None:
             from reviewer.revisions import compare
 
             by_number = {r.revision: r for r in self.view.revisions}
             old, new = pair
             html = revision_diff_html(compare(by_number[old], by_number[new]), self.mode)
         else:
-            html = proposal_diff_html(self.view, self.mode, discuss=True)
+            html = sections_diff_html(self.sections, self.mode, committed=self.view.committed if self.view else None,
+                                      discuss=self.view is not None)
         # The vertical scroll bar stays put while the page is replaced: left "as needed", setHtml
         # hides it for the emptied document and shows it again for the new one, and each change of
         # width lays the whole page out again (a 50-line side-by-side diff: 30 ms instead of 15).
