@@ -491,6 +491,11 @@ class MainWindow(QMainWindow):
         self.section_tree.addAction(self.new_proposal_action)
         self.queue.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.queue.table.addAction(self.new_proposal_action)
+        self.edit_proposal_action = self._action(proposal_menu, "&Edit proposal…", ["Ctrl+Shift+E"],
+                                                 self.on_edit_proposal)
+        self.edit_proposal_action.setToolTip(
+            "Revise the proposal chosen in the queue: its texts, title, intent and kind, saved as a new revision")
+        self.queue.table.addAction(self.edit_proposal_action)
         view = bar.addMenu("&View")
         for number in range(self.tabs.count()):
             self._action(view, self.tabs.tabText(number), [f"Alt+{number + 1}"],
@@ -761,6 +766,21 @@ class MainWindow(QMainWindow):
             self.reload()  # counts, the spec's revision and every queue row
         elif changes.touches(Area.PROPOSALS, Area.DECISIONS, Area.LABELS, Area.LINKS, Area.QUORUM):
             self.refresh_queue_rows(None if changes.all_proposals else sorted(changes.proposal_ids))
+        if changes.touches(Area.PROPOSALS) and changes.touches_proposal(self.current_proposal):
+            self._read_shown_proposal()  # a revision (here or received): its text, header and revisions
+
+    def _read_shown_proposal(self) -> None:
+        """Read the chosen proposal's diff and header again (the panels follow the changes themselves)."""
+        proposal_id = self.current_proposal
+        if proposal_id is None:
+            return
+
+        def load(ws: Workspace) -> ProposalView:
+            from reviewer.proposals import proposal_view
+
+            return proposal_view(ws, proposal_id)
+
+        self.lane.run(load, success=self.show_proposal)
 
     def show_proposal_on_desk(self, proposal_id: str) -> None:
         """Switch to the review desk with ``proposal_id`` chosen (clearing filters that hide it)."""
@@ -979,6 +999,38 @@ class MainWindow(QMainWindow):
             return
         self.open_proposal_editor(sections=self.chosen_sections())
 
+    def on_edit_proposal(self) -> None:
+        """Open the proposal editor on the chosen proposal; saving makes a new revision (Proposal ▸ Edit proposal…)."""
+        shown = self._shown_view
+        if self.overview is None or shown is None or shown.proposal.id != self.current_proposal:
+            return
+        if not self.reviewer:
+            Dialogs.show_error(self, KnownError(
+                "Choose who you are first: a revision is made by a person.",
+                hint="Settings ▸ Reviewer name…, then Proposal ▸ Edit proposal… again."))
+            return
+        if shown.committed:
+            Dialogs.show_error(self, KnownError(
+                "This proposal was committed; a committed proposal is not revised.",
+                hint="Write a new proposal (Proposal ▸ New proposal…) for a further change."))
+            return
+        from reviewer.proposals import draft_from_proposal
+
+        proposal = shown.proposal
+        seen = proposal.revision
+
+        def save(ws: Workspace, draft: Any, actor: str) -> Any:
+            from reviewer import operations
+
+            # The revision the editor was opened on: a revision made meanwhile is never overwritten.
+            return operations.revise_proposal(ws, proposal.id, actor=actor, changes=list(draft.changes),
+                                              title=draft.title, intent=draft.intent, kind=draft.kind,
+                                              seen_revision=seen)
+
+        # An edit keeps the spec the proposal was written against: the diff and check are against it.
+        self.open_proposal_editor(draft=draft_from_proposal(proposal, proposal.base_revision), save=save,
+                                  links=False, title=f"Edit proposal (revision {seen + 1})")
+
     def open_proposal_editor(self, *, sections: list[str] | tuple[str, ...] = (), draft: Any = None, save: Any = None,
                              links: bool = True, title: str = "New proposal") -> QWidget:
         """Open the proposal editor (new, or pre-filled from ``draft`` with its own ``save``: an "Edit…" action)."""
@@ -997,10 +1049,13 @@ class MainWindow(QMainWindow):
 
     def on_proposal_written(self, value: Any) -> None:
         """Say what was saved, and choose it on the desk once the queue has been read again."""
-        proposal_id, title = getattr(value, "id", None), getattr(value, "title", "")
+        revision = getattr(value, "revision", None) if hasattr(value, "proposal_id") else None
+        proposal_id = getattr(value, "proposal_id", None) or getattr(value, "id", None)
+        title = getattr(value, "title", "")
         if not proposal_id:
             return
-        self.statusBar().showMessage(display_text(f"Saved proposal “{title}”."), 8000)
+        saved = f"Saved revision {revision} of “{title}”." if revision else f"Saved proposal “{title}”."
+        self.statusBar().showMessage(display_text(saved), 8000)
         if self.queue.model.row_of(proposal_id) >= 0:
             self.show_proposal_on_desk(proposal_id)
         else:

@@ -292,3 +292,37 @@ def test_enter_on_a_hit_opens_its_conversation_and_the_words_found_are_marked(qt
         qtbot.keyClick(editor.results, Qt.Key.Key_Return)
     assert asked == [(hit.conversation_id, hit.id)]
     assert desk.conversation_dialog.isVisible()
+
+
+def test_edit_proposal_saves_a_new_revision_and_the_desk_shows_it(qtbot, desk, demo_workspace):
+    """Proposal ▸ Edit proposal…: the chosen proposal in the editor; saving makes revision 2 (issue 13)."""
+    from reviewer import governance, revisions
+
+    if desk.current_proposal != SUPPORTED:
+        with qtbot.waitSignal(desk.detail_shown, timeout=20000):
+            assert desk.queue.select(SUPPORTED)
+    qtbot.waitUntil(lambda: desk._shown_view is not None and desk._shown_view.proposal.id == SUPPORTED, timeout=20000)
+    desk.set_reviewer("Jonas Lindqvist")  # a member of the board (the author, Lena, is not one here)
+    desk.edit_proposal_action.trigger()
+    editor = desk.proposal_editor
+    qtbot.waitUntil(lambda: editor.check is not None, timeout=20000)
+    assert editor.windowTitle().startswith("Edit proposal (revision 2)") and editor.pages.count() == 1
+    section = next(iter(editor.editors))
+    _type_at_end(qtbot, editor.editors[section], "Say so plainly.")
+    _checked(qtbot, editor)
+    editor.intent_edit.setPlainText("Said more plainly, after the discussion.")
+    _checked(qtbot, editor)
+    assert editor.check.ok and editor.save_button.isEnabled(), (editor.check.problems, editor.message.text())
+    with qtbot.waitSignal(editor.saved, timeout=20000) as blocker:
+        editor.save_button.click()
+    revision = blocker.args[0]
+    assert (revision.revision, revision.kind, revision.created_by) == (2, "edit", "Jonas Lindqvist")
+    assert revision.sections[0].new_text.endswith("Say so plainly.")
+    qtbot.waitUntil(lambda: "Revision 2 · edited by Jonas Lindqvist" in desk.proposal_header.text(), timeout=20000)
+    store = Store.open(demo_workspace / DB_FILE)
+    try:
+        kept = revisions.revisions(store, SUPPORTED)
+        assert [r.kind for r in kept] == ["written", "edit"]
+        assert governance.proposal_status(store, SUPPORTED).revision == 2
+    finally:
+        store.close()
