@@ -449,3 +449,27 @@ def test_choosing_another_proposal_stops_the_reading_of_the_last_ones_split(qtbo
         assert conn.execute("SELECT count(*) FROM proposals").fetchone()[0] > 0
     finally:
         conn.close()
+
+
+def test_a_relabelled_item_shows_the_person_on_its_badge_in_its_new_list(qtbot, desk, demo_workspace):
+    # One delegate draws every list and keeps what it drew: the item painted in its old list with
+    # the rule's badge must be drawn afresh, with the person's, once it has moved.
+    _show(qtbot, desk, _proposal_id(demo_workspace))
+    desk.set_reviewer("Amara Okafor")
+    view, row = _select_first(qtbot, desk, "supports")
+    assert row.source_kind == "rule"
+    font = view.font()
+    width = view.viewport().width()
+    desk.grab()  # paint the old list: the delegate keeps the rule's badge for this item
+    assert desk.delegate.badge_text(row, width, font).startswith("rule")
+    with qtbot.waitSignal(desk.stance_changed, timeout=20000):
+        qtbot.keyClick(view, Qt.Key.Key_R)
+    refutes = desk.models["refutes"]
+    moved = refutes.rows[refutes.row_of(row.justification_id)]
+    refutes_view = desk.lists["refutes"].view
+    refutes_view.scrollTo(refutes.index(refutes.row_of(row.justification_id), 0))
+    desk.grab()
+    assert refutes_view.viewport().width() == width  # the same width: the cache would have matched
+    assert desk.delegate.badge_text(moved, width, font) == "person: Amara Okafor"
+    assert "person: Amara Okafor" in refutes.index(refutes.row_of(row.justification_id), 0).data(
+        Qt.ItemDataRole.AccessibleTextRole)

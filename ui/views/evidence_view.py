@@ -115,12 +115,13 @@ class EvidenceDelegate(QStyledItemDelegate):
 
     The quoted span, if a label quotes one, is highlighted in the text. Every item has the same
     height. What an item needs to be drawn (the text layout, the elided badge and meta line) is
-    built once per (justification, width) and kept in a small LRU cache, so scrolling only draws.
+    built once per (justification, effective label, width) and kept in a small LRU cache, so
+    scrolling only draws; a relabelled item (a new effective label) is drawn afresh, badge included.
     """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._layouts: OrderedDict[tuple[str, int, str], _Drawn] = OrderedDict()
+        self._layouts: OrderedDict[tuple[str, str, int, str], _Drawn] = OrderedDict()
         self._fonts: dict[str, tuple[QFont, QFontMetrics, QFontMetrics]] = {}
 
     def clear_cache(self) -> None:
@@ -150,7 +151,7 @@ class EvidenceDelegate(QStyledItemDelegate):
     def prepare(self, row: EvidenceRow, item_width: int, font: QFont) -> bool:
         """Lay out ``row`` for an item ``item_width`` wide ahead of painting; returns whether it was new."""
         width = max(item_width - 2 * _PAD, 20)
-        if (row.justification_id, width, font.key()) in self._layouts:
+        if _cache_key(row, width, font) in self._layouts:
             return False
         self._drawn(row, width, font)
         return True
@@ -159,8 +160,12 @@ class EvidenceDelegate(QStyledItemDelegate):
         """Return the laid-out text of ``row`` for ``width``: at most three lines, the last elided."""
         return self._drawn(row, width, font).layout
 
+    def badge_text(self, row: EvidenceRow, item_width: int, font: QFont) -> str:
+        """Return the badge as drawn for ``row`` in an item ``item_width`` wide (elided if need be)."""
+        return self._drawn(row, max(item_width - 2 * _PAD, 20), font).badge
+
     def _drawn(self, row: EvidenceRow, width: int, font: QFont) -> _Drawn:
-        key = (row.justification_id, width, font.key())
+        key = _cache_key(row, width, font)
         drawn = self._layouts.get(key)
         if drawn is not None:
             self._layouts.move_to_end(key)
@@ -255,6 +260,13 @@ class EvidenceDelegate(QStyledItemDelegate):
         painter.setPen(text_colour)
         drawn.layout.draw(painter, QPointF(x, top + metrics.height() + 4))
         painter.restore()
+
+
+def _cache_key(row: EvidenceRow, width: int, font: QFont) -> tuple[str, str, int, str]:
+    # The effective label is part of the key: the badge, colour and quote belong to it, and one
+    # delegate draws all the lists, so an item that moved list after a relabel must not be drawn
+    # from what was kept for its earlier label.
+    return (row.justification_id, row.label_id or "", width, font.key())
 
 
 class _Drawn(NamedTuple):
