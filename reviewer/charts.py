@@ -91,7 +91,8 @@ def agreement_svg(result: AgreementResult, *, by: str | None = None) -> str:
     entries = sorted(result.sections, key=lambda e: (e.stats.share is None, -(e.stats.share or 0.0),
                                                       e.section_id or ""))
     legend_rows = (len(groups) + 3) // 4 + 1 if groups else 0
-    height = TOP + ROW * max(1, len(entries)) + 50 + 18 * legend_rows
+    hidden = 18 if result.hidden_sections else 0  # a line saying which sections are left out
+    height = TOP + ROW * max(1, len(entries)) + 50 + hidden + 18 * legend_rows
     bottom = TOP + ROW * max(1, len(entries))
     view = "world" if result.view == "world" else "personal"
     title = (f"Crowd–ranker agreement by section: {result.model}, {view} rankings, "
@@ -124,8 +125,10 @@ def agreement_svg(result: AgreementResult, *, by: str | None = None) -> str:
                    f"≥ {result.min_relevance}.</text>")
     for i, entry in enumerate(entries):
         out.extend(_row(entry, TOP + ROW * i + ROW / 2, groups))
+    if hidden:
+        out.append(f'<text x="12" y="{bottom + 36}" class="note">{_text(result.hidden_note())}</text>')
     if groups:
-        y0 = bottom + 36
+        y0 = bottom + 36 + hidden
         out.append(f'<text x="12" y="{y0}" class="label">Groups by {_text(result.by or "")}:</text>')
         for j, name in enumerate(groups):
             x, y = 20 + (j % 4) * 210, y0 + 18 * (j // 4 + 1)

@@ -171,8 +171,12 @@ AGREEMENT_SEED = 0  # fixed, so the published intervals can be reproduced exactl
 
 
 def _agreement(workspace: Workspace) -> dict[str, Any]:
-    """Crowd–ranker agreement per section (with its chart) and machine-vs-person trust, when there is data."""
-    from reviewer.agreement import label_trust, workspace_agreement
+    """Crowd–ranker agreement per section (with its chart) and machine-vs-person trust, when there is data.
+
+    The data lists every section; the chart leaves out those with fewer than ``MIN_CONVERSATIONS``
+    conversations (their intervals say little) and says how many it left out.
+    """
+    from reviewer.agreement import MIN_CONVERSATIONS, label_trust, workspace_agreement
     from reviewer.charts import agreement_svg
 
     try:
@@ -180,7 +184,7 @@ def _agreement(workspace: Workspace) -> dict[str, Any]:
     except KnownError:
         agreement, chart = None, None  # no ranker run yet, or no rankings to compare
     else:
-        agreement, chart = result.to_json(), agreement_svg(result)
+        agreement, chart = result.to_json(), agreement_svg(result.keeping(MIN_CONVERSATIONS))
     trust = [asdict(row) for row in label_trust(workspace.store)]
     return {"agreement": agreement, "agreement_svg": chart, "trust": trust}
 
