@@ -118,6 +118,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
          spec_revision: str | None, params: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
     from reviewer import operations
     from reviewer.judges.estimates import estimate
+    from reviewer.judges.running import flagged_text
     from reviewer.store import APP_ACTOR
 
     plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint)
@@ -136,6 +137,10 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
              f"{summary.flagged} flagged, {summary.stored} new rows stored"
              + (f"; ranker run {summary.ranker_run_id}" if summary.ranker_run_id else "")
              + (f"; job {summary.job_id}{' (resumed)' if summary.resumed else ''}."))
+    flagged = flagged_text(summary)
+    if flagged:
+        human += ("\n" + flagged + " On the command line, `spec-review export stances WORKSPACE -o FILE` writes "
+                  "every label with its detail; a flagged one has `flags` in it.")
     for failure in summary.failures[:10]:
         human += f"\n  failed {failure.item_key}: {failure.kind}: {failure.error}"
     emit(data, args.json, human)

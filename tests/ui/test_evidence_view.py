@@ -473,3 +473,28 @@ def test_a_relabelled_item_shows_the_person_on_its_badge_in_its_new_list(qtbot, 
     assert desk.delegate.badge_text(moved, width, font) == "person: Amara Okafor"
     assert "person: Amara Okafor" in refutes.index(refutes.row_of(row.justification_id), 0).data(
         Qt.ItemDataRole.AccessibleTextRole)
+
+
+def test_a_flagged_model_label_says_so_and_why_in_the_labels_list(qtbot, desk, demo_workspace):
+    from reviewer.judges.base import StanceVerdict
+    from reviewer.judges.running import store_model_stance
+
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    jid = desk.models["supports"].rows[0].justification_id
+    store = _store(demo_workspace)
+    with store.db.atomic():
+        store_model_stance(store, proposal_id=pid, justification_id=jid, model="test-model", prompt_version="stance-v1",
+                           input_hash="h", verdict=StanceVerdict(
+                               stance="supports", quote=None, reason="r", confidence=0.5,
+                               flags=("quote_not_verbatim",), rejected_quote="<b>never</b> written"))
+    store.close()
+    _show(qtbot, desk, pid)
+    model = next(m for m in desk.models.values() if m.row_of(jid) >= 0)
+    view = next(item.view for item in desk.lists.values() if item.view.model() is model)
+    with qtbot.waitSignal(desk.detail_shown, timeout=20000):
+        view.setCurrentIndex(model.index(model.row_of(jid), 0))
+    text = desk.detail.toPlainText()
+    assert "supports by model test-model (stance-v1)" in text
+    assert "flagged: the model quoted words the justification does not contain (the quote was dropped)" in text
+    assert "(it quoted “<b>never</b> written”)" in text  # shown as text

@@ -6,7 +6,7 @@ from reviewer.modelconfig import ModelConfig, save_config
 from reviewer.store import Store
 from reviewer.workspace import DB_FILE
 from tests.datapaths import SUPPORTED
-from tests.fake_openai_server import FakeOpenAIServer, stance_responder
+from tests.fake_openai_server import FakeOpenAIServer, json_reply, stance_responder
 from ui.views.judge_dialog import JudgeDialog
 
 pytestmark = pytest.mark.gui
@@ -53,6 +53,32 @@ def test_estimate_confirm_and_run_stance_labels(qtbot, demo_workspace):
         with qtbot.waitSignal(dialog.planned, timeout=20000) as planned:
             dialog.estimate_button.click()
         assert planned.args[0].estimate.calls == 0
+        dialog.close()
+
+
+def test_the_run_summary_explains_what_flagged_means(qtbot, demo_workspace):
+    def misquoting(request):  # every answer quotes words the justification does not hold
+        return json_reply({"stance": "refutes", "quote": "words nobody wrote", "reason": "No.", "confidence": 0.6})
+
+    with FakeOpenAIServer(misquoting) as server:
+        save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=4, timeout=5),
+                    demo_workspace / "models.json")
+        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
+        qtbot.addWidget(dialog)
+        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
+        dialog.limit.setValue(3)
+        with qtbot.waitSignal(dialog.planned, timeout=20000):
+            dialog.estimate_button.click()
+        with qtbot.waitSignal(dialog.finished, timeout=30000) as finished:
+            dialog.run_button.click()
+        summary = finished.args[0]
+        assert summary.flagged == 3 and summary.flags == {"quote_not_verbatim": 3}
+        text = dialog.message.text()
+        assert "3 flagged</" not in text and "3 flagged, " in text
+        assert "3 flagged: stance labels by test-model kept although the answer broke the quoting rule" in text
+        assert "3 quoted words the justification does not contain" in text
+        assert "labels list" in text  # where to see them
+        assert "Flagged: a stance label the model gave" in dialog.message.toolTip()
         dialog.close()
 
 

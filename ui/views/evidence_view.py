@@ -65,6 +65,7 @@ from reviewer.evidence import (
     evidence_summary,
     label_history,
 )
+from reviewer.judges.base import FLAGS
 from reviewer.progress import Cancelled
 from reviewer.render import escape
 from reviewer.textsafe import display_offset, display_text
@@ -260,6 +261,17 @@ class EvidenceDelegate(QStyledItemDelegate):
         painter.setPen(text_colour)
         drawn.layout.draw(painter, QPointF(x, top + metrics.height() + 4))
         painter.restore()
+
+
+def _flags_html(detail: dict[str, Any]) -> str:
+    """Say, after a label in the labels list, that it is flagged and why ('' when it is not)."""
+    flags = detail.get("flags") if isinstance(detail, dict) else None
+    if not flags or not isinstance(flags, list):
+        return ""
+    reasons = "; ".join(FLAGS.get(str(flag), str(flag).replace("_", " ")) for flag in flags)
+    rejected = detail.get("rejected_quote")
+    quoted = f" (it quoted “{escape(str(rejected))}”)" if rejected else ""
+    return f"<br/><b style='color:#9a5b00'>flagged</b>: the model {escape(reasons)}{quoted}"
 
 
 def _cache_key(row: EvidenceRow, width: int, font: QFont) -> tuple[str, str, int, str]:
@@ -799,7 +811,7 @@ class EvidenceView(QWidget):
             lines.append(
                 f"<li>{mark}{escape(label.stance.replace('_', ' '))} by {escape(label.source_kind)} "
                 f"{escape(label.source_name)}{escape(version)} <span style='color:#8a94a6'>"
-                f"{escape(label.created_at)}</span></li>"
+                f"{escape(label.created_at)}</span>{_flags_html(label.detail)}</li>"
             )
         self.detail.setHtml(row_html(row) + ("<p><b>Labels</b>, newest first:</p><ul>" + "".join(lines) + "</ul>"
                                              if lines else ""))
