@@ -20,6 +20,17 @@ def model_labels(path):
         store.close()
 
 
+def stance_dialog(qtbot, workspace, server, *, limit=0, concurrency=4, **config):
+    """A judge dialog on ``workspace`` set to label stances for the supported proposal through ``server``."""
+    save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=concurrency, timeout=5,
+                            **config), workspace / "models.json")
+    dialog = JudgeDialog(workspace, proposal_id=SUPPORTED)
+    qtbot.addWidget(dialog)
+    dialog.task.setCurrentIndex(dialog.task.findData("stance"))
+    dialog.limit.setValue(limit)
+    return dialog
+
+
 def test_without_an_endpoint_the_dialog_says_what_to_do(qtbot, demo_workspace):
     dialog = JudgeDialog(demo_workspace)
     qtbot.addWidget(dialog)
@@ -32,12 +43,7 @@ def test_without_an_endpoint_the_dialog_says_what_to_do(qtbot, demo_workspace):
 
 def test_estimate_confirm_and_run_stance_labels(qtbot, demo_workspace):
     with FakeOpenAIServer(stance_responder) as server:
-        save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=4, timeout=5),
-                    demo_workspace / "models.json")
-        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
-        qtbot.addWidget(dialog)
-        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
-        dialog.limit.setValue(12)
+        dialog = stance_dialog(qtbot, demo_workspace, server, limit=12)
         with qtbot.waitSignal(dialog.planned, timeout=20000) as planned:
             dialog.estimate_button.click()
         plan = planned.args[0]
@@ -61,12 +67,7 @@ def test_the_run_summary_explains_what_flagged_means(qtbot, demo_workspace):
         return json_reply({"stance": "refutes", "quote": "words nobody wrote", "reason": "No.", "confidence": 0.6})
 
     with FakeOpenAIServer(misquoting) as server:
-        save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=4, timeout=5),
-                    demo_workspace / "models.json")
-        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
-        qtbot.addWidget(dialog)
-        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
-        dialog.limit.setValue(3)
+        dialog = stance_dialog(qtbot, demo_workspace, server, limit=3)
         with qtbot.waitSignal(dialog.planned, timeout=20000):
             dialog.estimate_button.click()
         with qtbot.waitSignal(dialog.finished, timeout=30000) as finished:
@@ -84,12 +85,7 @@ def test_the_run_summary_explains_what_flagged_means(qtbot, demo_workspace):
 
 def test_cancel_keeps_finished_answers_and_the_next_run_resumes(qtbot, demo_workspace):
     with FakeOpenAIServer(stance_responder, delay=0.05) as server:
-        save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=1, timeout=5),
-                    demo_workspace / "models.json")
-        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
-        qtbot.addWidget(dialog)
-        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
-        dialog.limit.setValue(40)
+        dialog = stance_dialog(qtbot, demo_workspace, server, limit=40, concurrency=1)
         with qtbot.waitSignal(dialog.planned, timeout=20000):
             dialog.estimate_button.click()
         with qtbot.waitSignal(dialog.cancelled, timeout=30000):
