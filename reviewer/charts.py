@@ -6,9 +6,9 @@ import re
 from xml.sax.saxutils import escape, quoteattr
 
 from reviewer.agreement import AgreementResult, SectionAgreement, Share
+from reviewer.palette import AGREEMENT_OVERALL, AGREEMENT_POINT, OKABE_ITO
 
-# Colour-blind-safe palette (Okabe–Ito), for group markers.
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+PALETTE = OKABE_ITO  # group markers, in the app's colours
 _INVALID_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 WIDTH = 880
@@ -103,8 +103,9 @@ def agreement_svg(result: AgreementResult, *, by: str | None = None) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">',
         "<style>.label{fill:#222}.note{fill:#888;font-style:italic}.value{fill:#444}"
-        ".interval{stroke:#555;stroke-width:1.5}.point{fill:#1f4e79}.grid{stroke:#ddd}"
-        ".overall{stroke:#b22222;stroke-dasharray:5,4;stroke-width:1.5}.title{font-size:14px;font-weight:bold}</style>",
+        f".interval{{stroke:#555;stroke-width:1.5}}.point{{fill:{AGREEMENT_POINT}}}.grid{{stroke:#ddd}}"
+        f".overall{{stroke:{AGREEMENT_OVERALL};stroke-dasharray:5,4;stroke-width:1.5}}"
+        ".title{font-size:14px;font-weight:bold}</style>",
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
         f'<text x="12" y="22" class="title">{_text(title)}</text>',
         f'<text x="12" y="40" class="note">{_text(note)}</text>',
@@ -118,7 +119,7 @@ def agreement_svg(result: AgreementResult, *, by: str | None = None) -> str:
         x = _x(overall.share)
         out.append(f'<line x1="{x:.1f}" y1="{TOP - 10}" x2="{x:.1f}" y2="{bottom}" class="overall">'
                    f"<title>overall {_pct(overall.share)} ({overall.conversations} conversations)</title></line>")
-        out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#b22222">'
+        out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" fill="{AGREEMENT_OVERALL}">'
                    f"overall {_pct(overall.share)}</text>")
     if not entries:
         out.append(f'<text x="{PLOT_LEFT}" y="{TOP + 10}" class="note">No section has conversations graded '

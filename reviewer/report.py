@@ -27,6 +27,7 @@ from reviewer.governance import (
     statuses,
 )
 from reviewer.ids import utc_now
+from reviewer.palette import STANCE_COLOURS, STATUS_COLOURS
 from reviewer.textsafe import display_text
 from reviewer.vocab import Status
 
@@ -308,7 +309,7 @@ def render_md(data: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-_COLOURS = {"supports": "#2e7d32", "refutes": "#c62828"}
+_COLOURS = STANCE_COLOURS  # the app's colour-blind-safe blue and orange, never green and red
 
 
 def _escape(text: str, quote: bool = True) -> str:
@@ -356,11 +357,7 @@ def svg_split(split: dict[str, dict[str, int]], title: str, limit: int = 20) -> 
 def svg_status_bar(counts: dict[str, int]) -> str:
     """Draw the number of proposals per status as an inline SVG bar chart."""
     esc = _escape
-    colours: dict[str, str] = {
-        Status.COMMITTED: "#1b5e20", Status.ADOPTED: "#43a047", Status.NEEDS_REBASE: "#f9a825",
-        Status.DEFERRED: "#1565c0", Status.SET_ASIDE: "#6d4c41", Status.CONTESTED: "#c62828",
-        Status.PENDING: "#9e9e9e", Status.OPEN: "#cfd8dc",
-    }
+    colours = STATUS_COLOURS
     items = list(counts.items())
     top = max((n for _s, n in items), default=0) or 1
     row, label_w, bar = 20, 110, 300

@@ -298,3 +298,12 @@ def test_trust_of_each_stance_source_against_people(qtbot, view, demo_workspace)
     qtbot.waitUntil(lambda: "rule: ranking-based" in view.trust_label.text(), timeout=20000)
     [row] = view.trust_rows
     assert (row.compared, row.agreeing, row.share) == (1, 1, 1.0)
+
+
+def test_the_app_and_the_report_draw_with_one_palette():
+    from reviewer import charts, palette
+    from ui.views import agreement_view, charts as ui_charts
+
+    assert ui_charts.STANCE_COLOURS is palette.STANCE_COLOURS
+    assert agreement_view.PALETTE is palette.OKABE_ITO is charts.PALETTE
+    assert (palette.SUPPORTS, palette.REFUTES) == ("#0072B2", "#D55E00")  # blue and orange, as the evidence view

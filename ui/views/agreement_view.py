@@ -68,6 +68,7 @@ from reviewer.agreement import (
 from reviewer.errors import KnownError
 from reviewer.evidence import demographic_fields
 from reviewer.ops import Area
+from reviewer.palette import AGREEMENT_OVERALL, AGREEMENT_POINT, OKABE_ITO
 from reviewer.queue import QueueRow, queue_rows
 from reviewer.rankings import normalise, pairwise_agreement, parse_ranking
 from reviewer.render import escape
@@ -78,8 +79,8 @@ from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import COL_KIND, COL_ORIGIN, COL_SECTIONS, COL_TITLE, ID_ROLE, QueueModel
 from ui.workers import WorkspaceLane
 
-# Okabe–Ito, as in reviewer.charts, so the exported SVG and the screen use the same group colours.
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+# Okabe–Ito (reviewer.palette), as in reviewer.charts: the exported SVG and the screen use the same group colours.
+PALETTE = OKABE_ITO
 SHAPES = ("diamond", "square", "triangle", "triangle_down")  # beyond eight groups colours repeat, shapes don't
 DEFAULT_SEED = 1
 RANDOM_SEED = -1  # the seed box's "random" value
@@ -655,10 +656,10 @@ class AgreementChart(QWidget):
         overall = result.overall.stats
         if overall.share is not None:
             x = g.x(overall.share)
-            painter.setPen(QPen(QColor("#b22222"), 1.5, Qt.PenStyle.DashLine))
+            painter.setPen(QPen(QColor(AGREEMENT_OVERALL), 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(x, g.top - 8), QPointF(x, g.bottom))
             label = f"overall {pct(overall.share)} [{interval_text(overall)}]"
-            painter.setPen(QColor("#b22222"))
+            painter.setPen(QColor(AGREEMENT_OVERALL))
             lx = min(max(x - metrics.horizontalAdvance(label) / 2, g.plot_left - 10),
                      width - metrics.horizontalAdvance(label) - 8)
             painter.drawText(QPointF(lx, g.bottom + 18), label)
@@ -703,7 +704,7 @@ class AgreementChart(QWidget):
             painter.setBrush(colour)
             painter.drawPath(_marker(QPointF(g.x(share.share), y), shape, 4.2))
         painter.setPen(QPen(QColor("white"), 1.2))
-        painter.setBrush(QColor("#1f4e79"))
+        painter.setBrush(QColor(AGREEMENT_POINT))
         painter.drawEllipse(QPointF(g.x(s.share), y), 5.0, 5.0)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QColor("#444"))
