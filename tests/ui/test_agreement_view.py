@@ -302,7 +302,8 @@ def test_trust_of_each_stance_source_against_people(qtbot, view, demo_workspace)
 
 def test_the_app_and_the_report_draw_with_one_palette():
     from reviewer import charts, palette
-    from ui.views import agreement_view, charts as ui_charts
+    from ui.views import agreement_view
+    from ui.views import charts as ui_charts
 
     assert ui_charts.STANCE_COLOURS is palette.STANCE_COLOURS
     assert agreement_view.PALETTE is palette.OKABE_ITO is charts.PALETTE
