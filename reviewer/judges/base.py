@@ -157,7 +157,7 @@ class StanceVerdict:
 
 FLAGS = {
     "no_quote": "gave supports or refutes without quoting the justification",
-    "quote_not_verbatim": "quoted words the justification does not contain (the quote was dropped)",
+    "quote_not_verbatim": "quoted words the justification does not contain, so the quote was dropped",
 }
 """What each stance flag means: how the model's answer broke the rule that a label quotes its evidence."""
 

@@ -135,6 +135,11 @@ def test_the_object_column_names_objects_read_a_page_at_a_time_on_the_reader(qtb
     assert shown[("proposal", USER_LEVEL)] == TITLE
     decision = next(ref for ref in shown if ref[0] == "decision")
     assert shown[decision] == TITLE  # a decision is named by its proposal's title
+    # The detail pane names the object above its kind and id.
+    row = next(r for r in range(model.rowCount()) if model.index(r, 4).data(AuditLogModel.ObjectRole)[0] == "decision")
+    view.table.setCurrentIndex(model.index(row, 0))
+    detail = view.detail.toPlainText()
+    assert TITLE in detail and f"decision {decision[1]}" in detail
     workspace = next(ref for ref in shown if ref[0] == "workspace")
     assert shown[workspace] == "Demo workspace (synthetic crowd data)"
     assert all(name != f"{kind} {ref}" for (kind, ref), name in shown.items() if ref)  # no bare ids

@@ -496,5 +496,5 @@ def test_a_flagged_model_label_says_so_and_why_in_the_labels_list(qtbot, desk, d
         view.setCurrentIndex(model.index(model.row_of(jid), 0))
     text = desk.detail.toPlainText()
     assert "supports by model test-model (stance-v1)" in text
-    assert "flagged: the model quoted words the justification does not contain (the quote was dropped)" in text
+    assert "flagged: the model quoted words the justification does not contain, so the quote was dropped" in text
     assert "(it quoted “<b>never</b> written”)" in text  # shown as text

@@ -244,6 +244,13 @@ class AuditLogModel(QAbstractTableModel):
             return None
         return log_event(self._read.conn, seq)
 
+    def object_name(self, seq: int) -> str | None:
+        """Return the name the list shows for event ``seq``'s object (None when it shows only its kind and id)."""
+        row, ref = self._rows.get(seq), self._objects.get(seq)
+        if row is None or ref is None or row[4] == _object(*ref):
+            return None
+        return str(row[4])
+
     def seq_at(self, row: int) -> int | None:
         """Return the sequence number shown in ``row``."""
         return self.seqs[row] if 0 <= row < len(self.seqs) else None
