@@ -335,7 +335,8 @@ class AuditorView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         time_width = self.fontMetrics().horizontalAdvance("2026-01-01 00:00:00") + 14
-        for column, width in enumerate((44, time_width, 104, 118, 140)):
+        # The Object column names objects (a proposal's title): wide enough for the start of a title.
+        for column, width in enumerate((44, time_width, 104, 118, 240)):
             header.resizeSection(column, width)
         # Compact rows: a log is read as a list, many events at a glance.
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
