@@ -118,6 +118,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
          spec_revision: str | None, params: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
     from reviewer import operations
     from reviewer.judges.estimates import estimate
+    from reviewer.judges.running import flagged_text
     from reviewer.store import APP_ACTOR
 
     plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint)
@@ -136,6 +137,10 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
              f"{summary.flagged} flagged, {summary.stored} new rows stored"
              + (f"; ranker run {summary.ranker_run_id}" if summary.ranker_run_id else "")
              + (f"; job {summary.job_id}{' (resumed)' if summary.resumed else ''}."))
+    flagged = flagged_text(summary)
+    if flagged:
+        human += ("\n" + flagged + " On the command line, `spec-review export stances WORKSPACE -o FILE` writes "
+                  "every label with its detail; a flagged one has `flags` in it.")
     for failure in summary.failures[:10]:
         human += f"\n  failed {failure.item_key}: {failure.kind}: {failure.error}"
     emit(data, args.json, human)
@@ -297,6 +302,11 @@ def _human_agreement(data: dict[str, Any]) -> str:
         out.append(line(entry["section_id"], entry["stats"]))
         for name, g in entry["groups"].items():
             out.append(line(f"  {data['by']}={name}", g))
+    hidden = data["hidden_sections"]
+    if hidden:
+        plural = "section" if hidden == 1 else "sections"
+        out.append(f"{hidden} {plural} with fewer than {data['min_conversations']} conversations not shown "
+                   "(their intervals say little); --min-conversations 1 lists them.")
     return "\n".join(out)
 
 
@@ -314,7 +324,7 @@ def _human_trust(rows: list[dict[str, Any]]) -> str:
 
 def cmd_agreement(args: argparse.Namespace) -> int:
     """Crowd–ranker agreement per section with bootstrap intervals (or, with ``--labels``, label trust)."""
-    from reviewer.agreement import workspace_agreement
+    from reviewer.agreement import MIN_CONVERSATIONS, workspace_agreement
     from reviewer.workspace import Workspace
 
     if args.labels:
@@ -322,7 +332,8 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     with Workspace.open(args.workspace) as workspace:
         result = workspace_agreement(
             workspace, min_relevance=args.min_relevance, by=args.by, resamples=args.resamples, seed=args.seed,
-            view="personal" if args.personal else "world", run_id=args.run)
+            view="personal" if args.personal else "world", run_id=args.run,
+            min_conversations=MIN_CONVERSATIONS if args.min_conversations is None else args.min_conversations)
     if args.svg:
         from reviewer.charts import agreement_svg
 
@@ -401,6 +412,11 @@ def register(groups: Any) -> None:
     p = groups.top.add_parser("agreement", help="crowd–ranker agreement per section with bootstrap intervals")
     p.add_argument("workspace")
     p.add_argument("--min-relevance", type=int, default=5, metavar="N", help="grade a conversation needs (default 5)")
+    # The default is reviewer.agreement.MIN_CONVERSATIONS, read when the command runs (numpy loads
+    # only then); the help says its value and a test checks the two agree.
+    p.add_argument("--min-conversations", type=int, metavar="N",
+                   help="list only sections with at least N conversations (default 5; fewer give intervals "
+                        "that say little)")
     p.add_argument("--by", metavar="FIELD", help="split by a demographic field (e.g. country_of_residence)")
     p.add_argument("--resamples", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int, metavar="S", help="random seed for reproducible intervals")

@@ -6,12 +6,15 @@ are dropped), and the agreement is agreeing pairs over counted pairs, pooled ove
 A section's figure uses the conversations graded at or above the chosen relevance for it (default
 5); the overall figure uses every conversation the ranker ranked. The 95% interval is a percentile
 bootstrap that resamples conversations (all of a conversation's assessments move together).
+A section with few conversations gets an interval that says almost nothing (one conversation
+resampled is always itself: "94–94%"), so lists and charts leave out sections with fewer than
+``MIN_CONVERSATIONS`` unless asked for them, and say how many they left out.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
     from reviewer.workspace import Workspace
 
 VIEWS = ("world", "personal")
+MIN_CONVERSATIONS = 5
+"""Sections with fewer conversations than this are left out of lists and charts unless asked for."""
 UNKNOWN_GROUP = "(unknown)"
 _PAIRS = list(combinations(range(len(LETTERS)), 2))
 # Cap on the resample-count matrix held at once (elements), to bound memory on big sections.
@@ -286,8 +291,11 @@ class AgreementResult:
         by: the demographic field split on, if any.
         group_names: the groups, in order.
         overall: every conversation the ranker ranked.
-        sections: one entry per section with relevant conversations, highest agreement first.
+        sections: one entry per section with relevant conversations, highest agreement first
+            (those with at least ``min_conversations``).
         skipped: assessments left out, by reason.
+        min_conversations: the conversations a section needs to be listed (1: every section).
+        hidden_sections: sections left out for having fewer conversations than that.
     """
 
     run_id: str
@@ -303,10 +311,30 @@ class AgreementResult:
     overall: SectionAgreement
     sections: tuple[SectionAgreement, ...]
     skipped: dict[str, int]
+    min_conversations: int = 1
+    hidden_sections: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Return the result as JSON data."""
         return asdict(self)
+
+    def keeping(self, min_conversations: int) -> AgreementResult:
+        """Return the result listing only the sections with at least ``min_conversations`` conversations.
+
+        The sections left out are counted in ``hidden_sections`` (with those this result already
+        left out). Keep the full result to list them again: they are not in the returned one.
+        """
+        kept = tuple(s for s in self.sections if s.stats.conversations >= min_conversations)
+        return replace(self, sections=kept, min_conversations=max(min_conversations, self.min_conversations),
+                       hidden_sections=self.hidden_sections + len(self.sections) - len(kept))
+
+    def hidden_note(self) -> str:
+        """Say which sections are left out ('' when none are), as lists and charts show it."""
+        if not self.hidden_sections:
+            return ""
+        plural = "section" if self.hidden_sections == 1 else "sections"
+        return (f"{self.hidden_sections} {plural} with fewer than {self.min_conversations} conversations "
+                "not shown (their intervals say little).")
 
 
 def _ratio(a: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -433,7 +461,8 @@ def section_memberships(store: Store, data: AgreementData, min_relevance: int) -
 
 def compute_agreement(store: Store, *, min_relevance: int = 5, by: str | None = None, resamples: int = 1000,
                       seed: int | None = None, view: str = "world", run_id: str | None = None,
-                      confidence: float = 0.95, titles: dict[str, str] | None = None) -> AgreementResult:
+                      confidence: float = 0.95, titles: dict[str, str] | None = None,
+                      min_conversations: int = 1) -> AgreementResult:
     """Compute crowd–ranker agreement overall and per section, optionally split by a demographic field.
 
     Args:
@@ -446,12 +475,16 @@ def compute_agreement(store: Store, *, min_relevance: int = 5, by: str | None = 
         run_id: the ranker run (default: the newest).
         confidence: interval coverage (default 0.95).
         titles: section id to title, for display.
+        min_conversations: list only the sections with at least this many conversations (default 1:
+            all; ``MIN_CONVERSATIONS`` is what lists and charts use); the others are counted.
 
     Raises:
         KnownError: no ranker run, an unknown field, or an option out of range.
     """
     if not 1 <= min_relevance <= 5:
         raise KnownError(f"The minimum relevance must be 1 to 5 (got {min_relevance}).")
+    if min_conversations < 1:
+        raise KnownError(f"The minimum number of conversations must be at least 1 (got {min_conversations}).")
     if resamples < 0 or resamples > 1_000_000:
         raise KnownError(f"The number of resamples must be 0 to 1,000,000 (got {resamples}).")
     if not 0 < confidence < 1:
@@ -473,7 +506,7 @@ def compute_agreement(store: Store, *, min_relevance: int = 5, by: str | None = 
         min_relevance=min_relevance, resamples=resamples, seed=seed, confidence=confidence, by=by,
         group_names=tuple(names), overall=SectionAgreement(None, None, overall_stats, overall_groups),
         sections=tuple(entries), skipped=dict(data.skipped),
-    )
+    ).keeping(min_conversations)
 
 
 # ---- machine against person ------------------------------------------------------------------
@@ -561,8 +594,6 @@ def workspace_agreement(workspace: Workspace, **options: Any) -> AgreementResult
 
     Takes the same keyword options as ``compute_agreement``; used by the CLI, the GUI and the report.
     """
-    from dataclasses import replace
-
     result = compute_agreement(workspace.store, **options)
     titles: dict[str, str] = {}
     for rev in (result.spec_revision, "HEAD"):

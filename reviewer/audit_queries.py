@@ -1,4 +1,4 @@
-"""Named reads of the audit log for the auditor's list: filtered pages, newest first, their counts, one event.
+"""Named reads of the audit log for the auditor's list: pages newest first, counts, one event, object names.
 
 The list reads a page at a time on a read-only connection (the desktop's page reader), so every
 read is a keyset query on the primary key (``seq < last``) that an index serves without sorting
@@ -7,9 +7,12 @@ the log. ``reviewer.audit.list_events`` is the one-shot read with the same filte
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, NamedTuple
 
 from reviewer.audit import EVENT_COLUMNS, AuditEvent, event_from_row
@@ -241,3 +244,125 @@ def log_event(source: Store | sqlite3.Connection, seq: int) -> AuditEvent | None
     with read_errors(_WHAT):
         row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq = ?", [seq]).fetchone()
     return None if row is None else event_from_row(row)
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
+
+
+def _marks(ids: list[str]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def _short_sha(sha: str) -> str:
+    return sha[:10]
+
+
+def _names_of_proposals(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    return {r[0]: r[1] for chunk in _chunks(ids)
+            for r in conn.execute(f"SELECT id, title FROM proposals WHERE id IN ({_marks(chunk)})", chunk)}
+
+
+def _names_of_decisions(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    return {r[0]: r[1] for chunk in _chunks(ids) for r in conn.execute(
+        "SELECT d.id, p.title FROM decisions d JOIN proposals p ON p.id = d.proposal_id"
+        f" WHERE d.id IN ({_marks(chunk)})", chunk)}
+
+
+def _names_of_members(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    return {r[0]: r[1] for chunk in _chunks(ids)
+            for r in conn.execute(f"SELECT id, name FROM members WHERE id IN ({_marks(chunk)})", chunk)}
+
+
+def _names_of_commits(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    # A commit is named by its short sha and the proposals it carried (the first by title, then how many more).
+    carried: dict[str, list[str]] = {}
+    for chunk in _chunks(ids):
+        for sha, raw in conn.execute(
+                f"SELECT sha, proposal_ids FROM spec_commits WHERE sha IN ({_marks(chunk)})", chunk):
+            try:
+                found = json.loads(raw)
+            except ValueError:
+                found = []
+            carried[sha] = [str(p) for p in found] if isinstance(found, list) else []
+    titles = _names_of_proposals(conn, sorted({p for ps in carried.values() for p in ps}))
+    names = {}
+    for sha in ids:
+        proposals = [titles[p] for p in carried.get(sha, []) if p in titles]
+        if not proposals:
+            names[sha] = _short_sha(sha)
+            continue
+        more = f" and {len(proposals) - 1} more" if len(proposals) > 1 else ""
+        names[sha] = f"{_short_sha(sha)}: {proposals[0]}{more}"
+    return names
+
+
+def _names_of_judge_jobs(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    return {r[0]: f"{r[1]} by {r[2]} ({r[3]})" for chunk in _chunks(ids) for r in conn.execute(
+        f"SELECT id, task, model, prompt_version FROM judge_jobs WHERE id IN ({_marks(chunk)})", chunk)}
+
+
+def _names_from_events(conn: sqlite3.Connection, ids: list[str], object_type: str) -> dict[str, str]:
+    # Imports, grading runs and the workspace have no table of their own: the first event on each
+    # names what it read or was called. One index seek per id, however many events it has.
+    names: dict[str, str] = {}
+    for object_id, kind, action, file, first, files, grader, name in conn.execute(
+            "SELECT e.object_id, e.object_type, e.action, json_extract(e.payload, '$.file'),"
+            " json_extract(e.payload, '$.files[0].path'), json_array_length(e.payload, '$.files'),"
+            " json_extract(e.payload, '$.grader'), json_extract(e.payload, '$.name') FROM audit_events e"
+            " WHERE e.seq IN (SELECT (SELECT seq FROM audit_events WHERE object_id = ids.value ORDER BY seq LIMIT 1)"
+            " FROM json_each(?) ids) AND json_valid(e.payload)", [json.dumps(ids)]):
+        if kind != object_type:
+            continue
+        what = action.split(".", 1)[-1]
+        if file or first:
+            more = f" and {files - 1} more" if files and files > 1 else ""
+            names[object_id] = f"{what} from {PurePath(str(file or first)).name}{more}"
+        elif grader:
+            names[object_id] = f"{what} grades by {grader}"
+        elif name:
+            names[object_id] = str(name)
+    return names
+
+
+_NAMERS = {
+    "proposal": _names_of_proposals,
+    "decision": _names_of_decisions,
+    "member": _names_of_members,
+    "spec_commit": _names_of_commits,
+    "judge_job": _names_of_judge_jobs,
+}
+
+
+def object_names(source: Store | sqlite3.Connection, rows: Iterable[LogRow]) -> dict[tuple[str, str], str]:
+    """Return the names of the objects a page of events changed, read in bulk (a query or two per kind).
+
+    A proposal is named by its title, a decision by its proposal's title, a member by name, a spec
+    commit by its short sha and the title of the proposal it carried, a model run by its task and
+    model, an import by the file it read, the workspace by its name. An object that cannot be named (deleted, or of a kind with
+    no name) is left out: the list shows its id.
+
+    Args:
+        source: the workspace store, or a (read-only) connection to its database.
+        rows: the events (a page of the list).
+
+    Returns:
+        (object type, object id) → name, plain text (data: escape it before showing it as HTML).
+
+    Raises:
+        KnownError: the database is locked, damaged or unreadable.
+        BugError: any other SQLite failure.
+    """
+    conn = connection_of(source)
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        if row.object_id:
+            wanted.setdefault(row.object_type, set()).add(row.object_id)
+    names: dict[tuple[str, str], str] = {}
+    with read_errors(_WHAT):
+        for object_type, ids in wanted.items():
+            namer = _NAMERS.get(object_type)
+            found = (namer(conn, sorted(ids)) if namer is not None
+                     else _names_from_events(conn, sorted(ids), object_type))
+            names.update(((object_type, object_id), name) for object_id, name in found.items())
+    return names

@@ -6,9 +6,9 @@ import re
 from xml.sax.saxutils import escape, quoteattr
 
 from reviewer.agreement import AgreementResult, SectionAgreement, Share
+from reviewer.palette import AGREEMENT_OVERALL, AGREEMENT_POINT, OKABE_ITO
 
-# Colour-blind-safe palette (Okabe–Ito), for group markers.
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+PALETTE = OKABE_ITO  # group markers, in the app's colours
 _INVALID_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 WIDTH = 880
@@ -91,7 +91,8 @@ def agreement_svg(result: AgreementResult, *, by: str | None = None) -> str:
     entries = sorted(result.sections, key=lambda e: (e.stats.share is None, -(e.stats.share or 0.0),
                                                       e.section_id or ""))
     legend_rows = (len(groups) + 3) // 4 + 1 if groups else 0
-    height = TOP + ROW * max(1, len(entries)) + 50 + 18 * legend_rows
+    hidden = 18 if result.hidden_sections else 0  # a line saying which sections are left out
+    height = TOP + ROW * max(1, len(entries)) + 50 + hidden + 18 * legend_rows
     bottom = TOP + ROW * max(1, len(entries))
     view = "world" if result.view == "world" else "personal"
     title = (f"Crowd–ranker agreement by section: {result.model}, {view} rankings, "
@@ -102,8 +103,9 @@ def agreement_svg(result: AgreementResult, *, by: str | None = None) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">',
         "<style>.label{fill:#222}.note{fill:#888;font-style:italic}.value{fill:#444}"
-        ".interval{stroke:#555;stroke-width:1.5}.point{fill:#1f4e79}.grid{stroke:#ddd}"
-        ".overall{stroke:#b22222;stroke-dasharray:5,4;stroke-width:1.5}.title{font-size:14px;font-weight:bold}</style>",
+        f".interval{{stroke:#555;stroke-width:1.5}}.point{{fill:{AGREEMENT_POINT}}}.grid{{stroke:#ddd}}"
+        f".overall{{stroke:{AGREEMENT_OVERALL};stroke-dasharray:5,4;stroke-width:1.5}}"
+        ".title{font-size:14px;font-weight:bold}</style>",
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
         f'<text x="12" y="22" class="title">{_text(title)}</text>',
         f'<text x="12" y="40" class="note">{_text(note)}</text>',
@@ -117,15 +119,17 @@ def agreement_svg(result: AgreementResult, *, by: str | None = None) -> str:
         x = _x(overall.share)
         out.append(f'<line x1="{x:.1f}" y1="{TOP - 10}" x2="{x:.1f}" y2="{bottom}" class="overall">'
                    f"<title>overall {_pct(overall.share)} ({overall.conversations} conversations)</title></line>")
-        out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#b22222">'
+        out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" fill="{AGREEMENT_OVERALL}">'
                    f"overall {_pct(overall.share)}</text>")
     if not entries:
         out.append(f'<text x="{PLOT_LEFT}" y="{TOP + 10}" class="note">No section has conversations graded '
                    f"≥ {result.min_relevance}.</text>")
     for i, entry in enumerate(entries):
         out.extend(_row(entry, TOP + ROW * i + ROW / 2, groups))
+    if hidden:
+        out.append(f'<text x="12" y="{bottom + 36}" class="note">{_text(result.hidden_note())}</text>')
     if groups:
-        y0 = bottom + 36
+        y0 = bottom + 36 + hidden
         out.append(f'<text x="12" y="{y0}" class="label">Groups by {_text(result.by or "")}:</text>')
         for j, name in enumerate(groups):
             x, y = 20 + (j % 4) * 210, y0 + 18 * (j // 4 + 1)

@@ -156,6 +156,51 @@ class ConversationDetail:
     rankers: tuple[RankerRanking, ...]
     crowd: CrowdSummary
 
+    @property
+    def heading(self) -> str:
+        """A human heading: the prompt's opening words, quoted (plain text; escape it for HTML)."""
+        words = opening_words(self.prompt)
+        return f"“{words}”" if words else "A conversation with an empty prompt"
+
+    @property
+    def provenance(self) -> str:
+        """Where the conversation comes from: ``prompt 763adecd… · ca1`` (plain text)."""
+        return f"prompt {self.prompt_id} · {self.source}"
+
+
+HEADING_CHARS = 80
+"""How much of a prompt a conversation's heading quotes, at most (cut at a word)."""
+
+
+def opening_words(messages: tuple[tuple[str, str], ...] | list[tuple[str, str]], limit: int = HEADING_CHARS) -> str:
+    """Return the opening words of a prompt: its first user message (else its first message), on one line.
+
+    Markdown marks at the start of lines (``#``, ``>``, ``*``, ``-``) and runs of white space are
+    dropped; a text longer than ``limit`` is cut at a word and ends in ``…``.
+
+    Args:
+        messages: the prompt's messages as (role, text).
+        limit: the most characters returned, the ``…`` included.
+
+    Returns:
+        Plain text (crowd text: escape it before putting it in HTML); '' for an empty prompt.
+    """
+    texts = [text for role, text in messages if role == "user" and text.strip()]
+    texts = texts or [text for _role, text in messages if text.strip()]
+    if not texts:
+        return ""
+    lines = (_LINE_MARKS.sub("", line) for line in texts[0].splitlines())
+    text = " ".join(" ".join(lines).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+_LINE_MARKS = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[*+-]\s+|\d+[.)]\s+)")
+
 
 def mean_positions(ranking: Ranking) -> dict[str, float]:
     """Return each letter's place (1 = best), tied letters sharing the mean of the places they span."""

@@ -27,6 +27,7 @@ from reviewer.governance import (
     statuses,
 )
 from reviewer.ids import utc_now
+from reviewer.palette import STANCE_COLOURS, STATUS_COLOURS
 from reviewer.textsafe import display_text
 from reviewer.vocab import Status
 
@@ -171,8 +172,12 @@ AGREEMENT_SEED = 0  # fixed, so the published intervals can be reproduced exactl
 
 
 def _agreement(workspace: Workspace) -> dict[str, Any]:
-    """Crowd–ranker agreement per section (with its chart) and machine-vs-person trust, when there is data."""
-    from reviewer.agreement import label_trust, workspace_agreement
+    """Crowd–ranker agreement per section (with its chart) and machine-vs-person trust, when there is data.
+
+    The data lists every section; the chart leaves out those with fewer than ``MIN_CONVERSATIONS``
+    conversations (their intervals say little) and says how many it left out.
+    """
+    from reviewer.agreement import MIN_CONVERSATIONS, label_trust, workspace_agreement
     from reviewer.charts import agreement_svg
 
     try:
@@ -180,7 +185,7 @@ def _agreement(workspace: Workspace) -> dict[str, Any]:
     except KnownError:
         agreement, chart = None, None  # no ranker run yet, or no rankings to compare
     else:
-        agreement, chart = result.to_json(), agreement_svg(result)
+        agreement, chart = result.to_json(), agreement_svg(result.keeping(MIN_CONVERSATIONS))
     trust = [asdict(row) for row in label_trust(workspace.store)]
     return {"agreement": agreement, "agreement_svg": chart, "trust": trust}
 
@@ -304,7 +309,7 @@ def render_md(data: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-_COLOURS = {"supports": "#2e7d32", "refutes": "#c62828"}
+_COLOURS = STANCE_COLOURS  # the app's colour-blind-safe blue and orange, never green and red
 
 
 def _escape(text: str, quote: bool = True) -> str:
@@ -352,11 +357,7 @@ def svg_split(split: dict[str, dict[str, int]], title: str, limit: int = 20) -> 
 def svg_status_bar(counts: dict[str, int]) -> str:
     """Draw the number of proposals per status as an inline SVG bar chart."""
     esc = _escape
-    colours: dict[str, str] = {
-        Status.COMMITTED: "#1b5e20", Status.ADOPTED: "#43a047", Status.NEEDS_REBASE: "#f9a825",
-        Status.DEFERRED: "#1565c0", Status.SET_ASIDE: "#6d4c41", Status.CONTESTED: "#c62828",
-        Status.PENDING: "#9e9e9e", Status.OPEN: "#cfd8dc",
-    }
+    colours = STATUS_COLOURS
     items = list(counts.items())
     top = max((n for _s, n in items), default=0) or 1
     row, label_w, bar = 20, 110, 300

@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from reviewer.workspace_file import (
     WORKSPACE_FILE,
     WorkspaceConfig,
     read_config,
+    write_config,
 )
 
 # Problems that make sections impossible to address by id; the others are reported as warnings.
@@ -93,6 +94,46 @@ def check_spec_text(text: str, where: str) -> SpecDocument:
             hint="Fix the file (see `spec-review spec check FILE`) and try again.",
         )
     return document
+
+
+class SpecRepoMissing(KnownError):
+    """The workspace's spec repository is not where ``workspace.json`` says: moved, renamed or not mounted.
+
+    The app offers "Choose the moved folder…" for it, and the command line ``spec-review repo
+    relocate`` (both call ``Workspace.relocate_spec_repo``).
+
+    Attributes:
+        workspace: the workspace folder.
+        repo: where the workspace looked for the repository.
+    """
+
+    def __init__(self, workspace: Path, repo: Path, why: str) -> None:
+        super().__init__(
+            f"The workspace's spec repository {repo} {why}.",
+            hint=("If it was moved or renamed, point the workspace at its new folder: "
+                  f"`spec-review repo relocate {workspace} NEW_FOLDER` (in the app: Choose the moved folder…)."),
+        )
+        self.workspace = workspace
+        self.repo = repo
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """What ``Workspace.relocate_spec_repo`` recorded.
+
+    Attributes:
+        old: where the workspace looked for the spec repository before.
+        new: the repository's folder now.
+        recorded: what ``workspace.json`` now says (relative to the workspace when inside it).
+        head: the repository's current commit.
+        baseline: the workspace's baseline commit, found in the repository's history.
+    """
+
+    old: Path
+    new: Path
+    recorded: str
+    head: str
+    baseline: str
 
 
 class Workspace:
@@ -231,6 +272,75 @@ class Workspace:
         """The spec repository's folder."""
         return (self.root / self.config.spec_repo).resolve()
 
+    def require_spec_repo(self) -> Path:
+        """Return the spec repository's folder once it is seen to be there (a cheap check: no git call).
+
+        Raises:
+            SpecRepoMissing: the folder is gone, or holds no git repository.
+        """
+        path = self.spec_repo_path
+        if not path.exists():
+            raise SpecRepoMissing(self.root, path, "does not exist")
+        if not path.is_dir() or not (path / ".git").exists():
+            raise SpecRepoMissing(self.root, path, "is not a git repository")
+        return path
+
+    def relocate_spec_repo(self, new: str | os.PathLike[str]) -> Relocation:
+        """Point the workspace at its spec repository's new folder, after it was moved or renamed.
+
+        The folder must be the top of a git repository whose HEAD holds the spec file and whose
+        history holds the workspace's baseline commit (so it is the same repository, not merely one
+        with a file of that name). Only then is ``workspace.json`` rewritten (atomically); on any
+        refusal nothing changes. The path is this machine's own (each board member's clone lives
+        elsewhere), so it is kept in ``workspace.json``, like ``models.json``, not in the shared log.
+
+        Args:
+            new: the repository's folder now.
+
+        Returns:
+            What was recorded.
+
+        Raises:
+            KnownError: the folder is missing, not the top of a git repository, without commits, or
+                without the spec file or the workspace's baseline commit; or ``workspace.json``
+                cannot be written.
+        """
+        folder = Path(new).expanduser()
+        if not folder.exists():
+            raise KnownError(f"The folder {folder} does not exist.", hint="Choose the folder the repository moved to.")
+        if not folder.is_dir():
+            raise KnownError(f"{folder} is a file, not a folder.", hint="Choose the folder the repository moved to.")
+        folder = folder.resolve()
+        if not (folder / ".git").exists():
+            raise KnownError(
+                f"{folder} is not the top of a git repository (it has no .git).",
+                hint="Choose the folder that holds the spec repository's .git folder.",
+            )
+        head = gitops.repo_info(folder).head
+        spec_file = self.config.spec_file
+        if not gitops.is_tracked(folder, spec_file, head):
+            raise KnownError(
+                f"The repository {folder} holds no {spec_file} at its current commit ({head[:10]}).",
+                hint="Choose the repository that holds this workspace's spec.",
+            )
+        baseline = self.store.get_info("baseline_revision") or ""
+        if baseline and not gitops.commit_exists(folder, baseline):
+            raise KnownError(
+                f"The repository {folder} does not hold this workspace's history: its first spec commit "
+                f"{baseline[:10]} is not there.",
+                hint="Choose the moved copy of the workspace's own spec repository, not another one.",
+            )
+        recorded = gitops.relpath_or_abs(folder, self.root)
+        old = self.spec_repo_path
+        config = replace(self.config, spec_repo=recorded)
+        write_config(self.root, config)
+        self.config = config
+        self._specs.clear()
+        from reviewer.logref import LogRef
+
+        self.store.log_ref = LogRef(self.spec_repo_path, config.id, self.root)
+        return Relocation(old=old, new=folder, recorded=recorded, head=head, baseline=baseline)
+
     def repo_info(self) -> gitops.RepoInfo:
         """Describe the spec repository (HEAD, branch, dirty)."""
         return gitops.repo_info(self.spec_repo_path)
@@ -243,9 +353,10 @@ class Workspace:
         """Read and parse the spec file at ``rev`` (default: the current commit).
 
         Raises:
-            KnownError: the repository, revision or file is missing, or the file does not parse.
+            SpecRepoMissing: the repository is not where the workspace says (moved, renamed).
+            KnownError: the revision or file is missing, or the file does not parse.
         """
-        sha = gitops.resolve_revision(self.spec_repo_path, rev)
+        sha = gitops.resolve_revision(self.require_spec_repo(), rev)
         key = (sha, self.config.spec_file)
         loaded = self._specs.get(key)
         if loaded is not None:

@@ -6,7 +6,9 @@ Kept free of heavy imports, so that the GUI can check a workspace before anythin
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from reviewer.errors import KnownError
@@ -65,3 +67,26 @@ def read_config(root: Path) -> WorkspaceConfig:
         return WorkspaceConfig(**{k: raw[k] for k in WorkspaceConfig.__dataclass_fields__ if k in raw})
     except TypeError as exc:
         raise KnownError(f"{config_path} is missing a field: {exc}.") from exc
+
+
+def write_config(root: Path, config: WorkspaceConfig) -> None:
+    """Replace ``workspace.json`` with ``config`` in one step (a crash leaves the old file or the new, whole).
+
+    Raises:
+        KnownError: the file cannot be written.
+    """
+    target = root / WORKSPACE_FILE
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{WORKSPACE_FILE}.", dir=root)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(asdict(config), indent=2) + "\n")
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o777)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise KnownError(f"Cannot write {target}: {exc.strerror or exc}.",
+                         hint="Check that the workspace folder is writable.") from exc

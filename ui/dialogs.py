@@ -88,6 +88,23 @@ class Dialogs:
         return message_box(parent, QMessageBox.Icon.Question, "Spec Review", question, yes | no).exec() == yes
 
     @classmethod
+    def ask_action(cls, parent: QWidget | None, text: str, actions: list[str]) -> int | None:
+        """Show ``text`` (a problem) with a button per way out; returns the index of the one chosen.
+
+        None when closed without choosing (always, when non-interactive).
+        """
+        if not cls.interactive:
+            return None
+        box = message_box(parent, QMessageBox.Icon.Warning, "Spec Review", text)
+        buttons = [box.addButton(action, QMessageBox.ButtonRole.ActionRole) for action in actions]
+        box.addButton(QMessageBox.StandardButton.Close)
+        if buttons:
+            box.setDefaultButton(buttons[0])
+        box.exec()
+        clicked = box.clickedButton()
+        return next((i for i, button in enumerate(buttons) if button is clicked), None)
+
+    @classmethod
     def ask_text(cls, parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
         """Ask for a line of text; returns None when cancelled (always, when non-interactive)."""
         if not cls.interactive:

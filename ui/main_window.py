@@ -45,6 +45,7 @@ from ui.models.queue import (
     QueueModel,
 )
 from ui.models.sections import SectionTreeModel
+from ui.relocate import offer_relocation
 from ui.style import AUTHORITY_LABELS, authority_badge_html
 from ui.tabs import TabWidget
 from ui.text_browser import SafeTextBrowser
@@ -665,7 +666,8 @@ class MainWindow(QMainWindow):
         """Show why the workspace could not be read."""
         self.header.setText(f"<b>Cannot open the workspace</b>: {escape(str(error))}")
         self.statusBar().showMessage("Not loaded")
-        Dialogs.show_error(self, error)
+        if not offer_relocation(self, error):  # a moved spec repository: offer to choose its new folder
+            Dialogs.show_error(self, error)
         self.load_failed.emit(error)
 
     def show_overview(self, loaded: tuple[Overview, list[QueueRow]]) -> None:

@@ -153,3 +153,17 @@ class StanceVerdict:
     confidence: float | None
     flags: tuple[str, ...] = ()
     rejected_quote: str | None = None
+
+
+FLAGS = {
+    "no_quote": "gave supports or refutes without quoting the justification",
+    "quote_not_verbatim": "quoted words the justification does not contain, so the quote was dropped",
+}
+"""What each stance flag means: how the model's answer broke the rule that a label quotes its evidence."""
+
+FLAGGED_MEANING = (
+    "Flagged: a stance label the model gave that is kept, although its answer broke the rule that a "
+    "supports or refutes label quotes the justification word for word, even after it was asked again. "
+    "Such a label counts like the model's other labels; check it, and relabel it (S / R / N) if it is wrong."
+)
+"""What "flagged" means, wherever a run's flagged count is shown."""

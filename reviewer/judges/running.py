@@ -22,7 +22,7 @@ from reviewer.digests import judge_job_digest
 from reviewer.errors import BugError, KnownError
 from reviewer.ids import new_id, stable_id, utc_now
 from reviewer.judges.answers import verdict_from_json, verdict_json
-from reviewer.judges.base import Judge, RelevanceVerdict, StanceVerdict
+from reviewer.judges.base import FLAGS, Judge, RelevanceVerdict, StanceVerdict
 from reviewer.judges.calls import Outcome, call_concurrently
 from reviewer.judges.estimates import cached_results
 from reviewer.judges.items import WorkItem
@@ -107,12 +107,14 @@ class RunSummary:
         called: items sent to the model in this run.
         ok: items with a usable answer now.
         failed: items whose answer failed (recorded with the raw answer).
-        flagged: stance labels kept with a flag (quote rejected).
+        flagged: stance labels kept with a flag: the model's answer still broke a quoting rule after
+            it was asked again (see ``FLAGS`` and ``flagged_text``).
         stored: new rows written (labels, grades or rankings).
         ranker_run_id: the ranker run (ranker only).
         input_tokens: prompt tokens the endpoint reported for this run's calls.
         output_tokens: completion tokens the endpoint reported.
         failures: the failed items.
+        flags: the flagged labels by flag (``no_quote``, ``quote_not_verbatim``).
     """
 
     job_id: str
@@ -132,6 +134,29 @@ class RunSummary:
     input_tokens: int
     output_tokens: int
     failures: tuple[Failure, ...] = ()
+    flags: dict[str, int] = field(default_factory=dict)
+
+
+WHERE_FLAGGED = (
+    "To see them: choose a proposal on the review desk and select a justification labelled by this model; "
+    "its labels list, below the text, marks a flagged label and says why."
+)
+
+
+def flagged_text(summary: RunSummary) -> str:
+    """Say which answers were flagged, why, and where to see them ('' when none were).
+
+    Returns:
+        Plain text (it names a model: escape it for HTML).
+    """
+    if not summary.flagged:
+        return ""
+    reasons = "; ".join(f"{n:,} {FLAGS.get(flag, flag.replace('_', ' '))}"
+                        for flag, n in sorted(summary.flags.items(), key=lambda kv: (-kv[1], kv[0])))
+    labels = "label" if summary.flagged == 1 else "labels"
+    return (f"{summary.flagged:,} flagged: stance {labels} by {summary.model} kept although the answer broke the "
+            f"quoting rule after it was asked again" + (f" ({reasons})" if reasons else "")
+            + f". They count like its other labels. {WHERE_FLAGGED}")
 
 
 @dataclass
@@ -145,6 +170,7 @@ class _Tally:
     input_tokens: int = 0
     output_tokens: int = 0
     failures: list[Failure] = field(default_factory=list)
+    flags: dict[str, int] = field(default_factory=dict)
 
 
 class _Run:
@@ -267,6 +293,8 @@ class _Run:
         if self.task == "stance":
             if verdict.flags:
                 self.tally.flagged += 1
+                for flag in verdict.flags:
+                    self.tally.flags[flag] = self.tally.flags.get(flag, 0) + 1
             if store_model_stance(self.store, proposal_id=payload["proposal_id"],
                                   justification_id=payload["justification_id"], verdict=verdict, model=self.model,
                                   prompt_version=self.prompt_version, input_hash=item.input_hash, job_id=self.job_id):
@@ -337,7 +365,7 @@ class _Run:
             job_id=self.job_id, task=self.task, model=self.model, prompt_version=self.prompt_version, status=status,
             resumed=self.resumed, items=len(self.items), cached=t.cached, called=t.called, ok=t.ok, failed=t.failed,
             flagged=t.flagged, stored=t.stored, ranker_run_id=self.ranker_run_id, input_tokens=t.input_tokens,
-            output_tokens=t.output_tokens, failures=tuple(t.failures))
+            output_tokens=t.output_tokens, failures=tuple(t.failures), flags=dict(t.flags))
 
 
 def _batches(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

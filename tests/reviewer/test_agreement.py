@@ -273,7 +273,7 @@ def workspace(tmp_path):
 def test_cli_agreement_json_and_svg(capsys, workspace, tmp_path):
     svg = tmp_path / "chart.svg"
     code = main(["agreement", str(workspace), "--seed", "5", "--resamples", "200", "--by", "country_of_residence",
-                 "--svg", str(svg), "--json"])
+                 "--svg", str(svg), "--json", "--min-conversations", "1"])
     out, err = capsys.readouterr()
     assert code == 0, err
     data = json.loads(out)
@@ -282,8 +282,45 @@ def test_cli_agreement_json_and_svg(capsys, workspace, tmp_path):
     assert ET.parse(svg).getroot().tag.endswith("svg")
     code = main(["agreement", str(workspace), "--min-relevance", "9"])
     assert code == 1 and "1 to 5" in capsys.readouterr().err
-    code = main(["agreement", str(workspace), "--resamples", "0"])
+    code = main(["agreement", str(workspace), "--resamples", "0", "--min-conversations", "2"])
     assert code == 0 and "be_honest" in capsys.readouterr().out
+
+
+def test_sections_with_few_conversations_are_left_out_unless_asked_for(capsys, workspace, tmp_path, store):
+    # be_honest has two conversations, be_kind one: by default (5) neither is listed.
+    full = compute_agreement(store, seed=1, resamples=50)
+    assert {e.section_id: e.stats.conversations for e in full.sections} == {"be_honest": 2, "be_kind": 1}
+    assert (full.min_conversations, full.hidden_sections, full.hidden_note()) == (1, 0, "")
+    two = full.keeping(2)
+    assert [e.section_id for e in two.sections] == ["be_honest"] and two.hidden_sections == 1
+    assert two.hidden_note() == "1 section with fewer than 2 conversations not shown (their intervals say little)."
+    assert two.overall == full.overall  # the overall figure keeps every conversation
+    assert compute_agreement(store, seed=1, resamples=50, min_conversations=2) == two
+    with pytest.raises(KnownError, match="at least 1"):
+        compute_agreement(store, min_conversations=0)
+    # The command line: default 5, n beside each figure, the hidden ones counted.
+    assert main(["agreement", str(workspace), "--resamples", "50", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "be_honest" not in out and "2 sections with fewer than 5 conversations not shown" in out
+    assert "--min-conversations 1 lists them" in out
+    assert main(["agreement", str(workspace), "--resamples", "50", "--seed", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["sections"], data["min_conversations"], data["hidden_sections"]) == ([], 5, 2)
+    assert main(["agreement", str(workspace), "--resamples", "50", "--seed", "1", "--min-conversations", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "be_honest" in out and "2 conversations" in out and "be_kind" not in out
+    # The chart says what it left out.
+    svg = agreement_svg(two)
+    assert "1 section with fewer than 2 conversations not shown" in svg
+    assert 'data-section="be_kind"' not in svg and 'data-section="be_honest"' in svg
+    ET.fromstring(svg)
+
+
+def test_the_help_states_the_default_minimum_of_conversations(capsys):
+    from reviewer.agreement import MIN_CONVERSATIONS
+
+    assert main(["agreement", "--help"]) == 0
+    assert f"(default {MIN_CONVERSATIONS};" in " ".join(capsys.readouterr().out.split())
 
 
 def test_cli_trust(capsys, workspace):

@@ -111,3 +111,41 @@ def test_the_list_leaves_a_proposals_texts_out_of_its_summary(demo_workspace):
         assert full.payload["texts"]  # the detail still has everything
     finally:
         conn.close()
+
+
+def test_object_names_name_every_object_a_page_changed(demo_workspace):
+    from reviewer import committing
+    from reviewer.audit_queries import object_names
+    from tests.datapaths import DEMO_TITLES, USER_LEVEL
+
+    with Workspace.open(demo_workspace) as workspace:
+        loaded = workspace.load_spec()
+        governance.decide(workspace.store, USER_LEVEL, "adopt", "Priya Raman", "The crowd's reasons hold up.",
+                          spec_document=loaded.document, spec_revision=loaded.revision)
+        committing.commit_adopted(workspace, "Priya Raman")
+    conn = open_read_only(demo_workspace / DB_FILE)
+    try:
+        rows = log_page(conn, LogFilter())
+        names = object_names(conn, rows)
+        title = conn.execute("SELECT title FROM proposals WHERE id = ?", [USER_LEVEL]).fetchone()[0]
+        members = dict(conn.execute("SELECT id, name FROM members"))
+        decision = conn.execute("SELECT id FROM decisions WHERE proposal_id = ?", [USER_LEVEL]).fetchone()[0]
+        sha = conn.execute("SELECT sha FROM spec_commits").fetchone()[0]
+    finally:
+        conn.close()
+    assert title == DEMO_TITLES[USER_LEVEL]
+    assert names[("proposal", USER_LEVEL)] == title
+    assert names[("decision", decision)] == title  # a decision is named by its proposal
+    assert {names[("member", m)] for m in members} == set(members.values())
+    assert names[("spec_commit", sha)] == f"{sha[:10]}: {title}"
+    imports = {name for (kind, _), name in names.items() if kind == "import"}
+    assert {"ca1 from comparisons.jsonl and 1 more", "rankings from rankings.jsonl",
+            "relevance from relevance.jsonl"} <= imports
+    # Every object with an id is named; an object that no longer exists is left for its id.
+    assert {(r.object_type, r.object_id) for r in rows if r.object_id} == set(names)
+    gone = rows[0]._replace(object_type="proposal", object_id="no-such-proposal")
+    conn = open_read_only(demo_workspace / DB_FILE)
+    try:
+        assert object_names(conn, [gone]) == {}
+    finally:
+        conn.close()

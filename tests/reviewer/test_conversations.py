@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from reviewer.conversations import conversation_detail, mean_positions, unacceptable_letters
+from reviewer.conversations import (
+    conversation_detail,
+    mean_positions,
+    opening_words,
+    unacceptable_letters,
+)
 from reviewer.errors import KnownError
 from reviewer.evidence import (
     STANCES,
@@ -260,3 +265,23 @@ def test_split_uses_a_participant_column_when_links_carry_one(ws):
         pair[0] += stance == "supports"
         pair[1] += stance == "refutes"
     assert {k: tuple(v) for k, v in expected.items() if k} == {k: v for k, v in split.items() if k != "(unknown)"}
+
+
+def test_a_conversation_is_headed_by_its_prompts_opening_words(ws):
+    _, cid, *_ = _a_justification(ws)
+    detail = conversation_detail(ws.store, cid)
+    prompt = detail.prompt[0][1]
+    assert detail.heading.startswith("“") and detail.heading.endswith("”")
+    assert detail.heading[1:-1].rstrip("…") in " ".join(prompt.split())
+    assert len(detail.heading) <= 82
+    assert detail.provenance == f"prompt {detail.prompt_id} · ca1"
+
+
+def test_opening_words_read_the_first_user_message_on_one_line():
+    assert opening_words([("system", "Be terse."), ("user", "# Help\n\n> please  write\n- a poem")]) == (
+        "Help please write a poem")
+    assert opening_words([("system", "Only a system message")]) == "Only a system message"
+    assert opening_words([("user", "   ")]) == ""
+    long = "word " * 40
+    cut = opening_words([("user", long)], limit=30)
+    assert cut.endswith("…") and len(cut) <= 30 and cut[:-1] == " ".join(["word"] * ((len(cut) - 1) // 5 + 1))

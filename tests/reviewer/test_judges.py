@@ -298,6 +298,24 @@ def test_quote_not_in_the_text_is_rejected_and_the_label_flagged(store, server):
     detail = json.loads(detail)
     assert detail["flags"] == ["quote_not_verbatim"]
     assert detail["rejected_quote"] == "still not there"
+    # What the run summary says of it: which answers, why, and where to see them.
+    from reviewer.judges.running import flagged_text
+
+    assert summary.flags == {"quote_not_verbatim": 1}
+    text = flagged_text(summary)
+    assert text.startswith("1 flagged: stance label by test-model kept although the answer broke the quoting rule")
+    assert "1 quoted words the justification does not contain" in text
+    assert "review desk" in text and "labels list" in text
+
+
+def test_a_run_without_flags_says_nothing_of_them(store, server):
+    from reviewer.judges.running import flagged_text
+
+    seed(store, 1)
+    server.queue(stance_ok("Participant 0"))
+    judge, config = judge_for(server)
+    summary = run_items(store, stance_items(store), judge, config)
+    assert (summary.flagged, summary.flags, flagged_text(summary)) == (0, {}, "")
 
 
 def test_rate_limit_waits_for_retry_after(store, server):

@@ -223,6 +223,12 @@ def test_report_carries_the_agreement_chart_and_trust_on_the_demo(tmp_path):
     overall = data["agreement"]["overall"]["stats"]
     assert 0 < overall["share"] < 1 and overall["low"] <= overall["share"] <= overall["high"]
     assert data["trust"] == []  # no person has labelled a stance in the demo
+    # The app's colour-blind-safe palette, not red and green: supports blue, refutes orange.
+    from reviewer.palette import AGREEMENT_OVERALL, REFUTES, SUPPORTS
+
+    assert f'fill="{SUPPORTS}"' in page and f'fill="{REFUTES}"' in page and AGREEMENT_OVERALL in page
+    for red_or_green in ("#2e7d32", "#c62828", "#1b5e20", "#43a047", "#b22222"):
+        assert red_or_green not in page.lower()
 
 
 def test_report_labels_every_vote_for_every_status(tmp_path):

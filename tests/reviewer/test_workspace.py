@@ -248,3 +248,97 @@ def test_a_repository_git_will_not_read_is_explained(tmp_path, monkeypatch):
         gitops.read_file_at(repo, "HEAD", "model_spec.md")
     assert "safe.directory" in str(refused.value)
 
+
+
+# ---- a spec repository that moved ---------------------------------------------------------------
+
+
+def _moved(tmp_path, spec_text):
+    """A workspace whose spec repository has been moved away; returns (workspace, the repository's new folder)."""
+    repo = spec_repo_with(tmp_path / "spec", spec_text)
+    with Workspace.create(tmp_path / "ws", spec_repo=repo):
+        pass
+    moved = tmp_path / "elsewhere" / "spec-moved"
+    moved.parent.mkdir()
+    os.rename(repo, moved)
+    return tmp_path / "ws", moved
+
+
+def test_a_moved_repository_is_named_and_relocating_is_offered(tmp_path, spec_2025_04):
+    from reviewer.workspace import SpecRepoMissing
+
+    root, _moved_to = _moved(tmp_path, spec_2025_04)
+    with Workspace.open(root) as ws:  # opening needs no repository: relocating must be possible
+        with pytest.raises(SpecRepoMissing) as raised:
+            ws.overview()
+    error = raised.value
+    assert error.repo == tmp_path / "spec" and error.workspace == root
+    assert "does not exist" in str(error) and "git init" not in str(error)
+    assert f"spec-review repo relocate {root} NEW_FOLDER" in str(error) and "Choose the moved folder" in str(error)
+
+
+def test_relocating_checks_the_folder_then_records_it(tmp_path, spec_2025_04, spec_2025_09):
+    root, moved = _moved(tmp_path, spec_2025_04)
+    commit_file(moved, "model_spec.md", spec_2025_09, "the spec moved on after the move")
+    with Workspace.open(root) as ws:
+        baseline = ws.store.get_info("baseline_revision")
+        done = ws.relocate_spec_repo(moved)
+        assert (done.old, done.new, done.baseline) == (tmp_path / "spec", moved, baseline)
+        assert done.recorded == str(moved) and ws.spec_repo_path == moved
+        assert ws.load_spec().revision == done.head != baseline  # read from the moved repository, at once
+        assert ws.overview().spec_repo == moved
+    config = json.loads((root / WORKSPACE_FILE).read_text(encoding="utf-8"))
+    assert config["spec_repo"] == str(moved)
+    with Workspace.open(root) as ws:
+        assert ws.status()["spec_repo"] == str(moved)
+    # A repository inside the workspace folder is recorded relative to it, as the demo's is.
+    inside = root / "spec"
+    os.rename(moved, inside)
+    with Workspace.open(root) as ws:
+        assert ws.relocate_spec_repo(inside).recorded == "spec"
+
+
+def test_a_wrong_folder_is_refused_clearly_and_nothing_changes(tmp_path, spec_2025_04):
+    root, moved = _moved(tmp_path, spec_2025_04)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    without_spec = init_repo(tmp_path / "other")
+    commit_file(without_spec, "README.md", "not a spec")
+    # The same spec file in a repository with another history: not the workspace's repository.
+    stranger = spec_repo_with(tmp_path / "stranger", spec_2025_04 + "\n")
+    cases = {
+        tmp_path / "nowhere": "does not exist",
+        tmp_path / "a-file": "is a file, not a folder",
+        plain: "is not the top of a git repository",
+        moved / "some-subfolder-that-is-not-there": "does not exist",
+        without_spec: "holds no model_spec.md",
+        stranger: "does not hold this workspace's history",
+    }
+    before = (root / WORKSPACE_FILE).read_bytes()
+    with Workspace.open(root) as ws:
+        for folder, says in cases.items():
+            with pytest.raises(KnownError, match=says) as raised:
+                ws.relocate_spec_repo(folder)
+            assert raised.value.hint  # and what to do instead
+            assert ws.spec_repo_path == tmp_path / "spec"
+        assert sorted(p.name for p in root.iterdir() if p.name.startswith(".workspace.json")) == []
+    assert (root / WORKSPACE_FILE).read_bytes() == before
+
+
+def test_the_command_line_relocates_and_refuses_a_wrong_folder(tmp_path, spec_2025_04, capsys):
+    from cli.main import main
+
+    root, moved = _moved(tmp_path, spec_2025_04)
+    assert main(["status", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "spec-review repo relocate" in err and "git init" not in err
+    before = (root / WORKSPACE_FILE).read_bytes()
+    assert main(["repo", "relocate", str(root), str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "is not the top of a git repository" in err and "\n" == err[-1] and err.count("\n") == 1
+    assert (root / WORKSPACE_FILE).read_bytes() == before
+    assert main(["repo", "relocate", str(root), str(moved), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["old"], data["new"], data["recorded"]) == (str(tmp_path / "spec"), str(moved), str(moved))
+    assert main(["status", str(root)]) == 0 and str(moved) in capsys.readouterr().out

@@ -3,7 +3,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from reviewer.agreement import compute_agreement
+from reviewer.agreement import MIN_CONVERSATIONS, compute_agreement
 from reviewer.errors import KnownError
 from reviewer.evidence import demographic_fields
 from reviewer.workspace import Workspace
@@ -35,6 +35,8 @@ def view(qtbot, demo_workspace):
     v.show()
     v.resamples_box.setValue(RESAMPLES)
     v.seed_box.setValue(SEED)
+    assert not v.few_box.isChecked()  # by default, sections with few conversations are left out
+    v.few_box.setChecked(True)  # most tests here want every section the demo grades (most have few)
     yield v
     lane.shutdown()
 
@@ -65,6 +67,36 @@ def test_figures_equal_the_domain_computation(qtbot, view, demo_workspace):
     assert "Overall" in view.summary.text() and f"{direct.overall.stats.share * 100:.1f}%" in view.summary.text()
     assert view.png_button.isEnabled() and view.svg_button.isEnabled()
     assert "country_of_residence" in view.fields and "ideal-model-behavior" not in view.fields
+
+
+def test_sections_with_few_conversations_are_listed_only_when_asked_for(qtbot, view, demo_workspace):
+    view.few_box.setChecked(False)  # as a new view has it
+    shown = _compute(qtbot, view)
+    assert _figures(shown) == _figures(_direct(demo_workspace, min_conversations=MIN_CONVERSATIONS))
+    every = _direct(demo_workspace)
+    few = [s for s in every.sections if s.stats.conversations < MIN_CONVERSATIONS]
+    assert few and any(s.stats.conversations == 1 for s in few)  # the demo has single-conversation sections
+    assert all(s.stats.conversations >= MIN_CONVERSATIONS for s in shown.sections)
+    assert view.table_model.rowCount() == len(every.sections) - len(few) == len(view.chart.entries)
+    assert shown.hidden_sections == len(few)
+    note = f"{len(few)} sections with fewer than {MIN_CONVERSATIONS} conversations not shown"
+    assert note in view.summary.text()
+    assert not view.few_box.isChecked() and f"fewer than {MIN_CONVERSATIONS} conversations" in view.few_box.text().replace("&", "")
+    # Each figure carries its n: beside the point on the chart, in the table, in the tooltip.
+    entry = view.chart.entries[0]
+    assert f"{entry.stats.conversations:,} conversations" in view.chart.tooltip_at(
+        200, AgreementChart.HEADER + AgreementChart.ROW // 2)
+    with qtbot.waitSignal(view.computed, timeout=1000) as blocker:  # no recomputation: at once
+        view.few_box.click()
+    assert view.full_result is not None and blocker.args[0].sections == view.full_result.sections
+    assert view.table_model.rowCount() == len(every.sections) and view.result.hidden_sections == 0
+    assert "not shown" not in view.summary.text()
+    single = next(s for s in few if s.stats.conversations == 1)
+    row = view.table_model.row_of(single.section_id)
+    assert view.table_model.index(row, AgreementTableModel.CONVERSATIONS).data() == "1"
+    with qtbot.waitSignal(view.computed, timeout=1000):
+        view.few_box.click()
+    assert view.table_model.row_of(single.section_id) == -1
 
 
 def test_split_by_a_field_matches_the_domain_and_draws_groups(qtbot, view, demo_workspace):
@@ -266,3 +298,13 @@ def test_trust_of_each_stance_source_against_people(qtbot, view, demo_workspace)
     qtbot.waitUntil(lambda: "rule: ranking-based" in view.trust_label.text(), timeout=20000)
     [row] = view.trust_rows
     assert (row.compared, row.agreeing, row.share) == (1, 1, 1.0)
+
+
+def test_the_app_and_the_report_draw_with_one_palette():
+    from reviewer import charts, palette
+    from ui.views import agreement_view
+    from ui.views import charts as ui_charts
+
+    assert ui_charts.STANCE_COLOURS is palette.STANCE_COLOURS
+    assert agreement_view.PALETTE is palette.OKABE_ITO is charts.PALETTE
+    assert (palette.SUPPORTS, palette.REFUTES) == ("#0072B2", "#D55E00")  # blue and orange, as the evidence view

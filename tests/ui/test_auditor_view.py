@@ -2,11 +2,12 @@ import html
 import sqlite3
 
 import pytest
+from PySide6.QtCore import Qt
 
 from reviewer import audit, committing, governance
 from reviewer.errors import KnownError
 from reviewer.workspace import DB_FILE, Workspace
-from tests.datapaths import DEMO_TITLES, SUPPORTED
+from tests.datapaths import DEMO_TITLES, SUPPORTED, USER_LEVEL
 from tests.ui.test_editor_view import TITLE, adopt_one
 from ui.dialogs import Dialogs
 from ui.models.audit_log import PAGE, AuditLogModel, LogFilter
@@ -79,7 +80,8 @@ def test_log_lists_every_event_newest_first_and_filters(qtbot, make_view, demo_w
     view.actor_filter.setCurrentText("ranking-based")
     apply(qtbot, view)
     assert {r[3] for r in rows(view)} == {"evidence.rule"} and len(rows(view)) == len(DEMO_TITLES)
-    proposal_id = rows(view)[0][4].split()[1]
+    proposal_id = view.model.index(0, 4).data(AuditLogModel.ObjectRole)[1]
+    assert rows(view)[0][4] == DEMO_TITLES[proposal_id]  # the list names the proposal by its title
     view.clear_filters()
     view.object_filter.setText(proposal_id)
     apply(qtbot, view)
@@ -94,6 +96,53 @@ def test_log_lists_every_event_newest_first_and_filters(qtbot, make_view, demo_w
     with qtbot.waitSignal(view.log_shown, timeout=20000):
         view.clear_filters()
     assert view.model.rowCount() == total
+
+
+def test_the_object_column_names_objects_read_a_page_at_a_time_on_the_reader(qtbot, make_view, demo_workspace,
+                                                                            monkeypatch):
+    import threading
+
+    import ui.models.audit_log as audit_log
+
+    adopt_one(demo_workspace)
+    with Workspace.open(demo_workspace) as workspace, workspace.store.db.atomic():
+        for number in range(450):  # three pages
+            audit.append_event(workspace.store.db, actor="load", action="test.bulk", object_type="member",
+                               object_id=workspace.store.db.execute(
+                                   "SELECT id FROM members WHERE name = 'Wei Chen'").fetchone()[0],
+                               payload={"n": number})
+    calls = []
+    real = audit_log.object_names
+
+    def spy(conn, page_rows):
+        calls.append((threading.current_thread() is threading.main_thread(), len(page_rows)))
+        return real(conn, page_rows)
+
+    monkeypatch.setattr(audit_log, "object_names", spy)
+    view = make_view(demo_workspace)
+    model = view.model
+    assert calls == [(False, PAGE)]  # one bulk read for the first page, on the page reader's thread
+    assert {r[4] for r in rows(view)} == {"Wei Chen"}
+    tip = model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole)
+    member_id = model.index(0, 4).data(AuditLogModel.ObjectRole)[1]
+    assert "Wei Chen" in tip and f"member {member_id}" in tip
+    model.fetchMore()
+    qtbot.waitUntil(lambda: model.rowCount() == 2 * PAGE, timeout=20000)
+    assert calls == [(False, PAGE), (False, PAGE)]
+    model.fetch_all()
+    shown = {model.index(r, 4).data(AuditLogModel.ObjectRole): model.index(r, 4).data()
+             for r in range(model.rowCount())}
+    assert shown[("proposal", USER_LEVEL)] == TITLE
+    decision = next(ref for ref in shown if ref[0] == "decision")
+    assert shown[decision] == TITLE  # a decision is named by its proposal's title
+    # The detail pane names the object above its kind and id.
+    row = next(r for r in range(model.rowCount()) if model.index(r, 4).data(AuditLogModel.ObjectRole)[0] == "decision")
+    view.table.setCurrentIndex(model.index(row, 0))
+    detail = view.detail.toPlainText()
+    assert TITLE in detail and f"decision {decision[1]}" in detail
+    workspace = next(ref for ref in shown if ref[0] == "workspace")
+    assert shown[workspace] == "Demo workspace (synthetic crowd data)"
+    assert all(name != f"{kind} {ref}" for (kind, ref), name in shown.items() if ref)  # no bare ids
 
 
 def test_detail_pane_shows_the_whole_payload_and_hashes(qtbot, make_view, demo_workspace):

@@ -48,7 +48,10 @@ def test_the_conversation_view_marks_overrides(demo_workspace, open_conversation
     jid, cid, _pid = first_justification(demo_workspace)
     tamper(demo_workspace / DB_FILE, "UPDATE justifications SET text = ? WHERE id = ?", [TEXT, jid])
     tamper(demo_workspace / DB_FILE, "UPDATE conversations SET source_id = ? WHERE id = ?", ["\u202eprompt", cid])
+    tamper(demo_workspace / DB_FILE, "UPDATE conversations SET prompt = ? WHERE id = ?",
+           ['{"messages": [{"role": "user", "content": "\u202eevil heading"}]}', cid])
     view = open_conversation(demo_workspace, cid, jid)
+    assert view.title.text().startswith("“⟨RLO⟩evil heading”")  # the heading quotes the prompt, marked
     shown = view.browser.toPlainText() + view.title.text()
     assert "\u202e" not in shown and "\u202c" not in shown
-    assert "⟨RLO⟩evil⟨PDF⟩" in shown and "Conversation ⟨RLO⟩prompt" in view.title.text() and RTL in shown
+    assert "⟨RLO⟩evil⟨PDF⟩" in shown and "(prompt ⟨RLO⟩prompt · ca1)" in view.title.text() and RTL in shown

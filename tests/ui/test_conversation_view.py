@@ -117,6 +117,23 @@ def test_dialog_is_not_modal(qtbot, lane, demo_workspace):
     assert f"world (n={len(f['others']) + 1})" in dialog.view.browser.toPlainText()
 
 
+def test_the_window_is_headed_by_the_prompts_opening_words_not_its_id(qtbot, lane, demo_workspace):
+    f = _focus(demo_workspace)
+    dialog = ConversationDialog(lane)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.view.loaded, timeout=20000):
+        dialog.open_conversation(f["cid"], f["jid"])
+    detail = dialog.view.detail
+    opening = " ".join(detail.prompt[0][1].split())[:30]
+    title = dialog.view.title.text()
+    assert title.startswith(f"“{opening}") and f"(prompt {detail.prompt_id} · ca1)" in title
+    assert dialog.windowTitle().startswith(f"Conversation: “{opening}")
+    assert detail.prompt_id not in dialog.windowTitle()
+    first_line = dialog.view.browser.toPlainText().splitlines()[0]
+    assert first_line.startswith(f"“{opening}") and detail.prompt_id not in first_line
+    assert detail.id in dialog.view.title.toolTip()
+
+
 def test_places_and_line_breaks():
     ranking = parse_ranking("B>A=C>D")
     assert [place_text(ranking, x) for x in "ABCD"] == ["2=", "1", "2=", "4"]

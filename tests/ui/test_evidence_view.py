@@ -449,3 +449,52 @@ def test_choosing_another_proposal_stops_the_reading_of_the_last_ones_split(qtbo
         assert conn.execute("SELECT count(*) FROM proposals").fetchone()[0] > 0
     finally:
         conn.close()
+
+
+def test_a_relabelled_item_shows_the_person_on_its_badge_in_its_new_list(qtbot, desk, demo_workspace):
+    # One delegate draws every list and keeps what it drew: the item painted in its old list with
+    # the rule's badge must be drawn afresh, with the person's, once it has moved.
+    _show(qtbot, desk, _proposal_id(demo_workspace))
+    desk.set_reviewer("Amara Okafor")
+    view, row = _select_first(qtbot, desk, "supports")
+    assert row.source_kind == "rule"
+    font = view.font()
+    width = view.viewport().width()
+    desk.grab()  # paint the old list: the delegate keeps the rule's badge for this item
+    assert desk.delegate.badge_text(row, width, font).startswith("rule")
+    with qtbot.waitSignal(desk.stance_changed, timeout=20000):
+        qtbot.keyClick(view, Qt.Key.Key_R)
+    refutes = desk.models["refutes"]
+    moved = refutes.rows[refutes.row_of(row.justification_id)]
+    refutes_view = desk.lists["refutes"].view
+    refutes_view.scrollTo(refutes.index(refutes.row_of(row.justification_id), 0))
+    desk.grab()
+    assert refutes_view.viewport().width() == width  # the same width: the cache would have matched
+    assert desk.delegate.badge_text(moved, width, font) == "person: Amara Okafor"
+    assert "person: Amara Okafor" in refutes.index(refutes.row_of(row.justification_id), 0).data(
+        Qt.ItemDataRole.AccessibleTextRole)
+
+
+def test_a_flagged_model_label_says_so_and_why_in_the_labels_list(qtbot, desk, demo_workspace):
+    from reviewer.judges.base import StanceVerdict
+    from reviewer.judges.running import store_model_stance
+
+    pid = _proposal_id(demo_workspace)
+    _show(qtbot, desk, pid)
+    jid = desk.models["supports"].rows[0].justification_id
+    store = _store(demo_workspace)
+    with store.db.atomic():
+        store_model_stance(store, proposal_id=pid, justification_id=jid, model="test-model", prompt_version="stance-v1",
+                           input_hash="h", verdict=StanceVerdict(
+                               stance="supports", quote=None, reason="r", confidence=0.5,
+                               flags=("quote_not_verbatim",), rejected_quote="<b>never</b> written"))
+    store.close()
+    _show(qtbot, desk, pid)
+    model = next(m for m in desk.models.values() if m.row_of(jid) >= 0)
+    view = next(item.view for item in desk.lists.values() if item.view.model() is model)
+    with qtbot.waitSignal(desk.detail_shown, timeout=20000):
+        view.setCurrentIndex(model.index(model.row_of(jid), 0))
+    text = desk.detail.toPlainText()
+    assert "supports by model test-model (stance-v1)" in text
+    assert "flagged: the model quoted words the justification does not contain, so the quote was dropped" in text
+    assert "(it quoted “<b>never</b> written”)" in text  # shown as text

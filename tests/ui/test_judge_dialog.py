@@ -6,7 +6,7 @@ from reviewer.modelconfig import ModelConfig, save_config
 from reviewer.store import Store
 from reviewer.workspace import DB_FILE
 from tests.datapaths import SUPPORTED
-from tests.fake_openai_server import FakeOpenAIServer, stance_responder
+from tests.fake_openai_server import FakeOpenAIServer, json_reply, stance_responder
 from ui.views.judge_dialog import JudgeDialog
 
 pytestmark = pytest.mark.gui
@@ -18,6 +18,17 @@ def model_labels(path):
         return store.db.execute("SELECT count(*) FROM stance_labels WHERE source_kind = 'model'").fetchone()[0]
     finally:
         store.close()
+
+
+def stance_dialog(qtbot, workspace, server, *, limit=0, concurrency=4, **config):
+    """A judge dialog on ``workspace`` set to label stances for the supported proposal through ``server``."""
+    save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=concurrency, timeout=5,
+                            **config), workspace / "models.json")
+    dialog = JudgeDialog(workspace, proposal_id=SUPPORTED)
+    qtbot.addWidget(dialog)
+    dialog.task.setCurrentIndex(dialog.task.findData("stance"))
+    dialog.limit.setValue(limit)
+    return dialog
 
 
 def test_without_an_endpoint_the_dialog_says_what_to_do(qtbot, demo_workspace):
@@ -32,12 +43,7 @@ def test_without_an_endpoint_the_dialog_says_what_to_do(qtbot, demo_workspace):
 
 def test_estimate_confirm_and_run_stance_labels(qtbot, demo_workspace):
     with FakeOpenAIServer(stance_responder) as server:
-        save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=4, timeout=5),
-                    demo_workspace / "models.json")
-        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
-        qtbot.addWidget(dialog)
-        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
-        dialog.limit.setValue(12)
+        dialog = stance_dialog(qtbot, demo_workspace, server, limit=12)
         with qtbot.waitSignal(dialog.planned, timeout=20000) as planned:
             dialog.estimate_button.click()
         plan = planned.args[0]
@@ -56,14 +62,30 @@ def test_estimate_confirm_and_run_stance_labels(qtbot, demo_workspace):
         dialog.close()
 
 
+def test_the_run_summary_explains_what_flagged_means(qtbot, demo_workspace):
+    def misquoting(request):  # every answer quotes words the justification does not hold
+        return json_reply({"stance": "refutes", "quote": "words nobody wrote", "reason": "No.", "confidence": 0.6})
+
+    with FakeOpenAIServer(misquoting) as server:
+        dialog = stance_dialog(qtbot, demo_workspace, server, limit=3)
+        with qtbot.waitSignal(dialog.planned, timeout=20000):
+            dialog.estimate_button.click()
+        with qtbot.waitSignal(dialog.finished, timeout=30000) as finished:
+            dialog.run_button.click()
+        summary = finished.args[0]
+        assert summary.flagged == 3 and summary.flags == {"quote_not_verbatim": 3}
+        text = dialog.message.text()
+        assert "3 flagged</" not in text and "3 flagged, " in text
+        assert "3 flagged: stance labels by test-model kept although the answer broke the quoting rule" in text
+        assert "3 quoted words the justification does not contain" in text
+        assert "labels list" in text  # where to see them
+        assert "Flagged: a stance label the model gave" in dialog.message.toolTip()
+        dialog.close()
+
+
 def test_cancel_keeps_finished_answers_and_the_next_run_resumes(qtbot, demo_workspace):
     with FakeOpenAIServer(stance_responder, delay=0.05) as server:
-        save_config(ModelConfig(base_url=server.base_url, model="test-model", concurrency=1, timeout=5),
-                    demo_workspace / "models.json")
-        dialog = JudgeDialog(demo_workspace, proposal_id=SUPPORTED)
-        qtbot.addWidget(dialog)
-        dialog.task.setCurrentIndex(dialog.task.findData("stance"))
-        dialog.limit.setValue(40)
+        dialog = stance_dialog(qtbot, demo_workspace, server, limit=40, concurrency=1)
         with qtbot.waitSignal(dialog.planned, timeout=20000):
             dialog.estimate_button.click()
         with qtbot.waitSignal(dialog.cancelled, timeout=30000):

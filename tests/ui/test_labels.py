@@ -47,11 +47,14 @@ def test_conversation_title_shows_prompt_and_participant_ids_literally(demo_work
     jid, cid, pid = first_justification(demo_workspace)
     tamper(demo_workspace / DB_FILE, "UPDATE conversations SET source_id = ? WHERE id = ?", [HOSTILE + "-p", cid])
     tamper(demo_workspace / DB_FILE, "UPDATE participants SET source_id = ? WHERE id = ?", [HOSTILE + "-a", pid])
+    tamper(demo_workspace / DB_FILE, "UPDATE conversations SET prompt = ? WHERE id = ?",
+           ['{"messages": [{"role": "user", "content": "<b>x</b><img src=x> please"}]}', cid])
     view = open_conversation(demo_workspace, cid, jid)
     assert view.title.textFormat() == Qt.TextFormat.PlainText
-    assert view.title.text() == f"Conversation {HOSTILE}-p, opened from participant {HOSTILE}-a's justification"
+    assert view.title.text() == (f"“<b>x</b><img src=x> please” (prompt {HOSTILE}-p · ca1), opened from participant "
+                                 f"{HOSTILE}-a's justification")
     text = view.browser.toPlainText()
-    assert f"Conversation {HOSTILE}-p" in text and f"Participant {HOSTILE}-a" in text
+    assert "“<b>x</b><img src=x> please”" in text and f"prompt {HOSTILE}-p · ca1" in text and f"Participant {HOSTILE}-a" in text
     assert view.browser.refused == []  # the <img> is text: nothing was asked for
 
 

@@ -17,6 +17,7 @@ from reviewer.audit_queries import (
     log_counts,
     log_event,
     log_page,
+    object_names,
 )
 from reviewer.errors import BugError, ReviewerError
 from reviewer.governance import decision_marks
@@ -62,7 +63,10 @@ class AuditLogModel(QAbstractTableModel):
 
     Holds the sequence numbers of the rows read so far and a cache of their display values; each
     page is read on a ``PageReader`` by ``reviewer.audit_queries.log_page`` (a keyset read on the
-    primary key, newest first), and the first page of a filter comes with its counts. A filter that
+    primary key, newest first) with the names of the objects it changed (``object_names``: a
+    query or two per kind of object, for the whole page), and the first page of a filter comes
+    with its counts. The Object column shows the name (a proposal's title, a member's name…);
+    its tooltip and ``ObjectRole`` give the object's kind and id. A filter that
     makes SQLite sort a quarter of a million-event log takes half a second: on the reader, not in
     the window.
 
@@ -80,6 +84,7 @@ class AuditLogModel(QAbstractTableModel):
     """
 
     SeqRole = Qt.ItemDataRole.UserRole + 1
+    ObjectRole = Qt.ItemDataRole.UserRole + 2
 
     loaded = Signal(object)
     failed = Signal(object)
@@ -90,6 +95,7 @@ class AuditLogModel(QAbstractTableModel):
         self._read = read
         self.seqs: list[int] = []
         self._rows: dict[int, tuple[Any, ...]] = {}
+        self._objects: dict[int, tuple[str, str | None]] = {}  # seq → (object type, object id)
         # What the log says before a decision's details (made before its reviewer's role change was
         # known, or on an earlier text of its proposal), by seq.
         self.marks: dict[int, str] = {}
@@ -114,6 +120,7 @@ class AuditLogModel(QAbstractTableModel):
         self._serial += 1
         self.seqs = []
         self._rows = {}
+        self._objects = {}
         self.marks = {}
         self.error = None
         self.counts = None
@@ -137,25 +144,26 @@ class AuditLogModel(QAbstractTableModel):
         after = self.seqs[-1] if self.seqs else None
         self._pending = True
 
-        def read(conn: sqlite3.Connection) -> tuple[list[LogRow], LogCounts | None, dict[int, str] | None] | None:
+        def read(conn: sqlite3.Connection) -> _Page | None:
             if serial != self._serial:
                 return None  # another filter was chosen while this waited its turn
             rows = log_page(conn, log_filter, after)
+            names = object_names(conn, rows)
             if not first:
-                return rows, None, None
-            return rows, log_counts(conn, log_filter), decision_marks(conn)
+                return rows, names, None, None
+            return rows, names, log_counts(conn, log_filter), decision_marks(conn)
 
         self._reader.read(read, success=lambda result: self._arrived(serial, result),
                           failure=lambda error: self._read_failed(serial, error), context=self)
 
-    def _arrived(self, serial: int, result: tuple[list[LogRow], LogCounts | None, dict[int, str] | None] | None) -> None:
+    def _arrived(self, serial: int, result: _Page | None) -> None:
         if serial != self._serial or result is None:
             return
         self._pending = False
-        rows, counts, marks = result
+        rows, names, counts, marks = result
         if marks is not None:
             self.marks = marks
-        self._append(rows)
+        self._append(rows, names)
         if counts is not None:
             self.counts = counts
             self.loaded.emit(counts)
@@ -169,7 +177,7 @@ class AuditLogModel(QAbstractTableModel):
         self.error = error if isinstance(error, ReviewerError) else BugError(f"{type(error).__name__}: {error}")
         self.failed.emit(self.error)
 
-    def _append(self, rows: list[LogRow]) -> None:
+    def _append(self, rows: list[LogRow], names: dict[tuple[str, str], str]) -> None:
         if len(rows) < PAGE:
             self._exhausted = True
         if not rows:
@@ -181,8 +189,10 @@ class AuditLogModel(QAbstractTableModel):
             details = short_payload(row.payload)
             if row.seq in self.marks:
                 details = f"{self.marks[row.seq]} · {details}"
+            name = names.get((row.object_type, row.object_id)) if row.object_id else None
             self._rows[row.seq] = (row.seq, short_time(row.at), row.actor, row.action,
-                                   _object(row.object_type, row.object_id), details)
+                                   name or _object(row.object_type, row.object_id), details)
+            self._objects[row.seq] = (row.object_type, row.object_id)
         self.endInsertRows()
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt signature
@@ -209,10 +219,11 @@ class AuditLogModel(QAbstractTableModel):
         while not self._exhausted:
             after = self.seqs[-1] if self.seqs else None
 
-            def read(conn: sqlite3.Connection, after: int | None = after) -> list[LogRow]:
-                return log_page(conn, log_filter, after)
+            def read(conn: sqlite3.Connection, after: int | None = after) -> tuple[list[LogRow], dict[Any, str]]:
+                rows = log_page(conn, log_filter, after)
+                return rows, object_names(conn, rows)
 
-            self._append(reader.call(read))
+            self._append(*reader.call(read))
 
     def matching_count(self) -> int:
         """Return how many events match the filter (all of them, read or not); waits for the count if needed."""
@@ -232,6 +243,13 @@ class AuditLogModel(QAbstractTableModel):
         if self._read is None:
             return None
         return log_event(self._read.conn, seq)
+
+    def object_name(self, seq: int) -> str | None:
+        """Return the name the list shows for event ``seq``'s object (None when it shows only its kind and id)."""
+        row, ref = self._rows.get(seq), self._objects.get(seq)
+        if row is None or ref is None or row[4] == _object(*ref):
+            return None
+        return str(row[4])
 
     def seq_at(self, row: int) -> int | None:
         """Return the sequence number shown in ``row``."""
@@ -269,7 +287,9 @@ class AuditLogModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return shown(row[column])
         if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(str(row[column])) if column in (4, 5) and row[column] else None
+            if column == 4:
+                return plain_tooltip(_object_tip(row[4], *self._objects[seq]))
+            return plain_tooltip(str(row[column])) if column == 5 and row[column] else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if seq == self.bad_seq:
@@ -283,8 +303,20 @@ class AuditLogModel(QAbstractTableModel):
                 return font
         if role == self.SeqRole:
             return seq
+        if role == self.ObjectRole:
+            return self._objects[seq]
         return None
+
+
+_Page = tuple[list[LogRow], dict[tuple[str, str], str], LogCounts | None, dict[int, str] | None]
+"""A page as read on the page reader: its rows, their objects' names, and (first page) counts and marks."""
 
 
 def _object(object_type: str, object_id: str | None) -> str:
     return f"{object_type} {object_id}" if object_id else object_type
+
+
+def _object_tip(shown: str, object_type: str, object_id: str | None) -> str:
+    """The Object cell's tooltip: the name shown, then the object's kind and id."""
+    ref = _object(object_type, object_id)
+    return ref if shown == ref else f"{shown}\n{ref}"

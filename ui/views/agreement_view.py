@@ -39,6 +39,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -54,6 +55,7 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.agreement import (
+    MIN_CONVERSATIONS,
     AgreementResult,
     SectionAgreement,
     Share,
@@ -66,6 +68,7 @@ from reviewer.agreement import (
 from reviewer.errors import KnownError
 from reviewer.evidence import demographic_fields
 from reviewer.ops import Area
+from reviewer.palette import AGREEMENT_OVERALL, AGREEMENT_POINT, OKABE_ITO
 from reviewer.queue import QueueRow, queue_rows
 from reviewer.rankings import normalise, pairwise_agreement, parse_ranking
 from reviewer.render import escape
@@ -76,8 +79,8 @@ from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import COL_KIND, COL_ORIGIN, COL_SECTIONS, COL_TITLE, ID_ROLE, QueueModel
 from ui.workers import WorkspaceLane
 
-# Okabe–Ito, as in reviewer.charts, so the exported SVG and the screen use the same group colours.
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+# Okabe–Ito (reviewer.palette), as in reviewer.charts: the exported SVG and the screen use the same group colours.
+PALETTE = OKABE_ITO
 SHAPES = ("diamond", "square", "triangle", "triangle_down")  # beyond eight groups colours repeat, shapes don't
 DEFAULT_SEED = 1
 RANDOM_SEED = -1  # the seed box's "random" value
@@ -543,7 +546,12 @@ class AgreementChart(QWidget):
         width = self.width() if width is None else width
         if self.result is None:
             return 120
-        return self.HEADER + self.ROW * max(1, len(self.entries)) + self.FOOTER + self._legend_height(width) + 8
+        return (self.HEADER + self.ROW * max(1, len(self.entries)) + self.FOOTER + self._hidden_height()
+                + self._legend_height(width) + 8)
+
+    def _hidden_height(self) -> int:
+        """The height of the line that says which sections are left out (0 when none are)."""
+        return self.LEGEND_ROW if self.result is not None and self.result.hidden_sections else 0
 
     def _geometry(self, width: int) -> _Geometry:
         label_right = min(300.0, max(140.0, width * 0.34))
@@ -648,10 +656,10 @@ class AgreementChart(QWidget):
         overall = result.overall.stats
         if overall.share is not None:
             x = g.x(overall.share)
-            painter.setPen(QPen(QColor("#b22222"), 1.5, Qt.PenStyle.DashLine))
+            painter.setPen(QPen(QColor(AGREEMENT_OVERALL), 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(x, g.top - 8), QPointF(x, g.bottom))
             label = f"overall {pct(overall.share)} [{interval_text(overall)}]"
-            painter.setPen(QColor("#b22222"))
+            painter.setPen(QColor(AGREEMENT_OVERALL))
             lx = min(max(x - metrics.horizontalAdvance(label) / 2, g.plot_left - 10),
                      width - metrics.horizontalAdvance(label) - 8)
             painter.drawText(QPointF(lx, g.bottom + 18), label)
@@ -662,8 +670,14 @@ class AgreementChart(QWidget):
         groups = self.groups
         for i, entry in enumerate(self.entries):
             self._paint_row(painter, metrics, g, entry, g.top + self.ROW * i + self.ROW / 2, groups, width)
+        if result.hidden_sections:
+            painter.setPen(QColor("#6b6b6b"))
+            painter.drawText(QPointF(12, g.bottom + self.FOOTER + 8), metrics.elidedText(
+                result.hidden_note() + ("" if for_export else " Tick “Show sections with fewer…” to list them."),
+                Qt.TextElideMode.ElideRight, width - 24))
         if groups:
-            self._paint_legend(painter, metrics, g.bottom + self.FOOTER, width, result.by or "", groups)
+            self._paint_legend(painter, metrics, g.bottom + self.FOOTER + self._hidden_height(), width,
+                               result.by or "", groups)
 
     def _paint_row(self, painter: QPainter, metrics: QFontMetrics, g: _Geometry, entry: SectionAgreement, y: float,
                    groups: tuple[str, ...], width: int) -> None:
@@ -690,7 +704,7 @@ class AgreementChart(QWidget):
             painter.setBrush(colour)
             painter.drawPath(_marker(QPointF(g.x(share.share), y), shape, 4.2))
         painter.setPen(QPen(QColor("white"), 1.2))
-        painter.setBrush(QColor("#1f4e79"))
+        painter.setBrush(QColor(AGREEMENT_POINT))
         painter.drawEllipse(QPointF(g.x(s.share), y), 5.0, 5.0)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QColor("#444"))
@@ -791,7 +805,10 @@ class AgreementView(QWidget):
 
     Attributes:
         lane: the workspace lane.
-        result: the agreement shown, if any.
+        result: the agreement shown, if any: ``full_result`` without the sections of fewer than
+            ``MIN_CONVERSATIONS`` conversations, unless ``few_box`` asks for them.
+        full_result: the agreement computed, every section listed.
+        few_box: "Show sections with fewer than N conversations".
         fields: the demographic fields offered for the split.
         table_model: the sections (source model); ``table_proxy`` sorts it.
         conversations_model: the chosen section's conversations; ``conversations_proxy`` sorts it.
@@ -810,6 +827,7 @@ class AgreementView(QWidget):
         super().__init__(parent)
         self.lane = lane
         self.result: AgreementResult | None = None
+        self.full_result: AgreementResult | None = None
         self.fields: tuple[str, ...] = ()
         self.detail: SectionDetail | None = None
         self._generation = 0
@@ -875,9 +893,18 @@ class AgreementView(QWidget):
         self.busy.hide()
         self.summary = RichLabel("Not computed yet.")
         self.summary.setWordWrap(True)
+        # A section with one or two conversations has an interval that says nothing ("94–94%") and
+        # would top the chart: such sections are listed only on request.
+        self.few_box = QCheckBox(f"Show sections with fe&wer than {MIN_CONVERSATIONS} conversations")
+        self.few_box.setToolTip(
+            f"Sections with fewer than {MIN_CONVERSATIONS} conversations graded relevant are left out: with so "
+            "few, the bootstrap interval is narrow only because there is almost nothing to resample "
+            "(one conversation gives the same figure every time).")
+        self.few_box.toggled.connect(self.on_few_toggled)
         status = QHBoxLayout()
         status.addWidget(self.busy)
         status.addWidget(self.summary, 1)
+        status.addWidget(self.few_box, 0, Qt.AlignmentFlag.AlignTop)
 
         # Chart.
         self.chart = AgreementChart()
@@ -1035,18 +1062,26 @@ class AgreementView(QWidget):
         self.show_result(outcome.result)
 
     def show_result(self, result: AgreementResult) -> None:
-        """Show ``result`` in the chart and the table, keeping the chosen section when it is still there."""
+        """Show ``result`` in the chart and the table, keeping the chosen section when it is still there.
+
+        Sections with fewer than ``MIN_CONVERSATIONS`` conversations are left out (and counted)
+        unless "Show sections with fewer…" is ticked.
+        """
         previous = self.detail.section_id if self.detail else self.chart.selected
+        self.full_result = result
+        if not self.few_box.isChecked():
+            result = result.keeping(MIN_CONVERSATIONS)
         self.result = result
         self.chart.set_result(result)
         self.table_model.set_result(result)
         o = result.overall.stats
         plural = "" if len(result.sections) == 1 else "s"
+        hidden = f" · {escape(result.hidden_note())}" if result.hidden_sections else ""
         self.summary.setText(
             f"<b>Overall {pct(o.share, 1)}</b> [{interval_text(o)}] over {o.conversations:,} conversations "
             f"({o.counted:,} pairs) · ranker {escape(result.model)} on spec {escape(result.spec_revision[:12])} · "
             f"{len(result.sections)} section{plural} with conversations graded ≥ {result.min_relevance}"
-            + (f" · split by {escape(result.by)}" if result.by else "")
+            + (f" · split by {escape(result.by)}" if result.by else "") + hidden
         )
         self._set_busy(False)
         self.computed.emit(result)
@@ -1054,6 +1089,11 @@ class AgreementView(QWidget):
             self.select_section(previous)
         else:
             self._clear_detail()
+
+    def on_few_toggled(self, _checked: bool) -> None:
+        """List the sections with few conversations, or leave them out again (nothing is recomputed)."""
+        if self.full_result is not None:
+            self.show_result(self.full_result)
 
     def on_failed(self, generation: int, error: BaseException) -> None:
         """Report a failed computation."""

@@ -188,10 +188,12 @@ def _titled_table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[str
     return f"{out}{_TABLE}<tr>{head}</tr>{body}</table>"
 
 
-def event_html(event: audit.AuditEvent, bad_reason: str | None = None) -> str:
-    """Return one event in full: its fields, hashes, and the payload pretty-printed."""
+def event_html(event: audit.AuditEvent, bad_reason: str | None = None, name: str | None = None) -> str:
+    """Return one event in full: its fields (the object named, when ``name`` is given), hashes, and the payload."""
     payload = json.dumps(event.payload, indent=2, ensure_ascii=False, sort_keys=True)
     obj = escape(event.object_type) + (f" <code>{escape(event.object_id)}</code>" if event.object_id else "")
+    if name:
+        obj = f"<b>{escape(name)}</b><br/>{obj}"
     rows = [
         ("Time", escape(event.at)),
         ("Actor", escape(event.actor)),
@@ -333,7 +335,8 @@ class AuditorView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         time_width = self.fontMetrics().horizontalAdvance("2026-01-01 00:00:00") + 14
-        for column, width in enumerate((44, time_width, 104, 118, 140)):
+        # The Object column names objects (a proposal's title): wide enough for the start of a title.
+        for column, width in enumerate((44, time_width, 104, 118, 240)):
             header.resizeSection(column, width)
         # Compact rows: a log is read as a list, many events at a glance.
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
@@ -493,7 +496,7 @@ class AuditorView(QWidget):
             return
         report = self.chain_report
         bad = report.reason if report is not None and not report.ok and report.first_bad_seq == seq else None
-        self.detail.setHtml(event_html(event, bad))
+        self.detail.setHtml(event_html(event, bad, self.model.object_name(seq)))
 
     # ---- checks and export ---------------------------------------------------------------------------
 

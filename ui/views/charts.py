@@ -9,9 +9,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QPainter, QPa
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from reviewer.evidence import UNKNOWN_GROUP, GroupSplit, wilson_interval
+from reviewer.palette import STANCE_COLOURS  # Okabe–Ito, shared with the report
 
-# Okabe–Ito colours: told apart by people with the common colour-vision deficiencies.
-STANCE_COLOURS = {"supports": "#0072B2", "refutes": "#D55E00", "no_comment": "#8a94a6", "unlabelled": "#c7ccd4"}
 # Groups with fewer decided links than this are drawn faded: their share says little.
 SMALL_GROUP = 10
 

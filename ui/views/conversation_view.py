@@ -12,8 +12,9 @@ from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 from reviewer.rankings import Ranking, ranking_or_none
 from reviewer.render import escape, render_markdown
+from reviewer.textsafe import display_text
 from ui.dialogs import Dialogs
-from ui.labels import PlainLabel
+from ui.labels import PlainLabel, plain_tooltip
 from ui.text_browser import SafeTextBrowser
 from ui.workers import WorkspaceLane
 
@@ -88,10 +89,10 @@ def conversation_html(detail: ConversationDetail) -> str:
     crowd = detail.crowd
     participant = detail.participant
     letters = sorted(detail.responses) or ["A", "B", "C", "D"]
-    parts = [_CSS, f"<h3>Conversation {escape(detail.prompt_id)}</h3>"]
+    parts = [_CSS, f"<h3>{escape(detail.heading)}</h3>"]
     others = "other participants" if participant else "participants"
     parts.append(
-        f'<p style="color:#5f6b7a">{escape(detail.source)} · {crowd.assessments} {others} assessed it</p>'
+        f'<p style="color:#5f6b7a">{escape(detail.provenance)} · {crowd.assessments} {others} assessed it</p>'
     )
     parts.append("<h4>Prompt</h4>" + _messages_html(detail.prompt))
 
@@ -220,6 +221,7 @@ class ConversationView(QWidget):
         self.detail: ConversationDetail | None = None
         self._generation = 0
         self.title = PlainLabel("No conversation open.")
+        self.title.setWordWrap(True)
         self.title.setStyleSheet("color:#5f6b7a")
         self.browser = SafeTextBrowser()
         self.browser.setAccessibleName("Conversation")
@@ -244,11 +246,12 @@ class ConversationView(QWidget):
             return
         self.detail = detail
         self.title.setText(
-            f"Conversation {detail.prompt_id}" + (
+            f"{detail.heading} ({detail.provenance})" + (
                 f", opened from participant {detail.participant.annotator_id}'s justification"
                 if detail.participant else ""
             )
         )
+        self.title.setToolTip(plain_tooltip(f"Conversation {detail.id}, {detail.provenance}"))
         self.browser.setHtml(conversation_html(detail))
         self.loaded.emit(detail.id)
 
@@ -276,9 +279,15 @@ class ConversationDialog(QDialog):
         self.setModal(False)
         self.resize(900, 760)
         self.view = ConversationView(lane, self)
+        self.view.loaded.connect(self._on_loaded)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+
+    def _on_loaded(self, _conversation_id: str) -> None:
+        detail = self.view.detail
+        if detail is not None:  # the window list and the task bar name the prompt, not an id
+            self.setWindowTitle(display_text(f"Conversation: {detail.heading}"))
 
     def open_conversation(self, conversation_id: str, justification_id: str | None = None) -> None:
         """Show ``conversation_id`` and bring the window to the front (the slot for ``conversation_requested``)."""

@@ -65,6 +65,7 @@ from reviewer.evidence import (
     evidence_summary,
     label_history,
 )
+from reviewer.judges.base import FLAGS
 from reviewer.progress import Cancelled
 from reviewer.render import escape
 from reviewer.textsafe import display_offset, display_text
@@ -115,12 +116,13 @@ class EvidenceDelegate(QStyledItemDelegate):
 
     The quoted span, if a label quotes one, is highlighted in the text. Every item has the same
     height. What an item needs to be drawn (the text layout, the elided badge and meta line) is
-    built once per (justification, width) and kept in a small LRU cache, so scrolling only draws.
+    built once per (justification, effective label, width) and kept in a small LRU cache, so
+    scrolling only draws; a relabelled item (a new effective label) is drawn afresh, badge included.
     """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._layouts: OrderedDict[tuple[str, int, str], _Drawn] = OrderedDict()
+        self._layouts: OrderedDict[tuple[str, str, int, str], _Drawn] = OrderedDict()
         self._fonts: dict[str, tuple[QFont, QFontMetrics, QFontMetrics]] = {}
 
     def clear_cache(self) -> None:
@@ -150,7 +152,7 @@ class EvidenceDelegate(QStyledItemDelegate):
     def prepare(self, row: EvidenceRow, item_width: int, font: QFont) -> bool:
         """Lay out ``row`` for an item ``item_width`` wide ahead of painting; returns whether it was new."""
         width = max(item_width - 2 * _PAD, 20)
-        if (row.justification_id, width, font.key()) in self._layouts:
+        if _cache_key(row, width, font) in self._layouts:
             return False
         self._drawn(row, width, font)
         return True
@@ -159,8 +161,12 @@ class EvidenceDelegate(QStyledItemDelegate):
         """Return the laid-out text of ``row`` for ``width``: at most three lines, the last elided."""
         return self._drawn(row, width, font).layout
 
+    def badge_text(self, row: EvidenceRow, item_width: int, font: QFont) -> str:
+        """Return the badge as drawn for ``row`` in an item ``item_width`` wide (elided if need be)."""
+        return self._drawn(row, max(item_width - 2 * _PAD, 20), font).badge
+
     def _drawn(self, row: EvidenceRow, width: int, font: QFont) -> _Drawn:
-        key = (row.justification_id, width, font.key())
+        key = _cache_key(row, width, font)
         drawn = self._layouts.get(key)
         if drawn is not None:
             self._layouts.move_to_end(key)
@@ -255,6 +261,24 @@ class EvidenceDelegate(QStyledItemDelegate):
         painter.setPen(text_colour)
         drawn.layout.draw(painter, QPointF(x, top + metrics.height() + 4))
         painter.restore()
+
+
+def _flags_html(detail: dict[str, Any]) -> str:
+    """Say, after a label in the labels list, that it is flagged and why ('' when it is not)."""
+    flags = detail.get("flags") if isinstance(detail, dict) else None
+    if not flags or not isinstance(flags, list):
+        return ""
+    reasons = "; ".join(FLAGS.get(str(flag), str(flag).replace("_", " ")) for flag in flags)
+    rejected = detail.get("rejected_quote")
+    quoted = f" (it quoted “{escape(str(rejected))}”)" if rejected else ""
+    return f"<br/><b style='color:#9a5b00'>flagged</b>: the model {escape(reasons)}{quoted}"
+
+
+def _cache_key(row: EvidenceRow, width: int, font: QFont) -> tuple[str, str, int, str]:
+    # The effective label is part of the key: the badge, colour and quote belong to it, and one
+    # delegate draws all the lists, so an item that moved list after a relabel must not be drawn
+    # from what was kept for its earlier label.
+    return (row.justification_id, row.label_id or "", width, font.key())
 
 
 class _Drawn(NamedTuple):
@@ -787,7 +811,7 @@ class EvidenceView(QWidget):
             lines.append(
                 f"<li>{mark}{escape(label.stance.replace('_', ' '))} by {escape(label.source_kind)} "
                 f"{escape(label.source_name)}{escape(version)} <span style='color:#8a94a6'>"
-                f"{escape(label.created_at)}</span></li>"
+                f"{escape(label.created_at)}</span>{_flags_html(label.detail)}</li>"
             )
         self.detail.setHtml(row_html(row) + ("<p><b>Labels</b>, newest first:</p><ul>" + "".join(lines) + "</ul>"
                                              if lines else ""))

@@ -18,10 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.errors import KnownError
+from reviewer.judges.base import FLAGGED_MEANING
+from reviewer.judges.running import flagged_text
 from reviewer.progress import Cancelled
 from reviewer.render import escape
 from reviewer.store import APP_ACTOR
-from ui.labels import RichLabel
+from ui.labels import RichLabel, plain_tooltip
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import TaskProgress, WorkspaceLane
 
@@ -150,11 +152,13 @@ class JudgeDialog(QDialog):
         self.estimate_button.setEnabled(True)
         failures = "".join(f"<br/>failed {escape(f.item_key)}: {escape(f.kind)}: {escape(f.error)}"
                            for f in summary.failures[:5])
+        flagged = flagged_text(summary)
         self.message.setText(
             f"<b>Done.</b> {summary.ok} of {summary.items} answered ({summary.cached} from the cache, "
             f"{summary.called} sent), {summary.failed} failed, {summary.flagged} flagged, {summary.stored} new rows."
-            + failures
+            + (f"<br/><br/>{escape(flagged)}" if flagged else "") + failures
         )
+        self.message.setToolTip(plain_tooltip(FLAGGED_MEANING) if summary.task == "stance" else "")
         self.finished.emit(summary)
 
     def on_failed(self, error: BaseException) -> None:
