@@ -151,7 +151,8 @@ class _Run:
     """One run's database side: the job, the batches of results, the finish. Calling thread only."""
 
     def __init__(self, store: Store, items: Sequence[WorkItem], *, model: str, prompt_version: str,
-                 endpoint: str | None, spec_revision: str | None, params: dict[str, Any], actor: str) -> None:
+                 endpoint: str | None, spec_revision: str | None, params: dict[str, Any], actor: str,
+                 ranker_run: bool = True) -> None:
         self.store = store
         self.items = {i.key: i for i in items}
         if len(self.items) != len(items):
@@ -163,6 +164,7 @@ class _Run:
         self.spec_revision = spec_revision
         self.params = params
         self.actor = actor
+        self.ranker_run = ranker_run
         self.tally = _Tally()
         key_material = audit.canonical_json([self.task, prompt_version, model, spec_revision,
                                              sorted(i.input_hash for i in items)])
@@ -280,7 +282,7 @@ class _Run:
         """Close the job (writing the ranker run when it is done) with one audit event."""
         now = utc_now()
         with sql_errors("finishing the judge run"), self.store.db.atomic():
-            if self.task == "ranker" and status == "done":
+            if self.task == "ranker" and self.ranker_run and status == "done":
                 self._write_ranker_run(now)
             self.store.db.execute("UPDATE judge_jobs SET status = ?, ranker_run_id = ?, updated_at = ? WHERE id = ?",
                                   [status, self.ranker_run_id, now, self.job_id])
@@ -348,7 +350,7 @@ def _batches(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: ModelConfig, *,
               progress: Progress | None = None, spec_revision: str | None = None,
               params: dict[str, Any] | None = None, actor: str = APP_ACTOR,
-              on_cancel_wait: float = 5.0) -> RunSummary:
+              on_cancel_wait: float = 5.0, ranker_run: bool = True) -> RunSummary:
     """Answer every item: from the cache where possible, else by calling ``judge`` concurrently.
 
     Only the calling thread touches the database; up to ``config.concurrency`` worker threads call
@@ -365,6 +367,8 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
         params: the run's options, recorded with the job.
         actor: who started it (audit events).
         on_cancel_wait: seconds to wait for calls already in flight when cancelled (their answers are kept).
+        ranker_run: for ranker items, write the rankings as a ranker run when the job is done; False for
+            rankings under a text that is not the spec's (a what-if), which stay in the cache only.
 
     Returns:
         What the run did.
@@ -383,7 +387,7 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
     prompt_version = PROMPT_VERSIONS[task]
     run = _Run(store, items, model=judge.model, prompt_version=prompt_version,
                endpoint=getattr(getattr(judge, "config", None), "endpoint", None), spec_revision=spec_revision,
-               params=params or {}, actor=actor)
+               params=params or {}, actor=actor, ranker_run=ranker_run)
     cached = cached_results(store, task, prompt_version, judge.model, (i.input_hash for i in items))
     todo = [i for i in items if i.input_hash not in cached]
     run.open_job(cached=len(items) - len(todo), calls=len(todo))
