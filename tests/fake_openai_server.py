@@ -120,6 +120,7 @@ class FakeOpenAIServer:
         script: replies served first, in order.
         responder: builds a reply from the request once the script is used up.
         delay: seconds added before every reply.
+        keep: whether to keep the requests (``requests``, ``headers``); a long benchmark keeps none.
         active: chat requests being answered right now.
         max_active: the most chat requests answered at once so far.
     """
@@ -131,6 +132,7 @@ class FakeOpenAIServer:
         self.script: deque[Reply] = deque()
         self.responder = responder
         self.delay = delay
+        self.keep = True
         self.active = 0
         self.max_active = 0
         self._lock = threading.Lock()
@@ -202,8 +204,9 @@ class FakeOpenAIServer:
                     return
                 body = json.loads(raw)
                 with server._lock:
-                    server.requests.append(body)
-                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    if server.keep:
+                        server.requests.append(body)
+                        server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     server.times.append(time.monotonic())
                     server.active += 1
                     server.max_active = max(server.max_active, server.active)
@@ -251,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="stance answers (default), or the automated loop's propose and ranker answers")
     args = parser.parse_args(argv)
     responder = loop_responder if args.responder == "loop" else stance_responder
-    server = FakeOpenAIServer(responder, delay=args.delay).start()
+    server = FakeOpenAIServer(responder, delay=args.delay)
+    server.keep = False  # a benchmark sends thousands of requests of hundreds of KB each
+    server.start()
     sys.stdout.write(f"{server.port}\n")
     sys.stdout.flush()
     try:
