@@ -661,3 +661,20 @@ def test_cli_rank_and_test(capsys, workspace, server, monkeypatch):
     code, out, err = run(capsys, "judge", "test", "--base-url", server.base_url, "--model", "rk", "--json")
     assert code == 0, err
     assert json.loads(out)["ok"] is True
+
+
+def test_a_long_part_shared_by_requests_is_encoded_once_and_sent_as_json(server):
+    server.responder = lambda body: json_reply({"ranking": "A>B>C>D", "reason": "r"})
+    judge, _config = judge_for(server)
+    shared = "Spec text “quoted” 😀 \\ \" </x>\n" * 2000
+    schema = load_prompt("ranker").schema
+    for conversation in ("first", "second"):
+        judge.complete(JudgeRequest(task="ranker", schema_name="ranker_v1", schema=schema, messages=(
+            {"role": "system", "content": "S"}, {"role": "user", "content": shared},
+            {"role": "user", "content": conversation})))
+    assert list(judge._encoded) == [shared]
+    for body, conversation in zip(server.requests, ("first", "second")):
+        assert body["messages"] == [{"role": "system", "content": "S"}, {"role": "user", "content": shared},
+                                    {"role": "user", "content": conversation}]
+        assert body["model"] == "test-model" and body["response_format"]["json_schema"]["schema"] == schema
+    assert all(h["content-type"] == "application/json" for h in server.headers)
