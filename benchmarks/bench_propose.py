@@ -10,7 +10,8 @@ with them. Starts the local test server (tests/fake_openai_server.py --responder
 process, answering every request after --delay (default 100 ms), and runs ``propose`` with the real
 openai client. Reports, each against what it is measured with in the same run:
 
-- generation and re-ranking wall time against the ideal, calls × delay / concurrency (target ≤ 1.3×);
+- generation and re-ranking wall time against the ideal, calls × delay / concurrency (target ≤ 1.3×),
+  and the floor: a sample of the same ranker requests sent by the bare client from a thread pool;
 - the share of each section's ranker input tokens that all its ranker requests have in common, at
   their start (target ≥ 90%: what a provider's prompt cache can reuse).
 """
@@ -120,6 +121,17 @@ def prefix_share(requests: list[Any], counter: TokenCounter) -> tuple[float, int
     return worst, len(by_section)
 
 
+def floor_ratio(judge: Any, requests: list[Any], delay: float, concurrency: int) -> float:
+    """The same requests sent by the bare judge from a plain thread pool (no cache, jobs, parsing or storing):
+    what the client, the server and the machine allow, as a ratio to the ideal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(judge.complete, requests))
+    return (time.perf_counter() - started) / (len(requests) * delay / concurrency)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", type=int, default=80)
@@ -153,6 +165,8 @@ def main() -> int:
             t0 = time.perf_counter()
             summary = execute_propose(ws, plan, judge=judge, ranker=ranker, actor="bench")
             total = time.perf_counter() - t0
+            sample = ranker.requests[:: max(1, len(ranker.requests) // 800)]
+            floor = floor_ratio(ranker.judge, sample, args.delay, args.concurrency)
     finally:
         if server.stdin:
             server.stdin.close()
@@ -177,6 +191,8 @@ def main() -> int:
     print(f"the whole run (both, checking, recording {len(summary.candidates)} candidates: {summary.kept} kept, "
           f"{summary.merged} merged, {summary.rejected} rejected): {total:.1f} s = {ratio:.2f}x the ideal "
           f"{ideal:.1f} s  target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
+    print(f"floor: {len(sample)} of the same ranker requests sent by the bare client from a thread pool took "
+          f"{floor:.2f}x their ideal (the client, the server and the machine's load, without the product)")
     print(f"shared prefix of each section's ranker requests: at least {share * 100:.1f}% of their input tokens "
           f"over {sections} sections  target >= {TARGET_PREFIX * 100:.0f}%: "
           f"{'PASS' if share >= TARGET_PREFIX else 'FAIL'}")
