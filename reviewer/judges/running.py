@@ -172,6 +172,9 @@ class _Run:
         self.job_id = ""
         self.resumed = False
         self.ranker_run_id: str | None = None
+        self._status: dict[str, str] = {}  # each item's status as stored (read when the job opens)
+        self._marks: dict[str, str] = {}  # the statuses the write in progress sets
+        self._done = self._failed = 0
 
     def open_job(self, cached: int, calls: int) -> None:
         """Find the job doing the same work (resume it) or start one; one audit event either way."""
@@ -200,6 +203,12 @@ class _Run:
                     "INSERT INTO judge_job_items (job_id, item_key, input_hash, status, updated_at)"
                     " VALUES (?, ?, ?, 'pending', ?)",
                     [(self.job_id, i.key, i.input_hash, now) for i in self.items.values()])
+            # Each item's status, kept here too: the job's done and failed counts follow from it
+            # without counting the job's items again at every write.
+            self._status = dict(self.store.db.execute(
+                "SELECT item_key, status FROM judge_job_items WHERE job_id = ?", [self.job_id]).fetchall())
+            self._done = sum(1 for v in self._status.values() if v == "done")
+            self._failed = sum(1 for v in self._status.values() if v == "failed")
             audit.append_event(
                 self.store.db, actor=self.actor, action="judge.resume" if self.resumed else "judge.start",
                 object_type="judge_job", object_id=self.job_id,
@@ -211,6 +220,7 @@ class _Run:
     def write(self, results: Sequence[tuple[WorkItem, Outcome | dict[str, Any]]]) -> None:
         """Store a batch of results in one transaction: cache, failure records, labels or grades."""
         now = utc_now()
+        self._marks = {}
         with sql_errors("saving model answers"), self.store.db.atomic():
             for item, result in results:
                 if isinstance(result, dict):  # from the cache
@@ -253,15 +263,21 @@ class _Run:
                         [new_id(), self.job_id, self.task, self.prompt_version, self.model, item.input_hash, item.key,
                          result.kind or "failed", result.error or "", result.raw, result.attempts, now])
                     self._mark(item, "failed", now)
-            self.store.db.execute(
-                "UPDATE judge_jobs SET updated_at = ?,"
-                " items_done = (SELECT count(*) FROM judge_job_items WHERE job_id = ? AND status = 'done'),"
-                " items_failed = (SELECT count(*) FROM judge_job_items WHERE job_id = ? AND status = 'failed')"
-                " WHERE id = ?", [now, self.job_id, self.job_id, self.job_id])
+            done, failed = self._done, self._failed
+            for key, new in self._marks.items():
+                old = self._status.get(key)
+                done += (new == "done") - (old == "done")
+                failed += (new == "failed") - (old == "failed")
+            self.store.db.execute("UPDATE judge_jobs SET updated_at = ?, items_done = ?, items_failed = ? WHERE id = ?",
+                                  [now, done, failed, self.job_id])
+        # Written: the statuses kept here follow.
+        self._status.update(self._marks)
+        self._done, self._failed = done, failed
 
     def _mark(self, item: WorkItem, status: str, now: str) -> None:
         self.store.db.execute("UPDATE judge_job_items SET status = ?, updated_at = ? WHERE job_id = ? AND item_key = ?",
                               [status, now, self.job_id, item.key])
+        self._marks[item.key] = status
 
     def _store_verdict(self, item: WorkItem, verdict: Any) -> None:
         self.tally.ok += 1

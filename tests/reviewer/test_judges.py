@@ -398,6 +398,7 @@ def test_cancel_keeps_answers_and_resume_finishes_the_rest(store, server):
     assert summary.cached == done and summary.called == 6 - done
     assert len(server.requests) == sent_before + 6 - done
     assert store.db.execute("SELECT count(*), count(DISTINCT job_key) FROM judge_jobs").fetchone() == (1, 1)
+    assert store.db.execute("SELECT items_done, items_failed FROM judge_jobs").fetchone() == (6, 0)
     assert store.db.execute("SELECT count(*) FROM stance_labels").fetchone()[0] == 6
     actions = [r[0] for r in store.db.execute("SELECT action FROM audit_events ORDER BY seq")]
     assert actions == ["judge.start", "judge.cancel", "judge.resume", "judge.finish"]
