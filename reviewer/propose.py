@@ -176,9 +176,8 @@ def paired_figures(before: np.ndarray, after: np.ndarray, *, resamples: int = 10
         tail = (1 - confidence) / 2 * 100
         both = ~np.isnan(rb) & ~np.isnan(ra)
         if both.any():
-            low_b, high_b = np.percentile(rb[both], [tail, 100 - tail])
-            low_a, high_a = np.percentile(ra[both], [tail, 100 - tail])
-            low_c, high_c = np.percentile((ra - rb)[both], [tail, 100 - tail])
+            columns = np.stack([rb[both], ra[both], (ra - rb)[both]], axis=1)
+            (low_b, low_a, low_c), (high_b, high_a, high_c) = np.percentile(columns, [tail, 100 - tail], axis=0)
     change = point_a - point_b
     return Figures(n, _opt(point_b), _opt(low_b), _opt(high_b), _opt(point_a), _opt(low_a), _opt(high_a),
                    _opt(change), _opt(low_c), _opt(high_c))
@@ -759,7 +758,9 @@ def _rerank_items(store: Store, document: SpecDocument, candidates: Sequence[_Ca
             continue
         current = document.get(cand.section_id)
         assert current is not None
-        before = spec_message(document, [current], cache)
+        before = cache.get(("before", cand.section_id))
+        if before is None:  # one string per section: every candidate's "before" requests share it
+            before = cache[("before", cand.section_id)] = spec_message(document, [current], cache)
         after = spec_message(document, [parse_spec(cand.text).sections[0]], cache)
         for cid in dict.fromkeys((*cand.conversations, *cand.holdout)):
             keys = (f"before:{cand.section_id}:{cid}", f"{cand.item.key}:{cid}")
