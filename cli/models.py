@@ -70,7 +70,7 @@ class TerminalProgress:
 # ---- endpoint options ------------------------------------------------------------------------
 
 
-def _add_endpoint_options(p: argparse.ArgumentParser) -> None:
+def add_endpoint_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (default: the hosted service, "
                    "or SPEC_REVIEW_BASE_URL)")
     p.add_argument("--model", metavar="NAME", help="model name (or SPEC_REVIEW_MODEL)")
@@ -79,7 +79,7 @@ def _add_endpoint_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int, metavar="N", help="retries after rate limits, timeouts and server errors")
 
 
-def _config(args: argparse.Namespace, root: Path | None) -> Any:
+def endpoint_config(args: argparse.Namespace, root: Path | None) -> Any:
     from reviewer.modelconfig import load_config
 
     return load_config(root, overrides={
@@ -100,7 +100,7 @@ def _judge(config: Any, what: str, hint: str) -> Any:
     return OpenAIJudge.from_config(config, key)
 
 
-def _confirm(estimate: Any, args: argparse.Namespace) -> None:
+def confirm_estimate(estimate: Any, args: argparse.Namespace) -> None:
     """Show the estimate and get a yes: ``--yes``, a typed yes on a terminal, else exit 1."""
     if estimate.calls == 0 or args.yes:
         return
@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
     from reviewer.store import APP_ACTOR
 
     plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint)
-    _confirm(plan, args)
+    confirm_estimate(plan, args)
     try:
         summary = value_of(operations.run_model_items(
             workspace, items, judge, config, actor=APP_ACTOR, spec_revision=spec_revision, params=params,
@@ -153,7 +153,7 @@ def cmd_judge_rank(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        config = _config(args, workspace.root)
+        config = endpoint_config(args, workspace.root)
         judge = _judge(config, "Ranking by the spec",
                        "Rankings made elsewhere can be brought in with `spec-review import rankings`.")
         spec = workspace.load_spec(args.rev)
@@ -175,7 +175,7 @@ def cmd_judge_relevance(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        config = _config(args, workspace.root)
+        config = endpoint_config(args, workspace.root)
         judge = _judge(config, "Grading relevance with a model",
                        "Without a model, grade by BM25: `spec-review relevance WORKSPACE --lexical`.")
         spec = workspace.load_spec()
@@ -193,7 +193,7 @@ def cmd_judge_stance(args: argparse.Namespace) -> int:
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        config = _config(args, workspace.root)
+        config = endpoint_config(args, workspace.root)
         judge = _judge(config, "Labelling stances with a model",
                        "Without a model, the exact ranking rule labels stances: "
                        "`spec-review evidence-rule WORKSPACE`.")
@@ -210,7 +210,7 @@ def cmd_judge_test(args: argparse.Namespace) -> int:
     from reviewer.judges.openai_judge import test_connection
 
     root = _workspace_root(args.workspace)
-    config = _config(args, root)
+    config = endpoint_config(args, root)
     message = test_connection(config)
     emit({"ok": True, "endpoint": config.endpoint, "model": config.model, "message": message}, args.json, message)
     return EXIT_OK
@@ -230,7 +230,7 @@ def cmd_judge_config(args: argparse.Namespace) -> int:
     from reviewer.modelconfig import CONFIG_FILE, config_files, resolve_api_key, save_config
 
     root = _workspace_root(args.workspace)
-    config = _config(args, root)
+    config = endpoint_config(args, root)
     saved = None
     if args.save:
         if root is None:
@@ -329,6 +329,8 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
     if args.labels:
         return cmd_trust(args)
+    if args.under:
+        return cmd_agreement_under(args)
     with Workspace.open(args.workspace) as workspace:
         result = workspace_agreement(
             workspace, min_relevance=args.min_relevance, by=args.by, resamples=args.resamples, seed=args.seed,
@@ -343,6 +345,45 @@ def cmd_agreement(args: argparse.Namespace) -> int:
             raise KnownError(f"Cannot write {args.svg}: {exc.strerror or exc}.") from exc
     data = result.to_json()
     emit(data, args.json, _human_agreement(data))
+    return EXIT_OK
+
+
+def cmd_agreement_under(args: argparse.Namespace) -> int:
+    """What-if: re-rank a proposal's relevant conversations now and under its text; agreement now → under it."""
+    from reviewer import operations
+    from reviewer.propose import plan_what_if
+    from reviewer.store import APP_ACTOR
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        config = endpoint_config(args, workspace.root)
+        _judge(config, "Re-ranking under a proposal", "Without a model, compare the proposal's evidence instead: "
+               "`spec-review evidence WORKSPACE PROPOSAL_ID`.")
+        plan = plan_what_if(workspace, args.under, config, min_relevance=args.min_relevance, limit=args.limit or 200)
+        confirm_estimate(plan.estimate, args)
+        try:
+            result = value_of(operations.what_if(workspace, plan, actor=APP_ACTOR, progress=TerminalProgress(),
+                                                 resamples=args.resamples))
+        except (Cancelled, KeyboardInterrupt):
+            warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume.")
+            return EXIT_INTERRUPTED
+    data = {"estimate": asdict(plan.estimate), **asdict(result)}
+    f = result.figures
+
+    def pct(x: float | None, signed: bool = False) -> str:
+        return "–" if x is None else (f"{x * 100:+.1f}" if signed else f"{x * 100:.1f}%")
+
+    if f.change is None:
+        human = (f"Proposal {result.proposal_id}: no conversation got a usable ranking both now and under the "
+                 "proposal.")
+    else:
+        human = (f"Proposal {result.proposal_id} ({', '.join(result.sections)}), ranked by {result.model} "
+                 f"({result.prompt_version}) over {f.conversations} relevant conversations:\n"
+                 f"  now            {pct(f.before)} [{pct(f.before_low)}–{pct(f.before_high)}]\n"
+                 f"  under proposal {pct(f.after)} [{pct(f.after_low)}–{pct(f.after_high)}]\n"
+                 f"  change         {pct(f.change, True)} points [{pct(f.change_low, True)}, "
+                 f"{pct(f.change_high, True)}] (paired 95% bootstrap interval)")
+    emit(data, args.json, human)
     return EXIT_OK
 
 
@@ -369,7 +410,7 @@ def register(groups: Any) -> None:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
         p.add_argument("workspace")
         p.add_argument("--limit", type=int, metavar="N", help="at most N items")
-        _add_endpoint_options(p)
+        add_endpoint_options(p)
         p.add_argument("--yes", action="store_true", help="send the requests without asking")
         p.add_argument("--json", action="store_true")
         return p
@@ -389,12 +430,12 @@ def register(groups: Any) -> None:
 
     p = sub.add_parser("test", help="send one tiny request to the endpoint")
     p.add_argument("workspace", nargs="?", help="workspace whose models.json applies")
-    _add_endpoint_options(p)
+    add_endpoint_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judge_test)
     p = sub.add_parser("config", help="show the effective model settings (never the key); --save keeps them")
     p.add_argument("workspace", nargs="?")
-    _add_endpoint_options(p)
+    add_endpoint_options(p)
     p.add_argument("--save", action="store_true", help="write the settings to WORKSPACE/models.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judge_config)
@@ -424,6 +465,12 @@ def register(groups: Any) -> None:
     p.add_argument("--run", metavar="RUN_ID", help="ranker run (default: the newest)")
     p.add_argument("--svg", metavar="FILE", help="also draw the chart to an SVG file")
     p.add_argument("--labels", action="store_true", help="instead: models and rules against people on stance labels")
+    p.add_argument("--under", metavar="PROPOSAL_ID",
+                   help="what-if: re-rank the proposal's relevant conversations now and under its text with a "
+                        "model, and show agreement now → under the proposal")
+    p.add_argument("--limit", type=int, metavar="N", help="(--under) at most N conversations (default 200)")
+    add_endpoint_options(p)
+    p.add_argument("--yes", action="store_true", help="(--under) send the requests without asking")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_agreement)
 

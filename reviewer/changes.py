@@ -32,6 +32,7 @@ class Area(StrEnum):
     RANKINGS = "rankings"  # ranker runs and their rankings
     MODEL_RUNS = "model_runs"  # judge jobs, their items and failures
     DISCUSSION = "discussion"  # comment threads on proposals, their comments and resolved state
+    CANDIDATES = "candidates"  # candidate edits of the automated loop, kept or rejected
 
 
 _A = Area
@@ -71,6 +72,8 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
     "comment.add": frozenset({_A.DISCUSSION}),
     "comment.resolve": frozenset({_A.DISCUSSION}),
     "comment.reopen": frozenset({_A.DISCUSSION}),
+    # The candidates of one propose run; the kept ones' proposals have their own proposal.add events.
+    "propose.record": frozenset({_A.CANDIDATES}),
 }
 # What a model task's results are, by task (a judge event's payload names its task).
 _TASK_AREAS: Mapping[str, frozenset[Area]] = {

@@ -47,6 +47,8 @@ CROWD_TABLES = ("conversations", "participants", "assessments", "justifications"
 FORMAT_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings")
 """Other tables whose imported rows name their import (``reviewer.formats``); judge runs and the
 lexical grader write them too, without one."""
+CANDIDATE_TABLES = ("candidates",)
+"""Tables whose rows name the propose run that wrote them (``run_id``; ``reviewer.propose``)."""
 
 ROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "conversations": ("id", "source", "source_id", "prompt", "responses", "extra", "created_at", "content_hash"),
@@ -69,6 +71,12 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "relevance_grades": ("id", "conversation_id", "section_id", "grade", "grader_kind", "grader", "created_at"),
     "ranker_runs": ("id", "spec_revision", "model", "prompt_version", "source", "created_at"),
     "ranker_rankings": ("id", "run_id", "conversation_id", "ranking", "reason"),
+    "candidates": (
+        "id", "mode", "section_id", "spec_revision", "model", "prompt_version", "input_hash", "ranker_model",
+        "ranker_prompt_version", "title", "intent", "kind", "new_text", "conversations", "holdout", "before_share",
+        "before_low", "before_high", "after_share", "after_low", "after_high", "change", "change_low", "change_high",
+        "threshold", "status", "reason", "proposal_id", "merged_with", "detail", "created_at",
+    ),
 }
 """The columns digested per table, key first; never the column that says which writer wrote the row."""
 
@@ -133,7 +141,7 @@ EMPTY = rows_digest([])
 """The digest of no rows."""
 
 
-WRITER_COLUMN = {"stance_labels": "written_by"}
+WRITER_COLUMN = {"stance_labels": "written_by", "candidates": "run_id"}
 """The column naming a row's writer, where it is not ``import_id``."""
 
 

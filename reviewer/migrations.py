@@ -644,3 +644,59 @@ def m0013_discussion(db: Database) -> None:
         CREATE INDEX comments_thread ON comments(thread_id, created_at);
         """
     )
+
+
+@migrations(name="0014_candidates")
+def m0014_candidates(db: Database) -> None:
+    """Candidate edits from the automated loop (``reviewer.propose``), kept or rejected, every one with why.
+
+    One row per candidate a model proposed for a section: the model and prompt that wrote it, the
+    conversations it was written from (``conversations``) and the held-out ones it was also tested
+    on (``holdout``), both JSON lists of conversation ids; the ranker model and prompt that re-ranked
+    them; the pairwise agreement with the crowd before and under the edit, and the paired change, each
+    with its bootstrap interval (NULL when the edit was never tested: a malformed one); and whether it
+    was kept (``proposal_id`` names the proposal it became), rejected, or merged with an earlier
+    candidate that changes the section in nearly the same way (``merged_with``; its proposal is the
+    earlier one's). ``run_id`` names the propose run that wrote the row: its ``propose.record``
+    event vouches for the run's rows by digest, as an import's does.
+    """
+    db.executescript(
+        """
+        CREATE TABLE candidates (
+            id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('batch', 'single')),
+            section_id TEXT NOT NULL,
+            spec_revision TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            input_hash TEXT NOT NULL,
+            ranker_model TEXT NOT NULL,
+            ranker_prompt_version TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            intent TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT '',
+            new_text TEXT NOT NULL DEFAULT '',
+            conversations TEXT NOT NULL DEFAULT '[]',
+            holdout TEXT NOT NULL DEFAULT '[]',
+            before_share REAL,
+            before_low REAL,
+            before_high REAL,
+            after_share REAL,
+            after_low REAL,
+            after_high REAL,
+            change REAL,
+            change_low REAL,
+            change_high REAL,
+            threshold REAL NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('kept', 'rejected', 'merged')),
+            reason TEXT NOT NULL,
+            proposal_id TEXT,
+            merged_with TEXT,
+            detail TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX candidates_run ON candidates(run_id);
+        CREATE INDEX candidates_section ON candidates(section_id, created_at);
+        """
+    )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from reviewer.lexical import LexicalSummary
     from reviewer.modelconfig import ModelConfig
     from reviewer.progress import Progress
+    from reviewer.propose import ProposePlan, ProposeSummary, WhatIf, WhatIfPlan
     from reviewer.revisions import Revision
     from reviewer.store import Proposal
     from reviewer.sync import SyncReport
@@ -333,6 +334,46 @@ def run_model_items(workspace: Workspace, items: Sequence[WorkItem], judge: Judg
     return perform(workspace.store, "model.run", actor, lambda who: run_items(
         workspace.store, list(items), judge, config, progress=progress, spec_revision=spec_revision,
         params=params, actor=who))
+
+
+def propose(workspace: Workspace, plan: ProposePlan, *, actor: str, progress: Progress | None = None,
+            judge: Judge | None = None, ranker: Judge | None = None) -> OpResult[ProposeSummary]:
+    """Run a confirmed propose plan (``reviewer.propose.plan_propose``): generate, test, keep or reject, record.
+
+    The judges are made from the plan's settings unless given.
+    """
+    from reviewer import propose as proposing
+    from reviewer.judges.openai_judge import OpenAIJudge
+    from reviewer.modelconfig import require_endpoint
+
+    judge = judge or OpenAIJudge.from_config(plan.config, require_endpoint(plan.config, "Proposing changes"))
+    ranker = ranker or OpenAIJudge.from_config(plan.ranker_config,
+                                               require_endpoint(plan.ranker_config, "Re-ranking"))
+    return perform(workspace.store, "propose", actor, lambda who: proposing.execute_propose(
+        workspace, plan, judge=judge, ranker=ranker, progress=progress, actor=who))
+
+
+def what_if(workspace: Workspace, plan: WhatIfPlan, *, actor: str, progress: Progress | None = None,
+            judge: Judge | None = None, resamples: int = 1000) -> OpResult[WhatIf]:
+    """Re-rank a proposal's relevant conversations now and under its text (``propose.plan_what_if``).
+
+    A model run whose rankings stay in the judge cache: no ranker run is written, since the text
+    is not the spec's.
+    """
+    from reviewer import propose as proposing
+    from reviewer.judges.openai_judge import OpenAIJudge
+    from reviewer.judges.running import run_items
+    from reviewer.modelconfig import require_endpoint
+
+    ranker = judge or OpenAIJudge.from_config(plan.config, require_endpoint(plan.config, "Re-ranking"))
+
+    def work(who: str) -> WhatIf:
+        summary = run_items(workspace.store, list(plan.items), ranker, plan.config, progress=progress,
+                            spec_revision=plan.spec_revision, params={"what_if": plan.proposal_id}, actor=who,
+                            ranker_run=False)
+        return proposing.what_if_figures(workspace, plan, summary, model=ranker.model, resamples=resamples)
+
+    return perform(workspace.store, "model.run", actor, work)
 
 
 # ---- many machines ------------------------------------------------------------------------------

@@ -107,8 +107,11 @@ OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (
     _op("relevance.lexical", "grade relevance by BM25", [_A.RELEVANCE], transactional=False),
     _op("model.run", "run a model task", [_A.MODEL_RUNS, _A.RANKINGS, _A.RELEVANCE, _A.LABELS],
         transactional=False),
+    _op("propose", "propose spec edits from disagreement, keeping those that raise agreement",
+        [_A.MODEL_RUNS, _A.RANKINGS, _A.CANDIDATES, _A.PROPOSALS], transactional=False),
     _op("sync", "send and receive the log through a remote of the spec repository",
-        [_A.WORKSPACE, _A.MEMBERS, _A.QUORUM, _A.PROPOSALS, _A.LINKS, _A.LABELS, _A.DECISIONS, _A.DISCUSSION],
+        [_A.WORKSPACE, _A.MEMBERS, _A.QUORUM, _A.PROPOSALS, _A.LINKS, _A.LABELS, _A.DECISIONS, _A.DISCUSSION,
+         _A.CANDIDATES],
         transactional=False),
 )}
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from reviewer.decision_evidence import snapshot_digest
 from reviewer.digests import (
+    CANDIDATE_TABLES,
     CROWD_TABLES,
     EMPTY,
     FORMAT_TABLES,
@@ -243,6 +244,9 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             _replay_import(record, object_id, payload, whole=True)
         elif action in ("import.rankings", "import.relevance", "relevance.lexical") and object_id:
             _replay_import(record, object_id, payload, whole=False)
+        elif action == "propose.record" and object_id:
+            _replay_import(record, object_id, payload, whole=False)
+            record.writer_names[object_id] = f"propose run {object_id}"
         elif action == "evidence.rule":
             if "labels" in payload:
                 run = payload["rule_run_id"]
@@ -418,7 +422,7 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
     )
 
 
-WRITER_TABLES = (*CROWD_TABLES, *FORMAT_TABLES, "stance_labels")
+WRITER_TABLES = (*CROWD_TABLES, *FORMAT_TABLES, "stance_labels", *CANDIDATE_TABLES)
 """The tables whose rows name the writer that stored them (see ``reviewer.digests``)."""
 LISTED_ROWS = 100
 """At most this many rows that name no writer are reported one by one, per table."""

@@ -581,7 +581,7 @@ def _backup(store: Store, target: Path) -> None:
         out.close()
 
 
-ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs", "judge_job_items")
+ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs", "judge_job_items", "candidates")
 """Tables replaced too when received events carried rows (``reviewer.log_rows``)."""
 # The tables any received event can change (caches and machine-local tables are never touched).
 SYNCED_TABLES = (

@@ -91,6 +91,25 @@ def stance_responder(request: dict[str, Any]) -> Reply:
     return json_reply({"stance": "supports", "quote": quote, "reason": "It agrees.", "confidence": 0.8})
 
 
+LOOP_MARK = "When people read it otherwise, follow the crowd's reading."
+_SECTION = re.compile(r"<spec_section id=\"([^\"]*)\"[^>]*>\n(.*?)\n</spec_section>", re.S)
+
+
+def loop_responder(request: dict[str, Any]) -> Reply:
+    """Answer the automated loop: a propose request with its section plus ``LOOP_MARK``; a ranker
+    request with ``A>B>C>D`` when the spec it is given holds ``LOOP_MARK``, else ``D>C>B>A``."""
+    messages = request.get("messages", [])
+    system = str(messages[0].get("content", "")) if messages else ""
+    if system.startswith("You propose edits"):
+        text = "\n".join(str(m.get("content", "")) for m in messages[1:])
+        match = _SECTION.search(text)
+        section = match.group(2).replace("&lt;", "<") if match else ""
+        return json_reply({"section_text": f"{section}\n\n{LOOP_MARK}\n", "title": "Follow the crowd",
+                           "intent": "Follow the crowd here.", "kind": "clarification", "reason": "Disagreement."})
+    spec = str(messages[1].get("content", "")) if len(messages) > 1 else ""
+    return json_reply({"ranking": "A>B>C>D" if LOOP_MARK in spec else "D>C>B>A", "reason": "By the spec."})
+
+
 class FakeOpenAIServer:
     """A scriptable chat-completions server on 127.0.0.1 (port chosen by the OS).
 
@@ -101,6 +120,7 @@ class FakeOpenAIServer:
         script: replies served first, in order.
         responder: builds a reply from the request once the script is used up.
         delay: seconds added before every reply.
+        keep: whether to keep the requests (``requests``, ``headers``); a long benchmark keeps none.
         active: chat requests being answered right now.
         max_active: the most chat requests answered at once so far.
     """
@@ -112,6 +132,7 @@ class FakeOpenAIServer:
         self.script: deque[Reply] = deque()
         self.responder = responder
         self.delay = delay
+        self.keep = True
         self.active = 0
         self.max_active = 0
         self._lock = threading.Lock()
@@ -183,8 +204,9 @@ class FakeOpenAIServer:
                     return
                 body = json.loads(raw)
                 with server._lock:
-                    server.requests.append(body)
-                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    if server.keep:
+                        server.requests.append(body)
+                        server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     server.times.append(time.monotonic())
                     server.active += 1
                     server.max_active = max(server.max_active, server.active)
@@ -225,11 +247,16 @@ class FakeOpenAIServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve stance answers until stdin closes (for the judge benchmark)."""
+    """Serve stance (or loop) answers until stdin closes (for the judge and propose benchmarks)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--delay", type=float, default=0.02, help="seconds before each reply")
+    parser.add_argument("--responder", choices=("stance", "loop"), default="stance",
+                        help="stance answers (default), or the automated loop's propose and ranker answers")
     args = parser.parse_args(argv)
-    server = FakeOpenAIServer(stance_responder, delay=args.delay).start()
+    responder = loop_responder if args.responder == "loop" else stance_responder
+    server = FakeOpenAIServer(responder, delay=args.delay)
+    server.keep = False  # a benchmark sends thousands of requests of hundreds of KB each
+    server.start()
     sys.stdout.write(f"{server.port}\n")
     sys.stdout.flush()
     try:

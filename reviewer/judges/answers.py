@@ -10,7 +10,13 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from reviewer.errors import BugError, KnownError
-from reviewer.judges.base import JudgeReply, RankVerdict, RelevanceVerdict, StanceVerdict
+from reviewer.judges.base import (
+    JudgeReply,
+    ProposeVerdict,
+    RankVerdict,
+    RelevanceVerdict,
+    StanceVerdict,
+)
 from reviewer.judges.data import unescape_data
 from reviewer.judges.items import WorkItem
 from reviewer.rankings import normalise
@@ -109,6 +115,11 @@ def parse_answer(reply: JudgeReply, item: WorkItem) -> Parsed:
         return Parsed(RelevanceVerdict(grades={g["section_id"]: int(g["grade"]) for g in data["grades"]}))
     if task == "stance":
         return _parse_stance(data, str(item.request.payload["text"]))
+    if task == "propose":
+        # Only the shape is checked here: whether the text parses, keeps its id and its authority is
+        # judged with the spec (``reviewer.propose``), and a failing edit is kept as a rejected candidate.
+        return Parsed(ProposeVerdict(section_text=data["section_text"], title=data["title"].strip(),
+                                     intent=data["intent"].strip(), kind=data["kind"], reason=data["reason"].strip()))
     raise BugError(f"no parser for task {task!r}")
 
 
@@ -144,4 +155,6 @@ def verdict_from_json(task: str, data: dict[str, Any]) -> Any:
         return RelevanceVerdict(grades={k: int(v) for k, v in data["grades"].items()})
     if task == "stance":
         return StanceVerdict(**{**data, "flags": tuple(data.get("flags", ()))})
+    if task == "propose":
+        return ProposeVerdict(**data)
     raise BugError(f"unknown task {task!r}")

@@ -54,7 +54,7 @@ class JudgeRequest:
     """One structured-output chat-completions request.
 
     Attributes:
-        task: ``ranker``, ``relevance`` or ``stance``.
+        task: ``ranker``, ``relevance``, ``stance`` or ``propose``.
         messages: the chat messages (``{"role", "content"}``), crowd text already delimited as data.
         schema_name: the name sent with the JSON schema.
         schema: the JSON schema the answer must follow (sent as strict ``json_schema``).
@@ -167,3 +167,22 @@ FLAGGED_MEANING = (
     "Such a label counts like the model's other labels; check it, and relabel it (S / R / N) if it is wrong."
 )
 """What "flagged" means, wherever a run's flagged count is shown."""
+
+
+@dataclass(frozen=True)
+class ProposeVerdict:
+    """A model's proposed new text for one spec section (checked against the spec by ``reviewer.propose``).
+
+    Attributes:
+        section_text: the whole new section, heading line included.
+        title: a short title for the change.
+        intent: one or two sentences saying what the change is for.
+        kind: ``clarification`` or ``principle``.
+        reason: the model's short reason.
+    """
+
+    section_text: str
+    title: str
+    intent: str
+    kind: str
+    reason: str

@@ -14,7 +14,7 @@ from reviewer.rankings import LETTERS
 from reviewer.spec import Section
 
 DATA_TAGS = ("spec_section", "conversation", "message", "response", "proposal", "section_before",
-             "section_after", "justification")
+             "section_after", "justification", "disagreement", "ranker_reason")
 _DELIMITER = re.compile(r"<(?=\s*/?\s*(?:" + "|".join(DATA_TAGS) + r")\b)", re.IGNORECASE)
 _ESCAPED = re.compile(r"&lt;(?=\s*/?\s*(?:" + "|".join(DATA_TAGS) + r")\b)", re.IGNORECASE)
 
@@ -37,6 +37,16 @@ def data_block(tag: str, text: str, **attrs: str) -> str:
     """Wrap untrusted ``text`` in ``<tag ...>`` ... ``</tag>`` with delimiters inside it escaped."""
     attributes = "".join(f' {k}="{_attr(v)}"' for k, v in attrs.items())
     return f"<{tag}{attributes}>\n{escape_data(text)}\n</{tag}>"
+
+
+def wrap_blocks(tag: str, inner: str, **attrs: str) -> str:
+    """Wrap text made of delimited blocks (and lines the product wrote) in an outer ``<tag ...>`` block.
+
+    Unlike ``data_block``, ``inner`` is not escaped: every untrusted part of it must already be in
+    its own data block.
+    """
+    attributes = "".join(f' {k}="{_attr(v)}"' for k, v in attrs.items())
+    return f"<{tag}{attributes}>\n{inner}\n</{tag}>"
 
 
 def prompt_messages(raw: Any) -> list[tuple[str, str]]:

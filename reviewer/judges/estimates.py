@@ -151,9 +151,11 @@ def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_vers
     cached = cached_results(store, task, version, model, (i.input_hash for i in items))
     todo = [i for i in items if i.input_hash not in cached]
     counter = counter or TokenCounter()
-    tokens_in = sum(sum(counter.count(p) for p in i.token_parts) + 2 * _TOKENS_PER_MESSAGE + _TOKENS_PER_REPLY
-                    for i in todo)
-    if task == "relevance":
+    tokens_in = sum(sum(counter.count(p) for p in i.token_parts)
+                    + _TOKENS_PER_MESSAGE * len(i.request.messages) + _TOKENS_PER_REPLY for i in todo)
+    if task == "propose":  # the answer is the whole section again, plus a title, an intent and a reason
+        tokens_out = sum(int(i.request.payload.get("expected_output_tokens", 0)) for i in todo)
+    elif task == "relevance":
         tokens_out = sum(_OUTPUT_TOKENS["relevance"] + _OUTPUT_TOKENS["relevance_per_section"]
                          * len(i.request.payload["section_ids"]) for i in todo)
     else:

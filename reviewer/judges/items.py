@@ -47,6 +47,34 @@ def make_item(prompt: Prompt, key: str, parts: Sequence[str], payload: dict[str,
     return WorkItem(key=key, request=request, input_hash=digest, token_parts=(prompt.system, *parts))
 
 
+def make_messages_item(prompt: Prompt, key: str, contents: Sequence[str], payload: dict[str, Any],
+                       digests: dict[str, str] | None = None) -> WorkItem:
+    """Build a work item whose user messages are ``contents``, in order, after the prompt's system message.
+
+    For requests that share a long part (the whole spec, the same for hundreds of conversations):
+    each part is its own message, so every request holds the same string object instead of a copy,
+    and the request starts with the same text as its neighbours (the provider's prompt cache reuses
+    it). The input hash is taken over each message's SHA-256, memoised in ``digests`` by the text
+    itself, so a long shared part is hashed once per run.
+    """
+    memo = digests if digests is not None else {}
+
+    def sha(text: str) -> str:
+        found = memo.get(text)
+        if found is None:
+            found = memo[text] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return found
+
+    messages = ({"role": "system", "content": prompt.system},
+                *({"role": "user", "content": text} for text in contents))
+    request = JudgeRequest(task=prompt.task, messages=messages, schema_name=prompt.version.replace("-", "_"),
+                           schema=prompt.schema, payload=payload)
+    material = audit.canonical_json({"message_sha256": [[m["role"], sha(m["content"])] for m in messages],
+                                     "schema": prompt.schema, "name": request.schema_name})
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()
+    return WorkItem(key=key, request=request, input_hash=digest, token_parts=(prompt.system, *contents))
+
+
 def _spec_part(sections: Iterable[Section], cache: dict[tuple[str, ...], str]) -> str:
     chosen = tuple(sections)
     ids = tuple(s.id or f"line{s.start_line}" for s in chosen)

@@ -10,6 +10,10 @@ from reviewer.errors import KnownError
 from reviewer.judges.base import JudgeError, JudgeReply, JudgeRequest
 from reviewer.modelconfig import HOSTED_URL, ApiKey, ModelConfig, redact, require_endpoint
 
+_SHARED_PART = 16_384
+"""Message texts at least this long (characters) are kept encoded, for the next requests that share them."""
+_SHARED_PARTS_KEPT = 64
+
 
 def make_client(config: ModelConfig, key: ApiKey) -> Any:
     """Return an ``openai.OpenAI`` client for ``config`` with an explicit timeout and no client retries.
@@ -42,6 +46,7 @@ class OpenAIJudge:
         self.config = config
         self.model: str = config.model
         self._key = key
+        self._encoded: dict[str, bytes] = {}
 
     @classmethod
     def from_config(cls, config: ModelConfig, key: ApiKey | None = None) -> OpenAIJudge:
@@ -73,7 +78,7 @@ class OpenAIJudge:
             # The client's generic ``post`` sends exactly what ``chat.completions.create`` sends, but
             # returns the JSON as a dict: the typed method spends twice the CPU of the whole HTTP
             # exchange on request transforms and response models, which limits concurrent runs.
-            completion = self.client.post("/chat/completions", body=kwargs, cast_to=dict)
+            completion = self.client.post("/chat/completions", body=self._encode(kwargs), cast_to=dict)
         except openai.APITimeoutError as exc:
             raise JudgeError(f"The model did not answer within {self.config.timeout:g} s.", kind="timeout") from exc
         except openai.APIConnectionError as exc:
@@ -109,6 +114,33 @@ class OpenAIJudge:
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             raise JudgeError("The endpoint's reply has no answer in it.", kind="malformed",
                              raw=self._clean(json.dumps(completion, ensure_ascii=False)[:20000])) from exc
+
+    def _encode(self, body: dict[str, Any]) -> bytes:
+        """Return the request body as the client would send it (compact JSON, UTF-8), as bytes.
+
+        The client would encode every message again for every request; a part shared by many
+        requests (the whole spec, hundreds of KB, before each conversation) is encoded once here
+        and reused while it is among the last few long parts seen, which halves the CPU a
+        concurrent run spends per call.
+        """
+        head = {k: v for k, v in body.items() if k != "messages"}
+        pieces = [json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1].encode("utf-8"),
+                  b',"messages":[']
+        for n, message in enumerate(body["messages"]):
+            content = message["content"]
+            shared = len(content) >= _SHARED_PART
+            encoded = self._encoded.get(content) if shared else None
+            if encoded is None:
+                encoded = json.dumps(content, ensure_ascii=False).encode("utf-8")
+                if shared:
+                    if len(self._encoded) >= _SHARED_PARTS_KEPT:
+                        self._encoded.clear()
+                    self._encoded[content] = encoded
+            rest = {k: v for k, v in message.items() if k != "content"}
+            pieces += [b"," if n else b"", json.dumps(rest, ensure_ascii=False, separators=(",", ":"))[:-1].encode(
+                "utf-8"), b',"content":' if rest else b'"content":', encoded, b"}"]
+        pieces.append(b"]}")
+        return b"".join(pieces)
 
     def _clean(self, text: str) -> str:
         return redact(text, self._key) or ""

@@ -177,7 +177,8 @@ class _Run:
     """One run's database side: the job, the batches of results, the finish. Calling thread only."""
 
     def __init__(self, store: Store, items: Sequence[WorkItem], *, model: str, prompt_version: str,
-                 endpoint: str | None, spec_revision: str | None, params: dict[str, Any], actor: str) -> None:
+                 endpoint: str | None, spec_revision: str | None, params: dict[str, Any], actor: str,
+                 ranker_run: bool = True) -> None:
         self.store = store
         self.items = {i.key: i for i in items}
         if len(self.items) != len(items):
@@ -189,6 +190,7 @@ class _Run:
         self.spec_revision = spec_revision
         self.params = params
         self.actor = actor
+        self.ranker_run = ranker_run
         self.tally = _Tally()
         key_material = audit.canonical_json([self.task, prompt_version, model, spec_revision,
                                              sorted(i.input_hash for i in items)])
@@ -196,6 +198,9 @@ class _Run:
         self.job_id = ""
         self.resumed = False
         self.ranker_run_id: str | None = None
+        self._status: dict[str, str] = {}  # each item's status as stored (read when the job opens)
+        self._marks: dict[str, str] = {}  # the statuses the write in progress sets
+        self._done = self._failed = 0
 
     def open_job(self, cached: int, calls: int) -> None:
         """Find the job doing the same work (resume it) or start one; one audit event either way."""
@@ -224,6 +229,12 @@ class _Run:
                     "INSERT INTO judge_job_items (job_id, item_key, input_hash, status, updated_at)"
                     " VALUES (?, ?, ?, 'pending', ?)",
                     [(self.job_id, i.key, i.input_hash, now) for i in self.items.values()])
+            # Each item's status, kept here too: the job's done and failed counts follow from it
+            # without counting the job's items again at every write.
+            self._status = dict(self.store.db.execute(
+                "SELECT item_key, status FROM judge_job_items WHERE job_id = ?", [self.job_id]).fetchall())
+            self._done = sum(1 for v in self._status.values() if v == "done")
+            self._failed = sum(1 for v in self._status.values() if v == "failed")
             audit.append_event(
                 self.store.db, actor=self.actor, action="judge.resume" if self.resumed else "judge.start",
                 object_type="judge_job", object_id=self.job_id,
@@ -235,6 +246,7 @@ class _Run:
     def write(self, results: Sequence[tuple[WorkItem, Outcome | dict[str, Any]]]) -> None:
         """Store a batch of results in one transaction: cache, failure records, labels or grades."""
         now = utc_now()
+        self._marks = {}
         with sql_errors("saving model answers"), self.store.db.atomic():
             for item, result in results:
                 if isinstance(result, dict):  # from the cache
@@ -277,15 +289,21 @@ class _Run:
                         [new_id(), self.job_id, self.task, self.prompt_version, self.model, item.input_hash, item.key,
                          result.kind or "failed", result.error or "", result.raw, result.attempts, now])
                     self._mark(item, "failed", now)
-            self.store.db.execute(
-                "UPDATE judge_jobs SET updated_at = ?,"
-                " items_done = (SELECT count(*) FROM judge_job_items WHERE job_id = ? AND status = 'done'),"
-                " items_failed = (SELECT count(*) FROM judge_job_items WHERE job_id = ? AND status = 'failed')"
-                " WHERE id = ?", [now, self.job_id, self.job_id, self.job_id])
+            done, failed = self._done, self._failed
+            for key, new in self._marks.items():
+                old = self._status.get(key)
+                done += (new == "done") - (old == "done")
+                failed += (new == "failed") - (old == "failed")
+            self.store.db.execute("UPDATE judge_jobs SET updated_at = ?, items_done = ?, items_failed = ? WHERE id = ?",
+                                  [now, done, failed, self.job_id])
+        # Written: the statuses kept here follow.
+        self._status.update(self._marks)
+        self._done, self._failed = done, failed
 
     def _mark(self, item: WorkItem, status: str, now: str) -> None:
         self.store.db.execute("UPDATE judge_job_items SET status = ?, updated_at = ? WHERE job_id = ? AND item_key = ?",
                               [status, now, self.job_id, item.key])
+        self._marks[item.key] = status
 
     def _store_verdict(self, item: WorkItem, verdict: Any) -> None:
         self.tally.ok += 1
@@ -308,7 +326,7 @@ class _Run:
         """Close the job (writing the ranker run when it is done) with one audit event."""
         now = utc_now()
         with sql_errors("finishing the judge run"), self.store.db.atomic():
-            if self.task == "ranker" and status == "done":
+            if self.task == "ranker" and self.ranker_run and status == "done":
                 self._write_ranker_run(now)
             self.store.db.execute("UPDATE judge_jobs SET status = ?, ranker_run_id = ?, updated_at = ? WHERE id = ?",
                                   [status, self.ranker_run_id, now, self.job_id])
@@ -376,7 +394,7 @@ def _batches(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: ModelConfig, *,
               progress: Progress | None = None, spec_revision: str | None = None,
               params: dict[str, Any] | None = None, actor: str = APP_ACTOR,
-              on_cancel_wait: float = 5.0) -> RunSummary:
+              on_cancel_wait: float = 5.0, ranker_run: bool = True) -> RunSummary:
     """Answer every item: from the cache where possible, else by calling ``judge`` concurrently.
 
     Only the calling thread touches the database; up to ``config.concurrency`` worker threads call
@@ -393,6 +411,8 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
         params: the run's options, recorded with the job.
         actor: who started it (audit events).
         on_cancel_wait: seconds to wait for calls already in flight when cancelled (their answers are kept).
+        ranker_run: for ranker items, write the rankings as a ranker run when the job is done; False for
+            rankings under a text that is not the spec's (a what-if), which stay in the cache only.
 
     Returns:
         What the run did.
@@ -411,7 +431,7 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
     prompt_version = PROMPT_VERSIONS[task]
     run = _Run(store, items, model=judge.model, prompt_version=prompt_version,
                endpoint=getattr(getattr(judge, "config", None), "endpoint", None), spec_revision=spec_revision,
-               params=params or {}, actor=actor)
+               params=params or {}, actor=actor, ranker_run=ranker_run)
     cached = cached_results(store, task, prompt_version, judge.model, (i.input_hash for i in items))
     todo = [i for i in items if i.input_hash not in cached]
     run.open_job(cached=len(items) - len(todo), calls=len(todo))

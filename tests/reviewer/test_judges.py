@@ -416,6 +416,7 @@ def test_cancel_keeps_answers_and_resume_finishes_the_rest(store, server):
     assert summary.cached == done and summary.called == 6 - done
     assert len(server.requests) == sent_before + 6 - done
     assert store.db.execute("SELECT count(*), count(DISTINCT job_key) FROM judge_jobs").fetchone() == (1, 1)
+    assert store.db.execute("SELECT items_done, items_failed FROM judge_jobs").fetchone() == (6, 0)
     assert store.db.execute("SELECT count(*) FROM stance_labels").fetchone()[0] == 6
     actions = [r[0] for r in store.db.execute("SELECT action FROM audit_events ORDER BY seq")]
     assert actions == ["judge.start", "judge.cancel", "judge.resume", "judge.finish"]
@@ -679,3 +680,20 @@ def test_cli_rank_and_test(capsys, workspace, server, monkeypatch):
     code, out, err = run(capsys, "judge", "test", "--base-url", server.base_url, "--model", "rk", "--json")
     assert code == 0, err
     assert json.loads(out)["ok"] is True
+
+
+def test_a_long_part_shared_by_requests_is_encoded_once_and_sent_as_json(server):
+    server.responder = lambda body: json_reply({"ranking": "A>B>C>D", "reason": "r"})
+    judge, _config = judge_for(server)
+    shared = "Spec text “quoted” 😀 \\ \" </x>\n" * 2000
+    schema = load_prompt("ranker").schema
+    for conversation in ("first", "second"):
+        judge.complete(JudgeRequest(task="ranker", schema_name="ranker_v1", schema=schema, messages=(
+            {"role": "system", "content": "S"}, {"role": "user", "content": shared},
+            {"role": "user", "content": conversation})))
+    assert list(judge._encoded) == [shared]
+    for body, conversation in zip(server.requests, ("first", "second")):
+        assert body["messages"] == [{"role": "system", "content": "S"}, {"role": "user", "content": shared},
+                                    {"role": "user", "content": conversation}]
+        assert body["model"] == "test-model" and body["response_format"]["json_schema"]["schema"] == schema
+    assert all(h["content-type"] == "application/json" for h in server.headers)

@@ -15,6 +15,7 @@ from reviewer.store import Store
 from reviewer.workspace import Workspace
 from tests.datapaths import MULTI_SECTION, POLIS_SAMPLE, SUPPORTED
 from tests.helpers import tamper
+from tests.propose_fakes import fake_propose
 
 
 def table_rows(db_path, table):
@@ -58,6 +59,8 @@ def worked(demo_workspace):
         governance.record_decision(workspace, MULTI_SECTION, "defer", "Priya Raman", "A study first.",
                                    "needs-research")
         committing.commit_adopted(workspace, "Priya Raman")
+        # The automated loop: candidates kept, merged and rejected, their proposals, their model jobs.
+        fake_propose(workspace, "single")
         assert check_record(store) == []
     return demo_workspace
 
@@ -71,6 +74,7 @@ def test_the_rebuilt_database_equals_the_live_one_table_by_table(worked, tmp_pat
     assert any(line.startswith("assessments: import ") and "digest verified" in line for line in report.copied)
     assert any(line.startswith("votes: import ") for line in report.copied)
     assert any(line.startswith("stance_labels: rule run ") for line in report.copied)
+    assert any(line.startswith("candidates: propose run ") for line in report.copied)
     compared = [t for t in REBUILT_TABLES if t not in ("workspace_info", "quorum_settings")]
     for table in compared:
         live_columns, live = table_rows(worked / "reviewer.db", table)

@@ -166,6 +166,25 @@ def test_runs_travel_as_their_rows(machines, tmp_path):
         assert verify_workspace(b).ok
 
 
+def test_candidates_and_their_proposals_travel(machines):
+    from tests.propose_fakes import fake_propose
+
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        summary = fake_propose(a, "single")
+        operations.sync(a, actor="Amara Okafor")
+        candidates, jobs = _rows(a, "candidates"), _rows(a, "judge_jobs")
+    assert candidates and summary.proposal_ids
+    with Workspace.open(b_root) as b:
+        received = operations.sync(b, actor="Jonas Lindqvist")
+        actions = [e["action"] for e in received.value.received]
+        assert actions.count("propose.record") == 1 and actions.count("proposal.add") == len(summary.proposal_ids)
+        assert {"candidates", "proposals"} <= set(received.changes.areas)
+        assert _rows(b, "candidates") == candidates and _rows(b, "judge_jobs") == jobs
+        assert all(b.store.get_proposal(p).origin == "automated-single" for p in summary.proposal_ids)
+        assert verify_workspace(b).ok
+
+
 def test_rows_tampered_on_the_log_ref_are_not_received(machines, tmp_path):
     a_root, b_root, _remote = machines
     with Workspace.open(a_root) as a:
