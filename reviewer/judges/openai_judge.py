@@ -78,7 +78,8 @@ class OpenAIJudge:
             # The client's generic ``post`` sends exactly what ``chat.completions.create`` sends, but
             # returns the JSON as a dict: the typed method spends twice the CPU of the whole HTTP
             # exchange on request transforms and response models, which limits concurrent runs.
-            completion = self.client.post("/chat/completions", body=self._encode(kwargs), cast_to=dict)
+            completion = self.client.post("/chat/completions", content=self._encode(kwargs), cast_to=dict,
+                                          options={"headers": {"Content-Type": "application/json"}})
         except openai.APITimeoutError as exc:
             raise JudgeError(f"The model did not answer within {self.config.timeout:g} s.", kind="timeout") from exc
         except openai.APIConnectionError as exc:
