@@ -311,6 +311,37 @@ def threads_of(source: Store | sqlite3.Connection, proposal_id: str) -> list[Thr
         return _threads(conn, "proposal_id = ?", [proposal_id])
 
 
+@dataclass(frozen=True)
+class DiscussionView:
+    """What the desk's discussion pane shows of one proposal.
+
+    Attributes:
+        proposal_id: the proposal.
+        threads: its threads with their comments, oldest first.
+        section_ids: the sections it changes (the targets a new thread can have).
+        members: every member's name (who can be mentioned).
+    """
+
+    proposal_id: str
+    threads: list[Thread]
+    section_ids: list[str]
+    members: list[str]
+
+
+def discussion_view(source: Store | sqlite3.Connection, proposal_id: str) -> DiscussionView:
+    """A proposal's threads, its section ids and the members' names, in one read (no section texts).
+
+    Raises:
+        KnownError: no such proposal, or the database cannot be read.
+    """
+    conn = connection_of(source)
+    threads = threads_of(conn, proposal_id)
+    with read_errors("reading the discussion"):
+        sections = [str(r[0]) for r in conn.execute(
+            "SELECT section_id FROM proposal_sections WHERE proposal_id = ? ORDER BY position", [proposal_id])]
+    return DiscussionView(proposal_id, threads, sections, member_names(conn))
+
+
 def thread(source: Store | sqlite3.Connection, thread_ref: str) -> Thread:
     """One thread with its comments (named by its id or any of its comments' ids).
 

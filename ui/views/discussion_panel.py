@@ -38,7 +38,7 @@ from ui.text_browser import SafeTextBrowser
 from ui.workers import WorkspaceLane
 
 if TYPE_CHECKING:
-    from reviewer.discussion import Comment, Thread
+    from reviewer.discussion import Comment, DiscussionView, Thread
     from reviewer.ops import Changes, OpResult
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -223,17 +223,17 @@ class DiscussionPanel(QWidget):
             self._update_buttons()
             return
 
-        def load(ws: Any) -> tuple[str, list[Thread], list[str], list[str]]:
-            from reviewer import discussion, governance
+        def load(ws: Any) -> DiscussionView:
+            from reviewer.discussion import discussion_view
 
-            return (proposal_id, discussion.threads_of(ws.store, proposal_id),
-                    ws.store.get_proposal(proposal_id).section_ids, governance.member_names(ws.store))
+            return discussion_view(ws.store, proposal_id)
 
         self.lane.run(load, success=self.on_loaded, failure=self.on_failed)
 
-    def on_loaded(self, loaded: tuple[str, list[Thread], list[str], list[str]]) -> None:
+    def on_loaded(self, loaded: DiscussionView) -> None:
         """Show a proposal's threads (ignored when another proposal was chosen since)."""
-        proposal_id, threads, sections, members = loaded
+        proposal_id, threads, sections, members = (loaded.proposal_id, loaded.threads, loaded.section_ids,
+                                                   loaded.members)
         if proposal_id != self.proposal_id:
             return
         posted_to = self._select_after  # the thread just posted in, resolved or reopened
