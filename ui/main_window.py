@@ -1031,15 +1031,17 @@ class MainWindow(QMainWindow):
 
         # An edit keeps the spec the proposal was written against: the diff and check are against it.
         self.open_proposal_editor(draft=draft_from_proposal(proposal, proposal.base_revision), save=save,
-                                  links=False, title=f"Edit proposal (revision {seen + 1})")
+                                  links=False, title=f"Edit proposal (revision {seen + 1})",
+                                  save_text=f"&Save as revision {seen + 1}")
 
     def open_proposal_editor(self, *, sections: list[str] | tuple[str, ...] = (), draft: Any = None, save: Any = None,
-                             links: bool = True, title: str = "New proposal") -> QWidget:
+                             links: bool = True, title: str = "New proposal",
+                             save_text: str = "&Save proposal") -> QWidget:
         """Open the proposal editor (new, or pre-filled from ``draft`` with its own ``save``: an "Edit…" action)."""
         from ui.views.proposal_editor import ProposalEditor
 
         editor = ProposalEditor(self.lane, self, actor=self.reviewer, sections=sections, draft=draft, save=save,
-                                links=links, title=title)
+                                links=links, title=title, save_text=save_text)
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor.saved.connect(self.on_proposal_written)
         dialog = getattr(self, "conversation_dialog", None)

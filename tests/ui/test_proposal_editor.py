@@ -307,6 +307,7 @@ def test_edit_proposal_saves_a_new_revision_and_the_desk_shows_it(qtbot, desk, d
     editor = desk.proposal_editor
     qtbot.waitUntil(lambda: editor.check is not None, timeout=20000)
     assert editor.windowTitle().startswith("Edit proposal (revision 2)") and editor.pages.count() == 1
+    assert editor.save_button.text() == "&Save as revision 2"
     section = next(iter(editor.editors))
     _type_at_end(qtbot, editor.editors[section], "Say so plainly.")
     _checked(qtbot, editor)

@@ -143,7 +143,8 @@ class ProposalEditor(QDialog):
 
     def __init__(self, lane: WorkspaceLane, parent: QWidget | None = None, *, actor: str,
                  sections: Sequence[str] = (), draft: ProposalDraft | None = None,
-                 save: SaveFunction | None = None, links: bool = True, title: str = "New proposal") -> None:
+                 save: SaveFunction | None = None, links: bool = True, title: str = "New proposal",
+                 save_text: str = "&Save proposal") -> None:
         super().__init__(parent)
         self.lane = lane
         self.actor = actor
@@ -279,7 +280,7 @@ class ProposalEditor(QDialog):
         self.check_label.setAccessibleName("Format check")
         self.check_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons = QDialogButtonBox()
-        self.save_button = self.buttons.addButton("&Save proposal", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save_button = self.buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_button.setEnabled(False)
         self.save_button.setDefault(False)
         self.save_button.setAutoDefault(False)
