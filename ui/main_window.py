@@ -413,6 +413,14 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.header)
+        # A join that waits for a crowd file too large for the log (reviewer.held): what, and what to do.
+        self.waiting_banner = PlainLabel("")
+        self.waiting_banner.setObjectName("waitingBanner")
+        self.waiting_banner.setWordWrap(True)
+        self.waiting_banner.setContentsMargins(8, 4, 8, 6)
+        self.waiting_banner.setAccessibleName("Joining the board")
+        self.waiting_banner.hide()
+        layout.addWidget(self.waiting_banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.progress_panel = ProgressPanel()
@@ -943,6 +951,14 @@ class MainWindow(QMainWindow):
         def show(state: Any) -> None:
             self.has_origin = state.remote is not None
             self.sync_label.setText(state.describe())
+            waiting = state.waiting
+            self.waiting_banner.setVisible(waiting is not None)
+            if waiting is not None:
+                self.waiting_banner.setText(
+                    f"Still joining the board: {waiting.held:,} events of its log wait for the crowd file "
+                    f"{waiting.file_words()}, which the log does not carry (over 50 MB). Import that file "
+                    "(File ▸ Import crowd data…, under any name) to finish; until then this workspace can be "
+                    "read but not changed.")
 
         self.lane.run(read, success=show,
                       failure=lambda error: self.sync_label.setText(display_text(f"log: state unknown ({error})")))
