@@ -28,6 +28,7 @@ from reviewer.render import escape, render_markdown
 from reviewer.textsafe import display_text
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
+from ui.desk_layout import ResponsiveDesk
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import (
@@ -94,6 +95,10 @@ def _combo(label: str, items: list[tuple[str, str]]) -> QComboBox:
 
 MINE = "__mine__"
 """The status filter's "Waiting for me" entry."""
+
+
+FRAME_ALLOWANCE = QSize(16, 48)
+"""Room left on the screen for the window manager's frame and title bar around the first window."""
 
 
 class QueuePanel(QWidget):
@@ -320,6 +325,7 @@ class MainWindow(QMainWindow):
 
         self.header = RichLabel("Opening workspace…")
         self.header.setContentsMargins(8, 6, 8, 6)
+        self.header.setWordWrap(True)  # a long repository path wraps instead of widening the window
 
         # ---- review desk ----
         self.queue = QueuePanel()
@@ -363,18 +369,13 @@ class MainWindow(QMainWindow):
         self.auditor_view: QWidget | None = None
         self.agreement_view: QWidget | None = None
         self._fonts_warm = False
-        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.right_splitter.addWidget(self.evidence_slot)
-        self.right_splitter.addWidget(self.decision_panel)
-        self.right_splitter.setStretchFactor(0, 5)
-        self.right_splitter.setStretchFactor(1, 2)
-        self.right_splitter.setSizes([640, 300])
 
-        self.desk_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.desk_splitter.addWidget(self.queue)
-        self.desk_splitter.addWidget(self.centre_splitter)
-        self.desk_splitter.addWidget(self.right_splitter)
-        self.desk_splitter.setSizes([500, 540, 590])
+        # Side by side when there is room; the queue and the proposal as tabs, or every pane a
+        # tab, on smaller screens and at 2x scaling (ui/desk_layout.py).
+        self.desk = ResponsiveDesk(self.queue, self.centre_splitter, self.evidence_slot, self.decision_panel)
+        self.desk_splitter = self.desk.splitter
+        self.right_splitter = self.desk.right
+        self.queue.table.activated.connect(lambda _index: self.desk.show_pane(self.centre_splitter))
 
         # ---- spec tab ----
         self.section_model = SectionTreeModel(self)
@@ -405,7 +406,7 @@ class MainWindow(QMainWindow):
 
         self.tabs = TabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.desk_splitter, "Review")
+        self.tabs.addTab(self.desk, "Review")
         self.tabs.addTab(self.spec_splitter, "Spec")
 
         central = QWidget()
@@ -444,15 +445,22 @@ class MainWindow(QMainWindow):
                 self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter,
                        "centre": self.centre_splitter}
             )
+            first = self._first_size()  # a layout saved on a larger screen (or at 1x scaling) still fits
+            if self.width() > first.width() or self.height() > first.height():
+                self.resize(min(self.width(), first.width()), min(self.height(), first.height()))
 
     @staticmethod
     def _first_size() -> QSize:
-        """1480×900, or the screen's free area when that is smaller (a saved layout overrides it)."""
+        """1480×900, or the screen's free area less the window's frame when that is smaller.
+
+        A saved layout overrides it (``settings.restore_window`` keeps that on the screen too).
+        """
         screen = QGuiApplication.primaryScreen()
         if screen is None:
             return QSize(1480, 900)
         free = screen.availableGeometry()
-        return QSize(min(1480, free.width()), min(900, free.height()))
+        return QSize(min(1480, free.width() - FRAME_ALLOWANCE.width()),
+                     min(900, free.height() - FRAME_ALLOWANCE.height()))
 
     # ---- menus and keys --------------------------------------------------------------------
 
@@ -517,8 +525,8 @@ class MainWindow(QMainWindow):
         self._action(models, "&Run a model task…", ["Ctrl+M"], self.on_judge)
 
     def add_tab(self, widget: QWidget, title: str) -> None:
-        """Add a page (editor, audit, agreement) with an Alt+number key."""
-        self.tabs.addTab(widget, title)
+        """Add a page (editor, audit, agreement) with an Alt+number key; it scrolls on a small screen."""
+        self.tabs.add_scrolling_page(widget, title)
         number = self.tabs.count()
         self._action(self.view_menu, title, [f"Alt+{number}"], lambda _=False, w=widget: self.tabs.setCurrentWidget(w))
 
@@ -540,11 +548,13 @@ class MainWindow(QMainWindow):
     def focus_decision(self) -> None:
         """Move the keyboard focus to the decision panel."""
         self.tabs.setCurrentIndex(0)
+        self.desk.show_pane(self.decision_panel)
         self.decision_panel.focus_decision()
 
     def focus_discussion(self) -> None:
         """Move the keyboard focus to the Discussion pane's comment editor."""
         self.tabs.setCurrentIndex(0)
+        self.desk.show_pane(self.centre_splitter)
         self.discussion_panel.focus_comment()
 
     def discuss_section(self, section_id: str) -> None:
@@ -553,11 +563,13 @@ class MainWindow(QMainWindow):
 
     def discuss_justification(self, justification_id: str) -> None:
         """Start a discussion thread on a justification linked to the proposal shown (from the evidence lists)."""
+        self.desk.show_pane(self.centre_splitter)
         self.discussion_panel.start_on_justification(justification_id)
 
     def focus_evidence(self) -> None:
         """Move the keyboard focus to the evidence view."""
         self.tabs.setCurrentIndex(0)
+        self.desk.show_pane(self.evidence_slot)
         if self.evidence_view is not None:
             self.evidence_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
