@@ -6,6 +6,7 @@ other reads it and the propose dialog need, each one named query (no SQL above t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,8 @@ class CandidateText:
         current_text: the section's text at that commit ("" when the commit no longer has it).
         new_text: the candidate's text.
         hunks: ``new_text`` against ``current_text``, line by line with word highlights.
+        sources: each conversation it was written from or tested on -> its source id (the prompt's id
+            in the crowd data), for naming it.
     """
 
     candidate_id: str
@@ -68,6 +71,7 @@ class CandidateText:
     current_text: str
     new_text: str
     hunks: tuple[Hunk, ...]
+    sources: dict[str, str]
 
 
 def candidate_text(workspace: Workspace, candidate_id: str) -> CandidateText:
@@ -78,13 +82,18 @@ def candidate_text(workspace: Workspace, candidate_id: str) -> CandidateText:
     """
     with sql_errors("reading a candidate"):
         row = workspace.store.db.execute(
-            "SELECT section_id, spec_revision, new_text FROM candidates WHERE id = ?", [candidate_id]).fetchone()
-    if row is None:
-        raise KnownError(f"No candidate {candidate_id!r} in this workspace.")
+            "SELECT section_id, spec_revision, new_text, conversations, holdout FROM candidates WHERE id = ?",
+            [candidate_id]).fetchone()
+        if row is None:
+            raise KnownError(f"No candidate {candidate_id!r} in this workspace.")
+        tested = sorted({*json.loads(row[3]), *json.loads(row[4])})
+        sources = {cid: str(sid) for cid, sid in workspace.store.db.execute(
+            "SELECT c.id, c.source_id FROM conversations c JOIN json_each(?) j ON j.value = c.id",
+            [json.dumps(tested)])}
     section_id, revision, new_text = str(row[0]), str(row[1]), str(row[2] or "")
     section = workspace.load_spec(revision).document.get(section_id)
     current = section.text if section is not None else ""
-    return CandidateText(candidate_id, section_id, revision, current, new_text, diff_text(current, new_text))
+    return CandidateText(candidate_id, section_id, revision, current, new_text, diff_text(current, new_text), sources)
 
 
 __all__ = ["CandidateText", "ProposeChoices", "candidate_text", "propose_choices"]

@@ -37,3 +37,5 @@ def test_a_candidate_text_is_diffed_against_its_section_at_its_spec(demo_workspa
     assert text.new_text.rstrip("\n").endswith(MARK)
     inserted = [line.text for h in text.hunks for line in h.lines if line.kind == "insert"]
     assert MARK in inserted and all(line.kind != "delete" for h in text.hunks for line in h.lines)
+    # Every conversation it was written from or tested on is named by its prompt's id.
+    assert set(text.sources) == {*row.conversations, *row.holdout} and all(text.sources.values())
