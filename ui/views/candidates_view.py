@@ -32,7 +32,7 @@ from ui.changes import Follower
 from ui.labels import PlainLabel, RichLabel, plain_tooltip
 from ui.models.texts import TextTableModel
 from ui.text_browser import SafeTextBrowser
-from ui.views.diff_view import inline_diff_html
+from ui.views.diff_view import side_by_side_html
 from ui.workers import WorkspaceLane
 
 if TYPE_CHECKING:
@@ -366,7 +366,7 @@ class CandidatesView(QWidget):
                          f"with a click, or Tab and Enter): {links}</p>")
         if text is not None and row.status == "rejected":
             parts.append(f"<h3>Its text against the section at {escape(text.spec_revision[:10])}</h3>")
-            parts.append(inline_diff_html(text.hunks))
+            parts.append(side_by_side_html(text.hunks, ("The section", "This candidate")))
         elif text is None and row.status == "rejected":
             parts.append("<p><i>Reading its text…</i></p>")
         return "".join(parts)

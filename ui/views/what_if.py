@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from reviewer.errors import KnownError
 from reviewer.ops import Area
@@ -117,13 +117,18 @@ class WhatIfBar(QWidget):
         self.result = RichLabel("")
         self.result.setWordWrap(True)
         self.result.setAccessibleName("Agreement now and under this proposal")
+        self.result.hide()
         self.progress_panel = ProgressPanel()
-        layout = QHBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(self.button)
+        row.addWidget(self.relevance)
+        row.addWidget(self.progress_panel)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)  # the result on its own line, as wide as the diff
         layout.setContentsMargins(6, 0, 6, 2)
-        layout.addWidget(self.button)
-        layout.addWidget(self.relevance)
-        layout.addWidget(self.result, 1)
-        layout.addWidget(self.progress_panel)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.result)
 
     def set_workspace(self, workspace: Path, lane_changed: Any = None, lane_warned: Any = None) -> None:
         """Run what-ifs on their own lane over ``workspace``; its changes reach ``lane_changed``."""
@@ -149,7 +154,7 @@ class WhatIfBar(QWidget):
             return  # its message is the one in progress
         found = self.results.get(self.proposal_id or "")
         fresh = found is not None and found[0] == self.revision
-        self.result.setText(what_if_html(found[1]) if found is not None and fresh else "")
+        self._say(what_if_html(found[1]) if found is not None and fresh else "")
 
     def on_clicked(self) -> None:
         """Estimate the re-ranking; confirm; run it."""
@@ -158,7 +163,7 @@ class WhatIfBar(QWidget):
             return
         self._running = (proposal_id, self.revision)
         self.button.setEnabled(False)
-        self.result.setText("Estimating the re-ranking…")
+        self._say("Estimating the re-ranking…")
         min_relevance = self.relevance.value()
         lane.run(lambda ws: plan_for_desk(ws, proposal_id, min_relevance), success=self.on_planned,
                  failure=self.on_failed)
@@ -173,13 +178,13 @@ class WhatIfBar(QWidget):
                 self, f"What would this proposal do to agreement? Re-rank {len(plan.conversations)} relevant "
                       f"conversations now and under its text: {estimate.describe()}\n\nSend these requests?"):
             self._running = None
-            self.result.setText("Nothing was sent.")
+            self._say("Nothing was sent.")
             self._show_button()
             return
         assert self.lane is not None
         progress = TaskProgress(self)
         self.progress_panel.attach(progress, "Re-ranking…")
-        self.result.setText(f"Re-ranking {len(plan.conversations)} conversations now and under this proposal…")
+        self._say(f"Re-ranking {len(plan.conversations)} conversations now and under this proposal…")
         actor = self.actor or APP_ACTOR
         self.lane.perform(lambda ws: operations.what_if(ws, plan, actor=actor, progress=progress),
                           success=self.on_finished, failure=self.on_failed)
@@ -203,6 +208,11 @@ class WhatIfBar(QWidget):
             self.cancelled.emit()
         else:
             self.failed.emit(error)
+
+    def _say(self, html: str) -> None:
+        """Show ``html`` under the button (the line is hidden while there is nothing to say)."""
+        self.result.setText(html)
+        self.result.setVisible(bool(html))
 
     def _show_button(self) -> None:
         self.button.setEnabled(self.lane is not None and self.proposal_id is not None)
