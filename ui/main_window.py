@@ -54,6 +54,7 @@ from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView, revision_line
 from ui.views.discussion_panel import DiscussionPanel
 from ui.views.progress_panel import ProgressPanel
+from ui.views.what_if import WhatIfBar
 from ui.workers import PageReader, ReadConnection, TaskProgress, WorkspaceLane
 
 if TYPE_CHECKING:
@@ -336,10 +337,13 @@ class MainWindow(QMainWindow):
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
         self.diff_view = DiffView()
         self.diff_view.link_clicked.connect(self.on_link)
+        # "What would this do to agreement?": the proposal's conversations re-ranked under its text.
+        self.what_if = WhatIfBar()
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.addWidget(self.proposal_header)
+        centre_layout.addWidget(self.what_if)
         centre_layout.addWidget(self.diff_view, 1)
         # The discussion under the diff: a thread on a section starts from its heading there.
         self.discussion_panel = DiscussionPanel(lane)
@@ -359,6 +363,7 @@ class MainWindow(QMainWindow):
         # The decision history first (what the reviewer who just recorded looks at), then the queue rows.
         lane.changed.connect(self.decision_panel.on_changes)
         lane.changed.connect(self.discussion_panel.on_changes)
+        lane.changed.connect(self.what_if.on_changes)
         lane.changed.connect(self.on_changes)
         lane.warned.connect(self.on_warned)
         self.evidence_slot = QWidget()
@@ -368,6 +373,7 @@ class MainWindow(QMainWindow):
         self.editor_view: QWidget | None = None
         self.auditor_view: QWidget | None = None
         self.agreement_view: QWidget | None = None
+        self.candidates_view: QWidget | None = None
         self._fonts_warm = False
 
         # Side by side when there is room; the queue and the proposal as tabs, or every pane a
@@ -523,6 +529,11 @@ class MainWindow(QMainWindow):
         self._action(settings_menu, "&Model endpoint…", None, self.on_model_settings)
         models = bar.addMenu("&Models")
         self._action(models, "&Run a model task…", ["Ctrl+M"], self.on_judge)
+        self.propose_action = self._action(models, "&Propose changes from disagreement…", ["Ctrl+Shift+M"],
+                                           self.on_propose)
+        self.propose_action.setToolTip(
+            "A model proposes spec edits where the crowd and the ranker disagree; only edits that raise agreement "
+            "are kept as proposals (all candidates: the Candidates tab)")
 
     def add_tab(self, widget: QWidget, title: str) -> None:
         """Add a page (editor, audit, agreement) with an Alt+number key; it scrolls on a small screen."""
@@ -578,6 +589,7 @@ class MainWindow(QMainWindow):
     def set_reviewer(self, name: str) -> None:
         """Act as ``name`` in the decision panel and the evidence view."""
         self.reviewer = name
+        self.what_if.actor = name or None
         self.decision_panel.set_reviewer(name)
         self.discussion_panel.set_reviewer(name)
         for view, method in ((self.evidence_view, "set_reviewer"), (self.editor_view, "set_editor")):
@@ -676,7 +688,7 @@ class MainWindow(QMainWindow):
 
         self.reload()
         everything = Changes(areas=frozenset(Area), all_proposals=True)
-        for view in (self.editor_view, self.auditor_view, self.agreement_view):
+        for view in (self.editor_view, self.auditor_view, self.agreement_view, self.candidates_view):
             if view is not None:
                 view.on_changes(everything)  # type: ignore[attr-defined]
         if self.current_proposal:
@@ -694,6 +706,7 @@ class MainWindow(QMainWindow):
         """Fill the views from a freshly read overview."""
         overview, rows = loaded
         self.overview = overview
+        self.what_if.set_workspace(overview.root, self.lane.changed, self.lane.warned)
         if self.read is None:
             self.read = ReadConnection(overview.root / DB_FILE)
             self.reader = PageReader(overview.root / DB_FILE, self)
@@ -775,6 +788,13 @@ class MainWindow(QMainWindow):
         self.add_tab(self.editor_view, "Editor")
         self.add_tab(self.auditor_view, "Audit")
         self.add_tab(self.agreement_view, "Agreement")
+        from ui.views.candidates_view import CandidatesView
+
+        candidates = self.candidates_view = CandidatesView(self.lane)
+        self.lane.changed.connect(candidates.on_changes)
+        candidates.proposal_requested.connect(self.show_proposal_on_desk)
+        candidates.conversation_requested.connect(self.conversation_dialog.open_conversation)
+        self.add_tab(candidates, "Candidates")
 
     def on_changes(self, changes: Changes) -> None:
         """Follow an operation's changes: the overview when the crowd or the spec moved, else the queue rows it names."""
@@ -834,6 +854,27 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
+    def on_propose(self) -> QWidget | None:
+        """Open Models ▸ Propose changes from disagreement… (on its own lane; the sections chosen in the Spec tab checked)."""
+        if self.overview is None:
+            return None
+        from ui.views.propose_dialog import ProposeDialog
+
+        sections = self.chosen_sections() if self.tabs.currentWidget() is self.spec_splitter else []
+        dialog = ProposeDialog(self.overview.root, self, sections=sections, actor=self.reviewer or None)
+        dialog.lane.changed.connect(self.lane.changed)
+        dialog.lane.warned.connect(self.lane.warned)
+        dialog.candidates_requested.connect(self.show_candidates)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_candidates(self) -> None:
+        """Switch to the Candidates tab."""
+        if self.candidates_view is not None:
+            self.tabs.setCurrentWidget(self.candidates_view)
+            self.activateWindow()  # the dialog that asked stays open, beside it
+
     def on_model_settings(self) -> None:
         """Open the model endpoint settings of this workspace."""
         if self.overview is None:
@@ -849,6 +890,8 @@ class MainWindow(QMainWindow):
     def on_proposal_chosen(self, proposal_id: str) -> None:
         """Load the chosen proposal's diff, evidence and decisions."""
         self.current_proposal = proposal_id
+        self.what_if.set_proposal(None)  # until its revision is read with its diff
+
         def load(ws: Workspace) -> ProposalView:
             from reviewer.proposals import proposal_view
 
@@ -867,6 +910,7 @@ class MainWindow(QMainWindow):
         if p.id != self.current_proposal:
             return  # the reviewer has moved on
         self._shown_view = view
+        self.what_if.set_proposal(p.id, p.revision)
         self._set_proposal_header(view)
         self.diff_view.set_view(view)
         self.detail_shown.emit(p.id)

@@ -42,7 +42,8 @@ class TabWidget(QTabWidget):
         """Add ``widget`` as a page that scrolls, instead of widening the window, below its minimum size.
 
         Where the window has the room (the usual case) the page fills it and shows no scroll bar.
-        The page is still found by its widget: ``setCurrentWidget(widget)``, ``indexOf(widget)``.
+        The page is still found by its widget: ``setCurrentWidget(widget)``, ``indexOf(widget)``,
+        and ``currentWidget()`` returns the widget.
         """
         area = QScrollArea()
         area.setWidgetResizable(True)
@@ -62,6 +63,11 @@ class TabWidget(QTabWidget):
     def setCurrentWidget(self, widget: QWidget) -> None:  # noqa: N802 - Qt name
         """Show the page of ``widget`` (a scrolling page's widget shows its page)."""
         super().setCurrentWidget(self.page_of(widget))
+
+    def currentWidget(self) -> QWidget:  # noqa: N802 - Qt name
+        """The page shown (a scrolling page's widget, not its scroller)."""
+        page = super().currentWidget()
+        return page.widget() if isinstance(page, QScrollArea) and self.page_of(page.widget()) is page else page
 
     def indexOf(self, widget: QWidget) -> int:  # noqa: N802 - Qt name
         """The index of the page of ``widget``."""

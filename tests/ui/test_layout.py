@@ -39,7 +39,7 @@ def problems(window):
         parent = widget.parentWidget()
         if not widget.isVisible() or widget.isWindow() or parent is None or _in_scroller(widget):
             continue
-        if isinstance(parent, QTabBar):  # its scroll buttons and the like
+        if isinstance(parent, QTabBar) or widget.objectName().startswith("qt_"):  # Qt's own parts of a widget
             continue
         name = f"{type(widget).__name__} {widget.accessibleName() or widget.objectName()!r} in {type(parent).__name__}"
         box, room = widget.geometry(), parent.rect()
