@@ -67,7 +67,8 @@ class TabWidget(QTabWidget):
     def currentWidget(self) -> QWidget:  # noqa: N802 - Qt name
         """The page shown (a scrolling page's widget, not its scroller)."""
         page = super().currentWidget()
-        return page.widget() if isinstance(page, QScrollArea) and self.page_of(page.widget()) is page else page
+        inner = page.widget() if isinstance(page, QScrollArea) else None
+        return inner if inner is not None and self.page_of(inner) is page else page
 
     def indexOf(self, widget: QWidget) -> int:  # noqa: N802 - Qt name
         """The index of the page of ``widget``."""
