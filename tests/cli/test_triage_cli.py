@@ -1,0 +1,35 @@
+"""The command line's evidence triage: `evidence` with --search/--country/--language/--source/--sort."""
+
+import json
+
+from cli.main import main
+
+PROPOSAL = "5e27d8a4-61bf-4c09-93d2-e84a0b5f1c76"  # a demo proposal with 565 links labelled by the rule
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evidence_search_filters_and_sorts(capsys, demo_workspace):
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest", "--country", "India",
+                       "--json")
+    data = json.loads(out)
+    assert code == 0 and data["links"] == 565 and 0 < data["shown"] < 565
+    rows = [r for stance in data["items"].values() for r in stance]
+    assert len(rows) == data["shown"]
+    assert all(r["demographics"]["country_of_residence"] == "India" for r in rows)
+    assert all("honest" in r["text"].lower() for r in rows)
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--language", "es", "--sort", "divisive",
+                       "--stance", "supports", "--limit", "5")
+    assert code == 0
+    assert "most divisive first" in out.splitlines()[0] and out.count("(rule:ranking-based)") == 5
+
+
+def test_evidence_source_filter_and_bad_group(capsys, demo_workspace):
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--source", "person", "--json")
+    assert code == 0 and json.loads(out)["shown"] == 0
+    code, _, err = run(capsys, "evidence", demo_workspace, PROPOSAL, "--group", "tribe:x")
+    assert code == 1 and "Unknown group" in err
