@@ -14,6 +14,7 @@ from reviewer.textsafe import display_text
 
 if TYPE_CHECKING:
     from cli.main import CommandGroups
+    from reviewer.bulk_labels import BulkResult
     from reviewer.evidence import EvidenceSummary
     from reviewer.search import SearchResult
     from reviewer.triage import EvidenceFilter, TriageResult
@@ -172,6 +173,42 @@ def cmd_stance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bulk_json(result: BulkResult) -> dict[str, Any]:
+    return {"bulk_id": result.bulk_id, "proposal_id": result.proposal_id, "stance": result.stance,
+            "person": result.person, "undone": result.undone, "unchanged": list(result.unchanged),
+            "changed": [{"justification_id": c.justification_id, "label_id": c.label_id, "before": asdict(c.before)}
+                        for c in result.changed]}
+
+
+def cmd_label_set(args: argparse.Namespace) -> int:
+    """Set the stance of many links at once as a person (one operation, undone by `label undo`)."""
+    from reviewer import operations
+    from reviewer.workspace import Workspace
+
+    ids = list(args.justification_id or [])
+    if args.from_file:
+        try:
+            ids += [line.strip() for line in Path(args.from_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KnownError(f"Cannot read {args.from_file}: {exc}.") from exc
+    with Workspace.open(args.workspace) as workspace:
+        result = value_of(operations.set_stances(workspace, args.proposal_id, ids, args.stance, actor=args.person,
+                                                 note=args.note))
+    emit(_bulk_json(result), args.json, result.describe())
+    return 0
+
+
+def cmd_label_undo(args: argparse.Namespace) -> int:
+    """Undo a bulk labelling: each link back to exactly the stance it had before."""
+    from reviewer import operations
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        result = value_of(operations.undo_stances(workspace, actor=args.person, bulk_id=args.bulk))
+    emit(_bulk_json(result), args.json, result.describe())
+    return 0
+
+
 def cmd_link(args: argparse.Namespace) -> int:
     """Link a justification (a Pol.is statement) to a proposal by hand, or remove such a link."""
     from reviewer import operations
@@ -318,6 +355,25 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--note", metavar="TEXT")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stance)
+
+    label = groups.top.add_parser("label", help="stance labels in bulk, and their undo")
+    label_sub = label.add_subparsers(dest="label_command", parser_class=type(label), metavar="COMMAND", required=True)
+    p = label_sub.add_parser("set", help="set the stance of many links at once as a person (one operation)")
+    p.add_argument("workspace")
+    p.add_argument("proposal_id")
+    p.add_argument("stance", choices=["supports", "refutes", "no-comment", "no_comment"])
+    p.add_argument("justification_id", nargs="*", help="the justifications (ids as `evidence` prints them)")
+    p.add_argument("--from-file", metavar="FILE", help="also the justification ids in this file, one a line")
+    p.add_argument("--person", required=True, metavar="NAME")
+    p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_label_set)
+    p = label_sub.add_parser("undo", help="undo a bulk labelling: each link back to exactly its stance before")
+    p.add_argument("workspace")
+    p.add_argument("--person", required=True, metavar="NAME", help="who undoes it")
+    p.add_argument("--bulk", metavar="BULK_ID", help="the bulk labelling to undo (default: the person's latest)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_label_undo)
 
     p = groups.top.add_parser("evidence-link", help="link a justification (a Pol.is statement) to a proposal by hand")
     p.add_argument("workspace")

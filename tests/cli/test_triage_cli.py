@@ -33,3 +33,24 @@ def test_evidence_source_filter_and_bad_group(capsys, demo_workspace):
     assert code == 0 and json.loads(out)["shown"] == 0
     code, _, err = run(capsys, "evidence", demo_workspace, PROPOSAL, "--group", "tribe:x")
     assert code == 1 and "Unknown group" in err
+
+
+def test_label_set_in_bulk_then_undo(capsys, demo_workspace, tmp_path):
+    _, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest", "--stance", "refutes", "--json")
+    chosen = [r["justification_id"] for r in json.loads(out)["items"]["refutes"]]
+    listed = tmp_path / "ids.txt"
+    listed.write_text("\n".join(chosen[1:]) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "label", "set", demo_workspace, PROPOSAL, "no-comment", chosen[0], "--from-file", listed,
+                       "--person", "Amara Okafor")
+    assert code == 0 and out.startswith(f"Labelled {len(chosen)} justifications no comment as Amara Okafor")
+    _, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--source", "person", "--json")
+    assert json.loads(out)["counts"]["no_comment"] == len(chosen)
+    code, out, _ = run(capsys, "label", "undo", demo_workspace, "--person", "Amara Okafor", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["undone"] and {c["before"]["stance"] for c in data["changed"]} == {"refutes"}
+    _, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--source", "person", "--json")
+    assert json.loads(out)["shown"] == 0
+    code, _, err = run(capsys, "label", "undo", demo_workspace, "--person", "Amara Okafor")
+    assert code == 1 and "no bulk labelling left to undo" in err
+    code, _, err = run(capsys, "label", "set", demo_workspace, PROPOSAL, "supports", "nope", "--person", "Amara Okafor")
+    assert code == 1 and "not linked" in err
