@@ -334,7 +334,9 @@ def _keys(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter,
     fingerprint = attached.__enter__() if attached is not None else None
     try:
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        cache_key = (id(conn), conn.total_changes, version, proposal_id, filt, str(index), fingerprint)
+        # The connection itself (not its id, which a later connection may reuse); its own writes move
+        # total_changes, other connections' commits data_version.
+        cache_key = (conn, conn.total_changes, version, proposal_id, filt, str(index), fingerprint)
         with _cache_lock:
             found = _cache.get(cache_key)
         if found is not None:

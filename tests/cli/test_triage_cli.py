@@ -54,3 +54,20 @@ def test_label_set_in_bulk_then_undo(capsys, demo_workspace, tmp_path):
     assert code == 1 and "no bulk labelling left to undo" in err
     code, _, err = run(capsys, "label", "set", demo_workspace, PROPOSAL, "supports", "nope", "--person", "Amara Okafor")
     assert code == 1 and "not linked" in err
+
+
+def test_reliability_and_trust_show_alpha(capsys, demo_workspace):
+    code, out, _ = run(capsys, "reliability", demo_workspace, "--json")
+    assert code == 0 and json.loads(out)["alpha"] is None  # the demo's links carry the rule's labels only
+    _, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--stance", "supports", "--limit", "10", "--json")
+    chosen = [r["justification_id"] for r in json.loads(out)["items"]]
+    run(capsys, "label", "set", demo_workspace, PROPOSAL, "refutes", *chosen[:4], "--person", "Amara Okafor")
+    run(capsys, "label", "set", demo_workspace, PROPOSAL, "supports", *chosen[4:], "--person", "Jonas Lindqvist")
+    code, out, _ = run(capsys, "reliability", demo_workspace, "--proposal", PROPOSAL, "--resamples", "200", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["units"] == 10 and data["labellers"] == {"person": 2, "rule": 1}
+    assert data["low"] <= data["alpha"] <= data["high"]
+    code, out, _ = run(capsys, "trust", demo_workspace)
+    assert "Krippendorff's alpha (nominal)" in out and "over 10 links labelled by two or more of 2 people, 1 rule" in out
+    code, _, err = run(capsys, "reliability", demo_workspace, "--resamples", "-1")
+    assert code == 1 and "--resamples" in err
