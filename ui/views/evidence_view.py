@@ -611,6 +611,10 @@ class EvidenceView(QWidget):
             " justifications for and against), or a Pol.is statement's own agree and disagree votes"),
             Qt.ItemDataRole.ToolTipRole)
         self.sort_box.currentIndexChanged.connect(self.apply_filter)
+        self.sort_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sort_box.setMinimumContentsLength(6)
+        # Narrow enough that the desk still fits a 1366-pixel screen; the box's tooltip names each filter.
+        self.search_box.setMinimumWidth(self.search_box.fontMetrics().horizontalAdvance("Search the…"))
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.setSpacing(4)
@@ -625,7 +629,7 @@ class EvidenceView(QWidget):
         box.setToolTip(tooltip)
         box.setAccessibleName(anything.replace("Any ", "").capitalize())
         box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        box.setMinimumContentsLength(8)
+        box.setMinimumContentsLength(4)
         box.currentIndexChanged.connect(self.apply_filter)
         return box
 
@@ -661,13 +665,14 @@ class EvidenceView(QWidget):
             self.set_proposal(self.proposal_id)
 
     def set_filter(self, filt: EvidenceFilter) -> None:
-        """Set the filter bar to ``filt`` and apply it (the values must be among those offered, or empty)."""
+        """Set the filter bar to ``filt`` and apply it (a value the proposal lacks is offered with no links)."""
+        filt = filt.checked()
         for box, value in ((self.country_box, filt.country), (self.language_box, filt.language),
                            (self.source_box, filt.source), (self.sort_box, str(filt.sort))):
             box.blockSignals(True)
-            i = box.findData(value)
+            i = box.findData(value) if value is not None else 0
             if i < 0:
-                box.addItem(str(value), value)
+                box.addItem(f"{display_text(str(value))} (0)", value)
                 i = box.count() - 1
             box.setCurrentIndex(i)
             box.blockSignals(False)
