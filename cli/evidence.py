@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from cli.output import emit, value_of
 from reviewer.errors import KnownError
+from reviewer.textsafe import display_text
 
 if TYPE_CHECKING:
     from cli.main import CommandGroups
+    from reviewer.bulk_labels import BulkResult
     from reviewer.evidence import EvidenceSummary
     from reviewer.search import SearchResult
+    from reviewer.triage import EvidenceFilter, TriageResult
 
 FORMAT_HELP = {
     "rankings": "ranker runs: one line per conversation, lines sharing run_id form one run",
@@ -72,11 +75,62 @@ def _human_evidence(summary: EvidenceSummary, links: list[dict[str, Any]], shown
     return "\n".join(out)
 
 
+def _row_json(row: Any) -> dict[str, Any]:
+    data = asdict(row)
+    data["key"] = list(row.key)
+    return data
+
+
+def _human_triage(result: TriageResult) -> str:
+    counts = result.counts
+    described = result.filter.describe()
+    out = [f"Proposal {result.proposal_id}: {counts.shown} of {counts.total} linked justifications"
+           + (f" ({described})" if described else ""),
+           "  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.counts.items())]
+    for stance, rows in result.rows.items():
+        if not rows:
+            continue
+        out += ["", f"{stance.replace('_', ' ')} ({counts.counts.get(stance, 0)}):"]
+        for i, row in enumerate(rows, start=1):
+            where = f"{row.prompt_id} / {row.annotator_id}" if row.prompt_id else "statement"
+            source = f"{row.source_kind}:{row.source_name}" if row.source_kind else "no label"
+            country = row.demographics.get("country_of_residence")
+            language, guessed = row.shown_language()
+            facts = ", ".join(x for x in (where, row.block, str(country) if country else "",
+                                          f"{language}{'?' if guessed else ''}" if language else "") if x)
+            text = " ".join(display_text(row.text).split())
+            out.append(f"{i:>5}. {row.justification_id}  ({source})  [{facts}]")
+            out.append(f"       {text[:160]}{'…' if len(text) > 160 else ''}")
+    return "\n".join(out)
+
+
+def _evidence_filter(args: argparse.Namespace) -> EvidenceFilter | None:
+    from reviewer.triage import EvidenceFilter
+    from reviewer.vocab import EvidenceSort
+
+    filt = EvidenceFilter(search=args.search or "", country=args.country, language=args.language,
+                          source=args.source, group=args.group, sort=EvidenceSort(args.sort))
+    return filt if filt.active else None
+
+
 def cmd_evidence(args: argparse.Namespace) -> int:
-    """Show a proposal's evidence: counts by stance and source, and the links."""
+    """Show a proposal's evidence: counts by stance and source, and the links (searched, filtered, sorted)."""
     from reviewer.evidence import evidence_links, evidence_summary, link_json
+    from reviewer.triage import triage_evidence
     from reviewer.workspace import Workspace
 
+    filt = _evidence_filter(args)
+    if filt is not None:
+        if args.offset or args.history:
+            raise KnownError("--offset and --history list the whole evidence; leave them out when filtering.")
+        with Workspace.open(args.workspace) as workspace:
+            result = triage_evidence(workspace, args.proposal_id, filt, stance=args.stance,
+                                     limit=50 if args.limit is None else args.limit)
+        data = {"proposal_id": result.proposal_id, "filter": asdict(result.filter), "counts": result.counts.counts,
+                "shown": result.counts.shown, "links": result.counts.total,
+                "items": {s: [_row_json(r) for r in rows] for s, rows in result.rows.items()}}
+        emit(data, args.json, lambda _data: _human_triage(result))
+        return 0
     with Workspace.open(args.workspace) as workspace:
         summary = evidence_summary(workspace.store, args.proposal_id)
         links = evidence_links(
@@ -116,6 +170,42 @@ def cmd_stance(args: argparse.Namespace) -> int:
     emit({**asdict(label), "source": label.source}, args.json,
           f"Stance of {label.justification_id} set to {label.stance.replace('_', ' ')} by {label.source_name}"
           f" (label {label.id}{', supersedes ' + label.supersedes if label.supersedes else ''}).")
+    return 0
+
+
+def _bulk_json(result: BulkResult) -> dict[str, Any]:
+    return {"bulk_id": result.bulk_id, "proposal_id": result.proposal_id, "stance": result.stance,
+            "person": result.person, "undone": result.undone, "unchanged": list(result.unchanged),
+            "changed": [{"justification_id": c.justification_id, "label_id": c.label_id, "before": asdict(c.before)}
+                        for c in result.changed]}
+
+
+def cmd_label_set(args: argparse.Namespace) -> int:
+    """Set the stance of many links at once as a person (one operation, undone by `label undo`)."""
+    from reviewer import operations
+    from reviewer.workspace import Workspace
+
+    ids = list(args.justification_id or [])
+    if args.from_file:
+        try:
+            ids += [line.strip() for line in Path(args.from_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KnownError(f"Cannot read {args.from_file}: {exc}.") from exc
+    with Workspace.open(args.workspace) as workspace:
+        result = value_of(operations.set_stances(workspace, args.proposal_id, ids, args.stance, actor=args.person,
+                                                 note=args.note))
+    emit(_bulk_json(result), args.json, result.describe())
+    return 0
+
+
+def cmd_label_undo(args: argparse.Namespace) -> int:
+    """Undo a bulk labelling: each link back to exactly the stance it had before."""
+    from reviewer import operations
+    from reviewer.workspace import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        result = value_of(operations.undo_stances(workspace, actor=args.person, bulk_id=args.bulk))
+    emit(_bulk_json(result), args.json, result.describe())
     return 0
 
 
@@ -236,6 +326,16 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--limit", type=int, default=None, help="at most this many links")
     p.add_argument("--offset", type=int, default=0, help="skip this many links")
     p.add_argument("--history", action="store_true", help="include every label of each link")
+    p.add_argument("--search", metavar="WORDS",
+                   help='only justifications holding these words and "phrases" (full-text search)')
+    p.add_argument("--country", metavar="NAME", help="only participants living in this country")
+    p.add_argument("--language", metavar="CODE", help="only texts in this language (stored, else guessed: es, pt, ...)")
+    p.add_argument("--source", choices=["person", "model", "rule", "none"],
+                   help="only links whose stance was set by this kind of source (none: unlabelled)")
+    p.add_argument("--group", metavar="GROUP_ID",
+                   help="only participants in this group, e.g. demographic:age=18-24")
+    p.add_argument("--sort", choices=["source", "divisive"], default="source",
+                   help="source (default: by who set the stance) or divisive (where the crowd split most evenly first)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evidence)
 
@@ -255,6 +355,25 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--note", metavar="TEXT")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stance)
+
+    label = groups.top.add_parser("label", help="stance labels in bulk, and their undo")
+    label_sub = label.add_subparsers(dest="label_command", parser_class=type(label), metavar="COMMAND", required=True)
+    p = label_sub.add_parser("set", help="set the stance of many links at once as a person (one operation)")
+    p.add_argument("workspace")
+    p.add_argument("proposal_id")
+    p.add_argument("stance", choices=["supports", "refutes", "no-comment", "no_comment"])
+    p.add_argument("justification_id", nargs="*", help="the justifications (ids as `evidence` prints them)")
+    p.add_argument("--from-file", metavar="FILE", help="also the justification ids in this file, one a line")
+    p.add_argument("--person", required=True, metavar="NAME")
+    p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_label_set)
+    p = label_sub.add_parser("undo", help="undo a bulk labelling: each link back to exactly its stance before")
+    p.add_argument("workspace")
+    p.add_argument("--person", required=True, metavar="NAME", help="who undoes it")
+    p.add_argument("--bulk", metavar="BULK_ID", help="the bulk labelling to undo (default: the person's latest)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_label_undo)
 
     p = groups.top.add_parser("evidence-link", help="link a justification (a Pol.is statement) to a proposal by hand")
     p.add_argument("workspace")

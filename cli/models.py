@@ -13,6 +13,8 @@ from typing import Any
 from cli.output import emit, redraw, value_of, warn
 from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
+from reviewer.reliability import label_reliability
+from reviewer.store import require_proposal
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
@@ -394,7 +396,24 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as workspace:
         rows = [asdict(r) for r in label_trust(workspace.store)]
-    emit(rows, args.json, _human_trust(rows))
+        # Beside each source's kappa, alpha across every labeller (only in the text: --json keeps its rows).
+        alpha = None if args.json else label_reliability(workspace.store)
+    emit(rows, args.json, lambda _rows: _human_trust(rows) + (f"\n{alpha.describe()}" if alpha else ""))
+    return EXIT_OK
+
+
+def cmd_reliability(args: argparse.Namespace) -> int:
+    """Krippendorff's alpha (nominal) across every stance labeller, with a bootstrap interval."""
+    from reviewer.workspace import Workspace
+
+    if args.resamples < 0:
+        raise KnownError("--resamples must be 0 or more.")
+    with Workspace.open(args.workspace) as workspace:
+        if args.proposal:
+            require_proposal(workspace.store.db.conn, args.proposal)
+        result = label_reliability(workspace.store, proposal_id=args.proposal, resamples=args.resamples,
+                                   seed=args.seed)
+    emit(asdict(result), args.json, result.describe())
     return EXIT_OK
 
 
@@ -478,3 +497,12 @@ def register(groups: Any) -> None:
     p.add_argument("workspace")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_trust)
+
+    p = groups.top.add_parser("reliability",
+                              help="Krippendorff's alpha across every stance labeller (people, models, rules)")
+    p.add_argument("workspace")
+    p.add_argument("--proposal", metavar="PROPOSAL_ID", help="only this proposal's links")
+    p.add_argument("--resamples", type=int, default=1000, metavar="N", help="bootstrap draws (default 1000; 0: none)")
+    p.add_argument("--seed", type=int, default=20250411, help="the bootstrap's seed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reliability)

@@ -553,7 +553,7 @@ def label_trust(store: Store) -> list[TrustRow]:
     """Compare each model or rule with people wherever a person labelled the same link.
 
     The person's label is the latest person label on the link; a source's label is its latest on
-    the link. Reads ``stance_labels`` only.
+    the link. Reads ``stance_labels`` only, leaving out labels an undo withdrew.
     """
     sql = """
         WITH ranked AS (
@@ -563,7 +563,8 @@ def label_trust(store: Store) -> list[TrustRow]:
                                     CASE source_kind WHEN 'person' THEN '' ELSE source_name END,
                                     CASE source_kind WHEN 'person' THEN '' ELSE coalesce(prompt_version, '') END
                        ORDER BY created_at DESC, rowid DESC) AS pick
-            FROM stance_labels)
+            FROM stance_labels
+            WHERE id NOT IN (SELECT label_id FROM stance_label_withdrawals))
         SELECT m.source_kind, m.source_name, m.prompt_version, p.stance, m.stance
         FROM ranked m JOIN ranked p
           ON p.proposal_id = m.proposal_id AND p.justification_id = m.justification_id

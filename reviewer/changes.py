@@ -54,6 +54,8 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
     "evidence.unlink": frozenset({_A.LINKS, _A.LABELS}),
     "evidence.rule": frozenset({_A.LABELS}),
     "stance.set": frozenset({_A.LABELS}),
+    "stance.bulk": frozenset({_A.LABELS}),
+    "stance.undo": frozenset({_A.LABELS}),
     "decision.record": frozenset({_A.DECISIONS, _A.PROPOSALS}),
     "spec.commit": frozenset({_A.COMMITS, _A.PROPOSALS, _A.DECISIONS}),
     "spec.release": frozenset({_A.COMMITS}),

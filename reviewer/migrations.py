@@ -700,3 +700,60 @@ def m0014_candidates(db: Database) -> None:
         CREATE INDEX candidates_section ON candidates(section_id, created_at);
         """
     )
+
+
+# The effective label of a link (as in 0003), leaving out labels an undo withdrew.
+_EFFECTIVE_0015 = """
+    SELECT s.id, s.stance, s.source_kind, s.source_name FROM stance_labels s
+    WHERE s.proposal_id = {link}.proposal_id AND s.justification_id = {link}.justification_id
+      AND NOT EXISTS (SELECT 1 FROM stance_label_withdrawals w WHERE w.label_id = s.id)
+    ORDER BY CASE s.source_kind WHEN 'person' THEN 0 WHEN 'model' THEN 1 ELSE 2 END,
+             s.created_at DESC, s.rowid DESC
+    LIMIT 1
+"""
+
+
+@migrations(name="0015_label_withdrawals")
+def m0015_label_withdrawals(db: Database) -> None:
+    """Let an undo withdraw the labels of a bulk labelling (``reviewer.bulk_labels``), keeping them in the record.
+
+    Labels are never changed or deleted. Undoing a bulk labelling writes one row per label it made
+    into ``stance_label_withdrawals`` (with the undo's id, who undid it and when); a withdrawn label
+    no longer counts when the effective label of its link is chosen, so the link's effective
+    stance is again exactly what it was before the bulk labelling. The triggers that keep
+    ``evidence_current`` in step are made again to leave withdrawn labels out, and a new one
+    chooses a link's effective label again when one of its labels is withdrawn.
+    """
+    new = _EFFECTIVE_0015.format(link="NEW")
+    db.executescript(
+        f"""
+        CREATE TABLE stance_label_withdrawals (
+            label_id TEXT PRIMARY KEY REFERENCES stance_labels(id),
+            undo_id TEXT NOT NULL,
+            person TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX stance_label_withdrawals_undo ON stance_label_withdrawals(undo_id);
+        DROP TRIGGER evidence_current_new_link;
+        DROP TRIGGER evidence_current_new_label;
+        CREATE TRIGGER evidence_current_new_link AFTER INSERT ON evidence_current
+        WHEN EXISTS (SELECT 1 FROM stance_labels s
+                     WHERE s.proposal_id = NEW.proposal_id AND s.justification_id = NEW.justification_id)
+        BEGIN
+            UPDATE evidence_current SET (label_id, stance, source_kind, source_name) = ({new})
+            WHERE proposal_id = NEW.proposal_id AND justification_id = NEW.justification_id;
+        END;
+        CREATE TRIGGER evidence_current_new_label AFTER INSERT ON stance_labels
+        BEGIN
+            UPDATE evidence_current SET (label_id, stance, source_kind, source_name) = ({new})
+            WHERE proposal_id = NEW.proposal_id AND justification_id = NEW.justification_id;
+        END;
+        CREATE TRIGGER evidence_current_withdrawn_label AFTER INSERT ON stance_label_withdrawals
+        BEGIN
+            UPDATE evidence_current SET (label_id, stance, source_kind, source_name) = (
+                {_EFFECTIVE_0015.format(link="evidence_current")})
+            WHERE (proposal_id, justification_id) =
+                  (SELECT proposal_id, justification_id FROM stance_labels WHERE id = NEW.label_id);
+        END;
+        """
+    )

@@ -18,6 +18,7 @@ from reviewer.held import held_log
 from reviewer.ops import OPERATIONS, OpResult, perform
 
 if TYPE_CHECKING:
+    from reviewer.bulk_labels import BulkResult
     from reviewer.changes import Changes
     from reviewer.committing import CommitReport
     from reviewer.decision_evidence import SeenEvidence
@@ -162,6 +163,23 @@ def set_stance(workspace: Workspace, proposal_id: str, justification_id: str, st
 
     return perform(workspace.store, "stance.set", actor, lambda who: evidence.set_stance(
         workspace.store, proposal_id, justification_id, stance, who, note))
+
+
+def set_stances(workspace: Workspace, proposal_id: str, justification_ids: Sequence[str], stance: str, *,
+                actor: str, note: str | None = None) -> OpResult[BulkResult]:
+    """Label many justifications' stance on a proposal as a person, in one transaction and one event."""
+    from reviewer import bulk_labels
+
+    return perform(workspace.store, "stance.bulk", actor, lambda who: bulk_labels.set_stances(
+        workspace.store, proposal_id, justification_ids, stance, who, note))
+
+
+def undo_stances(workspace: Workspace, *, actor: str, bulk_id: str | None = None) -> OpResult[BulkResult]:
+    """Undo a bulk labelling (by default the actor's latest): each link back to exactly its stance before."""
+    from reviewer import bulk_labels
+
+    return perform(workspace.store, "stance.undo", actor,
+                   lambda who: bulk_labels.undo_stances(workspace.store, who, bulk_id=bulk_id))
 
 
 def apply_rule(workspace: Workspace, proposal_id: str, *, actor: str, run_id: str | None = None) -> OpResult[RuleSummary]:

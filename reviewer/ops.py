@@ -92,6 +92,8 @@ OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (
     _op("evidence.link", "link a justification to a proposal by hand", [_A.LINKS, _A.LABELS]),
     _op("evidence.unlink", "remove a hand link", [_A.LINKS, _A.LABELS]),
     _op("stance.set", "label a justification's stance on a proposal", [_A.LABELS]),
+    _op("stance.bulk", "label many justifications' stance on a proposal at once", [_A.LABELS]),
+    _op("stance.undo", "undo a bulk labelling (each link back to its stance before)", [_A.LABELS]),
     _op("evidence.rule", "label stances by the exact ranking rule", [_A.LABELS]),
     _op("comment.add", "comment on a proposal, a section of it or a justification", [_A.DISCUSSION]),
     _op("comment.resolve", "resolve a discussion thread", [_A.DISCUSSION]),

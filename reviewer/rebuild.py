@@ -166,6 +166,10 @@ def _details(events: Sequence[tuple[Any, ...]]) -> _Details:
                 None, None, None, {"note": note} if note else {},
                 found.logged(payload, "created_at", at, "stance_labels.created_at"),
             ]
+        elif action == "stance.bulk":
+            detail = {"bulk_id": payload["bulk_id"], **({"note": payload["note"]} if payload.get("note") else {})}
+            for entry in payload["labels"]:
+                found.label_rest[entry[0]] = [None, None, None, detail, payload["created_at"]]
         elif action == "import.stances":
             for entry in payload.get("person_labels", []):
                 rest = entry[6:11] if len(entry) >= 11 else [None, None, None, {}, at]
@@ -311,7 +315,7 @@ def rebuild_workspace(workspace: Workspace, out_db: Path) -> RebuildReport:
 REBUILT_TABLES = (
     "audit_events", "workspace_info", "members", "member_role_changes", "quorum_settings", "proposals",
     "proposal_sections", "proposal_conversations", "proposal_revisions", "decisions", "spec_commits",
-    "proposal_commit_state", "evidence_hand_links", "evidence_current", "stance_labels",
+    "proposal_commit_state", "evidence_hand_links", "evidence_current", "stance_labels", "stance_label_withdrawals",
     *[t for t in WRITER_TABLES if t != "stance_labels"], "judge_jobs", "judge_job_items", "comment_threads", "comments",
 )
 """The tables a rebuild writes (the others start empty: quarantine, the judge cache and failures)."""
@@ -580,6 +584,11 @@ class _Writer:
         if not record.person_labels_complete:
             self.unlogged.append("people's labels brought by stance imports logged before they carried them:"
                                  " not rebuilt")
+        # Withdrawals after every label: each one chooses its link's effective label again (a trigger).
+        conn.executemany(
+            "INSERT INTO stance_label_withdrawals (label_id, undo_id, person, created_at) VALUES (?, ?, ?, ?)",
+            [(label_id, *values) for label_id, values in record.withdrawals.items()],
+        )
 
     def _discussion(self) -> None:
         """Threads (with their resolved state) and comments, as logged."""

@@ -77,6 +77,7 @@ REVISION_FIELDS = (
 """A revision as ``PROPOSAL_FIELDS``' ``revisions`` holds each (``proposal_revisions``' columns)."""
 _P = {name: i for i, name in enumerate(PROPOSAL_FIELDS)}
 LABEL_FIELDS = ("proposal_id", "justification_id", "stance", "source_name", "supersedes")
+WITHDRAWAL_FIELDS = ("undo_id", "person", "created_at")
 HAND_LINK_FIELDS = ("proposal_id", "justification_id", "action", "person", "note", "created_at")
 THREAD_FIELDS = (
     "proposal_id", "section_id", "justification_id", "started_by", "created_at", "resolved_by", "resolved_at",
@@ -148,6 +149,7 @@ class Record:
         threads: discussion thread id -> ``THREAD_FIELDS`` (``comment.add`` of its first comment, then
             ``comment.resolve``/``comment.reopen``).
         comments: comment id -> ``COMMENT_FIELDS``.
+        withdrawals: stance label id -> ``WITHDRAWAL_FIELDS``, for labels an undo withdrew (``stance.undo``).
     """
 
     members: dict[str, list[Any]] = field(default_factory=dict)
@@ -167,6 +169,7 @@ class Record:
     judge_jobs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     threads: dict[str, list[Any]] = field(default_factory=dict)
     comments: dict[str, list[Any]] = field(default_factory=dict)
+    withdrawals: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
@@ -218,6 +221,12 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             record.person_labels[payload["label_id"]] = [
                 object_id, payload["justification_id"], payload["stance"], actor, payload.get("supersedes"),
             ]
+        elif action == "stance.bulk" and object_id:
+            for label_id, justification_id, supersedes, *_before in payload["labels"]:
+                record.person_labels[label_id] = [object_id, justification_id, payload["stance"], actor, supersedes]
+        elif action == "stance.undo":
+            for label_id, *_rest in payload["labels"]:
+                record.withdrawals[label_id] = [payload["undo_id"], actor, payload["created_at"]]
         elif action in ("evidence.link", "evidence.unlink") and object_id:
             kind = action.partition(".")[2]
             if "link_id" in payload:
@@ -406,6 +415,8 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
             " FROM comment_threads")}
         comments = {r[0]: (r[1], r[2], r[3], tuple(json.loads(r[4] or "[]")), r[5]) for r in db.execute(
             "SELECT id, thread_id, author, text, mentions, created_at FROM comments")}
+        withdrawals = {r[0]: tuple(r[1:]) for r in db.execute(
+            "SELECT label_id, undo_id, person, created_at FROM stance_label_withdrawals")}
     if not record.person_labels_complete:
         labels = {k: v for k, v in labels.items() if k in record.person_labels}
     _drop_legacy_links(record, links)
@@ -418,6 +429,7 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         + _compare_rows("evidence_hand_links", HAND_LINK_FIELDS, record.hand_links, links)
         + _compare_rows("comment_threads", THREAD_FIELDS, record.threads, threads)
         + _compare_rows("comments", COMMENT_FIELDS, record.comments, comments)
+        + _compare_rows("stance_label_withdrawals", WITHDRAWAL_FIELDS, record.withdrawals, withdrawals)
         + (digested.result() if digested is not None else check_row_sets(store, record))
     )
 

@@ -325,10 +325,10 @@ def index_path(workspace: Workspace) -> Path:
     return cache_dir() / "search" / f"{digest}.db"
 
 
-def _fingerprint(store: Store) -> dict[str, list[Any]]:
+def _fingerprint(conn: sqlite3.Connection) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for table in _SOURCES:
-        row = store.db.execute(f"SELECT rowid, id FROM {table} ORDER BY rowid DESC LIMIT 1").fetchone()
+        row = conn.execute(f"SELECT rowid, id FROM {table} ORDER BY rowid DESC LIMIT 1").fetchone()
         out[table] = [int(row[0]), str(row[1])] if row else [0, None]
     return out
 
@@ -388,7 +388,7 @@ def _justification_entries(rows: Iterable[tuple[str, str, str]]) -> Iterator[tup
             yield _index_text(text), "justification", justification_id, block
 
 
-def _add(conn: sqlite3.Connection, store: Store, after: dict[str, int]) -> int:
+def _add(conn: sqlite3.Connection, source: sqlite3.Connection, after: dict[str, int]) -> int:
     """Index every crowd row past ``after[table]``'s rowid; returns the entries written."""
     written = 0
     queries = {
@@ -399,7 +399,7 @@ def _add(conn: sqlite3.Connection, store: Store, after: dict[str, int]) -> int:
     }
     for table in _SOURCES:
         sql, entries = queries[table]
-        cursor = store.db.conn.execute(sql, [after.get(table, 0)])
+        cursor = source.execute(sql, [after.get(table, 0)])
         while batch := cursor.fetchmany(_BATCH):
             rows = list(entries(batch))
             conn.executemany("INSERT INTO entries (body, kind, ref, detail) VALUES (?, ?, ?, ?)", rows)
@@ -407,10 +407,16 @@ def _add(conn: sqlite3.Connection, store: Store, after: dict[str, int]) -> int:
     return written
 
 
-def update_index(store: Store, path: Path) -> IndexUpdate:
-    """Bring the index at ``path`` up to date with the store's crowd tables (see the module's docstring)."""
+def update_index(store: Store | sqlite3.Connection, path: Path) -> IndexUpdate:
+    """Bring the index at ``path`` up to date with the store's crowd tables (see the module's docstring).
+
+    ``store`` may be a (read-only) connection to the workspace's database: the index is a file of its own.
+    """
+    from reviewer.store import connection_of
+
     started = time.perf_counter()
-    now = _fingerprint(store)
+    source = connection_of(store)
+    now = _fingerprint(source)
     with _open_index(path) as conn:
         if _current(_meta(conn), now):
             return IndexUpdate("fresh", 0, time.perf_counter() - started)
@@ -421,13 +427,13 @@ def update_index(store: Store, path: Path) -> IndexUpdate:
             if _current(meta, now):
                 conn.execute("COMMIT")
                 return IndexUpdate("fresh", 0, time.perf_counter() - started)
-            after = _appendable(store, meta, stored)
+            after = _appendable(source, meta, stored)
             if after is None:
                 _create(conn)
                 after, action = {}, "built"
             else:
                 action = "appended"
-            written = _add(conn, store, after)
+            written = _add(conn, source, after)
             conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                              [("version", INDEX_VERSION), ("fingerprint", json.dumps(now))])
             conn.execute("COMMIT")
@@ -444,7 +450,7 @@ def _current(meta: dict[str, str], now: dict[str, list[Any]]) -> bool:
     return meta.get("version") == INDEX_VERSION and meta.get("fingerprint") == json.dumps(now)
 
 
-def _appendable(store: Store, meta: dict[str, str], stored: Any) -> dict[str, int] | None:
+def _appendable(source: sqlite3.Connection, meta: dict[str, str], stored: Any) -> dict[str, int] | None:
     """The rowid to index each table after, when the stored index is this one's past; None: build it whole."""
     if meta.get("version") != INDEX_VERSION or not isinstance(stored, dict):
         return None
@@ -455,7 +461,7 @@ def _appendable(store: Store, meta: dict[str, str], stored: Any) -> dict[str, in
             return None
         rowid, row_id = mark
         if rowid:
-            row = store.db.execute(f"SELECT id FROM {table} WHERE rowid = ?", [rowid]).fetchone()
+            row = source.execute(f"SELECT id FROM {table} WHERE rowid = ?", [rowid]).fetchone()
             if row is None or row[0] != row_id:
                 return None  # not the rows indexed before: another database, or rows taken away
         after[table] = rowid

@@ -67,7 +67,8 @@ if TYPE_CHECKING:
 RECEIVABLE = frozenset({
     "workspace.create", "member.add", "member.role_add", "member.role_remove", "member.set_identity", "quorum.set",
     "workspace.set",
-    "proposal.add", "proposal.revise", "evidence.link", "evidence.unlink", "stance.set", "decision.record",
+    "proposal.add", "proposal.revise", "evidence.link", "evidence.unlink", "stance.set", "stance.bulk", "stance.undo",
+    "decision.record",
     "comment.add", "comment.resolve", "comment.reopen",
     # Crowd imports travel as their files (``imports/<sha256>`` on the log ref) and are run again here;
     # format imports, rule runs, lexical grades and model runs as their rows (``rows/<event id>.json``).
@@ -145,6 +146,11 @@ def describe_event(event: dict[str, Any]) -> str:
         return f"{actor} {'resolved' if action == 'comment.resolve' else 'reopened'} a discussion thread"
     if action == "stance.set":
         return f"{actor} labelled a justification {str(payload.get('stance', '')).replace('_', ' ')}"
+    if action == "stance.bulk":
+        n = len(payload.get("labels") or ())
+        return f"{actor} labelled {n} justifications {str(payload.get('stance', '')).replace('_', ' ')}"
+    if action == "stance.undo":
+        return f"{actor} undid the labelling of {len(payload.get('labels') or ())} justifications"
     return f"{actor}: {action}"
 
 
@@ -732,7 +738,8 @@ ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs"
 SYNCED_TABLES = (
     "audit_events", "workspace_info", "members", "member_role_changes", "quorum_settings", "proposals",
     "proposal_sections", "proposal_conversations", "proposal_revisions", "decisions", "spec_commits",
-    "proposal_commit_state", "evidence_hand_links", "stance_labels", "evidence_current", "comment_threads", "comments",
+    "proposal_commit_state", "evidence_hand_links", "stance_labels", "stance_label_withdrawals", "evidence_current",
+    "comment_threads", "comments",
 )
 
 

@@ -51,6 +51,13 @@ class LabelSource(StrEnum):
     RULE = "rule"
 
 
+class EvidenceSort(StrEnum):
+    """How an evidence list is ordered (``reviewer.triage``)."""
+
+    SOURCE = "source"
+    DIVISIVE = "divisive"
+
+
 class Authority(StrEnum):
     """A section's authority level; ``PLATFORM`` is the older name of ``ROOT`` (releases before 2025-09)."""
 
@@ -88,6 +95,7 @@ STANCES: tuple[Stance, ...] = tuple(Stance)
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 STATUSES: tuple[Status, ...] = tuple(Status)
 LABEL_SOURCES: tuple[LabelSource, ...] = tuple(LabelSource)
+EVIDENCE_SORTS: tuple[EvidenceSort, ...] = tuple(EvidenceSort)
 AUTHORITIES: tuple[Authority, ...] = tuple(Authority)
 ROLES: tuple[Role, ...] = tuple(Role)
 REVISION_KINDS: tuple[RevisionKind, ...] = tuple(RevisionKind)

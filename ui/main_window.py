@@ -495,6 +495,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.sync_timer_action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        edit_menu = bar.addMenu("&Edit")
+        # Window-wide, but a text field with the focus keeps Ctrl+Z for its own undo (it overrides the shortcut).
+        self.undo_labels_action = self._action(edit_menu, "&Undo labels", QKeySequence.StandardKey.Undo,
+                                               self.on_undo_labels)
+        self.undo_labels_action.setToolTip("Undo your latest labelling of several justifications at once: each goes"
+                                           " back to exactly the stance it had before")
         go = bar.addMenu("&Go")
         self._action(go, "&Next proposal", ["Alt+Down", "Ctrl+]"], lambda: self._step(1))
         self._action(go, "&Previous proposal", ["Alt+Up", "Ctrl+["], lambda: self._step(-1))
@@ -540,6 +546,13 @@ class MainWindow(QMainWindow):
         self.tabs.add_scrolling_page(widget, title)
         number = self.tabs.count()
         self._action(self.view_menu, title, [f"Alt+{number}"], lambda _=False, w=widget: self.tabs.setCurrentWidget(w))
+
+    def on_undo_labels(self) -> None:
+        """Edit ▸ Undo labels: undo the reviewer's latest bulk labelling (the evidence view says what happened)."""
+        view = getattr(self, "evidence_view", None)
+        if view is not None:
+            self.tabs.setCurrentIndex(0)
+            view.undo_labels()
 
     def set_evidence_view(self, view: QWidget) -> None:
         """Place the evidence view above the decision panel."""

@@ -6,6 +6,7 @@ from contextlib import closing
 import pytest
 
 from reviewer import committing, discussion, governance
+from reviewer.bulk_labels import set_stances, undo_stances
 from reviewer.errors import KnownError
 from reviewer.evidence import link_statement, set_stance, unlink_statement
 from reviewer.polis import import_polis, statement_id
@@ -45,6 +46,12 @@ def worked(demo_workspace):
         link = store.db.execute("SELECT justification_id FROM evidence_current WHERE proposal_id = ? AND via ="
                                 " 'conversation' LIMIT 1", [SUPPORTED]).fetchone()[0]
         set_stance(store, SUPPORTED, link, "refutes", "Amara Okafor")
+        # A bulk labelling undone, and one kept: withdrawn labels are rebuilt with the labels.
+        several = [r[0] for r in store.db.execute("SELECT justification_id FROM evidence_current WHERE proposal_id = ?"
+                                                  " ORDER BY justification_id LIMIT 6", [MULTI_SECTION])]
+        undone = set_stances(store, MULTI_SECTION, several[:3], "no_comment", "Jonas Lindqvist", note="off topic")
+        set_stances(store, MULTI_SECTION, several[3:], "refutes", "Amara Okafor")
+        undo_stances(store, "Jonas Lindqvist", bulk_id=undone.bulk_id)
         # A discussion: threads on the proposal, a section and a justification; a reply; one resolved, reopened.
         first = discussion.add_comment(store, SUPPORTED, "Ads too? @Jonas Lindqvist", actor="Amara Okafor")
         discussion.add_comment(store, SUPPORTED, "Yes.", actor="Jonas Lindqvist", reply_to=first.id)

@@ -308,3 +308,28 @@ def test_the_app_and_the_report_draw_with_one_palette():
     assert ui_charts.STANCE_COLOURS is palette.STANCE_COLOURS
     assert agreement_view.PALETTE is palette.OKABE_ITO is charts.PALETTE
     assert (palette.SUPPORTS, palette.REFUTES) == ("#0072B2", "#D55E00")  # blue and orange, as the evidence view
+
+
+def test_krippendorff_alpha_across_every_labeller_beside_kappa(qtbot, view, demo_workspace):
+    from reviewer import operations
+    from reviewer.reliability import DEFAULT_SEED, label_reliability
+
+    _compute(qtbot, view)
+    qtbot.waitUntil(lambda: "not defined yet" in view.reliability_label.text(), timeout=20000)
+    with Workspace.open(demo_workspace) as ws:
+        rows = ws.store.db.execute("SELECT proposal_id, justification_id FROM evidence_current"
+                                   " WHERE source_kind = 'rule' ORDER BY justification_id LIMIT 12").fetchall()
+        by_proposal = {}
+        for pid, jid in rows:
+            by_proposal.setdefault(pid, []).append(jid)
+        for pid, ids in by_proposal.items():
+            operations.set_stances(ws, pid, ids[: len(ids) // 2 + 1], "refutes", actor="Amara Okafor")
+            operations.set_stances(ws, pid, ids, "supports", actor="Jonas Lindqvist")
+        seed = view.options().seed
+        expected = label_reliability(ws.store, resamples=view.options().resamples,
+                                     seed=DEFAULT_SEED if seed is None else seed)
+    _compute(qtbot, view)
+    qtbot.waitUntil(lambda: "α = <b>" in view.reliability_label.text(), timeout=20000)
+    assert view.reliability == expected and expected.units == 12
+    assert f"<b>{expected.alpha:.2f}</b>" in view.reliability_label.text()
+    assert "2 people, 1 rule" in view.reliability_label.text()

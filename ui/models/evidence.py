@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -11,6 +12,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from reviewer.evidence import EvidenceRow, evidence_page
 from reviewer.render import escape
 from reviewer.textsafe import display_text
+from reviewer.triage import EvidenceFilter, triage_page
 from ui.workers import PageReader
 
 PAGE = 50  # small pages: appending one stays well inside a 16 ms frame
@@ -153,6 +155,20 @@ class EvidenceListModel(QAbstractListModel):
         self._wanted = False  # the view asked for more while it was being read
         self._serial = 0  # bumped whenever a page being read would no longer fit
         self._shown_reading = False
+        self.filter: EvidenceFilter | None = None  # None: the whole list, in the index's order
+        self.search_index: Path | None = None  # the search index, when the filter searches
+
+    def set_filter(self, filt: EvidenceFilter | None, index: Path | None = None) -> None:
+        """Read pages through ``filt`` from the next reload on (None or an inactive filter: the whole list)."""
+        self.filter = filt if filt is not None and filt.active else None
+        self.search_index = index
+
+    def read_page(self, conn: sqlite3.Connection, proposal_id: str, after: tuple[str, str, str] | None,
+                  filt: EvidenceFilter | None, index: Path | None, limit: int = PAGE) -> list[EvidenceRow]:
+        """One page of this list after ``after``, filtered and ordered by ``filt`` (on the reader's thread)."""
+        if filt is None:
+            return evidence_page(conn, proposal_id, self.stance, after=after, limit=limit)
+        return triage_page(conn, proposal_id, self.stance, filt, after=after, limit=limit, index=index)
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -215,14 +231,14 @@ class EvidenceListModel(QAbstractListModel):
     def _read_ahead(self) -> None:
         if self._pending or self._end or self._ahead is not None or self._reader is None or self.proposal_id is None:
             return
-        proposal_id, stance, serial = self.proposal_id, self.stance, self._serial
+        proposal_id, serial, filt, index = self.proposal_id, self._serial, self.filter, self.search_index
         after = self.rows[-1].key if self.rows else None
         self._pending = True
 
         def read(conn: sqlite3.Connection) -> list[EvidenceRow] | None:
             if serial != self._serial:
                 return None  # the reviewer has moved on while this waited its turn: skip it
-            return evidence_page(conn, proposal_id, stance, after=after, limit=PAGE)
+            return self.read_page(conn, proposal_id, after, filt, index)
 
         self._reader.read(
             read,
@@ -276,12 +292,12 @@ class EvidenceListModel(QAbstractListModel):
         if self._ahead is not None:
             page, self._ahead = self._ahead, None
             self._append_now(page)
-        reader, proposal_id, stance = self._reader, self.proposal_id, self.stance
+        reader, proposal_id, filt, index = self._reader, self.proposal_id, self.filter, self.search_index
         while not self._end and reader is not None and proposal_id is not None:
             after = self.rows[-1].key if self.rows else None
 
             def read(conn: sqlite3.Connection, after: tuple[str, str, str] | None = after) -> list[EvidenceRow]:
-                return evidence_page(conn, proposal_id, stance, after=after, limit=PAGE)
+                return self.read_page(conn, proposal_id, after, filt, index)
 
             self._append_now(reader.call(read))
         self._note_reading()

@@ -71,6 +71,8 @@ from reviewer.ops import Area
 from reviewer.palette import AGREEMENT_OVERALL, AGREEMENT_POINT, OKABE_ITO
 from reviewer.queue import QueueRow, queue_rows
 from reviewer.rankings import normalise, pairwise_agreement, parse_ranking
+from reviewer.reliability import DEFAULT_SEED as RELIABILITY_SEED
+from reviewer.reliability import Reliability, label_reliability
 from reviewer.render import escape
 from reviewer.store import Store
 from ui.changes import Follower
@@ -967,6 +969,16 @@ class AgreementView(QWidget):
         self.trust_label = RichLabel()
         self.trust_label.setWordWrap(True)
         detail_layout.addWidget(self.trust_label)
+        # Beside kappa per source: how far all the labellers together agree beyond chance.
+        self.reliability_label = RichLabel()
+        self.reliability_label.setWordWrap(True)
+        self.reliability_label.setToolTip(
+            "Krippendorff's alpha (nominal) over every link labelled by two or more labellers: each person, model"
+            " (with its prompt version) and rule is a labeller, with its latest label on the link.\n1 is perfect"
+            " agreement, 0 is what chance gives, below 0 is systematic disagreement. The interval is a percentile"
+            " bootstrap over links.")
+        detail_layout.addWidget(self.reliability_label)
+        self.reliability: Reliability | None = None
 
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.table)
@@ -1031,6 +1043,25 @@ class AgreementView(QWidget):
                       failure=lambda error: self.on_failed(generation, error))
         self.lane.run(lambda ws: label_trust(ws.store), success=self.show_trust,
                       failure=lambda error: self.on_failed(generation, error))
+        seed = RELIABILITY_SEED if options.seed is None else options.seed
+        self.lane.run(lambda ws: label_reliability(ws.store, resamples=options.resamples, seed=seed),
+                      success=self.show_reliability, failure=lambda error: self.on_failed(generation, error))
+
+    def show_reliability(self, result: Reliability) -> None:
+        """Show Krippendorff's alpha across every stance labeller, with its interval."""
+        self.reliability = result
+        if result.alpha is None:
+            self.reliability_label.setText(
+                "<b>All labellers together:</b> Krippendorff's α is not defined yet: it needs links labelled by two"
+                f" or more labellers with more than one stance among them ({result.units:,} such links).")
+            return
+        interval = (f" <span style='color:#5f6b7a'>[{result.low:.2f}, {result.high:.2f}], 95% bootstrap"
+                    " interval</span>" if result.low is not None and result.high is not None else "")
+        who = ", ".join(f"{n} {kind if n == 1 else {'person': 'people'}.get(kind, kind + 's')}"
+                        for kind, n in result.labellers.items())
+        self.reliability_label.setText(
+            f"<b>All labellers together:</b> Krippendorff's α = <b>{result.alpha:.2f}</b>{interval} over"
+            f" {result.units:,} links labelled by two or more of {escape(who)}.")
 
     def show_trust(self, rows: list[TrustRow]) -> None:
         """Show each model or rule against people on stance labels (share agreeing, Cohen's kappa)."""

@@ -176,7 +176,7 @@ class DecisionPanel(QWidget):
             self.outcomes.addButton(button)
             outcome_row.addWidget(button)
             button.toggled.connect(self.on_outcome_toggled)
-        outcome_row.addStretch(1)
+        outcome_row.addSpacing(8)
 
         self.reason = QComboBox()
         self.reason.setObjectName("reason")
@@ -194,7 +194,7 @@ class DecisionPanel(QWidget):
             "Weigh the crowd evidence with what the data cannot show."
         )
         self.rationale.setTabChangesFocus(True)
-        self.rationale.setMinimumHeight(56)
+        self.rationale.setMinimumHeight(3 * self.fontMetrics().lineSpacing() + 8)
 
         self.message = PlainLabel()
         self.message.setWordWrap(True)
@@ -227,11 +227,16 @@ class DecisionPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(len(HISTORY_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
 
+        # The outcome and its reason on one line: the evidence above keeps the room.
+        choice_row = QHBoxLayout()
+        choice_row.addLayout(outcome_row)
+        choice_row.addLayout(reason_row, 1)
+        self.history.setMinimumHeight(self.fontMetrics().lineSpacing() * 2 + 12)  # the header and a row
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.status_label)
-        layout.addLayout(outcome_row)
-        layout.addLayout(reason_row)
+        layout.addLayout(choice_row)
         layout.addWidget(self.rationale, 1)
         layout.addLayout(save_row)
         self.history_title = PlainLabel("Decisions on record:")
@@ -463,8 +468,10 @@ class DecisionPanel(QWidget):
 
     def _show_history_title(self) -> None:
         changed = self.history_model.changed_count()
+        none = self.history_model.rowCount() == 0
+        self.history.setVisible(not none)  # an empty table's room goes to the evidence above
         self.history_title.setText(
-            "Decisions on record:" if not changed else
+            "No decisions on record yet." if none else "Decisions on record:" if not changed else
             f"Decisions on record (* {changed} made on evidence that has changed since; hover one for then and now):"
         )
 

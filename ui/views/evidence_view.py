@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QLineEdit,
     QMenu,
     QScrollArea,
     QSplitter,
@@ -69,9 +70,21 @@ from reviewer.judges.base import FLAGS
 from reviewer.progress import Cancelled
 from reviewer.render import escape
 from reviewer.textsafe import display_offset, display_text
+from reviewer.triage import (
+    NO_SOURCE,
+    EvidenceFilter,
+    FilterChoices,
+    TriageCounts,
+    filter_choices,
+    prepare_search_index,
+    triage_counts,
+    triage_page,
+)
+from reviewer.vocab import EvidenceSort
 
 if TYPE_CHECKING:
     import sqlite3
+    from pathlib import Path
 
     from reviewer.ops import Changes, OpResult
 from ui.dialogs import Dialogs
@@ -93,7 +106,12 @@ from ui.workers import PageReader, WorkspaceLane
 STANCE_TITLES = {"supports": "Supports", "refutes": "Refutes", "no_comment": "No comment", UNLABELLED: "Unlabelled"}
 STANCE_KEYS = {"supports": "S", "refutes": "R", "no_comment": "N"}
 TEXT_LINES = 3
-KEYS_HINT = "Keys: S supports · R refutes · N no comment · D discusses it · Enter opens the conversation"
+KEYS_HINT = "Keys: S supports · R refutes · N no comment · D discuss · Enter opens · Ctrl+Z undo"
+KEYS_HELP = ("S, R and N label every selected justification (Ctrl+Z undoes a labelling of several); D starts a"
+             " discussion thread on it; Enter opens its conversation.")
+SEARCH_DELAY_MS = 300  # typing pauses this long before the lists are searched again
+SOURCE_TITLES = {"person": "Set by a person", "model": "Set by a model", "rule": "Set by the rule",
+                 NO_SOURCE: "Unlabelled"}
 # Enough for every list's visible items several screens back; each cached item is a few Python objects
 # that the garbage collector walks until they are old, so a bigger cache makes collections longer.
 _LAYOUT_CACHE = 500
@@ -291,6 +309,16 @@ class _Drawn(NamedTuple):
     badge_colour: QColor
 
 
+class _Loaded(NamedTuple):
+    """What the page reader reads when a proposal is shown: counts, fields, first pages, filtered counts, choices."""
+
+    summary: EvidenceSummary
+    fields: list[Any] | None
+    pages: dict[str, list[EvidenceRow]]
+    triage: TriageCounts | None
+    choices: FilterChoices
+
+
 _BADGE_COLOURS = {kind: QColor(colour) for kind, colour in SOURCE_COLOURS.items()}
 _NO_SOURCE = QColor("#8a94a6")
 _NO_PEN = QPen(Qt.PenStyle.NoPen)
@@ -323,7 +351,7 @@ class _StanceList(QWidget):
         self.view.setTabKeyNavigation(False)
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -336,8 +364,9 @@ class _StanceList(QWidget):
         self.delegate = delegate
         self.model = model
         self._count: int | None = None
+        self._of: int | None = None
         self.set_count(None)
-        model.reading_changed.connect(lambda _reading: self.set_count(self._count))
+        model.reading_changed.connect(lambda _reading: self.set_count(self._count, self._of))
         # Between frames, lay out the items just off screen, so that a scroll only has to draw them.
         self._prepare_timer = QTimer(self)
         self._prepare_timer.setSingleShot(True)
@@ -369,11 +398,12 @@ class _StanceList(QWidget):
                     break
         return made
 
-    def set_count(self, count: int | None) -> None:
-        """Show ``count`` links in the title (None: no proposal)."""
+    def set_count(self, count: int | None, of: int | None = None) -> None:
+        """Show ``count`` links in the title (None: no proposal), ``of`` the list's whole length when filtered."""
         self._count = count
+        self._of = of
         colour = STANCE_COLOURS[self.stance]
-        shown = "" if count is None else f" ({count:,})"
+        shown = "" if count is None else f" ({count:,} of {of:,})" if of is not None else f" ({count:,})"
         reading = ' <span style="color:#5f6b7a">· reading more…</span>' if self.model.reading else ""
         self.title.setText(f'<b style="color:{colour}">{STANCE_TITLES[self.stance]}</b>{shown}{reading}')
 
@@ -392,6 +422,9 @@ class EvidenceView(QWidget):
         conversation_requested(str, str): open a conversation (conversation id, justification id).
         discussion_requested(str): start a discussion thread on a justification (its id).
         detail_shown(str): the selected justification is shown whole with its labels (its id).
+        filtered(str): the lists of a proposal are shown through the filter bar's filter (its id).
+        bulk_saved(str): several justifications were labelled in one operation (the bulk's id).
+        undone(str): a bulk labelling was undone (its id).
         failed(object): an operation failed or was refused (the error).
 
     Attributes:
@@ -400,6 +433,8 @@ class EvidenceView(QWidget):
         summary: the counts of the proposal shown (``evidence_summary``), or None.
         seen: the evidence last read with the split (what a decision on the desk keeps), or None.
         reviewer: the name stances are recorded under ('' when not set).
+        filter: what the filter bar narrows the lists to (``reviewer.triage``).
+        triage: the filtered lists' counts, or None when no filter is active.
     """
 
     loaded = Signal(str)
@@ -408,6 +443,9 @@ class EvidenceView(QWidget):
     conversation_requested = Signal(str, str)
     discussion_requested = Signal(str)
     detail_shown = Signal(str)
+    filtered = Signal(str)
+    bulk_saved = Signal(str)
+    undone = Signal(str)
     failed = Signal(object)
 
     def __init__(self, lane: WorkspaceLane, reader: PageReader, parent: QWidget | None = None) -> None:
@@ -421,6 +459,9 @@ class EvidenceView(QWidget):
         self._generation = 0
         self._fields_loaded = False
         self._active: QTableView | None = None
+        self.filter = EvidenceFilter()
+        self.triage: TriageCounts | None = None
+        self._index: Path | None = None
 
         self.counts_label = RichLabel("Choose a proposal.")
         self.counts_label.setWordWrap(True)
@@ -446,6 +487,7 @@ class EvidenceView(QWidget):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(field_label)
         top.addWidget(self.field_combo, 1)
+        filters = self._build_filter_bar()
 
         self.chart = SplitChart()
         self.chart_scroll = QScrollArea()
@@ -483,6 +525,8 @@ class EvidenceView(QWidget):
         lists = QWidget()
         lists_layout = QVBoxLayout(lists)
         lists_layout.setContentsMargins(0, 0, 0, 0)
+        lists_layout.setSpacing(2)
+        lists_layout.addLayout(filters)
         lists_layout.addWidget(columns, 3)
         lists_layout.addLayout(collapsed)
 
@@ -496,11 +540,16 @@ class EvidenceView(QWidget):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 1)
-        self.splitter.setSizes([170, 420, 110])
+        # Small minimums, the lists first: the column must fit over the decision at 1366×768.
+        line = self.fontMetrics().lineSpacing()
+        self.chart_scroll.setMinimumHeight(3 * line + 8)
+        self.detail.setMinimumHeight(2 * line + 12)
+        self.splitter.setSizes([130, 460, 80])
 
         self.message = RichLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#5f6b7a")
+        self.message.setToolTip(KEYS_HELP)
         self.say(KEYS_HINT)
 
         layout = QVBoxLayout(self)
@@ -540,6 +589,119 @@ class EvidenceView(QWidget):
             view.selectionModel().currentChanged.connect(lambda cur, _prev, v=view: self.on_current_changed(v, cur))
         self.set_proposal(None)
 
+    def _build_filter_bar(self) -> QHBoxLayout:
+        """The search box and the filters over the lists (country, language, label source, order)."""
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Search the justifications…")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setAccessibleName("Search the justifications")
+        self.search_box.setToolTip('Words (all must occur; the last may be the start of a word) and "phrases"')
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.apply_filter)
+        self.search_box.textChanged.connect(lambda _text: self._search_timer.start())
+        self.search_box.returnPressed.connect(self.apply_filter)
+        self.country_box = self._filter_combo("Any country", "Only participants living in this country")
+        self.language_box = self._filter_combo(
+            "Any language", "Only texts in this language (stored, else guessed from the text, shown as es?)")
+        self.source_box = self._filter_combo("Any source", "Only stances set by this kind of source")
+        for value, title in SOURCE_TITLES.items():
+            self.source_box.addItem(title, value)
+        self.sort_box = QComboBox()
+        self.sort_box.setAccessibleName("Order")
+        self.sort_box.addItem("By source", EvidenceSort.SOURCE.value)
+        self.sort_box.addItem("Most divisive first", EvidenceSort.DIVISIVE.value)
+        self.sort_box.setItemData(1, plain_tooltip(
+            "Where the crowd split most evenly on this proposal first: the justification's conversation (its"
+            " justifications for and against), or a Pol.is statement's own agree and disagree votes"),
+            Qt.ItemDataRole.ToolTipRole)
+        self.sort_box.currentIndexChanged.connect(self.apply_filter)
+        self.sort_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sort_box.setMinimumContentsLength(6)
+        # Narrow enough that the desk still fits a 1366-pixel screen; the box's tooltip names each filter.
+        self.search_box.setMinimumWidth(self.search_box.fontMetrics().horizontalAdvance("Search the…"))
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(4)
+        bar.addWidget(self.search_box, 3)
+        for box in (self.country_box, self.language_box, self.source_box, self.sort_box):
+            bar.addWidget(box, 1)
+        return bar
+
+    def _filter_combo(self, anything: str, tooltip: str) -> QComboBox:
+        box = QComboBox()
+        box.addItem(anything, None)
+        box.setToolTip(tooltip)
+        box.setAccessibleName(anything.replace("Any ", "").capitalize())
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(4)
+        box.currentIndexChanged.connect(self.apply_filter)
+        return box
+
+    def current_filter(self) -> EvidenceFilter:
+        """The filter the filter bar asks for."""
+        return EvidenceFilter(
+            search=self.search_box.text(), country=self.country_box.currentData(),
+            language=self.language_box.currentData(), source=self.source_box.currentData(),
+            sort=EvidenceSort(self.sort_box.currentData() or EvidenceSort.SOURCE.value),
+        ).checked()
+
+    def apply_filter(self) -> None:
+        """Show the lists through the filter bar's filter (a search brings the search index up to date first)."""
+        self._search_timer.stop()
+        wanted = self.current_filter()
+        if wanted == self.filter:
+            return
+        if wanted.search:
+            self.say("Searching… (the first search after an import updates the search index)")
+            self.lane.run(prepare_search_index, success=lambda index: self._use_filter(wanted, index),
+                          failure=lambda error: self._on_failure(self._generation, error))
+        else:
+            self._use_filter(wanted, self._index)
+
+    def _use_filter(self, filt: EvidenceFilter, index: Path | None) -> None:
+        if filt != self.current_filter():
+            return  # the reviewer changed the filter while the index was brought up to date
+        self.filter, self._index = filt, index
+        for model in self.models.values():
+            model.set_filter(filt, index)
+        self.say(f"Showing justifications {filt.describe()}." if filt.active else KEYS_HINT)
+        if self.proposal_id is not None:
+            self.set_proposal(self.proposal_id)
+
+    def set_filter(self, filt: EvidenceFilter) -> None:
+        """Set the filter bar to ``filt`` and apply it (a value the proposal lacks is offered with no links)."""
+        filt = filt.checked()
+        for box, value in ((self.country_box, filt.country), (self.language_box, filt.language),
+                           (self.source_box, filt.source), (self.sort_box, str(filt.sort))):
+            box.blockSignals(True)
+            i = box.findData(value) if value is not None else 0
+            if i < 0:
+                box.addItem(f"{display_text(str(value))} (0)", value)
+                i = box.count() - 1
+            box.setCurrentIndex(i)
+            box.blockSignals(False)
+        self.search_box.blockSignals(True)
+        self.search_box.setText(filt.search)
+        self.search_box.blockSignals(False)
+        self.apply_filter()
+
+    def _set_choices(self, choices: FilterChoices) -> None:
+        for box, values in ((self.country_box, choices.countries), (self.language_box, choices.languages)):
+            current = box.currentData()
+            box.blockSignals(True)
+            while box.count() > 1:
+                box.removeItem(1)
+            for value, n in values:
+                box.addItem(f"{display_text(value)} ({n:,})", value)
+            i = box.findData(current) if current is not None else 0
+            if i < 0:  # keep a chosen value this proposal lacks: the lists say it holds none
+                box.addItem(f"{display_text(str(current))} (0)", current)
+                i = box.count() - 1
+            box.setCurrentIndex(i)
+            box.blockSignals(False)
+
     # ---- public API ----------------------------------------------------------------------------
 
     def set_reviewer(self, name: str) -> None:
@@ -577,6 +739,7 @@ class EvidenceView(QWidget):
         generation = self._generation
         self.proposal_id = proposal_id
         self.summary = None
+        self.triage = None
         self.detail.clear()
         if proposal_id is None:
             for model in self.models.values():
@@ -593,12 +756,19 @@ class EvidenceView(QWidget):
         # The lists shown open get their first page with the counts; a collapsed one reads it when opened.
         open_lists = [s for s in self.models if self._is_open(s)]
 
-        def op(conn: Any) -> tuple[EvidenceSummary, list[Any] | None, dict[str, list[EvidenceRow]]] | None:
+        filt, index = (self.filter, self._index) if self.filter.active else (None, None)
+
+        def op(conn: Any) -> _Loaded | None:
             if generation != self._generation:
                 return None  # another proposal was chosen while this waited its turn
             fields = demographic_fields(conn) if need_fields else None
-            pages = {s: evidence_page(conn, proposal_id, s, limit=PAGE) for s in open_lists}
-            return evidence_summary(conn, proposal_id), fields, pages
+            if filt is None:
+                pages = {s: evidence_page(conn, proposal_id, s, limit=PAGE) for s in open_lists}
+                counts = None
+            else:
+                counts = triage_counts(conn, proposal_id, filt, index=index)
+                pages = {s: triage_page(conn, proposal_id, s, filt, limit=PAGE, index=index) for s in open_lists}
+            return _Loaded(evidence_summary(conn, proposal_id), fields, pages, counts, filter_choices(conn, proposal_id))
 
         # On the page reader, not the workspace lane: the counts come while the lane computes the diff.
         self.reader.read(op, success=lambda result: self._on_summary(generation, result),
@@ -607,6 +777,16 @@ class EvidenceView(QWidget):
     def refresh(self) -> None:
         """Read the proposal shown again (after changes made elsewhere)."""
         self.set_proposal(self.proposal_id)
+
+    def selected_rows(self) -> list[EvidenceRow]:
+        """Return every justification selected in the list last used, in list order."""
+        view = self._active
+        if view is None:
+            return []
+        rows = sorted(index.row() for index in view.selectionModel().selectedRows())
+        model = view.model()
+        found = [model.index(r, 0).data(EvidenceListModel.RowRole) for r in rows]
+        return [row for row in found if row is not None]
 
     def selected_row(self) -> EvidenceRow | None:
         """Return the justification selected in the list last used, or None."""
@@ -636,14 +816,14 @@ class EvidenceView(QWidget):
     def _is_open(self, stance: str) -> bool:
         return stance not in self.toggles or self.toggles[stance].isChecked()
 
-    def _on_summary(
-        self, generation: int, result: tuple[EvidenceSummary, list[Any] | None, dict[str, list[EvidenceRow]]] | None
-    ) -> None:
+    def _on_summary(self, generation: int, result: _Loaded | None) -> None:
         if generation != self._generation or self.proposal_id is None or result is None:
             return
-        summary, fields, pages = result
+        summary, fields, pages = result.summary, result.fields, result.pages
         if fields is not None:
             self._set_fields(fields)
+        self._set_choices(result.choices)
+        self.triage = result.triage
         self._show_summary(summary)
         self._active = None
         for stance, model in self.models.items():
@@ -651,6 +831,8 @@ class EvidenceView(QWidget):
             model.set_proposal(self.proposal_id, fetch=self._is_open(stance), first_page=pages.get(stance))
         self._update_toggles()
         self.loaded.emit(self.proposal_id)
+        if self.triage is not None:
+            self.filtered.emit(self.proposal_id)
         self._load_split()
 
     def _set_fields(self, fields: list[Any]) -> None:
@@ -692,7 +874,10 @@ class EvidenceView(QWidget):
             sources.append(f"{kind} {name}: {total:,}")
         self.sources_label.setText(("Stances set by " + " · ".join(sources)) if sources else "No stance labels yet.")
         for stance, item in self.lists.items():
-            item.set_count(counts.get(stance, 0))
+            if self.triage is not None and self.triage.proposal_id == summary.proposal_id:
+                item.set_count(self.triage.counts.get(stance, 0), counts.get(stance, 0))
+            else:
+                item.set_count(counts.get(stance, 0))
         self._update_toggles()
 
     def _update_toggles(self) -> None:
@@ -883,6 +1068,10 @@ class EvidenceView(QWidget):
             self._refuse("Set your reviewer name before changing a stance: a stance set by hand is recorded "
                          "under a person's name.")
             return
+        many = self.selected_rows()
+        if len(many) > 1:
+            self._set_many(proposal_id, [r.justification_id for r in many], stance)
+            return
         if row.source_kind == "person" and row.source_name == self.reviewer and row.stance == stance:
             self.say(f"You already set this justification to {stance.replace('_', ' ')}.")
             return
@@ -908,6 +1097,42 @@ class EvidenceView(QWidget):
                 generation, proposal_id, row.justification_id, old_stance, stance, field, position, result),
             failure=lambda error: self._on_failure(generation, error),
         )
+
+    def _set_many(self, proposal_id: str, justification_ids: list[str], stance: str) -> None:
+        """Label every selected justification in one operation (``stance.bulk``), undone by ``undo_labels``."""
+        person, generation = self.reviewer, self._generation
+
+        def op(ws: Any) -> OpResult[Any]:
+            from reviewer import operations
+
+            return operations.set_stances(ws, proposal_id, justification_ids, stance, actor=person)
+
+        self.say(f"Saving {len(justification_ids):,} stances…")
+        self.lane.perform(op, success=lambda result: self._on_bulk_done(generation, proposal_id, result, False),
+                          failure=lambda error: self._on_failure(generation, error))
+
+    def undo_labels(self) -> None:
+        """Undo the current reviewer's latest bulk labelling (Edit ▸ Undo): each link back to its stance before."""
+        if not self.reviewer:
+            self._refuse("Set your reviewer name first: an undo is recorded under a person's name.")
+            return
+        person, generation, proposal_id = self.reviewer, self._generation, self.proposal_id
+
+        def op(ws: Any) -> OpResult[Any]:
+            from reviewer import operations
+
+            return operations.undo_stances(ws, actor=person)
+
+        self.say("Undoing the labels…")
+        self.lane.perform(op, success=lambda result: self._on_bulk_done(generation, proposal_id, result, True),
+                          failure=lambda error: self._on_failure(generation, error))
+
+    def _on_bulk_done(self, generation: int, proposal_id: str | None, result: Any, undone: bool) -> None:
+        tail = "" if undone else " Edit ▸ Undo labels (Ctrl+Z) takes it back."
+        self.say(result.describe() + tail)
+        if self.proposal_id is not None and (result.proposal_id == self.proposal_id or generation == self._generation):
+            self.set_proposal(self.proposal_id)
+        (self.undone if undone else self.bulk_saved).emit(result.bulk_id)
 
     def say(self, text: str, *, error: bool = False) -> None:
         """Show ``text`` (plain text) in the message line below the lists, in red for an error."""
@@ -939,6 +1164,8 @@ class EvidenceView(QWidget):
             else:
                 self.detail.clear()
             self.say(f"Saved: {STANCE_TITLES[stance].lower()}, by {self.reviewer} (the earlier label is kept).")
+            if self.filter.active:  # the filtered lists' order and counts may depend on the stance
+                self.set_proposal(proposal_id)
         self.stance_changed.emit(proposal_id, justification_id, stance)
 
 

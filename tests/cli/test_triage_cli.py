@@ -1,0 +1,73 @@
+"""The command line's evidence triage: `evidence` with --search/--country/--language/--source/--sort."""
+
+import json
+
+from cli.main import main
+
+PROPOSAL = "5e27d8a4-61bf-4c09-93d2-e84a0b5f1c76"  # a demo proposal with 565 links labelled by the rule
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evidence_search_filters_and_sorts(capsys, demo_workspace):
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest", "--country", "India",
+                       "--json")
+    data = json.loads(out)
+    assert code == 0 and data["links"] == 565 and 0 < data["shown"] < 565
+    rows = [r for stance in data["items"].values() for r in stance]
+    assert len(rows) == data["shown"]
+    assert all(r["demographics"]["country_of_residence"] == "India" for r in rows)
+    assert all("honest" in r["text"].lower() for r in rows)
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--language", "es", "--sort", "divisive",
+                       "--stance", "supports", "--limit", "5")
+    assert code == 0
+    assert "most divisive first" in out.splitlines()[0] and out.count("(rule:ranking-based)") == 5
+
+
+def test_evidence_source_filter_and_bad_group(capsys, demo_workspace):
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--source", "person", "--json")
+    assert code == 0 and json.loads(out)["shown"] == 0
+    code, _, err = run(capsys, "evidence", demo_workspace, PROPOSAL, "--group", "tribe:x")
+    assert code == 1 and "Unknown group" in err
+
+
+def test_label_set_in_bulk_then_undo(capsys, demo_workspace, tmp_path):
+    _, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest", "--stance", "refutes", "--json")
+    chosen = [r["justification_id"] for r in json.loads(out)["items"]["refutes"]]
+    listed = tmp_path / "ids.txt"
+    listed.write_text("\n".join(chosen[1:]) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "label", "set", demo_workspace, PROPOSAL, "no-comment", chosen[0], "--from-file", listed,
+                       "--person", "Amara Okafor")
+    assert code == 0 and out.startswith(f"Labelled {len(chosen)} justifications no comment as Amara Okafor")
+    _, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--source", "person", "--json")
+    assert json.loads(out)["counts"]["no_comment"] == len(chosen)
+    code, out, _ = run(capsys, "label", "undo", demo_workspace, "--person", "Amara Okafor", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["undone"] and {c["before"]["stance"] for c in data["changed"]} == {"refutes"}
+    _, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--source", "person", "--json")
+    assert json.loads(out)["shown"] == 0
+    code, _, err = run(capsys, "label", "undo", demo_workspace, "--person", "Amara Okafor")
+    assert code == 1 and "no bulk labelling left to undo" in err
+    code, _, err = run(capsys, "label", "set", demo_workspace, PROPOSAL, "supports", "nope", "--person", "Amara Okafor")
+    assert code == 1 and "not linked" in err
+
+
+def test_reliability_and_trust_show_alpha(capsys, demo_workspace):
+    code, out, _ = run(capsys, "reliability", demo_workspace, "--json")
+    assert code == 0 and json.loads(out)["alpha"] is None  # the demo's links carry the rule's labels only
+    _, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--stance", "supports", "--limit", "10", "--json")
+    chosen = [r["justification_id"] for r in json.loads(out)["items"]]
+    run(capsys, "label", "set", demo_workspace, PROPOSAL, "refutes", *chosen[:4], "--person", "Amara Okafor")
+    run(capsys, "label", "set", demo_workspace, PROPOSAL, "supports", *chosen[4:], "--person", "Jonas Lindqvist")
+    code, out, _ = run(capsys, "reliability", demo_workspace, "--proposal", PROPOSAL, "--resamples", "200", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["units"] == 10 and data["labellers"] == {"person": 2, "rule": 1}
+    assert data["low"] <= data["alpha"] <= data["high"]
+    code, out, _ = run(capsys, "trust", demo_workspace)
+    assert "Krippendorff's alpha (nominal)" in out and "over 10 links labelled by two or more of 2 people, 1 rule" in out
+    code, _, err = run(capsys, "reliability", demo_workspace, "--resamples", "-1")
+    assert code == 1 and "--resamples" in err
