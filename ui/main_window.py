@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +36,7 @@ from reviewer.textsafe import display_text
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
 from ui.dialogs import Dialogs
+from ui.keys import keyboard_ready
 from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import (
     COL_LEVEL,
@@ -427,6 +435,7 @@ class MainWindow(QMainWindow):
         self.sync_timer = QTimer(self)
         self.sync_timer.setInterval(SYNC_EVERY_MINUTES * 60_000)
         self.sync_timer.timeout.connect(self.on_sync_timer)
+        self._page_keys: dict[QAction, list[tuple[QWidget, QShortcut]]] = {}
         self._build_menus()
         if remember_layout and window_settings.sync_on_timer():
             self.sync_timer_action.setChecked(True)
@@ -454,16 +463,41 @@ class MainWindow(QMainWindow):
             action.setShortcuts([QKeySequence(k) for k in keys])
         elif keys is not None:
             action.setShortcut(keys)
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda _checked=False, a=action, s=slot: self._on_action(a, s))
         menu.addAction(action)  # type: ignore[attr-defined]
         self.addAction(action)  # window-wide, whichever pane has the focus
         return action
+
+    def _on_action(self, action: QAction, slot: Any) -> None:
+        """Run a window action, or, on a page that binds the same key itself, the page's own meaning of it."""
+        page = self.tabs.currentWidget()
+        for owner, shortcut in self._page_keys.get(action, ()):
+            if owner is page:
+                shortcut.activated.emit()
+                return
+        slot()
+
+    def _adopt_page_keys(self, page: QWidget) -> None:
+        """Take over a page's own shortcuts whose keys the window binds too: Qt would fire neither of the two.
+
+        On its page, the page's meaning wins (Ctrl+F filters the audit log there, Ctrl+1 shows the
+        editor's diff side by side); F5 stays the window's, which has every page read again.
+        """
+        window_keys = {key.toString(): action for action in self.actions() for key in action.shortcuts()}
+        for shortcut in page.findChildren(QShortcut):
+            action = window_keys.get(shortcut.key().toString())
+            if action is None or shortcut.context() == Qt.ShortcutContext.WidgetShortcut:
+                continue
+            shortcut.setEnabled(False)
+            if action is not self.reload_action:
+                self._page_keys.setdefault(action, []).append((page, shortcut))
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&Open workspace…", QKeySequence.StandardKey.Open, self.on_open_workspace)
-        self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh, self.reload_everything)
+        self.reload_action = self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh,
+                                          self.reload_everything)
         self._action(file_menu, "&Import crowd data…", ["Ctrl+I"], self.on_import)
         self.sync_action = self._action(file_menu, "S&ync with origin", ["Ctrl+Shift+Y"], self.on_sync)
         self.sync_timer_action = QAction(f"Sync every &{SYNC_EVERY_MINUTES} minutes", self)
@@ -490,6 +524,7 @@ class MainWindow(QMainWindow):
         self.new_proposal_action.setToolTip(
             "Write a proposal: on the sections chosen in the Spec tab, or those of the proposal chosen in the queue")
         self.section_tree.addAction(self.new_proposal_action)
+        keyboard_ready(self)  # the focused widget's own keys (Alt+Down in a combo box) win over these
         self.queue.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.queue.table.addAction(self.new_proposal_action)
         self.edit_proposal_action = self._action(proposal_menu, "&Edit proposal…", ["Ctrl+Shift+E"],
@@ -511,6 +546,7 @@ class MainWindow(QMainWindow):
     def add_tab(self, widget: QWidget, title: str) -> None:
         """Add a page (editor, audit, agreement) with an Alt+number key."""
         self.tabs.addTab(widget, title)
+        self._adopt_page_keys(widget)
         number = self.tabs.count()
         self._action(self.view_menu, title, [f"Alt+{number}"], lambda _=False, w=widget: self.tabs.setCurrentWidget(w))
 
@@ -734,7 +770,7 @@ class MainWindow(QMainWindow):
         self.decision_panel.split_field = evidence.current_field
         self.decision_panel.seen_evidence = evidence.seen_evidence
         evidence.split_shown.connect(self.decision_panel.on_split_shown)
-        self.conversation_dialog = ConversationDialog(self.lane, self)
+        self.conversation_dialog = keyboard_ready(ConversationDialog(self.lane, self))
         evidence.conversation_requested.connect(self.conversation_dialog.open_conversation)
         evidence.discussion_requested.connect(self.discuss_justification)
         self.set_evidence_view(evidence)
@@ -755,6 +791,7 @@ class MainWindow(QMainWindow):
         self.add_tab(self.editor_view, "Editor")
         self.add_tab(self.auditor_view, "Audit")
         self.add_tab(self.agreement_view, "Agreement")
+        keyboard_ready(self)  # the views just built: Tab leaves each of them
 
     def on_changes(self, changes: Changes) -> None:
         """Follow an operation's changes: the overview when the crowd or the spec moved, else the queue rows it names."""
@@ -797,7 +834,7 @@ class MainWindow(QMainWindow):
         """Open the import dialog; reload the workspace after an import."""
         from ui.views.import_dialog import ImportDialog
 
-        dialog = ImportDialog(self.lane, self, actor=self.reviewer or None)
+        dialog = keyboard_ready(ImportDialog(self.lane, self, actor=self.reviewer or None))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
@@ -807,7 +844,8 @@ class MainWindow(QMainWindow):
             return
         from ui.views.judge_dialog import JudgeDialog
 
-        dialog = JudgeDialog(self.overview.root, self, proposal_id=self.current_proposal, actor=self.reviewer or None)
+        dialog = keyboard_ready(JudgeDialog(self.overview.root, self, proposal_id=self.current_proposal,
+                                            actor=self.reviewer or None))
         # The dialog's own lane: its runs' changes reach the same views as the window's.
         dialog.lane.changed.connect(self.lane.changed)
         dialog.lane.warned.connect(self.lane.warned)
@@ -820,7 +858,7 @@ class MainWindow(QMainWindow):
             return
         from ui.views.model_settings import ModelSettingsDialog
 
-        dialog = ModelSettingsDialog(self.overview.root, self)
+        dialog = keyboard_ready(ModelSettingsDialog(self.overview.root, self))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
@@ -1042,6 +1080,7 @@ class MainWindow(QMainWindow):
 
         editor = ProposalEditor(self.lane, self, actor=self.reviewer, sections=sections, draft=draft, save=save,
                                 links=links, title=title, save_text=save_text)
+        keyboard_ready(editor)
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor.saved.connect(self.on_proposal_written)
         dialog = getattr(self, "conversation_dialog", None)

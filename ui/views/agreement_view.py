@@ -869,12 +869,12 @@ class AgreementView(QWidget):
         refresh = QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self)
         refresh.activated.connect(self.refresh)
         self.png_button = QPushButton("Export &PNG…")
-        self.svg_button = QPushButton("Export S&VG…")
+        self.svg_button = QPushButton("E&xport SVG…")
         self.png_button.clicked.connect(self.on_export_png)
         self.svg_button.clicked.connect(self.on_export_svg)
         controls = QHBoxLayout()
         for text, widget in (("Min. &relevance:", self.relevance_box), ("Ran&kings:", self.view_box),
-                             ("R&esamples:", self.resamples_box), ("S&eed:", self.seed_box),
+                             ("R&esamples:", self.resamples_box), ("See&d:", self.seed_box),
                              ("Split &by:", self.by_box)):
             label = PlainLabel(text)
             label.setBuddy(widget)

@@ -271,12 +271,12 @@ class AuditorView(QWidget):
         self.since_filter.setToolTip("Only events at or after this date (or ISO time, UTC)")
         self.since_filter.setMaximumWidth(130)
         self.since_filter.setClearButtonEnabled(True)
-        clear = QPushButton("C&lear")
+        clear = QPushButton("Cl&ear")
         clear.setToolTip("Show every event")
         clear.clicked.connect(self.clear_filters)
         filters = QHBoxLayout()
         for text, widget in (("&Action:", self.action_filter), ("Act&or:", self.actor_filter),
-                             ("O&bject:", self.object_filter), ("&Since:", self.since_filter)):
+                             ("O&bject:", self.object_filter), ("Si&nce:", self.since_filter)):
             label = PlainLabel(text)
             label.setBuddy(widget)
             filters.addWidget(label)
@@ -293,7 +293,7 @@ class AuditorView(QWidget):
         self.object_filter.textChanged.connect(self._filter_timer.start)
         self.since_filter.textChanged.connect(self._filter_timer.start)
 
-        self.verify_button = QPushButton("&Verify chain")
+        self.verify_button = QPushButton("Ver&ify chain")
         self.verify_button.setToolTip("Recompute every event's hash and compare the log with its anchors")
         self.verify_button.clicked.connect(self.on_verify)
         self.trace_button = QPushButton("Check &trace")
@@ -349,7 +349,7 @@ class AuditorView(QWidget):
         self.checks = QTabWidget()
         self.checks.addTab(self.chain_view, "Chain")
         self.checks.addTab(self.trace_view, "Trace")
-        self.chain_view.setHtml(f"<p style='color:{_MUTED}'>Press Verify chain (Alt+V) to check the log.</p>")
+        self.chain_view.setHtml(f"<p style='color:{_MUTED}'>Press Verify chain (Alt+I) to check the log.</p>")
         self.trace_view.setHtml(
             f"<p style='color:{_MUTED}'>Press Check trace (Alt+T) to match decisions with commits.</p>"
         )

@@ -170,7 +170,7 @@ class DecisionPanel(QWidget):
 
         self.outcomes = QButtonGroup(self)
         outcome_row = QHBoxLayout()
-        for outcome, label in (("adopt", "&Adopt"), ("defer", "De&fer"), ("set_aside", "Set a&side")):
+        for outcome, label in (("adopt", "&Adopt"), ("defer", "&Defer"), ("set_aside", "S&et aside")):
             button = QRadioButton(label)
             button.setObjectName(f"outcome_{outcome}")
             self.outcomes.addButton(button)

@@ -764,7 +764,9 @@ class EditorView(QWidget):
                       failure=lambda error: self._show_message(f"Cannot rebase: {describe_error(error)[0]}", "error"))
 
     def _open_rebase(self, plan: RebasePlan, editor: str) -> None:
-        dialog = RebaseDialog(self.lane, plan, editor, self)
+        from ui.keys import keyboard_ready
+
+        dialog = keyboard_ready(RebaseDialog(self.lane, plan, editor, self))
         dialog.rebased.connect(self.on_rebased)
         self.rebase_dialog = dialog
         dialog.open()

@@ -538,6 +538,8 @@ class EvidenceView(QWidget):
             view.doubleClicked.connect(self.on_activated)
             view.customContextMenuRequested.connect(lambda pos, v=view: self.on_context_menu(v, pos))
             view.selectionModel().currentChanged.connect(lambda cur, _prev, v=view: self.on_current_changed(v, cur))
+        # Go ▸ Evidence (Ctrl+E) lands in the supporting list, where S, R, N and Enter act.
+        self.setFocusProxy(self.lists["supports"].view)
         self.set_proposal(None)
 
     # ---- public API ----------------------------------------------------------------------------

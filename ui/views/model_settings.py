@@ -177,7 +177,7 @@ class ModelSettingsDialog(QDialog):
         key_label = PlainLabel("API &key:")
         key_label.setBuddy(self.key_edit)
         form.addRow(key_label, key_box)
-        form.addRow("&Timeout:", self.timeout_box)
+        form.addRow("T&imeout:", self.timeout_box)
         form.addRow("&Retries:", self.retries_box)
         form.addRow("&Concurrency:", self.concurrency_box)
 
