@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
@@ -169,11 +170,16 @@ def tab_leaves(root: QWidget) -> None:
     """
     for view in root.findChildren(QAbstractItemView):
         view.setTabKeyNavigation(False)
-    for edit in (*root.findChildren(QPlainTextEdit), *root.findChildren(QTextEdit)):
-        edit.setTabChangesFocus(True)
+    for plain in root.findChildren(QPlainTextEdit):
+        plain.setTabChangesFocus(True)
+    for rich in root.findChildren(QTextEdit):
+        rich.setTabChangesFocus(True)
 
 
-def keyboard_ready(window: QWidget) -> QWidget:
+W = TypeVar("W", bound=QWidget)
+
+
+def keyboard_ready(window: W) -> W:
     """Give a window (the main window, a dialog) the desk's keyboard rules: own keys first, Tab leaves. Returns it."""
     if window.findChild(OwnKeysFirst, options=Qt.FindChildOption.FindDirectChildrenOnly) is None:
         OwnKeysFirst(window)

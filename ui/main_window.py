@@ -35,6 +35,7 @@ from reviewer.render import escape, render_markdown
 from reviewer.textsafe import display_text
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
+from ui.access import describe, describe_tabs
 from ui.dialogs import Dialogs
 from ui.keys import keyboard_ready
 from ui.labels import PlainLabel, RichLabel
@@ -60,6 +61,7 @@ from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView, revision_line
 from ui.views.discussion_panel import DiscussionPanel
+from ui.views.help import follow_glossary_link, status_link
 from ui.views.progress_panel import ProgressPanel
 from ui.workers import PageReader, ReadConnection, TaskProgress, WorkspaceLane
 
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
     from reviewer.queue import QueueRow
     from reviewer.spec import Section
     from reviewer.workspace import Overview, Workspace
+    from ui.views.help import DeskTour, GlossaryDialog
 
 # The domain modules that pull in the database layer (sqlite-utils, numpy) are imported inside
 # the lane's operations, on its thread, so the window paints before they load.
@@ -122,6 +125,7 @@ class QueuePanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by words in title, intent or section id (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        describe(self.search, "Filter the queue", "Show only proposals with these words in their title, intent or section ids")
         self.search.textChanged.connect(self.proxy.set_text)
         self.filters = {
             "levels": _combo("level", [(lv, AUTHORITY_LABELS.get(lv, "No level")) for lv in LEVELS]),
@@ -153,6 +157,8 @@ class QueuePanel(QWidget):
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
+        describe(self.table, "Proposal queue", "The proposals under review; choose one to read its diff, evidence and decisions. "
+                 "Alt+Down and Alt+Up step through it from anywhere on the desk")
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -335,6 +341,7 @@ class MainWindow(QMainWindow):
         self.queue.mine_wanted.connect(lambda on: self.refresh_mine() if on else None)
         self.proposal_header = RichLabel("Choose a proposal.")
         self.proposal_header.setWordWrap(True)
+        self.proposal_header.linkActivated.connect(lambda url: follow_glossary_link(self, url))
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
         self.diff_view = DiffView()
         self.diff_view.link_clicked.connect(self.on_link)
@@ -388,6 +395,7 @@ class MainWindow(QMainWindow):
         self.section_model = SectionTreeModel(self)
         self.section_tree = QTreeView()
         self.section_tree.setModel(self.section_model)
+        describe(self.section_tree, "Spec sections", "The sections of the spec; choose one to read it, or several for a new proposal")
         self.section_tree.setUniformRowHeights(True)
         self.section_tree.setAlternatingRowColors(True)
         self.section_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -405,6 +413,7 @@ class MainWindow(QMainWindow):
         sections_layout.addWidget(self.section_tree, 1)
         sections_layout.addWidget(self.new_proposal_button)
         self.detail = SafeTextBrowser()
+        describe(self.detail, "Section text", "The chosen section rendered, with its level, id and lines")
         self.detail.anchorClicked.connect(self.on_link)
         self.spec_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.spec_splitter.addWidget(sections_pane)
@@ -436,6 +445,8 @@ class MainWindow(QMainWindow):
         self.sync_timer.setInterval(SYNC_EVERY_MINUTES * 60_000)
         self.sync_timer.timeout.connect(self.on_sync_timer)
         self._page_keys: dict[QAction, list[tuple[QWidget, QShortcut]]] = {}
+        self.glossary_dialog: GlossaryDialog | None = None
+        self.tour: DeskTour | None = None
         self._build_menus()
         if remember_layout and window_settings.sync_on_timer():
             self.sync_timer_action.setChecked(True)
@@ -542,6 +553,63 @@ class MainWindow(QMainWindow):
         self._action(settings_menu, "&Model endpoint…", None, self.on_model_settings)
         models = bar.addMenu("&Models")
         self._action(models, "&Run a model task…", ["Ctrl+M"], self.on_judge)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", ["Ctrl+/"], self.show_shortcuts)
+        self._action(help_menu, "&Glossary", ["F1"], lambda: self.show_glossary(None))
+        self._action(help_menu, "&Tour of the desk", None, self.show_tour)
+
+    # ---- help ------------------------------------------------------------------------------
+
+    def show_shortcuts(self) -> QWidget:
+        """Help ▸ Keyboard shortcuts: the sheet, made from this window's actions as they are now."""
+        from ui.views.help import ShortcutsDialog
+
+        dialog = keyboard_ready(ShortcutsDialog(self))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_glossary(self, key: str | None = None) -> QWidget:
+        """Help ▸ Glossary, at entry ``key`` (a status word's link): one glossary window, brought forward."""
+        from ui.views.help import GlossaryDialog
+
+        if self.glossary_dialog is None:
+            self.glossary_dialog = keyboard_ready(GlossaryDialog(self))
+        self.glossary_dialog.show_entry(key)
+        return self.glossary_dialog
+
+    def show_tour(self) -> QWidget:
+        """Help ▸ Tour of the desk: a few steps beside the queue, the diff, the evidence and the decision panel."""
+        from ui.views.help import DeskTour
+
+        self.tabs.setCurrentIndex(0)
+        evidence = self.evidence_view or self.evidence_slot
+        steps = [
+            (self.queue, "1. The queue",
+             "Every proposal, with its level, status and evidence counts. Filter it (Ctrl+F); Alt+Down and "
+             "Alt+Up step to the next and previous proposal from anywhere on the desk."),
+            (self.diff_view, "2. The diff",
+             "What the proposal changes: the current text beside the proposed one (Ctrl+1, Ctrl+2, Ctrl+3 "
+             "switch the view). Discuss a section from its heading."),
+            (evidence, "3. The evidence",
+             "The crowd's justifications for and against the change, and how each group splits (Ctrl+E). "
+             "On a justification, S, R and N label it; Enter opens its conversation."),
+            (self.decision_panel, "4. The decision",
+             "Adopt, defer or set aside, with a reason and a rationale; Ctrl+Enter records it (Ctrl+D comes "
+             "here). A status word leads to its meaning in the glossary (F1)."),
+        ]
+        if self.tour is not None:
+            self.tour.close()
+        self.tour = tour = keyboard_ready(DeskTour(self, steps))
+        tour.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        tour.finished_tour.connect(self._tour_ended)
+        tour.show()
+        return tour
+
+    def _tour_ended(self) -> None:
+        self.tour = None
+        if self.remember_layout:
+            window_settings.set_tour_seen()
 
     def add_tab(self, widget: QWidget, title: str) -> None:
         """Add a page (editor, audit, agreement) with an Alt+number key."""
@@ -746,6 +814,9 @@ class MainWindow(QMainWindow):
             self._select_when_loaded = None
         self.refresh_sync_state()
         self.loaded.emit()
+        if self.remember_layout and self.tour is None and not window_settings.tour_seen() and rows:
+            window_settings.set_tour_seen()  # shown once, even if the app is closed during it
+            QTimer.singleShot(400, self, self.show_tour)  # the first start: once the desk has its panes
         if not self._fonts_warm:
             self._fonts_warm = True
             # With the window as context, the timer dies with it (a window closed within 200 ms).
@@ -792,6 +863,10 @@ class MainWindow(QMainWindow):
         self.add_tab(self.auditor_view, "Audit")
         self.add_tab(self.agreement_view, "Agreement")
         keyboard_ready(self)  # the views just built: Tab leaves each of them
+        describe_tabs(self.tabs, "The review desk: the queue, a proposal's diff, its evidence and the decision (Alt+1)",
+                      "The spec's sections, read one by one (Alt+2)",
+                      "Commit adopted proposals to the spec (Alt+3)", "The audit log and its checks (Alt+4)",
+                      "How much the crowd agrees with each section (Alt+5)")
 
     def on_changes(self, changes: Changes) -> None:
         """Follow an operation's changes: the overview when the crowd or the spec moved, else the queue rows it names."""
@@ -898,7 +973,7 @@ class MainWindow(QMainWindow):
         self.proposal_header.setText(
             f"<h2 style='margin:0'>{escape(p.title)}</h2>"
             f"<p style='color:#555;margin:2px 0'>{escape(KIND_LABELS.get(p.kind, p.kind))} · {escape(p.origin)} · by "
-            f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {escape(STATUS_LABELS.get(status, status))}"
+            f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {status_link(status, STATUS_LABELS.get(status, status))}"
             f"{revised}</p>"
             f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
         )

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from reviewer.glossary import status_term
 from reviewer.vocab import Status
 from ui.labels import plain_tooltip, shown
 from ui.style import AUTHORITY_COLOURS, AUTHORITY_LABELS
@@ -150,6 +151,10 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_SUP, COL_REF, COL_NC):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == COL_STATUS:  # what the status word means (the glossary's entry, F1 shows them all)
+                entry = status_term(row.status)
+                if entry is not None:
+                    return plain_tooltip(f"{entry.word}: {entry.definition}\n\nHelp ▸ Glossary (F1) defines every status.")
             return plain_tooltip(self._tooltip(row))
         return None
 

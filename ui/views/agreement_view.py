@@ -73,6 +73,7 @@ from reviewer.queue import QueueRow, queue_rows
 from reviewer.rankings import normalise, pairwise_agreement, parse_ranking
 from reviewer.render import escape
 from reviewer.store import Store
+from ui.access import describe
 from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
@@ -908,8 +909,10 @@ class AgreementView(QWidget):
 
         # Chart.
         self.chart = AgreementChart()
+        describe(self.chart, None, "Each section's agreement as a point with its interval; click a row to choose it")
         self.chart.section_clicked.connect(self.select_section)
         self.chart_area = QScrollArea()
+        describe(self.chart_area, "Agreement chart area", "Scrolls the agreement chart")
         self.chart_area.setWidget(self.chart)
         self.chart_area.setWidgetResizable(True)
         self.chart_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -918,6 +921,7 @@ class AgreementView(QWidget):
         self.table_model = AgreementTableModel(self)
         self.table_proxy = _sorting_proxy(self.table_model, self)
         self.table = QTableView()
+        describe(self.table, "Agreement by section", "Each section's agreement with its interval and number of conversations")
         self.table.setModel(self.table_proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(AgreementTableModel.AGREEMENT, Qt.SortOrder.DescendingOrder)
@@ -936,6 +940,8 @@ class AgreementView(QWidget):
         self.conversations_model = SectionConversationsModel(self)
         self.conversations_proxy = _sorting_proxy(self.conversations_model, self)
         self.conversations = QTableView()
+        describe(self.conversations, "Conversations of the section", "The conversations behind the chosen section's figure; "
+                 "Enter opens one")
         self.conversations.setModel(self.conversations_proxy)
         self.conversations.setSortingEnabled(True)
         self.conversations.sortByColumn(SectionConversationsModel.AGREEMENT, Qt.SortOrder.AscendingOrder)
@@ -947,6 +953,8 @@ class AgreementView(QWidget):
         self.proposals_label = PlainLabel("")
         self.proposals_model = QueueModel(self)
         self.proposals = QTableView()
+        describe(self.proposals, "Proposals on the section", "The proposals that change the chosen section; Enter opens one "
+                 "on the desk")
         self.proposals.setModel(self.proposals_model)
         self._list_table(self.proposals)
         for column in (COL_KIND, COL_ORIGIN, COL_SECTIONS):

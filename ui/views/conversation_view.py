@@ -13,6 +13,7 @@ from reviewer.progress import Cancelled
 from reviewer.rankings import Ranking, ranking_or_none
 from reviewer.render import escape, render_markdown
 from reviewer.textsafe import display_text
+from ui.access import describe
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, plain_tooltip
 from ui.text_browser import SafeTextBrowser
@@ -224,6 +225,7 @@ class ConversationView(QWidget):
         self.title.setWordWrap(True)
         self.title.setStyleSheet("color:#5f6b7a")
         self.browser = SafeTextBrowser()
+        describe(self.browser, None, "The conversation: its prompt, the responses, their rankings and the justifications")
         self.browser.setAccessibleName("Conversation")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from reviewer.errors import KnownError
 from reviewer.render import escape
+from ui.access import describe
 from ui.keys import CtrlEnter
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.texts import TextTableModel
@@ -135,6 +136,7 @@ class DiscussionPanel(QWidget):
         self.title = RichLabel("<b>Discussion</b>")
         self.model = ThreadListModel(self)
         self.threads_view = QTableView()
+        describe(self.threads_view, None, "The discussion threads on this proposal; choose one to read and answer it")
         self.threads_view.setModel(self.model)
         self.threads_view.setAccessibleName("Discussion threads")
         self.threads_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -148,6 +150,7 @@ class DiscussionPanel(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.threads_view.selectionModel().currentRowChanged.connect(lambda *_: self._on_thread_selected())
         self.thread_text = SafeTextBrowser()
+        describe(self.thread_text, None, "The comments of the thread chosen above, oldest first")
         self.thread_text.setAccessibleName("Comments of the selected thread")
         self.thread_text.setPlaceholderText("Select a thread to read its comments.")
         lists = QSplitter(Qt.Orientation.Vertical)
@@ -173,6 +176,7 @@ class DiscussionPanel(QWidget):
         target_row.addWidget(self.resolve_button)
 
         self.editor = QPlainTextEdit()
+        describe(self.editor, None, "Write a comment for the thread or the section chosen (Ctrl+Enter posts it)")
         self.editor.setAccessibleName("New comment")
         self.editor.setPlaceholderText(PLACEHOLDER)
         self.editor.setTabChangesFocus(True)

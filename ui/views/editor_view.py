@@ -39,6 +39,7 @@ from reviewer.revisions import RebasePlan, Revision
 from reviewer.textsafe import display_text
 from reviewer.vocab import Status
 from reviewer.workspace import Workspace
+from ui.access import describe
 from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
@@ -414,6 +415,7 @@ class EditorView(QWidget):
 
         self.model = CommitQueueModel(self)
         self.table = QTableView()
+        describe(self.table, "Adopted proposals", "The proposals adopted and waiting to be committed, with their state")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -456,6 +458,7 @@ class EditorView(QWidget):
                 bar.addSpacing(16)
         bar.addStretch(1)
         self.preview = SafeTextBrowser()
+        describe(self.preview, "Commit preview", "The diff the commit would make to the spec")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -470,6 +473,7 @@ class EditorView(QWidget):
         self.splitter.setSizes([560, 720])
 
         self.results = SafeTextBrowser()
+        describe(self.results, "Commit results", "What the last commit did")
         self.results.hide()
         self.vertical = QSplitter(Qt.Orientation.Vertical)
         self.vertical.addWidget(self.splitter)
@@ -487,13 +491,14 @@ class EditorView(QWidget):
         layout.addWidget(self.vertical, 1)
         layout.addWidget(self.progress_panel)
 
-        for keys, slot in (
-            (QKeySequence.StandardKey.Refresh, self.refresh),
-            ("Ctrl+Return", self.on_commit),
-            ("Ctrl+1", lambda: self.set_mode("side")),
-            ("Ctrl+2", lambda: self.set_mode("inline")),
+        for keys, slot, what in (
+            (QKeySequence.StandardKey.Refresh, self.refresh, "Read the adopted proposals again"),
+            ("Ctrl+Return", self.on_commit, "Commit the adopted proposals"),
+            ("Ctrl+1", lambda: self.set_mode("side"), "Side by side diff"),
+            ("Ctrl+2", lambda: self.set_mode("inline"), "Inline diff"),
         ):
             shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setWhatsThis(what)  # its line in Help ▸ Keyboard shortcuts
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         self._render_preview()

@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from reviewer.ops import Changes, OpResult
+from ui.access import describe
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip
 from ui.models.evidence import (
@@ -88,6 +89,7 @@ from ui.models.evidence import (
 )
 from ui.text_browser import SafeTextBrowser
 from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
+from ui.views.help import follow_glossary_link, glossary_link
 from ui.workers import PageReader, WorkspaceLane
 
 STANCE_TITLES = {"supports": "Supports", "refutes": "Refutes", "no_comment": "No comment", UNLABELLED: "Unlabelled"}
@@ -271,7 +273,7 @@ def _flags_html(detail: dict[str, Any]) -> str:
     reasons = "; ".join(FLAGS.get(str(flag), str(flag).replace("_", " ")) for flag in flags)
     rejected = detail.get("rejected_quote")
     quoted = f" (it quoted “{escape(str(rejected))}”)" if rejected else ""
-    return f"<br/><b style='color:#9a5b00'>flagged</b>: the model {escape(reasons)}{quoted}"
+    return f"<br/><b style='color:#9a5b00'>{glossary_link('flagged', 'flagged')}</b>: the model {escape(reasons)}{quoted}"
 
 
 def _cache_key(row: EvidenceRow, width: int, font: QFont) -> tuple[str, str, int, str]:
@@ -328,6 +330,8 @@ class _StanceList(QWidget):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.setAccessibleName(f"{STANCE_TITLES[stance]} justifications")
+        self.view.setAccessibleDescription(f"The crowd's justifications labelled {STANCE_TITLES[stance].lower()}. "
+                                           f"{KEYS_HINT}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -450,6 +454,7 @@ class EvidenceView(QWidget):
         self.chart = SplitChart()
         self.chart_scroll = QScrollArea()
         self.chart_scroll.setWidget(self.chart)
+        describe(self.chart_scroll, "Split chart", "The share supporting the proposal in each group of the field chosen above")
         self.chart_scroll.setWidgetResizable(True)
         self.chart_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.chart_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -470,6 +475,7 @@ class EvidenceView(QWidget):
         for stance in ("no_comment", UNLABELLED):
             toggle = QToolButton()
             toggle.setCheckable(True)
+            describe(toggle, None, f"Show or hide the {STANCE_TITLES[stance].lower()} justifications")
             toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             toggle.setArrowType(Qt.ArrowType.RightArrow)
             toggle.setAutoRaise(True)
@@ -487,6 +493,8 @@ class EvidenceView(QWidget):
         lists_layout.addLayout(collapsed)
 
         self.detail = SafeTextBrowser()
+        describe(self.detail, "Justification", "The selected justification whole, with every label it has had")
+        self.detail.anchorClicked.connect(lambda url: follow_glossary_link(self, url))
         self.detail.setPlaceholderText("Select a justification to read it whole, with every label it has had.")
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
