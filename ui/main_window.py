@@ -378,6 +378,7 @@ class MainWindow(QMainWindow):
         self.auditor_view: QWidget | None = None
         self.agreement_view: QWidget | None = None
         self._fonts_warm = False
+        self.missing_scripts: list[str] | None = None  # the scripts no installed font shows (checked once)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(self.evidence_slot)
         self.right_splitter.addWidget(self.decision_panel)
@@ -823,9 +824,14 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(200, self, self._warm_fonts)
 
     def _warm_fonts(self) -> None:
-        from ui.fonts import warm_up
+        """Load the fallback fonts while idle, and say once if a script has no font here (its text shows as boxes)."""
+        from ui.fonts import missing_fonts_message, missing_scripts, warm_up
 
         warm_up(self.font())
+        if self.missing_scripts is None:
+            self.missing_scripts = missing_scripts()
+            if self.missing_scripts:
+                self.statusBar().showMessage(missing_fonts_message(self.missing_scripts))
 
     def _build_later_views(self) -> None:
         """Build the views that need the database layer, once the overview has arrived (not before first paint)."""

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from reviewer.errors import KnownError
 from reviewer.render import escape
+from reviewer.textsafe import dir_attributes
 from ui.access import describe
 from ui.keys import CtrlEnter
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
@@ -102,7 +103,7 @@ def thread_html(thread: Thread) -> str:
         parts.append(
             f"<p style='margin:6px 0 0 0'><b>{escape(comment.author)}</b> "
             f"<span style='color:#8a94a6'>{escape(_when(comment.created_at))}</span>{mentions}</p>"
-            f"<p style='margin:0;white-space:pre-wrap'>{escape(comment.text)}</p>"
+            f"<p{dir_attributes(comment.text)} style='margin:0;white-space:pre-wrap'>{escape(comment.text)}</p>"
         )
     return "".join(parts)
 

@@ -32,6 +32,7 @@ from PySide6.QtGui import (
     QPen,
     QTextCharFormat,
     QTextLayout,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -68,7 +69,7 @@ from reviewer.evidence import (
 from reviewer.judges.base import FLAGS
 from reviewer.progress import Cancelled
 from reviewer.render import escape
-from reviewer.textsafe import display_offset, display_text
+from reviewer.textsafe import base_direction, display_offset, display_text
 
 if TYPE_CHECKING:
     import sqlite3
@@ -201,6 +202,11 @@ class EvidenceDelegate(QStyledItemDelegate):
     @staticmethod
     def _lay_out(text: str, span: tuple[int, int] | None, width: int, font: QFont) -> QTextLayout:
         layout = QTextLayout(text, font)
+        # Arabic and Hebrew read from the right: such an item is laid out and aligned right to left.
+        if base_direction(text) == "rtl":
+            option = QTextOption(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignAbsolute)
+            option.setTextDirection(Qt.LayoutDirection.RightToLeft)
+            layout.setTextOption(option)
         if span is not None and span[0] < len(text):
             quote = QTextLayout.FormatRange()
             quote.start = span[0]
