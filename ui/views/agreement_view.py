@@ -688,7 +688,7 @@ class AgreementChart(QWidget):
         text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(g.label_right - 12))
         painter.drawText(QPointF(g.label_right - metrics.horizontalAdvance(text), y + metrics.ascent() / 2 - 1), text)
         if s.share is None:
-            painter.setPen(QColor("#888"))
+            painter.setPen(QColor("#6e6e6e"))
             painter.drawText(QPointF(g.plot_left, y + metrics.ascent() / 2 - 1), "no counted pairs")
             return
         if s.low is not None and s.high is not None:

@@ -45,6 +45,7 @@ from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
 from ui.text_browser import SafeTextBrowser
+from ui.theme import fg
 from ui.views.diff_view import inline_diff_html, side_by_side_html
 from ui.views.progress_panel import ProgressPanel
 from ui.views.rebase_dialog import RebaseDialog
@@ -174,9 +175,10 @@ class CommitQueueModel(QAbstractTableModel):
                 return RESULT_LABELS.get(item.result, item.result)
         elif role == Qt.ItemDataRole.ForegroundRole and column in (2, 3):
             if column == 3:
-                return QBrush(QColor(RESULT_COLOURS.get(item.result, "#000000")))
+                colour = RESULT_COLOURS.get(item.result)
+                return QBrush(QColor(fg(colour))) if colour else None
             if item.status == Status.NEEDS_REBASE:
-                return QBrush(QColor(RESULT_COLOURS["merged"]))
+                return QBrush(QColor(fg(RESULT_COLOURS["merged"])))
         elif role == Qt.ItemDataRole.ToolTipRole:
             if column == 3 and item.reason:
                 return plain_tooltip(item.reason)

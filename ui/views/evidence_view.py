@@ -89,6 +89,7 @@ from ui.models.evidence import (
     source_badge_text,
 )
 from ui.text_browser import SafeTextBrowser
+from ui.theme import bg, fg
 from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
 from ui.views.help import follow_glossary_link, glossary_link
 from ui.workers import PageReader, WorkspaceLane
@@ -193,7 +194,8 @@ class EvidenceDelegate(QStyledItemDelegate):
         badge_width = small_metrics.horizontalAdvance(badge) + 10
         meta = display_text("  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p))
         meta = small_metrics.elidedText(meta, Qt.TextElideMode.ElideRight, max(width - badge_width - 6, 0))
-        drawn = _Drawn(layout, badge, badge_width, meta, _BADGE_COLOURS.get(row.source_kind or "", _NO_SOURCE))
+        badge_colour = QColor(bg(SOURCE_COLOURS.get(row.source_kind or "", "#8a94a6")))  # the same in both schemes
+        drawn = _Drawn(layout, badge, badge_width, meta, badge_colour)
         self._layouts[key] = drawn
         if len(self._layouts) > _LAYOUT_CACHE:
             self._layouts.popitem(last=False)
@@ -248,7 +250,7 @@ class EvidenceDelegate(QStyledItemDelegate):
         drawn = self._drawn(row, max(rect.width() - 2 * _PAD, 20), font)
         painter.save()
         painter.setClipRect(rect)
-        painter.setPen(_SEPARATOR)
+        painter.setPen(QColor(bg("#e3e6eb")))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         x = rect.left() + _PAD
         top = rect.top() + _PAD
@@ -261,7 +263,7 @@ class EvidenceDelegate(QStyledItemDelegate):
         painter.setPen(_WHITE)
         painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, drawn.badge)
         if drawn.meta:
-            painter.setPen(text_colour if selected else _MUTED)
+            painter.setPen(text_colour if selected else QColor(fg("#5f6b7a")))
             meta_left = x + drawn.badge_width + 6
             painter.drawText(QRectF(meta_left, top, rect.right() - _PAD - meta_left, metrics.height()),
                              Qt.AlignmentFlag.AlignVCenter, drawn.meta)
@@ -299,12 +301,8 @@ class _Drawn(NamedTuple):
     badge_colour: QColor
 
 
-_BADGE_COLOURS = {kind: QColor(colour) for kind, colour in SOURCE_COLOURS.items()}
-_NO_SOURCE = QColor("#8a94a6")
 _NO_PEN = QPen(Qt.PenStyle.NoPen)
 _WHITE = QColor("#ffffff")
-_MUTED = QColor("#5f6b7a")
-_SEPARATOR = QColor("#e3e6eb")
 
 
 class _StanceList(QWidget):
