@@ -74,5 +74,4 @@ def missing_fonts_message(scripts: list[str]) -> str:
     """Say which scripts show as boxes and how to fix it ('' when none do)."""
     if not scripts:
         return ""
-    return (f"No installed font shows {', '.join(scripts)}: such crowd text shows as boxes. "
-            f"Install the Noto fonts ({FONT_PACKAGES} on Debian; README, Setup).")
+    return f"No font for {', '.join(scripts)}: such text shows as boxes (install {FONT_PACKAGES})."

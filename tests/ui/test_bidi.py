@@ -109,7 +109,7 @@ def test_a_script_no_installed_font_shows_is_named_once_in_the_status_bar(qtbot,
     qtbot.waitUntil(lambda: desk.missing_scripts is not None, timeout=5000)  # checked while idle after loading
     assert desk.missing_scripts == ["Private use"]
     message = desk.statusBar().currentMessage()
-    assert message.startswith("No installed font shows Private use:") and "fonts-noto-core" in message
+    assert message.startswith("No font for Private use:") and "fonts-noto-core" in message
     desk.statusBar().showMessage("something else")
     desk._warm_fonts()
     assert desk.statusBar().currentMessage() == "something else"  # said once

@@ -348,6 +348,7 @@ class EditorView(QWidget):
 
     def __init__(self, lane: WorkspaceLane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Editor page")  # its keys' heading in Help ▸ Keyboard shortcuts
         self.lane = lane
         self.state: EditorState | None = None
         self.report: CommitReport | None = None
