@@ -1,7 +1,6 @@
 """Light and dark: every text readable on every background (WCAG ≥ 4.5:1) in both schemes, and the desk follows a dark palette."""
 
 import re
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -20,14 +19,14 @@ from reviewer.palette import (
     normal_hex,
     tone,
 )
-from tests.datapaths import USER_LEVEL
+from tests.datapaths import ROOT, USER_LEVEL
 from tests.ui.test_review_desk import choose, decide_in_panel
 from ui import theme
 from ui.models.queue import COL_STATUS
 
 pytestmark = pytest.mark.gui
 
-UI = Path(__file__).resolve().parents[2] / "ui"
+UI = ROOT / "ui"
 BADGES = {normal_hex(c) for c in BADGE_BACKGROUNDS}
 # The agreement chart paints its own white background (it is also exported as PNG and SVG).
 WHITE_FIGURES = {"agreement_view.py"}
