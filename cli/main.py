@@ -142,6 +142,16 @@ def _human_status(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cmd_glossary(args: argparse.Namespace) -> int:
+    """Print the glossary the app's Help ▸ Glossary shows."""
+    from dataclasses import asdict
+
+    from reviewer.glossary import TERMS, glossary_text
+
+    emit([asdict(t) for t in TERMS], args.json, lambda _data: glossary_text().rstrip("\n"))
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Report what a workspace holds."""
     from reviewer.workspace import Workspace
@@ -320,6 +330,10 @@ def build_parser(*, command_modules: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--by", metavar="NAME", help="(--join) who joins")
     p.add_argument("--json", action="store_true", help="print the new workspace's status as JSON")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("glossary", help="what the app's words mean: statuses, quorum, contested, flagged, stale...")
+    p.add_argument("--json", action="store_true", help="one object per entry: key, word, definition, see")
+    p.set_defaults(func=cmd_glossary)
 
     p = sub.add_parser("status", help="what a workspace holds")
     p.add_argument("workspace")

@@ -66,3 +66,36 @@ def display_text(text: str) -> str:
 def display_offset(text: str, offset: int) -> int:
     """Return where ``text[offset]`` lands in ``display_text(text)`` (for highlighting a span)."""
     return len(display_text(text[:offset]))
+
+
+_STRONG_RTL = {"R", "AL"}
+_ISOLATE_OPEN = {"\u2066", "\u2067", "\u2068"}
+
+
+def base_direction(text: str) -> str:
+    """Return ``"rtl"`` or ``"ltr"``: the direction of ``text``'s first strong letter (Unicode bidi rules P2-P3).
+
+    Arabic and Hebrew text reads right to left and is aligned to the right; text with no strong
+    letter (digits, punctuation) is left to right. Characters inside an isolate (FSI, LRI, RLI to
+    PDI) are skipped, as the rules say.
+    """
+    import unicodedata
+
+    depth = 0
+    for char in text:
+        if char in _ISOLATE_OPEN:
+            depth += 1
+        elif char == "\u2069":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            kind = unicodedata.bidirectional(char)
+            if kind == "L":
+                return "ltr"
+            if kind in _STRONG_RTL:
+                return "rtl"
+    return "ltr"
+
+
+def dir_attributes(text: str) -> str:
+    """Return the HTML attributes that set a block's direction and alignment from its text ('' for left to right)."""
+    return ' dir="rtl" align="right"' if base_direction(text) == "rtl" else ""

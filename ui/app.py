@@ -111,6 +111,9 @@ def run_gui(workspace: Path, *, screenshot: Path | None = None, reviewer: str | 
     # The desktop entry's name: Wayland compositors find the launcher (and its icon) by it.
     app.setDesktopFileName("spec-review")
     app.setWindowIcon(app_icon())
+    from ui.theme import follow_system
+
+    follow_system(app)  # light or dark, as the system is (and when it changes)
     from ui.gc_timer import GarbageCollector
     from ui.workers import share_the_interpreter
 

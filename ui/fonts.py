@@ -1,4 +1,4 @@
-"""Load the fallback fonts for the world's common scripts once, when the window is idle.
+"""Load the fallback fonts for the world's common scripts once, when the window is idle, and find those missing.
 
 Crowd text comes in many languages. The first time Qt draws a script (Devanagari, Japanese,
 Arabic...) it looks up and loads a fallback font, which takes 10-20 ms; that should happen while
@@ -8,7 +8,18 @@ the window is idle after loading, not in the middle of the reviewer's scroll.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QTextLayout
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetrics, QImage, QPainter, QTextLayout
+
+_WS = QFontDatabase.WritingSystem
+SCRIPT_SAMPLES = {
+    "Arabic": (_WS.Arabic, "مثال"), "Hebrew": (_WS.Hebrew, "עברית"), "Devanagari": (_WS.Devanagari, "उदाहरण"),
+    "Bengali": (_WS.Bengali, "উদাহরণ"), "Tamil": (_WS.Tamil, "உதாரணம்"), "Thai": (_WS.Thai, "ตัวอย่าง"),
+    "Chinese": (_WS.SimplifiedChinese, "例子"), "Japanese": (_WS.Japanese, "ひらがなカタカナ"),
+    "Korean": (_WS.Korean, "예시"), "Cyrillic": (_WS.Cyrillic, "Пример"), "Greek": (_WS.Greek, "Ελληνικά"),
+}
+"""A word in each script the crowd is likely to write in, with its writing system, to find those no font shows."""
+FONT_PACKAGES = "fonts-noto-core fonts-noto-cjk"
+"""The Debian packages that cover them (README, Setup)."""
 
 # One short sample of each script the crowd is likely to write in.
 SAMPLES = (
@@ -37,3 +48,30 @@ def warm_up(font: QFont) -> None:
             layout.draw(painter, QPointF(0, 0))
     finally:
         painter.end()
+
+
+def shows_every_glyph(text: str, writing_system: QFontDatabase.WritingSystem) -> bool:
+    """Whether an installed font of ``writing_system`` has a glyph for every letter of ``text``.
+
+    Qt falls back to such fonts for letters the chosen font lacks; with none, the letters show as
+    boxes. (A laid-out text cannot tell: the box is a glyph too, and not glyph 0 in every font.)
+    """
+    letters = {ord(char) for char in text if not char.isspace()}
+    for family in QFontDatabase.families(writing_system):
+        metrics = QFontMetrics(QFont(family))
+        if all(metrics.inFontUcs4(code) for code in letters):
+            return True
+    return False
+
+
+def missing_scripts(samples: dict[str, tuple[QFontDatabase.WritingSystem, str]] | None = None) -> list[str]:
+    """The scripts (of ``SCRIPT_SAMPLES``) that would show as boxes here: no installed font has their letters."""
+    return [name for name, (system, sample) in (SCRIPT_SAMPLES if samples is None else samples).items()
+            if not shows_every_glyph(sample, system)]
+
+
+def missing_fonts_message(scripts: list[str]) -> str:
+    """Say which scripts show as boxes and how to fix it ('' when none do)."""
+    if not scripts:
+        return ""
+    return f"No font for {', '.join(scripts)}: such text shows as boxes (install {FONT_PACKAGES})."

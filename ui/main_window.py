@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,8 +35,10 @@ from reviewer.render import escape, render_markdown
 from reviewer.textsafe import display_text
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
+from ui.access import describe, describe_tabs
 from ui.desk_layout import ResponsiveDesk
 from ui.dialogs import Dialogs
+from ui.keys import keyboard_ready
 from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import (
     COL_LEVEL,
@@ -53,6 +62,7 @@ from ui.text_browser import SafeTextBrowser
 from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView, revision_line
 from ui.views.discussion_panel import DiscussionPanel
+from ui.views.help import follow_glossary_link, status_link
 from ui.views.progress_panel import ProgressPanel
 from ui.views.what_if import WhatIfBar
 from ui.workers import PageReader, ReadConnection, TaskProgress, WorkspaceLane
@@ -64,6 +74,7 @@ if TYPE_CHECKING:
     from reviewer.queue import QueueRow
     from reviewer.spec import Section
     from reviewer.workspace import Overview, Workspace
+    from ui.views.help import DeskTour, GlossaryDialog
 
 # The domain modules that pull in the database layer (sqlite-utils, numpy) are imported inside
 # the lane's operations, on its thread, so the window paints before they load.
@@ -120,6 +131,7 @@ class QueuePanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by words in title, intent or section id (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        describe(self.search, "Filter the queue", "Show only proposals with these words in their title, intent or section ids")
         self.search.textChanged.connect(self.proxy.set_text)
         self.filters = {
             "levels": _combo("level", [(lv, AUTHORITY_LABELS.get(lv, "No level")) for lv in LEVELS]),
@@ -151,6 +163,8 @@ class QueuePanel(QWidget):
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
+        describe(self.table, "Proposal queue", "The proposals under review; choose one to read its diff, evidence and decisions. "
+                 "Alt+Down and Alt+Up step through it from anywhere on the desk")
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -334,6 +348,7 @@ class MainWindow(QMainWindow):
         self.queue.mine_wanted.connect(lambda on: self.refresh_mine() if on else None)
         self.proposal_header = RichLabel("Choose a proposal.")
         self.proposal_header.setWordWrap(True)
+        self.proposal_header.linkActivated.connect(lambda url: follow_glossary_link(self, url))
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
         self.diff_view = DiffView()
         self.diff_view.link_clicked.connect(self.on_link)
@@ -375,6 +390,7 @@ class MainWindow(QMainWindow):
         self.agreement_view: QWidget | None = None
         self.candidates_view: QWidget | None = None
         self._fonts_warm = False
+        self.missing_scripts: list[str] | None = None  # the scripts no installed font shows (checked once)
 
         # Side by side when there is room; the queue and the proposal as tabs, or every pane a
         # tab, on smaller screens and at 2x scaling (ui/desk_layout.py).
@@ -387,6 +403,7 @@ class MainWindow(QMainWindow):
         self.section_model = SectionTreeModel(self)
         self.section_tree = QTreeView()
         self.section_tree.setModel(self.section_model)
+        describe(self.section_tree, "Spec sections", "The sections of the spec; choose one to read it, or several for a new proposal")
         self.section_tree.setUniformRowHeights(True)
         self.section_tree.setAlternatingRowColors(True)
         self.section_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -404,6 +421,7 @@ class MainWindow(QMainWindow):
         sections_layout.addWidget(self.section_tree, 1)
         sections_layout.addWidget(self.new_proposal_button)
         self.detail = SafeTextBrowser()
+        describe(self.detail, "Section text", "The chosen section rendered, with its level, id and lines")
         self.detail.anchorClicked.connect(self.on_link)
         self.spec_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.spec_splitter.addWidget(sections_pane)
@@ -436,12 +454,20 @@ class MainWindow(QMainWindow):
         self.sync_label = PlainLabel("")
         self.sync_label.setAccessibleName("Log sync state")
         self.statusBar().addPermanentWidget(self.sync_label)
+        self.fonts_label = PlainLabel("")  # scripts that show as boxes here (``_warm_fonts``)
+        self.fonts_label.setAccessibleName("Missing fonts")
+        self.fonts_label.hide()
+        self.statusBar().addPermanentWidget(self.fonts_label)
+        self._load_summary = ""
         self.statusBar().showMessage("Loading…")
         self.sync_progress: TaskProgress | None = None
         self.has_origin = False  # known once the sync state is read
         self.sync_timer = QTimer(self)
         self.sync_timer.setInterval(SYNC_EVERY_MINUTES * 60_000)
         self.sync_timer.timeout.connect(self.on_sync_timer)
+        self._page_keys: dict[QAction, list[tuple[QWidget, QShortcut]]] = {}
+        self.glossary_dialog: GlossaryDialog | None = None
+        self.tour: DeskTour | None = None
         self._build_menus()
         if remember_layout and window_settings.sync_on_timer():
             self.sync_timer_action.setChecked(True)
@@ -476,16 +502,41 @@ class MainWindow(QMainWindow):
             action.setShortcuts([QKeySequence(k) for k in keys])
         elif keys is not None:
             action.setShortcut(keys)
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda _checked=False, a=action, s=slot: self._on_action(a, s))
         menu.addAction(action)  # type: ignore[attr-defined]
         self.addAction(action)  # window-wide, whichever pane has the focus
         return action
+
+    def _on_action(self, action: QAction, slot: Any) -> None:
+        """Run a window action, or, on a page that binds the same key itself, the page's own meaning of it."""
+        page = self.tabs.currentWidget()
+        for owner, shortcut in self._page_keys.get(action, ()):
+            if owner is page:
+                shortcut.activated.emit()
+                return
+        slot()
+
+    def _adopt_page_keys(self, page: QWidget) -> None:
+        """Take over a page's own shortcuts whose keys the window binds too: Qt would fire neither of the two.
+
+        On its page, the page's meaning wins (Ctrl+F filters the audit log there, Ctrl+1 shows the
+        editor's diff side by side); F5 stays the window's, which has every page read again.
+        """
+        window_keys = {key.toString(): action for action in self.actions() for key in action.shortcuts()}
+        for shortcut in page.findChildren(QShortcut):
+            action = window_keys.get(shortcut.key().toString())
+            if action is None or shortcut.context() == Qt.ShortcutContext.WidgetShortcut:
+                continue
+            shortcut.setEnabled(False)
+            if action is not self.reload_action:
+                self._page_keys.setdefault(action, []).append((page, shortcut))
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&Open workspace…", QKeySequence.StandardKey.Open, self.on_open_workspace)
-        self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh, self.reload_everything)
+        self.reload_action = self._action(file_menu, "&Reload", QKeySequence.StandardKey.Refresh,
+                                          self.reload_everything)
         self._action(file_menu, "&Import crowd data…", ["Ctrl+I"], self.on_import)
         self.sync_action = self._action(file_menu, "S&ync with origin", ["Ctrl+Shift+Y"], self.on_sync)
         self.sync_timer_action = QAction(f"Sync every &{SYNC_EVERY_MINUTES} minutes", self)
@@ -495,12 +546,6 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.sync_timer_action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-        edit_menu = bar.addMenu("&Edit")
-        # Window-wide, but a text field with the focus keeps Ctrl+Z for its own undo (it overrides the shortcut).
-        self.undo_labels_action = self._action(edit_menu, "&Undo labels", QKeySequence.StandardKey.Undo,
-                                               self.on_undo_labels)
-        self.undo_labels_action.setToolTip("Undo your latest labelling of several justifications at once: each goes"
-                                           " back to exactly the stance it had before")
         go = bar.addMenu("&Go")
         self._action(go, "&Next proposal", ["Alt+Down", "Ctrl+]"], lambda: self._step(1))
         self._action(go, "&Previous proposal", ["Alt+Up", "Ctrl+["], lambda: self._step(-1))
@@ -518,6 +563,7 @@ class MainWindow(QMainWindow):
         self.new_proposal_action.setToolTip(
             "Write a proposal: on the sections chosen in the Spec tab, or those of the proposal chosen in the queue")
         self.section_tree.addAction(self.new_proposal_action)
+        keyboard_ready(self)  # the focused widget's own keys (Alt+Down in a combo box) win over these
         self.queue.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.queue.table.addAction(self.new_proposal_action)
         self.edit_proposal_action = self._action(proposal_menu, "&Edit proposal…", ["Ctrl+Shift+E"],
@@ -525,6 +571,16 @@ class MainWindow(QMainWindow):
         self.edit_proposal_action.setToolTip(
             "Revise the proposal chosen in the queue: its texts, title, intent and kind, saved as a new revision")
         self.queue.table.addAction(self.edit_proposal_action)
+        proposal_menu.addSeparator()
+        # Ctrl+Z is the evidence view's own key (where labels are set), not the window's: elsewhere it
+        # stays with the focused field's own undo.
+        self.undo_labels_action = self._action(proposal_menu, "&Undo labels", QKeySequence.StandardKey.Undo,
+                                               self.on_undo_labels)
+        self.removeAction(self.undo_labels_action)
+        self.undo_labels_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.evidence_slot.addAction(self.undo_labels_action)
+        self.undo_labels_action.setToolTip("Undo your latest labelling of several justifications at once: each goes"
+                                           " back to exactly the stance it had before (Ctrl+Z in the evidence lists)")
         view = bar.addMenu("&View")
         for number in range(self.tabs.count()):
             self._action(view, self.tabs.tabText(number), [f"Alt+{number + 1}"],
@@ -541,14 +597,73 @@ class MainWindow(QMainWindow):
             "A model proposes spec edits where the crowd and the ranker disagree; only edits that raise agreement "
             "are kept as proposals (all candidates: the Candidates tab)")
 
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", ["Ctrl+/"], self.show_shortcuts)
+        self._action(help_menu, "&Glossary", ["F1"], lambda: self.show_glossary(None))
+        self._action(help_menu, "&Tour of the desk", None, self.show_tour)
+
+    # ---- help ------------------------------------------------------------------------------
+
+    def show_shortcuts(self) -> QWidget:
+        """Help ▸ Keyboard shortcuts: the sheet, made from this window's actions as they are now."""
+        from ui.views.help import ShortcutsDialog
+
+        dialog = keyboard_ready(ShortcutsDialog(self))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_glossary(self, key: str | None = None) -> QWidget:
+        """Help ▸ Glossary, at entry ``key`` (a status word's link): one glossary window, brought forward."""
+        from ui.views.help import GlossaryDialog
+
+        if self.glossary_dialog is None:
+            self.glossary_dialog = keyboard_ready(GlossaryDialog(self))
+        self.glossary_dialog.show_entry(key)
+        return self.glossary_dialog
+
+    def show_tour(self) -> QWidget:
+        """Help ▸ Tour of the desk: a few steps beside the queue, the diff, the evidence and the decision panel."""
+        from ui.views.help import DeskTour
+
+        self.tabs.setCurrentIndex(0)
+        evidence = self.evidence_view or self.evidence_slot
+        steps = [
+            (self.queue, "1. The queue",
+             "Every proposal, with its level, status and evidence counts. Filter it (Ctrl+F); Alt+Down and "
+             "Alt+Up step to the next and previous proposal from anywhere on the desk."),
+            (self.diff_view, "2. The diff",
+             "What the proposal changes: the current text beside the proposed one (Ctrl+1, Ctrl+2, Ctrl+3 "
+             "switch the view). Discuss a section from its heading."),
+            (evidence, "3. The evidence",
+             "The crowd's justifications for and against the change, and how each group splits (Ctrl+E). "
+             "On a justification, S, R and N label it; Enter opens its conversation."),
+            (self.decision_panel, "4. The decision",
+             "Adopt, defer or set aside, with a reason and a rationale; Ctrl+Enter records it (Ctrl+D comes "
+             "here). A status word leads to its meaning in the glossary (F1)."),
+        ]
+        if self.tour is not None:
+            self.tour.close()
+        self.tour = tour = keyboard_ready(DeskTour(self, steps))
+        tour.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        tour.finished_tour.connect(self._tour_ended)
+        tour.show()
+        return tour
+
+    def _tour_ended(self) -> None:
+        self.tour = None
+        if self.remember_layout:
+            window_settings.set_tour_seen()
+
     def add_tab(self, widget: QWidget, title: str) -> None:
         """Add a page (editor, audit, agreement) with an Alt+number key; it scrolls on a small screen."""
         self.tabs.add_scrolling_page(widget, title)
+        self._adopt_page_keys(widget)
         number = self.tabs.count()
         self._action(self.view_menu, title, [f"Alt+{number}"], lambda _=False, w=widget: self.tabs.setCurrentWidget(w))
 
     def on_undo_labels(self) -> None:
-        """Edit ▸ Undo labels: undo the reviewer's latest bulk labelling (the evidence view says what happened)."""
+        """Proposal ▸ Undo labels: undo the reviewer's latest bulk labelling (the evidence view says what happened)."""
         view = getattr(self, "evidence_view", None)
         if view is not None:
             self.tabs.setCurrentIndex(0)
@@ -742,11 +857,12 @@ class MainWindow(QMainWindow):
         self.section_tree.resizeColumnToContents(1)
         sections = sum(1 for s in spec.document.sections if s.id)
         counts = overview.counts
-        self.statusBar().showMessage(
+        self._load_summary = (
             f"{sections} sections · {counts['proposals']} proposals · {counts['decisions']} decisions · "
             f"{counts['conversations']} conversations · {counts['participants']} participants · "
             f"{counts['assessments']} assessments · {len(overview.releases)} releases"
         )
+        self.statusBar().showMessage(self._load_summary)
         self.tabs.setTabText(0, f"Review ({counts['proposals']})")
         self.tabs.setTabText(1, f"Spec ({sections})")
         self._build_later_views()
@@ -756,15 +872,32 @@ class MainWindow(QMainWindow):
             self._select_when_loaded = None
         self.refresh_sync_state()
         self.loaded.emit()
+        if self.remember_layout and self.tour is None and not window_settings.tour_seen() and rows:
+            window_settings.set_tour_seen()  # shown once, even if the app is closed during it
+            QTimer.singleShot(400, self, self.show_tour)  # the first start: once the desk has its panes
         if not self._fonts_warm:
             self._fonts_warm = True
             # With the window as context, the timer dies with it (a window closed within 200 ms).
             QTimer.singleShot(200, self, self._warm_fonts)
 
     def _warm_fonts(self) -> None:
-        from ui.fonts import warm_up
+        """Load the fallback fonts while idle, and say once if a script has no font here (its text shows as boxes)."""
+        from ui.fonts import missing_fonts_message, missing_scripts, warm_up
 
         warm_up(self.font())
+        if self.missing_scripts is None:
+            self.missing_scripts = missing_scripts()
+            if self.missing_scripts:
+                message = missing_fonts_message(self.missing_scripts)
+                # Said once in the message line, unless something newer is there (it is not pushed
+                # aside); and kept beside the sync state, its tooltip saying which scripts.
+                if self.statusBar().currentMessage() in ("", self._load_summary):
+                    self.statusBar().showMessage(message)
+                self.fonts_label.setText(f"⚠ no font for {len(self.missing_scripts)} "
+                                         f"script{'' if len(self.missing_scripts) == 1 else 's'}")
+                self.fonts_label.setToolTip(message)
+                self.fonts_label.setAccessibleDescription(message)
+                self.fonts_label.show()
 
     def _build_later_views(self) -> None:
         """Build the views that need the database layer, once the overview has arrived (not before first paint)."""
@@ -780,7 +913,7 @@ class MainWindow(QMainWindow):
         self.decision_panel.split_field = evidence.current_field
         self.decision_panel.seen_evidence = evidence.seen_evidence
         evidence.split_shown.connect(self.decision_panel.on_split_shown)
-        self.conversation_dialog = ConversationDialog(self.lane, self)
+        self.conversation_dialog = keyboard_ready(ConversationDialog(self.lane, self))
         evidence.conversation_requested.connect(self.conversation_dialog.open_conversation)
         evidence.discussion_requested.connect(self.discuss_justification)
         self.set_evidence_view(evidence)
@@ -808,6 +941,12 @@ class MainWindow(QMainWindow):
         candidates.proposal_requested.connect(self.show_proposal_on_desk)
         candidates.conversation_requested.connect(self.conversation_dialog.open_conversation)
         self.add_tab(candidates, "Candidates")
+        keyboard_ready(self)  # the views just built: Tab leaves each of them
+        describe_tabs(self.tabs, "The review desk: the queue, a proposal's diff, its evidence and the decision (Alt+1)",
+                      "The spec's sections, read one by one (Alt+2)",
+                      "Commit adopted proposals to the spec (Alt+3)", "The audit log and its checks (Alt+4)",
+                      "How much the crowd agrees with each section (Alt+5)",
+                      "Every spec edit a model proposed from disagreement, kept or not, and why (Alt+6)")
 
     def on_changes(self, changes: Changes) -> None:
         """Follow an operation's changes: the overview when the crowd or the spec moved, else the queue rows it names."""
@@ -850,7 +989,7 @@ class MainWindow(QMainWindow):
         """Open the import dialog; reload the workspace after an import."""
         from ui.views.import_dialog import ImportDialog
 
-        dialog = ImportDialog(self.lane, self, actor=self.reviewer or None)
+        dialog = keyboard_ready(ImportDialog(self.lane, self, actor=self.reviewer or None))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
@@ -860,7 +999,8 @@ class MainWindow(QMainWindow):
             return
         from ui.views.judge_dialog import JudgeDialog
 
-        dialog = JudgeDialog(self.overview.root, self, proposal_id=self.current_proposal, actor=self.reviewer or None)
+        dialog = keyboard_ready(JudgeDialog(self.overview.root, self, proposal_id=self.current_proposal,
+                                            actor=self.reviewer or None))
         # The dialog's own lane: its runs' changes reach the same views as the window's.
         dialog.lane.changed.connect(self.lane.changed)
         dialog.lane.warned.connect(self.lane.warned)
@@ -894,7 +1034,7 @@ class MainWindow(QMainWindow):
             return
         from ui.views.model_settings import ModelSettingsDialog
 
-        dialog = ModelSettingsDialog(self.overview.root, self)
+        dialog = keyboard_ready(ModelSettingsDialog(self.overview.root, self))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
@@ -937,7 +1077,7 @@ class MainWindow(QMainWindow):
         self.proposal_header.setText(
             f"<h2 style='margin:0'>{escape(p.title)}</h2>"
             f"<p style='color:#555;margin:2px 0'>{escape(KIND_LABELS.get(p.kind, p.kind))} · {escape(p.origin)} · by "
-            f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {escape(STATUS_LABELS.get(status, status))}"
+            f"{escape(p.created_by)} · {escape(p.created_at[:10])} · {status_link(status, STATUS_LABELS.get(status, status))}"
             f"{revised}</p>"
             f"<p style='margin:2px 0'><b>Intent.</b> {escape(p.intent)}</p>"
         )
@@ -1127,6 +1267,7 @@ class MainWindow(QMainWindow):
 
         editor = ProposalEditor(self.lane, self, actor=self.reviewer, sections=sections, draft=draft, save=save,
                                 links=links, title=title, save_text=save_text)
+        keyboard_ready(editor)
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor.saved.connect(self.on_proposal_written)
         dialog = getattr(self, "conversation_dialog", None)

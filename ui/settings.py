@@ -75,3 +75,14 @@ def sync_on_timer() -> bool:
 def set_sync_on_timer(on: bool) -> None:
     """Remember whether to sync on a timer."""
     settings().setValue("sync/on_timer", bool(on))
+
+
+def tour_seen() -> bool:
+    """Whether the first-start tour of the desk has been shown (it is shown once)."""
+    value = settings().value("help/tour_seen", False)
+    return value in (True, "true", "1", 1)
+
+
+def set_tour_seen(seen: bool = True) -> None:
+    """Remember that the tour has been shown."""
+    settings().setValue("help/tour_seen", bool(seen))

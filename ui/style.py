@@ -24,8 +24,10 @@ AUTHORITY_LABELS = {
 
 
 def authority_colour(authority: str | None) -> QColor:
-    """Return the marker colour of an authority level (grey-blue for structural headings)."""
-    return QColor(AUTHORITY_COLOURS.get(authority or "", "#8a94a6"))
+    """Return the colour of an authority level as text, for the scheme in use (grey-blue for structural headings)."""
+    from ui.theme import fg
+
+    return QColor(fg(AUTHORITY_COLOURS.get(authority or "", "#8a94a6")))
 
 
 def authority_badge_html(authority: str | None) -> str:

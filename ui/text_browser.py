@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QEvent, QUrl
 from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from ui.theme import scheme, themed
+
+# A new application palette reaches a widget as one or the other, depending on its own palette.
+_PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
 
 class SafeTextBrowser(QTextBrowser):
     """A ``QTextBrowser`` for HTML built from data: links are reported, resources are never fetched.
@@ -27,8 +31,25 @@ class SafeTextBrowser(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.refused: list[str] = []
+        self._html = ""
+        self._styled_for = ""
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
+
+    def setHtml(self, html: str) -> None:  # noqa: N802 - Qt name
+        """Show ``html`` with the colours it sets given for the light or dark scheme (``ui.theme``)."""
+        self._html = html
+        self._styled_for = scheme()
+        super().setHtml(themed(html, self._styled_for))
+
+    def event(self, event: QEvent) -> bool:
+        """Qt override: a new palette of the other scheme: show the page again in its colours."""
+        handled = super().event(event)
+        if event.type() in _PALETTE_EVENTS and self._html and self._styled_for != scheme():
+            bar = self.verticalScrollBar().value()
+            self.setHtml(self._html)
+            self.verticalScrollBar().setValue(bar)
+        return handled
 
     def loadResource(self, kind: int, name: QUrl | str) -> Any:  # noqa: N802 - Qt override
         """Qt override: decode ``data:`` URLs only; anything else gets an empty stand-in."""

@@ -121,3 +121,17 @@ def test_an_argument_that_is_not_utf8_is_refused_plainly(demo_workspace):
     err = result.stderr.decode("utf-8", "replace")
     assert result.returncode == 1 and "argument 4 is not valid UTF-8 text: Bad\\xffName" in err
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_glossary_prints_what_the_app_s_words_mean(capsys):
+    from cli.main import main
+    from reviewer.glossary import TERMS
+
+    assert main(["glossary"]) == 0
+    out = capsys.readouterr().out
+    assert "Contested\n  Reviewers whose votes count disagree" in out and "Quorum\n" in out and "Flagged\n" in out
+    assert main(["glossary", "--json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert [d["key"] for d in data] == [t.key for t in TERMS]

@@ -37,3 +37,16 @@ def test_display_offset_follows_the_markers():
     for i, char in enumerate(text):
         if char not in "\u202e\u202c":
             assert shown[display_offset(text, i)] == char
+
+
+def test_a_text_reads_in_the_direction_of_its_first_strong_letter():
+    from reviewer.textsafe import base_direction, dir_attributes
+
+    assert base_direction("مرحبا بالعالم, hello") == "rtl"
+    assert base_direction("שלום עולם") == "rtl"
+    assert base_direction("42 — مرحبا") == "rtl"  # digits and punctuation are not strong
+    assert base_direction("hello مرحبا") == "ltr"
+    assert base_direction("नमस्ते दुनिया") == "ltr" and base_direction("你好") == "ltr"
+    assert base_direction("123 ...") == "ltr" and base_direction("") == "ltr"
+    assert base_direction("\u2067שלום\u2069 hello") == "ltr"  # what an isolate holds does not count
+    assert dir_attributes("שלום") == ' dir="rtl" align="right"' and dir_attributes("hi") == ""

@@ -18,6 +18,9 @@ SECTION = "avoid_targeted_political_manipulation"
 def isolated_settings(tmp_path, monkeypatch):
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    # ``QSettings(organisation, application)`` uses the native format: on Linux an ini file too, but
+    # found through the native format's own path (without this, ~/.config/spec-review).
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
     from ui.dialogs import Dialogs
 
     monkeypatch.setattr(Dialogs, "shown", [])

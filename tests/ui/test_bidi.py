@@ -1,6 +1,7 @@
 """A right-to-left override cannot make crowd text read otherwise in the GUI; real RTL text is untouched."""
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
 from reviewer.evidence import EvidenceRow
@@ -55,3 +56,60 @@ def test_the_conversation_view_marks_overrides(demo_workspace, open_conversation
     shown = view.browser.toPlainText() + view.title.text()
     assert "\u202e" not in shown and "\u202c" not in shown
     assert "⟨RLO⟩evil⟨PDF⟩" in shown and "(prompt ⟨RLO⟩prompt · ca1)" in view.title.text() and RTL in shown
+
+
+ARABIC = "هذا التبرير مكتوب بالعربية ويجب أن يُقرأ من اليمين إلى اليسار"
+HEBREW = "ההצדקה הזאת כתובה בעברית"
+
+
+def test_a_right_to_left_justification_is_laid_out_and_aligned_from_the_right(qtbot):
+    delegate = EvidenceDelegate()
+    for number, text in enumerate((ARABIC, HEBREW)):
+        layout = delegate.text_layout(_row(justification_id=f"rtl{number}", text=text, quote=None), 900, QFont())
+        assert layout.textOption().textDirection() == Qt.LayoutDirection.RightToLeft
+        line = layout.lineAt(0)
+        assert line.naturalTextWidth() < 800  # one short line: it ends at the right edge, not the left
+        assert line.naturalTextRect().right() == pytest.approx(line.width(), abs=2)
+        assert line.naturalTextRect().left() > 100
+    latin = delegate.text_layout(_row(justification_id="ltr", text="A left-to-right justification.", quote=None),
+                                 900, QFont())
+    assert latin.textOption().textDirection() != Qt.LayoutDirection.RightToLeft
+    assert latin.lineAt(0).naturalTextRect().left() == pytest.approx(0, abs=2)
+
+
+def test_the_detail_pane_conversation_and_discussion_set_the_direction_of_right_to_left_text():
+    assert row_html(_row(text=HEBREW, quote=None)).startswith('<p dir="rtl" align="right"')
+    assert row_html(_row(text="Plain English.", quote=None)).startswith('<p style=')
+
+
+def test_the_conversation_window_aligns_a_hebrew_justification_right(demo_workspace, open_conversation):
+    jid, cid, _pid = first_justification(demo_workspace)
+    tamper(demo_workspace / DB_FILE, "UPDATE justifications SET text = ? WHERE id = ?", [HEBREW, jid])
+    view = open_conversation(demo_workspace, cid, jid)
+    document = view.browser.document()
+    block = document.begin()
+    while block.isValid() and HEBREW not in block.text():
+        block = block.next()
+    assert block.isValid()
+    assert block.textDirection() == Qt.LayoutDirection.RightToLeft
+    assert block.blockFormat().alignment() & Qt.AlignmentFlag.AlignRight
+
+
+def test_a_script_no_installed_font_shows_is_named_once_in_the_status_bar(qtbot, open_desk, demo_workspace,
+                                                                          monkeypatch):
+    from PySide6.QtGui import QFontDatabase
+
+    from ui import fonts
+
+    latin = QFontDatabase.WritingSystem.Latin
+    assert fonts.shows_every_glyph("Aa Ää", latin)
+    assert not fonts.shows_every_glyph("\ue000\ue001", latin)  # private-use letters: no font has them
+    monkeypatch.setattr(fonts, "SCRIPT_SAMPLES", {"Latin": (latin, "Aa"), "Private use": (latin, "\ue000")})
+    desk = open_desk(demo_workspace, "Amara Okafor")
+    qtbot.waitUntil(lambda: desk.missing_scripts is not None, timeout=5000)  # checked while idle after loading
+    assert desk.missing_scripts == ["Private use"]
+    message = desk.statusBar().currentMessage()
+    assert message.startswith("No font for Private use:") and "fonts-noto-core" in message
+    desk.statusBar().showMessage("something else")
+    desk._warm_fonts()
+    assert desk.statusBar().currentMessage() == "something else"  # said once

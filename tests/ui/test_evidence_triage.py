@@ -1,4 +1,4 @@
-"""The desk's evidence triage: the filter bar, labels in bulk on a multiple selection, and Edit ▸ Undo labels."""
+"""The desk's evidence triage: the filter bar, labels in bulk on a multiple selection, and Proposal ▸ Undo labels."""
 
 import unicodedata
 

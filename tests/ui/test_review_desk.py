@@ -163,7 +163,8 @@ def test_each_kind_of_decision_updates_the_queue_at_once(qtbot, desk, demo_works
     assert result.status.status == "deferred" and result.decision.reason_category == "needs-research"
     qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["deferred"], timeout=5000)
     # The status under the proposal's title follows (it said "Open" until the proposal was chosen again).
-    qtbot.waitUntil(lambda: f"· {STATUS_LABELS['deferred']}</p>" in desk.proposal_header.text(), timeout=5000)
+    qtbot.waitUntil(lambda: f'"glossary:deferred">{STATUS_LABELS["deferred"]}</a></p>' in desk.proposal_header.text(),
+                    timeout=5000)  # the status word, a link to its glossary entry
     result = decide_in_panel(qtbot, desk, "set_aside", "A third of the crowd refutes it; too risky as written.", 3)
     assert result.status.status == "set_aside" and result.decision.reason_category == "risk"
     qtbot.waitUntil(lambda: status_text(desk, USER_LEVEL) == STATUS_LABELS["set_aside"], timeout=5000)

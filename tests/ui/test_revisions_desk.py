@@ -30,7 +30,8 @@ def test_a_vote_on_an_earlier_text_is_marked_and_confirmed_from_the_desk(qtbot, 
     header = desk.proposal_header.text()
     assert "Revision 2 · edited by Jonas Lindqvist" in header and "Tighter wording." in header
     status = panel.status_label.text()
-    assert "revision 2" in status and "on an earlier text, to confirm: Amara Okafor: Adopt (revision 1)" in status
+    assert "revision 2" in status and "on an earlier text</a>, to confirm: Amara Okafor: Adopt (revision 1)" in status
+    assert "glossary:on_earlier_text" in status  # the words lead to the glossary
     history = panel.history_model
     assert history.index(0, 4).data() == "1 (earlier text)"
     assert "an earlier text" in history.index(0, 0).data(0x03)  # ToolTipRole

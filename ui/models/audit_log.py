@@ -22,6 +22,7 @@ from reviewer.audit_queries import (
 from reviewer.errors import BugError, ReviewerError
 from reviewer.governance import decision_marks
 from ui.labels import plain_tooltip, shown
+from ui.theme import bg, fg
 from ui.workers import PageReader, ReadConnection
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 COLUMNS = ("Seq", "Time", "Actor", "Action", "Object", "Details")
 _SHORT = 160
-_BAD_BRUSH = QBrush(QColor("#fde8e8"))
-_BAD_TEXT = QBrush(QColor("#b3261e"))
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -294,9 +293,9 @@ class AuditLogModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if seq == self.bad_seq:
             if role == Qt.ItemDataRole.BackgroundRole:
-                return _BAD_BRUSH
+                return QBrush(QColor(bg("#fde8e8")))
             if role == Qt.ItemDataRole.ForegroundRole:
-                return _BAD_TEXT
+                return QBrush(QColor(fg("#b3261e")))
             if role == Qt.ItemDataRole.FontRole:
                 font = QFont()
                 font.setBold(True)

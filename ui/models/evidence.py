@@ -11,7 +11,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 
 from reviewer.evidence import EvidenceRow, evidence_page
 from reviewer.render import escape
-from reviewer.textsafe import display_text
+from reviewer.textsafe import dir_attributes, display_text
 from reviewer.triage import EvidenceFilter, triage_page
 from ui.workers import PageReader
 
@@ -77,7 +77,7 @@ def highlighted_text_html(row: EvidenceRow) -> str:
 
 def row_html(row: EvidenceRow) -> str:
     """Return the whole row as escaped HTML (the tooltip and the detail pane): text, quote, source, person."""
-    parts = [f'<p style="white-space:pre-wrap">{highlighted_text_html(row)}</p>']
+    parts = [f'<p{dir_attributes(row.text)} style="white-space:pre-wrap">{highlighted_text_html(row)}</p>']
     colour = SOURCE_COLOURS.get(row.source_kind or "", "#8a94a6")
     stance = (row.stance or "unlabelled").replace("_", " ")
     source = f'<span style="color:{colour};font-weight:600">{escape(source_badge_text(row))}</span>'

@@ -14,9 +14,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from reviewer.glossary import status_term
 from reviewer.vocab import Status
 from ui.labels import plain_tooltip, shown
 from ui.style import AUTHORITY_COLOURS, AUTHORITY_LABELS
+from ui.theme import bg, status_tint
 
 if TYPE_CHECKING:
     from reviewer.queue import QueueRow
@@ -43,17 +45,8 @@ STATUS_LABELS: dict[str, str] = {
     Status.COMMITTED: "Committed",
     Status.NEEDS_REBASE: "Needs rebase",
 }
-# Pending (waiting for quorum), contested (reviewers disagree) and final outcomes look different.
-STATUS_COLOURS: dict[str, str | None] = {
-    Status.OPEN: None,
-    Status.PENDING: "#fff4d6",
-    Status.CONTESTED: "#fde2e1",
-    Status.ADOPTED: "#e3f4e6",
-    Status.DEFERRED: "#e8ecf4",
-    Status.SET_ASIDE: "#eeeeee",
-    Status.COMMITTED: "#cfe9d5",
-    Status.NEEDS_REBASE: "#fde2e1",
-}
+# Pending (waiting for quorum), contested (reviewers disagree) and final outcomes look different:
+# their tints are reviewer.palette.STATUS_TINTS, light or dark with the scheme (ui.theme.status_tint).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -135,9 +128,9 @@ class QueueModel(QAbstractTableModel):
             return row.id
         if role == Qt.ItemDataRole.BackgroundRole:
             if column == COL_LEVEL:
-                return QBrush(QColor(AUTHORITY_COLOURS.get(row.level, "#8a94a6")))
-            colour = STATUS_COLOURS.get(row.status)
-            return QBrush(QColor(colour)) if colour else None
+                return QBrush(QColor(bg(AUTHORITY_COLOURS.get(row.level, "#8a94a6"))))
+            tint = status_tint(row.status)
+            return QBrush(tint) if tint is not None else None
         if role == Qt.ItemDataRole.ForegroundRole and column == COL_LEVEL:
             return QBrush(QColor("white"))
         if role == Qt.ItemDataRole.FontRole:
@@ -150,6 +143,10 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_SUP, COL_REF, COL_NC):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == COL_STATUS:  # what the status word means (the glossary's entry, F1 shows them all)
+                entry = status_term(row.status)
+                if entry is not None:
+                    return plain_tooltip(f"{entry.word}: {entry.definition}\n\nHelp ▸ Glossary (F1) defines every status.")
             return plain_tooltip(self._tooltip(row))
         return None
 

@@ -75,6 +75,7 @@ from reviewer.reliability import DEFAULT_SEED as RELIABILITY_SEED
 from reviewer.reliability import Reliability, label_reliability
 from reviewer.render import escape
 from reviewer.store import Store
+from ui.access import describe
 from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
@@ -689,7 +690,7 @@ class AgreementChart(QWidget):
         text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(g.label_right - 12))
         painter.drawText(QPointF(g.label_right - metrics.horizontalAdvance(text), y + metrics.ascent() / 2 - 1), text)
         if s.share is None:
-            painter.setPen(QColor("#888"))
+            painter.setPen(QColor("#6e6e6e"))
             painter.drawText(QPointF(g.plot_left, y + metrics.ascent() / 2 - 1), "no counted pairs")
             return
         if s.low is not None and s.high is not None:
@@ -871,12 +872,12 @@ class AgreementView(QWidget):
         refresh = QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self)
         refresh.activated.connect(self.refresh)
         self.png_button = QPushButton("Export &PNG…")
-        self.svg_button = QPushButton("Export S&VG…")
+        self.svg_button = QPushButton("E&xport SVG…")
         self.png_button.clicked.connect(self.on_export_png)
         self.svg_button.clicked.connect(self.on_export_svg)
         controls = QHBoxLayout()
         for text, widget in (("Min. &relevance:", self.relevance_box), ("Ran&kings:", self.view_box),
-                             ("R&esamples:", self.resamples_box), ("S&eed:", self.seed_box),
+                             ("R&esamples:", self.resamples_box), ("See&d:", self.seed_box),
                              ("Split &by:", self.by_box)):
             label = PlainLabel(text)
             label.setBuddy(widget)
@@ -910,8 +911,10 @@ class AgreementView(QWidget):
 
         # Chart.
         self.chart = AgreementChart()
+        describe(self.chart, None, "Each section's agreement as a point with its interval; click a row to choose it")
         self.chart.section_clicked.connect(self.select_section)
         self.chart_area = QScrollArea()
+        describe(self.chart_area, "Agreement chart area", "Scrolls the agreement chart")
         self.chart_area.setWidget(self.chart)
         self.chart_area.setWidgetResizable(True)
         self.chart_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -920,6 +923,7 @@ class AgreementView(QWidget):
         self.table_model = AgreementTableModel(self)
         self.table_proxy = _sorting_proxy(self.table_model, self)
         self.table = QTableView()
+        describe(self.table, "Agreement by section", "Each section's agreement with its interval and number of conversations")
         self.table.setModel(self.table_proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(AgreementTableModel.AGREEMENT, Qt.SortOrder.DescendingOrder)
@@ -938,6 +942,8 @@ class AgreementView(QWidget):
         self.conversations_model = SectionConversationsModel(self)
         self.conversations_proxy = _sorting_proxy(self.conversations_model, self)
         self.conversations = QTableView()
+        describe(self.conversations, "Conversations of the section", "The conversations behind the chosen section's figure; "
+                 "Enter opens one")
         self.conversations.setModel(self.conversations_proxy)
         self.conversations.setSortingEnabled(True)
         self.conversations.sortByColumn(SectionConversationsModel.AGREEMENT, Qt.SortOrder.AscendingOrder)
@@ -949,6 +955,8 @@ class AgreementView(QWidget):
         self.proposals_label = PlainLabel("")
         self.proposals_model = QueueModel(self)
         self.proposals = QTableView()
+        describe(self.proposals, "Proposals on the section", "The proposals that change the chosen section; Enter opens one "
+                 "on the desk")
         self.proposals.setModel(self.proposals_model)
         self._list_table(self.proposals)
         for column in (COL_KIND, COL_ORIGIN, COL_SECTIONS):

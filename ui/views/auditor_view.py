@@ -31,6 +31,7 @@ from reviewer.report import FORMATS, WrittenReport, write_report
 from reviewer.store import APP_ACTOR
 from reviewer.trace import TraceReport, trace
 from reviewer.workspace import Workspace
+from ui.access import describe, describe_tabs
 from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel
@@ -271,12 +272,12 @@ class AuditorView(QWidget):
         self.since_filter.setToolTip("Only events at or after this date (or ISO time, UTC)")
         self.since_filter.setMaximumWidth(130)
         self.since_filter.setClearButtonEnabled(True)
-        clear = QPushButton("C&lear")
+        clear = QPushButton("Cl&ear")
         clear.setToolTip("Show every event")
         clear.clicked.connect(self.clear_filters)
         filters = QHBoxLayout()
         for text, widget in (("&Action:", self.action_filter), ("Act&or:", self.actor_filter),
-                             ("O&bject:", self.object_filter), ("&Since:", self.since_filter)):
+                             ("O&bject:", self.object_filter), ("Si&nce:", self.since_filter)):
             label = PlainLabel(text)
             label.setBuddy(widget)
             filters.addWidget(label)
@@ -293,7 +294,7 @@ class AuditorView(QWidget):
         self.object_filter.textChanged.connect(self._filter_timer.start)
         self.since_filter.textChanged.connect(self._filter_timer.start)
 
-        self.verify_button = QPushButton("&Verify chain")
+        self.verify_button = QPushButton("Ver&ify chain")
         self.verify_button.setToolTip("Recompute every event's hash and compare the log with its anchors")
         self.verify_button.clicked.connect(self.on_verify)
         self.trace_button = QPushButton("Check &trace")
@@ -326,6 +327,7 @@ class AuditorView(QWidget):
         self.model.loaded.connect(self._on_log_loaded)
         self.model.failed.connect(self._report_read_error)
         self.table = QTableView()
+        describe(self.table, "Audit log", "Every recorded event, newest first; choose one to read it whole")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -342,14 +344,18 @@ class AuditorView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.selectionModel().currentRowChanged.connect(self.on_current_changed)
         self.detail = SafeTextBrowser()
+        describe(self.detail, "Event detail", "The chosen event whole, with its JSON")
 
         self.chain_view = SafeTextBrowser()
+        describe(self.chain_view, "Chain check", "What verifying the log's hash chain found")
         self.chain_view.anchorClicked.connect(self.on_link)
         self.trace_view = SafeTextBrowser()
+        describe(self.trace_view, "Trace check", "What checking every decision's trace found")
         self.checks = QTabWidget()
         self.checks.addTab(self.chain_view, "Chain")
         self.checks.addTab(self.trace_view, "Trace")
-        self.chain_view.setHtml(f"<p style='color:{_MUTED}'>Press Verify chain (Alt+V) to check the log.</p>")
+        describe_tabs(self.checks, "What verifying the log's hash chain found", "What checking every decision's trace found")
+        self.chain_view.setHtml(f"<p style='color:{_MUTED}'>Press Verify chain (Alt+I) to check the log.</p>")
         self.trace_view.setHtml(
             f"<p style='color:{_MUTED}'>Press Check trace (Alt+T) to match decisions with commits.</p>"
         )

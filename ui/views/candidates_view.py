@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from reviewer.errors import KnownError
 from reviewer.ops import Area
 from reviewer.render import escape
+from ui.access import describe
 from ui.changes import Follower
 from ui.labels import PlainLabel, RichLabel, plain_tooltip
 from ui.models.texts import TextTableModel
@@ -162,10 +163,12 @@ class CandidatesView(QWidget):
         self.proxy = CandidatesFilter(self)
         self.proxy.setSourceModel(self.model)
         self.section_box = QComboBox()
-        self.section_box.setAccessibleName("Show the candidates of this section")
+        describe(self.section_box, "Show the candidates of this section",
+                 "Only the candidates that change this section of the spec")
         self.section_box.addItem("All sections", "")
         self.status_box = QComboBox()
-        self.status_box.setAccessibleName("Show the candidates with this status")
+        describe(self.status_box, "Show the candidates with this status",
+                 "Only the candidates kept as proposals, merged with another, or rejected")
         self.status_box.addItem("Any status", "")
         for status, word in STATUS_WORDS.items():
             self.status_box.addItem(word, status)
@@ -185,7 +188,9 @@ class CandidatesView(QWidget):
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
-        self.table.setAccessibleName("Candidates")
+        describe(self.table, "Candidates",
+                 "Every spec edit a model proposed from disagreement: its section, status, model and agreement "
+                 "before and after. Enter shows a kept one on the desk.")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -203,7 +208,9 @@ class CandidatesView(QWidget):
         self.desk_button.setEnabled(False)
         self.desk_button.clicked.connect(self.on_show_on_desk)
         self.detail = SafeTextBrowser()
-        self.detail.setAccessibleName("The chosen candidate: why, its conversations and its text")
+        describe(self.detail, "The chosen candidate: why, its conversations and its text",
+                 "Why the candidate was kept or dropped, the conversations it was written from (links open them), "
+                 "and its text beside the section's")
         self.detail.anchorClicked.connect(self.on_link)
         detail_pane = QWidget()
         detail_layout = QVBoxLayout(detail_pane)

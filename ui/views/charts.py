@@ -9,7 +9,11 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QPainter, QPa
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from reviewer.evidence import UNKNOWN_GROUP, GroupSplit, wilson_interval
-from reviewer.palette import STANCE_COLOURS  # Okabe–Ito, shared with the report
+from reviewer.palette import (
+    DARK,
+    STANCE_COLOURS,  # Okabe–Ito, shared with the report
+)
+from ui.theme import fg, scheme
 
 # Groups with fewer decided links than this are drawn faded: their share says little.
 SMALL_GROUP = 10
@@ -131,7 +135,7 @@ class SplitChart(QWidget):
         painter.fillRect(self.rect(), palette.color(palette.ColorRole.Base))
         metrics = QFontMetrics(self.font())
         if not self.groups:
-            painter.setPen(QColor("#6b6b6b"))
+            painter.setPen(QColor(fg("#6b6b6b")))
             painter.drawText(self.rect().adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter, self.message)
             painter.end()
             return
@@ -155,13 +159,13 @@ class SplitChart(QWidget):
             bar = QRectF(left, top + 4, width, self.ROW - 8)
             faded = g.decided < SMALL_GROUP
             painter.setFont(bold if not faded else self.font())
-            painter.setPen(QColor("#8a94a6") if faded else text_colour)
+            painter.setPen(QColor(fg("#8a94a6")) if faded else text_colour)
             label = metrics.elidedText(g.group, Qt.TextElideMode.ElideRight, label_width)
             painter.drawText(QRectF(4, top, label_width, self.ROW),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
             if g.share is None:
                 painter.fillRect(bar, QColor(STANCE_COLOURS["unlabelled"]))
-                painter.setPen(QColor("#6b6b6b"))
+                painter.setPen(QColor(fg("#6b6b6b")))
                 painter.drawText(QRectF(right + 6, top, self.RIGHT - 8, self.ROW), Qt.AlignmentFlag.AlignVCenter,
                                  f"no stance · {g.no_comment + g.unlabelled}")
                 continue
@@ -175,19 +179,19 @@ class SplitChart(QWidget):
             painter.fillRect(QRectF(split, bar.top(), right - split, bar.height()), refutes)
             interval = wilson_interval(g.supports, g.decided)
             if interval is not None:
-                painter.setPen(QPen(QColor(0, 0, 0, 200 if not faded else 110), 1.5))
+                painter.setPen(QPen(_marker_colour(faded), 1.5))
                 mid = top + self.ROW / 2
                 low, high = left + width * interval[0], left + width * interval[1]
                 painter.drawLine(QPointF(low, mid), QPointF(high, mid))
                 painter.drawLine(QPointF(low, mid - 3), QPointF(low, mid + 3))
                 painter.drawLine(QPointF(high, mid - 3), QPointF(high, mid + 3))
-            painter.setPen(QColor("#8a94a6") if faded else text_colour)
+            painter.setPen(QColor(fg("#8a94a6")) if faded else text_colour)
             painter.drawText(QRectF(right + 6, top, self.RIGHT - 8, self.ROW), Qt.AlignmentFlag.AlignVCenter,
                              f"{percent(g.share)} of {g.decided}")
         # Axis: 0, 50, 100% and the overall share.
         bottom = self.TOP + len(self.groups) * self.ROW
         painter.setFont(self.font())
-        painter.setPen(QColor("#8a94a6"))
+        painter.setPen(QColor(fg("#8a94a6")))
         for share in (0.0, 0.5, 1.0):
             x = left + width * share
             painter.drawLine(QPointF(x, bottom), QPointF(x, bottom + 3))
@@ -228,3 +232,10 @@ class SplitChart(QWidget):
         if g.decided < SMALL_GROUP:
             lines.append(f"Fewer than {SMALL_GROUP} links support or refute: read this share with care.")
         return "\n".join(lines)
+
+
+def _marker_colour(faded: bool) -> QColor:
+    """The interval marker: dark on a light window, light on a dark one."""
+    colour = QColor("#ffffff" if scheme() == DARK else "#000000")
+    colour.setAlpha(200 if not faded else 110)
+    return colour

@@ -12,7 +12,8 @@ from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 from reviewer.rankings import Ranking, ranking_or_none
 from reviewer.render import escape, render_markdown
-from reviewer.textsafe import display_text
+from reviewer.textsafe import dir_attributes, display_text
+from ui.access import describe
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, plain_tooltip
 from ui.text_browser import SafeTextBrowser
@@ -120,7 +121,7 @@ def conversation_html(detail: ConversationDetail) -> str:
                 f'<table width="100%" cellpadding="4" style="{style}"><tr><td>'
                 f'<span style="color:#5f6b7a">Justification {escape(_BLOCK_TITLES.get(j.block, j.block))}'
                 f"{ranking}{language}{label}</span><br/>"
-                f'<span style="white-space:pre-wrap">{escape(j.text)}</span></td></tr></table>'
+                f'<p{dir_attributes(j.text)} style="white-space:pre-wrap;margin:0">{escape(j.text)}</p></td></tr></table>'
             )
 
     # Rankings side by side, with the crowd's summary.
@@ -224,6 +225,7 @@ class ConversationView(QWidget):
         self.title.setWordWrap(True)
         self.title.setStyleSheet("color:#5f6b7a")
         self.browser = SafeTextBrowser()
+        describe(self.browser, None, "The conversation: its prompt, the responses, their rankings and the justifications")
         self.browser.setAccessibleName("Conversation")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

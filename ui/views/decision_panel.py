@@ -26,13 +26,16 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.errors import KnownError
+from reviewer.glossary import term
 from reviewer.outcomes import REASONS
 from reviewer.render import escape
 from reviewer.vocab import Role, Status
+from ui.access import describe
 from ui.keys import CtrlEnter
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
 from ui.models.texts import TextTableModel
+from ui.views.help import follow_glossary_link, glossary_link, status_link
 from ui.workers import WorkspaceLane
 
 if TYPE_CHECKING:
@@ -52,6 +55,8 @@ REASON_LABELS = {
     "insufficient-evidence": "Insufficient evidence",
     "other": "Other",
 }
+OUTCOME_HELP = {outcome: term(key).definition for outcome, key in
+                (("adopt", "adopt"), ("defer", "defer"), ("set_aside", "set_aside_vote"))}
 HISTORY_COLUMNS = ("When (UTC)", "Reviewer", "Outcome", "Reason", "Revision", "Rationale")
 
 
@@ -167,12 +172,19 @@ class DecisionPanel(QWidget):
 
         self.status_label = RichLabel()
         self.status_label.setWordWrap(True)
+        # The status word and "on an earlier text" are links to their glossary entries.
+        self.status_label.linkActivated.connect(lambda url: follow_glossary_link(self, url))
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        describe(self.status_label, "Proposal status", "Where the proposal stands, its quorum and the votes; "
+                 "the status word leads to its meaning in the glossary")
 
         self.outcomes = QButtonGroup(self)
         outcome_row = QHBoxLayout()
-        for outcome, label in (("adopt", "&Adopt"), ("defer", "De&fer"), ("set_aside", "Set a&side")):
+        for outcome, label in (("adopt", "&Adopt"), ("defer", "&Defer"), ("set_aside", "S&et aside")):
             button = QRadioButton(label)
             button.setObjectName(f"outcome_{outcome}")
+            describe(button, None, OUTCOME_HELP[outcome])
             self.outcomes.addButton(button)
             outcome_row.addWidget(button)
             button.toggled.connect(self.on_outcome_toggled)
@@ -189,6 +201,8 @@ class DecisionPanel(QWidget):
 
         self.rationale = QPlainTextEdit()
         self.rationale.setObjectName("rationale")
+        describe(self.rationale, "Rationale", "Why you decide so, in words the public and other reviewers can read "
+                 "(required; Ctrl+Enter records the decision)")
         self.rationale.setPlaceholderText(
             "Rationale (required): why, in words the public and other reviewers can read. "
             "Weigh the crowd evidence with what the data cannot show."
@@ -201,11 +215,13 @@ class DecisionPanel(QWidget):
         self.message.setStyleSheet("color:#b3261e")
         self.save_button = QPushButton("Record decision")
         self.save_button.setToolTip("Record the decision (Ctrl+Enter)")
+        self.save_button.setAccessibleDescription("Record the decision with the outcome, reason and rationale above")
         self.save_button.clicked.connect(self.on_save)
         # A vote on an earlier text counts again once its reviewer confirms it on the new one.
         self.confirm_button = QPushButton("&Confirm my vote")
         self.confirm_button.setObjectName("confirm_vote")
         self.confirm_button.setAccessibleName("Confirm my vote on the current revision")
+        self.confirm_button.setAccessibleDescription("Count your vote on an earlier text again, on the current revision")
         self.confirm_button.clicked.connect(self.on_confirm)
         self.confirm_button.hide()
         save_row = QHBoxLayout()
@@ -219,6 +235,8 @@ class DecisionPanel(QWidget):
         self.history_model = DecisionHistoryModel(self)
         self.history = QTableView()
         self.history.setModel(self.history_model)
+        describe(self.history, "Decisions on record", "Every decision recorded on this proposal, newest first; "
+                 "hover one for its rationale and evidence")
         self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.history.verticalHeader().hide()
         self.history.setWordWrap(False)
@@ -495,7 +513,7 @@ class DecisionPanel(QWidget):
         status = getattr(self, "_status", None)
         if status is None or status.proposal_id != self.proposal_id:
             return
-        label = STATUS_LABELS.get(status.status, status.status)
+        label = status_link(status.status, STATUS_LABELS.get(status.status, status.status))
         agreeing = sum(1 for v in status.votes.values() if v == (status.final_outcome or ""))
         votes = ", ".join(
             f"{escape(name)}: {OUTCOME_LABELS.get(v, v)}" for name, v in sorted(status.votes.items())
@@ -504,10 +522,11 @@ class DecisionPanel(QWidget):
         detail = f" · {escape(status.detail)}" if status.detail else ""
         stale = ", ".join(
             f"{escape(name)}: {OUTCOME_LABELS.get(o, o)} (revision {n})" for name, (o, n) in sorted(status.stale.items()))
-        earlier = f" · <span style='color:#c25e00'>on an earlier text, to confirm: {stale}</span>" if stale else ""
+        earlier = (f" · <span style='color:#c25e00'>{glossary_link('on_earlier_text', 'on an earlier text')}, to confirm: "
+                   f"{stale}</span>" if stale else "")
         revision = f" · revision {status.revision}" if status.revision > 1 else ""
         self.status_label.setText(
-            f"<b>{label}</b>{revision} · level {status.level}, quorum {status.quorum}"
+            f"<b>{label}</b>{revision} · level {status.level}, {glossary_link('quorum', 'quorum')} {status.quorum}"
             f"{f' ({agreeing} agree)' if status.final_outcome else ''} · latest votes: {votes}{earlier}{detail}<br/>{who}"
         )
         committed = status.status == Status.COMMITTED

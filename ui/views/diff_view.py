@@ -25,6 +25,7 @@ from reviewer.diffing import DiffLine, Hunk, side_by_side
 from reviewer.render import escape, render_markdown
 from reviewer.spec import AUTHORITY_RANK
 from reviewer.textsafe import display_text
+from ui.access import describe
 from ui.style import authority_badge_html
 from ui.text_browser import SafeTextBrowser
 
@@ -300,6 +301,8 @@ class DiffView(QWidget):
         self.discuss_button.setEnabled(False)
         bar.addWidget(self.discuss_button)
         self.browser = SafeTextBrowser()
+        describe(self.browser, "Proposal diff", "The proposal's sections: the current text beside the proposed one "
+                 "(Ctrl+1 side by side, Ctrl+2 inline, Ctrl+3 preview)")
         self.browser.anchorClicked.connect(self.on_anchor)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 
 from reviewer.errors import KnownError
 from reviewer.render import escape
+from reviewer.textsafe import dir_attributes
+from ui.access import describe
 from ui.keys import CtrlEnter
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.texts import TextTableModel
@@ -102,7 +104,7 @@ def thread_html(thread: Thread) -> str:
         parts.append(
             f"<p style='margin:6px 0 0 0'><b>{escape(comment.author)}</b> "
             f"<span style='color:#8a94a6'>{escape(_when(comment.created_at))}</span>{mentions}</p>"
-            f"<p style='margin:0;white-space:pre-wrap'>{escape(comment.text)}</p>"
+            f"<p{dir_attributes(comment.text)} style='margin:0;white-space:pre-wrap'>{escape(comment.text)}</p>"
         )
     return "".join(parts)
 
@@ -136,6 +138,7 @@ class DiscussionPanel(QWidget):
         self.title = RichLabel("<b>Discussion</b>")
         self.model = ThreadListModel(self)
         self.threads_view = QTableView()
+        describe(self.threads_view, None, "The discussion threads on this proposal; choose one to read and answer it")
         self.threads_view.setModel(self.model)
         self.threads_view.setAccessibleName("Discussion threads")
         self.threads_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -149,6 +152,7 @@ class DiscussionPanel(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.threads_view.selectionModel().currentRowChanged.connect(lambda *_: self._on_thread_selected())
         self.thread_text = SafeTextBrowser()
+        describe(self.thread_text, None, "The comments of the thread chosen above, oldest first")
         self.thread_text.setAccessibleName("Comments of the selected thread")
         self.thread_text.setPlaceholderText("Select a thread to read its comments.")
         lists = QSplitter(Qt.Orientation.Vertical)
@@ -174,6 +178,7 @@ class DiscussionPanel(QWidget):
         target_row.addWidget(self.resolve_button)
 
         self.editor = QPlainTextEdit()
+        describe(self.editor, None, "Write a comment for the thread or the section chosen (Ctrl+Enter posts it)")
         self.editor.setAccessibleName("New comment")
         self.editor.setPlaceholderText(PLACEHOLDER)
         self.editor.setTabChangesFocus(True)

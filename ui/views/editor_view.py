@@ -39,11 +39,13 @@ from reviewer.revisions import RebasePlan, Revision
 from reviewer.textsafe import display_text
 from reviewer.vocab import Status
 from reviewer.workspace import Workspace
+from ui.access import describe
 from ui.changes import Follower
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip, shown
 from ui.models.queue import STATUS_LABELS
 from ui.text_browser import SafeTextBrowser
+from ui.theme import fg
 from ui.views.diff_view import inline_diff_html, side_by_side_html
 from ui.views.progress_panel import ProgressPanel
 from ui.views.rebase_dialog import RebaseDialog
@@ -173,9 +175,10 @@ class CommitQueueModel(QAbstractTableModel):
                 return RESULT_LABELS.get(item.result, item.result)
         elif role == Qt.ItemDataRole.ForegroundRole and column in (2, 3):
             if column == 3:
-                return QBrush(QColor(RESULT_COLOURS.get(item.result, "#000000")))
+                colour = RESULT_COLOURS.get(item.result)
+                return QBrush(QColor(fg(colour))) if colour else None
             if item.status == Status.NEEDS_REBASE:
-                return QBrush(QColor(RESULT_COLOURS["merged"]))
+                return QBrush(QColor(fg(RESULT_COLOURS["merged"])))
         elif role == Qt.ItemDataRole.ToolTipRole:
             if column == 3 and item.reason:
                 return plain_tooltip(item.reason)
@@ -345,6 +348,7 @@ class EditorView(QWidget):
 
     def __init__(self, lane: WorkspaceLane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Editor page")  # its keys' heading in Help ▸ Keyboard shortcuts
         self.lane = lane
         self.state: EditorState | None = None
         self.report: CommitReport | None = None
@@ -414,6 +418,7 @@ class EditorView(QWidget):
 
         self.model = CommitQueueModel(self)
         self.table = QTableView()
+        describe(self.table, "Adopted proposals", "The proposals adopted and waiting to be committed, with their state")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -456,6 +461,7 @@ class EditorView(QWidget):
                 bar.addSpacing(16)
         bar.addStretch(1)
         self.preview = SafeTextBrowser()
+        describe(self.preview, "Commit preview", "The diff the commit would make to the spec")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -470,6 +476,7 @@ class EditorView(QWidget):
         self.splitter.setSizes([560, 720])
 
         self.results = SafeTextBrowser()
+        describe(self.results, "Commit results", "What the last commit did")
         self.results.hide()
         self.vertical = QSplitter(Qt.Orientation.Vertical)
         self.vertical.addWidget(self.splitter)
@@ -487,13 +494,14 @@ class EditorView(QWidget):
         layout.addWidget(self.vertical, 1)
         layout.addWidget(self.progress_panel)
 
-        for keys, slot in (
-            (QKeySequence.StandardKey.Refresh, self.refresh),
-            ("Ctrl+Return", self.on_commit),
-            ("Ctrl+1", lambda: self.set_mode("side")),
-            ("Ctrl+2", lambda: self.set_mode("inline")),
+        for keys, slot, what in (
+            (QKeySequence.StandardKey.Refresh, self.refresh, "Read the adopted proposals again"),
+            ("Ctrl+Return", self.on_commit, "Commit the adopted proposals"),
+            ("Ctrl+1", lambda: self.set_mode("side"), "Side by side diff"),
+            ("Ctrl+2", lambda: self.set_mode("inline"), "Inline diff"),
         ):
             shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setWhatsThis(what)  # its line in Help ▸ Keyboard shortcuts
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         self._render_preview()
@@ -764,7 +772,9 @@ class EditorView(QWidget):
                       failure=lambda error: self._show_message(f"Cannot rebase: {describe_error(error)[0]}", "error"))
 
     def _open_rebase(self, plan: RebasePlan, editor: str) -> None:
-        dialog = RebaseDialog(self.lane, plan, editor, self)
+        from ui.keys import keyboard_ready
+
+        dialog = keyboard_ready(RebaseDialog(self.lane, plan, editor, self))
         dialog.rebased.connect(self.on_rebased)
         self.rebase_dialog = dialog
         dialog.open()

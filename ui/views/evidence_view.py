@@ -32,6 +32,7 @@ from PySide6.QtGui import (
     QPen,
     QTextCharFormat,
     QTextLayout,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -69,7 +70,7 @@ from reviewer.evidence import (
 from reviewer.judges.base import FLAGS
 from reviewer.progress import Cancelled
 from reviewer.render import escape
-from reviewer.textsafe import display_offset, display_text
+from reviewer.textsafe import base_direction, display_offset, display_text
 from reviewer.triage import (
     NO_SOURCE,
     EvidenceFilter,
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from reviewer.ops import Changes, OpResult
+from ui.access import describe
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip
 from ui.models.evidence import (
@@ -100,7 +102,9 @@ from ui.models.evidence import (
     source_badge_text,
 )
 from ui.text_browser import SafeTextBrowser
+from ui.theme import bg, fg
 from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
+from ui.views.help import follow_glossary_link, glossary_link
 from ui.workers import PageReader, WorkspaceLane
 
 STANCE_TITLES = {"supports": "Supports", "refutes": "Refutes", "no_comment": "No comment", UNLABELLED: "Unlabelled"}
@@ -208,7 +212,8 @@ class EvidenceDelegate(QStyledItemDelegate):
         badge_width = small_metrics.horizontalAdvance(badge) + 10
         meta = display_text("  ".join(p for p in (language_text(row), demographics_text(row.demographics)) if p))
         meta = small_metrics.elidedText(meta, Qt.TextElideMode.ElideRight, max(width - badge_width - 6, 0))
-        drawn = _Drawn(layout, badge, badge_width, meta, _BADGE_COLOURS.get(row.source_kind or "", _NO_SOURCE))
+        badge_colour = QColor(bg(SOURCE_COLOURS.get(row.source_kind or "", "#8a94a6")))  # the same in both schemes
+        drawn = _Drawn(layout, badge, badge_width, meta, badge_colour)
         self._layouts[key] = drawn
         if len(self._layouts) > _LAYOUT_CACHE:
             self._layouts.popitem(last=False)
@@ -217,6 +222,11 @@ class EvidenceDelegate(QStyledItemDelegate):
     @staticmethod
     def _lay_out(text: str, span: tuple[int, int] | None, width: int, font: QFont) -> QTextLayout:
         layout = QTextLayout(text, font)
+        # Arabic and Hebrew read from the right: such an item is laid out and aligned right to left.
+        if base_direction(text) == "rtl":
+            option = QTextOption(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignAbsolute)
+            option.setTextDirection(Qt.LayoutDirection.RightToLeft)
+            layout.setTextOption(option)
         if span is not None and span[0] < len(text):
             quote = QTextLayout.FormatRange()
             quote.start = span[0]
@@ -258,7 +268,7 @@ class EvidenceDelegate(QStyledItemDelegate):
         drawn = self._drawn(row, max(rect.width() - 2 * _PAD, 20), font)
         painter.save()
         painter.setClipRect(rect)
-        painter.setPen(_SEPARATOR)
+        painter.setPen(QColor(bg("#e3e6eb")))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         x = rect.left() + _PAD
         top = rect.top() + _PAD
@@ -271,7 +281,7 @@ class EvidenceDelegate(QStyledItemDelegate):
         painter.setPen(_WHITE)
         painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, drawn.badge)
         if drawn.meta:
-            painter.setPen(text_colour if selected else _MUTED)
+            painter.setPen(text_colour if selected else QColor(fg("#5f6b7a")))
             meta_left = x + drawn.badge_width + 6
             painter.drawText(QRectF(meta_left, top, rect.right() - _PAD - meta_left, metrics.height()),
                              Qt.AlignmentFlag.AlignVCenter, drawn.meta)
@@ -289,7 +299,7 @@ def _flags_html(detail: dict[str, Any]) -> str:
     reasons = "; ".join(FLAGS.get(str(flag), str(flag).replace("_", " ")) for flag in flags)
     rejected = detail.get("rejected_quote")
     quoted = f" (it quoted “{escape(str(rejected))}”)" if rejected else ""
-    return f"<br/><b style='color:#9a5b00'>flagged</b>: the model {escape(reasons)}{quoted}"
+    return f"<br/><b style='color:#9a5b00'>{glossary_link('flagged', 'flagged')}</b>: the model {escape(reasons)}{quoted}"
 
 
 def _cache_key(row: EvidenceRow, width: int, font: QFont) -> tuple[str, str, int, str]:
@@ -319,12 +329,8 @@ class _Loaded(NamedTuple):
     choices: FilterChoices
 
 
-_BADGE_COLOURS = {kind: QColor(colour) for kind, colour in SOURCE_COLOURS.items()}
-_NO_SOURCE = QColor("#8a94a6")
 _NO_PEN = QPen(Qt.PenStyle.NoPen)
 _WHITE = QColor("#ffffff")
-_MUTED = QColor("#5f6b7a")
-_SEPARATOR = QColor("#e3e6eb")
 
 
 class _StanceList(QWidget):
@@ -356,6 +362,8 @@ class _StanceList(QWidget):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.setAccessibleName(f"{STANCE_TITLES[stance]} justifications")
+        self.view.setAccessibleDescription(f"The crowd's justifications labelled {STANCE_TITLES[stance].lower()}. "
+                                           f"{KEYS_HINT}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -492,6 +500,7 @@ class EvidenceView(QWidget):
         self.chart = SplitChart()
         self.chart_scroll = QScrollArea()
         self.chart_scroll.setWidget(self.chart)
+        describe(self.chart_scroll, "Split chart", "The share supporting the proposal in each group of the field chosen above")
         self.chart_scroll.setWidgetResizable(True)
         self.chart_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.chart_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -512,6 +521,7 @@ class EvidenceView(QWidget):
         for stance in ("no_comment", UNLABELLED):
             toggle = QToolButton()
             toggle.setCheckable(True)
+            describe(toggle, None, f"Show or hide the {STANCE_TITLES[stance].lower()} justifications")
             toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             toggle.setArrowType(Qt.ArrowType.RightArrow)
             toggle.setAutoRaise(True)
@@ -531,6 +541,8 @@ class EvidenceView(QWidget):
         lists_layout.addLayout(collapsed)
 
         self.detail = SafeTextBrowser()
+        describe(self.detail, "Justification", "The selected justification whole, with every label it has had")
+        self.detail.anchorClicked.connect(lambda url: follow_glossary_link(self, url))
         self.detail.setPlaceholderText("Select a justification to read it whole, with every label it has had.")
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
@@ -587,6 +599,8 @@ class EvidenceView(QWidget):
             view.doubleClicked.connect(self.on_activated)
             view.customContextMenuRequested.connect(lambda pos, v=view: self.on_context_menu(v, pos))
             view.selectionModel().currentChanged.connect(lambda cur, _prev, v=view: self.on_current_changed(v, cur))
+        # Go ▸ Evidence (Ctrl+E) lands in the supporting list, where S, R, N and Enter act.
+        self.setFocusProxy(self.lists["supports"].view)
         self.set_proposal(None)
 
     def _build_filter_bar(self) -> QHBoxLayout:
@@ -1112,7 +1126,7 @@ class EvidenceView(QWidget):
                           failure=lambda error: self._on_failure(generation, error))
 
     def undo_labels(self) -> None:
-        """Undo the current reviewer's latest bulk labelling (Edit ▸ Undo): each link back to its stance before."""
+        """Undo the current reviewer's latest bulk labelling (Proposal ▸ Undo labels): each link back to its stance before."""
         if not self.reviewer:
             self._refuse("Set your reviewer name first: an undo is recorded under a person's name.")
             return
@@ -1128,7 +1142,7 @@ class EvidenceView(QWidget):
                           failure=lambda error: self._on_failure(generation, error))
 
     def _on_bulk_done(self, generation: int, proposal_id: str | None, result: Any, undone: bool) -> None:
-        tail = "" if undone else " Edit ▸ Undo labels (Ctrl+Z) takes it back."
+        tail = "" if undone else " Proposal ▸ Undo labels (Ctrl+Z) takes it back."
         self.say(result.describe() + tail)
         if self.proposal_id is not None and (result.proposal_id == self.proposal_id or generation == self._generation):
             self.set_proposal(self.proposal_id)

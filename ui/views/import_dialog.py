@@ -32,6 +32,7 @@ from reviewer.store import APP_ACTOR
 if TYPE_CHECKING:
     from reviewer.ops import OpResult
 
+from ui.access import describe, describe_tabs
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel
 from ui.text_browser import SafeTextBrowser
@@ -129,6 +130,7 @@ class ImportDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._ca1_page(), "&CA-1 files")
         self.tabs.addTab(self._polis_page(), "&Pol.is export")
+        describe_tabs(self.tabs, "Import CA-1 comparison, annotator or merged files", "Import one Pol.is conversation export")
         self.strict_box = QCheckBox("&Strict: fail on the first bad row instead of keeping it in quarantine")
         self.strict_box.setToolTip("Without this, bad rows are set aside with their file, line and reason, "
                                    "and everything else is imported.")
@@ -139,11 +141,14 @@ class ImportDialog(QDialog):
         self.result_view = SafeTextBrowser()
         self.result_view.setMinimumHeight(200)
         self.result_view.setPlaceholderText("The summary of the import appears here.")
+        describe(self.result_view, "Import summary", "What the import added, and what it kept in quarantine")
 
         self.buttons = QDialogButtonBox()
         self.import_button = self.buttons.addButton("&Import", QDialogButtonBox.ButtonRole.AcceptRole)
         self.import_button.setDefault(True)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        describe(self.close_button, None, "Close this window (nothing more is imported)")
+        describe(self.import_button, None, "Import the files chosen above")
         # Only on_import listens to ``accepted``: the dialog stays open to show the summary.
         self.buttons.accepted.connect(self.on_import)
         self.close_button.clicked.connect(self.reject)
@@ -166,12 +171,14 @@ class ImportDialog(QDialog):
         intro.setWordWrap(True)
         self.files_model = QStringListModel(self)
         self.files_view = QListView()
+        describe(self.files_view, "CA-1 files", "The files to import; Delete removes the selected ones")
         self.files_view.setModel(self.files_model)
         self.files_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.files_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.files_view.setMinimumHeight(70)
         self.files_view.setMaximumHeight(130)
         self.add_files_button = QPushButton("&Add files…")
+        describe(self.add_files_button, None, "Choose CA-1 files to add to the list")
         self.remove_files_button = QPushButton("&Remove")
         self.remove_files_button.setToolTip("Remove the selected files from the list (Delete)")
         self.add_files_button.clicked.connect(self.on_add_files)
@@ -201,16 +208,21 @@ class ImportDialog(QDialog):
         intro.setWordWrap(True)
         self.comments_edit = QLineEdit()
         self.comments_edit.setPlaceholderText("comments.csv")
+        describe(self.comments_edit, "Pol.is comments file", "The export's comments.csv")
         self.votes_edit = QLineEdit()
         self.votes_edit.setPlaceholderText(VOTES_FILE)
+        describe(self.votes_edit, "Pol.is votes file", f"The export's {VOTES_FILE}")
         self.key_edit = QLineEdit()
         self.key_edit.setPlaceholderText("default: the name of the folder holding comments.csv")
+        self.key_edit.setAccessibleName("Conversation key")
         self.key_edit.setToolTip("Namespaces the conversation's ids: importing two exports under one key "
                                  "merges them.")
         comments_button = QPushButton("Browse…")
         comments_button.setAccessibleName("Browse for comments.csv")
+        describe(comments_button, None, "Choose the export's comments.csv")
         votes_button = QPushButton("Browse…")
         votes_button.setAccessibleName(f"Browse for {VOTES_FILE}")
+        describe(votes_button, None, f"Choose the export's {VOTES_FILE}")
         comments_button.clicked.connect(self.on_browse_comments)
         votes_button.clicked.connect(self.on_browse_votes)
         for edit in (self.comments_edit, self.votes_edit):

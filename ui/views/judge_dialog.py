@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from reviewer.judges.base import FLAGGED_MEANING
 from reviewer.judges.running import flagged_text
 from reviewer.render import escape
+from ui.access import describe
 from ui.labels import RichLabel, plain_tooltip
 from ui.views.model_task import ModelTaskDialog
 from ui.views.progress_panel import ProgressPanel
@@ -55,6 +56,7 @@ class JudgeDialog(ModelTaskDialog):
         self.proposal_id = proposal_id
 
         self.task = QComboBox()
+        describe(self.task, None, "What the model is asked to do")
         for task, label in TASK_LABELS.items():
             self.task.addItem(label, task)
         self.scope = QComboBox()
@@ -63,6 +65,7 @@ class JudgeDialog(ModelTaskDialog):
             self.scope.addItem("The current proposal only", proposal_id)
             self.scope.setCurrentIndex(1)
         self.limit = QSpinBox()
+        describe(self.limit, None, "Send at most this many items to the model")
         self.limit.setRange(0, 10_000_000)
         self.limit.setSpecialValueText("no limit")
         form = QFormLayout()
@@ -80,6 +83,8 @@ class JudgeDialog(ModelTaskDialog):
         self.run_button = QPushButton("&Send to the model")
         self.run_button.setEnabled(False)
         self.close_button = QPushButton("Close")
+        describe(self.close_button, None, "Close this window (a run already sent goes on)")
+        describe(self.estimate_button, None, "Count the requests and tokens this task would send, and what it would cost")
         self.estimate_button.clicked.connect(self.on_estimate)
         self.run_button.clicked.connect(self.on_run)
         self.close_button.clicked.connect(self.close)

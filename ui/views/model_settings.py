@@ -36,6 +36,7 @@ from reviewer.modelconfig import (
     save_config,
     store_api_key,
 )
+from ui.access import describe
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel
 from ui.workers import Lane
@@ -146,6 +147,7 @@ class ModelSettingsDialog(QDialog):
         self.model_edit.setPlaceholderText("e.g. gpt-4.1-mini, or the name your local server serves")
         self.key_edit = QLineEdit()
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        describe(self.key_edit, "API key", "The endpoint's API key, kept in the system keyring, never in the workspace")
         self.key_edit.setClearButtonEnabled(True)
         self.key_status = PlainLabel()
         self.key_status.setWordWrap(True)
@@ -177,7 +179,7 @@ class ModelSettingsDialog(QDialog):
         key_label = PlainLabel("API &key:")
         key_label.setBuddy(self.key_edit)
         form.addRow(key_label, key_box)
-        form.addRow("&Timeout:", self.timeout_box)
+        form.addRow("T&imeout:", self.timeout_box)
         form.addRow("&Retries:", self.retries_box)
         form.addRow("&Concurrency:", self.concurrency_box)
 
@@ -202,6 +204,8 @@ class ModelSettingsDialog(QDialog):
         self.save_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Save)
         self.save_button.setText("&Save")
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        describe(self.close_button, None, "Close this window without saving")
+        describe(self.save_button, None, "Save these settings for this workspace")
         self.test_button.clicked.connect(self.on_test)
         self.save_button.clicked.connect(self.on_save)
         self.close_button.clicked.connect(self.reject)

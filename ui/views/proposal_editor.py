@@ -38,6 +38,7 @@ from reviewer.errors import KnownError
 from reviewer.proposals import DraftCheck, ProposalDraft, check_draft
 from reviewer.render import escape
 from reviewer.search import SearchResult
+from ui.access import describe, describe_tabs
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import KIND_LABELS
@@ -165,7 +166,7 @@ class ProposalEditor(QDialog):
         self.title_edit.setAccessibleName("Proposal title")
         self.title_edit.setPlaceholderText("What the change does, in a line")
         self.intent_edit = QPlainTextEdit(self.initial.intent)
-        self.intent_edit.setAccessibleName("Proposal intent")
+        describe(self.intent_edit, "Proposal intent", "What the proposal is for, and why, in one or two sentences")
         self.intent_edit.setPlaceholderText("One or two plain sentences: what it is for, and why")
         self.intent_edit.setTabChangesFocus(True)
         self.intent_edit.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
@@ -192,6 +193,7 @@ class ProposalEditor(QDialog):
         self.section_tabs.setAccessibleName("Chosen sections")
         self.section_tabs.setDocumentMode(True)
         self.add_combo = QComboBox()
+        describe(self.add_combo, None, "A section of the spec to add to the proposal")
         self.add_combo.setAccessibleName("Section to add")
         self.add_combo.setEditable(True)
         self.add_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -234,6 +236,7 @@ class ProposalEditor(QDialog):
         self.search_edit.setPlaceholderText('Words in prompts, responses and justifications; "a phrase" in quotes')
         self.search_edit.setClearButtonEnabled(True)
         self.search_kind = QComboBox()
+        describe(self.search_kind, None, "Search conversations, justifications or both")
         self.search_kind.setAccessibleName("Search in")
         for label, kinds in (("Conversations and justifications", None), ("Conversations", ["conversation"]),
                              ("Justifications", ["justification"])):
@@ -274,6 +277,8 @@ class ProposalEditor(QDialog):
         self.evidence_page = evidence
         if links:
             self.pages.addTab(evidence, "&Evidence to link")
+        describe_tabs(self.pages, "The proposal's new section texts and their diff against the spec",
+                      "Search conversations and justifications and link them to the proposal as its evidence")
 
         self.check_label = RichLabel(_problems_html(None))
         self.check_label.setWordWrap(True)
@@ -286,6 +291,7 @@ class ProposalEditor(QDialog):
         self.save_button.setAutoDefault(False)
         self.save_button.setToolTip("Save as one operation (Ctrl+S)")
         cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        describe(cancel, None, "Close the editor without saving")
         # Enter in the search box or the title must never press a button (Cancel would lose the text).
         for button in (self.save_button, cancel, self.add_button, self.remove_button):
             if button is not None:
@@ -329,6 +335,7 @@ class ProposalEditor(QDialog):
 
     def _hit_table(self, model: SearchHitModel, name: str) -> QTableView:
         table = HitTable()
+        describe(table, None, "Conversations and justifications: Space ticks or unticks one, Enter opens it")
         table.setModel(model)
         table.setAccessibleName(name)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -395,13 +402,15 @@ class ProposalEditor(QDialog):
         if section is None:
             return False
         editor = QPlainTextEdit((section.text if text is None else text).replace("\r\n", "\n"))
+        describe(editor, None, f"The new text of section {section_id}, as Markdown")
         editor.setAccessibleName(f"New text of section {section_id}")
         editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         editor.setTabChangesFocus(True)
         editor.textChanged.connect(self.schedule_check)
         self.editors[section_id] = editor
-        self.section_tabs.addTab(editor, section_id)
+        index = self.section_tabs.addTab(editor, section_id)
+        self.section_tabs.setTabToolTip(index, f"The new text of section {section_id}")
         self.section_tabs.setCurrentWidget(editor)
         self.schedule_check()
         return True
