@@ -13,7 +13,7 @@ import html
 import re
 from typing import TYPE_CHECKING, Any
 
-from reviewer.textsafe import display_text
+from reviewer.textsafe import dir_attributes, display_text
 
 if TYPE_CHECKING:
     import markdown
@@ -105,7 +105,29 @@ def render_markdown(text: str, *, strip_heading_attrs: bool = True) -> str:
     if _renderer is None or _cleaner is None:
         _renderer, _cleaner = _make_renderer(), _make_cleaner()
     _renderer.reset()
-    return _cleaner.clean(_renderer.convert(display_text(text)))
+    return directed_blocks(_cleaner.clean(_renderer.convert(display_text(text))))
+
+
+_RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_BLOCK = re.compile(r"<(p|li|h[1-6]|td|th|blockquote)>(.*?)</\1>", re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def directed_blocks(fragment: str) -> str:
+    """Mark each paragraph, list item, heading or cell whose text reads right to left as such.
+
+    Arabic and Hebrew paragraphs then align to the right and order their words right to left, each
+    by its own first strong letter, in a document that mixes them with left-to-right ones (a
+    conversation's prompt and responses). Runs after sanitising and adds only fixed attributes.
+    """
+    if not _RTL_LETTER.search(fragment):
+        return fragment  # the usual case (the spec): nothing to look at
+
+    def mark(match: re.Match[str]) -> str:
+        text = html.unescape(_TAG.sub("", match.group(2)))
+        return f"<{match.group(1)}{dir_attributes(text)}>{match.group(2)}</{match.group(1)}>"
+
+    return _BLOCK.sub(mark, fragment)
 
 
 def escape(text: str) -> str:

@@ -26,6 +26,7 @@ TESTS = ROOT / "tests"
 SCRIPTS = ROOT / "scripts"
 TEST_DATA = TESTS / "data"
 GOLDEN = TESTS / "reviewer" / "golden"
+OFFSCREEN_SCREEN = TEST_DATA / "offscreen-1920x1080.json"  # the tests' Qt screen (tests/conftest.py)
 
 # --- vendored: the real Model Spec --------------------------------------------------------------
 

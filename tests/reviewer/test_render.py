@@ -70,3 +70,11 @@ def test_bidi_overrides_are_shown_as_markers_and_rtl_text_is_kept():
     assert "\u202e" not in html and "\u2067" not in html and "\u2069" not in html
     assert "<strong>⟨RLO⟩evil⟨PDF⟩</strong>" in html and "⟨RLI⟩isolated⟨PDI⟩" in html
     assert rtl in html and escape(rtl) == rtl
+
+
+def test_each_right_to_left_paragraph_is_marked_by_its_own_first_letter():
+    out = render_markdown("שלום עולם, **זה** טקסט\n\nHello there\n\n- مرحبا بكم\n- hi\n\n# עברית\n\n1 + 1 = 2")
+    assert '<p dir="rtl" align="right">שלום עולם, <strong>זה</strong> טקסט</p>' in out
+    assert "<p>Hello there</p>" in out and "<li>hi</li>" in out and "<p>1 + 1 = 2</p>" in out
+    assert '<li dir="rtl" align="right">مرحبا بكم</li>' in out and '<h1 dir="rtl" align="right">עברית</h1>' in out
+    assert render_markdown("Hello <b>x</b>") == "<p>Hello &lt;b&gt;x&lt;/b&gt;</p>"  # nothing added, nothing let in

@@ -113,3 +113,25 @@ def test_a_script_no_installed_font_shows_is_named_once_in_the_status_bar(qtbot,
     desk.statusBar().showMessage("something else")
     desk._warm_fonts()
     assert desk.statusBar().currentMessage() == "something else"  # said once
+
+
+def test_the_conversation_window_sets_each_paragraph_of_a_prompt_by_its_own_direction(demo_workspace,
+                                                                                      open_conversation):
+    """A prompt with a Hebrew paragraph and an English one: the first reads and aligns right, the second left."""
+    jid, cid, _pid = first_justification(demo_workspace)
+    tamper(demo_workspace / DB_FILE, "UPDATE conversations SET prompt = ? WHERE id = ?",
+           [f"{HEBREW}\n\nAnd an English paragraph after it.", cid])
+    view = open_conversation(demo_workspace, cid, jid)
+
+    def block_with(text):  # the prompt's own paragraph, not the heading that quotes it
+        block = view.browser.document().begin()
+        while block.isValid() and not block.text().startswith(text):
+            block = block.next()
+        assert block.isValid(), text
+        return block
+
+    hebrew, english = block_with(HEBREW), block_with("And an English paragraph")
+    assert hebrew.textDirection() == Qt.LayoutDirection.RightToLeft
+    assert hebrew.blockFormat().alignment() & Qt.AlignmentFlag.AlignRight
+    assert english.textDirection() == Qt.LayoutDirection.LeftToRight
+    assert not english.blockFormat().alignment() & Qt.AlignmentFlag.AlignRight

@@ -13,7 +13,7 @@ import sys
 import pytest
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QTabBar, QWidget
 
-from tests.datapaths import ROOT, SPLIT_BY_COUNTRY, TESTS
+from tests.datapaths import OFFSCREEN_SCREEN, ROOT, SPLIT_BY_COUNTRY
 from ui.desk_layout import TAB_TITLES
 
 pytestmark = pytest.mark.gui
@@ -106,7 +106,7 @@ def test_the_first_window_fits_the_screen(tmp_path, scale):
         "print(json.dumps([w.frameGeometry().width(), w.frameGeometry().height(), free.width(), free.height()]))\n"
     )
     env = {**os.environ, "QT_SCALE_FACTOR": scale,
-           "QT_QPA_PLATFORM": f"offscreen:configfile={TESTS / 'data' / 'offscreen-1920x1080.json'}"}
+           "QT_QPA_PLATFORM": f"offscreen:configfile={OFFSCREEN_SCREEN}"}
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "none")], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120, check=True).stdout
     width, height, free_width, free_height = json.loads(out.strip().splitlines()[-1])
