@@ -139,6 +139,8 @@ def describe_event(event: dict[str, Any]) -> str:
         return f"{actor} {'resolved' if action == 'comment.resolve' else 'reopened'} a discussion thread"
     if action == "stance.set":
         return f"{actor} labelled a justification {str(payload.get('stance', '')).replace('_', ' ')}"
+    if action == "groups.compute":
+        return f"{actor} found {payload.get('k')} opinion groups ({payload.get('source')})"
     return f"{actor}: {action}"
 
 
@@ -581,7 +583,8 @@ def _backup(store: Store, target: Path) -> None:
         out.close()
 
 
-ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs", "judge_job_items", "candidates")
+ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs", "judge_job_items", "candidates",
+              "group_runs", "group_members")
 """Tables replaced too when received events carried rows (``reviewer.log_rows``)."""
 # The tables any received event can change (caches and machine-local tables are never touched).
 SYNCED_TABLES = (
