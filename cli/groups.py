@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from cli.output import emit, redraw, value_of
+from cli.crowd import progress_for
+from cli.output import emit, value_of
 
 EXIT_OK = 0
-
-
-class _LineProgress:
-    """Progress on stderr, one line redrawn (only when stderr is a terminal)."""
-
-    def __init__(self) -> None:
-        self.total: int | None = None
-        self.done = 0
-        self.label = ""
-        self.live = sys.stderr.isatty()
-
-    def start(self, total: int | None, label: str = "") -> None:
-        self.total, self.done, self.label = total, 0, label
-
-    def tick(self, amount: int = 1) -> None:
-        self.done += amount
-        if self.live:
-            redraw(sys.stderr, f"{self.label}: step {self.done} of {self.total or '?'}")
-
-    def finish(self) -> None:
-        if self.live:
-            redraw(sys.stderr, "")
-            sys.stderr.write("\r")
 
 
 def _pct(value: float | None) -> str:
@@ -116,7 +93,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
         source = args.source or groups.default_source(workspace.store)
         before = groups.freshness(workspace.store, source, params)
         run = value_of(operations.compute_groups(workspace, source, actor=args.by, params=params,
-                                                 progress=_LineProgress(), force=args.recompute))
+                                                 progress=progress_for(args), force=args.recompute))
         view = groups.groups_view(workspace.store, run)
     data = groups.view_json(view)
     data["recomputed"] = (f"computed now: {before.reason}" if before.run is None or before.run.id != run.id

@@ -307,6 +307,15 @@ def find_groups(matrix: CrowdMatrix, params: GroupParams, progress: Progress | N
         KnownError: too few participants with enough entries, or no spread among them to group.
         Cancelled: the progress object asked to stop.
     """
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn, which uses it itself
+
+    # One BLAS/OpenMP thread: k-means and the silhouette on two columns do too little per step for
+    # threads to pay, and on a busy machine they are three times slower with them.
+    with threadpool_limits(limits=1):
+        return _find_groups(matrix, params, progress)
+
+
+def _find_groups(matrix: CrowdMatrix, params: GroupParams, progress: Progress | None) -> FoundGroups:
     import numpy as np
     from sklearn.cluster import KMeans
     from sklearn.decomposition import TruncatedSVD
