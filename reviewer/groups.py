@@ -193,7 +193,7 @@ def _pair_signs(text: str) -> tuple[int, ...] | None:
 def crowd_matrix(source: Store | sqlite3.Connection, crowd: str) -> CrowdMatrix:
     """Read the participant × item matrix of ``crowd`` (``ca1`` or ``polis``) from the workspace.
 
-    Rows are read in an index's order, and participants and items are numbered by their sorted ids,
+    Participants and items are numbered by their sorted ids and the entries sorted by (row, column),
     so the entries (and the digest) come out the same whatever the order rows were stored in.
 
     Raises:
@@ -205,20 +205,24 @@ def crowd_matrix(source: Store | sqlite3.Connection, crowd: str) -> CrowdMatrix:
         raise KnownError(f"{crowd!r} is not a crowd source of opinion groups.",
                          hint=f"Use one of: {', '.join(GROUP_SOURCES)}.")
     conn = connection_of(source)
+    # Read in storage order (an index's order would fetch a million rows one random page at a
+    # time); the entries are put in a fixed order below, so the digest does not depend on it.
     with sql_errors("reading the crowd's rankings and votes"):
         if crowd == GroupSource.POLIS:
             raw = conn.execute(
                 "SELECT participant_id, statement_id, vote FROM votes WHERE statement_id NOT IN"
-                " (SELECT justification_id FROM polis_statements WHERE moderated = -1)"
-                " ORDER BY statement_id, participant_id").fetchall()
+                " (SELECT justification_id FROM polis_statements WHERE moderated = -1)").fetchall()
         else:
             raw = conn.execute(
-                "SELECT participant_id, conversation_id, coalesce(world_ranking, personal_ranking) FROM assessments"
-                " WHERE coalesce(world_ranking, personal_ranking) IS NOT NULL"
-                " ORDER BY conversation_id, participant_id").fetchall()
+                "SELECT participant_id, conversation_id, coalesce(world_ranking, personal_ranking)"
+                " FROM assessments").fetchall()
+    empty = np.zeros(0, "int32")
+    if crowd != GroupSource.POLIS and raw:
+        table = {text: _pair_signs(text) for text in {r[2] for r in raw}}
+        raw = [r for r in raw if table[r[2]] is not None]
     if not raw:
-        return CrowdMatrix(crowd, [], [], np.zeros(0, "int32"), np.zeros(0, "int32"), np.zeros(0, "int8"),
-                           _digest(crowd, [], [], *(np.zeros(0, "int32"),) * 3))
+        return CrowdMatrix(crowd, [], [], empty, empty, empty.astype("int8"), _digest(crowd, [], [], empty, empty,
+                                                                                      empty))
     people, second, third = zip(*raw)
     participants, p_index = _index(people)
     rows = np.fromiter((p_index[p] for p in people), "int32", len(people))
@@ -227,20 +231,18 @@ def crowd_matrix(source: Store | sqlite3.Connection, crowd: str) -> CrowdMatrix:
         cols = np.fromiter((i_index[s] for s in second), "int32", len(second))
         values = np.asarray(third, dtype="int8")
     else:
-        table = {text: _pair_signs(text) for text in set(third)}
-        usable = np.fromiter((table[t] is not None for t in third), bool, len(third))
-        conversations, c_index = _index(c for c, ok in zip(second, usable) if ok)
-        signs = np.array([table[t] for t in third if table[t] is not None], dtype="int8").reshape(-1, len(PAIRS))
-        base = np.fromiter((c_index[c] for c, ok in zip(second, usable) if ok), "int32", int(usable.sum()))
-        rows = np.repeat(rows[usable], len(PAIRS))
+        conversations, c_index = _index(second)
+        known = sorted(t for t in table if table[t] is not None)
+        which = {t: i for i, t in enumerate(known)}
+        signs = np.array([table[t] for t in known], dtype="int8")[
+            np.fromiter((which[t] for t in third), "int32", len(third))]
+        base = np.fromiter((c_index[c] for c in second), "int32", len(second))
+        rows = np.repeat(rows, len(PAIRS))
         cols = (base[:, None] * len(PAIRS) + np.arange(len(PAIRS), dtype="int32")[None, :]).ravel()
         values = signs.ravel()
         items = [f"{c}/{a}{b}" for c in conversations for a, b in PAIRS]
-        # Participants whose every ranking was unreadable have no row left: number the rest again.
-        if len(np.unique(rows)) != len(participants):
-            kept = np.unique(rows)
-            participants = [participants[i] for i in kept]
-            rows = np.searchsorted(kept, rows).astype("int32")
+    order = np.lexsort((cols, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
     return CrowdMatrix(crowd, participants, items, rows, cols, values, _digest(crowd, participants, items, rows,
                                                                                cols, values))
 
