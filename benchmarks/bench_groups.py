@@ -8,7 +8,7 @@ rankings: the group's favourite order, or a random one 30% of the time). Then me
 a fresh Python process so that its peak memory (``resource.getrusage`` max RSS) is its own:
 
 - ``read``: the floor for any method that reads the store: the rows the matrix is made of, fetched
-  from SQLite in index order (``SELECT participant_id, conversation_id, world_ranking ...``);
+  from SQLite in storage order (``SELECT participant_id, conversation_id, world_ranking ...``);
 - ``kmeans``: scikit-learn's KMeans alone, k from 2 to 5 with 10 starts each, on 100,000 points in
   two dimensions (what the clustering costs without the matrix, the SVD or the store);
 - ``matrix``: ``reviewer.groups.crowd_matrix`` (read, number, digest: the sparse matrix);
@@ -68,13 +68,15 @@ def build(path: Path, participants: int, per_participant: int, conversations: in
                    " VALUES (?, 'ca1', ?, ?, ?)",
                    [(p, p, json.dumps({"planted": int(g)}), now) for p, g in zip(part_ids, planted)])
     rows = []
+    written = 0
     for i in range(participants):
         chosen = rng.choice(conversations, per_participant, replace=False)
         loyal = rng.random(per_participant) < 0.7
         random_orders = rng.integers(0, len(orders), per_participant)
         for c, keep, other in zip(chosen, loyal, random_orders):
             ranking = orders[favourite[planted[i], c]] if keep else orders[other]
-            rows.append((_id(3, len(rows)), conv_ids[c], part_ids[i], ranking, now))
+            rows.append((_id(3, written), conv_ids[c], part_ids[i], ranking, now))
+            written += 1
         if len(rows) >= 200_000:
             db.executemany("INSERT INTO assessments (id, conversation_id, participant_id, world_ranking, created_at)"
                            " VALUES (?, ?, ?, ?, ?)", rows)
@@ -107,9 +109,8 @@ def step(name: str, db_path: Path) -> dict[str, float]:
             start = time.perf_counter()
             if name == "read":
                 rows = store.db.conn.execute(
-                    "SELECT participant_id, conversation_id, coalesce(world_ranking, personal_ranking) FROM assessments"
-                    " WHERE coalesce(world_ranking, personal_ranking) IS NOT NULL"
-                    " ORDER BY conversation_id, participant_id").fetchall()
+                    "SELECT participant_id, conversation_id, coalesce(world_ranking, personal_ranking)"
+                    " FROM assessments").fetchall()
                 out["rows"] = len(rows)
             elif name == "matrix":
                 from reviewer.groups import crowd_matrix
