@@ -64,7 +64,8 @@ class TextProgress:
         redraw(self.stream, text)
 
 
-def _progress(args: argparse.Namespace) -> Progress:
+def progress_for(args: argparse.Namespace) -> Progress:
+    """A progress bar on stderr when it is a terminal and the output is not JSON; else none."""
     if not args.json and sys.stderr.isatty():
         return TextProgress(sys.stderr)
     return NoProgress()
@@ -103,7 +104,7 @@ def cmd_import_ca1(args: argparse.Namespace) -> int:
     with Workspace.open(args.workspace) as workspace:
         waiting = held_log(workspace.store) is not None
         result = operations.import_ca1(workspace, args.files, actor=APP_ACTOR, strict=args.strict,
-                                       progress=_progress(args))
+                                       progress=progress_for(args))
         summary = value_of(result)
         joined = _joined(waiting, workspace, result)
     emit(summary.to_json(), args.json, human_summary(summary) + joined)
@@ -132,7 +133,7 @@ def cmd_import_polis(args: argparse.Namespace) -> int:
         waiting = held_log(workspace.store) is not None
         result = operations.import_polis(
             workspace, args.comments_csv, args.votes_csv, actor=APP_ACTOR, key=args.key, strict=args.strict,
-            progress=_progress(args),
+            progress=progress_for(args),
         )
         summary = value_of(result)
         joined = _joined(waiting, workspace, result)

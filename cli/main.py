@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
 COMMAND_MODULES: list[str] = [
     "cli.evidence", "cli.crowd", "cli.models", "cli.governance", "cli.discussion",
-    "cli.desktop", "cli.revisions", "cli.repo", "cli.propose",
+    "cli.desktop", "cli.revisions", "cli.repo", "cli.propose", "cli.groups",
 ]
 
 
@@ -238,14 +238,24 @@ def _proposal_json(p: Any) -> dict[str, Any]:
 
 def cmd_proposal_list(args: argparse.Namespace) -> int:
     """List a workspace's proposals."""
-    from reviewer.queue import queue_rows
+    from reviewer.queue import filter_by_groups, queue_rows, sort_by_groups
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        rows = [asdict(p) for p in queue_rows(workspace.store)]
+        found = queue_rows(workspace.store)
+    if getattr(args, "only", None):
+        found = filter_by_groups(found, args.only)
+    if getattr(args, "sort", None):
+        found = sort_by_groups(found, args.sort)
+    rows = [asdict(p) for p in found]
+
+    def groups(r: dict[str, Any]) -> str:
+        g = r.get("groups")
+        return f" bridging {g['bridging'] * 100:.0f}% apart {g['divisiveness'] * 100:.0f}" if g else ""
+
     emit(rows, args.json, lambda rs: "\n".join(
         f"{r['id']}  {r['status']:<12} {r['level']:<9} {r['kind']:<13} "
-        f"+{r['supports']} -{r['refutes']} ={r['no_comment']}  {r['title']}  [{', '.join(r['section_ids'])}]"
+        f"+{r['supports']} -{r['refutes']} ={r['no_comment']}{groups(r)}  {r['title']}  [{', '.join(r['section_ids'])}]"
         for r in rs
     ) or "No proposals yet.")
     return EXIT_OK
@@ -363,6 +373,10 @@ def build_parser(*, command_modules: bool = True) -> argparse.ArgumentParser:
     p.add_argument("workspace")
     p.add_argument("--mine", metavar="NAME",
                    help="only what waits for this member, given their roles: decisions, contested, commits")
+    p.add_argument("--sort", choices=("divisive", "bridging"),
+                   help="order by the opinion groups: most divisive first, or bridging first (see `groups`)")
+    p.add_argument("--only", choices=("divisive", "bridging"),
+                   help="only proposals whose opinion groups are >= 25 points apart, or above 50%% in every group")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
 

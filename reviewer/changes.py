@@ -33,6 +33,7 @@ class Area(StrEnum):
     MODEL_RUNS = "model_runs"  # judge jobs, their items and failures
     DISCUSSION = "discussion"  # comment threads on proposals, their comments and resolved state
     CANDIDATES = "candidates"  # candidate edits of the automated loop, kept or rejected
+    GROUPS = "groups"  # opinion groups found in the crowd's rankings or votes (every proposal's group support)
 
 
 _A = Area
@@ -76,6 +77,8 @@ ACTION_AREAS: Mapping[str, frozenset[Area]] = {
     "comment.reopen": frozenset({_A.DISCUSSION}),
     # The candidates of one propose run; the kept ones' proposals have their own proposal.add events.
     "propose.record": frozenset({_A.CANDIDATES}),
+    # A new set of opinion groups: every proposal's support per group, consensus and bridging move.
+    "groups.compute": frozenset({_A.GROUPS}),
 }
 # What a model task's results are, by task (a judge event's payload names its task).
 _TASK_AREAS: Mapping[str, frozenset[Area]] = {
@@ -144,7 +147,7 @@ def changes_of(events: Iterable[tuple[str, str, str, str | None, str]]) -> Chang
         elif isinstance(payload.get("proposal_id"), str):
             proposals.add(payload["proposal_id"])
         proposals.update(p for p in payload.get("proposal_ids") or () if isinstance(p, str))
-        if action.startswith(("import.", "judge.", "quorum.", "relevance.")) and not (
+        if action.startswith(("import.", "judge.", "quorum.", "relevance.", "groups.")) and not (
             action == "import.proposals"
         ):
             every = True

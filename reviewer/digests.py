@@ -49,6 +49,8 @@ FORMAT_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings")
 lexical grader write them too, without one."""
 CANDIDATE_TABLES = ("candidates",)
 """Tables whose rows name the propose run that wrote them (``run_id``; ``reviewer.propose``)."""
+GROUP_TABLES = ("group_runs", "group_members")
+"""Tables whose rows name the opinion-group run that wrote them (``id``/``run_id``; ``reviewer.groups``)."""
 
 ROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "conversations": ("id", "source", "source_id", "prompt", "responses", "extra", "created_at", "content_hash"),
@@ -77,6 +79,11 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
         "before_low", "before_high", "after_share", "after_low", "after_high", "change", "change_low", "change_high",
         "threshold", "status", "reason", "proposal_id", "merged_with", "detail", "created_at",
     ),
+    "group_runs": (
+        "id", "source", "params", "input_digest", "crowd_event", "k", "silhouette", "participants", "left_out",
+        "items", "entries", "ari", "detail", "created_at", "created_by",
+    ),
+    "group_members": ("participant_id", "group_index", "x", "y"),
 }
 """The columns digested per table, key first; never the column that says which writer wrote the row."""
 
@@ -141,7 +148,7 @@ EMPTY = rows_digest([])
 """The digest of no rows."""
 
 
-WRITER_COLUMN = {"stance_labels": "written_by", "candidates": "run_id"}
+WRITER_COLUMN = {"stance_labels": "written_by", "candidates": "run_id", "group_runs": "id", "group_members": "run_id"}
 """The column naming a row's writer, where it is not ``import_id``."""
 
 

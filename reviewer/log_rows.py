@@ -24,10 +24,10 @@ from reviewer.store import stored_order
 
 ROWS_FOLDER = "rows"
 ROW_IMPORTS = frozenset({"import.rankings", "import.relevance", "import.stances", "relevance.lexical",
-                         "propose.record"})
+                         "propose.record", "groups.compute"})
 """Events whose payload lists, by table, the digest of the rows named after the event's object."""
 _ORDER = ("judge_jobs", "judge_job_items", "ranker_runs", "ranker_rankings", "relevance_grades", "stance_labels",
-          "candidates")
+          "candidates", "group_runs", "group_members")
 """Tables in an order their foreign keys allow (a run before its rankings, a job before its items)."""
 
 

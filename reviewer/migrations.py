@@ -757,3 +757,52 @@ def m0015_label_withdrawals(db: Database) -> None:
         END;
         """
     )
+
+
+@migrations(name="0016_opinion_groups")
+def m0016_opinion_groups(db: Database) -> None:
+    """Opinion groups found in the crowd's own rankings or votes (``reviewer.groups``), kept so nothing recomputes them.
+
+    One ``group_runs`` row per computation: the crowd input it read (``source``, ``ca1`` or ``polis``),
+    its parameters (JSON: seed, k range, fewest entries, ...), the SHA-256 of the input matrix
+    (``input_digest``) and the crowd import it read up to (``crowd_event``, the last import event of
+    that source then), the k chosen and its silhouette, how many participants were grouped and how
+    many left out for too few entries, the matrix's size, the adjusted Rand index against a Pol.is
+    export's own ``group-id`` (NULL for CA-1), and ``detail`` (JSON: each k's silhouette, each group's
+    size, centre and the items that most set it apart). ``group_members`` holds each grouped
+    participant's group (0 = group A, the largest) and place on the two components. The run's
+    ``groups.compute`` event vouches for both tables' rows by digest (written by ``id``/``run_id``),
+    as a propose run's event does for its candidates.
+    """
+    db.executescript(
+        """
+        CREATE TABLE group_runs (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL CHECK (source IN ('ca1', 'polis')),
+            params TEXT NOT NULL DEFAULT '{}',
+            input_digest TEXT NOT NULL,
+            crowd_event TEXT,
+            k INTEGER NOT NULL CHECK (k >= 1),
+            silhouette REAL,
+            participants INTEGER NOT NULL,
+            left_out INTEGER NOT NULL,
+            items INTEGER NOT NULL,
+            entries INTEGER NOT NULL,
+            ari REAL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE INDEX group_runs_source ON group_runs(source, created_at);
+        CREATE TABLE group_members (
+            run_id TEXT NOT NULL REFERENCES group_runs(id),
+            participant_id TEXT NOT NULL REFERENCES participants(id),
+            group_index INTEGER NOT NULL CHECK (group_index >= 0),
+            x REAL NOT NULL,
+            y REAL NOT NULL,
+            PRIMARY KEY (run_id, participant_id)
+        );
+        CREATE INDEX group_members_run ON group_members(run_id);
+        CREATE INDEX group_members_participant ON group_members(participant_id, run_id, group_index);
+        """
+    )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from reviewer.evidence import RuleSummary, StanceLabel
     from reviewer.formats import ImportReport
     from reviewer.governance import DecisionResult, Member
+    from reviewer.groups import GroupParams, GroupRun
     from reviewer.importing import ImportSummary
     from reviewer.judges.base import Judge
     from reviewer.judges.items import WorkItem
@@ -417,6 +418,20 @@ def what_if(workspace: Workspace, plan: WhatIfPlan, *, actor: str, progress: Pro
         return proposing.what_if_figures(workspace, plan, summary, model=ranker.model, resamples=resamples)
 
     return perform(workspace.store, "model.run", actor, work)
+
+
+def compute_groups(workspace: Workspace, source: str, *, actor: str, params: GroupParams | None = None,
+                   progress: Progress | None = None, force: bool = False) -> OpResult[GroupRun]:
+    """Find and store the crowd's opinion groups in ``source`` (``ca1`` or ``polis``) unless the stored ones are current.
+
+    ``reviewer.groups.compute_groups``: read and clustered outside a transaction, then the run's rows
+    and its ``groups.compute`` event written in one. Nothing is written (no changes) when the
+    stored groups still stand for the crowd and the parameters.
+    """
+    from reviewer import groups
+
+    return perform(workspace.store, "groups.compute", actor, lambda who: groups.compute_groups(
+        workspace.store, source, params=params, actor=who, progress=progress, force=force))
 
 
 # ---- many machines ------------------------------------------------------------------------------

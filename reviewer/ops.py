@@ -112,9 +112,10 @@ OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (
         transactional=False),
     _op("propose", "propose spec edits from disagreement, keeping those that raise agreement",
         [_A.MODEL_RUNS, _A.RANKINGS, _A.CANDIDATES, _A.PROPOSALS], transactional=False),
+    _op("groups.compute", "find opinion groups in the crowd's rankings or votes", [_A.GROUPS], transactional=False),
     _op("sync", "send and receive the log through a remote of the spec repository",
         [_A.WORKSPACE, _A.MEMBERS, _A.QUORUM, _A.PROPOSALS, _A.LINKS, _A.LABELS, _A.DECISIONS, _A.DISCUSSION,
-         _A.CANDIDATES],
+         _A.CANDIDATES, _A.GROUPS],
         transactional=False),
 )}
 

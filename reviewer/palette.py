@@ -32,6 +32,9 @@ AGREEMENT_POINT = "#1f4e79"
 AGREEMENT_OVERALL = VERMILLION
 """The dashed line of the overall agreement on the agreement chart."""
 
+GROUP_COLOURS = (ORANGE, SKY_BLUE, BLUISH_GREEN, REDDISH_PURPLE, BLACK, BLUE, VERMILLION, YELLOW)
+"""Opinion groups A, B, C... (the Groups map); yellow last: it reads poorly on white."""
+
 STATUS_COLOURS: dict[str, str] = {
     Status.COMMITTED: BLUE, Status.ADOPTED: SKY_BLUE, Status.NEEDS_REBASE: ORANGE,
     Status.DEFERRED: REDDISH_PURPLE, Status.SET_ASIDE: "#6b6b6b", Status.CONTESTED: VERMILLION,

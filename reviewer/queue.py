@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reviewer import governance
+from reviewer.group_support import GroupFigures, queue_figures
 from reviewer.store import Store, sql_errors
 from reviewer.vocab import STANCES as _LABELLED
 from reviewer.vocab import UNLABELLED, Role, Status
@@ -33,6 +34,8 @@ class QueueRow:
         no_comment: links whose effective stance is no comment.
         unlabelled: links with no stance yet.
         created_at: when it was added.
+        groups: its group-aware consensus, bridging and divisiveness over the opinion groups
+            (``reviewer.group_support``); None when no opinion groups were computed.
     """
 
     id: str
@@ -50,6 +53,7 @@ class QueueRow:
     no_comment: int
     unlabelled: int
     created_at: str
+    groups: GroupFigures | None = None
 
     @property
     def evidence_total(self) -> int:
@@ -73,6 +77,7 @@ def queue_rows(store: Store, proposal_ids: list[str] | None = None,
             counts.setdefault(proposal_id, {})[stance] = count
         intents = dict(store.db.execute("SELECT id, intent FROM proposals").fetchall())
         summaries = store.list_proposals()
+    figures = queue_figures(store)
     rows = []
     for summary in summaries:
         if summary.id not in statuses:
@@ -96,6 +101,7 @@ def queue_rows(store: Store, proposal_ids: list[str] | None = None,
                 no_comment=evidence.get("no_comment", 0),
                 unlabelled=evidence.get("unlabelled", 0),
                 created_at=summary.created_at,
+                groups=figures.get(summary.id),
             )
         )
     return rows
@@ -169,3 +175,49 @@ def waiting_for(store: Store, name: str) -> list[Waiting]:
     by_id = {row.id: row for row in rows}
     return found + [Waiting(by_id[w.thread.proposal_id], w.kind, w.describe(), w.thread.id)
                     for w in awaiting(store, member.name) if w.thread.proposal_id in by_id]
+
+
+GROUP_ORDERS = {
+    "divisive": "most divisive first: the opinion groups' smoothed shares furthest apart",
+    "bridging": "bridging first: the highest support that holds in every opinion group",
+}
+"""The queue's orders by opinion groups (``sort_by_groups``); proposals without figures go last."""
+GROUP_FILTERS = {
+    "divisive": "divisive: the opinion groups at least 25 points apart",
+    "bridging": "bridging: above 50% supporting in every opinion group",
+}
+"""The queue's filters by opinion groups (``filter_by_groups``)."""
+
+
+def sort_by_groups(rows: list[QueueRow], order: str) -> list[QueueRow]:
+    """Rows in ``order`` (a key of ``GROUP_ORDERS``); rows with no group figures keep their order, last.
+
+    Raises:
+        KnownError: an unknown order.
+    """
+    from reviewer.errors import KnownError
+
+    if order not in GROUP_ORDERS:
+        raise KnownError(f"{order!r} is not a queue order.", hint=f"Use one of: {', '.join(GROUP_ORDERS)}.")
+    with_figures = [r for r in rows if r.groups is not None]
+    without = [r for r in rows if r.groups is None]
+    if order == "divisive":
+        with_figures.sort(key=lambda r: -r.groups.divisiveness if r.groups else 0.0)
+    else:
+        with_figures.sort(key=lambda r: -r.groups.bridging if r.groups else 0.0)
+    return with_figures + without
+
+
+def filter_by_groups(rows: list[QueueRow], name: str) -> list[QueueRow]:
+    """The rows that meet ``GROUP_FILTERS[name]`` (none without group figures).
+
+    Raises:
+        KnownError: an unknown filter.
+    """
+    from reviewer.errors import KnownError
+
+    if name not in GROUP_FILTERS:
+        raise KnownError(f"{name!r} is not a queue filter.", hint=f"Use one of: {', '.join(GROUP_FILTERS)}.")
+    if name == "divisive":
+        return [r for r in rows if r.groups is not None and r.groups.divisive]
+    return [r for r in rows if r.groups is not None and r.groups.bridges]

@@ -46,6 +46,7 @@ from reviewer.digests import (
     CROWD_TABLES,
     EMPTY,
     FORMAT_TABLES,
+    GROUP_TABLES,
     ROW_KEYS,
     WRITER_COLUMN,
     RowsDigest,
@@ -256,6 +257,9 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
         elif action == "propose.record" and object_id:
             _replay_import(record, object_id, payload, whole=False)
             record.writer_names[object_id] = f"propose run {object_id}"
+        elif action == "groups.compute" and object_id:
+            _replay_import(record, object_id, payload, whole=False)
+            record.writer_names[object_id] = f"group run {object_id}"
         elif action == "evidence.rule":
             if "labels" in payload:
                 run = payload["rule_run_id"]
@@ -434,7 +438,7 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
     )
 
 
-WRITER_TABLES = (*CROWD_TABLES, *FORMAT_TABLES, "stance_labels", *CANDIDATE_TABLES)
+WRITER_TABLES = (*CROWD_TABLES, *FORMAT_TABLES, "stance_labels", *CANDIDATE_TABLES, *GROUP_TABLES)
 """The tables whose rows name the writer that stored them (see ``reviewer.digests``)."""
 LISTED_ROWS = 100
 """At most this many rows that name no writer are reported one by one, per table."""

@@ -151,6 +151,8 @@ def describe_event(event: dict[str, Any]) -> str:
         return f"{actor} labelled {n} justifications {str(payload.get('stance', '')).replace('_', ' ')}"
     if action == "stance.undo":
         return f"{actor} undid the labelling of {len(payload.get('labels') or ())} justifications"
+    if action == "groups.compute":
+        return f"{actor} found {payload.get('k')} opinion groups ({payload.get('source')})"
     return f"{actor}: {action}"
 
 
@@ -732,7 +734,8 @@ def _backup(store: Store, target: Path) -> None:
         out.close()
 
 
-ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs", "judge_job_items", "candidates")
+ROW_TABLES = ("relevance_grades", "ranker_runs", "ranker_rankings", "judge_jobs", "judge_job_items", "candidates",
+              "group_runs", "group_members")
 """Tables replaced too when received events carried rows (``reviewer.log_rows``)."""
 # The tables any received event can change (caches and machine-local tables are never touched).
 SYNCED_TABLES = (

@@ -91,6 +91,13 @@ class RevisionKind(StrEnum):
     RESOLVE = "resolve"
 
 
+class GroupSource(StrEnum):
+    """The crowd input opinion groups are found in (``reviewer.groups``)."""
+
+    CA1 = "ca1"  # participant x (conversation, response pair) preferences from the CA-1 rankings
+    POLIS = "polis"  # participant x statement votes of a Pol.is export
+
+
 STANCES: tuple[Stance, ...] = tuple(Stance)
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 STATUSES: tuple[Status, ...] = tuple(Status)
@@ -99,3 +106,4 @@ EVIDENCE_SORTS: tuple[EvidenceSort, ...] = tuple(EvidenceSort)
 AUTHORITIES: tuple[Authority, ...] = tuple(Authority)
 ROLES: tuple[Role, ...] = tuple(Role)
 REVISION_KINDS: tuple[RevisionKind, ...] = tuple(RevisionKind)
+GROUP_SOURCES: tuple[GroupSource, ...] = tuple(GroupSource)

@@ -49,6 +49,7 @@ from ui.models.queue import (
     COL_SUP,
     COL_TITLE,
     EVIDENCE_FILTERS,
+    GROUP_SORT_COLUMNS,
     KIND_LABELS,
     STATUS_LABELS,
     QueueFilter,
@@ -157,8 +158,7 @@ class QueuePanel(QWidget):
         self.evidence_filter.addItem("Any evidence", "")
         for key, (text, _test) in EVIDENCE_FILTERS.items():
             self.evidence_filter.addItem(text, key)
-        self.evidence_filter.currentIndexChanged.connect(
-            lambda _i: self.proxy.set_evidence(self.evidence_filter.currentData() or ""))
+        self.evidence_filter.currentIndexChanged.connect(lambda _i: self.on_evidence_filter())
         filter_row.addWidget(self.evidence_filter, 1, 1, 1, 2)
 
         self.table = QTableView()
@@ -202,6 +202,14 @@ class QueuePanel(QWidget):
             self.mine_wanted.emit(mine)
             return
         self.proxy.set_allowed(field, {value} - {""})
+
+    def on_evidence_filter(self) -> None:
+        """Filter by the evidence; "divisive" and "bridging" also sort the queue by that figure, highest first."""
+        key = self.evidence_filter.currentData() or ""
+        self.proxy.set_evidence(key)
+        column = GROUP_SORT_COLUMNS.get(key)
+        if column is not None:
+            self.table.sortByColumn(column, Qt.SortOrder.DescendingOrder)
 
     def showing_mine(self) -> bool:
         """Whether "Waiting for me" is chosen."""
@@ -363,14 +371,21 @@ class MainWindow(QMainWindow):
         # The discussion under the diff: a thread on a section starts from its heading there.
         self.discussion_panel = DiscussionPanel(lane)
         self.diff_view.discuss_requested.connect(self.discuss_section)
+        # Support per opinion group under the diff, level with the evidence's split by a demographic field.
+        from ui.views.group_split import GroupSplitPanel
+
+        self.group_split = GroupSplitPanel(lane)
+        lane.changed.connect(self.group_split.on_changes)
         self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
         self.centre_splitter.setChildrenCollapsible(False)
         self.centre_splitter.addWidget(centre)
+        self.centre_splitter.addWidget(self.group_split)
         self.centre_splitter.addWidget(self.discussion_panel)
-        # The diff is what a reviewer reads first: the discussion takes the smaller part.
+        # The diff is what a reviewer reads first: the groups and the discussion take the smaller parts.
         self.centre_splitter.setStretchFactor(0, 5)
-        self.centre_splitter.setStretchFactor(1, 2)
-        self.centre_splitter.setSizes([640, 260])
+        self.centre_splitter.setStretchFactor(1, 1)
+        self.centre_splitter.setStretchFactor(2, 2)
+        self.centre_splitter.setSizes([560, 150, 240])
 
         self.decision_panel = DecisionPanel(lane)
         self.decision_panel.decision_saved.connect(self.on_decision_saved)
@@ -384,11 +399,13 @@ class MainWindow(QMainWindow):
         self.evidence_slot = QWidget()
         self.evidence_layout = QVBoxLayout(self.evidence_slot)
         self.evidence_layout.setContentsMargins(0, 0, 0, 0)
+
         self.evidence_view: QWidget | None = None
         self.editor_view: QWidget | None = None
         self.auditor_view: QWidget | None = None
         self.agreement_view: QWidget | None = None
         self.candidates_view: QWidget | None = None
+        self.groups_view: QWidget | None = None
         self._fonts_warm = False
         self.missing_scripts: list[str] | None = None  # the scripts no installed font shows (checked once)
 
@@ -720,7 +737,8 @@ class MainWindow(QMainWindow):
         self.what_if.actor = name or None
         self.decision_panel.set_reviewer(name)
         self.discussion_panel.set_reviewer(name)
-        for view, method in ((self.evidence_view, "set_reviewer"), (self.editor_view, "set_editor")):
+        for view, method in ((self.evidence_view, "set_reviewer"), (self.editor_view, "set_editor"),
+                             (self.groups_view, "set_actor")):
             setter = getattr(view, method, None)
             if setter is not None:
                 setter(name)
@@ -816,7 +834,8 @@ class MainWindow(QMainWindow):
 
         self.reload()
         everything = Changes(areas=frozenset(Area), all_proposals=True)
-        for view in (self.editor_view, self.auditor_view, self.agreement_view, self.candidates_view):
+        for view in (self.editor_view, self.auditor_view, self.agreement_view, self.candidates_view,
+                     self.groups_view):
             if view is not None:
                 view.on_changes(everything)  # type: ignore[attr-defined]
         if self.current_proposal:
@@ -931,6 +950,11 @@ class MainWindow(QMainWindow):
             self.lane.changed.connect(view.on_changes)
         self.agreement_view.proposal_requested.connect(self.show_proposal_on_desk)
         self.agreement_view.conversation_requested.connect(self.conversation_dialog.open_conversation)
+        from ui.views.groups_view import OpinionGroupsView
+
+        groups_view = self.groups_view = OpinionGroupsView(self.lane)
+        groups_view.set_actor(self.reviewer)
+        self.lane.changed.connect(groups_view.on_changes)
         self.add_tab(self.editor_view, "Editor")
         self.add_tab(self.auditor_view, "Audit")
         self.add_tab(self.agreement_view, "Agreement")
@@ -941,12 +965,14 @@ class MainWindow(QMainWindow):
         candidates.proposal_requested.connect(self.show_proposal_on_desk)
         candidates.conversation_requested.connect(self.conversation_dialog.open_conversation)
         self.add_tab(candidates, "Candidates")
+        self.add_tab(groups_view, "Groups")
         keyboard_ready(self)  # the views just built: Tab leaves each of them
         describe_tabs(self.tabs, "The review desk: the queue, a proposal's diff, its evidence and the decision (Alt+1)",
                       "The spec's sections, read one by one (Alt+2)",
                       "Commit adopted proposals to the spec (Alt+3)", "The audit log and its checks (Alt+4)",
                       "How much the crowd agrees with each section (Alt+5)",
-                      "Every spec edit a model proposed from disagreement, kept or not, and why (Alt+6)")
+                      "Every spec edit a model proposed from disagreement, kept or not, and why (Alt+6)",
+                      "The opinion groups found in the crowd's own rankings or votes, and what sets each apart (Alt+7)")
 
     def on_changes(self, changes: Changes) -> None:
         """Follow an operation's changes: the overview when the crowd or the spec moved, else the queue rows it names."""
@@ -958,7 +984,7 @@ class MainWindow(QMainWindow):
         new_proposal = any(self.queue.model.row_of(p) < 0 for p in changes.proposal_ids)
         if new_proposal or changes.touches(Area.CROWD, Area.COMMITS, Area.WORKSPACE, Area.RANKINGS, Area.RELEVANCE):
             self.reload()  # counts, the spec's revision and every queue row
-        elif changes.touches(Area.PROPOSALS, Area.DECISIONS, Area.LABELS, Area.LINKS, Area.QUORUM):
+        elif changes.touches(Area.PROPOSALS, Area.DECISIONS, Area.LABELS, Area.LINKS, Area.QUORUM, Area.GROUPS):
             self.refresh_queue_rows(None if changes.all_proposals else sorted(changes.proposal_ids))
         if changes.touches(Area.PROPOSALS) and changes.touches_proposal(self.current_proposal):
             self._read_shown_proposal()  # a revision (here or received): its text, header and revisions
@@ -1053,6 +1079,7 @@ class MainWindow(QMainWindow):
         self.lane.run(load, success=self.show_proposal)
         self.decision_panel.set_proposal(proposal_id)
         self.discussion_panel.set_proposal(proposal_id)
+        self.group_split.set_proposal(proposal_id)
         setter = getattr(self.evidence_view, "set_proposal", None)
         if setter is not None:
             setter(proposal_id)

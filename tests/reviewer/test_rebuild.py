@@ -9,6 +9,7 @@ from reviewer import committing, discussion, governance
 from reviewer.bulk_labels import set_stances, undo_stances
 from reviewer.errors import KnownError
 from reviewer.evidence import link_statement, set_stance, unlink_statement
+from reviewer.groups import compute_groups
 from reviewer.polis import import_polis, statement_id
 from reviewer.rebuild import REBUILT_TABLES, rebuild_workspace
 from reviewer.replay import check_record
@@ -68,6 +69,8 @@ def worked(demo_workspace):
         committing.commit_adopted(workspace, "Priya Raman")
         # The automated loop: candidates kept, merged and rejected, their proposals, their model jobs.
         fake_propose(workspace, "single")
+        # Opinion groups in the CA-1 rankings: their run and every participant's group.
+        compute_groups(store, "ca1", actor="Wei Chen")
         assert check_record(store) == []
     return demo_workspace
 
@@ -82,6 +85,7 @@ def test_the_rebuilt_database_equals_the_live_one_table_by_table(worked, tmp_pat
     assert any(line.startswith("votes: import ") for line in report.copied)
     assert any(line.startswith("stance_labels: rule run ") for line in report.copied)
     assert any(line.startswith("candidates: propose run ") for line in report.copied)
+    assert any(line.startswith("group_members: group run ") for line in report.copied)
     compared = [t for t in REBUILT_TABLES if t not in ("workspace_info", "quorum_settings")]
     for table in compared:
         live_columns, live = table_rows(worked / "reviewer.db", table)

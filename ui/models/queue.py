@@ -26,13 +26,19 @@ if TYPE_CHECKING:
 _Index = QModelIndex | QPersistentModelIndex
 
 # What a reviewer scans first comes first: level, title, status and the evidence counts.
-COLUMNS = ("Level", "Title", "Status", "Sup.", "Ref.", "N/C", "Kind", "Origin", "Sections")
-COL_LEVEL, COL_TITLE, COL_STATUS, COL_SUP, COL_REF, COL_NC, COL_KIND, COL_ORIGIN, COL_SECTIONS = range(len(COLUMNS))
+COLUMNS = ("Level", "Title", "Status", "Sup.", "Ref.", "N/C", "Bridging", "Apart", "Kind", "Origin", "Sections")
+(COL_LEVEL, COL_TITLE, COL_STATUS, COL_SUP, COL_REF, COL_NC, COL_BRIDGING, COL_APART, COL_KIND, COL_ORIGIN,
+ COL_SECTIONS) = range(len(COLUMNS))
 COLUMN_TIPS = {
     COL_SUP: "Justifications that support the change (effective stance: a person's label, else a model's, else the ranking rule's)",
     COL_REF: "Justifications that refute the change",
     COL_NC: "Justifications that do not comment on the change",
+    COL_BRIDGING: "Bridging: the lowest opinion group's smoothed share supporting, (supports + 1) / (supports +"
+                  " refutes + 2): the support that holds in every group (blank: no groups computed)",
+    COL_APART: "How far apart the opinion groups are: the highest group's smoothed share supporting minus the"
+               " lowest's, in points (sort it descending for the most divisive)",
 }
+GROUP_COLUMNS = (COL_BRIDGING, COL_APART)
 LEVEL_ORDER = {"root": 0, "system": 1, "developer": 2, "user": 3, "guideline": 4, "none": 5}
 KIND_LABELS = {"clarification": "Clarification", "principle": "Change of principle"}
 STATUS_LABELS: dict[str, str] = {
@@ -123,6 +129,10 @@ class QueueModel(QAbstractTableModel):
                 return LEVEL_ORDER.get(row.level, 9)
             if column in (COL_SUP, COL_REF, COL_NC):
                 return self._display(row, column)  # the counts sort as numbers
+            if column in GROUP_COLUMNS:  # as numbers; no figures sorts below any
+                if row.groups is None:
+                    return -1.0
+                return row.groups.bridging if column == COL_BRIDGING else row.groups.divisiveness
             return str(self._display(row, column)).lower()
         if role == ID_ROLE:
             return row.id
@@ -140,7 +150,7 @@ class QueueModel(QAbstractTableModel):
             if column == COL_STATUS and row.status in (Status.CONTESTED, Status.NEEDS_REBASE):
                 font.setBold(True)
             return font
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_SUP, COL_REF, COL_NC):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_SUP, COL_REF, COL_NC, *GROUP_COLUMNS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == COL_STATUS:  # what the status word means (the glossary's entry, F1 shows them all)
@@ -173,14 +183,25 @@ class QueueModel(QAbstractTableModel):
             return row.refutes
         if column == COL_NC:
             return row.no_comment
+        if column in GROUP_COLUMNS:
+            if row.groups is None:
+                return ""
+            if column == COL_BRIDGING:
+                return f"{row.groups.bridging * 100:.0f}%"
+            return f"{row.groups.divisiveness * 100:.0f}"
         return None
 
     @staticmethod
     def _tooltip(row: QueueRow) -> str:
+        groups = ""
+        if row.groups is not None:
+            from reviewer.group_support import describe_figures
+
+            groups = describe_figures(row.groups) + "\n"
         return (
             f"{row.title}\n{row.intent}\n\nLevel {row.level} · quorum {row.quorum} · {row.votes} reviewer(s) decided\n"
             f"{row.supports} supports · {row.refutes} refutes · {row.no_comment} no comment · "
-            f"{row.unlabelled} unlabelled\n{row.id}"
+            f"{row.unlabelled} unlabelled\n{groups}{row.id}"
         )
 
 
@@ -196,7 +217,12 @@ EVIDENCE_FILTERS: dict[str, tuple[str, Callable[[QueueRow], bool]]] = {
     "has_supports": ("Has supporting justifications", lambda r: r.supports > 0),
     "unlabelled": ("Has links without a stance", lambda r: r.unlabelled > 0),
     "none": ("No evidence linked", lambda r: r.supports + r.refutes + r.no_comment + r.unlabelled == 0),
+    # By the opinion groups (reviewer.group_support): chosen, they also sort by their figure, highest first.
+    "divisive": ("Most divisive (opinion groups 25+ points apart)", lambda r: r.groups is not None and r.groups.divisive),
+    "bridging": ("Bridging (above 50% in every opinion group)", lambda r: r.groups is not None and r.groups.bridges),
 }
+GROUP_SORT_COLUMNS = {"divisive": COL_APART, "bridging": COL_BRIDGING}
+"""The column an evidence filter by opinion groups sorts the queue by (descending)."""
 
 
 class QueueFilter(QSortFilterProxyModel):
