@@ -41,7 +41,8 @@ def problems(window):
             continue
         if isinstance(parent, QTabBar) or widget.objectName().startswith("qt_"):  # Qt's own parts of a widget
             continue
-        name = f"{type(widget).__name__} {widget.accessibleName() or widget.objectName()!r} in {type(parent).__name__}"
+        label = widget.accessibleName() or widget.objectName() or (widget.text() if hasattr(widget, "text") else "")
+        name = f"{type(widget).__name__} {label!r} in {type(parent).__name__}"
         box, room = widget.geometry(), parent.rect()
         if box.right() > room.right() + 1 or box.bottom() > room.bottom() + 1 or box.left() < -1 or box.top() < -1:
             found.append(f"{name}: {box.getRect()} outside {room.getRect()}")
@@ -93,7 +94,7 @@ def test_the_desk_reflows_back_and_keeps_what_was_chosen(qtbot, open_desk, demo_
 
 
 @pytest.mark.parametrize("scale", ["1", "2"])
-def test_the_first_window_fits_the_screen(tmp_path, scale):
+def test_the_first_window_fits_the_screen(demo_workspace, scale):
     """A 1920×1080 screen at 2× scaling has 960×540 logical pixels: the first window is no larger."""
     script = (
         "import json, sys\n"
@@ -101,13 +102,16 @@ def test_the_first_window_fits_the_screen(tmp_path, scale):
         "app = QApplication([])\n"
         "from ui.app import build_window\n"
         "w = build_window(__import__('pathlib').Path(sys.argv[1]), remember_layout=False)\n"
-        "w.show(); app.processEvents()\n"
+        "w.show(); w.reload()\n"
+        "from PySide6.QtCore import QEventLoop, QTimer\n"
+        "loop = QEventLoop(); w.loaded.connect(loop.quit); QTimer.singleShot(20000, loop.quit); loop.exec()\n"
+        "app.processEvents()\n"
         "free = app.primaryScreen().availableGeometry()\n"
         "print(json.dumps([w.frameGeometry().width(), w.frameGeometry().height(), free.width(), free.height()]))\n"
     )
     env = {**os.environ, "QT_SCALE_FACTOR": scale,
            "QT_QPA_PLATFORM": f"offscreen:configfile={OFFSCREEN_SCREEN}"}
-    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "none")], cwd=ROOT, env=env,
+    out = subprocess.run([sys.executable, "-c", script, str(demo_workspace)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120, check=True).stdout
     width, height, free_width, free_height = json.loads(out.strip().splitlines()[-1])
     assert free_width == 1920 // int(scale)

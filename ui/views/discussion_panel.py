@@ -218,7 +218,7 @@ class DiscussionPanel(QWidget):
         layout.setSpacing(3)
         layout.addLayout(title_row)
         layout.addWidget(self.body, 1)
-        self.set_open(True)
+        self.set_open(False)  # until a proposal with threads is read (or the reviewer opens it)
         self.set_proposal(None)
 
     # ---- inputs ----------------------------------------------------------------------------

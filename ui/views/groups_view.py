@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from reviewer.palette import GROUP_COLOURS
 from reviewer.render import escape
+from ui.access import describe
 from ui.labels import PlainLabel, RichLabel
 from ui.text_browser import SafeTextBrowser
 from ui.views.progress_panel import ProgressPanel
@@ -203,7 +204,7 @@ class OpinionGroupsView(QWidget):
         for value, text in SOURCES:
             self.source_box.addItem(text, value)
         self.source_box.currentIndexChanged.connect(lambda _i: self.refresh())
-        source_label = PlainLabel("&Groups in:")
+        source_label = PlainLabel("Gro&ups in:")  # Alt+G is the Go menu
         source_label.setBuddy(self.source_box)
         self.compute_button = QPushButton("&Compute groups")
         self.compute_button.setToolTip(
@@ -232,6 +233,8 @@ class OpinionGroupsView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(GroupsTableModel.OVER, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(lambda current, _p: self.show_group(current.row()))
+        describe(self.table, "Opinion groups", "Each opinion group: its size, its share of the crowd and how far it "
+                 "stands from everyone else; choose one to see its make-up")
         self.map = GroupMap()
         left = self.left_splitter = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.table)
@@ -240,6 +243,8 @@ class OpinionGroupsView(QWidget):
         left.setStretchFactor(1, 2)
         self.detail = SafeTextBrowser()
         self.detail.setPlaceholderText("Choose a group to see its make-up and what sets it apart.")
+        describe(self.detail, "The chosen group", "The chosen group's demographic make-up against everyone, and the "
+                 "statements or conversations that most set it apart")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.detail)
