@@ -51,6 +51,8 @@ def _candidate_lines(rows: list[dict[str, Any]]) -> list[str]:
 def cmd_propose(args: argparse.Namespace) -> int:
     """Propose spec edits from crowd–ranker disagreement; keep those whose agreement interval clears the bar."""
     from reviewer import operations
+    from reviewer.judges.running import run_usage, usage_text
+    from reviewer.prices import load_prices
     from reviewer.propose import ProposeOptions, list_candidates, plan_propose
     from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
@@ -76,7 +78,8 @@ def cmd_propose(args: argparse.Namespace) -> int:
             mode=args.mode, sections=tuple(args.section or ()), min_relevance=args.min_relevance,
             max_candidates=args.max_candidates, holdout=args.holdout, threshold=args.threshold,
             context_tokens=args.context_tokens, resamples=args.resamples, ranker_model=args.ranker_model)
-        plan = plan_propose(workspace, options, config)
+        prices = load_prices(workspace.root)
+        plan = plan_propose(workspace, options, config, prices=prices)
         confirm_estimate(plan.estimate, args)
         try:
             summary = value_of(operations.propose(workspace, plan, actor=args.by or APP_ACTOR,
@@ -89,12 +92,14 @@ def cmd_propose(args: argparse.Namespace) -> int:
             "kept": summary.kept, "merged": summary.merged, "rejected": summary.rejected,
             "proposal_ids": list(summary.proposal_ids), "candidates": candidates,
             "generation": asdict(summary.generation), "rerank": asdict(summary.rerank) if summary.rerank else None}
+    usage = run_usage([summary.generation, summary.rerank], prices)
+    data["usage"] = usage
     failed = summary.generation.failed + (summary.rerank.failed if summary.rerank else 0)
     human = "\n".join([
         f"propose ({summary.mode}) run {summary.run_id}: {len(summary.candidates)} candidates, {summary.kept} kept as "
         f"proposals, {summary.merged} merged with earlier ones, {summary.rejected} rejected"
         + (f"; {failed} model calls failed (see the judge jobs)" if failed else "") + ".",
-        *_candidate_lines(candidates)])
+        usage_text(usage), *_candidate_lines(candidates)])
     emit(data, args.json, human)
     return EXIT_OK
 

@@ -41,6 +41,7 @@ from reviewer.judges.data import conversation_block, data_block, section_block, 
 from reviewer.judges.estimates import TokenCounter, cached_results
 from reviewer.judges.items import WorkItem, make_messages_item
 from reviewer.judges.prompts import PROMPT_VERSIONS, load_prompt
+from reviewer.prices import Cost, Price, load_prices
 from reviewer.progress import Progress
 from reviewer.rankings import normalise, pairwise_agreement, ranking_or_none
 from reviewer.spec import Section, SpecDocument, parse_spec
@@ -80,6 +81,8 @@ class ProposeOptions:
         resamples: bootstrap resamples for the intervals.
         ranker_model: the model that re-ranks (default: the newest ranker run's model when a judge
             run made it, else the proposing model).
+        batch_api: send the calls through the provider's Batch API (upload, create, poll, read) instead
+            of one request each; a restarted run polls the batch it sent.
     """
 
     mode: str
@@ -91,6 +94,7 @@ class ProposeOptions:
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
     resamples: int = 1000
     ranker_model: str | None = None
+    batch_api: bool = False
 
     def check(self) -> None:
         """Raise ``KnownError`` for an option out of range."""
@@ -340,6 +344,14 @@ class ProposeEstimate:
         output_tokens: an approximate answer size.
         tokenizer: how input tokens were counted; exact: whether with a real tokenizer.
         endpoint: where the requests go.
+        cached_input_tokens: of ``input_tokens``, about how many the provider's prompt cache may serve
+            (each section's ranker requests share the spec before the conversation).
+        cost: the price of it all at the price table's prices, both models counted (None: a model has
+            no price; ``no_price`` names it).
+        cost_without_cache: the same with no input token served by the prompt cache.
+        no_price: the models without a price.
+        generation_cost: the proposing calls' part of ``cost``; rerank_cost: the ranker calls' part.
+        batch_api: whether the calls go through the Batch API (``--batch``), whose own prices are not applied.
     """
 
     task: str
@@ -359,16 +371,31 @@ class ProposeEstimate:
     tokenizer: str
     exact: bool
     endpoint: str | None = None
+    cached_input_tokens: int = 0
+    cost: float | None = None
+    cost_without_cache: float | None = None
+    no_price: tuple[str, ...] = ()
+    generation_cost: float | None = None
+    rerank_cost: float | None = None
+    batch_api: bool = False
 
     def describe(self) -> str:
         """Return the estimate as one paragraph for the terminal."""
+        from reviewer.judges.estimates import cost_sentence
+
         how = "counted with o200k_base" if self.exact else "approximate"
         at = f" at {self.endpoint}" if self.endpoint else ""
-        return (f"propose ({self.mode}) with {self.model}{at} ({self.prompt_version}), re-ranked by "
+        text = (f"propose ({self.mode}) with {self.model}{at} ({self.prompt_version}), re-ranked by "
                 f"{self.ranker_model} ({self.ranker_prompt_version}): {self.sections} sections, {self.items} "
                 f"candidate calls ({self.cached} already answered), then at most {self.rerank_calls} ranker calls; "
                 f"at most {self.calls} model calls, about {self.input_tokens:,} input tokens ({how}) and "
-                f"{self.output_tokens:,} output tokens (approximate).")
+                f"{self.output_tokens:,} output tokens (approximate). "
+                + cost_sentence(self.calls, self.cached_input_tokens, self.cost, self.cost_without_cache,
+                                self.no_price))
+        if self.batch_api:
+            text += (" Sent through the Batch API: results within 24 hours, at the price table's prices "
+                     "(the provider's batch discount is not counted).")
+        return text
 
 
 @dataclass(frozen=True)
@@ -418,8 +445,11 @@ def _ranker_config(workspace: Workspace, config: ModelConfig, options: ProposeOp
 
 
 def plan_propose(workspace: Workspace, options: ProposeOptions, config: ModelConfig, *,
-                 counter: TokenCounter | None = None) -> ProposePlan:
+                 counter: TokenCounter | None = None, prices: Mapping[str, Price] | None = None) -> ProposePlan:
     """Choose each section's conversations, build the generation requests and estimate the run.
+
+    Args:
+        prices: the price table for the estimate's cost (default: the workspace's and the user's).
 
     Raises:
         KnownError: an option out of range, no ranker run, an unknown section, or nothing to send.
@@ -484,7 +514,8 @@ def plan_propose(workspace: Workspace, options: ProposeOptions, config: ModelCon
             f"ranker disagree (graded ≥ {options.min_relevance}).",
             hint="Grade relevance first (`spec-review judge relevance` or `relevance --lexical`), or lower "
                  "--min-relevance.")
-    estimate = _estimate(workspace, options, config, ranker_config, document, work, items, counter)
+    prices = load_prices(workspace.root) if prices is None else prices
+    estimate = _estimate(workspace, options, config, ranker_config, document, work, items, counter, prices)
     return ProposePlan(options, config, ranker_config, loaded.revision, run_id, tuple(work), tuple(items), estimate)
 
 
@@ -534,36 +565,51 @@ def _pack(pool: Sequence[str], blocks: Mapping[str, str], counter: TokenCounter,
 
 def _estimate(workspace: Workspace, options: ProposeOptions, config: ModelConfig, ranker_config: ModelConfig,
               document: SpecDocument, work: Sequence[SectionWork], items: Sequence[WorkItem],
-              counter: TokenCounter) -> ProposeEstimate:
-    from reviewer.judges.estimates import estimate
+              counter: TokenCounter, prices: Mapping[str, Price]) -> ProposeEstimate:
+    from reviewer.judges.estimates import CACHE_MIN_TOKENS, estimate, estimated_cost
 
-    generation = estimate(workspace.store, items, config.model or "", counter=counter, endpoint=config.endpoint)
+    generation = estimate(workspace.store, items, config.model or "", counter=counter, endpoint=config.endpoint,
+                          prices=prices)
     ranker = load_prompt("ranker")
     rows = _conversation_rows(workspace.store, {c for w in work for g in w.groups for c in g}
                               | {c for w in work for c in w.holdout})
-    rerank_calls = rerank_tokens = 0
+    rerank_calls = rerank_tokens = rerank_cached = 0
     cache: dict[Any, str] = {}
     system = counter.count(ranker.system)
     for w in work:
         section = document.get(w.section_id)
         assert section is not None
         spec_tokens = counter.count(spec_message(document, [section], cache))
+        # Every ranker request of the section begins with the instructions and the other sections.
+        shared = system + spec_tokens - counter.count(section_block(section))
         tested = [*{c for g in w.groups for c in g}, *w.holdout]
         per_candidate = [len(g) + len(w.holdout) for g in w.groups]
         calls = len(set(tested)) + sum(per_candidate)  # before (once per conversation) and under each candidate
         conv_tokens = {c: counter.count(conversation_block(rows[c][1], rows[c][2])) for c in set(tested)}
         rerank_calls += calls
         rerank_tokens += calls * (system + spec_tokens + 12)
+        if shared >= CACHE_MIN_TOKENS:
+            rerank_cached += (calls - 1) * shared
         rerank_tokens += sum(conv_tokens.values()) + sum(
             conv_tokens[c] for g in w.groups for c in (*g, *w.holdout))
+    rerank_out = 80 * rerank_calls
+    rerank_cost, rerank_plain = estimated_cost(prices, ranker_config.model or "", rerank_tokens, rerank_cached,
+                                               rerank_out)
+    gen_cost, gen_plain = estimated_cost(prices, config.model or "", generation.input_tokens,
+                                         generation.cached_input_tokens, generation.output_tokens)
+    if not generation.calls:
+        gen_cost = gen_plain = Cost(0.0)
+    total, plain = gen_cost + rerank_cost, gen_plain + rerank_plain
     return ProposeEstimate(
         task="propose", mode=options.mode, model=config.model or "", ranker_model=ranker_config.model or "",
         prompt_version=PROMPT_VERSIONS["propose"], ranker_prompt_version=PROMPT_VERSIONS["ranker"],
         sections=len(work), items=len(items), cached=generation.cached, generation_calls=generation.calls,
         rerank_calls=rerank_calls, calls=generation.calls + rerank_calls,
         input_tokens=generation.input_tokens + rerank_tokens,
-        output_tokens=generation.output_tokens + 80 * rerank_calls, tokenizer=counter.method, exact=counter.exact,
-        endpoint=config.endpoint)
+        output_tokens=generation.output_tokens + rerank_out, tokenizer=counter.method, exact=counter.exact,
+        endpoint=config.endpoint, cached_input_tokens=generation.cached_input_tokens + rerank_cached,
+        cost=total.amount, cost_without_cache=plain.amount, no_price=total.missing, generation_cost=gen_cost.amount,
+        rerank_cost=rerank_cost.amount, batch_api=options.batch_api)
 
 
 # ---- checking an edit --------------------------------------------------------------------------
@@ -1031,7 +1077,7 @@ def plan_what_if(workspace: Workspace, proposal_id: str, config: ModelConfig, *,
         payload = {"conversation_id": cid, "prompt_id": rows[cid][0], "proposal_id": proposal_id}
         items.append(make_messages_item(prompt, f"now:{cid}", [before, block], payload, digests))
         items.append(make_messages_item(prompt, f"under:{cid}", [after, block], payload, digests))
-    est = estimate(store, items, config.model or "", endpoint=config.endpoint)
+    est = estimate(store, items, config.model or "", endpoint=config.endpoint, prices=load_prices(workspace.root))
     return WhatIfPlan(proposal_id, tuple(sorted(ids)), tuple(usable), tuple(items), est, loaded.revision, config)
 
 

@@ -60,9 +60,9 @@ def error_reply(status: int, message: str, *, code: str | None = None, **kwargs:
     return Reply(status=status, body=body, **kwargs)
 
 
-def completion_body(model: str, content: str | None, *, finish_reason: str = "stop",
-                    refusal: str | None = None, prompt_tokens: int = 10, completion_tokens: int = 5) -> dict[str, Any]:
-    """Return a ``chat.completion`` object as the service sends it."""
+def completion_body(model: str, content: str | None, *, finish_reason: str = "stop", refusal: str | None = None,
+                    prompt_tokens: int = 10, completion_tokens: int = 5, cached_tokens: int = 0) -> dict[str, Any]:
+    """Return a ``chat.completion`` object as the service sends it (usage with the prompt cache's share)."""
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -75,9 +75,39 @@ def completion_body(model: str, content: str | None, *, finish_reason: str = "st
             "finish_reason": finish_reason,
         }],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+                  "total_tokens": prompt_tokens + completion_tokens,
+                  "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
+                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
         "system_fingerprint": "fp_test",
     }
+
+
+def tokens(text: str) -> int:
+    """This server's token count: a quarter of the characters, rounded up (providers count with their tokenizer)."""
+    return -(-len(text) // 4)
+
+
+def message_tokens(messages: list[dict[str, Any]]) -> list[int]:
+    """Each message's tokens (its text content; other content counts nothing)."""
+    return [tokens(m["content"]) if isinstance(m.get("content"), str) else 0 for m in messages]
+
+
+def cached_prefix(messages: list[dict[str, Any]], previous: list[dict[str, Any]] | None) -> int:
+    """The prompt cache's share: the tokens of the leading messages the previous request began with too.
+
+    A provider caches the start of a request and serves it to a later request that begins the same
+    way; this server counts whole messages, which is how the product's requests share their start
+    (the instructions, then the spec, then what differs).
+    """
+    if not previous:
+        return 0
+    shared = 0
+    for mine, theirs, n in zip(messages, previous, message_tokens(messages)):
+        if mine.get("role") != theirs.get("role") or mine.get("content") != theirs.get("content"):
+            break
+        shared += n
+    return shared
 
 
 _JUSTIFICATION = re.compile(r"<justification>\n(.*?)\n</justification>", re.S)
@@ -123,6 +153,7 @@ class FakeOpenAIServer:
         keep: whether to keep the requests (``requests``, ``headers``); a long benchmark keeps none.
         active: chat requests being answered right now.
         max_active: the most chat requests answered at once so far.
+        usage: the ``usage`` of each chat completion served, in the order of ``requests`` (when kept).
     """
 
     def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None, *, delay: float = 0.0) -> None:
@@ -135,6 +166,8 @@ class FakeOpenAIServer:
         self.keep = True
         self.active = 0
         self.max_active = 0
+        self.usage: list[dict[str, int]] = []
+        self._previous: dict[str, list[dict[str, Any]]] = {}  # the last messages received, by model
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -203,8 +236,15 @@ class FakeOpenAIServer:
                     self._send(404, b'{"error": {"message": "not found"}}', {})
                     return
                 body = json.loads(raw)
+                messages = body.get("messages") or []
                 with server._lock:
+                    model = str(body.get("model", ""))
+                    usage = {"prompt_tokens": sum(message_tokens(messages)),
+                             "cached_tokens": cached_prefix(messages, server._previous.get(model)),
+                             "completion_tokens": 0}
+                    server._previous[model] = messages
                     if server.keep:
+                        server.usage.append(usage)  # its completion tokens are filled in with the reply
                         server.requests.append(body)
                         server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     server.times.append(time.monotonic())
@@ -221,8 +261,10 @@ class FakeOpenAIServer:
                 if reply.body is not None:
                     payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 else:
+                    usage["completion_tokens"] = tokens(reply.content or reply.refusal or "")
                     payload = json.dumps(completion_body(body.get("model", ""), reply.content,
-                                                         finish_reason=reply.finish_reason, refusal=reply.refusal))
+                                                         finish_reason=reply.finish_reason, refusal=reply.refusal,
+                                                         **usage))
                 self._send(reply.status, payload.encode(), reply.headers)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

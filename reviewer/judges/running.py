@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from reviewer.judges.estimates import cached_results
 from reviewer.judges.items import WorkItem
 from reviewer.judges.prompts import PROMPT_VERSIONS
 from reviewer.modelconfig import ModelConfig, safe_url
+from reviewer.prices import Cost, Price, cost_of
 from reviewer.progress import Cancelled, NoProgress, Progress
 from reviewer.store import APP_ACTOR, Store, sql_errors
 
@@ -115,6 +116,8 @@ class RunSummary:
         output_tokens: completion tokens the endpoint reported.
         failures: the failed items.
         flags: the flagged labels by flag (``no_quote``, ``quote_not_verbatim``).
+        cached_tokens: of ``input_tokens``, those the endpoint read from its prompt cache.
+        batches: Batch API batches this run sent or polled (``--batch``; empty otherwise).
     """
 
     job_id: str
@@ -135,6 +138,39 @@ class RunSummary:
     output_tokens: int
     failures: tuple[Failure, ...] = ()
     flags: dict[str, int] = field(default_factory=dict)
+    cached_tokens: int = 0
+    batches: tuple[str, ...] = ()
+
+    def cost(self, prices: Mapping[str, Price]) -> Cost:
+        """What this run's calls cost at ``prices`` (the tokens the endpoint reported)."""
+        return cost_of(prices, self.model, self.input_tokens, self.cached_tokens, self.output_tokens)
+
+
+def run_usage(summaries: Sequence[RunSummary | None], prices: Mapping[str, Price]) -> dict[str, Any]:
+    """What some runs' calls used, as the endpoint reported it, and what that cost at ``prices``.
+
+    Returns:
+        ``calls``, ``input_tokens``, ``cached_tokens`` (of the input, read from the prompt cache),
+        ``output_tokens``, ``cost`` (dollars, None when a model has no price) and ``no_price``.
+    """
+    done = [s for s in summaries if s is not None]
+    cost = Cost(0.0)
+    for summary in done:
+        if summary.called:
+            cost = cost + summary.cost(prices)
+    return {"calls": sum(s.called for s in done), "input_tokens": sum(s.input_tokens for s in done),
+            "cached_tokens": sum(s.cached_tokens for s in done), "output_tokens": sum(s.output_tokens for s in done),
+            "cost": cost.amount, "no_price": list(cost.missing)}
+
+
+def usage_text(usage: Mapping[str, Any]) -> str:
+    """One sentence on what ``run_usage`` found."""
+    if not usage["calls"]:
+        return "No model calls were made: nothing to pay for."
+    cost = Cost(usage["cost"], tuple(usage["no_price"]))
+    return (f"Used {usage['input_tokens']:,} input tokens ({usage['cached_tokens']:,} of them from the prompt cache) "
+            f"and {usage['output_tokens']:,} output tokens in {usage['calls']:,} calls, as the endpoint reported "
+            f"them: {cost.describe()}.")
 
 
 WHERE_FLAGGED = (
@@ -169,6 +205,7 @@ class _Tally:
     stored: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
     failures: list[Failure] = field(default_factory=list)
     flags: dict[str, int] = field(default_factory=dict)
 
@@ -201,6 +238,7 @@ class _Run:
         self._status: dict[str, str] = {}  # each item's status as stored (read when the job opens)
         self._marks: dict[str, str] = {}  # the statuses the write in progress sets
         self._done = self._failed = 0
+        self.batches: list[str] = []  # Batch API batches sent or polled (``reviewer.judges.batch``)
 
     def open_job(self, cached: int, calls: int) -> None:
         """Find the job doing the same work (resume it) or start one; one audit event either way."""
@@ -247,6 +285,7 @@ class _Run:
         """Store a batch of results in one transaction: cache, failure records, labels or grades."""
         now = utc_now()
         self._marks = {}
+        used = [0, 0, 0]  # input, cached, output tokens of the calls in this batch
         with sql_errors("saving model answers"), self.store.db.atomic():
             for item, result in results:
                 if isinstance(result, dict):  # from the cache
@@ -258,18 +297,22 @@ class _Run:
                 self.tally.called += 1
                 self.tally.input_tokens += result.input_tokens
                 self.tally.output_tokens += result.output_tokens
+                self.tally.cached_tokens += result.cached_tokens
+                used[0] += result.input_tokens
+                used[1] += result.cached_tokens
+                used[2] += result.output_tokens
                 if result.status == "ok":
                     self.store.db.execute(
                         "INSERT INTO judge_cache (task, prompt_version, model, input_hash, status, raw, result, error,"
-                        " attempts, input_tokens, output_tokens, created_at)"
-                        " VALUES (?, ?, ?, ?, 'ok', ?, ?, NULL, ?, ?, ?, ?)"
+                        " attempts, input_tokens, output_tokens, cached_tokens, created_at)"
+                        " VALUES (?, ?, ?, ?, 'ok', ?, ?, NULL, ?, ?, ?, ?, ?)"
                         " ON CONFLICT (task, prompt_version, model, input_hash) DO UPDATE SET status = 'ok',"
                         " raw = excluded.raw, result = excluded.result, error = NULL, attempts = excluded.attempts,"
                         " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
-                        " created_at = excluded.created_at",
+                        " cached_tokens = excluded.cached_tokens, created_at = excluded.created_at",
                         [self.task, self.prompt_version, self.model, item.input_hash, result.raw,
                          json.dumps(verdict_json(result.verdict), ensure_ascii=False), result.attempts,
-                         result.input_tokens, result.output_tokens, now])
+                         result.input_tokens, result.output_tokens, result.cached_tokens, now])
                     self._store_verdict(item, result.verdict)
                     self._mark(item, "done", now)
                 else:
@@ -294,8 +337,10 @@ class _Run:
                 old = self._status.get(key)
                 done += (new == "done") - (old == "done")
                 failed += (new == "failed") - (old == "failed")
-            self.store.db.execute("UPDATE judge_jobs SET updated_at = ?, items_done = ?, items_failed = ? WHERE id = ?",
-                                  [now, done, failed, self.job_id])
+            self.store.db.execute(
+                "UPDATE judge_jobs SET updated_at = ?, items_done = ?, items_failed = ?, input_tokens = input_tokens + ?,"
+                " cached_tokens = cached_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
+                [now, done, failed, *used, self.job_id])
         # Written: the statuses kept here follow.
         self._status.update(self._marks)
         self._done, self._failed = done, failed
@@ -346,6 +391,7 @@ class _Run:
             "task": self.task, "model": self.model, "status": status, "cached": t.cached, "called": t.called,
             "ok": t.ok, "failed": t.failed, "flagged": t.flagged, "stored": t.stored,
             "ranker_run_id": self.ranker_run_id, "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
+            "cached_tokens": t.cached_tokens,
         }
         # The job vouches for every row it stored (labels, grades or the ranker run): `audit verify`
         # recomputes the digest and names a row edited, deleted or added since.
@@ -383,7 +429,8 @@ class _Run:
             job_id=self.job_id, task=self.task, model=self.model, prompt_version=self.prompt_version, status=status,
             resumed=self.resumed, items=len(self.items), cached=t.cached, called=t.called, ok=t.ok, failed=t.failed,
             flagged=t.flagged, stored=t.stored, ranker_run_id=self.ranker_run_id, input_tokens=t.input_tokens,
-            output_tokens=t.output_tokens, failures=tuple(t.failures), flags=dict(t.flags))
+            output_tokens=t.output_tokens, failures=tuple(t.failures), flags=dict(t.flags), cached_tokens=t.cached_tokens,
+            batches=tuple(self.batches))
 
 
 def _batches(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
