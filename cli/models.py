@@ -79,6 +79,14 @@ def add_endpoint_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int, metavar="N", help="retries after rate limits, timeouts and server errors")
 
 
+def add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch", action="store_true",
+                   help="send the calls through the OpenAI Batch API (results within 24 hours; a stopped run polls "
+                        "the batch it sent when run again)")
+    p.add_argument("--poll-every", type=float, default=30.0, metavar="S",
+                   help="(--batch) seconds between looks at the batch's status (default 30)")
+
+
 def endpoint_config(args: argparse.Namespace, root: Path | None) -> Any:
     from reviewer.modelconfig import load_config
 
@@ -390,6 +398,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 def cmd_agreement_under(args: argparse.Namespace) -> int:
     """What-if: re-rank a proposal's relevant conversations now and under its text; agreement now → under it."""
     from reviewer import operations
+    from reviewer.judges.batch import BatchOptions
     from reviewer.judges.running import run_usage, usage_text
     from reviewer.prices import load_prices
     from reviewer.propose import plan_what_if
@@ -404,8 +413,9 @@ def cmd_agreement_under(args: argparse.Namespace) -> int:
         prices = load_prices(workspace.root)
         confirm_estimate(plan.estimate, args)
         try:
+            batch = BatchOptions(poll_every=args.poll_every) if args.batch else None
             result = value_of(operations.what_if(workspace, plan, actor=APP_ACTOR, progress=TerminalProgress(),
-                                                 resamples=args.resamples))
+                                                 resamples=args.resamples, batch=batch))
         except (Cancelled, KeyboardInterrupt):
             warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume.")
             return EXIT_INTERRUPTED
@@ -527,6 +537,7 @@ def register(groups: Any) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="(--under) at most N conversations (default 200)")
     add_endpoint_options(p)
     p.add_argument("--yes", action="store_true", help="(--under) send the requests without asking")
+    add_batch_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_agreement)
 

@@ -10,6 +10,7 @@ from cli.models import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     TerminalProgress,
+    add_batch_options,
     add_endpoint_options,
     confirm_estimate,
     endpoint_config,
@@ -77,7 +78,8 @@ def cmd_propose(args: argparse.Namespace) -> int:
         options = ProposeOptions(
             mode=args.mode, sections=tuple(args.section or ()), min_relevance=args.min_relevance,
             max_candidates=args.max_candidates, holdout=args.holdout, threshold=args.threshold,
-            context_tokens=args.context_tokens, resamples=args.resamples, ranker_model=args.ranker_model)
+            context_tokens=args.context_tokens, resamples=args.resamples, ranker_model=args.ranker_model,
+            batch_api=args.batch, batch_poll_every=args.poll_every)
         prices = load_prices(workspace.root)
         plan = plan_propose(workspace, options, config, prices=prices)
         confirm_estimate(plan.estimate, args)
@@ -85,7 +87,9 @@ def cmd_propose(args: argparse.Namespace) -> int:
             summary = value_of(operations.propose(workspace, plan, actor=args.by or APP_ACTOR,
                                                   progress=TerminalProgress()))
         except (Cancelled, KeyboardInterrupt):
-            warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume.")
+            warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume"
+                 + (" (a batch already sent goes on at the provider and is polled, not sent again)." if args.batch
+                    else "."))
             return EXIT_INTERRUPTED
     candidates = [asdict(c) for c in summary.candidates]
     data = {"estimate": asdict(plan.estimate), "run_id": summary.run_id, "mode": summary.mode,
@@ -127,6 +131,7 @@ def register(groups: Any) -> None:
                    help="the model that re-ranks (default: the newest ranker run's, when a judge run made it; "
                         "else --model)")
     p.add_argument("--by", metavar="NAME", help="who runs it (recorded; default spec-review)")
+    add_batch_options(p)
     add_endpoint_options(p)
     p.add_argument("--yes", action="store_true", help="send the requests without asking")
     p.add_argument("--json", action="store_true")

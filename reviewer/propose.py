@@ -83,6 +83,7 @@ class ProposeOptions:
             run made it, else the proposing model).
         batch_api: send the calls through the provider's Batch API (upload, create, poll, read) instead
             of one request each; a restarted run polls the batch it sent.
+        batch_poll_every: (``batch_api``) seconds between looks at a batch's status.
     """
 
     mode: str
@@ -95,6 +96,7 @@ class ProposeOptions:
     resamples: int = 1000
     ranker_model: str | None = None
     batch_api: bool = False
+    batch_poll_every: float = 30.0
 
     def check(self) -> None:
         """Raise ``KnownError`` for an option out of range."""
@@ -742,6 +744,7 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
         KnownError: the endpoint refused every request.
     """
     from reviewer.judges.answers import verdict_from_json
+    from reviewer.judges.batch import BatchOptions
     from reviewer.judges.running import run_items
 
     store = workspace.store
@@ -749,8 +752,10 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
     params = {"mode": options.mode, "sections": list(options.sections), "min_relevance": options.min_relevance,
               "max_candidates": options.max_candidates, "holdout": options.holdout,
               "context_tokens": options.context_tokens}
+    batch = BatchOptions(poll_every=options.batch_poll_every) if options.batch_api else None
     generation = run_items(store, list(plan.items), judge, plan.config, progress=progress,
-                           spec_revision=plan.spec_revision, params={**params, "step": "propose"}, actor=actor)
+                           spec_revision=plan.spec_revision, params={**params, "step": "propose"}, actor=actor,
+                           batch=batch)
     answers = cached_results(store, "propose", PROMPT_VERSIONS["propose"], judge.model,
                              (i.input_hash for i in plan.items))
     document = workspace.load_spec(plan.spec_revision).document
@@ -774,7 +779,7 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
     if rerank_items:
         rerank = run_items(store, rerank_items, ranker, plan.ranker_config, progress=progress,
                            spec_revision=plan.spec_revision, params={**params, "step": "rerank"}, actor=actor,
-                           ranker_run=False)
+                           ranker_run=False, batch=batch)
         rankings = cached_results(store, "ranker", PROMPT_VERSIONS["ranker"], ranker.model,
                                   (i.input_hash for i in rerank_items))
     by_key = {i.key: rankings.get(i.input_hash) for i in rerank_items}

@@ -131,6 +131,10 @@ class OpenAIJudge:
             raise JudgeError("The endpoint's reply has no answer in it.", kind="malformed",
                              raw=self._clean(json.dumps(completion, ensure_ascii=False)[:20000])) from exc
 
+    def encode_body(self, body: dict[str, Any]) -> bytes:
+        """The request body as JSON bytes, long shared parts encoded once (what a batch file's line holds)."""
+        return self._encode(body)
+
     def _encode(self, body: dict[str, Any]) -> bytes:
         """Return the request body as the client would send it (compact JSON, UTF-8), as bytes.
 
@@ -165,12 +169,14 @@ class OpenAIJudge:
     _clean = clean
 
     def _status_error(self, exc: Any) -> JudgeError:
-        status = int(exc.status_code)
-        body = self._clean(_body_text(exc))
-        detail = self._clean(_error_message(exc))
+        return self.status_error(int(exc.status_code), self._clean(_error_message(exc)), self._clean(_body_text(exc)),
+                                 exc.response.headers)
+
+    def status_error(self, status: int, detail: str, body: str, headers: Any = None) -> JudgeError:
+        """The error for an HTTP status the endpoint answered (a call's, or a Batch API line's)."""
         if status == 429:
             return JudgeError(f"The endpoint is rate limiting requests (429): {detail}", kind="rate_limited",
-                              retry_after=retry_after_seconds(exc.response.headers), raw=body)
+                              retry_after=retry_after_seconds(headers), raw=body)
         if status in (401, 403):
             return JudgeError(f"The endpoint refused the API key ({status}): {detail}", kind="auth", raw=body,
                               hint="Check SPEC_REVIEW_API_KEY / OPENAI_API_KEY or the key in the keyring.")

@@ -23,6 +23,7 @@ from reviewer.errors import BugError, KnownError
 from reviewer.ids import new_id, stable_id, utc_now
 from reviewer.judges.answers import verdict_from_json, verdict_json
 from reviewer.judges.base import FLAGS, Judge, RelevanceVerdict, StanceVerdict
+from reviewer.judges.batch import BatchOptions, call_batch
 from reviewer.judges.calls import Outcome, call_concurrently
 from reviewer.judges.estimates import cached_results
 from reviewer.judges.items import WorkItem
@@ -441,7 +442,7 @@ def _batches(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: ModelConfig, *,
               progress: Progress | None = None, spec_revision: str | None = None,
               params: dict[str, Any] | None = None, actor: str = APP_ACTOR,
-              on_cancel_wait: float = 5.0, ranker_run: bool = True) -> RunSummary:
+              on_cancel_wait: float = 5.0, ranker_run: bool = True, batch: BatchOptions | None = None) -> RunSummary:
     """Answer every item: from the cache where possible, else by calling ``judge`` concurrently.
 
     Only the calling thread touches the database; up to ``config.concurrency`` worker threads call
@@ -460,6 +461,8 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
         on_cancel_wait: seconds to wait for calls already in flight when cancelled (their answers are kept).
         ranker_run: for ranker items, write the rankings as a ranker run when the job is done; False for
             rankings under a text that is not the spec's (a what-if), which stay in the cache only.
+        batch: send the calls through the Batch API (``reviewer.judges.batch``) instead of one by one;
+            a batch the job sent earlier and has not read yet is polled, not sent again.
 
     Returns:
         What the run did.
@@ -486,10 +489,14 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
     status = "failed"
     try:
         done_cached = [(i, cached[i.input_hash]) for i in items if i.input_hash in cached]
-        for batch in _batches(done_cached, 500):
-            run.write(batch)
-            progress.tick(len(batch))
-        call_concurrently(todo, judge, config, progress, on_cancel_wait, run.write)
+        for chunk in _batches(done_cached, 500):
+            run.write(chunk)
+            progress.tick(len(chunk))
+        if batch is not None:
+            call_batch(todo, judge, batch, store=store, job_id=run.job_id, endpoint=run.endpoint, write=run.write,
+                       progress=progress, sent=run.batches)
+        else:
+            call_concurrently(todo, judge, config, progress, on_cancel_wait, run.write)
         status = "done"
     except (Cancelled, KeyboardInterrupt):
         status = "cancelled"

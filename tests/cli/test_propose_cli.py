@@ -117,3 +117,25 @@ def test_prices_are_set_from_the_command_line_and_the_estimate_and_the_run_show_
     code, out, err = run(capsys, "propose", workspace, "--mode", "single", "--max-candidates", "2", "--holdout", "1",
                          "--base-url", server.base_url, "--model", "proposer", "--ranker-model", "rk")
     assert code == 1 and "no price set for proposer" in out + err
+
+
+def test_propose_and_the_what_if_through_the_batch_api(capsys, workspace, server):
+    from reviewer.proposals import add_proposal
+    from tests.fake_openai_server import LOOP_MARK
+
+    code, out, err = run(capsys, "propose", workspace, "--mode", "single", "--max-candidates", "1", "--holdout", "1",
+                         "--base-url", server.base_url, "--model", "proposer", "--batch", "--poll-every", "0",
+                         "--yes", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["estimate"]["batch_api"] and data["kept"] == 1
+    assert data["generation"]["batches"] == ["batch_1"] and data["rerank"]["batches"] == ["batch_2"]
+    assert len(server.batch_bodies) == len(server.requests)  # no single call
+    with Workspace.open(workspace) as ws:
+        current = ws.load_spec().document.get("protect_privacy").text
+        proposal = add_proposal(ws, changes=[("protect_privacy", current + f"\n{LOOP_MARK}\nAlso.\n")],
+                                title="Crowd first", intent="Follow the crowd.", kind="clarification")
+    code, out, err = run(capsys, "agreement", workspace, "--under", proposal.id, "--base-url", server.base_url,
+                         "--model", "rk", "--batch", "--poll-every", "0", "--yes")
+    assert code == 0, err
+    assert "under proposal 100.0%" in out and server.batches_created == 3
