@@ -29,7 +29,7 @@ from reviewer.errors import KnownError
 from reviewer.ids import utc_now
 from reviewer.judges.answers import parse_answer
 from reviewer.judges.base import Judge, JudgeError
-from reviewer.judges.calls import Outcome
+from reviewer.judges.calls import Outcome, with_twins
 from reviewer.judges.items import WorkItem
 from reviewer.progress import Progress
 from reviewer.store import Store, sql_errors
@@ -69,7 +69,7 @@ def custom_id(input_hash: str) -> str:
 
 
 def call_batch(todo: Sequence[WorkItem], judge: Judge, options: BatchOptions, *, store: Store, job_id: str,
-               endpoint: str | None, write: Callable[[Sequence[tuple[WorkItem, Outcome]]], None],
+               endpoint: str | None, write: Callable[[Sequence[tuple[WorkItem, Any]]], None],
                progress: Progress, sent: list[str]) -> None:
     """Answer ``todo`` through the Batch API: poll the job's open batches, send the rest in new ones.
 
@@ -184,7 +184,7 @@ def _poll(client: Any, judge: Any, batch_id: str, options: BatchOptions, store: 
 
 
 def _read(client: Any, judge: Any, batch: Any, ids: Mapping[str, str], pending: dict[str, list[WorkItem]],
-          store: Store, write: Callable[[Sequence[tuple[WorkItem, Outcome]]], None],
+          store: Store, write: Callable[[Sequence[tuple[WorkItem, Any]]], None],
           progress: Progress) -> str | None:
     """Write what an ended batch answered; return why it ended short (None when it completed)."""
     status = str(batch.status)
@@ -195,17 +195,20 @@ def _read(client: Any, judge: Any, batch: Any, ids: Mapping[str, str], pending: 
             for line in content.content.decode("utf-8").splitlines():
                 if line.strip():
                     _line_outcome(judge, line, ids, pending, found)
-    results: list[tuple[WorkItem, Outcome]] = []
-    for input_hash, outcome in found.items():
-        items = pending.pop(input_hash)
-        # One answer serves every item with this input; its tokens are counted once, with the first.
-        results += [(item, outcome if n == 0 else _no_tokens(outcome)) for n, item in enumerate(items)][::-1]
-    unanswered = [h for h in ids.values() if h in pending]
+    firsts: list[tuple[WorkItem, Outcome]] = []
+    twins: dict[str, list[WorkItem]] = {}
     if status == "completed":
-        for input_hash in unanswered:  # the provider lost a line: a failure, sent again next time
-            outcome = Outcome("failed", error="The batch's results have no line for this request.", kind="batch",
-                              attempts=1)
-            results += [(item, outcome) for item in pending.pop(input_hash)]
+        for input_hash in ids.values():  # the provider lost a line: a failure, sent again next time
+            if input_hash in pending and input_hash not in found:
+                found[input_hash] = Outcome("failed", error="The batch's results have no line for this request.",
+                                            kind="batch", attempts=1)
+    for input_hash, outcome in found.items():
+        # One answer serves every item with this input (its twins get it as an answer without a call).
+        first, *others = pending.pop(input_hash)
+        firsts.append((first, outcome))
+        if others:
+            twins[input_hash] = others
+    results = with_twins(firsts, twins)
     error = None
     if status != "completed":
         errors = getattr(getattr(batch, "errors", None), "data", None) or []
@@ -222,10 +225,6 @@ def _read(client: Any, judge: Any, batch: Any, ids: Mapping[str, str], pending: 
                          " error = ?, updated_at = ? WHERE id = ?",
                          [ENDED[status], status, batch.output_file_id, batch.error_file_id, error, now, batch.id])
     return error
-
-
-def _no_tokens(outcome: Outcome) -> Outcome:
-    return Outcome(outcome.status, outcome.verdict, outcome.raw, outcome.error, outcome.kind, outcome.attempts)
 
 
 def _line_outcome(judge: Any, line: str, ids: Mapping[str, str], pending: Mapping[str, Sequence[WorkItem]],

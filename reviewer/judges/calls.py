@@ -72,6 +72,37 @@ class Outcome:
     cached_tokens: int = 0
 
 
+def one_per_input(items: Sequence[WorkItem]) -> tuple[list[WorkItem], dict[str, list[WorkItem]]]:
+    """The items to send, one per input hash, and the others with the same input (its twins), by hash.
+
+    Two items can be the same request under different keys (two candidates with the same text,
+    re-ranked on the same conversation): the request goes once, and its answer serves both.
+    """
+    first: list[WorkItem] = []
+    twins: dict[str, list[WorkItem]] = {}
+    for item in items:
+        if item.input_hash in twins:
+            twins[item.input_hash].append(item)
+        else:
+            twins[item.input_hash] = []
+            first.append(item)
+    return first, {h: t for h, t in twins.items() if t}
+
+
+def with_twins(results: Sequence[tuple[WorkItem, Outcome]], twins: dict[str, list[WorkItem]]
+               ) -> list[tuple[WorkItem, Any]]:
+    """The results, each followed by its twins': a good answer as a cached one (no call of their own), else the failure."""
+    from reviewer.judges.answers import verdict_json
+
+    out: list[tuple[WorkItem, Any]] = []
+    for item, outcome in results:
+        out.append((item, outcome))
+        for twin in twins.get(item.input_hash, ()):
+            out.append((twin, verdict_json(outcome.verdict) if outcome.status == "ok" else Outcome(
+                outcome.status, None, outcome.raw, outcome.error, outcome.kind, 0)))
+    return out
+
+
 def attempt_item(judge: Judge, item: WorkItem, config: ModelConfig, gate: RateGate,
                  cancel: threading.Event) -> Outcome:
     """Get a valid answer for ``item``: retry transient failures with backoff, re-ask invalid answers.

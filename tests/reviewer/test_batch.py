@@ -170,3 +170,15 @@ def test_requests_with_the_same_input_go_once_and_answer_each_item(tmp_path, ser
     assert summary.input_tokens == sum(u["prompt_tokens"] for u in server.usage)  # counted once
     assert store.db.execute("SELECT count(*) FROM judge_job_items WHERE status = 'done'").fetchone() == (3,)
     store.close()
+
+
+def test_the_same_request_under_two_keys_is_sent_once_without_the_batch_api_too(tmp_path, server):
+    store = Store.open(tmp_path / "r.db", create=True)
+    items = [*ranker_items(2), ranker_items(1, prefix="twin")[0]]
+    server.responder = lambda body: json_reply({"ranking": "A>B>C>D", "reason": "By the spec."})
+    config = config_for(server, model="rk")
+    judge = OpenAIJudge(make_client(config, ApiKey("k", "test")), config)
+    summary = run_items(store, items, judge, config, ranker_run=False)
+    assert len(server.requests) == 2 and (summary.called, summary.cached, summary.ok) == (2, 1, 3)
+    assert store.db.execute("SELECT count(*) FROM judge_job_items WHERE status = 'done'").fetchone() == (3,)
+    store.close()
