@@ -739,11 +739,14 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
                     progress: Progress | None = None, actor: str = APP_ACTOR) -> ProposeSummary:
     """Run a confirmed plan: generate, test, and record every candidate (call inside the ``propose`` operation).
 
+    The work between the model calls is done while they run: each candidate is checked, and its
+    ranker requests built, as its answer is written; each candidate's figures are computed as soon
+    as its last ranking is written. What is left after the last call is merging and recording.
+
     Raises:
         Cancelled: the run was cancelled (answers received are kept; run again to resume).
         KnownError: the endpoint refused every request.
     """
-    from reviewer.judges.answers import verdict_from_json
     from reviewer.judges.batch import BatchOptions
     from reviewer.judges.running import run_items
 
@@ -753,72 +756,137 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
               "max_candidates": options.max_candidates, "holdout": options.holdout,
               "context_tokens": options.context_tokens}
     batch = BatchOptions(poll_every=options.batch_poll_every) if options.batch_api else None
+    document = workspace.load_spec(plan.spec_revision).document
+    tests = _Testing(workspace, plan, document)
     generation = run_items(store, list(plan.items), judge, plan.config, progress=progress,
                            spec_revision=plan.spec_revision, params={**params, "step": "propose"}, actor=actor,
-                           batch=batch)
-    answers = cached_results(store, "propose", PROMPT_VERSIONS["propose"], judge.model,
-                             (i.input_hash for i in plan.items))
-    document = workspace.load_spec(plan.spec_revision).document
-    work = {w.section_id: w for w in plan.work}
-    candidates: list[_Candidate] = []
-    for item in plan.items:
-        found = answers.get(item.input_hash)
-        if found is None:
-            continue  # no usable answer: a judge failure, recorded with the job
-        section_id = item.request.payload["section_id"]
-        verdict = verdict_from_json("propose", found)
-        current = document.get(section_id)
-        assert current is not None
-        problem = check_edit(current, verdict)
-        candidates.append(_Candidate(item, section_id, tuple(item.request.payload["conversation_ids"]),
-                                     work[section_id].holdout, verdict, problem,
-                                     edited_text(verdict) if problem is None else verdict.section_text))
-    rerank_items = _rerank_items(store, document, candidates)
+                           batch=batch, on_written=tests.on_generation)
+    candidates = [tests.candidates[i.key] for i in plan.items if i.key in tests.candidates]
+    rerank_items = tests.rerank_items(candidates)
     rerank = None
-    rankings: dict[str, dict[str, Any]] = {}
     if rerank_items:
         rerank = run_items(store, rerank_items, ranker, plan.ranker_config, progress=progress,
                            spec_revision=plan.spec_revision, params={**params, "step": "rerank"}, actor=actor,
-                           ranker_run=False, batch=batch)
-        rankings = cached_results(store, "ranker", PROMPT_VERSIONS["ranker"], ranker.model,
-                                  (i.input_hash for i in rerank_items))
-    by_key = {i.key: rankings.get(i.input_hash) for i in rerank_items}
-    return _record(workspace, plan, judge.model, ranker.model, candidates, by_key, generation, rerank, actor)
+                           ranker_run=False, batch=batch, on_written=tests.on_rankings)
+    return _record(workspace, plan, judge.model, ranker.model, candidates, tests, generation, rerank, actor)
 
 
-def _rerank_items(store: Store, document: SpecDocument, candidates: Sequence[_Candidate]) -> list[WorkItem]:
-    """The ranker requests: each tested conversation under the spec as it is (once per section) and under each edit."""
-    prompt = load_prompt("ranker")
-    rows = _conversation_rows(store, {c for cand in candidates if cand.problem is None
-                                      for c in (*cand.conversations, *cand.holdout)})
-    cache: dict[Any, str] = {}
-    digests: dict[str, str] = {}
-    blocks: dict[str, str] = {}
-    items: dict[str, WorkItem] = {}
+class _Testing:
+    """A propose run's work between the calls, done as the answers are written (the calling thread only).
 
-    def item(key: str, spec: str, cid: str, section_id: str) -> None:
-        if key in items:
-            return
-        if cid not in blocks:
-            blocks[cid] = conversation_block(rows[cid][1], rows[cid][2])
-        payload = {"conversation_id": cid, "prompt_id": rows[cid][0], "section_id": section_id}
-        items[key] = make_messages_item(prompt, key, [spec, blocks[cid]], payload, digests)
+    Attributes:
+        candidates: the candidates by their generation item's key.
+        rankings: each ranker item's ranking (None: no usable answer), by key.
+        figures: each tested candidate's figures and the rankings they were computed from, by its item's key.
+    """
 
-    for cand in candidates:
-        if cand.problem is not None:
-            continue
-        current = document.get(cand.section_id)
+    def __init__(self, workspace: Workspace, plan: ProposePlan, document: SpecDocument) -> None:
+        self.store = workspace.store
+        self.plan = plan
+        self.document = document
+        self.work = {w.section_id: w for w in plan.work}
+        self.candidates: dict[str, _Candidate] = {}
+        self.rankings: dict[str, str | None] = {}
+        self.figures: dict[str, tuple[Figures, dict[str, list[str | None]]]] = {}
+        self._prompt = load_prompt("ranker")
+        self._rows: dict[str, tuple[str, str, str]] = {}
+        self._specs: dict[Any, str] = {}
+        self._digests: dict[str, str] = {}
+        self._blocks: dict[str, str] = {}
+        self._items: dict[str, list[WorkItem]] = {}  # each candidate's ranker items
+        self._waiting: dict[str, set[str]] = {}  # candidate -> ranker keys not written yet
+        self._by_key: dict[str, list[str]] = {}  # ranker key -> the candidates waiting for it
+        self._crowd: CrowdView | None = None
+
+    def on_generation(self, results: Sequence[tuple[WorkItem, Any]]) -> None:
+        """Check each written answer's edit and build its ranker requests."""
+        from reviewer.judges.answers import verdict_from_json
+
+        for item, result in results:
+            if isinstance(result, dict):
+                verdict = verdict_from_json("propose", result)
+            elif result.status == "ok":
+                verdict = result.verdict
+            else:
+                continue  # no usable answer: a judge failure, recorded with the job
+            section_id = item.request.payload["section_id"]
+            current = self.document.get(section_id)
+            assert current is not None
+            problem = check_edit(current, verdict)
+            cand = _Candidate(item, section_id, tuple(item.request.payload["conversation_ids"]),
+                              self.work[section_id].holdout, verdict, problem,
+                              edited_text(verdict) if problem is None else verdict.section_text)
+            self.candidates[item.key] = cand
+            if problem is None:
+                self._items[item.key] = self._build(cand)
+
+    def _build(self, cand: _Candidate) -> list[WorkItem]:
+        """The candidate's ranker requests: each tested conversation under the spec as it is and under the edit."""
+        wanted = [c for c in dict.fromkeys((*cand.conversations, *cand.holdout)) if c not in self._rows]
+        if wanted:
+            self._rows.update(_conversation_rows(self.store, wanted))
+        current = self.document.get(cand.section_id)
         assert current is not None
-        before = cache.get(("before", cand.section_id))
+        before = self._specs.get(("before", cand.section_id))
         if before is None:  # one string per section: every candidate's "before" requests share it
-            before = cache[("before", cand.section_id)] = spec_message(document, [current], cache)
-        after = spec_message(document, [parse_spec(cand.text).sections[0]], cache)
+            before = self._specs[("before", cand.section_id)] = spec_message(self.document, [current], self._specs)
+        after = spec_message(self.document, [parse_spec(cand.text).sections[0]], self._specs)
+        items = []
         for cid in dict.fromkeys((*cand.conversations, *cand.holdout)):
+            if cid not in self._blocks:
+                self._blocks[cid] = conversation_block(self._rows[cid][1], self._rows[cid][2])
+            payload = {"conversation_id": cid, "prompt_id": self._rows[cid][0], "section_id": cand.section_id}
             keys = (f"before:{cand.section_id}:{cid}", f"{cand.item.key}:{cid}")
-            item(keys[0], before, cid, cand.section_id)
-            item(keys[1], after, cid, cand.section_id)
+            for key, spec in zip(keys, (before, after)):
+                items.append(make_messages_item(self._prompt, key, [spec, self._blocks[cid]], payload, self._digests))
             cand.rerank_keys[cid] = keys
-    return list(items.values())
+        return items
+
+    def rerank_items(self, candidates: Sequence[_Candidate]) -> list[WorkItem]:
+        """Every candidate's ranker requests, in the candidates' order, each key once; wait for their rankings."""
+        items: dict[str, WorkItem] = {}
+        for cand in candidates:
+            for item in self._items.get(cand.item.key, ()):
+                items.setdefault(item.key, item)
+            if cand.problem is None:
+                keys = {k for pair in cand.rerank_keys.values() for k in pair}
+                self._waiting[cand.item.key] = keys
+                for key in keys:
+                    self._by_key.setdefault(key, []).append(cand.item.key)
+        return list(items.values())
+
+    def on_rankings(self, results: Sequence[tuple[WorkItem, Any]]) -> None:
+        """Keep each written ranking; compute a candidate's figures once its last ranking is in."""
+        for item, result in results:
+            if isinstance(result, dict):
+                ranking = result.get("ranking")
+            else:
+                ranking = result.verdict.ranking if result.status == "ok" else None
+            self.rankings[item.key] = ranking
+            for cand_key in self._by_key.get(item.key, ()):
+                waiting = self._waiting[cand_key]
+                waiting.discard(item.key)
+                if not waiting:
+                    self._test(self.candidates[cand_key])
+
+    def figures_of(self, cand: _Candidate) -> tuple[Figures, dict[str, list[str | None]]]:
+        """The candidate's figures (computed now if its rankings came in no write: a cancelled run's resume)."""
+        if cand.item.key not in self.figures:
+            self._test(cand)
+        return self.figures[cand.item.key]
+
+    def crowd(self) -> CrowdView:
+        """The crowd's rankings of every conversation a candidate is tested on (read once)."""
+        if self._crowd is None:
+            tested = {c for cand in self.candidates.values() for c in (*cand.conversations, *cand.holdout)}
+            self._crowd = load_crowd(self.store, tested)
+        return self._crowd
+
+    def _test(self, cand: _Candidate) -> None:
+        pairs = [(cid, self.rankings.get(kb), self.rankings.get(ka)) for cid, (kb, ka) in cand.rerank_keys.items()]
+        figures = figures_for(self.crowd(), pairs, resamples=self.plan.options.resamples,
+                              seed=_seed(cand.item.input_hash, self.plan.ranker_config.model or ""))
+        self.figures[cand.item.key] = (figures, {cid: [b, a] for cid, b, a in pairs})
 
 
 def figures_for(crowd: CrowdView, pairs: Sequence[tuple[str, str | None, str | None]], *, resamples: int,
@@ -858,6 +926,8 @@ def _similar(a: str, b: str) -> float:
     By character, the comparison of two sections of thousands of characters is quadratic and takes
     a large part of a second; by word it takes milliseconds.
     """
+    if a == b:  # the common case of a merge: two calls wrote the same text
+        return 1.0
     matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
     if matcher.real_quick_ratio() < MERGE_SIMILARITY or matcher.quick_ratio() < MERGE_SIMILARITY:
         return 0.0
@@ -865,16 +935,14 @@ def _similar(a: str, b: str) -> float:
 
 
 def _record(workspace: Workspace, plan: ProposePlan, model: str, ranker_model: str, candidates: Sequence[_Candidate],
-            rankings: Mapping[str, dict[str, Any] | None], generation: RunSummary, rerank: RunSummary | None,
-            actor: str) -> ProposeSummary:
+            tests: _Testing, generation: RunSummary, rerank: RunSummary | None, actor: str) -> ProposeSummary:
     """Store every candidate, the kept ones' proposals and the run's event, in one transaction."""
     from reviewer.proposals import build_sections
 
     store = workspace.store
     options = plan.options
     run_id = new_id()
-    tested = {c for cand in candidates for c in (*cand.conversations, *cand.holdout)}
-    crowd = load_crowd(store, tested)
+    crowd = tests.crowd()
     document = workspace.load_spec(plan.spec_revision).document
     now = utc_now()
     rows: list[CandidateRow] = []
@@ -890,13 +958,7 @@ def _record(workspace: Workspace, plan: ProposePlan, model: str, ranker_model: s
             detail: dict[str, Any] = {"reason": verdict.reason, "generation_input_hash": cand.item.input_hash}
             status, reason, proposal_id, merged_with = "rejected", f"Malformed edit: {cand.problem}", None, None
             if cand.problem is None:
-                pairs = []
-                for cid, (kb, ka) in cand.rerank_keys.items():
-                    rb, ra = rankings.get(kb), rankings.get(ka)
-                    pairs.append((cid, rb["ranking"] if rb else None, ra["ranking"] if ra else None))
-                detail["rankings"] = {cid: [b, a] for cid, b, a in pairs}
-                figures = figures_for(crowd, pairs, resamples=options.resamples,
-                                      seed=_seed(cand.item.input_hash, plan.ranker_config.model or ""))
+                figures, detail["rankings"] = tests.figures_of(cand)
                 status, reason = _decide(figures, options.threshold)
             if status == "kept":
                 match = next(((eid, proposal) for eid, section, text, proposal in earlier

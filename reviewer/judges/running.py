@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -451,7 +451,8 @@ def _batches(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: ModelConfig, *,
               progress: Progress | None = None, spec_revision: str | None = None,
               params: dict[str, Any] | None = None, actor: str = APP_ACTOR,
-              on_cancel_wait: float = 5.0, ranker_run: bool = True, batch: BatchOptions | None = None) -> RunSummary:
+              on_cancel_wait: float = 5.0, ranker_run: bool = True, batch: BatchOptions | None = None,
+              on_written: Callable[[Sequence[tuple[WorkItem, Any]]], None] | None = None) -> RunSummary:
     """Answer every item: from the cache where possible, else by calling ``judge`` concurrently.
 
     Only the calling thread touches the database; up to ``config.concurrency`` worker threads call
@@ -472,6 +473,9 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
             rankings under a text that is not the spec's (a what-if), which stay in the cache only.
         batch: send the calls through the Batch API (``reviewer.judges.batch``) instead of one by one;
             a batch the job sent earlier and has not read yet is polled, not sent again.
+        on_written: called on this thread after each batch of results is stored, with the items and
+            their results (an ``Outcome``, or the cached answer as JSON data): work that follows from
+            the answers can be done while the other calls run.
 
     Returns:
         What the run did.
@@ -494,21 +498,27 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
     cached = cached_results(store, task, prompt_version, judge.model, (i.input_hash for i in items))
     todo = [i for i in items if i.input_hash not in cached]
     run.open_job(cached=len(items) - len(todo), calls=len(todo))
+
+    def store_results(results: Sequence[tuple[WorkItem, Any]]) -> None:
+        run.write(results)
+        if on_written is not None:
+            on_written(results)
+
     progress.start(len(items), f"{task} with {judge.model}")
     status = "failed"
     try:
         done_cached = [(i, cached[i.input_hash]) for i in items if i.input_hash in cached]
         for chunk in _batches(done_cached, 500):
-            run.write(chunk)
+            store_results(chunk)
             progress.tick(len(chunk))
         if batch is not None:
-            call_batch(todo, judge, batch, store=store, job_id=run.job_id, endpoint=run.endpoint, write=run.write,
-                       progress=progress, sent=run.batches)
+            call_batch(todo, judge, batch, store=store, job_id=run.job_id, endpoint=run.endpoint,
+                       write=store_results, progress=progress, sent=run.batches)
         else:
             first, twins = one_per_input(todo)
 
             def write(results: Sequence[tuple[WorkItem, Outcome]]) -> None:
-                run.write(with_twins(results, twins))
+                store_results(with_twins(results, twins))
                 extra = sum(len(twins.get(item.input_hash, ())) for item, _outcome in results)
                 if extra:
                     with contextlib.suppress(Cancelled):  # the next tick of the calls says it again
