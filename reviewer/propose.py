@@ -28,6 +28,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -739,9 +740,10 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
                     progress: Progress | None = None, actor: str = APP_ACTOR) -> ProposeSummary:
     """Run a confirmed plan: generate, test, and record every candidate (call inside the ``propose`` operation).
 
-    The work between the model calls is done while they run: each candidate is checked, and its
-    ranker requests built, as its answer is written; each candidate's figures are computed as soon
-    as its last ranking is written. What is left after the last call is merging and recording.
+    The work between the model calls is done while they run, on a thread of its own: each candidate
+    is checked, and its ranker requests built, as its answer is written; each candidate's figures
+    are computed as soon as its last ranking is written. What is left after the last call is
+    merging and recording.
 
     Raises:
         Cancelled: the run was cancelled (answers received are kept; run again to resume).
@@ -758,50 +760,71 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
     batch = BatchOptions(poll_every=options.batch_poll_every) if options.batch_api else None
     document = workspace.load_spec(plan.spec_revision).document
     tests = _Testing(workspace, plan, document)
-    generation = run_items(store, list(plan.items), judge, plan.config, progress=progress,
-                           spec_revision=plan.spec_revision, params={**params, "step": "propose"}, actor=actor,
-                           batch=batch, on_written=tests.on_generation)
-    candidates = [tests.candidates[i.key] for i in plan.items if i.key in tests.candidates]
-    rerank_items = tests.rerank_items(candidates)
-    rerank = None
-    if rerank_items:
-        rerank = run_items(store, rerank_items, ranker, plan.ranker_config, progress=progress,
-                           spec_revision=plan.spec_revision, params={**params, "step": "rerank"}, actor=actor,
-                           ranker_run=False, batch=batch, on_written=tests.on_rankings)
-    return _record(workspace, plan, judge.model, ranker.model, candidates, tests, generation, rerank, actor)
+    try:
+        generation = run_items(store, list(plan.items), judge, plan.config, progress=progress,
+                               spec_revision=plan.spec_revision, params={**params, "step": "propose"}, actor=actor,
+                               batch=batch, on_written=tests.on_generation)
+        candidates, rerank_items = tests.rerank_items()
+        rerank = None
+        if rerank_items:
+            rerank = run_items(store, rerank_items, ranker, plan.ranker_config, progress=progress,
+                               spec_revision=plan.spec_revision, params={**params, "step": "rerank"}, actor=actor,
+                               ranker_run=False, batch=batch, on_written=tests.on_rankings)
+        return _record(workspace, plan, judge.model, ranker.model, candidates, tests, generation, rerank, actor)
+    finally:
+        tests.close()
 
 
 class _Testing:
-    """A propose run's work between the calls, done as the answers are written (the calling thread only).
+    """A propose run's work between the calls, done while they run.
+
+    The calling thread reads what the work needs from the database once, at the first answer; the
+    checking, the building of ranker requests and the figures run on one thread of their own, so
+    the calling thread goes on handing out calls and writing answers meanwhile.
 
     Attributes:
-        candidates: the candidates by their generation item's key.
+        candidates: the candidates by their generation item's key (complete after ``rerank_items``).
         rankings: each ranker item's ranking (None: no usable answer), by key.
-        figures: each tested candidate's figures and the rankings they were computed from, by its item's key.
     """
 
     def __init__(self, workspace: Workspace, plan: ProposePlan, document: SpecDocument) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.store = workspace.store
         self.plan = plan
         self.document = document
         self.work = {w.section_id: w for w in plan.work}
         self.candidates: dict[str, _Candidate] = {}
         self.rankings: dict[str, str | None] = {}
-        self.figures: dict[str, tuple[Figures, dict[str, list[str | None]]]] = {}
         self._prompt = load_prompt("ranker")
-        self._rows: dict[str, tuple[str, str, str]] = {}
+        self._rows: dict[str, tuple[str, str, str]] | None = None
+        self._crowd: CrowdView | None = None
         self._specs: dict[Any, str] = {}
         self._digests: dict[str, str] = {}
         self._blocks: dict[str, str] = {}
+        self._built: dict[str, Future[tuple[_Candidate, list[WorkItem]]]] = {}
         self._items: dict[str, list[WorkItem]] = {}  # each candidate's ranker items
         self._waiting: dict[str, set[str]] = {}  # candidate -> ranker keys not written yet
         self._by_key: dict[str, list[str]] = {}  # ranker key -> the candidates waiting for it
-        self._crowd: CrowdView | None = None
+        self._figures: dict[str, Future[tuple[Figures, dict[str, list[str | None]]]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="propose-testing")
+
+    def close(self) -> None:
+        """Stop the testing thread (work not started is dropped)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self) -> None:
+        """Read the planned conversations and the crowd's rankings of them (this thread owns the database)."""
+        if self._rows is None:
+            planned = {c for w in self.plan.work for c in (*(c for g in w.groups for c in g), *w.holdout)}
+            self._rows = _conversation_rows(self.store, planned)
+            self._crowd = load_crowd(self.store, planned)
 
     def on_generation(self, results: Sequence[tuple[WorkItem, Any]]) -> None:
-        """Check each written answer's edit and build its ranker requests."""
+        """Hand each written answer to the testing thread: its edit checked, its ranker requests built."""
         from reviewer.judges.answers import verdict_from_json
 
+        self._read()
         for item, result in results:
             if isinstance(result, dict):
                 verdict = verdict_from_json("propose", result)
@@ -809,22 +832,22 @@ class _Testing:
                 verdict = result.verdict
             else:
                 continue  # no usable answer: a judge failure, recorded with the job
-            section_id = item.request.payload["section_id"]
-            current = self.document.get(section_id)
-            assert current is not None
-            problem = check_edit(current, verdict)
-            cand = _Candidate(item, section_id, tuple(item.request.payload["conversation_ids"]),
-                              self.work[section_id].holdout, verdict, problem,
-                              edited_text(verdict) if problem is None else verdict.section_text)
-            self.candidates[item.key] = cand
-            if problem is None:
-                self._items[item.key] = self._build(cand)
+            self._built[item.key] = self._pool.submit(self._candidate, item, verdict)
+
+    def _candidate(self, item: WorkItem, verdict: ProposeVerdict) -> tuple[_Candidate, list[WorkItem]]:
+        section_id = item.request.payload["section_id"]
+        current = self.document.get(section_id)
+        assert current is not None
+        problem = check_edit(current, verdict)
+        cand = _Candidate(item, section_id, tuple(item.request.payload["conversation_ids"]),
+                          self.work[section_id].holdout, verdict, problem,
+                          edited_text(verdict) if problem is None else verdict.section_text)
+        return cand, (self._build(cand) if problem is None else [])
 
     def _build(self, cand: _Candidate) -> list[WorkItem]:
         """The candidate's ranker requests: each tested conversation under the spec as it is and under the edit."""
-        wanted = [c for c in dict.fromkeys((*cand.conversations, *cand.holdout)) if c not in self._rows]
-        if wanted:
-            self._rows.update(_conversation_rows(self.store, wanted))
+        rows = self._rows
+        assert rows is not None
         current = self.document.get(cand.section_id)
         assert current is not None
         before = self._specs.get(("before", cand.section_id))
@@ -834,29 +857,32 @@ class _Testing:
         items = []
         for cid in dict.fromkeys((*cand.conversations, *cand.holdout)):
             if cid not in self._blocks:
-                self._blocks[cid] = conversation_block(self._rows[cid][1], self._rows[cid][2])
-            payload = {"conversation_id": cid, "prompt_id": self._rows[cid][0], "section_id": cand.section_id}
+                self._blocks[cid] = conversation_block(rows[cid][1], rows[cid][2])
+            payload = {"conversation_id": cid, "prompt_id": rows[cid][0], "section_id": cand.section_id}
             keys = (f"before:{cand.section_id}:{cid}", f"{cand.item.key}:{cid}")
             for key, spec in zip(keys, (before, after)):
                 items.append(make_messages_item(self._prompt, key, [spec, self._blocks[cid]], payload, self._digests))
             cand.rerank_keys[cid] = keys
         return items
 
-    def rerank_items(self, candidates: Sequence[_Candidate]) -> list[WorkItem]:
-        """Every candidate's ranker requests, in the candidates' order, each key once; wait for their rankings."""
+    def rerank_items(self) -> tuple[list[_Candidate], list[WorkItem]]:
+        """Every candidate (in the plan's order) and their ranker requests, each key once; wait for their rankings."""
+        for key, future in self._built.items():
+            self.candidates[key], self._items[key] = future.result()
+        candidates = [self.candidates[i.key] for i in self.plan.items if i.key in self.candidates]
         items: dict[str, WorkItem] = {}
         for cand in candidates:
-            for item in self._items.get(cand.item.key, ()):
+            for item in self._items[cand.item.key]:
                 items.setdefault(item.key, item)
             if cand.problem is None:
                 keys = {k for pair in cand.rerank_keys.values() for k in pair}
                 self._waiting[cand.item.key] = keys
                 for key in keys:
                     self._by_key.setdefault(key, []).append(cand.item.key)
-        return list(items.values())
+        return candidates, list(items.values())
 
     def on_rankings(self, results: Sequence[tuple[WorkItem, Any]]) -> None:
-        """Keep each written ranking; compute a candidate's figures once its last ranking is in."""
+        """Keep each written ranking; once a candidate's last one is in, its figures are computed meanwhile."""
         for item, result in results:
             if isinstance(result, dict):
                 ranking = result.get("ranking")
@@ -867,26 +893,32 @@ class _Testing:
                 waiting = self._waiting[cand_key]
                 waiting.discard(item.key)
                 if not waiting:
-                    self._test(self.candidates[cand_key])
+                    self._figures[cand_key] = self._pool.submit(self._test, self.candidates[cand_key],
+                                                                self._rankings_of(self.candidates[cand_key]))
 
     def figures_of(self, cand: _Candidate) -> tuple[Figures, dict[str, list[str | None]]]:
-        """The candidate's figures (computed now if its rankings came in no write: a cancelled run's resume)."""
-        if cand.item.key not in self.figures:
-            self._test(cand)
-        return self.figures[cand.item.key]
+        """The candidate's figures and the rankings (before, after) per conversation they come from."""
+        found = self._figures.get(cand.item.key)
+        if found is None:  # its rankings came in no write (a run whose answers were all in an earlier one)
+            found = self._figures[cand.item.key] = self._pool.submit(self._test, cand, self._rankings_of(cand))
+        return found.result()
+
+    def _rankings_of(self, cand: _Candidate) -> dict[str, str | None]:
+        return {k: self.rankings.get(k) for pair in cand.rerank_keys.values() for k in pair}
 
     def crowd(self) -> CrowdView:
-        """The crowd's rankings of every conversation a candidate is tested on (read once)."""
-        if self._crowd is None:
-            tested = {c for cand in self.candidates.values() for c in (*cand.conversations, *cand.holdout)}
-            self._crowd = load_crowd(self.store, tested)
+        """The crowd's rankings of the planned conversations."""
+        self._read()
+        assert self._crowd is not None
         return self._crowd
 
-    def _test(self, cand: _Candidate) -> None:
-        pairs = [(cid, self.rankings.get(kb), self.rankings.get(ka)) for cid, (kb, ka) in cand.rerank_keys.items()]
-        figures = figures_for(self.crowd(), pairs, resamples=self.plan.options.resamples,
+    def _test(self, cand: _Candidate, rankings: Mapping[str, str | None]
+              ) -> tuple[Figures, dict[str, list[str | None]]]:
+        assert self._crowd is not None
+        pairs = [(cid, rankings.get(kb), rankings.get(ka)) for cid, (kb, ka) in cand.rerank_keys.items()]
+        figures = figures_for(self._crowd, pairs, resamples=self.plan.options.resamples,
                               seed=_seed(cand.item.input_hash, self.plan.ranker_config.model or ""))
-        self.figures[cand.item.key] = (figures, {cid: [b, a] for cid, b, a in pairs})
+        return figures, {cid: [b, a] for cid, b, a in pairs}
 
 
 def figures_for(crowd: CrowdView, pairs: Sequence[tuple[str, str | None, str | None]], *, resamples: int,
