@@ -40,7 +40,7 @@ from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.judges.data import conversation_block, data_block, section_block, wrap_blocks
 from reviewer.judges.estimates import TokenCounter, cached_results
-from reviewer.judges.items import WorkItem, make_messages_item
+from reviewer.judges.items import Digests, WorkItem, make_messages_item
 from reviewer.judges.prompts import PROMPT_VERSIONS, load_prompt
 from reviewer.prices import Cost, Price, load_prices
 from reviewer.progress import Progress
@@ -293,11 +293,13 @@ def disagreement_block(prompt_id: str, prompt: str, responses: str, ranker: tupl
     return wrap_blocks("disagreement", "\n".join(lines), prompt_id=prompt_id)
 
 
-def spec_message(document: SpecDocument, tested: Sequence[Section], cache: dict[Any, str] | None = None) -> str:
+def spec_message(document: SpecDocument, tested: Sequence[Section], cache: dict[Any, Any] | None = None,
+                 digests: Digests | None = None) -> str:
     """The spec as the re-ranking sends it: every other section in order, then the sections under test.
 
     The part before the sections under test is the same for every request about them (before and
-    under any edit), so the provider's prompt cache reuses it.
+    under any edit), so the provider's prompt cache reuses it. With ``digests``, the text's SHA-256
+    is put there, from the shared part's hash state and the rest: the shared part is hashed once.
     """
     ids = tuple(s.id or "" for s in tested)
     cache = cache if cache is not None else {}
@@ -306,7 +308,16 @@ def spec_message(document: SpecDocument, tested: Sequence[Section], cache: dict[
     if others is None:
         others = cache[key] = "<spec>\n" + "\n".join(
             section_block(s) for s in document.sections if s.text.strip() and (s.id or "") not in ids)
-    return others + "\n" + "\n".join(section_block(s) for s in tested) + "\n</spec>"
+    rest = "\n".join(section_block(s) for s in tested) + "\n</spec>"
+    text = "".join((others, "\n", rest))  # one copy of the 270 KB (over 1 MB in memory), not three
+    if digests is not None:
+        state = cache.get(("sha256", key))
+        if state is None:
+            state = cache[("sha256", key)] = hashlib.sha256((others + "\n").encode("utf-8"))
+        hasher = state.copy()
+        hasher.update(rest.encode("utf-8"))
+        digests.put(text, hasher.hexdigest())
+    return text
 
 
 @dataclass(frozen=True)
@@ -479,7 +490,7 @@ def plan_propose(workspace: Workspace, options: ProposeOptions, config: ModelCon
     rows = _conversation_rows(store, crowd.prompt_ids)
     work: list[SectionWork] = []
     items: list[WorkItem] = []
-    digests: dict[str, str] = {}
+    digests = Digests()
     for sid in [s.id for s in document.sections if s.id in relevant]:
         assert sid is not None
         figures = {}
@@ -577,7 +588,7 @@ def _estimate(workspace: Workspace, options: ProposeOptions, config: ModelConfig
     rows = _conversation_rows(workspace.store, {c for w in work for g in w.groups for c in g}
                               | {c for w in work for c in w.holdout})
     rerank_calls = rerank_tokens = rerank_cached = 0
-    cache: dict[Any, str] = {}
+    cache: dict[Any, Any] = {}
     system = counter.count(ranker.system)
     for w in work:
         section = document.get(w.section_id)
@@ -799,8 +810,8 @@ class _Testing:
         self._prompt = load_prompt("ranker")
         self._rows: dict[str, tuple[str, str, str]] | None = None
         self._crowd: CrowdView | None = None
-        self._specs: dict[Any, str] = {}
-        self._digests: dict[str, str] = {}
+        self._specs: dict[Any, Any] = {}
+        self._digests = Digests()
         self._blocks: dict[str, str] = {}
         self._built: dict[str, Future[tuple[_Candidate, list[WorkItem]]]] = {}
         self._items: dict[str, list[WorkItem]] = {}  # each candidate's ranker items
@@ -852,8 +863,9 @@ class _Testing:
         assert current is not None
         before = self._specs.get(("before", cand.section_id))
         if before is None:  # one string per section: every candidate's "before" requests share it
-            before = self._specs[("before", cand.section_id)] = spec_message(self.document, [current], self._specs)
-        after = spec_message(self.document, [parse_spec(cand.text).sections[0]], self._specs)
+            before = self._specs[("before", cand.section_id)] = spec_message(self.document, [current], self._specs,
+                                                                             self._digests)
+        after = spec_message(self.document, [parse_spec(cand.text).sections[0]], self._specs, self._digests)
         items = []
         for cid in dict.fromkeys((*cand.conversations, *cand.holdout)):
             if cid not in self._blocks:
@@ -1167,8 +1179,8 @@ def plan_what_if(workspace: Workspace, proposal_id: str, config: ModelConfig, *,
                          hint="Grade relevance first, or lower --min-relevance.")
     prompt = load_prompt("ranker")
     rows = _conversation_rows(store, usable)
-    cache: dict[Any, str] = {}
-    digests: dict[str, str] = {}
+    cache: dict[Any, Any] = {}
+    digests = Digests()
     before, after = spec_message(document, current, cache), spec_message(document, edited, cache)
     items = []
     for cid in usable:

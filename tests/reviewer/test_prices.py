@@ -6,7 +6,7 @@ import pytest
 
 from reviewer.errors import KnownError
 from reviewer.judges.estimates import CACHE_MIN_TOKENS, TokenCounter, cacheable_tokens, estimate
-from reviewer.judges.items import make_messages_item
+from reviewer.judges.items import Digests, make_messages_item
 from reviewer.judges.prompts import load_prompt
 from reviewer.judges.running import run_items, run_usage, usage_text
 from reviewer.prices import (
@@ -38,7 +38,7 @@ def home(tmp_path, monkeypatch):
 def ranker_items(n, spec="The spec. " * 600, prefix="r"):
     """``n`` ranker requests sharing the instructions and a long spec, each with its own conversation."""
     prompt = load_prompt("ranker")
-    digests = {}
+    digests = Digests()
     return [make_messages_item(prompt, f"{prefix}{i}", [spec, f"<conversation>question {i}</conversation>"],
                                {"conversation_id": f"c{i}"}, digests) for i in range(n)]
 

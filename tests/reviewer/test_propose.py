@@ -438,3 +438,32 @@ def test_agreement_under_any_proposal(workspace, server):
     sent = len(server.requests)
     operations.what_if(workspace, plan, actor="tester", judge=judge)
     assert len(server.requests) == sent  # again: from the cache
+
+
+def test_input_hashes_are_taken_as_before_over_each_messages_sha256_and_the_schema(workspace):
+    import hashlib
+
+    from reviewer import audit
+    from reviewer.judges.items import Digests, make_messages_item
+    from reviewer.judges.prompts import load_prompt
+    from reviewer.propose import spec_message
+
+    document = workspace.load_spec().document
+    section = document.get(SECTION)
+    digests, cache = Digests(), {}
+    edited = section.text.rstrip("\n") + "\n\nOne more sentence ✅ 🙂.\n"
+    from reviewer.spec import parse_spec
+
+    texts = [spec_message(document, [s], cache, digests) for s in (section, parse_spec(edited).sections[0])]
+    prompt = load_prompt("ranker")
+    for text in texts:
+        # The digest put from the shared part's hash state is the text's own.
+        assert digests.of(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+        item = make_messages_item(prompt, "k", [text, "<conversation>hi</conversation>"], {}, digests)
+        material = audit.canonical_json({
+            "message_sha256": [[m["role"], hashlib.sha256(m["content"].encode("utf-8")).hexdigest()]
+                               for m in item.request.messages],
+            "schema": prompt.schema, "name": item.request.schema_name})
+        assert item.input_hash == hashlib.sha256(material.encode("utf-8")).hexdigest()
+    assert texts[0] != texts[1] and texts[0].split("<spec_section id=\"protect_privacy\"")[0] == \
+        texts[1].split("<spec_section id=\"protect_privacy\"")[0]
