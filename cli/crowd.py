@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from cli.main import CommandGroups
 from cli.output import emit, redraw, value_of
@@ -96,28 +96,47 @@ def human_summary(summary: ImportSummary) -> str:
 def cmd_import_ca1(args: argparse.Namespace) -> int:
     """Import CA-1 JSONL files into a workspace."""
     from reviewer import operations
+    from reviewer.held import held_log
     from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        summary = value_of(operations.import_ca1(workspace, args.files, actor=APP_ACTOR, strict=args.strict,
-                                        progress=_progress(args)))
-    emit(summary.to_json(), args.json, human_summary(summary))
+        waiting = held_log(workspace.store) is not None
+        result = operations.import_ca1(workspace, args.files, actor=APP_ACTOR, strict=args.strict,
+                                       progress=_progress(args))
+        summary = value_of(result)
+        joined = _joined(waiting, workspace, result)
+    emit(summary.to_json(), args.json, human_summary(summary) + joined)
     return EXIT_OK
+
+
+def _joined(waiting: bool, workspace: Any, result: Any) -> str:
+    """The line saying that an import finished joining the board (it was the file its log waited for), or ''."""
+    from reviewer.held import held_log
+
+    if not waiting or held_log(workspace.store) is not None:
+        return ""  # not joining, or still waiting for another file (said as a warning)
+    received = len(result.changes.events)
+    return (f"\nJoined the board: received the {received:,} event{'' if received == 1 else 's'} of its log that "
+            "waited for this file, this import among them.")
 
 
 def cmd_import_polis(args: argparse.Namespace) -> int:
     """Import a Pol.is export into a workspace."""
     from reviewer import operations
+    from reviewer.held import held_log
     from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        summary = value_of(operations.import_polis(
+        waiting = held_log(workspace.store) is not None
+        result = operations.import_polis(
             workspace, args.comments_csv, args.votes_csv, actor=APP_ACTOR, key=args.key, strict=args.strict,
             progress=_progress(args),
-        ))
-    emit(summary.to_json(), args.json, human_summary(summary))
+        )
+        summary = value_of(result)
+        joined = _joined(waiting, workspace, result)
+    emit(summary.to_json(), args.json, human_summary(summary) + joined)
     return EXIT_OK
 
 

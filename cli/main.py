@@ -124,8 +124,9 @@ def _join(args: argparse.Namespace) -> int:
     status["received"] = len(report.received)
     emit(status, args.json, lambda s: (
         f"Joined {s['name']}: workspace {s['workspace']}, {s['received']} events received from {args.join} "
-        f"({s['counts']['proposals']} proposals, {s['counts']['decisions']} decisions). Sync with "
-        f"`spec-review sync {s['workspace']}`."))
+        f"({s['counts']['proposals']} proposals, {s['counts']['decisions']} decisions). "
+        + (f"Not finished: {s['waiting']['message']}" if s["waiting"]
+           else f"Sync with `spec-review sync {s['workspace']}`.")))
     return EXIT_OK
 
 
@@ -136,6 +137,8 @@ def _human_status(s: dict[str, Any]) -> str:
         f"{' on ' + s['branch'] if s['branch'] else ' (detached HEAD)'}{', uncommitted changes' if s['dirty'] else ''}",
     ]
     lines += [f"{name:<14} {count}" for name, count in s["counts"].items()]
+    if s.get("waiting"):
+        lines.append(f"Joining       {s['waiting']['message']}")
     return "\n".join(lines)
 
 

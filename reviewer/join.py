@@ -5,7 +5,10 @@ record: the spec repository is cloned into the workspace folder (``spec/``), the
 ref is found on it (``refs/spec-review/<id>/log``), and a workspace with no events of its own
 receives every event of that log as a sync does (``reviewer.sync``): in the log's one order, crowd
 imports run again from the files their commits carry, decisions with the evidence they were made
-on, and the record checked against the log before anything is kept. The workspace is built in a
+on, and the record checked against the log before anything is kept. A crowd file too large for
+the log (over 50 MB) that is not given with ``crowd_files`` does not stop the join: the log is
+received up to the import that read it, and the rest waits until the same file is imported
+(``reviewer.sync.HeldLog``). The workspace is built in a
 temporary folder and moved into place at the end: a join that fails leaves nothing behind.
 """
 
@@ -52,7 +55,7 @@ def join(path: str | os.PathLike[str], url: str, *, workspace_id: str | None = N
         crowd_files: crowd files an import needs whose log commit does not carry them (over 50 MB).
 
     Returns:
-        The open workspace and what the sync received.
+        The open workspace and what the sync received (``held``: what waits for a crowd file).
 
     Raises:
         KnownError: the folder is not empty, the repository cannot be cloned, holds no board's log
@@ -86,7 +89,7 @@ def join(path: str | os.PathLike[str], url: str, *, workspace_id: str | None = N
         (tmp / WORKSPACE_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n", encoding="utf-8")
         Store.open(tmp / DB_FILE, create=True).close()
         with Workspace.open(tmp) as workspace:
-            received.append(sync(workspace, REMOTE, actor=actor, crowd_files=crowd_files))
+            received.append(sync(workspace, REMOTE, actor=actor, crowd_files=crowd_files, hold_missing=True))
             workspace.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     build_atomically(root, fill)

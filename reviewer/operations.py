@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reviewer.errors import BugError
+from reviewer.held import held_log
 from reviewer.ops import OPERATIONS, OpResult, perform
 
 if TYPE_CHECKING:
+    from reviewer.changes import Changes
     from reviewer.committing import CommitReport
     from reviewer.decision_evidence import SeenEvidence
     from reviewer.discussion import Comment, Thread
@@ -283,9 +286,15 @@ def commit(workspace: Workspace, *, actor: str, tag: str | None = None,
 
 def import_ca1(workspace: Workspace, files: Sequence[str | os.PathLike[str]], *, actor: str,
                strict: bool = False, progress: Progress | None = None) -> OpResult[ImportSummary]:
-    """Import CA-1 files in one transaction (a cancel rolls it back)."""
+    """Import CA-1 files in one transaction (a cancel rolls it back).
+
+    A workspace still joining its board (``reviewer.held``) takes only the file its log waits for:
+    importing it receives the import as the board made it, and the events that waited for it.
+    """
     from reviewer import ca1
 
+    if held_log(workspace.store) is not None:
+        return _fill_in(workspace, "import.ca1", files, actor, progress)
     return perform(workspace.store, "import.ca1", actor, lambda who: ca1.import_ca1(
         workspace.store, files, strict=strict, progress=progress, actor=who))
 
@@ -293,11 +302,27 @@ def import_ca1(workspace: Workspace, files: Sequence[str | os.PathLike[str]], *,
 def import_polis(workspace: Workspace, comments: str | os.PathLike[str], votes: str | os.PathLike[str], *,
                  actor: str, key: str | None = None, strict: bool = False,
                  progress: Progress | None = None) -> OpResult[ImportSummary]:
-    """Import one Pol.is export in one transaction (a cancel rolls it back)."""
+    """Import one Pol.is export in one transaction (a cancel rolls it back); see ``import_ca1`` on joining."""
     from reviewer import polis
 
+    if held_log(workspace.store) is not None:
+        return _fill_in(workspace, "import.polis", [comments, votes], actor, progress)
     return perform(workspace.store, "import.polis", actor, lambda who: polis.import_polis(
         workspace.store, comments, votes, key=key, strict=strict, progress=progress, actor=who))
+
+
+def _fill_in(workspace: Workspace, name: str, files: Sequence[str | os.PathLike[str]], actor: str,
+             progress: Progress | None) -> OpResult[ImportSummary]:
+    """Import the file a joining workspace waits for: receive the waiting part of the board's log."""
+    from reviewer import sync as syncing
+    from reviewer.ops import check_actor
+
+    check_actor(workspace.store, OPERATIONS[name], actor)
+    report, imports = syncing.fill_in(workspace, files, actor=actor, progress=progress)
+    if not imports:
+        raise BugError("a held import was received without running")
+    changes = _received_changes(report.received)
+    return OpResult(name, imports[0], changes, () if report.held is None else (report.held.describe(),))
 
 
 def import_file(workspace: Workspace, kind: str, path: Path, *, actor: str) -> OpResult[ImportReport]:
@@ -388,11 +413,17 @@ def sync(workspace: Workspace, *, remote: str = "origin", actor: str,
     workspace's store is replaced when any arrive.
     """
     from reviewer import sync as syncing
-    from reviewer.audit import canonical_json
-    from reviewer.ops import changes_of, check_actor
+    from reviewer.ops import check_actor
 
     check_actor(workspace.store, OPERATIONS["sync"], actor)
     report = syncing.sync(workspace, remote, actor=actor, crowd_files=crowd_files, progress=progress)
-    changes = changes_of((str(e["id"]), str(e["action"]), str(e["object_type"]), e.get("object_id"),
-                          canonical_json(e.get("payload") or {})) for e in report.received)
-    return OpResult("sync", report, changes)
+    return OpResult("sync", report, _received_changes(report.received))
+
+
+def _received_changes(events: Sequence[dict[str, Any]]) -> Changes:
+    """The changes other machines' events made here."""
+    from reviewer.audit import canonical_json
+    from reviewer.ops import changes_of
+
+    return changes_of((str(e["id"]), str(e["action"]), str(e["object_type"]), e.get("object_id"),
+                       canonical_json(e.get("payload") or {})) for e in events)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from reviewer import audit
 from reviewer.changes import ACTION_AREAS, Area, Changes, changes_of
 from reviewer.errors import BugError, KnownError
+from reviewer.held import refuse_while_held
 from reviewer.vocab import Role
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ def perform(store: Store, name: str, actor: str, work: Callable[[str], T]) -> Op
     if operation is None:
         raise BugError(f"{name!r} is not an operation (reviewer.ops.OPERATIONS)")
     actor = check_actor(store, operation, actor)
+    refuse_while_held(store)
     before = audit.head_of(store.db).seq
     if operation.transactional:
         with audit.anchored(store.db):

@@ -42,6 +42,7 @@ from reviewer import audit, gitops
 from reviewer.digests import CROWD_TABLES
 from reviewer.errors import KnownError
 from reviewer.governance import git_author
+from reviewer.held import HELD_KEY, HeldLog, file_words, held_log
 from reviewer.ids import utc_now
 from reviewer.locking import workspace_lock
 from reviewer.log_rows import ROW_IMPORTS
@@ -59,6 +60,7 @@ from reviewer.store import Store, sql_errors, stored_order
 from reviewer.workspace_file import DB_FILE
 
 if TYPE_CHECKING:
+    from reviewer.importing import ImportSummary
     from reviewer.workspace import Workspace
 
 # Events whose rows travel whole in their payload: a machine that receives them can rebuild them.
@@ -96,9 +98,13 @@ class SyncReport:
     pushed: int
     tip: str | None
     notes: tuple[str, ...] = ()
+    held: HeldLog | None = None
 
     def describe(self) -> str:
         """One line for people."""
+        if self.held is not None:
+            got = f"received {len(self.received):,} event{'' if len(self.received) == 1 else 's'}; "
+            return f"Synced with {self.remote}: {got}{self.held.describe()}"
         parts = []
         if self.received:
             parts.append(f"received {len(self.received)} event{'' if len(self.received) == 1 else 's'}")
@@ -150,14 +156,19 @@ class SyncState:
         remote: the remote's name, or None when the spec repository has no ``origin``.
         unsent: log commits this machine has that the remote did not have at the last sync.
         last_synced: when this machine last synced with it (ISO-8601), or None.
+        waiting: the part of the board's log a joining workspace still waits for (``reviewer.held``).
     """
 
     remote: str | None
     unsent: int
     last_synced: str | None
+    waiting: HeldLog | None = None
 
     def describe(self) -> str:
         """A few words for the status bar."""
+        if self.waiting is not None:
+            return (f"log: joining, {self.waiting.held:,} events wait for {self.waiting.file_words()}"
+                    " (import that file to finish)")
         if self.remote is None:
             return "log: local only (no origin)"
         when = f"last sync {self.last_synced[:16].replace('T', ' ')} UTC" if self.last_synced else "never synced"
@@ -168,6 +179,9 @@ class SyncState:
 def sync_state(workspace: Workspace, remote: str = "origin") -> SyncState:
     """How far this machine's log is ahead of what ``remote`` had at the last sync (reads git only locally)."""
     log = workspace.store.log_ref
+    waiting = held_log(workspace.store)
+    if waiting is not None:
+        return SyncState(waiting.remote, 0, None, waiting)
     if log is None or remote not in gitops.remotes(log.repo):
         return SyncState(None, 0, None)
     tip, seen = log.tip(), _remembered_remotes(log).get(remote)
@@ -183,11 +197,15 @@ def tracking_ref(workspace_id: str, remote: str) -> str:
 
 
 def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-review",
-         crowd_files: Sequence[str | os.PathLike[str]] = (), progress: Progress | None = None) -> SyncReport:
+         crowd_files: Sequence[str | os.PathLike[str]] = (), progress: Progress | None = None,
+         hold_missing: bool = False) -> SyncReport:
     """Sync the workspace's log ref with ``remote`` (see the module's description).
 
     ``crowd_files`` are crowd files a received import needs that its log commit does not carry
-    (larger than 50 MB, or moved before it was published); they are matched by content.
+    (larger than 50 MB, or moved before it was published); they are matched by content. With
+    ``hold_missing`` (joining), a workspace with no log of its own receives the log up to the
+    first import whose file is nowhere to be had, and the rest waits for it (``HeldLog``); a
+    workspace that waits so goes on waiting until the file is given.
     ``progress`` names each step; a cancel is honoured up to the moment the received record is
     applied (nothing received is kept then), never after it.
 
@@ -198,13 +216,13 @@ def sync(workspace: Workspace, remote: str = "origin", *, actor: str = "spec-rev
     """
     progress = progress or NoProgress()
     try:
-        return _sync(workspace, remote, actor, crowd_files, progress)
+        return _sync(workspace, remote, actor, crowd_files, progress, hold_missing)
     finally:
         progress.finish()
 
 
 def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[str | os.PathLike[str]],
-          progress: Progress) -> SyncReport:
+          progress: Progress, hold_missing: bool = False) -> SyncReport:
     log = workspace.store.log_ref
     if log is None:
         raise KnownError("This workspace has no log ref to sync.")
@@ -217,8 +235,13 @@ def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[s
             hint="Add one with `git remote add NAME URL` in the spec repository, or name it with --remote.",
         )
     with workspace_lock(workspace.root, "sync", actor):
-        progress.start(None, "Writing this machine's events to the log ref")
-        published = log.publish(workspace.store).events
+        waiting = held_log(workspace.store)
+        if waiting is not None:  # nothing of its own: its record is a part of the board's log
+            hold_missing = True
+            published = 0
+        else:
+            progress.start(None, "Writing this machine's events to the log ref")
+            published = log.publish(workspace.store).events
         received: list[dict[str, Any]] = []
         notes: list[str] = []
         pushed = 0
@@ -230,19 +253,25 @@ def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[s
             local_tip = log.tip()
             if remote_tip is not None and remote_tip != local_tip:
                 if local_tip is None or gitops.is_ancestor(repo, local_tip, remote_tip):
-                    received += _receive(workspace, log, local_tip, remote_tip, crowd_files, None if received else progress,
-                                         remote, notes)
+                    receipt = _receive(workspace, log, local_tip, remote_tip, crowd_files,
+                                       None if received else progress, remote, notes,
+                                       hold=hold_missing and local_tip is None)
+                    received += receipt.events
+                    if receipt.held is not None:  # nothing of this machine's own to send
+                        return SyncReport(remote, published, tuple(received), 0, None, tuple(notes), receipt.held)
                     local_tip = remote_tip
                 elif not gitops.is_ancestor(repo, remote_tip, local_tip):
                     # Both sides have new events: a merge commit joins the two histories, and the
                     # record is rebuilt from the log in its one deterministic order.
-                    _check_receivable([e for c in _commits_between(log, local_tip, remote_tip) for e in c.events])
+                    theirs = [e for c in _commits_between(log, local_tip, remote_tip) for e in c.events]
+                    _check_receivable(theirs)
                     merge = gitops.write_commit(
-                        repo, {}, f"merge: the log on {remote}\n\nBoth machines had new events; no events of its own.\n",
-                        author=git_author(workspace.store, actor), parents=[local_tip, remote_tip], sign=log.signs(),
+                        repo, {}, _merge_message(remote, spec_first := _spec_commits_first(log, local_tip, remote_tip, theirs)),
+                        author=git_author(workspace.store, actor), sign=log.signs(),
+                        parents=[remote_tip, local_tip] if spec_first else [local_tip, remote_tip],
                     )
-                    received += _receive(workspace, log, local_tip, merge, crowd_files, None if received else progress,
-                                         remote, notes)
+                    received += _receive(workspace, log, local_tip, merge, crowd_files,
+                                         None if received else progress, remote, notes).events
                     local_tip = merge
             if local_tip is None or local_tip == remote_tip:
                 _remember_remote(log, remote, local_tip)
@@ -257,6 +286,26 @@ def _sync(workspace: Workspace, remote: str, actor: str, crowd_files: Sequence[s
             # The remote moved on between the fetch and the push: fetch again.
         raise KnownError(f"{remote} kept moving while syncing; what was received is kept.",
                          hint="Run sync again.")
+
+
+def _spec_commits_first(log: Any, local_tip: str, remote_tip: str, theirs: list[dict[str, Any]]) -> bool:
+    """Whether this machine's unsent events go first at the merge: they hold spec commits and the remote's do not.
+
+    A spec commit is anchored at its place in the log (its ``Audit-Head``), so it cannot move
+    after events it did not see. Such a machine is one whose sync after committing found that a
+    reviewer had sent a decision meanwhile: its events then come first on every machine, and the
+    other side's move after them (the commit lease keeps two editors from both having spec commits
+    unsent). When both sides hold spec commits the remote's stay first, and the receiving refuses.
+    """
+    if any(e.get("action") in SPEC_EVENTS for e in theirs):
+        return False
+    return any(e.get("action") in SPEC_EVENTS for c in _commits_between(log, remote_tip, local_tip) for e in c.events)
+
+
+def _merge_message(remote: str, spec_first: bool) -> str:
+    why = ("this machine's events come first (they hold spec commits, anchored at their place in the log)"
+           if spec_first else f"the events {remote} had come first")
+    return f"merge: the log on {remote}\n\nBoth machines had new events; {why}. No events of its own.\n"
 
 
 # ---- the remote's history ---------------------------------------------------------------------
@@ -310,14 +359,39 @@ def _count_commits(repo: Path, tip: str, base: str | None) -> int:
 # ---- receiving --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Receipt:
+    events: list[dict[str, Any]]
+    held: HeldLog | None
+    imports: list[ImportSummary]
+
+
 def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: str,
              crowd_files: Sequence[str | os.PathLike[str]] = (), progress: Progress | None = None,
-             remote: str = "origin", notes: list[str] | None = None) -> list[dict[str, Any]]:
-    """Apply the log up to ``remote_tip`` (a fast-forward, or a merge just made); returns the events new here."""
+             remote: str = "origin", notes: list[str] | None = None, *,
+             hold: bool = False) -> _Receipt:
+    """Apply the log up to ``remote_tip`` (a fast-forward, or a merge just made).
+
+    With ``hold`` (a workspace with no log of its own), the log is applied only up to the first
+    crowd import whose file is nowhere to be had; the rest waits (``HeldLog``, stored in the
+    workspace) and the log ref is not moved.
+
+    Returns:
+        The events new here, what waits (None when everything was applied), and the crowd imports run.
+    """
     from reviewer.rebuild import rebuild_workspace
 
     commits = log.commits(remote_tip)
     order = deterministic_order(commits)
+    sources = _import_sources(log, commits, [e for e in order if e.get("action") in CROWD_IMPORTS], crowd_files)
+    held: HeldLog | None = None
+    if hold:
+        for index, event in enumerate(order):
+            lacking = [f for f in import_files(event) if f["sha256"] not in sources]
+            if lacking:
+                held = HeldLog(remote, remote_tip, str(event["id"]), len(order) - index, tuple(lacking))
+                order = order[:index]
+                break
     store = workspace.store
     source = store.path
     if source is None:
@@ -362,13 +436,14 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                 for event in order[same:]:
                     audit.append_received(copied.db, event)
             audit.reset_anchor(copied.db)  # the copy's own anchor, beside it, at its new head
-            imported = _run_received_imports(copied, log, commits, new, crowd_files, folder)
+            imported = _run_received_imports(copied, log, commits, new, crowd_files, folder, sources=sources)
             rows = _write_received_rows(copied, log, commits, new)
             from reviewer.workspace import Workspace as _Workspace
 
             report = rebuild_workspace(_Workspace(workspace.root, workspace.config, copied), folder / "rebuilt.db")
         finally:
             copied.close()
+        _store_held(folder / "rebuilt.db", held)
         mismatches = _attach_evidence(folder / "rebuilt.db", new, read_attachments(log, commits))
         if mismatches or report.left_out:
             problems = [m.describe() for m in mismatches] + list(report.left_out)
@@ -382,6 +457,8 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
                         SYNCED_TABLES + (CROWD_TABLES if imported else ()) + (ROW_TABLES if rows else ()))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if held is not None:
+        return _Receipt(new, held, imported)
     last = workspace.store.db.execute("SELECT seq, id FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
     if not gitops.move_ref(log.repo, log.ref, remote_tip, local_tip, "spec-review: sync"):
         raise KnownError(f"The log ref {log.ref} moved while syncing; the events received are kept.",
@@ -391,35 +468,100 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
         note = catch_up(log.repo, remote)  # the editor sees the spec as the board committed it
         if note is not None and notes is not None:
             notes.append(note)
-    return new
+    return _Receipt(new, None, imported)
+
+
+def fill_in(workspace: Workspace, files: Sequence[str | os.PathLike[str]], *, actor: str,
+            progress: Progress | None = None) -> tuple[SyncReport, list[ImportSummary]]:
+    """Receive the part of the board's log that waits for ``files`` (no network: joining fetched it).
+
+    Returns:
+        What was received (``held``: what still waits, for another file), and the imports run.
+
+    Raises:
+        KnownError: the workspace waits for nothing, or none of ``files`` is a file it waits for
+            (matched by content); nothing is changed then.
+    """
+    from reviewer.importing import file_sha256
+
+    held = held_log(workspace.store)
+    log = workspace.store.log_ref
+    if held is None or log is None:
+        raise KnownError("This workspace waits for no crowd file.")
+    wanted = {str(f["sha256"]) for f in held.files}
+    given = [Path(f) for f in files]
+    if not any(path.is_file() and file_sha256(path)[0] in wanted for path in given):
+        raise KnownError(
+            f"This workspace is still joining its board, and {', '.join(p.name for p in given)} is not the file its "
+            f"log waits for: {held.file_words()}. Nothing was changed.",
+            hint="Import that file first (matched by content, under any name); then other files can be imported.")
+    progress = progress or NoProgress()
+    notes: list[str] = []
+    try:
+        with workspace_lock(workspace.root, "import", actor):
+            receipt = _receive(workspace, log, None, held.tip, given, progress, held.remote, notes, hold=True)
+            if receipt.held is None:
+                _remember_remote(log, held.remote, held.tip)
+    finally:
+        progress.finish()
+    tip = held.tip if receipt.held is None else None
+    return SyncReport(held.remote, 0, tuple(receipt.events), 0, tip, tuple(notes), receipt.held), receipt.imports
+
+
+def _store_held(database: Path, held: HeldLog | None) -> None:
+    """Write (or clear) what waits into the rebuilt database, to be applied with the rest of the record."""
+    conn = sqlite3.connect(str(database))
+    try:
+        with conn:
+            conn.execute("DELETE FROM workspace_info WHERE key = ?", [HELD_KEY])
+            if held is not None:
+                conn.execute("INSERT INTO workspace_info (key, value) VALUES (?, ?)", [HELD_KEY, held.to_json()])
+    finally:
+        conn.close()
+
+
+def _import_sources(log: Any, commits: list[LogCommit], imports: list[dict[str, Any]],
+                    crowd_files: Sequence[str | os.PathLike[str]]) -> dict[str, bytes | Path]:
+    """Where each file the ``imports`` read can be had, by sha256: its bytes on the log ref, or a file here.
+
+    Files the log does not carry are looked for among ``crowd_files`` and the paths the imports
+    named, by content, hashing only until each is found.
+    """
+    from reviewer.importing import file_sha256
+
+    wanted = {f["sha256"] for e in imports for f in import_files(e)}
+    if not wanted:
+        return {}
+    sources: dict[str, bytes | Path] = dict(read_import_files(log, commits, wanted))
+    for name in [*crowd_files, *(f.get("path", "") for e in imports for f in import_files(e))]:
+        path = Path(name)
+        if wanted - set(sources) and path.is_file():
+            sources.setdefault(file_sha256(path)[0], path)
+    return sources
 
 
 def _run_received_imports(copied: Store, log: Any, commits: list[LogCommit], received: list[dict[str, Any]],
-                          crowd_files: Sequence[str | os.PathLike[str]], folder: Path) -> bool:
+                          crowd_files: Sequence[str | os.PathLike[str]], folder: Path, *,
+                          sources: dict[str, bytes | Path] | None = None) -> list[ImportSummary]:
     """Run the received crowd imports again in ``copied``, in order, from the files they read.
 
-    Each file comes from the log ref (``imports/<sha256>``), else from ``crowd_files`` or the path
-    the import named, matched by content. Returns whether any import ran.
+    Each file comes from ``sources`` (``_import_sources``: the log ref's ``imports/<sha256>``,
+    else ``crowd_files`` or the path the import named, matched by content). Returns whether any
+    import ran.
 
     Raises:
         KnownError: a file is nowhere to be had, an import was logged by a version that did not log
             its rows' time, or a run writes other rows than the event vouches for.
     """
     from reviewer import ca1, polis
-    from reviewer.importing import Replay, file_sha256
+    from reviewer.importing import Replay
 
     imports = [e for e in received if e.get("action") in CROWD_IMPORTS]
     if not imports:
-        return False
-    wanted = {f["sha256"] for e in imports for f in import_files(e)}
-    carried = read_import_files(log, commits, wanted)
-    # Files the log does not carry are looked for by content, hashing only until each is found.
-    lacking = wanted - set(carried)
-    given: dict[str, Path] = {}
-    for name in [*crowd_files, *(f.get("path", "") for e in imports for f in import_files(e))]:
-        path = Path(name)
-        if lacking - set(given) and path.is_file():
-            given.setdefault(file_sha256(path)[0], path)
+        return []
+    summaries: list[ImportSummary] = []
+    if sources is None:
+        sources = _import_sources(log, commits, imports, crowd_files)
     for event in imports:
         payload = event.get("payload") or {}
         if "created_at" not in payload:
@@ -432,16 +574,16 @@ def _run_received_imports(copied: Store, log: Any, commits: list[LogCommit], rec
         missing: list[str] = []
         for file in import_files(event):
             sha, name = file["sha256"], Path(str(file.get("path", "file"))).name or "file"
-            if sha in carried:
+            source = sources.get(sha)
+            if isinstance(source, bytes):
                 path = folder / "imports" / sha / name
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(carried[sha])
+                path.write_bytes(source)
                 paths[str(file.get("kind"))] = path
-            elif sha in given:
-                paths[str(file.get("kind"))] = given[sha]
+            elif source is not None:
+                paths[str(file.get("kind"))] = source
             else:
-                missing.append(f"{name} ({file.get('bytes', '?'):,} bytes, sha256 {sha[:12]}…)"
-                               if isinstance(file.get("bytes"), int) else f"{name} (sha256 {sha[:12]}…)")
+                missing.append(file_words(file))
         if missing:
             raise KnownError(
                 f"An import made on another machine read {', '.join(missing)}, which its log commit does not carry "
@@ -451,12 +593,13 @@ def _run_received_imports(copied: Store, log: Any, commits: list[LogCommit], rec
         replay = Replay(event)
         strict = bool(payload.get("strict"))
         if event["action"] == "import.ca1":
-            ca1.import_ca1(copied, list(paths.values()), strict=strict, actor=str(event.get("actor")), replay=replay)
+            summaries.append(ca1.import_ca1(copied, list(paths.values()), strict=strict, actor=str(event.get("actor")),
+                                            replay=replay))
         else:
             key = str((payload.get("options") or {}).get("key", ""))
-            polis.import_polis(copied, paths["comments"], paths["votes"], key=key, strict=strict,
-                               actor=str(event.get("actor")), replay=replay)
-    return True
+            summaries.append(polis.import_polis(copied, paths["comments"], paths["votes"], key=key, strict=strict,
+                                                actor=str(event.get("actor")), replay=replay))
+    return summaries
 
 
 def _write_received_rows(copied: Store, log: Any, commits: list[LogCommit], received: list[dict[str, Any]]) -> bool:
@@ -540,8 +683,10 @@ def deterministic_order(commits: list[LogCommit]) -> list[dict[str, Any]]:
     Parents come before children. At a merge, the history of its last parent comes first, then
     what its earlier parents bring that is not in it. ``sync`` makes a merge with the remote's tip
     as its last parent: what a remote already holds keeps its place on every machine, and only
-    this machine's unsent events move after it. So the events others have seen are never
-    reordered, and neither are the spec commits whose ``Audit-Head`` names their place in the log.
+    this machine's unsent events move after it. So the events others have seen are not
+    reordered, and neither are the spec commits whose ``Audit-Head`` names their place in the log:
+    when this machine's unsent events hold spec commits (and the remote's do not), its tip is the
+    last parent instead, and the remote's new events move after them.
     Within a commit, its events keep their order. (Several tips, which a log ref never has, go
     in the order of their first event's time, then id.)
     """
@@ -630,4 +775,7 @@ def _apply_in_place(store: Store, rebuilt: Path, tables: Sequence[str] = SYNCED_
     audit.reset_anchor(store.db)
 
 
-__all__ = ["RECEIVABLE", "SyncReport", "SyncState", "sync_state", "describe_event", "deterministic_order", "sync", "tracking_ref"]
+__all__ = [
+    "RECEIVABLE", "SyncReport", "SyncState", "describe_event", "deterministic_order", "fill_in", "held_log", "sync",
+    "sync_state", "tracking_ref",
+]

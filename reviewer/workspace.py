@@ -395,9 +395,12 @@ class Workspace:
 
     def status(self) -> dict[str, Any]:
         """Return the workspace's identity and the counts of what it holds."""
+        from reviewer.held import held_log
+
         loaded = self.load_spec()
         counts = self.store.counts()
         info = self.repo_info()
+        held = held_log(self.store)
         return {
             "workspace": str(self.root),
             "id": self.config.id,
@@ -417,6 +420,9 @@ class Workspace:
                 "decisions": counts["decisions"],
                 "audit_events": counts["audit_events"],
             },
+            # A join that goes on without a crowd file too large for the log (reviewer.held).
+            "waiting": None if held is None else {
+                "events": held.held, "files": list(held.files), "remote": held.remote, "message": held.describe()},
         }
 
 

@@ -28,6 +28,7 @@ from reviewer.render import escape, render_markdown
 from reviewer.textsafe import display_text
 from reviewer.workspace_file import DB_FILE
 from ui import settings as window_settings
+from ui.desk_layout import ResponsiveDesk
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel
 from ui.models.queue import (
@@ -53,6 +54,7 @@ from ui.views.decision_panel import DecisionPanel
 from ui.views.diff_view import DiffView, revision_line
 from ui.views.discussion_panel import DiscussionPanel
 from ui.views.progress_panel import ProgressPanel
+from ui.views.what_if import WhatIfBar
 from ui.workers import PageReader, ReadConnection, TaskProgress, WorkspaceLane
 
 if TYPE_CHECKING:
@@ -94,6 +96,10 @@ def _combo(label: str, items: list[tuple[str, str]]) -> QComboBox:
 
 MINE = "__mine__"
 """The status filter's "Waiting for me" entry."""
+
+
+FRAME_ALLOWANCE = QSize(16, 48)
+"""Room left on the screen for the window manager's frame and title bar around the first window."""
 
 
 class QueuePanel(QWidget):
@@ -320,6 +326,7 @@ class MainWindow(QMainWindow):
 
         self.header = RichLabel("Opening workspace…")
         self.header.setContentsMargins(8, 6, 8, 6)
+        self.header.setWordWrap(True)  # a long repository path wraps instead of widening the window
 
         # ---- review desk ----
         self.queue = QueuePanel()
@@ -330,10 +337,13 @@ class MainWindow(QMainWindow):
         self.proposal_header.setContentsMargins(6, 4, 6, 4)
         self.diff_view = DiffView()
         self.diff_view.link_clicked.connect(self.on_link)
+        # "What would this do to agreement?": the proposal's conversations re-ranked under its text.
+        self.what_if = WhatIfBar()
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.addWidget(self.proposal_header)
+        centre_layout.addWidget(self.what_if)
         centre_layout.addWidget(self.diff_view, 1)
         # The discussion under the diff: a thread on a section starts from its heading there.
         self.discussion_panel = DiscussionPanel(lane)
@@ -353,6 +363,7 @@ class MainWindow(QMainWindow):
         # The decision history first (what the reviewer who just recorded looks at), then the queue rows.
         lane.changed.connect(self.decision_panel.on_changes)
         lane.changed.connect(self.discussion_panel.on_changes)
+        lane.changed.connect(self.what_if.on_changes)
         lane.changed.connect(self.on_changes)
         lane.warned.connect(self.on_warned)
         self.evidence_slot = QWidget()
@@ -362,19 +373,15 @@ class MainWindow(QMainWindow):
         self.editor_view: QWidget | None = None
         self.auditor_view: QWidget | None = None
         self.agreement_view: QWidget | None = None
+        self.candidates_view: QWidget | None = None
         self._fonts_warm = False
-        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.right_splitter.addWidget(self.evidence_slot)
-        self.right_splitter.addWidget(self.decision_panel)
-        self.right_splitter.setStretchFactor(0, 5)
-        self.right_splitter.setStretchFactor(1, 2)
-        self.right_splitter.setSizes([640, 300])
 
-        self.desk_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.desk_splitter.addWidget(self.queue)
-        self.desk_splitter.addWidget(self.centre_splitter)
-        self.desk_splitter.addWidget(self.right_splitter)
-        self.desk_splitter.setSizes([500, 540, 590])
+        # Side by side when there is room; the queue and the proposal as tabs, or every pane a
+        # tab, on smaller screens and at 2x scaling (ui/desk_layout.py).
+        self.desk = ResponsiveDesk(self.queue, self.centre_splitter, self.evidence_slot, self.decision_panel)
+        self.desk_splitter = self.desk.splitter
+        self.right_splitter = self.desk.right
+        self.queue.table.activated.connect(lambda _index: self.desk.show_pane(self.centre_splitter))
 
         # ---- spec tab ----
         self.section_model = SectionTreeModel(self)
@@ -405,7 +412,7 @@ class MainWindow(QMainWindow):
 
         self.tabs = TabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.desk_splitter, "Review")
+        self.tabs.addTab(self.desk, "Review")
         self.tabs.addTab(self.spec_splitter, "Spec")
 
         central = QWidget()
@@ -413,6 +420,14 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.header)
+        # A join that waits for a crowd file too large for the log (reviewer.held): what, and what to do.
+        self.waiting_banner = PlainLabel("")
+        self.waiting_banner.setObjectName("waitingBanner")
+        self.waiting_banner.setWordWrap(True)
+        self.waiting_banner.setContentsMargins(8, 4, 8, 6)
+        self.waiting_banner.setAccessibleName("Joining the board")
+        self.waiting_banner.hide()
+        layout.addWidget(self.waiting_banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.progress_panel = ProgressPanel()
@@ -436,15 +451,22 @@ class MainWindow(QMainWindow):
                 self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter,
                        "centre": self.centre_splitter}
             )
+            first = self._first_size()  # a layout saved on a larger screen (or at 1x scaling) still fits
+            if self.width() > first.width() or self.height() > first.height():
+                self.resize(min(self.width(), first.width()), min(self.height(), first.height()))
 
     @staticmethod
     def _first_size() -> QSize:
-        """1480×900, or the screen's free area when that is smaller (a saved layout overrides it)."""
+        """1480×900, or the screen's free area less the window's frame when that is smaller.
+
+        A saved layout overrides it (``settings.restore_window`` keeps that on the screen too).
+        """
         screen = QGuiApplication.primaryScreen()
         if screen is None:
             return QSize(1480, 900)
         free = screen.availableGeometry()
-        return QSize(min(1480, free.width()), min(900, free.height()))
+        return QSize(min(1480, free.width() - FRAME_ALLOWANCE.width()),
+                     min(900, free.height() - FRAME_ALLOWANCE.height()))
 
     # ---- menus and keys --------------------------------------------------------------------
 
@@ -507,10 +529,15 @@ class MainWindow(QMainWindow):
         self._action(settings_menu, "&Model endpoint…", None, self.on_model_settings)
         models = bar.addMenu("&Models")
         self._action(models, "&Run a model task…", ["Ctrl+M"], self.on_judge)
+        self.propose_action = self._action(models, "&Propose changes from disagreement…", ["Ctrl+Shift+M"],
+                                           self.on_propose)
+        self.propose_action.setToolTip(
+            "A model proposes spec edits where the crowd and the ranker disagree; only edits that raise agreement "
+            "are kept as proposals (all candidates: the Candidates tab)")
 
     def add_tab(self, widget: QWidget, title: str) -> None:
-        """Add a page (editor, audit, agreement) with an Alt+number key."""
-        self.tabs.addTab(widget, title)
+        """Add a page (editor, audit, agreement) with an Alt+number key; it scrolls on a small screen."""
+        self.tabs.add_scrolling_page(widget, title)
         number = self.tabs.count()
         self._action(self.view_menu, title, [f"Alt+{number}"], lambda _=False, w=widget: self.tabs.setCurrentWidget(w))
 
@@ -532,11 +559,13 @@ class MainWindow(QMainWindow):
     def focus_decision(self) -> None:
         """Move the keyboard focus to the decision panel."""
         self.tabs.setCurrentIndex(0)
+        self.desk.show_pane(self.decision_panel)
         self.decision_panel.focus_decision()
 
     def focus_discussion(self) -> None:
         """Move the keyboard focus to the Discussion pane's comment editor."""
         self.tabs.setCurrentIndex(0)
+        self.desk.show_pane(self.centre_splitter)
         self.discussion_panel.focus_comment()
 
     def discuss_section(self, section_id: str) -> None:
@@ -545,11 +574,13 @@ class MainWindow(QMainWindow):
 
     def discuss_justification(self, justification_id: str) -> None:
         """Start a discussion thread on a justification linked to the proposal shown (from the evidence lists)."""
+        self.desk.show_pane(self.centre_splitter)
         self.discussion_panel.start_on_justification(justification_id)
 
     def focus_evidence(self) -> None:
         """Move the keyboard focus to the evidence view."""
         self.tabs.setCurrentIndex(0)
+        self.desk.show_pane(self.evidence_slot)
         if self.evidence_view is not None:
             self.evidence_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -558,6 +589,7 @@ class MainWindow(QMainWindow):
     def set_reviewer(self, name: str) -> None:
         """Act as ``name`` in the decision panel and the evidence view."""
         self.reviewer = name
+        self.what_if.actor = name or None
         self.decision_panel.set_reviewer(name)
         self.discussion_panel.set_reviewer(name)
         for view, method in ((self.evidence_view, "set_reviewer"), (self.editor_view, "set_editor")):
@@ -656,7 +688,7 @@ class MainWindow(QMainWindow):
 
         self.reload()
         everything = Changes(areas=frozenset(Area), all_proposals=True)
-        for view in (self.editor_view, self.auditor_view, self.agreement_view):
+        for view in (self.editor_view, self.auditor_view, self.agreement_view, self.candidates_view):
             if view is not None:
                 view.on_changes(everything)  # type: ignore[attr-defined]
         if self.current_proposal:
@@ -674,6 +706,7 @@ class MainWindow(QMainWindow):
         """Fill the views from a freshly read overview."""
         overview, rows = loaded
         self.overview = overview
+        self.what_if.set_workspace(overview.root, self.lane.changed, self.lane.warned)
         if self.read is None:
             self.read = ReadConnection(overview.root / DB_FILE)
             self.reader = PageReader(overview.root / DB_FILE, self)
@@ -755,6 +788,13 @@ class MainWindow(QMainWindow):
         self.add_tab(self.editor_view, "Editor")
         self.add_tab(self.auditor_view, "Audit")
         self.add_tab(self.agreement_view, "Agreement")
+        from ui.views.candidates_view import CandidatesView
+
+        candidates = self.candidates_view = CandidatesView(self.lane)
+        self.lane.changed.connect(candidates.on_changes)
+        candidates.proposal_requested.connect(self.show_proposal_on_desk)
+        candidates.conversation_requested.connect(self.conversation_dialog.open_conversation)
+        self.add_tab(candidates, "Candidates")
 
     def on_changes(self, changes: Changes) -> None:
         """Follow an operation's changes: the overview when the crowd or the spec moved, else the queue rows it names."""
@@ -814,6 +854,27 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
+    def on_propose(self) -> QWidget | None:
+        """Open Models ▸ Propose changes from disagreement… (on its own lane; the sections chosen in the Spec tab checked)."""
+        if self.overview is None:
+            return None
+        from ui.views.propose_dialog import ProposeDialog
+
+        sections = self.chosen_sections() if self.tabs.currentWidget() is self.spec_splitter else []
+        dialog = ProposeDialog(self.overview.root, self, sections=sections, actor=self.reviewer or None)
+        dialog.lane.changed.connect(self.lane.changed)
+        dialog.lane.warned.connect(self.lane.warned)
+        dialog.candidates_requested.connect(self.show_candidates)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_candidates(self) -> None:
+        """Switch to the Candidates tab."""
+        if self.candidates_view is not None:
+            self.tabs.setCurrentWidget(self.candidates_view)
+            self.activateWindow()  # the dialog that asked stays open, beside it
+
     def on_model_settings(self) -> None:
         """Open the model endpoint settings of this workspace."""
         if self.overview is None:
@@ -829,6 +890,8 @@ class MainWindow(QMainWindow):
     def on_proposal_chosen(self, proposal_id: str) -> None:
         """Load the chosen proposal's diff, evidence and decisions."""
         self.current_proposal = proposal_id
+        self.what_if.set_proposal(None)  # until its revision is read with its diff
+
         def load(ws: Workspace) -> ProposalView:
             from reviewer.proposals import proposal_view
 
@@ -847,6 +910,7 @@ class MainWindow(QMainWindow):
         if p.id != self.current_proposal:
             return  # the reviewer has moved on
         self._shown_view = view
+        self.what_if.set_proposal(p.id, p.revision)
         self._set_proposal_header(view)
         self.diff_view.set_view(view)
         self.detail_shown.emit(p.id)
@@ -943,6 +1007,14 @@ class MainWindow(QMainWindow):
         def show(state: Any) -> None:
             self.has_origin = state.remote is not None
             self.sync_label.setText(state.describe())
+            waiting = state.waiting
+            self.waiting_banner.setVisible(waiting is not None)
+            if waiting is not None:
+                self.waiting_banner.setText(
+                    f"Still joining the board: {waiting.held:,} events of its log wait for the crowd file "
+                    f"{waiting.file_words()}, which the log does not carry (over 50 MB). Import that file "
+                    "(File ▸ Import crowd data…, under any name) to finish; until then this workspace can be "
+                    "read but not changed.")
 
         self.lane.run(read, success=show,
                       failure=lambda error: self.sync_label.setText(display_text(f"log: state unknown ({error})")))

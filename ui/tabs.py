@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QTabWidget, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QWidget
 
 
 class TabWidget(QTabWidget):
@@ -35,6 +35,44 @@ class TabWidget(QTabWidget):
                 return True
             self._laid_out = state
         return super().event(event)
+
+    # ---- pages that scroll when the window is smaller than they are ---------------------------
+
+    def add_scrolling_page(self, widget: QWidget, title: str) -> int:
+        """Add ``widget`` as a page that scrolls, instead of widening the window, below its minimum size.
+
+        Where the window has the room (the usual case) the page fills it and shows no scroll bar.
+        The page is still found by its widget: ``setCurrentWidget(widget)``, ``indexOf(widget)``,
+        and ``currentWidget()`` returns the widget.
+        """
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes into the page, not to the scroller
+        area.setWidget(widget)
+        return self.addTab(area, title)
+
+    def page_of(self, widget: QWidget) -> QWidget:
+        """The page that holds ``widget`` (its scroller, for a scrolling page)."""
+        for index in range(self.count()):
+            page = self.widget(index)
+            if isinstance(page, QScrollArea) and page.widget() is widget:
+                return page
+        return widget
+
+    def setCurrentWidget(self, widget: QWidget) -> None:  # noqa: N802 - Qt name
+        """Show the page of ``widget`` (a scrolling page's widget shows its page)."""
+        super().setCurrentWidget(self.page_of(widget))
+
+    def currentWidget(self) -> QWidget:  # noqa: N802 - Qt name
+        """The page shown (a scrolling page's widget, not its scroller)."""
+        page = super().currentWidget()
+        inner = page.widget() if isinstance(page, QScrollArea) else None
+        return inner if inner is not None and self.page_of(inner) is page else page
+
+    def indexOf(self, widget: QWidget) -> int:  # noqa: N802 - Qt name
+        """The index of the page of ``widget``."""
+        return super().indexOf(self.page_of(widget))
 
     def _layout_state(self) -> tuple[object, ...]:
         """What ``QTabWidget``'s own layout depends on: its size, its tab bar and its corner widgets."""

@@ -1,9 +1,12 @@
 """Joining a board: a new machine clones the spec repository and rebuilds the workspace from its log ref."""
 
+import json
+import shutil
+
 import pytest
 
 from cli.main import main
-from reviewer import gitops, governance, operations
+from reviewer import gitops, governance, logref, operations
 from reviewer.digests import CROWD_TABLES
 from reviewer.errors import KnownError
 from reviewer.join import join
@@ -36,6 +39,10 @@ def _rows(ws, table):
 @pytest.fixture
 def board(tmp_path):
     """A board's workspace on a spec repository whose remote has its branch and the board's log."""
+    return _board(tmp_path)
+
+
+def _board(tmp_path):
     old = model_spec("2025-04-11").read_text(encoding="utf-8")
     new = model_spec("2025-09-12").read_text(encoding="utf-8")
     repo = spec_repo_with(tmp_path / "repo", old)
@@ -79,6 +86,77 @@ def test_a_joined_workspace_equals_the_board_it_joined(board, tmp_path):
     with Workspace.open(a_root) as a:
         operations.sync(a, actor="Amara Okafor")
         assert len(governance.decisions_for(a.store, proposal_id)) == 2 and verify_workspace(a).ok
+
+
+@pytest.fixture
+def large_file_board(tmp_path, monkeypatch):
+    """The board, its CA-1 file "too large" for the log and since moved: a new member has it only by hand."""
+    monkeypatch.setattr(logref, "MOST_IMPORT_BYTES", 1000)  # the CA-1 file is larger; Pol.is files stay by path
+    a_root, remote, proposal_id = _board(tmp_path)
+    with Workspace.open(a_root) as a:
+        (import_id, files) = a.store.db.execute(
+            "SELECT object_id, json_extract(payload, '$.files') FROM audit_events WHERE action = 'import.ca1'").fetchone()
+        tree = git(a.spec_repo_path, "log", "--name-only", "--format=", a.store.log_ref.ref).split()
+    (file,) = json.loads(files)
+    assert f"imports/{file['sha256']}" not in tree and file["bytes"] > 1000
+    kept = tmp_path / "kept" / "renamed.jsonl"
+    kept.parent.mkdir()
+    shutil.move(file["path"], kept)  # not where the import read it: as on another machine
+    return a_root, remote, proposal_id, import_id, kept
+
+
+def test_a_crowd_file_too_large_for_the_log_waits_and_importing_it_finishes_the_join(large_file_board, tmp_path):
+    a_root, remote, proposal_id, import_id, kept = large_file_board
+    joined, report = join(tmp_path / "ws-b", str(remote), actor="Ada Byron")
+    with joined as b, Workspace.open(a_root) as a:
+        expected = _record(a)
+        # The join went ahead: everything before the CA-1 import is here, the import and the rest wait.
+        assert report.held is not None and report.held.first == [e[0] for e in expected["events"]
+                                                                  if e[4] == import_id][0]
+        assert len(report.received) + report.held.held == len(expected["events"])
+        assert "renamed.jsonl" not in report.held.describe() and "comparisons.jsonl (" in report.held.describe()
+        status = b.status()
+        assert status["waiting"]["events"] == report.held.held and status["counts"]["proposals"] == 0
+        assert [m.name for m in governance.list_members(b.store)] == ["Amara Okafor", "Jonas Lindqvist"]
+        assert verify_workspace(b).ok
+        # Meanwhile it can be read but not changed: its record would fork from the board's.
+        before = _record(b)
+        with pytest.raises(KnownError, match="still joining its board"):
+            operations.add_member(b, "Ada Byron", ["reviewer"], actor="Amara Okafor")
+        other = tmp_path / "other.jsonl"  # another CA-1 file: not what the log waits for
+        other.write_text(kept.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        with pytest.raises(KnownError, match="not the file its log waits for: comparisons.jsonl"):
+            operations.import_ca1(b, [other], actor="Ada Byron")
+        assert _record(b) == before
+        # A sync without the file goes on waiting, and changes nothing.
+        again = operations.sync(b, actor="Ada Byron").value
+        assert again.held == report.held and not again.received and _record(b) == before
+        # Importing the same file (another name, matched by content) receives the rest as the board made it.
+        result = operations.import_ca1(b, [kept], actor="Ada Byron")
+        assert result.value.import_id == import_id and not result.warnings
+        assert len(result.changes.events) == report.held.held
+        assert b.status()["waiting"] is None
+        assert _record(b) == expected and verify_workspace(b).ok
+        # Now it works and syncs like any other member's.
+        operations.decide(b, proposal_id, "adopt", "Agreed.", actor="Amara Okafor")
+        assert not operations.sync(b, actor="Amara Okafor").value.received
+    with Workspace.open(a_root) as a:
+        operations.sync(a, actor="Amara Okafor")
+        assert len(governance.decisions_for(a.store, proposal_id)) == 2 and verify_workspace(a).ok
+
+
+def test_a_waiting_join_from_the_command_line(large_file_board, tmp_path, capsys):
+    _a_root, remote, _proposal_id, _import_id, kept = large_file_board
+    ws = tmp_path / "ws-c"
+    assert main(["init", str(ws), "--join", str(remote), "--by", "Ada Byron"]) == 0
+    out = capsys.readouterr().out
+    assert "Not finished:" in out and "comparisons.jsonl (" in out and "spec-review import ca1" in out
+    assert main(["status", str(ws)]) == 0
+    assert "Joining" in capsys.readouterr().out
+    assert main(["import", "ca1", str(ws), str(kept)]) == 0
+    assert "Joined the board: received the" in capsys.readouterr().out
+    with Workspace.open(ws) as c:
+        assert c.status()["waiting"] is None and verify_workspace(c).ok
 
 
 def test_joining_from_the_command_line(board, tmp_path, capsys):

@@ -5,10 +5,11 @@ import shutil
 import pytest
 
 from reviewer import governance, operations
+from reviewer import sync as syncing
 from reviewer.errors import KnownError
 from reviewer.replay import verify_workspace
 from reviewer.workspace import Workspace
-from tests.datapaths import USER_LEVEL
+from tests.datapaths import SPLIT_BY_COUNTRY, USER_LEVEL
 from tests.helpers import bare_remote, git
 
 
@@ -125,3 +126,45 @@ def test_of_two_machines_setting_the_lease_from_the_same_state_one_wins(machines
         assert not gitops.push_with_lease(b.spec_repo_path, "origin", theirs, ref, None)  # it is no longer absent
         assert not gitops.push_with_lease(b.spec_repo_path, "origin", "", ref, theirs)  # nor theirs to delete
         assert gitops.push_with_lease(a.spec_repo_path, "origin", "", ref, mine)
+
+
+def test_a_decision_sent_while_an_editor_committed_moves_after_the_commit_instead_of_blocking_it(machines, monkeypatch):
+    """Between the commit's first sync and its last, a reviewer elsewhere sends a decision.
+
+    The spec commit is anchored at its place in the log, so it cannot move after the decision it
+    did not see: the merge puts the committing machine's events first, and the decision moves
+    after them on every machine. Nothing is left unsent and both records verify.
+    """
+    from reviewer import committing
+
+    a_root, b_root, _remote = machines
+    real = committing.commit_adopted
+
+    def commit_while_b_decides(*args, **kwargs):
+        report = real(*args, **kwargs)
+        with Workspace.open(b_root) as b:  # B has not seen the commit: it decides on another proposal and sends
+            operations.decide(b, SPLIT_BY_COUNTRY, "defer", "More data first.", actor="Jonas Lindqvist",
+                              reason="needs-research")
+            operations.sync(b, actor="Jonas Lindqvist")
+        return report
+
+    monkeypatch.setattr(committing, "commit_adopted", commit_while_b_decides)
+    with Workspace.open(a_root) as a:
+        done = operations.commit(a, actor="Sofía Herrera")
+        (item,) = [i for i in done.value.items if i.commit_sha]
+        assert done.warnings == ()  # sent: the merge kept the spec commit in its place
+        actions = [r[0] for r in a.store.db.execute("SELECT action FROM audit_events ORDER BY seq")]
+        assert actions[-1] == "decision.record" and "spec.commit" in actions[-4:]
+        assert syncing.sync_state(a).unsent == 0
+        assert verify_workspace(a).ok
+        expected = a.store.db.execute("SELECT id, hash FROM audit_events ORDER BY seq").fetchall()
+    monkeypatch.undo()
+    with Workspace.open(b_root) as b:
+        got = operations.sync(b, actor="Jonas Lindqvist").value
+        assert "spec.commit" in {e["action"] for e in got.received}
+        # B's decision was sealed again after the commit, as on A.
+        assert b.store.db.execute("SELECT id, hash FROM audit_events ORDER BY seq").fetchall() == expected
+        assert governance.proposal_status(b.store, USER_LEVEL).status == "committed"
+        assert [d.outcome for d in governance.decisions_for(b.store, SPLIT_BY_COUNTRY)][-1] == "defer"
+        assert verify_workspace(b).ok
+        assert git(b.spec_repo_path, "rev-parse", "HEAD") == item.commit_sha

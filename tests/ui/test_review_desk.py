@@ -235,7 +235,7 @@ def test_who_is_deciding_is_chosen_from_the_members_with_their_roles(qtbot, desk
 
 def test_editor_and_audit_tabs_are_there_and_refresh_when_shown(qtbot, desk):
     titles = [desk.tabs.tabText(i) for i in range(desk.tabs.count())]
-    assert titles[2:] == ["Editor", "Audit", "Agreement"]
+    assert titles[2:] == ["Editor", "Audit", "Agreement", "Candidates"]
     with qtbot.waitSignal(desk.auditor_view.model.modelReset, timeout=20000, raising=False):
         desk.tabs.setCurrentWidget(desk.auditor_view)
     qtbot.waitUntil(lambda: desk.auditor_view.model.rowCount() > 0, timeout=20000)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -186,17 +187,33 @@ class DiscussionPanel(QWidget):
         post_row = QHBoxLayout()
         post_row.addWidget(self.editor, 1)
         post_row.addWidget(self.post_button, 0, Qt.AlignmentFlag.AlignBottom)
+        # Folded to its title line while a proposal has no threads (the diff gets the room); open
+        # when it has some, when a thread is started, or when the reviewer opens it.
+        self.fold_button = QToolButton()
+        self.fold_button.setCheckable(True)
+        self.fold_button.setAutoRaise(True)
+        self.fold_button.setAccessibleName("Show the discussion")
+        self.fold_button.toggled.connect(self._apply_fold)
+        self.fold_button.clicked.connect(self._on_fold_clicked)
+        self._opened_by_hand: bool | None = None  # the reviewer's own choice, kept across proposals
         title_row = QHBoxLayout()
+        title_row.addWidget(self.fold_button)
         title_row.addWidget(self.title)
         title_row.addWidget(self.message, 1)
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(3)
+        body.addWidget(lists, 3)
+        body.addLayout(target_row)
+        body.addLayout(post_row)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 4)
         layout.setSpacing(3)
         layout.addLayout(title_row)
-        layout.addWidget(lists, 3)
-        layout.addLayout(target_row)
-        layout.addLayout(post_row)
+        layout.addWidget(self.body, 1)
+        self.set_open(True)
         self.set_proposal(None)
 
     # ---- inputs ----------------------------------------------------------------------------
@@ -245,6 +262,8 @@ class DiscussionPanel(QWidget):
         self.title.setText(f"<b>Discussion</b> <span style='color:#5f6b7a'>· {open_count} open, "
                            f"{len(threads) - open_count} resolved</span>" if threads else
                            "<b>Discussion</b> <span style='color:#5f6b7a'>· no threads yet</span>")
+        if not self.editor.hasFocus() and not self.editor.toPlainText().strip():
+            self.set_open(self._opened_by_hand if self._opened_by_hand is not None else bool(threads))
         row = self.model.row_of(keep)
         self._restoring = True
         try:
@@ -296,8 +315,34 @@ class DiscussionPanel(QWidget):
         self.focus_comment()
 
     def focus_comment(self) -> None:
-        """Move the keyboard focus to the comment editor."""
+        """Move the keyboard focus to the comment editor (opening the discussion when it is folded)."""
+        self.set_open(True)
         self.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # ---- folding ---------------------------------------------------------------------------
+
+    def is_open(self) -> bool:
+        """Whether the threads and the editor are shown (not folded to the title line)."""
+        return self.fold_button.isChecked()
+
+    def set_open(self, shown: bool) -> None:
+        """Show the threads and the editor, or fold the pane to its title line."""
+        if self.fold_button.isChecked() != shown:
+            self.fold_button.setChecked(shown)
+        else:
+            self._apply_fold(shown)
+
+    def _on_fold_clicked(self, shown: bool) -> None:
+        self._opened_by_hand = shown  # the reviewer's choice wins from now on
+
+    def _apply_fold(self, shown: bool) -> None:
+        self.body.setVisible(shown)
+        self.fold_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.fold_button.setToolTip("Fold the discussion to this line" if shown else "Show the discussion")
+        self.fold_button.setAccessibleName("Fold the discussion" if shown else "Show the discussion")
+        # Folded, the pane is one line high: the splitter gives the diff the rest.
+        line = max(self.fold_button.sizeHint().height(), self.title.sizeHint().height())
+        self.setMaximumHeight(16777215 if shown else line + 10)
 
     # ---- display ---------------------------------------------------------------------------
 

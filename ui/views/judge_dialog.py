@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFormLayout,
     QHBoxLayout,
     QPushButton,
@@ -17,15 +15,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reviewer.errors import KnownError
 from reviewer.judges.base import FLAGGED_MEANING
 from reviewer.judges.running import flagged_text
-from reviewer.progress import Cancelled
 from reviewer.render import escape
-from reviewer.store import APP_ACTOR
 from ui.labels import RichLabel, plain_tooltip
+from ui.views.model_task import ModelTaskDialog
 from ui.views.progress_panel import ProgressPanel
-from ui.workers import TaskProgress, WorkspaceLane
+from ui.workers import WorkspaceLane
 
 TASK_LABELS = {
     "rank": "Rank responses by the spec (a ranker run)",
@@ -34,7 +30,7 @@ TASK_LABELS = {
 }
 
 
-class JudgeDialog(QDialog):
+class JudgeDialog(ModelTaskDialog):
     """Estimates a model run, asks for confirmation, and runs it with progress and cancel.
 
     The run has its own workspace lane (its own connection and thread), so the review desk keeps
@@ -46,11 +42,6 @@ class JudgeDialog(QDialog):
         cancelled(): the run was cancelled (its finished answers are kept).
         failed(object): planning or running failed (the error).
     """
-
-    planned = Signal(object)
-    finished = Signal(object)
-    cancelled = Signal()
-    failed = Signal(object)
 
     def __init__(self, workspace: Path, parent: QWidget | None = None, *, proposal_id: str | None = None,
                  actor: str | None = None) -> None:
@@ -136,15 +127,7 @@ class JudgeDialog(QDialog):
         """Send the confirmed plan, with progress and cancel."""
         from reviewer import operations
 
-        plan, actor = self.plan, self.actor or APP_ACTOR
-        if plan is None:
-            return
-        progress = TaskProgress(self)
-        self.progress_panel.attach(progress, "Asking the model…")
-        self.run_button.setEnabled(False)
-        self.estimate_button.setEnabled(False)
-        self.lane.perform(lambda ws: operations.run_model(ws, plan, actor=actor, progress=progress),
-                          success=self.on_finished, failure=self.on_failed)
+        self.send(lambda ws, plan, actor, progress: operations.run_model(ws, plan, actor=actor, progress=progress))
 
     def on_finished(self, summary: Any) -> None:
         """Show what the run did."""
@@ -160,27 +143,3 @@ class JudgeDialog(QDialog):
         )
         self.message.setToolTip(plain_tooltip(FLAGGED_MEANING) if summary.task == "stance" else "")
         self.finished.emit(summary)
-
-    def on_failed(self, error: BaseException) -> None:
-        """Show a refusal or a cancel plainly; anything else as a bug."""
-        self.progress_panel.done()
-        self.estimate_button.setEnabled(True)
-        if isinstance(error, Cancelled):
-            self.message.setText("Cancelled. The answers already received are kept; run the same task again to resume.")
-            self.cancelled.emit()
-            return
-        if isinstance(error, KnownError):
-            self.message.setText(f"<span style='color:#b3261e'>{escape(str(error))}</span>")
-        else:
-            from ui.dialogs import Dialogs
-
-            Dialogs.show_error(self, error)
-        self.failed.emit(error)
-
-    def done(self, result: int) -> None:
-        """Qt override: stop a running task (it resumes next time) and close the lane."""
-        cancel = getattr(self.progress_panel, "_progress", None)
-        if cancel is not None:
-            cancel.cancel()
-        self.lane.shutdown(wait=True)
-        super().done(result)
