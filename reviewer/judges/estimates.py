@@ -90,7 +90,8 @@ class Estimate:
         prompt_version: the prompt.
         items: work items in the run.
         cached: items already answered (no call).
-        calls: model calls to make (one per item not cached; retries come on top).
+        calls: model calls to make (one per input not cached: items with the same input share a call;
+            retries come on top).
         input_tokens: prompt tokens of those calls.
         output_tokens: an approximate answer size for those calls.
         tokenizer: how input tokens were counted (``o200k_base`` or an approximation).
@@ -218,7 +219,13 @@ def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_vers
     task = items[0].request.task
     version = prompt_version or PROMPT_VERSIONS[task]
     cached = cached_results(store, task, version, model, (i.input_hash for i in items))
-    todo = [i for i in items if i.input_hash not in cached]
+    # One call per input: items with the same input (the same request under two keys) share its answer.
+    todo = []
+    seen: set[str] = set()
+    for item in items:
+        if item.input_hash not in cached and item.input_hash not in seen:
+            seen.add(item.input_hash)
+            todo.append(item)
     counter = counter or TokenCounter()
     tokens_in = sum(sum(counter.count(p) for p in i.token_parts)
                     + _TOKENS_PER_MESSAGE * len(i.request.messages) + _TOKENS_PER_REPLY for i in todo)

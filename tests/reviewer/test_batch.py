@@ -8,6 +8,7 @@ import pytest
 from reviewer import operations
 from reviewer.errors import KnownError
 from reviewer.judges.batch import BatchOptions, custom_id
+from reviewer.judges.estimates import estimate
 from reviewer.judges.openai_judge import OpenAIJudge, make_client
 from reviewer.judges.running import run_items
 from reviewer.modelconfig import ApiKey
@@ -178,6 +179,7 @@ def test_the_same_request_under_two_keys_is_sent_once_without_the_batch_api_too(
     server.responder = lambda body: json_reply({"ranking": "A>B>C>D", "reason": "By the spec."})
     config = config_for(server, model="rk")
     judge = OpenAIJudge(make_client(config, ApiKey("k", "test")), config)
+    assert estimate(store, items, "rk", prices={}).calls == 2  # the estimate counts the calls the run makes
     summary = run_items(store, items, judge, config, ranker_run=False)
     assert len(server.requests) == 2 and (summary.called, summary.cached, summary.ok) == (2, 1, 3)
     assert store.db.execute("SELECT count(*) FROM judge_job_items WHERE status = 'done'").fetchone() == (3,)
