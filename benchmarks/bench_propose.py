@@ -53,13 +53,16 @@ class Recording:
         self.judge, self.model, self.config = judge, judge.model, judge.config
         self.requests: list[Any] = []
         self.first = self.last = 0.0
+        self.cpu_first = self.cpu_last = 0.0  # this process's CPU time at the first call and the last answer
 
     def complete(self, request: Any) -> Any:
         started = time.perf_counter()
-        self.first = self.first or started
+        if not self.first:
+            self.first, self.cpu_first = started, time.process_time()
         self.requests.append(request)
         reply = self.judge.complete(request)
         self.last = max(self.last, time.perf_counter())
+        self.cpu_last = max(self.cpu_last, time.process_time())
         return reply
 
 
@@ -121,15 +124,17 @@ def prefix_share(requests: list[Any], counter: TokenCounter) -> tuple[float, int
     return worst, len(by_section)
 
 
-def floor_ratio(judge: Any, requests: list[Any], delay: float, concurrency: int) -> float:
+def floor_ratio(judge: Any, requests: list[Any], delay: float, concurrency: int) -> tuple[float, float]:
     """The same requests sent by the bare judge from a plain thread pool (no cache, jobs, parsing or storing):
-    what the client, the server and the machine allow, as a ratio to the ideal."""
+    what the client, the server and the machine allow, as a ratio to the ideal; and this process's CPU
+    seconds per request meanwhile."""
     from concurrent.futures import ThreadPoolExecutor
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(judge.complete, requests))
-    return (time.perf_counter() - started) / (len(requests) * delay / concurrency)
+    return ((time.perf_counter() - started) / (len(requests) * delay / concurrency),
+            (time.process_time() - cpu) / len(requests))
 
 
 def main() -> int:
@@ -164,9 +169,10 @@ def main() -> int:
                                            plan.ranker_config))
             t0 = time.perf_counter()
             summary = execute_propose(ws, plan, judge=judge, ranker=ranker, actor="bench")
-            total = time.perf_counter() - t0
+            ended = time.perf_counter()
+            total = ended - t0
             sample = ranker.requests[:: max(1, len(ranker.requests) // 800)]
-            floor = floor_ratio(ranker.judge, sample, args.delay, args.concurrency)
+            floor, floor_cpu = floor_ratio(ranker.judge, sample, args.delay, args.concurrency)
     finally:
         if server.stdin:
             server.stdin.close()
@@ -188,11 +194,17 @@ def main() -> int:
           f"{generation_time / ideal_generation:.2f}x the ideal {ideal_generation:.1f} s")
     print(f"re-ranking: {rerank_calls} calls in {rerank_time:.1f} s = {rerank_time / ideal_rerank:.2f}x the ideal "
           f"{ideal_rerank:.1f} s")
+    print(f"outside the calls: {judge.first - t0:.2f} s before the first, {ranker.first - judge.last:.2f} s between "
+          f"the phases (checking the candidates, building {rerank_calls} ranker requests), "
+          f"{ended - ranker.last:.2f} s after the last (figures, merging, recording)")
     print(f"the whole run (both, checking, recording {len(summary.candidates)} candidates: {summary.kept} kept, "
           f"{summary.merged} merged, {summary.rejected} rejected): {total:.1f} s = {ratio:.2f}x the ideal "
           f"{ideal:.1f} s  target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
     print(f"floor: {len(sample)} of the same ranker requests sent by the bare client from a thread pool took "
           f"{floor:.2f}x their ideal (the client, the server and the machine's load, without the product)")
+    rerank_cpu = (ranker.cpu_last - ranker.cpu_first) / max(1, rerank_calls)
+    print(f"this process's CPU per ranker call: {rerank_cpu * 1000:.2f} ms in the run, {floor_cpu * 1000:.2f} ms from "
+          f"the bare client = {rerank_cpu / floor_cpu:.2f}x (what the product adds to each call, whatever the load)")
     print(f"shared prefix of each section's ranker requests: at least {share * 100:.1f}% of their input tokens "
           f"over {sections} sections  target >= {TARGET_PREFIX * 100:.0f}%: "
           f"{'PASS' if share >= TARGET_PREFIX else 'FAIL'}")

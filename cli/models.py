@@ -81,6 +81,14 @@ def add_endpoint_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int, metavar="N", help="retries after rate limits, timeouts and server errors")
 
 
+def add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch", action="store_true",
+                   help="send the calls through the OpenAI Batch API (results within 24 hours; a stopped run polls "
+                        "the batch it sent when run again)")
+    p.add_argument("--poll-every", type=float, default=30.0, metavar="S",
+                   help="(--batch) seconds between looks at the batch's status (default 30)")
+
+
 def endpoint_config(args: argparse.Namespace, root: Path | None) -> Any:
     from reviewer.modelconfig import load_config
 
@@ -120,10 +128,12 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
          spec_revision: str | None, params: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
     from reviewer import operations
     from reviewer.judges.estimates import estimate
-    from reviewer.judges.running import flagged_text
+    from reviewer.judges.running import flagged_text, run_usage, usage_text
+    from reviewer.prices import load_prices
     from reviewer.store import APP_ACTOR
 
-    plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint)
+    prices = load_prices(workspace.root)
+    plan = estimate(workspace.store, items, judge.model, endpoint=judge.config.endpoint, prices=prices)
     confirm_estimate(plan, args)
     try:
         summary = value_of(operations.run_model_items(
@@ -139,6 +149,8 @@ def _run(args: argparse.Namespace, workspace: Any, items: list[Any], judge: Any,
              f"{summary.flagged} flagged, {summary.stored} new rows stored"
              + (f"; ranker run {summary.ranker_run_id}" if summary.ranker_run_id else "")
              + (f"; job {summary.job_id}{' (resumed)' if summary.resumed else ''}."))
+    data["usage"] = run_usage([summary], prices)
+    human += "\n" + usage_text(data["usage"])
     flagged = flagged_text(summary)
     if flagged:
         human += ("\n" + flagged + " On the command line, `spec-review export stances WORKSPACE -o FILE` writes "
@@ -255,6 +267,41 @@ def cmd_judge_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_judge_prices(args: argparse.Namespace) -> int:
+    """Show the price table; with ``--set`` or ``--remove``, change one model's entry first."""
+    from reviewer.prices import PRICES_FILE, Price, price_table, prices_files, set_price
+
+    root = _workspace_root(args.workspace)
+    if args.save_here and root is None:
+        raise KnownError("--save-here needs a WORKSPACE.")
+    target = root / PRICES_FILE if args.save_here and root is not None else prices_files(None)[0]
+    changed = None
+    if args.set and args.remove:
+        raise KnownError("Use --set or --remove, not both.")
+    if args.set:
+        given = {"--input": args.input, "--cached-input": args.cached_input, "--output": args.output}
+        missing = [name for name, value in given.items() if value is None]
+        if missing:
+            raise KnownError(f"--set needs all three prices; missing {', '.join(missing)}.",
+                             hint="Prices are dollars per million tokens, as providers list them.")
+        changed = str(set_price(target, args.set, Price(args.input, args.cached_input, args.output)))
+    elif args.remove:
+        changed = str(set_price(target, args.remove, None))
+    rows = price_table(root)
+    data = {"prices": [{"model": r.model, **r.price.to_json(), "source": r.source} for r in rows],
+            "files": [str(p) for p in prices_files(root)], "saved_to": changed}
+    lines = [f"{'model':<28} {'input':>10} {'cached in':>10} {'output':>10}  (dollars per million tokens)"]
+    lines += [f"{r.model:<28} {r.price.input:>10g} {r.price.cached_input:>10g} {r.price.output:>10g}  {r.source}"
+              for r in rows]
+    if not rows:
+        lines = ["No prices set: estimates say 'no price set for MODEL'. Set one with "
+                 "`spec-review judge prices --set MODEL --input X --cached-input Y --output Z`."]
+    if changed:
+        lines.append(f"saved to {changed}")
+    emit(data, args.json, "\n".join(lines))
+    return EXIT_OK
+
+
 def cmd_judge_key(args: argparse.Namespace) -> int:
     """Store an API key in the system keyring (read from the terminal or standard input)."""
     from reviewer.modelconfig import store_api_key
@@ -353,6 +400,9 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 def cmd_agreement_under(args: argparse.Namespace) -> int:
     """What-if: re-rank a proposal's relevant conversations now and under its text; agreement now → under it."""
     from reviewer import operations
+    from reviewer.judges.batch import BatchOptions
+    from reviewer.judges.running import run_usage, usage_text
+    from reviewer.prices import load_prices
     from reviewer.propose import plan_what_if
     from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
@@ -362,14 +412,17 @@ def cmd_agreement_under(args: argparse.Namespace) -> int:
         _judge(config, "Re-ranking under a proposal", "Without a model, compare the proposal's evidence instead: "
                "`spec-review evidence WORKSPACE PROPOSAL_ID`.")
         plan = plan_what_if(workspace, args.under, config, min_relevance=args.min_relevance, limit=args.limit or 200)
+        prices = load_prices(workspace.root)
         confirm_estimate(plan.estimate, args)
         try:
+            batch = BatchOptions(poll_every=args.poll_every) if args.batch else None
             result = value_of(operations.what_if(workspace, plan, actor=APP_ACTOR, progress=TerminalProgress(),
-                                                 resamples=args.resamples))
+                                                 resamples=args.resamples, batch=batch))
         except (Cancelled, KeyboardInterrupt):
             warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume.")
             return EXIT_INTERRUPTED
-    data = {"estimate": asdict(plan.estimate), **asdict(result)}
+    usage = run_usage([result.summary], prices)
+    data = {"estimate": asdict(plan.estimate), **asdict(result), "usage": usage}
     f = result.figures
 
     def pct(x: float | None, signed: bool = False) -> str:
@@ -385,7 +438,7 @@ def cmd_agreement_under(args: argparse.Namespace) -> int:
                  f"  under proposal {pct(f.after)} [{pct(f.after_low)}–{pct(f.after_high)}]\n"
                  f"  change         {pct(f.change, True)} points [{pct(f.change_low, True)}, "
                  f"{pct(f.change_high, True)}] (paired 95% bootstrap interval)")
-    emit(data, args.json, human)
+    emit(data, args.json, human + "\n" + usage_text(usage))
     return EXIT_OK
 
 
@@ -458,6 +511,19 @@ def register(groups: Any) -> None:
     p.add_argument("--save", action="store_true", help="write the settings to WORKSPACE/models.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judge_config)
+    p = sub.add_parser("prices", help="show or edit the price table (dollars per million tokens, per model)")
+    p.add_argument("workspace", nargs="?", help="workspace whose prices.json applies (and, with --save-here, is edited)")
+    p.add_argument("--set", metavar="MODEL", help="set this model's prices (with --input, --cached-input, --output)")
+    p.add_argument("--input", type=float, metavar="X", help="(--set) dollars per million input tokens")
+    p.add_argument("--cached-input", type=float, metavar="X",
+                   help="(--set) dollars per million input tokens read from the prompt cache")
+    p.add_argument("--output", type=float, metavar="X", help="(--set) dollars per million output tokens")
+    p.add_argument("--remove", metavar="MODEL", help="remove this model's prices")
+    p.add_argument("--save-here", action="store_true",
+                   help="edit WORKSPACE/prices.json instead of the user's price table")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_judge_prices)
+
     p = sub.add_parser("key", help="store an API key in the system keyring (read from the terminal or stdin)")
     p.add_argument("--base-url", metavar="URL", help="the endpoint the key is for (default: the hosted service)")
     p.add_argument("--json", action="store_true")
@@ -490,6 +556,7 @@ def register(groups: Any) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="(--under) at most N conversations (default 200)")
     add_endpoint_options(p)
     p.add_argument("--yes", action="store_true", help="(--under) send the requests without asking")
+    add_batch_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_agreement)
 

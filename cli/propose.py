@@ -10,6 +10,7 @@ from cli.models import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     TerminalProgress,
+    add_batch_options,
     add_endpoint_options,
     confirm_estimate,
     endpoint_config,
@@ -51,6 +52,8 @@ def _candidate_lines(rows: list[dict[str, Any]]) -> list[str]:
 def cmd_propose(args: argparse.Namespace) -> int:
     """Propose spec edits from crowd–ranker disagreement; keep those whose agreement interval clears the bar."""
     from reviewer import operations
+    from reviewer.judges.running import run_usage, usage_text
+    from reviewer.prices import load_prices
     from reviewer.propose import ProposeOptions, list_candidates, plan_propose
     from reviewer.store import APP_ACTOR
     from reviewer.workspace import Workspace
@@ -75,26 +78,32 @@ def cmd_propose(args: argparse.Namespace) -> int:
         options = ProposeOptions(
             mode=args.mode, sections=tuple(args.section or ()), min_relevance=args.min_relevance,
             max_candidates=args.max_candidates, holdout=args.holdout, threshold=args.threshold,
-            context_tokens=args.context_tokens, resamples=args.resamples, ranker_model=args.ranker_model)
-        plan = plan_propose(workspace, options, config)
+            context_tokens=args.context_tokens, resamples=args.resamples, ranker_model=args.ranker_model,
+            batch_api=args.batch, batch_poll_every=args.poll_every)
+        prices = load_prices(workspace.root)
+        plan = plan_propose(workspace, options, config, prices=prices)
         confirm_estimate(plan.estimate, args)
         try:
             summary = value_of(operations.propose(workspace, plan, actor=args.by or APP_ACTOR,
                                                   progress=TerminalProgress()))
         except (Cancelled, KeyboardInterrupt):
-            warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume.")
+            warn("spec-review: cancelled; the answers received are kept. Run the same command again to resume"
+                 + (" (a batch already sent goes on at the provider and is polled, not sent again)." if args.batch
+                    else "."))
             return EXIT_INTERRUPTED
     candidates = [asdict(c) for c in summary.candidates]
     data = {"estimate": asdict(plan.estimate), "run_id": summary.run_id, "mode": summary.mode,
             "kept": summary.kept, "merged": summary.merged, "rejected": summary.rejected,
             "proposal_ids": list(summary.proposal_ids), "candidates": candidates,
             "generation": asdict(summary.generation), "rerank": asdict(summary.rerank) if summary.rerank else None}
+    usage = run_usage([summary.generation, summary.rerank], prices)
+    data["usage"] = usage
     failed = summary.generation.failed + (summary.rerank.failed if summary.rerank else 0)
     human = "\n".join([
         f"propose ({summary.mode}) run {summary.run_id}: {len(summary.candidates)} candidates, {summary.kept} kept as "
         f"proposals, {summary.merged} merged with earlier ones, {summary.rejected} rejected"
         + (f"; {failed} model calls failed (see the judge jobs)" if failed else "") + ".",
-        *_candidate_lines(candidates)])
+        usage_text(usage), *_candidate_lines(candidates)])
     emit(data, args.json, human)
     return EXIT_OK
 
@@ -122,6 +131,7 @@ def register(groups: Any) -> None:
                    help="the model that re-ranks (default: the newest ranker run's, when a judge run made it; "
                         "else --model)")
     p.add_argument("--by", metavar="NAME", help="who runs it (recorded; default spec-review)")
+    add_batch_options(p)
     add_endpoint_options(p)
     p.add_argument("--yes", action="store_true", help="send the requests without asking")
     p.add_argument("--json", action="store_true")

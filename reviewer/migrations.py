@@ -806,3 +806,45 @@ def m0016_opinion_groups(db: Database) -> None:
         CREATE INDEX group_members_participant ON group_members(participant_id, run_id, group_index);
         """
     )
+
+
+@migrations(name="0017_usage_and_batches")
+def m0017_usage_and_batches(db: Database) -> None:
+    """Record the prompt cache's share of each call, each job's usage, and the Batch API batches a job sent.
+
+    ``judge_cache.cached_tokens`` is the part of a call's input tokens the endpoint read from its prompt
+    cache (``usage.prompt_tokens_details.cached_tokens``; 0 when it said nothing). ``judge_jobs`` keeps
+    the tokens its calls used, summed over every run of the job (a resumed job adds to them); rows
+    written before this migration start at 0, as their events say what those runs used.
+
+    ``judge_batches`` holds each batch a job sent through the Batch API, so that a run stopped while
+    the batch is processed resumes by polling the same batch instead of sending (and paying for) it
+    again: the provider's batch id and input file, the status last seen, the output and error files,
+    and ``custom_ids``, a JSON object from each request's ``custom_id`` to its input hash. A batch is
+    ``open`` until its results are read (``read``) or it ended without them (``failed``, ``expired``,
+    ``cancelled``: the job's items it held are sent again by the next run).
+    """
+    db.executescript(
+        """
+        ALTER TABLE judge_cache ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE judge_jobs ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE judge_jobs ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE judge_jobs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE judge_batches (
+            id TEXT PRIMARY KEY,
+            job_id TEXT NOT NULL REFERENCES judge_jobs(id),
+            endpoint TEXT,
+            input_file_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('open', 'read', 'failed', 'expired', 'cancelled')),
+            status TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            custom_ids TEXT NOT NULL,
+            output_file_id TEXT,
+            error_file_id TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX judge_batches_job ON judge_batches(job_id, state);
+        """
+    )

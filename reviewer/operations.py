@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from reviewer.groups import GroupParams, GroupRun
     from reviewer.importing import ImportSummary
     from reviewer.judges.base import Judge
+    from reviewer.judges.batch import BatchOptions
     from reviewer.judges.items import WorkItem
     from reviewer.judges.running import RunSummary
     from reviewer.judges.runs import JudgePlan
@@ -398,11 +399,11 @@ def propose(workspace: Workspace, plan: ProposePlan, *, actor: str, progress: Pr
 
 
 def what_if(workspace: Workspace, plan: WhatIfPlan, *, actor: str, progress: Progress | None = None,
-            judge: Judge | None = None, resamples: int = 1000) -> OpResult[WhatIf]:
+            judge: Judge | None = None, resamples: int = 1000, batch: BatchOptions | None = None) -> OpResult[WhatIf]:
     """Re-rank a proposal's relevant conversations now and under its text (``propose.plan_what_if``).
 
     A model run whose rankings stay in the judge cache: no ranker run is written, since the text
-    is not the spec's.
+    is not the spec's. With ``batch``, the requests go through the Batch API.
     """
     from reviewer import propose as proposing
     from reviewer.judges.openai_judge import OpenAIJudge
@@ -414,7 +415,7 @@ def what_if(workspace: Workspace, plan: WhatIfPlan, *, actor: str, progress: Pro
     def work(who: str) -> WhatIf:
         summary = run_items(workspace.store, list(plan.items), ranker, plan.config, progress=progress,
                             spec_revision=plan.spec_revision, params={"what_if": plan.proposal_id}, actor=who,
-                            ranker_run=False)
+                            ranker_run=False, batch=batch)
         return proposing.what_if_figures(workspace, plan, summary, model=ranker.model, resamples=resamples)
 
     return perform(workspace.store, "model.run", actor, work)

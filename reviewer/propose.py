@@ -28,6 +28,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +40,9 @@ from reviewer.errors import KnownError
 from reviewer.ids import new_id, utc_now
 from reviewer.judges.data import conversation_block, data_block, section_block, wrap_blocks
 from reviewer.judges.estimates import TokenCounter, cached_results
-from reviewer.judges.items import WorkItem, make_messages_item
+from reviewer.judges.items import Digests, WorkItem, make_messages_item
 from reviewer.judges.prompts import PROMPT_VERSIONS, load_prompt
+from reviewer.prices import Cost, Price, load_prices
 from reviewer.progress import Progress
 from reviewer.rankings import normalise, pairwise_agreement, ranking_or_none
 from reviewer.spec import Section, SpecDocument, parse_spec
@@ -80,6 +82,9 @@ class ProposeOptions:
         resamples: bootstrap resamples for the intervals.
         ranker_model: the model that re-ranks (default: the newest ranker run's model when a judge
             run made it, else the proposing model).
+        batch_api: send the calls through the provider's Batch API (upload, create, poll, read) instead
+            of one request each; a restarted run polls the batch it sent.
+        batch_poll_every: (``batch_api``) seconds between looks at a batch's status.
     """
 
     mode: str
@@ -91,6 +96,8 @@ class ProposeOptions:
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
     resamples: int = 1000
     ranker_model: str | None = None
+    batch_api: bool = False
+    batch_poll_every: float = 30.0
 
     def check(self) -> None:
         """Raise ``KnownError`` for an option out of range."""
@@ -286,11 +293,13 @@ def disagreement_block(prompt_id: str, prompt: str, responses: str, ranker: tupl
     return wrap_blocks("disagreement", "\n".join(lines), prompt_id=prompt_id)
 
 
-def spec_message(document: SpecDocument, tested: Sequence[Section], cache: dict[Any, str] | None = None) -> str:
+def spec_message(document: SpecDocument, tested: Sequence[Section], cache: dict[Any, Any] | None = None,
+                 digests: Digests | None = None) -> str:
     """The spec as the re-ranking sends it: every other section in order, then the sections under test.
 
     The part before the sections under test is the same for every request about them (before and
-    under any edit), so the provider's prompt cache reuses it.
+    under any edit), so the provider's prompt cache reuses it. With ``digests``, the text's SHA-256
+    is put there, from the shared part's hash state and the rest: the shared part is hashed once.
     """
     ids = tuple(s.id or "" for s in tested)
     cache = cache if cache is not None else {}
@@ -299,7 +308,16 @@ def spec_message(document: SpecDocument, tested: Sequence[Section], cache: dict[
     if others is None:
         others = cache[key] = "<spec>\n" + "\n".join(
             section_block(s) for s in document.sections if s.text.strip() and (s.id or "") not in ids)
-    return others + "\n" + "\n".join(section_block(s) for s in tested) + "\n</spec>"
+    rest = "\n".join(section_block(s) for s in tested) + "\n</spec>"
+    text = "".join((others, "\n", rest))  # one copy of the 270 KB (over 1 MB in memory), not three
+    if digests is not None:
+        state = cache.get(("sha256", key))
+        if state is None:
+            state = cache[("sha256", key)] = hashlib.sha256((others + "\n").encode("utf-8"))
+        hasher = state.copy()
+        hasher.update(rest.encode("utf-8"))
+        digests.put(text, hasher.hexdigest())
+    return text
 
 
 @dataclass(frozen=True)
@@ -340,6 +358,14 @@ class ProposeEstimate:
         output_tokens: an approximate answer size.
         tokenizer: how input tokens were counted; exact: whether with a real tokenizer.
         endpoint: where the requests go.
+        cached_input_tokens: of ``input_tokens``, about how many the provider's prompt cache may serve
+            (each section's ranker requests share the spec before the conversation).
+        cost: the price of it all at the price table's prices, both models counted (None: a model has
+            no price; ``no_price`` names it).
+        cost_without_cache: the same with no input token served by the prompt cache.
+        no_price: the models without a price.
+        generation_cost: the proposing calls' part of ``cost``; rerank_cost: the ranker calls' part.
+        batch_api: whether the calls go through the Batch API (``--batch``), whose own prices are not applied.
     """
 
     task: str
@@ -359,16 +385,31 @@ class ProposeEstimate:
     tokenizer: str
     exact: bool
     endpoint: str | None = None
+    cached_input_tokens: int = 0
+    cost: float | None = None
+    cost_without_cache: float | None = None
+    no_price: tuple[str, ...] = ()
+    generation_cost: float | None = None
+    rerank_cost: float | None = None
+    batch_api: bool = False
 
     def describe(self) -> str:
         """Return the estimate as one paragraph for the terminal."""
+        from reviewer.judges.estimates import cost_sentence
+
         how = "counted with o200k_base" if self.exact else "approximate"
         at = f" at {self.endpoint}" if self.endpoint else ""
-        return (f"propose ({self.mode}) with {self.model}{at} ({self.prompt_version}), re-ranked by "
+        text = (f"propose ({self.mode}) with {self.model}{at} ({self.prompt_version}), re-ranked by "
                 f"{self.ranker_model} ({self.ranker_prompt_version}): {self.sections} sections, {self.items} "
                 f"candidate calls ({self.cached} already answered), then at most {self.rerank_calls} ranker calls; "
                 f"at most {self.calls} model calls, about {self.input_tokens:,} input tokens ({how}) and "
-                f"{self.output_tokens:,} output tokens (approximate).")
+                f"{self.output_tokens:,} output tokens (approximate). "
+                + cost_sentence(self.calls, self.cached_input_tokens, self.cost, self.cost_without_cache,
+                                self.no_price))
+        if self.batch_api:
+            text += (" Sent through the Batch API: results within 24 hours, at the price table's prices "
+                     "(the provider's batch discount is not counted).")
+        return text
 
 
 @dataclass(frozen=True)
@@ -418,8 +459,11 @@ def _ranker_config(workspace: Workspace, config: ModelConfig, options: ProposeOp
 
 
 def plan_propose(workspace: Workspace, options: ProposeOptions, config: ModelConfig, *,
-                 counter: TokenCounter | None = None) -> ProposePlan:
+                 counter: TokenCounter | None = None, prices: Mapping[str, Price] | None = None) -> ProposePlan:
     """Choose each section's conversations, build the generation requests and estimate the run.
+
+    Args:
+        prices: the price table for the estimate's cost (default: the workspace's and the user's).
 
     Raises:
         KnownError: an option out of range, no ranker run, an unknown section, or nothing to send.
@@ -446,7 +490,7 @@ def plan_propose(workspace: Workspace, options: ProposeOptions, config: ModelCon
     rows = _conversation_rows(store, crowd.prompt_ids)
     work: list[SectionWork] = []
     items: list[WorkItem] = []
-    digests: dict[str, str] = {}
+    digests = Digests()
     for sid in [s.id for s in document.sections if s.id in relevant]:
         assert sid is not None
         figures = {}
@@ -484,7 +528,8 @@ def plan_propose(workspace: Workspace, options: ProposeOptions, config: ModelCon
             f"ranker disagree (graded ≥ {options.min_relevance}).",
             hint="Grade relevance first (`spec-review judge relevance` or `relevance --lexical`), or lower "
                  "--min-relevance.")
-    estimate = _estimate(workspace, options, config, ranker_config, document, work, items, counter)
+    prices = load_prices(workspace.root) if prices is None else prices
+    estimate = _estimate(workspace, options, config, ranker_config, document, work, items, counter, prices)
     return ProposePlan(options, config, ranker_config, loaded.revision, run_id, tuple(work), tuple(items), estimate)
 
 
@@ -534,36 +579,51 @@ def _pack(pool: Sequence[str], blocks: Mapping[str, str], counter: TokenCounter,
 
 def _estimate(workspace: Workspace, options: ProposeOptions, config: ModelConfig, ranker_config: ModelConfig,
               document: SpecDocument, work: Sequence[SectionWork], items: Sequence[WorkItem],
-              counter: TokenCounter) -> ProposeEstimate:
-    from reviewer.judges.estimates import estimate
+              counter: TokenCounter, prices: Mapping[str, Price]) -> ProposeEstimate:
+    from reviewer.judges.estimates import CACHE_MIN_TOKENS, estimate, estimated_cost
 
-    generation = estimate(workspace.store, items, config.model or "", counter=counter, endpoint=config.endpoint)
+    generation = estimate(workspace.store, items, config.model or "", counter=counter, endpoint=config.endpoint,
+                          prices=prices)
     ranker = load_prompt("ranker")
     rows = _conversation_rows(workspace.store, {c for w in work for g in w.groups for c in g}
                               | {c for w in work for c in w.holdout})
-    rerank_calls = rerank_tokens = 0
-    cache: dict[Any, str] = {}
+    rerank_calls = rerank_tokens = rerank_cached = 0
+    cache: dict[Any, Any] = {}
     system = counter.count(ranker.system)
     for w in work:
         section = document.get(w.section_id)
         assert section is not None
         spec_tokens = counter.count(spec_message(document, [section], cache))
+        # Every ranker request of the section begins with the instructions and the other sections.
+        shared = system + spec_tokens - counter.count(section_block(section))
         tested = [*{c for g in w.groups for c in g}, *w.holdout]
         per_candidate = [len(g) + len(w.holdout) for g in w.groups]
         calls = len(set(tested)) + sum(per_candidate)  # before (once per conversation) and under each candidate
         conv_tokens = {c: counter.count(conversation_block(rows[c][1], rows[c][2])) for c in set(tested)}
         rerank_calls += calls
         rerank_tokens += calls * (system + spec_tokens + 12)
+        if shared >= CACHE_MIN_TOKENS:
+            rerank_cached += (calls - 1) * shared
         rerank_tokens += sum(conv_tokens.values()) + sum(
             conv_tokens[c] for g in w.groups for c in (*g, *w.holdout))
+    rerank_out = 80 * rerank_calls
+    rerank_cost, rerank_plain = estimated_cost(prices, ranker_config.model or "", rerank_tokens, rerank_cached,
+                                               rerank_out)
+    gen_cost, gen_plain = estimated_cost(prices, config.model or "", generation.input_tokens,
+                                         generation.cached_input_tokens, generation.output_tokens)
+    if not generation.calls:
+        gen_cost = gen_plain = Cost(0.0)
+    total, plain = gen_cost + rerank_cost, gen_plain + rerank_plain
     return ProposeEstimate(
         task="propose", mode=options.mode, model=config.model or "", ranker_model=ranker_config.model or "",
         prompt_version=PROMPT_VERSIONS["propose"], ranker_prompt_version=PROMPT_VERSIONS["ranker"],
         sections=len(work), items=len(items), cached=generation.cached, generation_calls=generation.calls,
         rerank_calls=rerank_calls, calls=generation.calls + rerank_calls,
         input_tokens=generation.input_tokens + rerank_tokens,
-        output_tokens=generation.output_tokens + 80 * rerank_calls, tokenizer=counter.method, exact=counter.exact,
-        endpoint=config.endpoint)
+        output_tokens=generation.output_tokens + rerank_out, tokenizer=counter.method, exact=counter.exact,
+        endpoint=config.endpoint, cached_input_tokens=generation.cached_input_tokens + rerank_cached,
+        cost=total.amount, cost_without_cache=plain.amount, no_price=total.missing, generation_cost=gen_cost.amount,
+        rerank_cost=rerank_cost.amount, batch_api=options.batch_api)
 
 
 # ---- checking an edit --------------------------------------------------------------------------
@@ -691,11 +751,16 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
                     progress: Progress | None = None, actor: str = APP_ACTOR) -> ProposeSummary:
     """Run a confirmed plan: generate, test, and record every candidate (call inside the ``propose`` operation).
 
+    The work between the model calls is done while they run, on a thread of its own: each candidate
+    is checked, and its ranker requests built, as its answer is written; each candidate's figures
+    are computed as soon as its last ranking is written. What is left after the last call is
+    merging and recording.
+
     Raises:
         Cancelled: the run was cancelled (answers received are kept; run again to resume).
         KnownError: the endpoint refused every request.
     """
-    from reviewer.judges.answers import verdict_from_json
+    from reviewer.judges.batch import BatchOptions
     from reviewer.judges.running import run_items
 
     store = workspace.store
@@ -703,71 +768,169 @@ def execute_propose(workspace: Workspace, plan: ProposePlan, *, judge: Judge, ra
     params = {"mode": options.mode, "sections": list(options.sections), "min_relevance": options.min_relevance,
               "max_candidates": options.max_candidates, "holdout": options.holdout,
               "context_tokens": options.context_tokens}
-    generation = run_items(store, list(plan.items), judge, plan.config, progress=progress,
-                           spec_revision=plan.spec_revision, params={**params, "step": "propose"}, actor=actor)
-    answers = cached_results(store, "propose", PROMPT_VERSIONS["propose"], judge.model,
-                             (i.input_hash for i in plan.items))
+    batch = BatchOptions(poll_every=options.batch_poll_every) if options.batch_api else None
     document = workspace.load_spec(plan.spec_revision).document
-    work = {w.section_id: w for w in plan.work}
-    candidates: list[_Candidate] = []
-    for item in plan.items:
-        found = answers.get(item.input_hash)
-        if found is None:
-            continue  # no usable answer: a judge failure, recorded with the job
+    tests = _Testing(workspace, plan, document)
+    try:
+        generation = run_items(store, list(plan.items), judge, plan.config, progress=progress,
+                               spec_revision=plan.spec_revision, params={**params, "step": "propose"}, actor=actor,
+                               batch=batch, on_written=tests.on_generation)
+        candidates, rerank_items = tests.rerank_items()
+        rerank = None
+        if rerank_items:
+            rerank = run_items(store, rerank_items, ranker, plan.ranker_config, progress=progress,
+                               spec_revision=plan.spec_revision, params={**params, "step": "rerank"}, actor=actor,
+                               ranker_run=False, batch=batch, on_written=tests.on_rankings)
+        return _record(workspace, plan, judge.model, ranker.model, candidates, tests, generation, rerank, actor)
+    finally:
+        tests.close()
+
+
+class _Testing:
+    """A propose run's work between the calls, done while they run.
+
+    The calling thread reads what the work needs from the database once, at the first answer; the
+    checking, the building of ranker requests and the figures run on one thread of their own, so
+    the calling thread goes on handing out calls and writing answers meanwhile.
+
+    Attributes:
+        candidates: the candidates by their generation item's key (complete after ``rerank_items``).
+        rankings: each ranker item's ranking (None: no usable answer), by key.
+    """
+
+    def __init__(self, workspace: Workspace, plan: ProposePlan, document: SpecDocument) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.store = workspace.store
+        self.plan = plan
+        self.document = document
+        self.work = {w.section_id: w for w in plan.work}
+        self.candidates: dict[str, _Candidate] = {}
+        self.rankings: dict[str, str | None] = {}
+        self._prompt = load_prompt("ranker")
+        self._rows: dict[str, tuple[str, str, str]] | None = None
+        self._crowd: CrowdView | None = None
+        self._specs: dict[Any, Any] = {}
+        self._digests = Digests()
+        self._blocks: dict[str, str] = {}
+        self._built: dict[str, Future[tuple[_Candidate, list[WorkItem]]]] = {}
+        self._items: dict[str, list[WorkItem]] = {}  # each candidate's ranker items
+        self._waiting: dict[str, set[str]] = {}  # candidate -> ranker keys not written yet
+        self._by_key: dict[str, list[str]] = {}  # ranker key -> the candidates waiting for it
+        self._figures: dict[str, Future[tuple[Figures, dict[str, list[str | None]]]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="propose-testing")
+
+    def close(self) -> None:
+        """Stop the testing thread (work not started is dropped)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self) -> None:
+        """Read the planned conversations and the crowd's rankings of them (this thread owns the database)."""
+        if self._rows is None:
+            planned = {c for w in self.plan.work for c in (*(c for g in w.groups for c in g), *w.holdout)}
+            self._rows = _conversation_rows(self.store, planned)
+            self._crowd = load_crowd(self.store, planned)
+
+    def on_generation(self, results: Sequence[tuple[WorkItem, Any]]) -> None:
+        """Hand each written answer to the testing thread: its edit checked, its ranker requests built."""
+        from reviewer.judges.answers import verdict_from_json
+
+        self._read()
+        for item, result in results:
+            if isinstance(result, dict):
+                verdict = verdict_from_json("propose", result)
+            elif result.status == "ok":
+                verdict = result.verdict
+            else:
+                continue  # no usable answer: a judge failure, recorded with the job
+            self._built[item.key] = self._pool.submit(self._candidate, item, verdict)
+
+    def _candidate(self, item: WorkItem, verdict: ProposeVerdict) -> tuple[_Candidate, list[WorkItem]]:
         section_id = item.request.payload["section_id"]
-        verdict = verdict_from_json("propose", found)
-        current = document.get(section_id)
+        current = self.document.get(section_id)
         assert current is not None
         problem = check_edit(current, verdict)
-        candidates.append(_Candidate(item, section_id, tuple(item.request.payload["conversation_ids"]),
-                                     work[section_id].holdout, verdict, problem,
-                                     edited_text(verdict) if problem is None else verdict.section_text))
-    rerank_items = _rerank_items(store, document, candidates)
-    rerank = None
-    rankings: dict[str, dict[str, Any]] = {}
-    if rerank_items:
-        rerank = run_items(store, rerank_items, ranker, plan.ranker_config, progress=progress,
-                           spec_revision=plan.spec_revision, params={**params, "step": "rerank"}, actor=actor,
-                           ranker_run=False)
-        rankings = cached_results(store, "ranker", PROMPT_VERSIONS["ranker"], ranker.model,
-                                  (i.input_hash for i in rerank_items))
-    by_key = {i.key: rankings.get(i.input_hash) for i in rerank_items}
-    return _record(workspace, plan, judge.model, ranker.model, candidates, by_key, generation, rerank, actor)
+        cand = _Candidate(item, section_id, tuple(item.request.payload["conversation_ids"]),
+                          self.work[section_id].holdout, verdict, problem,
+                          edited_text(verdict) if problem is None else verdict.section_text)
+        return cand, (self._build(cand) if problem is None else [])
 
-
-def _rerank_items(store: Store, document: SpecDocument, candidates: Sequence[_Candidate]) -> list[WorkItem]:
-    """The ranker requests: each tested conversation under the spec as it is (once per section) and under each edit."""
-    prompt = load_prompt("ranker")
-    rows = _conversation_rows(store, {c for cand in candidates if cand.problem is None
-                                      for c in (*cand.conversations, *cand.holdout)})
-    cache: dict[Any, str] = {}
-    digests: dict[str, str] = {}
-    blocks: dict[str, str] = {}
-    items: dict[str, WorkItem] = {}
-
-    def item(key: str, spec: str, cid: str, section_id: str) -> None:
-        if key in items:
-            return
-        if cid not in blocks:
-            blocks[cid] = conversation_block(rows[cid][1], rows[cid][2])
-        payload = {"conversation_id": cid, "prompt_id": rows[cid][0], "section_id": section_id}
-        items[key] = make_messages_item(prompt, key, [spec, blocks[cid]], payload, digests)
-
-    for cand in candidates:
-        if cand.problem is not None:
-            continue
-        current = document.get(cand.section_id)
+    def _build(self, cand: _Candidate) -> list[WorkItem]:
+        """The candidate's ranker requests: each tested conversation under the spec as it is and under the edit."""
+        rows = self._rows
+        assert rows is not None
+        current = self.document.get(cand.section_id)
         assert current is not None
-        before = cache.get(("before", cand.section_id))
+        before = self._specs.get(("before", cand.section_id))
         if before is None:  # one string per section: every candidate's "before" requests share it
-            before = cache[("before", cand.section_id)] = spec_message(document, [current], cache)
-        after = spec_message(document, [parse_spec(cand.text).sections[0]], cache)
+            before = self._specs[("before", cand.section_id)] = spec_message(self.document, [current], self._specs,
+                                                                             self._digests)
+        after = spec_message(self.document, [parse_spec(cand.text).sections[0]], self._specs, self._digests)
+        items = []
         for cid in dict.fromkeys((*cand.conversations, *cand.holdout)):
+            if cid not in self._blocks:
+                self._blocks[cid] = conversation_block(rows[cid][1], rows[cid][2])
+            payload = {"conversation_id": cid, "prompt_id": rows[cid][0], "section_id": cand.section_id}
             keys = (f"before:{cand.section_id}:{cid}", f"{cand.item.key}:{cid}")
-            item(keys[0], before, cid, cand.section_id)
-            item(keys[1], after, cid, cand.section_id)
+            for key, spec in zip(keys, (before, after)):
+                items.append(make_messages_item(self._prompt, key, [spec, self._blocks[cid]], payload, self._digests))
             cand.rerank_keys[cid] = keys
-    return list(items.values())
+        return items
+
+    def rerank_items(self) -> tuple[list[_Candidate], list[WorkItem]]:
+        """Every candidate (in the plan's order) and their ranker requests, each key once; wait for their rankings."""
+        for key, future in self._built.items():
+            self.candidates[key], self._items[key] = future.result()
+        candidates = [self.candidates[i.key] for i in self.plan.items if i.key in self.candidates]
+        items: dict[str, WorkItem] = {}
+        for cand in candidates:
+            for item in self._items[cand.item.key]:
+                items.setdefault(item.key, item)
+            if cand.problem is None:
+                keys = {k for pair in cand.rerank_keys.values() for k in pair}
+                self._waiting[cand.item.key] = keys
+                for key in keys:
+                    self._by_key.setdefault(key, []).append(cand.item.key)
+        return candidates, list(items.values())
+
+    def on_rankings(self, results: Sequence[tuple[WorkItem, Any]]) -> None:
+        """Keep each written ranking; once a candidate's last one is in, its figures are computed meanwhile."""
+        for item, result in results:
+            if isinstance(result, dict):
+                ranking = result.get("ranking")
+            else:
+                ranking = result.verdict.ranking if result.status == "ok" else None
+            self.rankings[item.key] = ranking
+            for cand_key in self._by_key.get(item.key, ()):
+                waiting = self._waiting[cand_key]
+                waiting.discard(item.key)
+                if not waiting:
+                    self._figures[cand_key] = self._pool.submit(self._test, self.candidates[cand_key],
+                                                                self._rankings_of(self.candidates[cand_key]))
+
+    def figures_of(self, cand: _Candidate) -> tuple[Figures, dict[str, list[str | None]]]:
+        """The candidate's figures and the rankings (before, after) per conversation they come from."""
+        found = self._figures.get(cand.item.key)
+        if found is None:  # its rankings came in no write (a run whose answers were all in an earlier one)
+            found = self._figures[cand.item.key] = self._pool.submit(self._test, cand, self._rankings_of(cand))
+        return found.result()
+
+    def _rankings_of(self, cand: _Candidate) -> dict[str, str | None]:
+        return {k: self.rankings.get(k) for pair in cand.rerank_keys.values() for k in pair}
+
+    def crowd(self) -> CrowdView:
+        """The crowd's rankings of the planned conversations."""
+        self._read()
+        assert self._crowd is not None
+        return self._crowd
+
+    def _test(self, cand: _Candidate, rankings: Mapping[str, str | None]
+              ) -> tuple[Figures, dict[str, list[str | None]]]:
+        assert self._crowd is not None
+        pairs = [(cid, rankings.get(kb), rankings.get(ka)) for cid, (kb, ka) in cand.rerank_keys.items()]
+        figures = figures_for(self._crowd, pairs, resamples=self.plan.options.resamples,
+                              seed=_seed(cand.item.input_hash, self.plan.ranker_config.model or ""))
+        return figures, {cid: [b, a] for cid, b, a in pairs}
 
 
 def figures_for(crowd: CrowdView, pairs: Sequence[tuple[str, str | None, str | None]], *, resamples: int,
@@ -807,6 +970,8 @@ def _similar(a: str, b: str) -> float:
     By character, the comparison of two sections of thousands of characters is quadratic and takes
     a large part of a second; by word it takes milliseconds.
     """
+    if a == b:  # the common case of a merge: two calls wrote the same text
+        return 1.0
     matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
     if matcher.real_quick_ratio() < MERGE_SIMILARITY or matcher.quick_ratio() < MERGE_SIMILARITY:
         return 0.0
@@ -814,16 +979,14 @@ def _similar(a: str, b: str) -> float:
 
 
 def _record(workspace: Workspace, plan: ProposePlan, model: str, ranker_model: str, candidates: Sequence[_Candidate],
-            rankings: Mapping[str, dict[str, Any] | None], generation: RunSummary, rerank: RunSummary | None,
-            actor: str) -> ProposeSummary:
+            tests: _Testing, generation: RunSummary, rerank: RunSummary | None, actor: str) -> ProposeSummary:
     """Store every candidate, the kept ones' proposals and the run's event, in one transaction."""
     from reviewer.proposals import build_sections
 
     store = workspace.store
     options = plan.options
     run_id = new_id()
-    tested = {c for cand in candidates for c in (*cand.conversations, *cand.holdout)}
-    crowd = load_crowd(store, tested)
+    crowd = tests.crowd()
     document = workspace.load_spec(plan.spec_revision).document
     now = utc_now()
     rows: list[CandidateRow] = []
@@ -839,13 +1002,7 @@ def _record(workspace: Workspace, plan: ProposePlan, model: str, ranker_model: s
             detail: dict[str, Any] = {"reason": verdict.reason, "generation_input_hash": cand.item.input_hash}
             status, reason, proposal_id, merged_with = "rejected", f"Malformed edit: {cand.problem}", None, None
             if cand.problem is None:
-                pairs = []
-                for cid, (kb, ka) in cand.rerank_keys.items():
-                    rb, ra = rankings.get(kb), rankings.get(ka)
-                    pairs.append((cid, rb["ranking"] if rb else None, ra["ranking"] if ra else None))
-                detail["rankings"] = {cid: [b, a] for cid, b, a in pairs}
-                figures = figures_for(crowd, pairs, resamples=options.resamples,
-                                      seed=_seed(cand.item.input_hash, plan.ranker_config.model or ""))
+                figures, detail["rankings"] = tests.figures_of(cand)
                 status, reason = _decide(figures, options.threshold)
             if status == "kept":
                 match = next(((eid, proposal) for eid, section, text, proposal in earlier
@@ -1022,8 +1179,8 @@ def plan_what_if(workspace: Workspace, proposal_id: str, config: ModelConfig, *,
                          hint="Grade relevance first, or lower --min-relevance.")
     prompt = load_prompt("ranker")
     rows = _conversation_rows(store, usable)
-    cache: dict[Any, str] = {}
-    digests: dict[str, str] = {}
+    cache: dict[Any, Any] = {}
+    digests = Digests()
     before, after = spec_message(document, current, cache), spec_message(document, edited, cache)
     items = []
     for cid in usable:
@@ -1031,7 +1188,7 @@ def plan_what_if(workspace: Workspace, proposal_id: str, config: ModelConfig, *,
         payload = {"conversation_id": cid, "prompt_id": rows[cid][0], "proposal_id": proposal_id}
         items.append(make_messages_item(prompt, f"now:{cid}", [before, block], payload, digests))
         items.append(make_messages_item(prompt, f"under:{cid}", [after, block], payload, digests))
-    est = estimate(store, items, config.model or "", endpoint=config.endpoint)
+    est = estimate(store, items, config.model or "", endpoint=config.endpoint, prices=load_prices(workspace.root))
     return WhatIfPlan(proposal_id, tuple(sorted(ids)), tuple(usable), tuple(items), est, loaded.revision, config)
 
 

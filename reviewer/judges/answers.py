@@ -36,6 +36,19 @@ _WORDING = {
 }
 
 
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """One validator per schema object (a task's schema is one object for the whole run), built once."""
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found[0] is not schema:
+        if len(_VALIDATORS) > 64:
+            _VALIDATORS.clear()
+        found = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
+    return found[1]
+
+
 def validate(value: Any, schema: dict[str, Any]) -> list[str]:
     """Check ``value`` against a JSON schema (draft 2020-12, with ``jsonschema``).
 
@@ -44,7 +57,7 @@ def validate(value: Any, schema: dict[str, Any]) -> list[str]:
         ``$.grades[0].grade: 6 is above 5`` (empty when the value is valid). A value of the wrong
         type gets that line only.
     """
-    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    errors = sorted(_validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
     mistyped = {e.json_path for e in errors if e.validator == "type"}
     lines = [f"{e.json_path}: {problem}" for e in errors if e.validator == "type" or e.json_path not in mistyped
              for problem in _problems(e)]

@@ -79,6 +79,8 @@ class JudgeReply:
         input_tokens: prompt tokens the endpoint reported (0 when it did not).
         output_tokens: completion tokens the endpoint reported.
         model: the model name the endpoint reported.
+        cached_tokens: of ``input_tokens``, those the endpoint read from its prompt cache
+            (``usage.prompt_tokens_details.cached_tokens``; 0 when it did not say).
     """
 
     content: str | None
@@ -87,6 +89,7 @@ class JudgeReply:
     input_tokens: int = 0
     output_tokens: int = 0
     model: str = ""
+    cached_tokens: int = 0
 
 
 class Judge(Protocol):

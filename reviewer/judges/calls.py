@@ -58,6 +58,7 @@ class Outcome:
         attempts: requests sent for this item.
         input_tokens: prompt tokens the endpoint reported, over all attempts.
         output_tokens: completion tokens the endpoint reported, over all attempts.
+        cached_tokens: of ``input_tokens``, those read from the endpoint's prompt cache.
     """
 
     status: str
@@ -68,6 +69,38 @@ class Outcome:
     attempts: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
+
+
+def one_per_input(items: Sequence[WorkItem]) -> tuple[list[WorkItem], dict[str, list[WorkItem]]]:
+    """The items to send, one per input hash, and the others with the same input (its twins), by hash.
+
+    Two items can be the same request under different keys (two candidates with the same text,
+    re-ranked on the same conversation): the request goes once, and its answer serves both.
+    """
+    first: list[WorkItem] = []
+    twins: dict[str, list[WorkItem]] = {}
+    for item in items:
+        if item.input_hash in twins:
+            twins[item.input_hash].append(item)
+        else:
+            twins[item.input_hash] = []
+            first.append(item)
+    return first, {h: t for h, t in twins.items() if t}
+
+
+def with_twins(results: Sequence[tuple[WorkItem, Outcome]], twins: dict[str, list[WorkItem]]
+               ) -> list[tuple[WorkItem, Any]]:
+    """The results, each followed by its twins': a good answer as a cached one (no call of their own), else the failure."""
+    from reviewer.judges.answers import verdict_json
+
+    out: list[tuple[WorkItem, Any]] = []
+    for item, outcome in results:
+        out.append((item, outcome))
+        for twin in twins.get(item.input_hash, ()):
+            out.append((twin, verdict_json(outcome.verdict) if outcome.status == "ok" else Outcome(
+                outcome.status, None, outcome.raw, outcome.error, outcome.kind, 0)))
+    return out
 
 
 def attempt_item(judge: Judge, item: WorkItem, config: ModelConfig, gate: RateGate,
@@ -78,11 +111,12 @@ def attempt_item(judge: Judge, item: WorkItem, config: ModelConfig, gate: RateGa
         JudgeError: a failure that every request would meet (bad key, wrong URL or model, no server).
     """
     messages = list(item.request.messages)
-    transient = invalid = attempts = tokens_in = tokens_out = 0
+    transient = invalid = attempts = tokens_in = tokens_out = tokens_cached = 0
     while True:
         gate.wait(cancel)
         if cancel.is_set():
-            return Outcome("cancelled", attempts=attempts, input_tokens=tokens_in, output_tokens=tokens_out)
+            return Outcome("cancelled", attempts=attempts, input_tokens=tokens_in, output_tokens=tokens_out,
+                           cached_tokens=tokens_cached)
         attempts += 1
         request = item.request if len(messages) == len(item.request.messages) else JudgeRequest(
             task=item.request.task, messages=tuple(messages), schema_name=item.request.schema_name,
@@ -104,14 +138,15 @@ def attempt_item(judge: Judge, item: WorkItem, config: ModelConfig, gate: RateGa
                     cancel.wait(delay)
                 continue
             return Outcome("failed", raw=exc.raw, error=str(exc), kind=exc.kind, attempts=attempts,
-                           input_tokens=tokens_in, output_tokens=tokens_out)
+                           input_tokens=tokens_in, output_tokens=tokens_out, cached_tokens=tokens_cached)
         tokens_in += reply.input_tokens
         tokens_out += reply.output_tokens
+        tokens_cached += reply.cached_tokens
         parsed = parse_answer(reply, item)
         raw = reply.content if reply.content is not None else reply.refusal
         if parsed.problem is None:
             return Outcome("ok", verdict=parsed.verdict, raw=raw, attempts=attempts,
-                           input_tokens=tokens_in, output_tokens=tokens_out)
+                           input_tokens=tokens_in, output_tokens=tokens_out, cached_tokens=tokens_cached)
         if invalid < config.invalid_retries:
             invalid += 1
             # Show the model its answer and what was wrong, then ask again.
@@ -121,10 +156,10 @@ def attempt_item(judge: Judge, item: WorkItem, config: ModelConfig, gate: RateGa
             continue
         if parsed.acceptable:
             return Outcome("ok", verdict=parsed.verdict, raw=raw, attempts=attempts,
-                           input_tokens=tokens_in, output_tokens=tokens_out)
+                           input_tokens=tokens_in, output_tokens=tokens_out, cached_tokens=tokens_cached)
         kind = "refusal" if reply.refusal and not reply.content else "invalid_output"
         return Outcome("failed", raw=raw, error=parsed.problem, kind=kind, attempts=attempts,
-                       input_tokens=tokens_in, output_tokens=tokens_out)
+                       input_tokens=tokens_in, output_tokens=tokens_out, cached_tokens=tokens_cached)
 
 
 def call_concurrently(todo: Sequence[WorkItem], judge: Judge, config: ModelConfig, progress: Progress,

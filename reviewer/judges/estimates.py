@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from reviewer.errors import KnownError
 from reviewer.judges.items import WorkItem
 from reviewer.judges.prompts import PROMPT_VERSIONS
+from reviewer.prices import Cost, Price, cost_of, load_prices, money
 from reviewer.store import Store, sql_errors
 
 # Answer length guesses for the estimate (tokens); the prompts ask for short answers.
@@ -19,6 +20,8 @@ _OUTPUT_TOKENS = {"ranker": 80, "stance": 90, "relevance_per_section": 12, "rele
 # Chat formatting adds a few tokens per message and for the reply (OpenAI's published rule of thumb).
 _TOKENS_PER_MESSAGE = 3
 _TOKENS_PER_REPLY = 3
+CACHE_MIN_TOKENS = 1024
+"""A provider's prompt cache holds prefixes of at least this many tokens (OpenAI's published minimum)."""
 
 
 @cache
@@ -87,7 +90,8 @@ class Estimate:
         prompt_version: the prompt.
         items: work items in the run.
         cached: items already answered (no call).
-        calls: model calls to make (one per item not cached; retries come on top).
+        calls: model calls to make (one per input not cached: items with the same input share a call;
+            retries come on top).
         input_tokens: prompt tokens of those calls.
         output_tokens: an approximate answer size for those calls.
         tokenizer: how input tokens were counted (``o200k_base`` or an approximation).
@@ -95,6 +99,13 @@ class Estimate:
         decided_proposals: proposals with decisions whose evidence this run may relabel (stance runs).
         decided_labels: the items of this run on those proposals.
         endpoint: where the requests (and the API key) would go, shown so it can be checked first.
+        cached_input_tokens: of ``input_tokens``, about how many the provider's prompt cache may serve:
+            the leading messages an earlier request of the run already began with (at least
+            ``CACHE_MIN_TOKENS``).
+        cost: the price of those tokens at the price table's prices, counting the cached part at the
+            cached-input price (None: a model has no price; ``no_price`` names it).
+        cost_without_cache: the same with every input token at the full input price.
+        no_price: the models without a price in the table.
     """
 
     task: str
@@ -110,6 +121,10 @@ class Estimate:
     decided_proposals: int = 0
     decided_labels: int = 0
     endpoint: str | None = None
+    cached_input_tokens: int = 0
+    cost: float | None = None
+    cost_without_cache: float | None = None
+    no_price: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """Return the estimate as one paragraph for the terminal."""
@@ -117,12 +132,62 @@ class Estimate:
         at = f" at {self.endpoint}" if self.endpoint else ""
         text = (f"{self.task} with {self.model}{at} ({self.prompt_version}): {self.items} items, {self.cached} already "
                 f"answered, {self.calls} model calls; about {self.input_tokens:,} input tokens ({how}) and "
-                f"{self.output_tokens:,} output tokens (approximate).")
+                f"{self.output_tokens:,} output tokens (approximate). "
+                + cost_sentence(self.calls, self.cached_input_tokens, self.cost, self.cost_without_cache,
+                                self.no_price))
         if self.decided_proposals:
             text += (f" It may relabel the evidence of {self.decided_proposals} proposal"
                      f"{'' if self.decided_proposals == 1 else 's'} already decided ({self.decided_labels} labels);"
                      " their decisions keep the evidence they were made on, and the desk and report will show both.")
         return text
+
+
+def cost_sentence(calls: int, cached_input_tokens: int, cost: float | None, cost_without_cache: float | None,
+                  no_price: tuple[str, ...]) -> str:
+    """The estimate's sentence on money: the cost with and without the prompt cache, or which model has no price."""
+    if not calls:
+        return "Cost: nothing to send."
+    if cost is None:
+        return (f"Cost: unknown, no price set for {' or '.join(no_price)} (set one with "
+                "`spec-review judge prices --set MODEL --input X --cached-input Y --output Z`).")
+    text = f"Cost: about {money(cost)}"
+    if cached_input_tokens and cost_without_cache is not None:
+        text += (f" if the provider's prompt cache serves about {cached_input_tokens:,} of the input tokens "
+                 f"({money(cost_without_cache)} if it serves none)")
+    return text + "."
+
+
+def estimated_cost(prices: Mapping[str, Price], model: str, input_tokens: int, cached_tokens: int,
+                   output_tokens: int) -> tuple[Cost, Cost]:
+    """The cost with the estimated prompt-cache share, and without any."""
+    return (cost_of(prices, model, input_tokens, cached_tokens, output_tokens),
+            cost_of(prices, model, input_tokens, 0, output_tokens))
+
+
+def cacheable_tokens(items: Sequence[WorkItem], counter: TokenCounter) -> int:
+    """About how many input tokens a prompt cache can serve: per item, its leading parts an earlier item began with.
+
+    Providers cache a request's prefix and match it against later requests; the requests here are
+    built with their shared parts first (instructions, the spec) and the conversation last, so the
+    leading parts a run has sent before are what a cache can reuse. Prefixes shorter than
+    ``CACHE_MIN_TOKENS`` are not cached.
+    """
+    seen: set[tuple[int, ...]] = set()
+    total = 0
+    for item in items:
+        parts = item.token_parts
+        key: tuple[int, ...] = ()
+        shared = running = 0
+        for part in parts[:-1]:  # the last part (the conversation) is what differs
+            key = (*key, hash(part))
+            running += counter.count(part)
+            if key in seen:
+                shared = running
+            else:
+                seen.add(key)
+        if shared >= CACHE_MIN_TOKENS:
+            total += shared
+    return total
 
 
 def cached_results(store: Store, task: str, prompt_version: str, model: str,
@@ -142,14 +207,25 @@ def cached_results(store: Store, task: str, prompt_version: str, model: str,
 
 
 def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_version: str | None = None,
-             counter: TokenCounter | None = None, endpoint: str | None = None) -> Estimate:
-    """Count the calls and tokens a run of ``items`` will need, leaving out cached answers (sent to ``endpoint``)."""
+             counter: TokenCounter | None = None, endpoint: str | None = None,
+             prices: Mapping[str, Price] | None = None) -> Estimate:
+    """Count the calls, tokens and money a run of ``items`` will need, leaving out cached answers (sent to ``endpoint``).
+
+    Args:
+        prices: the price table (default: the user's, ``reviewer.prices.load_prices()``).
+    """
     if not items:
         raise KnownError("There is nothing to send to the model.")
     task = items[0].request.task
     version = prompt_version or PROMPT_VERSIONS[task]
     cached = cached_results(store, task, version, model, (i.input_hash for i in items))
-    todo = [i for i in items if i.input_hash not in cached]
+    # One call per input: items with the same input (the same request under two keys) share its answer.
+    todo = []
+    seen: set[str] = set()
+    for item in items:
+        if item.input_hash not in cached and item.input_hash not in seen:
+            seen.add(item.input_hash)
+            todo.append(item)
     counter = counter or TokenCounter()
     tokens_in = sum(sum(counter.count(p) for p in i.token_parts)
                     + _TOKENS_PER_MESSAGE * len(i.request.messages) + _TOKENS_PER_REPLY for i in todo)
@@ -165,11 +241,16 @@ def estimate(store: Store, items: Sequence[WorkItem], model: str, *, prompt_vers
         by_proposal = Counter(item.request.payload["proposal_id"] for item in items)
         decided = _decided(store, by_proposal)
         decided_proposals, decided_labels = len(decided), sum(by_proposal[p] for p in decided)
+    cacheable = cacheable_tokens(todo, counter)
+    with_cache, without = estimated_cost(load_prices() if prices is None else prices, model, tokens_in, cacheable,
+                                         tokens_out)
     # Nothing to send: zero is exact, and the tokenizer need not be loaded.
     return Estimate(task=task, model=model, prompt_version=version, items=len(items), cached=len(items) - len(todo),
                     calls=len(todo), input_tokens=tokens_in, output_tokens=tokens_out,
                     tokenizer=counter.method if todo else "none needed", exact=counter.exact if todo else True,
-                    decided_proposals=decided_proposals, decided_labels=decided_labels, endpoint=endpoint)
+                    decided_proposals=decided_proposals, decided_labels=decided_labels, endpoint=endpoint,
+                    cached_input_tokens=cacheable, cost=with_cache.amount, cost_without_cache=without.amount,
+                    no_price=with_cache.missing)
 
 
 def _decided(store: Store, proposal_ids: Iterable[str]) -> set[str]:

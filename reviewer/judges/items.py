@@ -47,30 +47,69 @@ def make_item(prompt: Prompt, key: str, parts: Sequence[str], payload: dict[str,
     return WorkItem(key=key, request=request, input_hash=digest, token_parts=(prompt.system, *parts))
 
 
+class Digests:
+    """The SHA-256 of message texts, remembered by the text object itself.
+
+    A run's requests share a few long texts (the spec, 270 KB: over 1 MB in memory when it holds an
+    emoji): each is hashed once, and never hashed again as a dictionary key (which for such a string
+    costs as much as the SHA-256). A text whose digest is known (built from a hashed prefix) is
+    given with ``put``.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[str, str]] = {}
+
+    def of(self, text: str) -> str:
+        """The hex SHA-256 of ``text`` in UTF-8."""
+        found = self._by_id.get(id(text))
+        if found is not None and found[0] is text:
+            return found[1]
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self._by_id[id(text)] = (text, digest)  # the text is kept, so its id is not reused meanwhile
+        return digest
+
+    def put(self, text: str, digest: str) -> None:
+        """Remember ``digest`` as the SHA-256 of ``text`` (the caller computed it)."""
+        self._by_id[id(text)] = (text, digest)
+
+
+_SCHEMA_JSON: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _schema_json(schema: dict[str, Any]) -> str:
+    found = _SCHEMA_JSON.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _SCHEMA_JSON[id(schema)] = (schema, audit.canonical_json(schema))
+    return found[1]
+
+
+def messages_material(message_sha256: Sequence[Sequence[str]], schema: dict[str, Any], name: str) -> str:
+    """``canonical_json({"message_sha256": ..., "schema": ..., "name": ...})``, the schema's part serialised once.
+
+    What an item's input hash is taken over; the same text as the dictionary's canonical JSON (its
+    keys in sorted order), so the hashes, and so the cache, stay as they were.
+    """
+    return (f'{{"message_sha256":{audit.canonical_json(message_sha256)},"name":{audit.canonical_json(name)},'
+            f'"schema":{_schema_json(schema)}}}')
+
+
 def make_messages_item(prompt: Prompt, key: str, contents: Sequence[str], payload: dict[str, Any],
-                       digests: dict[str, str] | None = None) -> WorkItem:
+                       digests: Digests | None = None) -> WorkItem:
     """Build a work item whose user messages are ``contents``, in order, after the prompt's system message.
 
     For requests that share a long part (the whole spec, the same for hundreds of conversations):
     each part is its own message, so every request holds the same string object instead of a copy,
     and the request starts with the same text as its neighbours (the provider's prompt cache reuses
-    it). The input hash is taken over each message's SHA-256, memoised in ``digests`` by the text
-    itself, so a long shared part is hashed once per run.
+    it). The input hash is taken over each message's SHA-256, remembered in ``digests`` by the
+    text object, so a long shared part is hashed once per run.
     """
-    memo = digests if digests is not None else {}
-
-    def sha(text: str) -> str:
-        found = memo.get(text)
-        if found is None:
-            found = memo[text] = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        return found
-
+    memo = digests if digests is not None else Digests()
     messages = ({"role": "system", "content": prompt.system},
                 *({"role": "user", "content": text} for text in contents))
     request = JudgeRequest(task=prompt.task, messages=messages, schema_name=prompt.version.replace("-", "_"),
                            schema=prompt.schema, payload=payload)
-    material = audit.canonical_json({"message_sha256": [[m["role"], sha(m["content"])] for m in messages],
-                                     "schema": prompt.schema, "name": request.schema_name})
+    material = messages_material([[m["role"], memo.of(m["content"])] for m in messages], prompt.schema,
+                                 request.schema_name)
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()
     return WorkItem(key=key, request=request, input_hash=digest, token_parts=(prompt.system, *contents))
 

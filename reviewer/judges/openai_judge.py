@@ -66,14 +66,7 @@ class OpenAIJudge:
         """
         import openai
 
-        kwargs: dict[str, Any] = {"model": self.model, "messages": list(request.messages)}
-        if request.schema:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": request.schema_name, "strict": True, "schema": request.schema},
-            }
-        if self.config.temperature is not None:
-            kwargs["temperature"] = self.config.temperature
+        kwargs = self.request_body(request)
         try:
             # The client's generic ``post`` sends exactly what ``chat.completions.create`` sends, but
             # returns the JSON as a dict: the typed method spends twice the CPU of the whole HTTP
@@ -96,10 +89,31 @@ class OpenAIJudge:
         except openai.APIResponseValidationError as exc:
             raise JudgeError(f"The endpoint's reply is not a chat completion: {self._clean(str(exc))}.",
                              kind="malformed") from exc
+        return self.reply_from(completion)
+
+    def request_body(self, request: JudgeRequest) -> dict[str, Any]:
+        """The chat-completions request body for ``request`` (what ``complete`` sends, and a batch line holds)."""
+        kwargs: dict[str, Any] = {"model": self.model, "messages": list(request.messages)}
+        if request.schema:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": request.schema_name, "strict": True, "schema": request.schema},
+            }
+        if self.config.temperature is not None:
+            kwargs["temperature"] = self.config.temperature
+        return kwargs
+
+    def reply_from(self, completion: Any) -> JudgeReply:
+        """Read a ``chat.completion`` body (a dict): the answer, and the usage the endpoint reported.
+
+        Raises:
+            JudgeError: the body has no answer in it (``malformed``).
+        """
         try:
             choice = completion["choices"][0]
             message = choice["message"]
             usage = completion.get("usage") or {}
+            details = usage.get("prompt_tokens_details") or {}
             content, refusal = message.get("content"), message.get("refusal")
             if content is not None and not isinstance(content, str):
                 raise TypeError("content is not text")
@@ -111,10 +125,15 @@ class OpenAIJudge:
                 input_tokens=int(usage.get("prompt_tokens") or 0),
                 output_tokens=int(usage.get("completion_tokens") or 0),
                 model=self._clean(str(completion.get("model") or "")),
+                cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
             )
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             raise JudgeError("The endpoint's reply has no answer in it.", kind="malformed",
                              raw=self._clean(json.dumps(completion, ensure_ascii=False)[:20000])) from exc
+
+    def encode_body(self, body: dict[str, Any]) -> bytes:
+        """The request body as JSON bytes, long shared parts encoded once (what a batch file's line holds)."""
+        return self._encode(body)
 
     def _encode(self, body: dict[str, Any]) -> bytes:
         """Return the request body as the client would send it (compact JSON, UTF-8), as bytes.
@@ -143,16 +162,21 @@ class OpenAIJudge:
         pieces.append(b"]}")
         return b"".join(pieces)
 
-    def _clean(self, text: str) -> str:
+    def clean(self, text: str) -> str:
+        """Return ``text`` with the key and anything like a key redacted."""
         return redact(text, self._key) or ""
 
+    _clean = clean
+
     def _status_error(self, exc: Any) -> JudgeError:
-        status = int(exc.status_code)
-        body = self._clean(_body_text(exc))
-        detail = self._clean(_error_message(exc))
+        return self.status_error(int(exc.status_code), self._clean(_error_message(exc)), self._clean(_body_text(exc)),
+                                 exc.response.headers)
+
+    def status_error(self, status: int, detail: str, body: str, headers: Any = None) -> JudgeError:
+        """The error for an HTTP status the endpoint answered (a call's, or a Batch API line's)."""
         if status == 429:
             return JudgeError(f"The endpoint is rate limiting requests (429): {detail}", kind="rate_limited",
-                              retry_after=retry_after_seconds(exc.response.headers), raw=body)
+                              retry_after=retry_after_seconds(headers), raw=body)
         if status in (401, 403):
             return JudgeError(f"The endpoint refused the API key ({status}): {detail}", kind="auth", raw=body,
                               hint="Check SPEC_REVIEW_API_KEY / OPENAI_API_KEY or the key in the keyring.")

@@ -11,9 +11,10 @@ redoing finished items.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +24,13 @@ from reviewer.errors import BugError, KnownError
 from reviewer.ids import new_id, stable_id, utc_now
 from reviewer.judges.answers import verdict_from_json, verdict_json
 from reviewer.judges.base import FLAGS, Judge, RelevanceVerdict, StanceVerdict
-from reviewer.judges.calls import Outcome, call_concurrently
+from reviewer.judges.batch import BatchOptions, call_batch
+from reviewer.judges.calls import Outcome, call_concurrently, one_per_input, with_twins
 from reviewer.judges.estimates import cached_results
 from reviewer.judges.items import WorkItem
 from reviewer.judges.prompts import PROMPT_VERSIONS
 from reviewer.modelconfig import ModelConfig, safe_url
+from reviewer.prices import Cost, Price, cost_of
 from reviewer.progress import Cancelled, NoProgress, Progress
 from reviewer.store import APP_ACTOR, Store, sql_errors
 
@@ -115,6 +118,8 @@ class RunSummary:
         output_tokens: completion tokens the endpoint reported.
         failures: the failed items.
         flags: the flagged labels by flag (``no_quote``, ``quote_not_verbatim``).
+        cached_tokens: of ``input_tokens``, those the endpoint read from its prompt cache.
+        batches: Batch API batches this run sent or polled (``--batch``; empty otherwise).
     """
 
     job_id: str
@@ -135,6 +140,39 @@ class RunSummary:
     output_tokens: int
     failures: tuple[Failure, ...] = ()
     flags: dict[str, int] = field(default_factory=dict)
+    cached_tokens: int = 0
+    batches: tuple[str, ...] = ()
+
+    def cost(self, prices: Mapping[str, Price]) -> Cost:
+        """What this run's calls cost at ``prices`` (the tokens the endpoint reported)."""
+        return cost_of(prices, self.model, self.input_tokens, self.cached_tokens, self.output_tokens)
+
+
+def run_usage(summaries: Sequence[RunSummary | None], prices: Mapping[str, Price]) -> dict[str, Any]:
+    """What some runs' calls used, as the endpoint reported it, and what that cost at ``prices``.
+
+    Returns:
+        ``calls``, ``input_tokens``, ``cached_tokens`` (of the input, read from the prompt cache),
+        ``output_tokens``, ``cost`` (dollars, None when a model has no price) and ``no_price``.
+    """
+    done = [s for s in summaries if s is not None]
+    cost = Cost(0.0)
+    for summary in done:
+        if summary.called:
+            cost = cost + summary.cost(prices)
+    return {"calls": sum(s.called for s in done), "input_tokens": sum(s.input_tokens for s in done),
+            "cached_tokens": sum(s.cached_tokens for s in done), "output_tokens": sum(s.output_tokens for s in done),
+            "cost": cost.amount, "no_price": list(cost.missing)}
+
+
+def usage_text(usage: Mapping[str, Any]) -> str:
+    """One sentence on what ``run_usage`` found."""
+    if not usage["calls"]:
+        return "No model calls were made: nothing to pay for."
+    cost = Cost(usage["cost"], tuple(usage["no_price"]))
+    return (f"Used {usage['input_tokens']:,} input tokens ({usage['cached_tokens']:,} of them from the prompt cache) "
+            f"and {usage['output_tokens']:,} output tokens in {usage['calls']:,} calls, as the endpoint reported "
+            f"them: {cost.describe()}.")
 
 
 WHERE_FLAGGED = (
@@ -169,6 +207,7 @@ class _Tally:
     stored: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
     failures: list[Failure] = field(default_factory=list)
     flags: dict[str, int] = field(default_factory=dict)
 
@@ -199,8 +238,8 @@ class _Run:
         self.resumed = False
         self.ranker_run_id: str | None = None
         self._status: dict[str, str] = {}  # each item's status as stored (read when the job opens)
-        self._marks: dict[str, str] = {}  # the statuses the write in progress sets
         self._done = self._failed = 0
+        self.batches: list[str] = []  # Batch API batches sent or polled (``reviewer.judges.batch``)
 
     def open_job(self, cached: int, calls: int) -> None:
         """Find the job doing the same work (resume it) or start one; one audit event either way."""
@@ -244,66 +283,82 @@ class _Run:
             )
 
     def write(self, results: Sequence[tuple[WorkItem, Outcome | dict[str, Any]]]) -> None:
-        """Store a batch of results in one transaction: cache, failure records, labels or grades."""
+        """Store a batch of results in one transaction: cache, failure records, labels or grades.
+
+        The rows of a kind go in one statement each (``executemany``): this thread writes while the
+        workers call, and a statement per answer cost it a tenth of a concurrent run's CPU.
+        """
         now = utc_now()
-        self._marks = {}
+        marks: dict[str, str] = {}
+        used = [0, 0, 0]  # input, cached, output tokens of the calls in this batch
+        ok_rows: list[tuple[Any, ...]] = []
+        failed_rows: list[tuple[Any, ...]] = []
+        failure_rows: list[tuple[Any, ...]] = []
         with sql_errors("saving model answers"), self.store.db.atomic():
             for item, result in results:
                 if isinstance(result, dict):  # from the cache
                     verdict = verdict_from_json(self.task, result)
                     self.tally.cached += 1
                     self._store_verdict(item, verdict)
-                    self._mark(item, "done", now)
+                    marks[item.key] = "done"
                     continue
                 self.tally.called += 1
                 self.tally.input_tokens += result.input_tokens
                 self.tally.output_tokens += result.output_tokens
+                self.tally.cached_tokens += result.cached_tokens
+                used[0] += result.input_tokens
+                used[1] += result.cached_tokens
+                used[2] += result.output_tokens
                 if result.status == "ok":
-                    self.store.db.execute(
-                        "INSERT INTO judge_cache (task, prompt_version, model, input_hash, status, raw, result, error,"
-                        " attempts, input_tokens, output_tokens, created_at)"
-                        " VALUES (?, ?, ?, ?, 'ok', ?, ?, NULL, ?, ?, ?, ?)"
-                        " ON CONFLICT (task, prompt_version, model, input_hash) DO UPDATE SET status = 'ok',"
-                        " raw = excluded.raw, result = excluded.result, error = NULL, attempts = excluded.attempts,"
-                        " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
-                        " created_at = excluded.created_at",
-                        [self.task, self.prompt_version, self.model, item.input_hash, result.raw,
-                         json.dumps(verdict_json(result.verdict), ensure_ascii=False), result.attempts,
-                         result.input_tokens, result.output_tokens, now])
+                    ok_rows.append((self.task, self.prompt_version, self.model, item.input_hash, result.raw,
+                                    json.dumps(verdict_json(result.verdict), ensure_ascii=False), result.attempts,
+                                    result.input_tokens, result.output_tokens, result.cached_tokens, now))
                     self._store_verdict(item, result.verdict)
-                    self._mark(item, "done", now)
+                    marks[item.key] = "done"
                 else:
                     self.tally.failed += 1
                     self.tally.failures.append(Failure(item.key, result.kind or "failed", result.error or ""))
-                    self.store.db.execute(
-                        "INSERT INTO judge_cache (task, prompt_version, model, input_hash, status, raw, result, error,"
-                        " attempts, created_at) VALUES (?, ?, ?, ?, 'failed', ?, NULL, ?, ?, ?)"
-                        " ON CONFLICT (task, prompt_version, model, input_hash) DO UPDATE SET status = 'failed',"
-                        " raw = excluded.raw, result = NULL, error = excluded.error, attempts = excluded.attempts,"
-                        " created_at = excluded.created_at WHERE judge_cache.status != 'ok'",
-                        [self.task, self.prompt_version, self.model, item.input_hash, result.raw, result.error,
-                         result.attempts, now])
-                    self.store.db.execute(
-                        "INSERT INTO judge_failures (id, job_id, task, prompt_version, model, input_hash, item_key,"
-                        " kind, error, raw, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [new_id(), self.job_id, self.task, self.prompt_version, self.model, item.input_hash, item.key,
-                         result.kind or "failed", result.error or "", result.raw, result.attempts, now])
-                    self._mark(item, "failed", now)
+                    failed_rows.append((self.task, self.prompt_version, self.model, item.input_hash, result.raw,
+                                        result.error, result.attempts, now))
+                    failure_rows.append((new_id(), self.job_id, self.task, self.prompt_version, self.model,
+                                         item.input_hash, item.key, result.kind or "failed", result.error or "",
+                                         result.raw, result.attempts, now))
+                    marks[item.key] = "failed"
+            conn = self.store.db.conn
+            if ok_rows:
+                conn.executemany(
+                    "INSERT INTO judge_cache (task, prompt_version, model, input_hash, status, raw, result, error,"
+                    " attempts, input_tokens, output_tokens, cached_tokens, created_at)"
+                    " VALUES (?, ?, ?, ?, 'ok', ?, ?, NULL, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (task, prompt_version, model, input_hash) DO UPDATE SET status = 'ok',"
+                    " raw = excluded.raw, result = excluded.result, error = NULL, attempts = excluded.attempts,"
+                    " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
+                    " cached_tokens = excluded.cached_tokens, created_at = excluded.created_at", ok_rows)
+            if failed_rows:
+                conn.executemany(
+                    "INSERT INTO judge_cache (task, prompt_version, model, input_hash, status, raw, result, error,"
+                    " attempts, created_at) VALUES (?, ?, ?, ?, 'failed', ?, NULL, ?, ?, ?)"
+                    " ON CONFLICT (task, prompt_version, model, input_hash) DO UPDATE SET status = 'failed',"
+                    " raw = excluded.raw, result = NULL, error = excluded.error, attempts = excluded.attempts,"
+                    " created_at = excluded.created_at WHERE judge_cache.status != 'ok'", failed_rows)
+                conn.executemany(
+                    "INSERT INTO judge_failures (id, job_id, task, prompt_version, model, input_hash, item_key,"
+                    " kind, error, raw, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    failure_rows)
+            conn.executemany("UPDATE judge_job_items SET status = ?, updated_at = ? WHERE job_id = ? AND item_key = ?",
+                             [(status, now, self.job_id, key) for key, status in marks.items()])
             done, failed = self._done, self._failed
-            for key, new in self._marks.items():
+            for key, new in marks.items():
                 old = self._status.get(key)
                 done += (new == "done") - (old == "done")
                 failed += (new == "failed") - (old == "failed")
-            self.store.db.execute("UPDATE judge_jobs SET updated_at = ?, items_done = ?, items_failed = ? WHERE id = ?",
-                                  [now, done, failed, self.job_id])
+            self.store.db.execute(
+                "UPDATE judge_jobs SET updated_at = ?, items_done = ?, items_failed = ?, input_tokens = input_tokens + ?,"
+                " cached_tokens = cached_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
+                [now, done, failed, *used, self.job_id])
         # Written: the statuses kept here follow.
-        self._status.update(self._marks)
+        self._status.update(marks)
         self._done, self._failed = done, failed
-
-    def _mark(self, item: WorkItem, status: str, now: str) -> None:
-        self.store.db.execute("UPDATE judge_job_items SET status = ?, updated_at = ? WHERE job_id = ? AND item_key = ?",
-                              [status, now, self.job_id, item.key])
-        self._marks[item.key] = status
 
     def _store_verdict(self, item: WorkItem, verdict: Any) -> None:
         self.tally.ok += 1
@@ -346,6 +401,7 @@ class _Run:
             "task": self.task, "model": self.model, "status": status, "cached": t.cached, "called": t.called,
             "ok": t.ok, "failed": t.failed, "flagged": t.flagged, "stored": t.stored,
             "ranker_run_id": self.ranker_run_id, "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
+            "cached_tokens": t.cached_tokens,
         }
         # The job vouches for every row it stored (labels, grades or the ranker run): `audit verify`
         # recomputes the digest and names a row edited, deleted or added since.
@@ -383,7 +439,8 @@ class _Run:
             job_id=self.job_id, task=self.task, model=self.model, prompt_version=self.prompt_version, status=status,
             resumed=self.resumed, items=len(self.items), cached=t.cached, called=t.called, ok=t.ok, failed=t.failed,
             flagged=t.flagged, stored=t.stored, ranker_run_id=self.ranker_run_id, input_tokens=t.input_tokens,
-            output_tokens=t.output_tokens, failures=tuple(t.failures), flags=dict(t.flags))
+            output_tokens=t.output_tokens, failures=tuple(t.failures), flags=dict(t.flags), cached_tokens=t.cached_tokens,
+            batches=tuple(self.batches))
 
 
 def _batches(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -394,7 +451,8 @@ def _batches(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: ModelConfig, *,
               progress: Progress | None = None, spec_revision: str | None = None,
               params: dict[str, Any] | None = None, actor: str = APP_ACTOR,
-              on_cancel_wait: float = 5.0, ranker_run: bool = True) -> RunSummary:
+              on_cancel_wait: float = 5.0, ranker_run: bool = True, batch: BatchOptions | None = None,
+              on_written: Callable[[Sequence[tuple[WorkItem, Any]]], None] | None = None) -> RunSummary:
     """Answer every item: from the cache where possible, else by calling ``judge`` concurrently.
 
     Only the calling thread touches the database; up to ``config.concurrency`` worker threads call
@@ -413,6 +471,11 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
         on_cancel_wait: seconds to wait for calls already in flight when cancelled (their answers are kept).
         ranker_run: for ranker items, write the rankings as a ranker run when the job is done; False for
             rankings under a text that is not the spec's (a what-if), which stay in the cache only.
+        batch: send the calls through the Batch API (``reviewer.judges.batch``) instead of one by one;
+            a batch the job sent earlier and has not read yet is polled, not sent again.
+        on_written: called on this thread after each batch of results is stored, with the items and
+            their results (an ``Outcome``, or the cached answer as JSON data): work that follows from
+            the answers can be done while the other calls run.
 
     Returns:
         What the run did.
@@ -435,14 +498,33 @@ def run_items(store: Store, items: Sequence[WorkItem], judge: Judge, config: Mod
     cached = cached_results(store, task, prompt_version, judge.model, (i.input_hash for i in items))
     todo = [i for i in items if i.input_hash not in cached]
     run.open_job(cached=len(items) - len(todo), calls=len(todo))
+
+    def store_results(results: Sequence[tuple[WorkItem, Any]]) -> None:
+        run.write(results)
+        if on_written is not None:
+            on_written(results)
+
     progress.start(len(items), f"{task} with {judge.model}")
     status = "failed"
     try:
         done_cached = [(i, cached[i.input_hash]) for i in items if i.input_hash in cached]
-        for batch in _batches(done_cached, 500):
-            run.write(batch)
-            progress.tick(len(batch))
-        call_concurrently(todo, judge, config, progress, on_cancel_wait, run.write)
+        for chunk in _batches(done_cached, 500):
+            store_results(chunk)
+            progress.tick(len(chunk))
+        if batch is not None:
+            call_batch(todo, judge, batch, store=store, job_id=run.job_id, endpoint=run.endpoint,
+                       write=store_results, progress=progress, sent=run.batches)
+        else:
+            first, twins = one_per_input(todo)
+
+            def write(results: Sequence[tuple[WorkItem, Outcome]]) -> None:
+                store_results(with_twins(results, twins))
+                extra = sum(len(twins.get(item.input_hash, ())) for item, _outcome in results)
+                if extra:
+                    with contextlib.suppress(Cancelled):  # the next tick of the calls says it again
+                        progress.tick(extra)
+
+            call_concurrently(first, judge, config, progress, on_cancel_wait, write)
         status = "done"
     except (Cancelled, KeyboardInterrupt):
         status = "cancelled"

@@ -86,7 +86,10 @@ def plan_judge_run(
     if not items:
         raise KnownError("There is nothing to send to the model for this task.",
                          hint="Import crowd data, or link conversations to the proposal, first.")
-    estimate = estimates.estimate(workspace.store, items, config.model or "", endpoint=config.endpoint)
+    from reviewer.prices import load_prices
+
+    estimate = estimates.estimate(workspace.store, items, config.model or "", endpoint=config.endpoint,
+                                  prices=load_prices(workspace.root))
     return JudgePlan(task, tuple(items), estimate, config, spec_revision, params)
 
 

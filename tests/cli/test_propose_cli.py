@@ -84,3 +84,58 @@ def test_agreement_under_a_proposal(capsys, workspace, server):
                          "--model", "rk", "--yes", "--json")
     data = json.loads(out)
     assert data["figures"]["conversations"] == 3 and data["summary"]["called"] == 0  # from the cache
+
+
+def test_prices_are_set_from_the_command_line_and_the_estimate_and_the_run_show_money(capsys, workspace, server):
+    code, out, err = run(capsys, "judge", "prices", "--set", "proposer", "--input", "2", "--cached-input", "0.5")
+    assert code == 1 and "missing --output" in err
+    code, out, err = run(capsys, "judge", "prices")
+    assert code == 0 and "No prices set" in out
+    assert run(capsys, "judge", "prices", "--set", "proposer", "--input", "2", "--cached-input", "0.5",
+               "--output", "8")[0] == 0
+    code, out, err = run(capsys, "judge", "prices", workspace, "--save-here", "--set", "rk", "--input", "1",
+                         "--cached-input", "0.25", "--output", "4", "--json")
+    assert code == 0, err
+    table = {p["model"]: p for p in json.loads(out)["prices"]}
+    assert table["rk"]["source"] == str(workspace / "prices.json") and table["proposer"]["output"] == 8
+    args = ["propose", workspace, "--mode", "single", "--max-candidates", "1", "--holdout", "1",
+            "--base-url", server.base_url, "--model", "proposer", "--ranker-model", "rk"]
+    code, out, err = run(capsys, *args, "--json")
+    estimate = json.loads(out)["estimate"]
+    assert estimate["cost"] > 0 and estimate["no_price"] == [] and estimate["cost_without_cache"] >= estimate["cost"]
+    assert estimate["cost"] == pytest.approx(estimate["generation_cost"] + estimate["rerank_cost"])
+    code, out, err = run(capsys, *args, "--yes", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    gen, rerank = data["generation"], data["rerank"]
+    by_hand = ((gen["input_tokens"] - gen["cached_tokens"]) * 2 + gen["cached_tokens"] * 0.5
+               + gen["output_tokens"] * 8) / 1e6 + ((rerank["input_tokens"] - rerank["cached_tokens"]) * 1
+                                                   + rerank["cached_tokens"] * 0.25 + rerank["output_tokens"] * 4) / 1e6
+    assert data["usage"]["cost"] == pytest.approx(by_hand) and data["usage"]["cached_tokens"] > 0
+    assert data["usage"]["cached_tokens"] == sum(u["cached_tokens"] for u in server.usage)
+    assert run(capsys, "judge", "prices", "--remove", "proposer")[0] == 0
+    code, out, err = run(capsys, "propose", workspace, "--mode", "single", "--max-candidates", "2", "--holdout", "1",
+                         "--base-url", server.base_url, "--model", "proposer", "--ranker-model", "rk")
+    assert code == 1 and "no price set for proposer" in out + err
+
+
+def test_propose_and_the_what_if_through_the_batch_api(capsys, workspace, server):
+    from reviewer.proposals import add_proposal
+    from tests.fake_openai_server import LOOP_MARK
+
+    code, out, err = run(capsys, "propose", workspace, "--mode", "single", "--max-candidates", "1", "--holdout", "1",
+                         "--base-url", server.base_url, "--model", "proposer", "--batch", "--poll-every", "0",
+                         "--yes", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["estimate"]["batch_api"] and data["kept"] == 1
+    assert data["generation"]["batches"] == ["batch_1"] and data["rerank"]["batches"] == ["batch_2"]
+    assert len(server.batch_bodies) == len(server.requests)  # no single call
+    with Workspace.open(workspace) as ws:
+        current = ws.load_spec().document.get("protect_privacy").text
+        proposal = add_proposal(ws, changes=[("protect_privacy", current + f"\n{LOOP_MARK}\nAlso.\n")],
+                                title="Crowd first", intent="Follow the crowd.", kind="clarification")
+    code, out, err = run(capsys, "agreement", workspace, "--under", proposal.id, "--base-url", server.base_url,
+                         "--model", "rk", "--batch", "--poll-every", "0", "--yes")
+    assert code == 0, err
+    assert "under proposal 100.0%" in out and server.batches_created == 3

@@ -322,6 +322,28 @@ def test_the_ranker_requests_of_a_section_share_the_spec_before_the_conversation
     assert all(r["messages"][2]["content"].startswith("<conversation>") for r in ranked)
 
 
+def test_the_generation_requests_put_the_instructions_and_the_section_first_and_the_conversations_last(
+        workspace, server):
+    from tests.fake_openai_server import message_tokens
+
+    seed_loop(workspace.store, conversations=tuple(f"p{i}" for i in range(4)))
+    server.responder = respond()
+    plan, _result = run(workspace, server, max_candidates=3, holdout=0)
+    items = plan.items
+    assert len(items) == 3
+    system, section = items[0].request.messages[0], items[0].request.messages[1]
+    assert system["role"] == "system" and section["content"].startswith("The section to edit:")
+    for item in items:
+        first, second, last = item.request.messages
+        assert first == system and second["content"] is section["content"]  # one string: the cache's prefix
+        assert "<disagreement prompt_id=" not in first["content"] + second["content"]
+        assert last["content"].startswith("<disagreement")
+    # The endpoint served each later request's instructions and section from its prompt cache.
+    sent = requests_of(server, "propose")
+    usage = [u for r, u in zip(server.requests, server.usage) if is_propose(r["messages"])]
+    assert [u["cached_tokens"] for u in usage] == [0] + [sum(message_tokens(r["messages"])[:2]) for r in sent[1:]]
+
+
 def test_no_ranker_run_no_section_or_nothing_to_send_is_said_plainly(workspace, server):
     with pytest.raises(KnownError, match="no ranker run"):
         plan_propose(workspace, ProposeOptions(mode="single"), config_for(server))
@@ -416,3 +438,32 @@ def test_agreement_under_any_proposal(workspace, server):
     sent = len(server.requests)
     operations.what_if(workspace, plan, actor="tester", judge=judge)
     assert len(server.requests) == sent  # again: from the cache
+
+
+def test_input_hashes_are_taken_as_before_over_each_messages_sha256_and_the_schema(workspace):
+    import hashlib
+
+    from reviewer import audit
+    from reviewer.judges.items import Digests, make_messages_item
+    from reviewer.judges.prompts import load_prompt
+    from reviewer.propose import spec_message
+
+    document = workspace.load_spec().document
+    section = document.get(SECTION)
+    digests, cache = Digests(), {}
+    edited = section.text.rstrip("\n") + "\n\nOne more sentence ✅ 🙂.\n"
+    from reviewer.spec import parse_spec
+
+    texts = [spec_message(document, [s], cache, digests) for s in (section, parse_spec(edited).sections[0])]
+    prompt = load_prompt("ranker")
+    for text in texts:
+        # The digest put from the shared part's hash state is the text's own.
+        assert digests.of(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+        item = make_messages_item(prompt, "k", [text, "<conversation>hi</conversation>"], {}, digests)
+        material = audit.canonical_json({
+            "message_sha256": [[m["role"], hashlib.sha256(m["content"].encode("utf-8")).hexdigest()]
+                               for m in item.request.messages],
+            "schema": prompt.schema, "name": item.request.schema_name})
+        assert item.input_hash == hashlib.sha256(material.encode("utf-8")).hexdigest()
+    assert texts[0] != texts[1] and texts[0].split("<spec_section id=\"protect_privacy\"")[0] == \
+        texts[1].split("<spec_section id=\"protect_privacy\"")[0]
