@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from cli.models import TerminalProgress, add_endpoint_options, endpoint_config
 from cli.output import emit, warn
-from reviewer.errors import KnownError
 from reviewer.progress import Cancelled
 
 if TYPE_CHECKING:
@@ -20,23 +19,15 @@ EXIT_INTERRUPTED = 130
 
 def cmd_translate(args: argparse.Namespace) -> int:
     """Translate justifications with the configured model (a cached translation costs no call)."""
-    from reviewer.judges.openai_judge import OpenAIJudge
-    from reviewer.modelconfig import require_endpoint
-    from reviewer.translation import target_language, translate
+    from reviewer.translation import target_language, translate_in_workspace
     from reviewer.workspace import Workspace
 
     target = target_language(args.to)  # refused before anything is opened or sent
     with Workspace.open(args.workspace) as workspace:
         config = endpoint_config(args, workspace.root)
         try:
-            key = require_endpoint(config, "Translating a justification")
-        except KnownError as exc:
-            raise KnownError(exc.message, hint=f"{exc.hint or ''} A translation needs a model endpoint; "
-                             "nothing else in the app does.".strip()) from exc
-        judge = OpenAIJudge.from_config(config, key)
-        try:
-            done = translate(workspace.store, args.justification_id, judge, config, target=target,
-                             progress=TerminalProgress())
+            done = translate_in_workspace(workspace, args.justification_id, target=target, config=config,
+                                          progress=TerminalProgress())
         except (Cancelled, KeyboardInterrupt):
             warn("spec-review: cancelled; the translations received are kept in the cache.")
             return EXIT_INTERRUPTED

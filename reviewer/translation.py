@@ -27,6 +27,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reviewer.errors import BugError, KnownError
 from reviewer.ids import utc_now
@@ -34,10 +35,14 @@ from reviewer.judges.base import Judge, TranslationVerdict
 from reviewer.judges.calls import Outcome, RateGate, attempt_item
 from reviewer.judges.data import data_block
 from reviewer.judges.items import WorkItem, make_item
+from reviewer.judges.openai_judge import OpenAIJudge
 from reviewer.judges.prompts import PROMPT_VERSIONS, Prompt, load_prompt
-from reviewer.modelconfig import ModelConfig
+from reviewer.modelconfig import ModelConfig, load_config, require_endpoint
 from reviewer.progress import NoProgress, Progress
 from reviewer.store import Store, connection_of, sql_errors
+
+if TYPE_CHECKING:
+    from reviewer.workspace import Workspace
 
 TASK = "translate"
 DEFAULT_TARGET = "English"
@@ -220,6 +225,25 @@ def translate(store: Store, justification_ids: Sequence[str], judge: Judge, conf
     finally:
         progress.finish()
     return out
+
+
+def translate_in_workspace(workspace: Workspace, justification_ids: Sequence[str], *, target: str | None = None,
+                           config: ModelConfig | None = None, progress: Progress | None = None) -> list[Translation]:
+    """Translate with the workspace's model endpoint (``translate`` with a judge made from its settings).
+
+    Args:
+        workspace: the open workspace (its settings, its database).
+        justification_ids: the justifications.
+        target: the language to translate into (default: ``target_language()``).
+        config: settings to use instead of the workspace's (the command line's, with its overrides).
+        progress: as for ``translate``.
+
+    Raises:
+        KnownError: no endpoint or key is configured (saying what to set), or as for ``translate``.
+    """
+    config = config or load_config(workspace.root)
+    judge = OpenAIJudge.from_config(config, require_endpoint(config, "Translating a justification"))
+    return translate(workspace.store, justification_ids, judge, config, target=target, progress=progress)
 
 
 def _attempt(judge: Judge, item: WorkItem, config: ModelConfig, progress: Progress) -> Outcome:
