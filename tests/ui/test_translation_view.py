@@ -65,7 +65,7 @@ def test_t_shows_the_translation_under_the_original_labelled_and_a_second_time_f
     assert original < label < translation  # under the original, labelled first
     assert "Labels" in text  # the labels stay below
     assert len(server.requests) == 1 and not desk.translation_progress.isVisible()
-    assert "may be wrong" in desk.message.text()
+    assert "Translated into English by test-model (it may be wrong)." in desk.message.text()
     assert _cache_rows(demo_workspace) == 1
 
     # Another row, then back: the translation kept in the view shows at once with the row.

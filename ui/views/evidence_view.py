@@ -577,10 +577,6 @@ class EvidenceView(QWidget):
         self.translation_progress = ProgressPanel()
         describe(self.translation_progress.cancel_button, "Cancel translation",
                  "Stop asking the model for this translation; nothing of it is saved")
-        bottom = QHBoxLayout()
-        bottom.setContentsMargins(0, 0, 0, 0)
-        bottom.addWidget(self.message, 1)
-        bottom.addWidget(self.translation_progress)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -589,7 +585,8 @@ class EvidenceView(QWidget):
         layout.addWidget(self.sources_label)
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
-        layout.addLayout(bottom)
+        layout.addWidget(self.message)
+        layout.addWidget(self.translation_progress)  # hidden until a translation is asked of the model
 
         self.stance_actions: dict[str, QAction] = {}
         for stance, key in STANCE_KEYS.items():
@@ -1161,8 +1158,7 @@ class EvidenceView(QWidget):
         self._take_translations(translations)
         if translations:
             first = translations[0]
-            self.say(f"Machine translation by {first.model} into {first.target_language}: it may be wrong; "
-                     "the original is above it.")
+            self.say(f"Translated into {first.target_language} by {first.model} (it may be wrong).")
 
     def _take_translations(self, translations: list[Translation]) -> None:
         """Keep ``translations`` and show the selected one's under its text."""
