@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.datapaths import OFFSCREEN_SCREEN
+
 # Must be set before any QApplication exists (git-cola test/conftest.py does the same). The
 # offscreen screen is a 1920×1080 desktop (its default, 800×800, would put the desk in its
 # tabbed layout); tests of smaller screens resize the window themselves.
-_SCREEN = Path(__file__).resolve().parent / "data" / "offscreen-1920x1080.json"
-os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={_SCREEN}")
+os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={OFFSCREEN_SCREEN}")
 os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
 
 

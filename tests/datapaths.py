@@ -26,6 +26,8 @@ TESTS = ROOT / "tests"
 SCRIPTS = ROOT / "scripts"
 TEST_DATA = TESTS / "data"
 GOLDEN = TESTS / "reviewer" / "golden"
+OFFSCREEN_SCREEN = TEST_DATA / "offscreen-1920x1080.json"
+"""The offscreen platform's screen for the tests: a 1920×1080 desktop (``tests/conftest.py``)."""
 
 # --- vendored: the real Model Spec --------------------------------------------------------------
 
