@@ -164,9 +164,13 @@ def cached_translations(source: Store | sqlite3.Connection, justification_ids: S
     Raises:
         KnownError: an id is unknown or its text empty (``justification_texts``).
     """
-    rows = justification_texts(source, justification_ids)
+    return _from_cache(connection_of(source), justification_texts(source, justification_ids), target, model)
+
+
+def _from_cache(conn: sqlite3.Connection, rows: Sequence[tuple[str, str]], target: str,
+                model: str) -> dict[str, Translation]:
     items = {jid: translation_item(jid, text, target) for jid, text in rows}
-    found = _cache_rows(connection_of(source), model, (i.input_hash for i in items.values()))
+    found = _cache_rows(conn, model, (i.input_hash for i in items.values()))
     out: dict[str, Translation] = {}
     for jid, text in rows:
         hit = found.get(items[jid].input_hash)
@@ -203,7 +207,7 @@ def translate(store: Store, justification_ids: Sequence[str], judge: Judge, conf
     target = target_language(target)
     progress = progress or NoProgress()
     rows = justification_texts(store, justification_ids)
-    cached = cached_translations(store, [jid for jid, _text in rows], target=target, model=judge.model)
+    cached = _from_cache(store.db.conn, rows, target, judge.model)
     progress.start(len(rows), f"Translating into {target} with {judge.model}")
     out: list[Translation] = []
     try:
