@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # Modules that add their own commands: each has ``register(groups: CommandGroups) -> None``.
 COMMAND_MODULES: list[str] = [
     "cli.evidence", "cli.crowd", "cli.models", "cli.governance", "cli.discussion",
-    "cli.desktop", "cli.revisions", "cli.repo", "cli.propose", "cli.groups",
+    "cli.desktop", "cli.revisions", "cli.repo", "cli.propose", "cli.groups", "cli.translate",
 ]
 
 

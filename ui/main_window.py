@@ -1359,6 +1359,9 @@ class MainWindow(QMainWindow):
                 self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter,
                        "centre": self.centre_splitter}
             )
+        stop_translation = getattr(self.evidence_view, "stop_translation", None)
+        if stop_translation is not None:
+            stop_translation()  # its lane is shut down below: a slow endpoint must not hold the window open
         self.lane.shutdown(wait=True)
         for child in self.findChildren(WorkspaceLane):
             child.shutdown(wait=True)

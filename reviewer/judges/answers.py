@@ -16,6 +16,7 @@ from reviewer.judges.base import (
     RankVerdict,
     RelevanceVerdict,
     StanceVerdict,
+    TranslationVerdict,
 )
 from reviewer.judges.data import unescape_data
 from reviewer.judges.items import WorkItem
@@ -133,6 +134,11 @@ def parse_answer(reply: JudgeReply, item: WorkItem) -> Parsed:
         # judged with the spec (``reviewer.propose``), and a failing edit is kept as a rejected candidate.
         return Parsed(ProposeVerdict(section_text=data["section_text"], title=data["title"].strip(),
                                      intent=data["intent"].strip(), kind=data["kind"], reason=data["reason"].strip()))
+    if task == "translate":
+        translation, language = data["translation"], " ".join(data["source_language"].split())
+        if not translation.strip() or not language:
+            return Parsed(problem="the translation and the source language must not be empty")
+        return Parsed(TranslationVerdict(translation=translation, source_language=language))
     raise BugError(f"no parser for task {task!r}")
 
 
@@ -170,4 +176,6 @@ def verdict_from_json(task: str, data: dict[str, Any]) -> Any:
         return StanceVerdict(**{**data, "flags": tuple(data.get("flags", ()))})
     if task == "propose":
         return ProposeVerdict(**data)
+    if task == "translate":
+        return TranslationVerdict(**data)
     raise BugError(f"unknown task {task!r}")

@@ -189,3 +189,16 @@ class ProposeVerdict:
     intent: str
     kind: str
     reason: str
+
+
+@dataclass(frozen=True)
+class TranslationVerdict:
+    """A machine translation of one justification (``reviewer.translation``).
+
+    Attributes:
+        translation: the whole text in the target language.
+        source_language: the language the model says the original is in (its English name).
+    """
+
+    translation: str
+    source_language: str

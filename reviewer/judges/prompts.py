@@ -13,8 +13,9 @@ from jsonschema.exceptions import SchemaError
 from reviewer.errors import BugError, KnownError
 from reviewer.resources import resource_path
 
-TASKS = ("ranker", "relevance", "stance", "propose")
-PROMPT_VERSIONS = {"ranker": "ranker-v1", "relevance": "relevance-v1", "stance": "stance-v1", "propose": "propose-v1"}
+TASKS = ("ranker", "relevance", "stance", "propose", "translate")
+PROMPT_VERSIONS = {"ranker": "ranker-v1", "relevance": "relevance-v1", "stance": "stance-v1", "propose": "propose-v1",
+                   "translate": "translate-v1"}
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Prompt:
     """A versioned prompt and the JSON schema its answers must follow.
 
     Attributes:
-        task: ``ranker``, ``relevance``, ``stance`` or ``propose``.
+        task: ``ranker``, ``relevance``, ``stance``, ``propose`` or ``translate``.
         version: the prompt's version name (its file name), e.g. ``stance-v1``.
         system: the system message text.
         schema: the answer's JSON schema (sent as a strict ``json_schema`` response format).

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from reviewer import operations
+from reviewer.store import Store
 from reviewer.workspace import Workspace
 from tests.helpers import bare_remote
 
@@ -18,3 +19,11 @@ def machines(demo_workspace, tmp_path):
     b_root = tmp_path / "machine-b"
     shutil.copytree(demo_workspace, b_root, symlinks=True)
     return demo_workspace, b_root, remote
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A new, empty workspace database in ``tmp_path`` (closed afterwards)."""
+    s = Store.open(tmp_path / "reviewer.db", create=True)
+    yield s
+    s.close()

@@ -115,13 +115,6 @@ def seed(store, justifications=3, texts=None):
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "reviewer.db", create=True)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def server():
     with FakeOpenAIServer() as s:
         yield s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
@@ -14,6 +14,9 @@ from reviewer.render import escape
 from reviewer.textsafe import dir_attributes, display_text
 from reviewer.triage import EvidenceFilter, triage_page
 from ui.workers import PageReader
+
+if TYPE_CHECKING:
+    from reviewer.translation import Translation
 
 PAGE = 50  # small pages: appending one stays well inside a 16 ms frame
 QUOTE_BACKGROUND = "#ffe08a"
@@ -75,9 +78,27 @@ def highlighted_text_html(row: EvidenceRow) -> str:
     )
 
 
-def row_html(row: EvidenceRow) -> str:
-    """Return the whole row as escaped HTML (the tooltip and the detail pane): text, quote, source, person."""
+def translation_html(translation: Translation) -> str:
+    """Return a machine translation as escaped HTML, labelled as one: the label, then the text in its own direction.
+
+    The text and the language are the model's answer: escaped, and bidi controls shown as markers
+    (``display_text``), so neither can make markup nor reorder what follows.
+    """
+    text = display_text(translation.translation)
+    origin = (f"from {display_text(translation.source_language)} into {translation.target_language}"
+              + (", from the cache" if translation.cached else ""))
+    return (f'<p style="color:#555"><b><i>{escape(translation.caution)}</i></b> · {escape(origin)}</p>'
+            f'<p{dir_attributes(text)} style="white-space:pre-wrap">{escape(text)}</p>')
+
+
+def row_html(row: EvidenceRow, translation: Translation | None = None) -> str:
+    """Return the whole row as escaped HTML (the tooltip and the detail pane): text, quote, source, person.
+
+    A machine translation of the text, when given, comes right under the text, labelled as one.
+    """
     parts = [f'<p{dir_attributes(row.text)} style="white-space:pre-wrap">{highlighted_text_html(row)}</p>']
+    if translation is not None:
+        parts.append(translation_html(translation))
     colour = SOURCE_COLOURS.get(row.source_kind or "", "#8a94a6")
     stance = (row.stance or "unlabelled").replace("_", " ")
     source = f'<span style="color:{colour};font-weight:600">{escape(source_badge_text(row))}</span>'

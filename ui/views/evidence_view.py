@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from reviewer.ops import Changes, OpResult
+    from reviewer.translation import Translation
 from ui.access import describe
 from ui.dialogs import Dialogs
 from ui.labels import PlainLabel, RichLabel, plain_tooltip
@@ -105,14 +106,16 @@ from ui.text_browser import SafeTextBrowser
 from ui.theme import bg, fg
 from ui.views.charts import STANCE_COLOURS, SplitChart, percent, share_sentence
 from ui.views.help import follow_glossary_link, glossary_link
-from ui.workers import PageReader, WorkspaceLane
+from ui.views.progress_panel import ProgressPanel
+from ui.workers import PageReader, TaskProgress, WorkspaceLane
 
 STANCE_TITLES = {"supports": "Supports", "refutes": "Refutes", "no_comment": "No comment", UNLABELLED: "Unlabelled"}
 STANCE_KEYS = {"supports": "S", "refutes": "R", "no_comment": "N"}
 TEXT_LINES = 3
-KEYS_HINT = "Keys: S supports · R refutes · N no comment · D discuss · Enter opens · Ctrl+Z undo"
+KEYS_HINT = "Keys: S supports · R refutes · N no comment · D discuss · T translate · Enter opens · Ctrl+Z undo"
 KEYS_HELP = ("S, R and N label every selected justification (Ctrl+Z undoes a labelling of several); D starts a"
-             " discussion thread on it; Enter opens its conversation.")
+             " discussion thread on it; T has the model translate it (shown under the original, labelled as a"
+             " machine translation); Enter opens its conversation.")
 SEARCH_DELAY_MS = 300  # typing pauses this long before the lists are searched again
 SOURCE_TITLES = {"person": "Set by a person", "model": "Set by a model", "rule": "Set by the rule",
                  NO_SOURCE: "Unlabelled"}
@@ -420,7 +423,8 @@ class EvidenceView(QWidget):
     """A proposal's crowd evidence: counts, share supporting, the split by group and the justifications.
 
     Keys on a selected justification: S supports, R refutes, N no comment (recorded as a person's
-    label in the current reviewer's name), Enter or double-click opens its conversation.
+    label in the current reviewer's name), T translates it with the model, Enter or double-click
+    opens its conversation.
 
     Signals:
         loaded(str): the counts and the lists of a proposal are shown (its id).
@@ -433,6 +437,7 @@ class EvidenceView(QWidget):
         filtered(str): the lists of a proposal are shown through the filter bar's filter (its id).
         bulk_saved(str): several justifications were labelled in one operation (the bulk's id).
         undone(str): a bulk labelling was undone (its id).
+        translated(str): a machine translation of a justification is shown in the detail pane (its id).
         failed(object): an operation failed or was refused (the error).
 
     Attributes:
@@ -443,6 +448,7 @@ class EvidenceView(QWidget):
         reviewer: the name stances are recorded under ('' when not set).
         filter: what the filter bar narrows the lists to (``reviewer.triage``).
         triage: the filtered lists' counts, or None when no filter is active.
+        translations: the machine translations received or read from the cache, by justification id.
     """
 
     loaded = Signal(str)
@@ -454,6 +460,7 @@ class EvidenceView(QWidget):
     filtered = Signal(str)
     bulk_saved = Signal(str)
     undone = Signal(str)
+    translated = Signal(str)
     failed = Signal(object)
 
     def __init__(self, lane: WorkspaceLane, reader: PageReader, parent: QWidget | None = None) -> None:
@@ -470,6 +477,10 @@ class EvidenceView(QWidget):
         self.filter = EvidenceFilter()
         self.triage: TriageCounts | None = None
         self._index: Path | None = None
+        self.translations: dict[str, Translation] = {}
+        self._history: tuple[str, list[Any]] | None = None  # the labels shown in the detail, by justification
+        self._translating: TaskProgress | None = None
+        self._translate_lane: WorkspaceLane | None = None
 
         self.counts_label = RichLabel("Choose a proposal.")
         self.counts_label.setWordWrap(True)
@@ -563,6 +574,9 @@ class EvidenceView(QWidget):
         self.message.setStyleSheet("color:#5f6b7a")
         self.message.setToolTip(KEYS_HELP)
         self.say(KEYS_HINT)
+        self.translation_progress = ProgressPanel()
+        describe(self.translation_progress.cancel_button, "Cancel translation",
+                 "Stop asking the model for this translation; nothing of it is saved")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -572,6 +586,7 @@ class EvidenceView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.message)
+        layout.addWidget(self.translation_progress)  # hidden until a translation is asked of the model
 
         self.stance_actions: dict[str, QAction] = {}
         for stance, key in STANCE_KEYS.items():
@@ -592,9 +607,16 @@ class EvidenceView(QWidget):
         self.discuss_action.setShortcut(QKeySequence("D"))
         self.discuss_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.discuss_action.triggered.connect(self.discuss_selected)
+        self.translate_action = QAction("Translate (machine translation)", self)
+        self.translate_action.setShortcut(QKeySequence("T"))
+        self.translate_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.translate_action.setToolTip("Have the model translate the selected justification; the translation is "
+                                         "shown under the original, labelled, and kept so it is never asked twice")
+        self.translate_action.triggered.connect(self.translate_selected)
         for item in self.lists.values():
             view = item.view
-            for action in (*self.stance_actions.values(), self.open_action, self.copy_action, self.discuss_action):
+            for action in (*self.stance_actions.values(), self.open_action, self.copy_action, self.discuss_action,
+                           self.translate_action):
                 view.addAction(action)
             view.doubleClicked.connect(self.on_activated)
             view.customContextMenuRequested.connect(lambda pos, v=view: self.on_context_menu(v, pos))
@@ -990,7 +1012,8 @@ class EvidenceView(QWidget):
         if row is None or self.proposal_id is None:
             return
         proposal_id, generation = self.proposal_id, self._generation
-        self.detail.setHtml(row_html(row))
+        self._history = None
+        self._show_detail(row)
         self.reader.read(
             lambda conn: label_history(conn, proposal_id, row.justification_id),
             success=lambda history: self._show_history(generation, row, history),
@@ -1003,6 +1026,14 @@ class EvidenceView(QWidget):
         selected = self.selected_row()
         if generation != self._generation or selected is None or selected.justification_id != row.justification_id:
             return
+        self._history = (row.justification_id, history)
+        self._show_detail(row)
+        self.detail_shown.emit(row.justification_id)
+
+    def _show_detail(self, row: EvidenceRow) -> None:
+        """Show ``row`` whole in the detail pane: its text, its machine translation if there is one, its labels."""
+        history = self._history[1] if self._history and self._history[0] == row.justification_id else []
+        translation = self.translations.get(row.justification_id)
         lines = []
         for label in reversed(history):
             mark = "<b>in force</b> · " if label.id == row.label_id else ""
@@ -1012,9 +1043,8 @@ class EvidenceView(QWidget):
                 f"{escape(label.source_name)}{escape(version)} <span style='color:#8a94a6'>"
                 f"{escape(label.created_at)}</span>{_flags_html(label.detail)}</li>"
             )
-        self.detail.setHtml(row_html(row) + ("<p><b>Labels</b>, newest first:</p><ul>" + "".join(lines) + "</ul>"
-                                             if lines else ""))
-        self.detail_shown.emit(row.justification_id)
+        self.detail.setHtml(row_html(row, translation)
+                            + ("<p><b>Labels</b>, newest first:</p><ul>" + "".join(lines) + "</ul>" if lines else ""))
 
     def on_context_menu(self, view: QTableView, pos: QPoint) -> None:
         """Offer the stance actions and opening the conversation for the item under the mouse."""
@@ -1029,6 +1059,7 @@ class EvidenceView(QWidget):
         menu.addAction(self.open_action)
         menu.addAction(self.copy_action)
         menu.addAction(self.discuss_action)
+        menu.addAction(self.translate_action)
         menu.exec(view.viewport().mapToGlobal(pos))
 
     def on_activated(self, index: QModelIndex) -> None:
@@ -1064,6 +1095,98 @@ class EvidenceView(QWidget):
         row = self.selected_row()
         if row is not None:
             QApplication.clipboard().setText(row.text)
+
+    # ---- machine translation ---------------------------------------------------------------------
+
+    def translate_selected(self) -> None:
+        """Show a machine translation of the selected justifications (T): from the cache at once, else from the model.
+
+        The cache is read on the page reader; what it lacks is asked of the model on a lane of its
+        own (the desk keeps working), with progress and Cancel. A translation is a local
+        convenience: it changes no label, no figure and nothing in the log.
+        """
+        from reviewer.translation import MAX_AT_ONCE
+
+        rows = self.selected_rows()
+        if not rows:
+            self._refuse("Select a justification first.")
+            return
+        if self._translating is not None:
+            self.say("A translation is already running: wait for it, or cancel it.")
+            return
+        ids = [r.justification_id for r in rows][:MAX_AT_ONCE]
+        root, generation = self.lane.path, self._generation
+
+        def op(conn: Any) -> tuple[str | None, str, dict[str, Translation]]:
+            from reviewer.modelconfig import load_config
+            from reviewer.translation import cached_translations, target_language
+
+            model, target = load_config(root).model, target_language()
+            return model, target, cached_translations(conn, ids, target=target, model=model) if model else {}
+
+        self.say("Looking for a translation…")
+        self.reader.read(op, success=lambda found: self._on_cached_translations(generation, ids, found),
+                         failure=self._on_translation_failed, context=self)
+
+    def _on_cached_translations(self, generation: int, ids: list[str],
+                                found: tuple[str | None, str, dict[str, Translation]]) -> None:
+        _model, target, cached = found
+        self._take_translations(list(cached.values()))
+        missing = [j for j in ids if j not in cached]
+        if not missing:
+            self.say(f"Machine translation into {target}, from the cache (no call to the model).")
+            return
+        if generation != self._generation:
+            return  # another proposal was chosen meanwhile: ask nothing for the one left
+        progress = TaskProgress(self)
+        self._translating = progress
+        self.translation_progress.attach(progress, "Translating…")
+        if self._translate_lane is None:
+            # A lane of its own, so a slow endpoint never holds up the desk's reads and writes.
+            self._translate_lane = WorkspaceLane(self.lane.path, self)
+
+        def op(ws: Any) -> list[Translation]:
+            from reviewer.translation import translate_in_workspace
+
+            return translate_in_workspace(ws, missing, target=target, progress=progress)
+
+        self.say(f"Asking the model for a translation into {target}…")
+        self._translate_lane.run(op, success=self._on_translations, failure=self._on_translation_failed)
+
+    def _on_translations(self, translations: list[Translation]) -> None:
+        self._translation_done()
+        self._take_translations(translations)
+        if translations:
+            first = translations[0]
+            self.say(f"Translated into {first.target_language} by {first.model} (it may be wrong).")
+
+    def _take_translations(self, translations: list[Translation]) -> None:
+        """Keep ``translations`` and show the selected one's under its text."""
+        for translation in translations:
+            self.translations[translation.justification_id] = translation
+        selected = self.selected_row()
+        if selected is not None and selected.justification_id in {t.justification_id for t in translations}:
+            self._show_detail(selected)
+            self.translated.emit(selected.justification_id)
+
+    def _on_translation_failed(self, error: BaseException) -> None:
+        self._translation_done()
+        if isinstance(error, Cancelled):
+            self.say("Translation cancelled; nothing of it was saved.")
+        elif isinstance(error, KnownError):  # the endpoint is down, slow or answered nonsense: its hint says what to do
+            self.say(str(error), error=True)
+            self.failed.emit(error)
+        else:
+            self._on_failure(self._generation, error)
+
+    def _translation_done(self) -> None:
+        self._translating = None
+        self.translation_progress.done()
+
+    def stop_translation(self) -> None:
+        """Cancel a translation in progress (the window is closing): its call is left behind, nothing is saved."""
+        if self._translating is not None:
+            self._translating.cancel()
 
     # ---- changing a stance -----------------------------------------------------------------------
 
