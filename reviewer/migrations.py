@@ -806,3 +806,12 @@ def m0016_opinion_groups(db: Database) -> None:
         CREATE INDEX group_members_participant ON group_members(participant_id, run_id, group_index);
         """
     )
+
+
+@migrations(name="0017_decision_duty")
+def m0017_decision_duty(db: Database) -> None:
+    """Keep with each decision the duty to respond it met (``reviewer.duty``): JSON of the minimum group size, the groups owed and each answer.
+
+    NULL when the decision owed no group an answer (and for every decision recorded before).
+    """
+    db.execute("ALTER TABLE decisions ADD COLUMN duty TEXT")
