@@ -159,3 +159,48 @@ def test_respond_splits_the_group_id_from_the_answer():
     for bad in ("opinion:A", "demographic:country", "=text"):
         with pytest.raises(KnownError, match="GROUP=TEXT"):
             parse_respond(bad)
+
+
+def test_the_command_line_lists_what_is_owed_refuses_without_answers_and_takes_respond(split, capsys):
+    from tests.reviewer.test_governance import run
+
+    ws, pid, letter = split
+    ws.close()
+    root = ws.root
+    code, out, _err = run(capsys, "proposal", "show", root, pid)
+    assert code == 0 and "To adopt it, answer (decide --respond GROUP=TEXT):" in out
+    assert f"{COUNTRY}=Japan: country_of_residence: Japan (30 participants)" in out
+    assert "To set aside it" in out and f"opinion:{letter['Chile']}" in out
+    shown = json.loads(run(capsys, "proposal", "show", root, pid, "--json")[1])
+    assert {g["id"] for g in shown["owed"]["adopt"]} == {f"opinion:{letter['Japan']}", f"opinion:{letter['Kenya']}",
+                                                         f"{COUNTRY}=Japan", f"{COUNTRY}=Kenya"}
+    decide = ["decide", root, pid, "adopt", "--reviewer", "Ana", "--rationale", "Protects minors."]
+    code, out, err = run(capsys, *decide, "--respond", f"{COUNTRY}=Japan=We heard Japan.")
+    assert code == 1 and out == ""
+    assert "owes 3 groups an answer" in err and f"opinion:{letter['Kenya']}" in err and f"{COUNTRY}=Kenya" in err
+    assert "--respond" in err and f"{COUNTRY}=Japan:" not in err  # the answered group is not listed again
+    code, _out, err = run(capsys, *decide, "--respond", "no equals sign")
+    assert code == 1 and "is not GROUP=TEXT" in err
+    respond = [f"{COUNTRY}=Japan=We heard Japan: minors' safety comes first.",
+               f"{COUNTRY}=Kenya=Kenya's worry about misuse is met by the review clause.",
+               f"opinion:{letter['Japan']}=Group {letter['Japan']} = answered too.",
+               f"opinion:{letter['Kenya']}=Answered."]
+    code, out, err = run(capsys, *decide, *(x for r in respond for x in ("--respond", r)))
+    assert code == 0, err
+    assert "Answered 4 groups" in out
+    with Workspace.open(root) as again:
+        (stored,) = decisions_for(again.store, pid)
+        assert stored.responses[f"opinion:{letter['Japan']}"] == f"Group {letter['Japan']} = answered too."
+        assert stored.responses[f"{COUNTRY}=Kenya"] == "Kenya's worry about misuse is met by the review clause."
+    code, out, _err = run(capsys, "proposal", "show", root, pid)
+    assert "to country_of_residence: Japan: We heard Japan: minors' safety comes first." in out
+    code, out, _err = run(capsys, "audit", "verify", root)
+    assert code == 0, out
+    code, out, _err = run(capsys, "duty", root, "--min-group-size", "40", "--by", "Ana", "--json")
+    assert code == 0 and json.loads(out) == {"min_group_size": 40}
+    code, out, _err = run(capsys, "duty", root)
+    assert code == 0 and "at least 40 participants" in out
+    code, _out, err = run(capsys, "duty", root, "--min-group-size", "none")
+    assert code == 1 and "at least 1" in err
+    code, out, _err = run(capsys, "proposal", "show", root, pid)
+    assert "--respond" not in out  # no group of 40 or more
