@@ -113,12 +113,17 @@ def cmd_quorum(args: argparse.Namespace) -> int:
 def cmd_decide(args: argparse.Namespace) -> int:
     """Record a reviewer's decision and report the proposal's resulting status."""
     from reviewer import operations
+    from reviewer.duty import groups_owed, parse_respond
     from reviewer.governance import decision_json, status_json
 
     with _open(args.workspace) as workspace:
+        responses: dict[str, str] = {}
+        if args.respond:
+            known = [g.id for g in groups_owed(workspace.store, args.proposal_id, args.outcome)]
+            responses = dict(parse_respond(text, known) for text in args.respond)
         result = value_of(operations.decide(
             workspace, args.proposal_id, args.outcome, args.rationale, actor=args.reviewer, reason=args.reason,
-            revision=args.revision,
+            revision=args.revision, responses=responses,
         ))
     data = {"decision": decision_json(result.decision), "status": status_json(result.status),
             "event_seq": result.event_seq}
@@ -126,7 +131,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
     def human(d: dict[str, Any]) -> str:
         s = d["status"]
         agreeing = f"{s['agreeing']} of {s['quorum']} needed at level {s['level']}"
-        return f"Recorded {d['decision']['outcome']} by {d['decision']['reviewer']}. Proposal is now {s['status']} ({agreeing})."
+        answered = (d["decision"]["duty"] or {}).get("owed", [])
+        said = f" Answered {len(answered)} group{'' if len(answered) == 1 else 's'}: " + ", ".join(
+            g["name"] for g in answered) + "." if answered else ""
+        return (f"Recorded {d['decision']['outcome']} by {d['decision']['reviewer']}.{said} Proposal is now"
+                f" {s['status']} ({agreeing}).")
 
     emit(data, args.json, human)
     return EXIT_OK
@@ -372,6 +381,22 @@ def cmd_signatures(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_duty(args: argparse.Namespace) -> int:
+    """Show or set the minimum group size of the duty to respond."""
+    from reviewer import operations
+    from reviewer.duty import min_group_size
+    from reviewer.store import APP_ACTOR
+
+    with _open(args.workspace) as workspace:
+        if args.min_group_size is not None:
+            value_of(operations.set_min_group_size(workspace, args.min_group_size, actor=args.by or APP_ACTOR))
+        size = min_group_size(workspace.store)
+    emit({"min_group_size": size}, args.json, lambda d: (
+        f"A decision owes an answer to each group of at least {d['min_group_size']} participants whose 95% interval"
+        " lies clearly against it (adopting over an objection, or setting aside what a group supports)."))
+    return EXIT_OK
+
+
 def register(groups: Any) -> None:
     """Add the governance commands to the parser."""
     top = groups.top
@@ -400,6 +425,14 @@ def register(groups: Any) -> None:
     p.add_argument("--by", metavar="NAME", help="who makes the change (recorded in the audit log)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_signatures)
+
+    p = top.add_parser("duty", help="show or set the duty to respond's minimum group size (participants)")
+    p.add_argument("workspace")
+    p.add_argument("--min-group-size", metavar="N",
+                   help="the fewest participants a group needs for a decision to owe it an answer (default 10)")
+    p.add_argument("--by", metavar="NAME", help="who makes the change (recorded in the audit log)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_duty)
 
 
     member = top.add_parser("member", help="workspace members and their roles (reviewer, editor, auditor)")
@@ -453,6 +486,10 @@ def register(groups: Any) -> None:
                         "set-aside: principle, feasibility, risk, insufficient-evidence, other")
     p.add_argument("--revision", type=int, metavar="N",
                    help="the proposal's revision you read (refused if it was revised since)")
+    p.add_argument("--respond", action="append", default=[], metavar="GROUP=TEXT",
+                   help="answer a group the decision goes against (the duty to respond), e.g. "
+                        "'opinion:A=...' or 'demographic:country_of_residence=Japan=...'; repeatable;"
+                        " proposal show lists the groups owed")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_decide)
 

@@ -279,7 +279,10 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 def cmd_proposal_show(args: argparse.Namespace) -> int:
     """Show one proposal with its sections."""
+    from dataclasses import asdict
+
     from reviewer.decision_evidence import counts_line, evidence_changed, evidence_snapshot
+    from reviewer.duty import owed_by_outcome
     from reviewer.governance import decision_json, decisions_for
     from reviewer.workspace import Workspace
 
@@ -287,8 +290,11 @@ def cmd_proposal_show(args: argparse.Namespace) -> int:
         proposal = workspace.store.get_proposal(args.id)
         decisions = decisions_for(workspace.store, proposal.id)
         now = evidence_snapshot(workspace.store, proposal.id)
+        owed = owed_by_outcome(workspace.store, proposal.id)
     data = _proposal_json(proposal)
     data["evidence"] = now
+    # The duty to respond: the groups each outcome would owe an answer now (deferring owes none).
+    data["owed"] = {outcome: [asdict(g) for g in groups] for outcome, groups in owed.items()}
     data["decisions"] = [
         {**decision_json(d), "evidence_changed_since": evidence_changed(d.evidence, now)} for d in decisions
     ]
@@ -296,8 +302,14 @@ def cmd_proposal_show(args: argparse.Namespace) -> int:
     def human(d: dict[str, Any]) -> str:
         out = [d["title"], f"id {d['id']}, {d['kind']}, {d['origin']}, by {d['created_by']} at {d['created_at']}",
                f"base revision {d['base_revision']}", "", d["intent"], "", f"Evidence now: {counts_line(now)}"]
+        for outcome, groups in d["owed"].items():
+            if groups:
+                out.append(f"To {outcome.replace('_', ' ')} it, answer (decide --respond GROUP=TEXT):")
+                out += [f"    {g.id}: {g.describe()}" for g in owed[outcome]]
         for decision in d["decisions"]:
             out.append(f"{decision['decided_at'][:19]}  {decision['reviewer']}: {decision['outcome']}")
+            out += [f"    to {g['name']}: {(decision['duty'] or {}).get('responses', {}).get(g['id'], '')}"
+                    for g in (decision["duty"] or {}).get("owed", [])]
             if decision["evidence"] and decision["evidence_changed_since"]:
                 out.append(f"    at decision: {counts_line(decision['evidence'])}  (changed since)")
         for s in d["sections"]:

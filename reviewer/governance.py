@@ -23,6 +23,7 @@ from reviewer.store import (
     require_proposal,
     sql_errors,
 )
+from reviewer.textsafe import visible
 from reviewer.vocab import ROLES, Outcome, Status
 
 if TYPE_CHECKING:
@@ -86,11 +87,6 @@ class RoleChange:
     change: str
     changed_by: str
     changed_at: str
-
-
-def visible(text: str) -> bool:
-    """Whether ``text`` has a character one can see (not only spaces and invisible format characters)."""
-    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs") for ch in text or "")
 
 
 def clean_name(name: str) -> str:
@@ -512,6 +508,8 @@ class Decision:
         spec_revision: the spec commit the reviewer saw, when known.
         evidence: the evidence it was made on (``decision_evidence.evidence_snapshot``), when kept.
         proposal_revision: the revision of the proposal it was made on (``reviewer.revisions``).
+        duty: the duty to respond it met (``reviewer.duty.duty_record``): the groups owed an answer and
+            each answer; None when it owed none.
     """
 
     id: str
@@ -528,6 +526,12 @@ class Decision:
     spec_revision: str | None = None
     evidence: dict[str, Any] | None = None
     proposal_revision: int | None = None
+    duty: dict[str, Any] | None = None
+
+    @property
+    def responses(self) -> dict[str, str]:
+        """Group id -> the answer given to it (empty when the decision owed none)."""
+        return dict((self.duty or {}).get("responses") or {})
 
 
 @dataclass(frozen=True)
@@ -585,13 +589,14 @@ class DecisionResult:
 
 _DECISION_COLUMNS = (
     "id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at, commit_sha,"
-    " authority, quorum, status_after, spec_revision, evidence, proposal_revision"
+    " authority, quorum, status_after, spec_revision, evidence, proposal_revision, duty"
 )
 
 
 def _decision(row: Sequence[Any]) -> Decision:
     decision = Decision(*row[:12])
-    return dataclasses.replace(decision, evidence=json.loads(row[12]) if row[12] else None, proposal_revision=row[13])
+    return dataclasses.replace(decision, evidence=json.loads(row[12]) if row[12] else None, proposal_revision=row[13],
+                               duty=json.loads(row[14]) if row[14] else None)
 
 
 ROLE_CHANGE_UNKNOWN = "decided before the role change was known"
@@ -831,6 +836,7 @@ def decide(
     split_by: str | None = None,
     seen: SeenEvidence | None = None,
     revision: int | None = None,
+    responses: Mapping[str, str] | None = None,
 ) -> DecisionResult:
     """Record one reviewer's decision on a proposal, with its audit event, in one transaction.
 
@@ -853,11 +859,14 @@ def decide(
             change since touched it (checked in the decision's transaction); read again otherwise.
         revision: the proposal's revision the reviewer read; the decision is recorded on it, and
             refused when the proposal has been revised since (None: the current revision).
+        responses: the duty to respond (``reviewer.duty``): group id -> a sentence answering that
+            group, for each group the outcome owes an answer (computed in the transaction).
 
     Raises:
         KnownError: unknown proposal or outcome, a missing or unknown reason, an empty rationale,
-            a reviewer without the reviewer role, a proposal already committed, or one revised
-            since the reviewer read it.
+            a reviewer without the reviewer role, a proposal already committed, one revised
+            since the reviewer read it, a group owed an answer left without one, or an answer
+            to a group not owed one.
     """
     outcome = normalise_outcome(outcome)
     reason_category = normalise_reason(outcome, reason)
@@ -879,6 +888,7 @@ def decide(
         snapshot_text,
         still_current,
     )
+    from reviewer.duty import duty_text, owed_and_answered
 
     split_by = split_by or DEFAULT_SPLIT
 
@@ -895,11 +905,13 @@ def decide(
                 f"Proposal {proposal_id} was already committed ({(before.commit_sha or '')[:10]}); it cannot be decided again.",
                 hint="Propose a new change to revise it.",
             )
+        # The groups owed an answer are those of the evidence as it stands in this transaction.
+        duty = owed_and_answered(store, proposal_id, outcome, responses or {}, split_by)
         store.db.execute(
             "INSERT INTO decisions (id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at,"
-            " authority, quorum, spec_revision, proposal_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " authority, quorum, spec_revision, proposal_revision, duty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [decision_id, proposal_id, outcome, reason_category, rationale, member.name, now, level,
-             quorum[level], spec_revision, before.revision],
+             quorum[level], spec_revision, before.revision, duty_text(duty)],
         )
         after = statuses(store, [proposal_id])[proposal_id]
         # What the reviewer decided on, kept as it is now: later labels never rewrite it.
@@ -932,11 +944,13 @@ def decide(
                 "evidence_counts": snapshot["counts"],
                 "evidence_share": snapshot["share_supporting"],
                 "decided_at": now,
+                # Only when a group was owed an answer: older events and decisions that owed none match.
+                **({"duty": duty} if duty is not None else {}),
             },
         )
     decision = Decision(
         decision_id, proposal_id, outcome, reason_category, rationale, member.name, now, None, level,
-        quorum[level], after.status, spec_revision, snapshot, before.revision,
+        quorum[level], after.status, spec_revision, snapshot, before.revision, duty,
     )
     return DecisionResult(decision=decision, status=after, event_seq=event.seq)
 
@@ -975,6 +989,7 @@ def record_decision(
     split_by: str | None = None,
     seen: SeenEvidence | None = None,
     revision: int | None = None,
+    responses: Mapping[str, str] | None = None,
 ) -> DecisionResult:
     """Record a decision against the spec at the current commit (``reviewer.operations.decide`` calls it).
 
@@ -986,7 +1001,7 @@ def record_decision(
     loaded = workspace.load_spec()
     return decide(
         workspace.store, proposal_id, outcome, reviewer, rationale, reason, loaded.document,
-        spec_revision=loaded.revision, split_by=split_by, seen=seen, revision=revision,
+        spec_revision=loaded.revision, split_by=split_by, seen=seen, revision=revision, responses=responses,
     )
 
 
@@ -1006,5 +1021,11 @@ def confirm_vote(workspace: Workspace, proposal_id: str, reviewer: str, rational
                              " to confirm.")
         raise KnownError(f"{name} has not decided on this proposal yet; decide with adopt, defer or set aside.")
     earlier = [d for d in decisions_for(workspace.store, proposal_id) if d.reviewer == name][-1]
+    from reviewer.duty import groups_owed
+
+    # The earlier answers carry over to the groups still owed one; a group newly owed must be answered afresh.
+    split = (earlier.evidence or {}).get("split_by")
+    owed = {g.id for g in groups_owed(workspace.store, proposal_id, earlier.outcome, split)}
     return record_decision(workspace, proposal_id, earlier.outcome, name, rationale or earlier.rationale,
-                           earlier.reason_category, revision=status.revision)
+                           earlier.reason_category, revision=status.revision,
+                           split_by=split, responses={k: v for k, v in earlier.responses.items() if k in owed})

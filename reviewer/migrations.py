@@ -848,3 +848,12 @@ def m0017_usage_and_batches(db: Database) -> None:
         CREATE INDEX judge_batches_job ON judge_batches(job_id, state);
         """
     )
+
+
+@migrations(name="0018_decision_duty")
+def m0018_decision_duty(db: Database) -> None:
+    """Keep with each decision the duty to respond it met (``reviewer.duty``): JSON of the minimum group size, the groups owed and each answer.
+
+    NULL when the decision owed no group an answer (and for every decision recorded before).
+    """
+    db.execute("ALTER TABLE decisions ADD COLUMN duty TEXT")

@@ -229,18 +229,34 @@ def reopen_thread(workspace: Workspace, thread_id: str, *, actor: str) -> OpResu
 
 def decide(workspace: Workspace, proposal_id: str, outcome: str, rationale: str, *, actor: str,
            reason: str | None = None, split_by: str | None = None,
-           seen: SeenEvidence | None = None, revision: int | None = None) -> OpResult[DecisionResult]:
+           seen: SeenEvidence | None = None, revision: int | None = None,
+           responses: Mapping[str, str] | None = None) -> OpResult[DecisionResult]:
     """Record the actor's decision on a proposal against the spec at its current commit.
 
     ``split_by`` is the demographic field whose split the reviewer looked at (kept with the
     decision's evidence); by default, country. ``seen`` is the evidence the desk read with that
     split: kept as the decision's evidence when no event since touched it, read again otherwise.
     ``revision`` is the proposal's revision the reviewer read (refused if it was revised since).
+    ``responses`` answers each group the outcome owes an answer (``reviewer.duty``): group id -> sentence.
     """
     from reviewer import governance
 
     return perform(workspace.store, "decide", actor, lambda who: governance.record_decision(
-        workspace, proposal_id, outcome, who, rationale, reason, split_by=split_by, seen=seen, revision=revision))
+        workspace, proposal_id, outcome, who, rationale, reason, split_by=split_by, seen=seen, revision=revision,
+        responses=responses))
+
+
+def set_min_group_size(workspace: Workspace, size: str | int, *, actor: str) -> OpResult[int]:
+    """Set the fewest participants a group needs for a decision to owe it an answer (``reviewer.duty``)."""
+    from reviewer.duty import MIN_GROUP_SIZE_KEY, parse_min_group_size
+
+    number = parse_min_group_size(size)
+
+    def work(who: str) -> int:
+        workspace.store.set_info(MIN_GROUP_SIZE_KEY, str(number), actor=who)
+        return number
+
+    return perform(workspace.store, "workspace.set", actor, work)
 
 
 def confirm_vote(workspace: Workspace, proposal_id: str, *, actor: str,

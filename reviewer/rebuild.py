@@ -539,10 +539,10 @@ class _Writer:
                 evidence, dropped = None, dropped + 1
             conn.execute(
                 "INSERT INTO decisions (id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at,"
-                " commit_sha, authority, quorum, status_after, spec_revision, evidence, proposal_revision)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " commit_sha, authority, quorum, status_after, spec_revision, evidence, proposal_revision, duty)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [did, *values[:5], self.details.decided_at.get(did, ""), values[9], *values[5:9], evidence,
-                 values[11]],
+                 values[11], values[12]],
             )
         if dropped:
             self.left_out.append(f"decisions.evidence of {dropped} decisions: the stored snapshot does not match"

@@ -54,6 +54,7 @@ from reviewer.digests import (
     judge_job_rows,
     writer_rows_digest,
 )
+from reviewer.duty import duty_text
 from reviewer.store import Store, connection_of, sql_errors
 
 MISSING = "(no row)"
@@ -62,7 +63,7 @@ UNKNOWN: Any = object()  # a field the log does not say (an event older than the
 
 DECISION_FIELDS = (
     "proposal_id", "outcome", "reason_category", "rationale", "reviewer", "authority", "quorum", "status_after",
-    "spec_revision", "commit_sha", "evidence_sha256", "proposal_revision",
+    "spec_revision", "commit_sha", "evidence_sha256", "proposal_revision", "duty",
 )
 _COMMIT_SHA = DECISION_FIELDS.index("commit_sha")
 MEMBER_FIELDS = ("name", "roles", "email", "signing_key")
@@ -202,6 +203,8 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
                 payload.get("spec_revision"), None,
                 # Decisions logged before evidence was kept have none to compare.
                 payload.get("evidence_sha256", UNKNOWN), payload.get("proposal_revision"),
+                # The duty to respond (``reviewer.duty``): absent when the decision owed no group an answer.
+                duty_text(payload.get("duty")),
             ]
         elif action == "proposal.add" and object_id:
             whole = "texts" in payload  # older events did not carry the texts: those fields are not compared
@@ -365,10 +368,11 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         }
         quorum = {r[0]: (r[1],) for r in db.execute("SELECT level, quorum FROM quorum_settings")}
         decisions = {
-            row[0]: (*row[1:11], snapshot_digest(row[11]) if row[11] else None, row[12])
+            row[0]: (*row[1:11], snapshot_digest(row[11]) if row[11] else None, row[12],
+                     duty_text(json.loads(row[13])) if row[13] else None)
             for row in db.execute(
                 "SELECT id, proposal_id, outcome, reason_category, rationale, reviewer, authority, quorum,"
-                " status_after, spec_revision, commit_sha, evidence, proposal_revision FROM decisions"
+                " status_after, spec_revision, commit_sha, evidence, proposal_revision, duty FROM decisions"
             )
         }
         sections: dict[str, list[tuple[str, str, str]]] = {}

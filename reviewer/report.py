@@ -124,6 +124,8 @@ def build_report(workspace: Workspace, by: str = DEFAULT_BY) -> dict[str, Any]:
                     "decided_before_role_change": d.id in role_unknown,
                     "proposal_revision": d.proposal_revision or 1,
                     "on_earlier_text": d.id in earlier,
+                    # The duty to respond: each group the decision owed an answer, with the answer.
+                    "responses": _responses(d.duty),
                 }
                 for d in decisions
             ],
@@ -287,6 +289,12 @@ def render_md(data: dict[str, Any]) -> str:
                 for d in p["decisions"]
             ]
             lines.append("")
+            answered = [(d, r) for d in p["decisions"] for r in d["responses"]]
+            if answered:
+                lines += ["Answers to the groups each decision went against (the duty to respond):", ""]
+                lines += [f"- {_md(d['reviewer'])} ({d['outcome']}) to {_md(r['name'])} ({_md(r['id'])}; "
+                          f"{_owed_figures(r)}): {_md(r['response'])}" for d, r in answered]
+                lines.append("")
             lines += [f"- {line}" for line in _evidence_moved(p)]
             if _evidence_moved(p):
                 lines.append("")
@@ -393,6 +401,19 @@ def _evidence_moved(p: dict[str, Any]) -> list[str]:
     return out
 
 
+def _responses(duty: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A decision's answers to the groups it owed one: each group's figures with its answer."""
+    if not duty:
+        return []
+    answers = duty.get("responses") or {}
+    return [{**g, "response": answers.get(g["id"], "")} for g in duty.get("owed", [])]
+
+
+def _owed_figures(group: dict[str, Any]) -> str:
+    return (f"{group['size']} participants, {group['share'] * 100:.0f}% supporting, 95% interval "
+            f"{group['low'] * 100:.0f}%–{group['high'] * 100:.0f}%, clearly {group['stance']}")
+
+
 def _role_note(d: dict[str, Any], before: str = "") -> str:
     """``(decided before the role change was known)``, ``(on an earlier text (revision 1))`` or both; else ""."""
     notes = [ROLE_CHANGE_UNKNOWN] if d.get("decided_before_role_change") else []
@@ -496,6 +517,13 @@ def render_html(data: dict[str, Any]) -> str:
                 for d in p["decisions"]
             ]
             out.append("</table>")
+            answered = [(d, r) for d in p["decisions"] for r in d["responses"]]
+            if answered:
+                out.append("<p>Answers to the groups each decision went against (the duty to respond):</p><ul>")
+                out += [f"<li>{e(d['reviewer'])} ({e(d['outcome'])}) to <strong>{e(r['name'])}</strong>"
+                        f" (<code>{e(r['id'])}</code>; {e(_owed_figures(r))}): {e(r['response'])}</li>"
+                        for d, r in answered]
+                out.append("</ul>")
             moved = _evidence_moved(p)
             if moved:
                 out.append("<ul>" + "".join(f'<li class="bad">{e(line)}</li>' for line in moved) + "</ul>")

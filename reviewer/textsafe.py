@@ -11,6 +11,7 @@ text (Arabic, Hebrew) is left as it is, since only the explicit controls reorder
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # The explicit bidi formatting controls: embeddings, overrides, their terminator, the isolates.
 BIDI_CONTROLS = {
@@ -99,3 +100,8 @@ def base_direction(text: str) -> str:
 def dir_attributes(text: str) -> str:
     """Return the HTML attributes that set a block's direction and alignment from its text ('' for left to right)."""
     return ' dir="rtl" align="right"' if base_direction(text) == "rtl" else ""
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` has a character one can see (not only spaces and invisible format characters)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs") for ch in text or "")

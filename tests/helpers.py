@@ -127,3 +127,11 @@ def forge_log_commit(repo: Path, ref: str, author: tuple[str, str]) -> str:
                             cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
     git(repo, "update-ref", ref, forged)
     return forged
+
+
+def answers(workspace, proposal_id: str, outcome: str, split_by: str | None = None) -> dict[str, str]:
+    """A sentence for each group deciding ``outcome`` owes an answer now (``reviewer.duty``), for tests that decide."""
+    from reviewer.duty import groups_owed
+
+    return {g.id: f"We heard {g.name}; the reasons above answer it." for g in
+            groups_owed(workspace.store, proposal_id, outcome, split_by)}

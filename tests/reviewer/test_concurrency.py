@@ -12,6 +12,7 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from reviewer import operations
+from reviewer.duty import groups_owed
 from reviewer.workspace import Workspace
 
 workspace, reviewer, start, count = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
@@ -21,8 +22,10 @@ with Workspace.open(workspace) as ws:
         time.sleep(0.001)
     for i in range(count):
         outcome = "defer" if i % 2 else "adopt"
-        operations.decide(ws, proposals[i % len(proposals)], outcome, f"Decision {i} by {reviewer}.", actor=reviewer,
-                          reason="needs-more-evidence" if outcome == "defer" else None)
+        proposal = proposals[i % len(proposals)]
+        operations.decide(ws, proposal, outcome, f"Decision {i} by {reviewer}.", actor=reviewer,
+                          reason="needs-more-evidence" if outcome == "defer" else None,
+                          responses={g.id: "Answered." for g in groups_owed(ws.store, proposal, outcome)})
 """
 
 

@@ -9,6 +9,7 @@ from reviewer.decision_evidence import evidence_snapshot, labels_digest, snapsho
 from reviewer.evidence import evidence_links, evidence_summary, set_stance
 from reviewer.workspace import Workspace
 from tests.datapaths import SPLIT_BY_COUNTRY, SUPPORTED
+from tests.helpers import answers
 
 
 @pytest.fixture
@@ -136,7 +137,8 @@ def test_a_decision_keeps_the_evidence_the_desk_read_without_reading_it_again(de
     assert still_current(demo.store, seen, SPLIT_BY_COUNTRY)
     reads = _evidence_reads(demo.store)
     result = operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", "Fine.", actor="Amara Okafor",
-                               split_by="country_of_residence", seen=seen)
+                               split_by="country_of_residence", seen=seen,
+                               responses=answers(demo, SPLIT_BY_COUNTRY, "adopt"))
     demo.store.db.conn.set_trace_callback(None)
     assert reads == []  # kept, not read again
     assert result.value.decision.evidence == seen.snapshot
@@ -169,7 +171,7 @@ def test_evidence_read_before_a_change_to_it_is_read_again(demo, change):
         split_by = "age_group"
     assert not still_current(demo.store, seen, SPLIT_BY_COUNTRY, split_by)
     result = operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", "Fine.", actor="Amara Okafor",
-                               split_by=split_by, seen=seen)
+                               split_by=split_by, seen=seen, responses=answers(demo, SPLIT_BY_COUNTRY, "adopt", split_by))
     kept = result.value.decision.evidence
     assert kept == evidence_snapshot(demo.store, SPLIT_BY_COUNTRY, split_by)
     if change in ("label", "link"):

@@ -12,7 +12,7 @@ from reviewer.logref import EVENTS_FILE, check_ref, event_record, events_blob, l
 from reviewer.replay import verify_workspace
 from reviewer.workspace import Workspace
 from tests.datapaths import SPLIT_BY_COUNTRY, SUPPORTED
-from tests.helpers import forge_log_commit, git
+from tests.helpers import answers, forge_log_commit, git
 
 
 @pytest.fixture
@@ -165,7 +165,8 @@ def test_commits_are_signed_when_git_is_configured_to_sign(demo, tmp_path):
 
 def test_the_ref_and_the_log_agree_after_many_operations_and_a_refused_one(demo):
     operations.decide(demo, SPLIT_BY_COUNTRY, "defer", "Wait.", actor="Amara Okafor", reason="needs-research")
-    operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", "Fine.", actor="Jonas Lindqvist")
+    operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", "Fine.", actor="Jonas Lindqvist",
+                      responses=answers(demo, SPLIT_BY_COUNTRY, "adopt"))
     operations.set_quorum(demo, {"root": 3}, actor="Amara Okafor")
     assert _ref_events(demo) == _events(demo)
     assert verify_workspace(demo).ok

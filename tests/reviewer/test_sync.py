@@ -16,7 +16,7 @@ from reviewer.replay import verify_workspace
 from reviewer.sync import describe_event, tracking_ref
 from reviewer.workspace import Workspace
 from tests.datapaths import DEMO, ROOT_LEVEL, SPLIT_BY_COUNTRY, USER_LEVEL
-from tests.helpers import git, git_bytes
+from tests.helpers import answers, git, git_bytes
 
 
 def _events(ws):
@@ -289,8 +289,10 @@ def test_three_machines_in_any_order_of_work_and_syncs_converge(machines, tmp_pa
             kind = rng.choice(["decide", "member", "sync", "sync"])
             if kind == "decide":
                 outcome = rng.choice(["adopt", "defer"])
-                operations.decide(ws, rng.choice(proposals), outcome, f"Step {step}.", actor=rng.choice(reviewers),
-                                  reason=None if outcome == "adopt" else "needs-research")
+                proposal = rng.choice(proposals)
+                operations.decide(ws, proposal, outcome, f"Step {step}.", actor=rng.choice(reviewers),
+                                  reason=None if outcome == "adopt" else "needs-research",
+                                  responses=answers(ws, proposal, outcome))
             elif kind == "member":
                 operations.add_member(ws, f"Member {step}", ["auditor"], actor="Amara Okafor")
             else:

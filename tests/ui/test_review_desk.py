@@ -56,9 +56,17 @@ def decide_in_panel(qtbot, desk, outcome, rationale, reason_index=1):
     if outcome != "adopt":
         panel.reason.setCurrentIndex(reason_index)
     panel.rationale.setPlainText(rationale)
+    answer_owed(qtbot, panel)
     with qtbot.waitSignal(panel.decision_saved, timeout=20000) as blocker:
         qtbot.keyClick(panel.rationale, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     return blocker.args[0]
+
+
+def answer_owed(qtbot, panel):
+    """Answer each group the chosen outcome goes against (the duty to respond), once the panel has read them."""
+    qtbot.waitUntil(lambda: panel._owed_for[0] == panel.proposal_id, timeout=20000)
+    for field in panel.answers.values():
+        field.setText("We heard this group; the rationale answers its concern.")
 
 
 def test_queue_shows_every_proposal_with_level_status_and_counts(desk, demo_workspace):

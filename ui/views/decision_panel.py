@@ -1,4 +1,4 @@
-"""The decision panel: adopt / defer / set aside with a reason category and a rationale, and the history."""
+"""The decision panel: adopt / defer / set aside with a reason category, a rationale, the answers owed, and the history."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QComboBox,
+    QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -40,6 +42,7 @@ from ui.workers import WorkspaceLane
 
 if TYPE_CHECKING:
     from reviewer.decision_evidence import SeenEvidence
+    from reviewer.duty import OwedGroup
     from reviewer.governance import Decision, DecisionResult, ProposalStatus
     from reviewer.ops import Changes, OpResult
 
@@ -141,7 +144,12 @@ class DecisionHistoryModel(TextTableModel):
                 evidence += f"\n* Changed since. Now: {counts_line(self.evidence_now)}"
         revision = f"\n\nOn revision {d.proposal_revision or 1}" + (
             ": an earlier text; it counts again once its reviewer confirms it." if self.on_earlier_text(d) else ".")
-        return plain_tooltip(f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{evidence}{revision}\n\ndecision {d.id}")
+        answers = "".join(f"\n- to {g['name']} (clearly {g['stance']}): {d.responses.get(g['id'], '')}"
+                          for g in (d.duty or {}).get("owed", []))
+        if answers:
+            answers = f"\n\nAnswers to the groups it went against (the duty to respond):{answers}"
+        return plain_tooltip(
+            f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{answers}{evidence}{revision}\n\ndecision {d.id}")
 
 
 class DecisionPanel(QWidget):
@@ -210,6 +218,25 @@ class DecisionPanel(QWidget):
         self.rationale.setTabChangesFocus(True)
         self.rationale.setMinimumHeight(3 * self.fontMetrics().lineSpacing() + 8)
 
+        # The duty to respond: the groups the chosen outcome goes against, one line each to answer
+        # them. Shown only when something is owed, so the panel stays compact otherwise.
+        self.owed: dict[str, list[OwedGroup]] = {}  # outcome -> groups, for the proposal and split shown
+        self._owed_for: tuple[str | None, str | None] = (None, None)  # (proposal, split) they were read for
+        self.answers: dict[str, QLineEdit] = {}  # group id -> its field, for the outcome shown
+        self._typed: dict[tuple[str, str], str] = {}  # (outcome, group id) -> text: kept across outcome changes
+        self.duty_box = QWidget()
+        self.duty_box.setObjectName("duty_to_respond")
+        duty_layout = QVBoxLayout(self.duty_box)
+        duty_layout.setContentsMargins(0, 0, 0, 0)
+        duty_layout.setSpacing(2)
+        self.duty_title = PlainLabel()
+        self.duty_form = QFormLayout()
+        self.duty_form.setContentsMargins(0, 0, 0, 0)
+        self.duty_form.setVerticalSpacing(2)
+        duty_layout.addWidget(self.duty_title)
+        duty_layout.addLayout(self.duty_form)
+        self.duty_box.hide()
+
         self.message = PlainLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#b3261e")
@@ -256,6 +283,7 @@ class DecisionPanel(QWidget):
         layout.addWidget(self.status_label)
         layout.addLayout(choice_row)
         layout.addWidget(self.rationale, 1)
+        layout.addWidget(self.duty_box)
         layout.addLayout(save_row)
         self.history_title = PlainLabel("Decisions on record:")
         layout.addWidget(self.history_title)
@@ -313,6 +341,76 @@ class DecisionPanel(QWidget):
             )
 
         self.lane.run(load, success=self.on_loaded, failure=self.on_failed)
+        self.load_owed()
+
+    def load_owed(self) -> None:
+        """Read what each outcome would owe (``reviewer.duty``) for the proposal and the split shown."""
+        proposal_id, split_by = self.proposal_id, self._split()
+        if proposal_id is None:
+            return
+
+        def read(ws: Any) -> tuple[tuple[str, str | None], dict[str, list[OwedGroup]]]:
+            from reviewer.duty import owed_by_outcome
+
+            return (proposal_id, split_by), owed_by_outcome(ws.store, proposal_id, split_by)
+
+        self.lane.run(read, success=self.on_owed_loaded, failure=self.on_failed)
+
+    def on_owed_loaded(self, loaded: tuple[tuple[str, str | None], dict[str, list[OwedGroup]]]) -> None:
+        """Keep what each outcome owes (ignored when another proposal was chosen since) and show the chosen one's."""
+        key, owed = loaded
+        if key[0] != self.proposal_id:
+            return
+        self._owed_for, self.owed = key, owed
+        self._show_owed()
+
+    def _show_owed(self) -> None:
+        """One line per group the chosen outcome owes an answer; hidden when it owes none."""
+        outcome = self.outcome()
+        for group_id, field in self.answers.items():  # keep what was typed, should the outcome come back
+            if outcome_was := field.property("outcome"):
+                self._typed[(outcome_was, group_id)] = field.text()
+        while self.duty_form.rowCount():
+            self.duty_form.removeRow(0)
+        self.answers = {}
+        groups = self.owed.get(outcome or "", [])
+        self.duty_box.setVisible(bool(groups))
+        if not groups:
+            return
+        verb = "Adopting goes against" if outcome == "adopt" else "Setting aside goes against"
+        clearly = ("clearly refute" if outcome == "adopt" else "clearly support") + ("s it" if len(groups) == 1 else " it")
+        # One short line (a wrapped label's height is not in the panel's minimum): the rest in the tooltip.
+        self.duty_title.setText(f"Answer the {len(groups)} group{'' if len(groups) == 1 else 's'} it goes against:")
+        self.duty_title.setToolTip(plain_tooltip(
+            f"{verb} {len(groups)} group{'' if len(groups) == 1 else 's'} that {clearly} (the whole 95% interval of "
+            "its share supporting on the other side of 50%). The duty to respond: answer each in a sentence; the "
+            "answers are kept with the decision and printed in the transparency report."))
+        for g in groups:
+            field = QLineEdit()
+            field.setObjectName(f"respond:{g.id}")
+            field.setProperty("outcome", outcome)
+            field.setPlaceholderText("Your answer to this group (required)")
+            field.setMinimumHeight(field.sizeHint().height())  # never squeezed below a line of text
+            field.setText(self._typed.get((outcome or "", g.id), ""))
+            label = PlainLabel(f"{g.name.split(': ', 1)[-1]}, {g.share * 100:.0f}% support "
+                               f"({g.low * 100:.0f}–{g.high * 100:.0f}%):")
+            label.setBuddy(field)
+            label.setToolTip(plain_tooltip(g.describe()))
+            describe(field, f"Answer to {g.name}", f"One sentence answering {g.describe()} (required to record)")
+            self.duty_form.addRow(label, field)
+            self.answers[g.id] = field
+        self.duty_box.updateGeometry()
+        self.updateGeometry()
+
+    def _split(self) -> str:
+        """The demographic field whose groups count for the duty to respond: the split shown (country by default)."""
+        from reviewer.decision_evidence import DEFAULT_SPLIT
+
+        return self.split_field() or DEFAULT_SPLIT
+
+    def responses(self) -> dict[str, str]:
+        """The answers typed for the groups the chosen outcome owes one."""
+        return {group_id: field.text() for group_id, field in self.answers.items()}
 
     def focus_decision(self) -> None:
         """Move the keyboard focus to the outcome choice (the "jump to decision" key)."""
@@ -320,8 +418,9 @@ class DecisionPanel(QWidget):
         checked.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def on_outcome_toggled(self, _checked: bool) -> None:
-        """Offer the reason categories that fit the chosen outcome."""
+        """Offer the reason categories that fit the chosen outcome, and the groups it owes an answer."""
         outcome = self.outcome()
+        self._show_owed()
         self.reason.clear()
         reasons = REASONS.get(outcome or "", ())
         if not reasons:
@@ -349,6 +448,7 @@ class DecisionPanel(QWidget):
         proposal_id, outcome = self.proposal_id, self.outcome()
         assert proposal_id is not None and outcome is not None
         reviewer, rationale, reason = self.reviewer, self.rationale.toPlainText(), self.reason.currentData()
+        responses = self.responses()
         self.message.clear()
         self.save_button.setEnabled(False)
         split_by, seen = self.split_field(), self.seen_evidence()
@@ -360,7 +460,7 @@ class DecisionPanel(QWidget):
             from reviewer import operations
 
             return operations.decide(ws, proposal_id, outcome, rationale, actor=reviewer, reason=reason,
-                                     split_by=split_by, seen=seen, revision=revision)
+                                     split_by=split_by, seen=seen, revision=revision, responses=responses)
 
         self.lane.perform(save, success=self.on_saved, failure=self.on_failed)
 
@@ -392,6 +492,10 @@ class DecisionPanel(QWidget):
             return "Choose a reason category."
         if not self.rationale.toPlainText().strip():
             return "Write a rationale: a decision is never recorded without one."
+        unanswered = [g.name.split(": ", 1)[-1] for g in self.owed.get(outcome, [])
+                      if not self.responses().get(g.id, "").strip()]
+        if unanswered:
+            return f"Answer each group owed an answer: {', '.join(unanswered)}."
         return ""
 
     def reviewer_problem(self) -> str:
@@ -406,8 +510,11 @@ class DecisionPanel(QWidget):
         return "" if problem is None else str(problem)
 
     def clear_form(self) -> None:
-        """Forget the chosen outcome, reason and rationale."""
+        """Forget the chosen outcome, reason, rationale and answers."""
         self.rationale.clear()
+        self._typed.clear()
+        for field in self.answers.values():
+            field.setProperty("outcome", None)
         checked = self.outcomes.checkedButton()
         if checked:
             self.outcomes.setExclusive(False)
@@ -454,6 +561,8 @@ class DecisionPanel(QWidget):
 
     def on_split_shown(self, proposal_id: str) -> None:
         """Compare the history with the evidence the evidence view has just read with its split."""
+        if proposal_id == self.proposal_id and self._owed_for != (proposal_id, self._split()):
+            self.load_owed()  # another split: its groups are the ones owed
         seen = self.seen_evidence()
         if proposal_id != self.history_model.proposal_id or seen is None or seen.proposal_id != proposal_id:
             return  # the history shown is another proposal's (its own is still being read)
