@@ -265,11 +265,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
     """The review queue, or (``--mine NAME``) what waits for one member."""
     if not args.mine:
         return cmd_proposal_list(args)
-    from reviewer.queue import waiting_for
+    from reviewer.queue import arrange_waiting, waiting_for
     from reviewer.workspace import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        waiting = waiting_for(workspace.store, args.mine)
+        waiting = arrange_waiting(waiting_for(workspace.store, args.mine), getattr(args, "only", None),
+                                  getattr(args, "sort", None))
     rows = [{**asdict(w.row), "kind": w.kind, "why": w.why, "thread_id": w.thread_id} for w in waiting]
     emit(rows, args.json, lambda rs: "\n".join(
         f"{r['id']}  {r['status']:<12} {r['level']:<9} {r['title']}  — {r['why']}" for r in rs

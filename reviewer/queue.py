@@ -208,6 +208,21 @@ def sort_by_groups(rows: list[QueueRow], order: str) -> list[QueueRow]:
     return with_figures + without
 
 
+def arrange_waiting(waiting: list[Waiting], only: str | None, order: str | None) -> list[Waiting]:
+    """What waits for a member, kept to ``only`` (a ``GROUP_FILTERS`` name) and sorted by ``order``, as the queue is.
+
+    Several entries of one proposal (its own and its threads') stay together, in their order.
+    """
+    rows = list({w.row.id: w.row for w in waiting}.values())
+    if only:
+        kept = {r.id for r in filter_by_groups(rows, only)}
+        waiting = [w for w in waiting if w.row.id in kept]
+    if order:
+        place = {r.id: i for i, r in enumerate(sort_by_groups(rows, order))}
+        waiting = sorted(waiting, key=lambda w: place[w.row.id])
+    return waiting
+
+
 def filter_by_groups(rows: list[QueueRow], name: str) -> list[QueueRow]:
     """The rows that meet ``GROUP_FILTERS[name]`` (none without group figures).
 

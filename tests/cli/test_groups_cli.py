@@ -38,6 +38,14 @@ def test_a_proposals_groups_and_the_queue_by_groups(demo_workspace, capsys):
     assert rows[0]["id"] == SPLIT_BY_COUNTRY and rows[0]["groups"]["divisiveness"] >= 0.25
     bridging = _json(capsys, ["queue", ws, "--only", "bridging", "--json"])
     assert all(r["groups"]["bridging"] > 0.5 for r in bridging)
+    # What waits for one reviewer sorts and filters the same way.
+    mine = _json(capsys, ["queue", ws, "--mine", "Amara Okafor", "--json"])
+    mine_sorted = _json(capsys, ["queue", ws, "--mine", "Amara Okafor", "--sort", "divisive", "--json"])
+    assert sorted(r["id"] for r in mine_sorted) == sorted(r["id"] for r in mine)
+    assert mine_sorted[0]["id"] == SPLIT_BY_COUNTRY
+    divisive = {r["id"] for r in _json(capsys, ["queue", ws, "--only", "divisive", "--json"])}
+    mine_divisive = _json(capsys, ["queue", ws, "--mine", "Amara Okafor", "--only", "divisive", "--json"])
+    assert {r["id"] for r in mine_divisive} == {r["id"] for r in mine} & divisive
 
 
 def test_bad_input_is_refused_with_a_clear_error(demo_workspace, capsys):
