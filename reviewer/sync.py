@@ -391,15 +391,6 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
 
     commits = log.commits(remote_tip)
     order = deterministic_order(commits)
-    sources = _import_sources(log, commits, [e for e in order if e.get("action") in CROWD_IMPORTS], crowd_files)
-    held: HeldLog | None = None
-    if hold:
-        for index, event in enumerate(order):
-            lacking = [f for f in import_files(event) if f["sha256"] not in sources]
-            if lacking:
-                held = HeldLog(remote, remote_tip, str(event["id"]), len(order) - index, tuple(lacking))
-                order = order[:index]
-                break
     store = workspace.store
     source = store.path
     if source is None:
@@ -409,6 +400,17 @@ def _receive(workspace: Workspace, log: Any, local_tip: str | None, remote_tip: 
             "SELECT seq, id, action FROM audit_events ORDER BY seq")]
     have = {event_id for _seq, event_id, _action in local}
     new = [e for e in order if e.get("id") not in have]  # published here, then fetched back: already applied
+    # Where the files of the imports received can be had (only theirs: imports applied here are not read again).
+    sources = _import_sources(log, commits, [e for e in new if e.get("action") in CROWD_IMPORTS], crowd_files)
+    held: HeldLog | None = None
+    if hold:
+        for index, event in enumerate(order):
+            lacking = [f for f in import_files(event) if f["sha256"] not in sources]
+            if lacking and event.get("id") not in have:
+                held = HeldLog(remote, remote_tip, str(event["id"]), len(order) - index, tuple(lacking))
+                order = order[:index]
+                new = [e for e in order if e.get("id") not in have]
+                break
     _check_receivable(new)
     progress = progress or NoProgress()
     progress.start(None, f"Receiving {len(new):,} event{'' if len(new) == 1 else 's'}: rebuilding the record")

@@ -446,7 +446,7 @@ class DiscussionPanel(QWidget):
         self.lane.perform(post, success=self.on_posted, failure=self.on_failed)
 
     def on_posted(self, comment: Comment) -> None:
-        """Clear the editor and select the thread posted in (the list follows from the changes)."""
+        """Clear the editor and choose the thread just posted to (the list follows from the changes)."""
         self.post_button.setEnabled(True)
         self.editor.clear()
         if not self.select_thread(comment.thread_id):
