@@ -70,8 +70,14 @@ def missing_scripts(samples: dict[str, tuple[QFontDatabase.WritingSystem, str]] 
             if not shows_every_glyph(sample, system)]
 
 
-def missing_fonts_message(scripts: list[str]) -> str:
-    """Say which scripts show as boxes and how to fix it ('' when none do)."""
+def missing_fonts_message(scripts: list[str], *, every: bool = False) -> str:
+    """Say which scripts show as boxes and how to fix it ('' when none do).
+
+    Two scripts at most are named unless ``every``: the status bar has one line, beside the
+    permanent labels (the full list is the tooltip of the "no font" label).
+    """
     if not scripts:
         return ""
-    return f"No font for {', '.join(scripts)}: such text shows as boxes (install {FONT_PACKAGES})."
+    named = scripts if every or len(scripts) <= 2 else [*scripts[:2], f"{len(scripts) - 2} more"]
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    return f"No font for {listed}: shown as boxes (install {FONT_PACKAGES})."

@@ -914,8 +914,9 @@ class MainWindow(QMainWindow):
                     self.statusBar().showMessage(message)
                 self.fonts_label.setText(f"⚠ no font for {len(self.missing_scripts)} "
                                          f"script{'' if len(self.missing_scripts) == 1 else 's'}")
-                self.fonts_label.setToolTip(message)
-                self.fonts_label.setAccessibleDescription(message)
+                every = missing_fonts_message(self.missing_scripts, every=True)
+                self.fonts_label.setToolTip(every)
+                self.fonts_label.setAccessibleDescription(every)
                 self.fonts_label.show()
 
     def _build_later_views(self) -> None:
