@@ -261,3 +261,49 @@ def test_groups_of_the_real_pol_is_export_against_its_own_group_ids(ws, real_pol
               f" over {run.detail['ari_compared']} participants; with k held to 2: {two.ari:.3f}")
     assert run.participants > 900 and run.ari is not None and -1 <= run.ari <= 1
     assert run.detail["ari_compared"] > 900 and two.k == 2 and two.ari is not None
+
+
+def _matrix_of(path, rows):
+    from reviewer.store import Store
+
+    store = Store.open(path, create=True)
+    db = store.db.conn
+    now = "2026-01-01T00:00:00.000000Z"
+    with store.db.atomic():
+        db.execute("PRAGMA defer_foreign_keys = ON")
+        for cid in sorted({r[1] for r in rows}):
+            db.execute("INSERT INTO conversations (id, source, source_id, prompt, responses, created_at)"
+                       " VALUES (?, 'ca1', ?, '[]', '[]', ?)", [cid, cid, now])
+        for pid in sorted({r[0] for r in rows}):
+            db.execute("INSERT INTO participants (id, source, source_id, created_at) VALUES (?, 'ca1', ?, ?)",
+                       [pid, pid, now])
+        db.executemany("INSERT INTO assessments (id, conversation_id, participant_id, world_ranking, created_at)"
+                       " VALUES (?, ?, ?, ?, ?)", [(f"a-{p}-{c}", c, p, r, now) for p, c, r in rows])
+    try:
+        return groups.crowd_matrix(store, "ca1")
+    finally:
+        store.close()
+
+
+def test_the_matrix_is_the_same_whatever_order_the_rankings_were_stored_in(tmp_path):
+    rng = random.Random(3)
+    rankings = ["A>B>C>D", "D>C>B>A", "A=B>C>D", "B>A>D>C", "not a ranking"]
+    rows = [(f"p{p:02d}", f"c{c}", rng.choice(rankings)) for p in range(30) for c in rng.sample(range(12), 5)]
+    rows.append(("p99", "c0", "not a ranking"))  # a participant with nothing usable is not a row
+    rows.append(("p98", "c99", "A>B>C>D"))  # a conversation only they ranked is a column
+    shuffled = rows[:]
+    rng.shuffle(shuffled)
+    first, second = _matrix_of(tmp_path / "a.db", rows), _matrix_of(tmp_path / "b.db", shuffled)
+    assert first.digest == second.digest
+    assert first.participants == second.participants and "p99" not in first.participants
+    assert (first.rows == second.rows).all() and (first.cols == second.cols).all()
+    assert (first.values == second.values).all()
+    keys = list(zip(first.rows.tolist(), first.cols.tolist()))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    # Each entry is the pair's sign in the participant's own ranking.
+    usable = [r for r in rows if r[2] != "not a ranking"]
+    assert first.entries == 6 * len(usable)
+    p, c, ranking = usable[0]
+    row, col = first.participants.index(p), first.items.index(f"{c}/AB")
+    at = [i for i, k in enumerate(keys) if k == (row, col)]
+    assert first.values[at[0]] == {"A>B>C>D": 1, "D>C>B>A": -1, "A=B>C>D": 0, "B>A>D>C": -1}[ranking]
