@@ -246,6 +246,7 @@ EVIDENCE_OPERATIONS = st.lists(st.one_of(
     st.tuples(st.just("unlink"), st.integers(0, 3), st.integers(0, 2)),
     st.tuples(st.just("stance"), st.integers(0, 3), st.integers(0, 2), st.sampled_from(["supports", "refutes"])),
     st.tuples(st.just("rule"), st.integers(0, 2), st.integers(0, 1)),
+    st.tuples(st.just("groups"), st.sampled_from(["ca1", "polis"]), st.integers(0, 3), st.integers(2, 4)),
 ), max_size=10)
 
 
@@ -258,6 +259,7 @@ def test_random_links_labels_and_rule_runs_replay_and_rebuild_to_the_live_record
 
     from reviewer.errors import KnownError
     from reviewer.evidence import apply_ranking_rule, link_statement, set_stance, unlink_statement
+    from reviewer.groups import GroupParams, compute_groups
     from reviewer.polis import statement_id
     from reviewer.rebuild import rebuild_workspace
     from reviewer.workspace import Workspace
@@ -278,6 +280,9 @@ def test_random_links_labels_and_rule_runs_replay_and_rebuild_to_the_live_record
                     unlink_statement(store, proposals[op[2]], statements[op[1]], "Jonas Lindqvist")
                 elif op[0] == "stance":
                     set_stance(store, proposals[op[2]], statements[op[1]], op[3], "Jonas Lindqvist")
+                elif op[0] == "groups":  # opinion groups, their members and places, and the run's event
+                    compute_groups(store, op[1], params=GroupParams(seed=op[2], k_max=op[3]), actor="Amara Okafor",
+                                   force=True)
                 else:
                     apply_ranking_rule(store, proposals[op[1]], run_id=runs[op[2]])
             except KnownError:
