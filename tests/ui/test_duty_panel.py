@@ -20,7 +20,7 @@ def desk(open_desk, demo_workspace):
 
 def _pick(qtbot, panel, outcome):
     panel.findChild(type(panel.outcomes.buttons()[0]), f"outcome_{outcome}").click()
-    qtbot.waitUntil(lambda: panel._owed_for[0] == panel.proposal_id, timeout=20000)
+    qtbot.waitUntil(lambda: panel._owed_for == panel.proposal_id, timeout=20000)
 
 
 def _decisions(workspace, proposal_id):

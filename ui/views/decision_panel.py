@@ -152,6 +152,18 @@ class DecisionHistoryModel(TextTableModel):
             f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{answers}{evidence}{revision}\n\ndecision {d.id}")
 
 
+def _short_names(groups: list[OwedGroup]) -> dict[str, str]:
+    """Each group's name for a line of the panel, as short as is still clear.
+
+    The value alone (``Japan``) when the demographic groups owed are all of one field; ``field:
+    value`` when they come from several (``age: 18-24``); an opinion group's name as it is.
+    """
+    from reviewer.duty import DEMOGRAPHIC_PREFIX
+
+    fields = {g.id.partition("=")[0] for g in groups if g.id.startswith(DEMOGRAPHIC_PREFIX)}
+    return {g.id: g.name.split(": ", 1)[-1] if len(fields) == 1 else g.name for g in groups}
+
+
 class DecisionPanel(QWidget):
     """Records a reviewer's decision on the current proposal through ``governance.record_decision``.
 
@@ -220,8 +232,10 @@ class DecisionPanel(QWidget):
 
         # The duty to respond: the groups the chosen outcome goes against, one line each to answer
         # them. Shown only when something is owed, so the panel stays compact otherwise.
-        self.owed: dict[str, list[OwedGroup]] = {}  # outcome -> groups, for the proposal and split shown
-        self._owed_for: tuple[str | None, str | None] = (None, None)  # (proposal, split) they were read for
+        # outcome -> groups, for the proposal shown: the groups of the workspace's duty fields, whatever
+        # split the evidence view shows (``reviewer.duty``).
+        self.owed: dict[str, list[OwedGroup]] = {}
+        self._owed_for: str | None = None  # the proposal they were read for
         self.answers: dict[str, QLineEdit] = {}  # group id -> its field, for the outcome shown
         self._typed: dict[tuple[str, str], str] = {}  # (outcome, group id) -> text: kept across outcome changes
         self.duty_box = QWidget()
@@ -344,24 +358,24 @@ class DecisionPanel(QWidget):
         self.load_owed()
 
     def load_owed(self) -> None:
-        """Read what each outcome would owe (``reviewer.duty``) for the proposal and the split shown."""
-        proposal_id, split_by = self.proposal_id, self._split()
+        """Read what each outcome would owe (``reviewer.duty``) for the proposal: the duty fields' groups, any split."""
+        proposal_id = self.proposal_id
         if proposal_id is None:
             return
 
-        def read(ws: Any) -> tuple[tuple[str, str | None], dict[str, list[OwedGroup]]]:
+        def read(ws: Any) -> tuple[str, dict[str, list[OwedGroup]]]:
             from reviewer.duty import owed_by_outcome
 
-            return (proposal_id, split_by), owed_by_outcome(ws.store, proposal_id, split_by)
+            return proposal_id, owed_by_outcome(ws.store, proposal_id)
 
         self.lane.run(read, success=self.on_owed_loaded, failure=self.on_failed)
 
-    def on_owed_loaded(self, loaded: tuple[tuple[str, str | None], dict[str, list[OwedGroup]]]) -> None:
+    def on_owed_loaded(self, loaded: tuple[str, dict[str, list[OwedGroup]]]) -> None:
         """Keep what each outcome owes (ignored when another proposal was chosen since) and show the chosen one's."""
-        key, owed = loaded
-        if key[0] != self.proposal_id:
+        proposal_id, owed = loaded
+        if proposal_id != self.proposal_id:
             return
-        self._owed_for, self.owed = key, owed
+        self._owed_for, self.owed = proposal_id, owed
         self._show_owed()
 
     def _show_owed(self) -> None:
@@ -385,6 +399,7 @@ class DecisionPanel(QWidget):
             f"{verb} {len(groups)} group{'' if len(groups) == 1 else 's'} that {clearly} (the whole 95% interval of "
             "its share supporting on the other side of 50%). The duty to respond: answer each in a sentence; the "
             "answers are kept with the decision and printed in the transparency report."))
+        short = _short_names(groups)
         for g in groups:
             field = QLineEdit()
             field.setObjectName(f"respond:{g.id}")
@@ -392,7 +407,7 @@ class DecisionPanel(QWidget):
             field.setPlaceholderText("Your answer to this group (required)")
             field.setMinimumHeight(field.sizeHint().height())  # never squeezed below a line of text
             field.setText(self._typed.get((outcome or "", g.id), ""))
-            label = PlainLabel(f"{g.name.split(': ', 1)[-1]}, {g.share * 100:.0f}% support "
+            label = PlainLabel(f"{short[g.id]}, {g.share * 100:.0f}% support "
                                f"({g.low * 100:.0f}–{g.high * 100:.0f}%):")
             label.setBuddy(field)
             label.setToolTip(plain_tooltip(g.describe()))
@@ -401,12 +416,6 @@ class DecisionPanel(QWidget):
             self.answers[g.id] = field
         self.duty_box.updateGeometry()
         self.updateGeometry()
-
-    def _split(self) -> str:
-        """The demographic field whose groups count for the duty to respond: the split shown (country by default)."""
-        from reviewer.decision_evidence import DEFAULT_SPLIT
-
-        return self.split_field() or DEFAULT_SPLIT
 
     def responses(self) -> dict[str, str]:
         """The answers typed for the groups the chosen outcome owes one."""
@@ -492,8 +501,9 @@ class DecisionPanel(QWidget):
             return "Choose a reason category."
         if not self.rationale.toPlainText().strip():
             return "Write a rationale: a decision is never recorded without one."
-        unanswered = [g.name.split(": ", 1)[-1] for g in self.owed.get(outcome, [])
-                      if not self.responses().get(g.id, "").strip()]
+        owed = self.owed.get(outcome, [])
+        short = _short_names(owed)
+        unanswered = [short[g.id] for g in owed if not self.responses().get(g.id, "").strip()]
         if unanswered:
             return f"Answer each group owed an answer: {', '.join(unanswered)}."
         return ""
@@ -540,6 +550,8 @@ class DecisionPanel(QWidget):
             and changes.touches_proposal(self.proposal_id)
         ):
             self.set_proposal(self.proposal_id)  # the same proposal: the form is kept
+        elif changes.touches(Area.WORKSPACE):
+            self.load_owed()  # the duty's settings (fields, minimum size) may have changed
 
     def on_loaded(
         self, loaded: tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]], dict[str, Any]]
@@ -560,9 +572,10 @@ class DecisionPanel(QWidget):
         self.loaded.emit(proposal_id)
 
     def on_split_shown(self, proposal_id: str) -> None:
-        """Compare the history with the evidence the evidence view has just read with its split."""
-        if proposal_id == self.proposal_id and self._owed_for != (proposal_id, self._split()):
-            self.load_owed()  # another split: its groups are the ones owed
+        """Compare the history with the evidence the evidence view has just read with its split.
+
+        The groups owed an answer stay as they are: they are the duty fields', whatever the split.
+        """
         seen = self.seen_evidence()
         if proposal_id != self.history_model.proposal_id or seen is None or seen.proposal_id != proposal_id:
             return  # the history shown is another proposal's (its own is still being read)
