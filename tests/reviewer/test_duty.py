@@ -200,7 +200,7 @@ def test_the_command_line_lists_what_is_owed_refuses_without_answers_and_takes_r
     code, out, _err = run(capsys, "audit", "verify", root)
     assert code == 0, out
     code, out, _err = run(capsys, "duty", root, "--min-group-size", "40", "--by", "Ana", "--json")
-    assert code == 0 and json.loads(out) == {"min_group_size": 40}
+    assert code == 0 and json.loads(out) == {"min_group_size": 40, "fields": ["country_of_residence"]}
     code, out, _err = run(capsys, "duty", root)
     assert code == 0 and "at least 40 participants" in out
     code, _out, err = run(capsys, "duty", root, "--min-group-size", "none")
@@ -327,3 +327,53 @@ def test_audit_verify_reports_a_duty_setting_changed_or_stored_outside_the_log(s
     with pytest.raises(KnownError, match="duty.fields is damaged"):
         duty_fields(ws.store)
 
+
+def test_the_command_line_sets_the_duty_fields_and_a_split_by_age_still_owes_the_countries(split, capsys):
+    from tests.reviewer.test_governance import run
+
+    ws, pid, letter = split
+    ws.close()
+    root = ws.root
+
+    def events():
+        with Workspace.open(root) as again:
+            return audit.head_of(again.store.db).seq
+
+    code, out, _err = run(capsys, "duty", root)
+    assert code == 0 and "the groups of country_of_residence, whatever split the reviewer shows" in out
+    head = events()
+    code, out, err = run(capsys, "duty", root, "--fields", "country_of_residence,religion", "--by", "Ana")
+    assert code == 1 and out == "" and "'religion' is not a demographic field of this workspace's crowd" in err
+    assert "The fields there are: country_of_residence, age" in err and "--fields country_of_residence,age" in err
+    code, _out, err = run(capsys, "duty", root, "--fields", "age", "--min-group-size", "0", "--by", "Ana")
+    assert code == 1 and "at least 1" in err
+    assert events() == head  # neither was written: each value is checked before either is set
+
+    decide = ["decide", root, pid, "adopt", "--reviewer", "Ana", "--rationale", "Protects minors.", "--split-by", "age"]
+    opinions = [f"opinion:{letter[c]}=Heard {c}'s group." for c in ("Japan", "Kenya")]
+    code, out, err = run(capsys, *decide, *(x for r in opinions for x in ("--respond", r)))
+    assert code == 1 and out == "" and "owes 2 groups an answer" in err  # the split shown is age: countries owed
+    assert f"{COUNTRY}=Japan: country_of_residence: Japan (30 participants)" in err and f"{COUNTRY}=Kenya" in err
+    code, _out, err = run(capsys, *decide[:-1], "religion")
+    assert code == 1 and "'religion' is not a demographic field" in err and "Nothing was recorded." in err
+    assert events() == head
+
+    code, out, _err = run(capsys, "duty", root, "--fields", "country_of_residence,age", "--by", "Ana", "--json")
+    assert code == 0 and json.loads(out) == {"min_group_size": 10, "fields": ["country_of_residence", "age"]}
+    shown = json.loads(run(capsys, "proposal", "show", root, pid, "--json")[1])
+    owed = [g["id"] for g in shown["owed"]["adopt"]]
+    ages = [g for g in owed if g.startswith("demographic:age=")]
+    assert ages and owed[2:4] == [f"{COUNTRY}=Japan", f"{COUNTRY}=Kenya"] and owed[4:] == ages
+    respond = [*opinions, f"{COUNTRY}=Japan=Heard Japan.", f"{COUNTRY}=Kenya=Heard Kenya.",
+               *(f"{a}=Every age band is answered: {a.split('=')[1]}." for a in ages)]
+    code, out, err = run(capsys, *decide, *(x for r in respond for x in ("--respond", r)), "--json")
+    assert code == 0, err
+    decision = json.loads(out)["decision"]
+    assert decision["evidence"]["split_by"] == "age" and decision["duty"]["fields"] == ["country_of_residence", "age"]
+    assert decision["duty"]["responses"][ages[0]] == f"Every age band is answered: {ages[0].split('=')[1]}."
+    code, out, _err = run(capsys, "audit", "verify", root)
+    assert code == 0, out
+    code, _out, err = run(capsys, "report", root, "--format", "md", "-o", root / "report.md")
+    md = (root / "report.md").read_text(encoding="utf-8")
+    assert code == 0, err
+    assert f"Every age band is answered: {ages[0].split('=')[1]}." in md and "Heard Japan." in md and ages[0] in md
