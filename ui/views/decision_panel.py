@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     from reviewer.ops import Changes, OpResult
 
 _Index = QModelIndex | QPersistentModelIndex
+DUTY_LINES = 4
+"""The most answer lines the panel shows at once; more scroll."""
 OUTCOME_LABELS = {"adopt": "Adopt", "defer": "Defer", "set_aside": "Set aside"}
 REASON_LABELS = {
     "needs-research": "Needs research",
@@ -152,16 +156,22 @@ class DecisionHistoryModel(TextTableModel):
             f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{answers}{evidence}{revision}\n\ndecision {d.id}")
 
 
+def _demographic_field(groups: list[OwedGroup]) -> dict[str, str]:
+    """The demographic field of each demographic group owed (group id -> field); opinion groups have none."""
+    from reviewer.duty import DEMOGRAPHIC_PREFIX
+
+    return {g.id: g.id.removeprefix(DEMOGRAPHIC_PREFIX).partition("=")[0] for g in groups
+            if g.id.startswith(DEMOGRAPHIC_PREFIX)}
+
+
 def _short_names(groups: list[OwedGroup]) -> dict[str, str]:
-    """Each group's name for a line of the panel, as short as is still clear.
+    """Each group's name for a message, as short as is still clear.
 
     The value alone (``Japan``) when the demographic groups owed are all of one field; ``field:
     value`` when they come from several (``age: 18-24``); an opinion group's name as it is.
     """
-    from reviewer.duty import DEMOGRAPHIC_PREFIX
-
-    fields = {g.id.partition("=")[0] for g in groups if g.id.startswith(DEMOGRAPHIC_PREFIX)}
-    return {g.id: g.name.split(": ", 1)[-1] if len(fields) == 1 else g.name for g in groups}
+    several = len(set(_demographic_field(groups).values())) > 1
+    return {g.id: g.name if several else g.name.split(": ", 1)[-1] for g in groups}
 
 
 class DecisionPanel(QWidget):
@@ -244,11 +254,20 @@ class DecisionPanel(QWidget):
         duty_layout.setContentsMargins(0, 0, 0, 0)
         duty_layout.setSpacing(2)
         self.duty_title = PlainLabel()
-        self.duty_form = QFormLayout()
+        # The lines scroll past ``DUTY_LINES``: several duty fields can owe a dozen groups, and a panel
+        # as tall as all of them would push the desk into tabs at 1366x768 (six lines already do).
+        duty_lines = QWidget()
+        self.duty_form = QFormLayout(duty_lines)
         self.duty_form.setContentsMargins(0, 0, 0, 0)
         self.duty_form.setVerticalSpacing(2)
+        self.duty_scroll = QScrollArea()
+        self.duty_scroll.setObjectName("duty_lines")
+        self.duty_scroll.setWidget(duty_lines)
+        self.duty_scroll.setWidgetResizable(True)
+        self.duty_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.duty_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         duty_layout.addWidget(self.duty_title)
-        duty_layout.addLayout(self.duty_form)
+        duty_layout.addWidget(self.duty_scroll)
         self.duty_box.hide()
 
         self.message = PlainLabel()
@@ -399,21 +418,38 @@ class DecisionPanel(QWidget):
             f"{verb} {len(groups)} group{'' if len(groups) == 1 else 's'} that {clearly} (the whole 95% interval of "
             "its share supporting on the other side of 50%). The duty to respond: answer each in a sentence; the "
             "answers are kept with the decision and printed in the transparency report."))
-        short = _short_names(groups)
+        from ui.views.evidence_view import field_title
+
+        fields = _demographic_field(groups)
+        heading = None
         for g in groups:
+            # Groups of several fields: a heading names each field once, the lines under it its values.
+            if len(set(fields.values())) > 1 and fields.get(g.id) not in (None, heading):
+                heading = fields[g.id]
+                title = PlainLabel(f"{field_title(heading)}:")
+                title.setObjectName(f"duty_field:{heading}")
+                self.duty_form.addRow(title)
             field = QLineEdit()
             field.setObjectName(f"respond:{g.id}")
             field.setProperty("outcome", outcome)
             field.setPlaceholderText("Your answer to this group (required)")
             field.setMinimumHeight(field.sizeHint().height())  # never squeezed below a line of text
             field.setText(self._typed.get((outcome or "", g.id), ""))
-            label = PlainLabel(f"{short[g.id]}, {g.share * 100:.0f}% support "
+            label = PlainLabel(f"{g.name.split(': ', 1)[-1]}, {g.share * 100:.0f}% support "
                                f"({g.low * 100:.0f}–{g.high * 100:.0f}%):")
             label.setBuddy(field)
             label.setToolTip(plain_tooltip(g.describe()))
             describe(field, f"Answer to {g.name}", f"One sentence answering {g.describe()} (required to record)")
             self.duty_form.addRow(label, field)
             self.answers[g.id] = field
+        # As tall as the lines, up to ``DUTY_LINES`` of them; the rest scroll (Tab scrolls to each).
+        # Measured row by row: the new lines are not shown yet, so the form's own hint leaves them out.
+        rows = [max(item.widget().sizeHint().height() for role in QFormLayout.ItemRole
+                    if (item := self.duty_form.itemAt(row, role)) is not None)
+                for row in range(self.duty_form.rowCount())][:DUTY_LINES]
+        self.duty_scroll.setFixedHeight(sum(rows) + self.duty_form.verticalSpacing() * (len(rows) - 1))
+        if len(groups) > DUTY_LINES:
+            self.duty_title.setText(f"Answer the {len(groups)} groups it goes against (scroll for all):")
         self.duty_box.updateGeometry()
         self.updateGeometry()
 
