@@ -444,8 +444,8 @@ class DecisionPanel(QWidget):
             self.answers[g.id] = field
         # As tall as the lines, up to ``DUTY_LINES`` of them; the rest scroll (Tab scrolls to each).
         # Measured row by row: the new lines are not shown yet, so the form's own hint leaves them out.
-        rows = [max(item.widget().sizeHint().height() for role in QFormLayout.ItemRole
-                    if (item := self.duty_form.itemAt(row, role)) is not None)
+        rows = [max(widget.sizeHint().height() for role in QFormLayout.ItemRole
+                    if (item := self.duty_form.itemAt(row, role)) is not None and (widget := item.widget()) is not None)
                 for row in range(self.duty_form.rowCount())][:DUTY_LINES]
         self.duty_scroll.setFixedHeight(sum(rows) + self.duty_form.verticalSpacing() * (len(rows) - 1))
         if len(groups) > DUTY_LINES:
