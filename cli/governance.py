@@ -114,16 +114,20 @@ def cmd_decide(args: argparse.Namespace) -> int:
     """Record a reviewer's decision and report the proposal's resulting status."""
     from reviewer import operations
     from reviewer.duty import groups_owed, parse_respond
+    from reviewer.evidence import check_split_fields
     from reviewer.governance import decision_json, status_json
 
     with _open(args.workspace) as workspace:
+        if args.split_by is not None:
+            check_split_fields(workspace.store, [args.split_by], "Nothing was recorded.",
+                               example="spec-review decide WORKSPACE PROPOSAL OUTCOME ... --split-by {field}")
         responses: dict[str, str] = {}
         if args.respond:
             known = [g.id for g in groups_owed(workspace.store, args.proposal_id, args.outcome)]
             responses = dict(parse_respond(text, known) for text in args.respond)
         result = value_of(operations.decide(
             workspace, args.proposal_id, args.outcome, args.rationale, actor=args.reviewer, reason=args.reason,
-            revision=args.revision, responses=responses,
+            revision=args.revision, responses=responses, split_by=args.split_by,
         ))
     data = {"decision": decision_json(result.decision), "status": status_json(result.status),
             "event_seq": result.event_seq}
@@ -382,18 +386,26 @@ def cmd_signatures(args: argparse.Namespace) -> int:
 
 
 def cmd_duty(args: argparse.Namespace) -> int:
-    """Show or set the minimum group size of the duty to respond."""
+    """Show or set the duty to respond's minimum group size and the demographic fields whose groups are owed."""
     from reviewer import operations
-    from reviewer.duty import min_group_size
+    from reviewer.duty import check_field_names, duty_fields, min_group_size, parse_min_group_size
     from reviewer.store import APP_ACTOR
 
     with _open(args.workspace) as workspace:
+        # Both checked before either is written: a bad value changes nothing.
+        if args.min_group_size is not None:
+            parse_min_group_size(args.min_group_size)
+        if args.fields is not None:
+            check_field_names(workspace.store, args.fields)
         if args.min_group_size is not None:
             value_of(operations.set_min_group_size(workspace, args.min_group_size, actor=args.by or APP_ACTOR))
-        size = min_group_size(workspace.store)
-    emit({"min_group_size": size}, args.json, lambda d: (
+        if args.fields is not None:
+            value_of(operations.set_duty_fields(workspace, args.fields, actor=args.by or APP_ACTOR))
+        size, fields = min_group_size(workspace.store), duty_fields(workspace.store)
+    emit({"min_group_size": size, "fields": fields}, args.json, lambda d: (
         f"A decision owes an answer to each group of at least {d['min_group_size']} participants whose 95% interval"
-        " lies clearly against it (adopting over an objection, or setting aside what a group supports)."))
+        " lies clearly against it (adopting over an objection, or setting aside what a group supports): the opinion"
+        f" groups and the groups of {', '.join(d['fields'])}, whatever split the reviewer shows."))
     return EXIT_OK
 
 
@@ -426,10 +438,14 @@ def register(groups: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_signatures)
 
-    p = top.add_parser("duty", help="show or set the duty to respond's minimum group size (participants)")
+    p = top.add_parser("duty", help="show or set the duty to respond's minimum group size and the demographic"
+                                    " fields whose groups are owed an answer")
     p.add_argument("workspace")
     p.add_argument("--min-group-size", metavar="N",
                    help="the fewest participants a group needs for a decision to owe it an answer (default 10)")
+    p.add_argument("--fields", metavar="FIELD,FIELD",
+                   help="the demographic fields whose groups a decision owes an answer, whatever split is shown"
+                        " (default country_of_residence); each must be a field of the crowd data")
     p.add_argument("--by", metavar="NAME", help="who makes the change (recorded in the audit log)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_duty)
@@ -486,6 +502,9 @@ def register(groups: Any) -> None:
                         "set-aside: principle, feasibility, risk, insufficient-evidence, other")
     p.add_argument("--revision", type=int, metavar="N",
                    help="the proposal's revision you read (refused if it was revised since)")
+    p.add_argument("--split-by", metavar="FIELD",
+                   help="the demographic field of the split you looked at, kept with the decision's evidence (default"
+                        " country_of_residence); the groups owed an answer are the duty fields' whatever it is")
     p.add_argument("--respond", action="append", default=[], metavar="GROUP=TEXT",
                    help="answer a group the decision goes against (the duty to respond), e.g. "
                         "'opinion:A=...' or 'demographic:country_of_residence=Japan=...'; repeatable;"

@@ -1,36 +1,47 @@
 """The duty to respond: the groups a decision must answer, and the check that each got a sentence.
 
-When a group of participants (an opinion group, or a group of the demographic field the
-decision's split shows, such as ``country_of_residence = Japan``) of at least the workspace's minimum size **clearly refutes** a proposal (its whole 95%
-interval of the share supporting lies below 50%), adopting the proposal owes that group an
-answer: a sentence saying why the board adopts over its objection. Setting a proposal aside owes
-the same to every group that **clearly supports** it. Deferring owes nothing.
+When a group of participants (an opinion group, or a group of one of the workspace's **duty
+fields**, such as ``country_of_residence = Japan``) of at least the workspace's minimum size
+**clearly refutes** a proposal (its whole 95% interval of the share supporting lies below 50%),
+adopting the proposal owes that group an answer: a sentence saying why the board adopts over its
+objection. Setting a proposal aside owes the same to every group that **clearly supports** it.
+Deferring owes nothing.
 
-The demographic groups are those of one field, the split the reviewer decides with (country of
-residence unless another is chosen): every field at once would ask for dozens of answers, one per
-age band, education level and usage habit, most of them saying the same thing.
+The demographic groups owed are those of the duty fields, a logged workspace setting
+(``duty.fields``; country of residence alone unless set otherwise), **whatever split the reviewer
+shows** while deciding. The split shown is kept with the decision's evidence and changes nothing
+here: were it to choose the groups owed, a reviewer could show "age" and adopt without a word to
+the countries that clearly refute the proposal. Every field at once is not the default: it would
+ask for dozens of answers, one per age band, education level and usage habit, most of them saying
+the same thing; the board chooses which fields it answers to (``spec-review duty --fields``), and
+only fields the crowd data has are accepted.
+
+Both settings (``duty.min_group_size`` and ``duty.fields``) change what later decisions owe, so
+each change is a ``workspace.set`` event: ``audit verify`` compares the stored value with the
+logged one, and ``audit rebuild`` and sync carry it.
 
 ``governance.decide`` computes what is owed inside the decision's transaction, refuses a decision
-that leaves a group unanswered (nothing is written), and stores the groups owed and the answers
-with the decision (``decisions.duty``) and in its ``decision.record`` event, so that ``audit
-verify``, ``audit rebuild`` and sync reproduce them. Groups with no known value (``(unknown)``)
-are not a group of people and are never owed.
+that leaves a group unanswered (nothing is written), and stores the groups owed, the answers and
+the fields and minimum size they were measured with, with the decision (``decisions.duty``) and
+in its ``decision.record`` event, so that ``audit verify``, ``audit rebuild`` and sync reproduce
+them. A decision recorded earlier keeps what it stored (older records name no fields). Groups
+with no known value (``(unknown)``) are not a group of people and are never owed.
 
 Group ids are stable and typed on the command line: ``opinion:A`` and
-``demographic:FIELD=VALUE`` (``demographic:country=Japan``).
+``demographic:FIELD=VALUE`` (``demographic:country_of_residence=Japan``).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from reviewer.decision_evidence import DEFAULT_SPLIT
 from reviewer.errors import KnownError
-from reviewer.evidence import UNKNOWN_GROUP
+from reviewer.evidence import UNKNOWN_GROUP, check_split_fields
 from reviewer.group_support import OPINION, GroupSupport, proposal_groups
 from reviewer.store import Store, connection_of
 from reviewer.textsafe import visible
@@ -39,6 +50,11 @@ from reviewer.vocab import Outcome
 MIN_GROUP_SIZE_KEY = "duty.min_group_size"
 """``workspace_info`` key: the fewest participants a group needs for a decision to owe it an answer."""
 DEFAULT_MIN_GROUP_SIZE = 10
+FIELDS_KEY = "duty.fields"
+"""``workspace_info`` key: the demographic fields whose groups a decision owes an answer (a JSON list of names)."""
+DEFAULT_FIELDS = (DEFAULT_SPLIT,)
+LOGGED_SETTINGS = (MIN_GROUP_SIZE_KEY, FIELDS_KEY)
+"""The settings of the duty to respond: only ever stored with their ``workspace.set`` event (``audit verify`` checks)."""
 REFUTES = "refutes"
 SUPPORTS = "supports"
 
@@ -76,9 +92,13 @@ class OwedGroup:
                 f" links), clearly {self.stance}")
 
 
+DEMOGRAPHIC_PREFIX = "demographic:"
+"""How the id of a demographic group starts (``demographic:FIELD=VALUE``)."""
+
+
 def group_id(group: GroupSupport) -> str:
     """The stable id of a group: ``opinion:A`` or ``demographic:FIELD=VALUE``."""
-    return f"opinion:{group.group}" if group.kind == OPINION else f"demographic:{group.field}={group.group}"
+    return f"opinion:{group.group}" if group.kind == OPINION else f"{DEMOGRAPHIC_PREFIX}{group.field}={group.group}"
 
 
 def group_name(group: GroupSupport) -> str:
@@ -109,6 +129,58 @@ def min_group_size(source: Store | sqlite3.Connection) -> int:
     return parse_min_group_size(row[0]) if row else DEFAULT_MIN_GROUP_SIZE
 
 
+def parse_field_names(value: str | Sequence[str]) -> list[str]:
+    """The duty fields from what a person typed (``country_of_residence,language``) or a list: names, each once.
+
+    Raises:
+        KnownError: no name at all.
+    """
+    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    names = list(dict.fromkeys(p.strip() for p in parts if p.strip()))
+    if not names:
+        raise KnownError(f"Name at least one demographic field whose groups a decision owes an answer (not {value!r}).",
+                         hint="For example: spec-review duty WORKSPACE --fields country_of_residence,language")
+    return names
+
+
+def check_field_names(source: Store | sqlite3.Connection, names: str | Sequence[str]) -> list[str]:
+    """The names, once each, when every one is a demographic field the crowd data has and the splits offer.
+
+    Raises:
+        KnownError: no name, or naming each field refused (``evidence.check_split_fields``) and the
+            fields there are; nothing is changed.
+    """
+    names = parse_field_names(names)
+    check_split_fields(source, names, "Nothing was changed.",
+                       example="spec-review duty WORKSPACE --fields {fields}")
+    return names
+
+
+def field_names_text(names: Sequence[str]) -> str:
+    """The stored form of the duty fields (``workspace_info`` and the ``workspace.set`` event): a JSON list."""
+    return json.dumps(list(names), ensure_ascii=False)
+
+
+def duty_fields(source: Store | sqlite3.Connection) -> list[str]:
+    """The workspace's duty fields: the demographic fields whose groups are owed (``DEFAULT_FIELDS`` when never set).
+
+    Raises:
+        KnownError: the stored setting is not a list of names (edited outside the app).
+    """
+    row = connection_of(source).execute("SELECT value FROM workspace_info WHERE key = ?", [FIELDS_KEY]).fetchone()
+    if row is None:
+        return list(DEFAULT_FIELDS)
+    try:
+        stored = json.loads(row[0])
+        if not isinstance(stored, list) or not all(isinstance(n, str) for n in stored):
+            raise ValueError(row[0])
+        return parse_field_names(stored)
+    except (ValueError, KnownError):
+        raise KnownError(f"The workspace setting {FIELDS_KEY} is damaged ({row[0]!r} is not a list of field names).",
+                         hint="spec-review audit verify compares it with the log; spec-review duty WORKSPACE --fields"
+                              " sets it again.") from None
+
+
 def _owed_for(groups: Iterable[GroupSupport], outcome: str, min_size: int) -> list[OwedGroup]:
     outcome = outcome.replace("-", "_")
     if outcome == Outcome.ADOPT:
@@ -127,30 +199,29 @@ def _owed_for(groups: Iterable[GroupSupport], outcome: str, min_size: int) -> li
     return found
 
 
-def _groups(source: Store | sqlite3.Connection, proposal_id: str, split_by: str | None) -> list[GroupSupport]:
-    return proposal_groups(source, proposal_id, fields=[split_by or DEFAULT_SPLIT]).every_group()
+def _groups(source: Store | sqlite3.Connection, proposal_id: str, fields: Sequence[str]) -> list[GroupSupport]:
+    return proposal_groups(source, proposal_id, fields=fields).every_group()
 
 
-def groups_owed(source: Store | sqlite3.Connection, proposal_id: str, outcome: str,
-                split_by: str | None = None) -> list[OwedGroup]:
-    """The groups that deciding ``outcome`` on a proposal owes an answer, opinion groups first.
+def groups_owed(source: Store | sqlite3.Connection, proposal_id: str, outcome: str) -> list[OwedGroup]:
+    """The groups that deciding ``outcome`` on a proposal owes an answer: opinion groups, then each duty field's.
+
+    The split a reviewer shows plays no part: the groups are those of the workspace's duty fields.
 
     Args:
         source: the store or a connection.
         proposal_id: the proposal.
         outcome: adopt, defer or set_aside.
-        split_by: the demographic field whose groups count (country of residence when not given).
 
     Raises:
         KnownError: no proposal has that id.
     """
-    return _owed_for(_groups(source, proposal_id, split_by), outcome, min_group_size(source))
+    return _owed_for(_groups(source, proposal_id, duty_fields(source)), outcome, min_group_size(source))
 
 
-def owed_by_outcome(source: Store | sqlite3.Connection, proposal_id: str,
-                    split_by: str | None = None) -> dict[str, list[OwedGroup]]:
+def owed_by_outcome(source: Store | sqlite3.Connection, proposal_id: str) -> dict[str, list[OwedGroup]]:
     """What adopting and setting aside would each owe (deferring owes nothing): one read of the groups."""
-    groups = _groups(source, proposal_id, split_by)
+    groups = _groups(source, proposal_id, duty_fields(source))
     size = min_group_size(source)
     return {outcome: _owed_for(groups, outcome, size) for outcome in (Outcome.ADOPT, Outcome.SET_ASIDE)}
 
@@ -186,11 +257,16 @@ def check_responses(owed: list[OwedGroup], responses: Mapping[str, str], outcome
     return {g.id: cleaned[g.id] for g in owed}
 
 
-def duty_record(owed: list[OwedGroup], responses: Mapping[str, str], min_size: int) -> dict[str, Any] | None:
-    """What is kept with a decision: the minimum size, the groups owed and each answer (None when nothing was owed)."""
+def duty_record(owed: list[OwedGroup], responses: Mapping[str, str], min_size: int,
+                fields: Sequence[str]) -> dict[str, Any] | None:
+    """What is kept with a decision: the minimum size and duty fields, the groups owed and each answer.
+
+    None when nothing was owed. (Records kept before the duty fields were a setting have no ``fields``.)
+    """
     if not owed:
         return None
-    return {"min_group_size": min_size, "owed": [asdict(g) for g in owed], "responses": dict(responses)}
+    return {"min_group_size": min_size, "fields": list(fields), "owed": [asdict(g) for g in owed],
+            "responses": dict(responses)}
 
 
 def duty_text(record: Mapping[str, Any] | None) -> str | None:
@@ -198,18 +274,19 @@ def duty_text(record: Mapping[str, Any] | None) -> str | None:
     return None if record is None else json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def owed_and_answered(store: Store, proposal_id: str, outcome: str, responses: Mapping[str, str],
-                      split_by: str | None = None) -> dict[str, Any] | None:
+def owed_and_answered(store: Store, proposal_id: str, outcome: str,
+                      responses: Mapping[str, str]) -> dict[str, Any] | None:
     """Check a decision's answers against what it owes now; returns the record to keep (``duty_record``).
 
-    Call it inside the decision's transaction, so the groups owed are those of the evidence it is made on.
+    Call it inside the decision's transaction, so the groups owed are those of the evidence and the
+    settings it is made on.
 
     Raises:
         KnownError: a group owed has no sentence, or an id names no group owed.
     """
-    size = min_group_size(store)
-    owed = _owed_for(_groups(store, proposal_id, split_by), outcome, size)
-    return duty_record(owed, check_responses(owed, responses, outcome), size)
+    size, fields = min_group_size(store), duty_fields(store)
+    owed = _owed_for(_groups(store, proposal_id, fields), outcome, size)
+    return duty_record(owed, check_responses(owed, responses, outcome), size, fields)
 
 
 def parse_respond(text: str, known: Iterable[str] = ()) -> tuple[str, str]:
@@ -233,7 +310,8 @@ def parse_respond(text: str, known: Iterable[str] = ()) -> tuple[str, str]:
 
 
 __all__ = [
-    "DEFAULT_MIN_GROUP_SIZE", "MIN_GROUP_SIZE_KEY", "OwedGroup", "check_responses", "duty_record", "duty_text",
-    "group_id", "group_name", "groups_owed", "min_group_size", "owed_and_answered", "owed_by_outcome",
+    "DEFAULT_FIELDS", "DEFAULT_MIN_GROUP_SIZE", "DEMOGRAPHIC_PREFIX", "FIELDS_KEY", "LOGGED_SETTINGS", "MIN_GROUP_SIZE_KEY", "OwedGroup",
+    "check_field_names", "check_responses", "duty_fields", "duty_record", "duty_text", "field_names_text", "group_id",
+    "group_name", "groups_owed", "min_group_size", "owed_and_answered", "owed_by_outcome", "parse_field_names",
     "parse_min_group_size", "parse_respond",
 ]

@@ -998,6 +998,40 @@ def demographic_fields(source: Store | sqlite3.Connection, *, max_groups: int = 
     return sorted(fields, key=lambda f: (f.name != "country_of_residence", f.name))
 
 
+def check_split_fields(source: Store | sqlite3.Connection, names: Sequence[str], consequence: str, *,
+                       example: str) -> None:
+    """Refuse a name that is not a field the splits offer (``demographic_fields``), saying why and what there is.
+
+    A key the participants have but the splits do not offer (free text, or too many values to be
+    groups of people) is refused with that reason; an unknown name with the fields there are.
+
+    Args:
+        source: the workspace store, or a connection to its database.
+        names: the field names to check.
+        consequence: what the refusal means, said after the reasons (``Nothing was changed.``).
+        example: the hint's command, ``{fields}`` standing for one or two of the fields there are
+            (comma-separated), ``{field}`` for the first.
+
+    Raises:
+        KnownError: a name is not such a field.
+    """
+    offered = [f.name for f in demographic_fields(source)]
+    wrong = [n for n in names if n not in offered]
+    if not wrong:
+        return
+    with sql_errors("reading demographics"):
+        keys = {r[0] for r in connection_of(source).execute(
+            "SELECT DISTINCT d.key FROM participants p, json_each(p.demographics) d"
+            " WHERE json_valid(p.demographics) AND json_type(p.demographics) = 'object'")}
+    said = "; ".join(
+        f"{n!r} is free text or has too many values to be groups of people" if n in keys
+        else f"{n!r} is not a demographic field of this workspace's crowd" for n in wrong)
+    there = ", ".join(offered) if offered else "none yet: import a crowd first"
+    some = offered[:2] or ["country_of_residence"]
+    raise KnownError(f"{said}. {consequence} The fields there are: {there}.",
+                     hint="For example: " + example.format(fields=",".join(some), field=some[0]))
+
+
 def evidence_split(source: Store | sqlite3.Connection, proposal_id: str, field_name: str) -> list[GroupSplit]:
     """Count a proposal's links by the value of one demographic field and by effective stance.
 

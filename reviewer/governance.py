@@ -854,7 +854,7 @@ def decide(
         spec_document: the current spec, so that its sections' authority counts for the quorum.
         spec_revision: the spec commit the reviewer saw, recorded with the decision.
         split_by: the demographic field of the split kept with the decision's evidence (country
-            when not given).
+            when not given); it does not choose the groups owed an answer (the duty fields do).
         seen: the evidence as the desk read it (``decision_evidence.seen_evidence``), kept when no
             change since touched it (checked in the decision's transaction); read again otherwise.
         revision: the proposal's revision the reviewer read; the decision is recorded on it, and
@@ -906,7 +906,8 @@ def decide(
                 hint="Propose a new change to revise it.",
             )
         # The groups owed an answer are those of the evidence as it stands in this transaction.
-        duty = owed_and_answered(store, proposal_id, outcome, responses or {}, split_by)
+        # The groups of the workspace's duty fields, whatever split the reviewer showed (``reviewer.duty``).
+        duty = owed_and_answered(store, proposal_id, outcome, responses or {})
         store.db.execute(
             "INSERT INTO decisions (id, proposal_id, outcome, reason_category, rationale, reviewer, decided_at,"
             " authority, quorum, spec_revision, proposal_revision, duty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1025,7 +1026,7 @@ def confirm_vote(workspace: Workspace, proposal_id: str, reviewer: str, rational
 
     # The earlier answers carry over to the groups still owed one; a group newly owed must be answered afresh.
     split = (earlier.evidence or {}).get("split_by")
-    owed = {g.id for g in groups_owed(workspace.store, proposal_id, earlier.outcome, split)}
+    owed = {g.id for g in groups_owed(workspace.store, proposal_id, earlier.outcome)}
     return record_decision(workspace, proposal_id, earlier.outcome, name, rationale or earlier.rationale,
                            earlier.reason_category, revision=status.revision,
                            split_by=split, responses={k: v for k, v in earlier.responses.items() if k in owed})

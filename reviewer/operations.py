@@ -234,7 +234,8 @@ def decide(workspace: Workspace, proposal_id: str, outcome: str, rationale: str,
     """Record the actor's decision on a proposal against the spec at its current commit.
 
     ``split_by`` is the demographic field whose split the reviewer looked at (kept with the
-    decision's evidence); by default, country. ``seen`` is the evidence the desk read with that
+    decision's evidence); by default, country. It does not choose the groups owed an answer: those
+    are the workspace's duty fields' (``set_duty_fields``), whatever split is shown. ``seen`` is the evidence the desk read with that
     split: kept as the decision's evidence when no event since touched it, read again otherwise.
     ``revision`` is the proposal's revision the reviewer read (refused if it was revised since).
     ``responses`` answers each group the outcome owes an answer (``reviewer.duty``): group id -> sentence.
@@ -255,6 +256,26 @@ def set_min_group_size(workspace: Workspace, size: str | int, *, actor: str) -> 
     def work(who: str) -> int:
         workspace.store.set_info(MIN_GROUP_SIZE_KEY, str(number), actor=who)
         return number
+
+    return perform(workspace.store, "workspace.set", actor, work)
+
+
+def set_duty_fields(workspace: Workspace, fields: str | Sequence[str], *, actor: str) -> OpResult[list[str]]:
+    """Set the demographic fields whose groups a decision owes an answer, whatever split is shown (``reviewer.duty``).
+
+    ``fields`` is a list of names or ``country_of_residence,language``; each must be a field the
+    crowd data has and the splits offer.
+
+    Raises:
+        KnownError: no name, or a name that is not such a field (nothing is written).
+    """
+    from reviewer.duty import FIELDS_KEY, check_field_names, field_names_text
+
+    def work(who: str) -> list[str]:
+        # Checked inside the operation: the fields offered are those of the data as it stands now.
+        names = check_field_names(workspace.store, fields)
+        workspace.store.set_info(FIELDS_KEY, field_names_text(names), actor=who)
+        return names
 
     return perform(workspace.store, "workspace.set", actor, work)
 

@@ -10,7 +10,10 @@ its event has one, and its commit from ``spec.commit`` events), ``proposals`` wi
 texts and linked conversations (``proposal_sections``, ``proposal_conversations``; for proposals
 logged whole, i.e. added since the log carried their texts), the stance labels people set (in the
 app, or imported since imports logged them), hand links (``evidence_hand_links``), and the
-discussion: threads with their resolved state (``comment_threads``) and comments (``comments``).
+discussion: threads with their resolved state (``comment_threads``) and comments (``comments``);
+and the workspace settings ``workspace.set`` events logged (``workspace_info``: the last value
+logged for each key; the duty to respond's settings, ``reviewer.duty.LOGGED_SETTINGS``, are
+reported when stored without an event).
 
 Rows the log vouches for by digest (``reviewer.digests``), compared per writer (the mismatch's id
 is ``import <id>``, ``rule run <id>`` or ``judge job <id>``; field ``rows`` when the count differs,
@@ -54,7 +57,7 @@ from reviewer.digests import (
     judge_job_rows,
     writer_rows_digest,
 )
-from reviewer.duty import duty_text
+from reviewer.duty import LOGGED_SETTINGS, duty_text
 from reviewer.store import Store, connection_of, sql_errors
 
 MISSING = "(no row)"
@@ -85,6 +88,7 @@ THREAD_FIELDS = (
     "proposal_id", "section_id", "justification_id", "started_by", "created_at", "resolved_by", "resolved_at",
 )
 COMMENT_FIELDS = ("thread_id", "author", "text", "mentions", "created_at")
+SETTING_FIELDS = ("value",)
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,7 @@ class Record:
             ``comment.resolve``/``comment.reopen``).
         comments: comment id -> ``COMMENT_FIELDS``.
         withdrawals: stance label id -> ``WITHDRAWAL_FIELDS``, for labels an undo withdrew (``stance.undo``).
+        settings: ``workspace_info`` key -> ``SETTING_FIELDS``, as its last ``workspace.set`` logged it.
     """
 
     members: dict[str, list[Any]] = field(default_factory=dict)
@@ -172,6 +177,7 @@ class Record:
     threads: dict[str, list[Any]] = field(default_factory=dict)
     comments: dict[str, list[Any]] = field(default_factory=dict)
     withdrawals: dict[str, list[Any]] = field(default_factory=dict)
+    settings: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
@@ -193,6 +199,8 @@ def replay(events: Iterable[tuple[str, str, str | None, str]]) -> Record:
             record.members[object_id] = [payload["name"], tuple(sorted(payload["roles"])), *identity]
         elif action == "member.set_identity" and object_id in record.members:
             record.members[object_id][2:] = [payload.get("email"), payload.get("signing_key")]
+        elif action == "workspace.set":
+            record.settings[payload["key"]] = [payload["value"]]
         elif action == "quorum.set":
             for level, change in payload.get("changed", {}).items():
                 record.quorum[level] = [int(change["to"])]
@@ -425,6 +433,10 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
             "SELECT id, thread_id, author, text, mentions, created_at FROM comments")}
         withdrawals = {r[0]: tuple(r[1:]) for r in db.execute(
             "SELECT label_id, undo_id, person, created_at FROM stance_label_withdrawals")}
+        # The settings the log set, and those only ever stored with an event (present without one: reported).
+        setting_keys = [*record.settings, *(k for k in LOGGED_SETTINGS if k not in record.settings)]
+        settings = {r[0]: (r[1],) for r in db.execute(
+            f"SELECT key, value FROM workspace_info WHERE key IN ({','.join('?' * len(setting_keys))})", setting_keys)}
     if not record.person_labels_complete:
         labels = {k: v for k, v in labels.items() if k in record.person_labels}
     _drop_legacy_links(record, links)
@@ -438,6 +450,7 @@ def check_record(store: Store, *, pool: ThreadPoolExecutor | None = None) -> lis
         + _compare_rows("comment_threads", THREAD_FIELDS, record.threads, threads)
         + _compare_rows("comments", COMMENT_FIELDS, record.comments, comments)
         + _compare_rows("stance_label_withdrawals", WITHDRAWAL_FIELDS, record.withdrawals, withdrawals)
+        + _compare_rows("workspace_info", SETTING_FIELDS, record.settings, settings)
         + (digested.result() if digested is not None else check_row_sets(store, record))
     )
 

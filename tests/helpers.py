@@ -129,9 +129,9 @@ def forge_log_commit(repo: Path, ref: str, author: tuple[str, str]) -> str:
     return forged
 
 
-def answers(workspace, proposal_id: str, outcome: str, split_by: str | None = None) -> dict[str, str]:
+def answers(workspace, proposal_id: str, outcome: str) -> dict[str, str]:
     """A sentence for each group deciding ``outcome`` owes an answer now (``reviewer.duty``), for tests that decide."""
     from reviewer.duty import groups_owed
 
     return {g.id: f"We heard {g.name}; the reasons above answer it." for g in
-            groups_owed(workspace.store, proposal_id, outcome, split_by)}
+            groups_owed(workspace.store, proposal_id, outcome)}

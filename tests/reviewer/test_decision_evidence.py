@@ -171,7 +171,7 @@ def test_evidence_read_before_a_change_to_it_is_read_again(demo, change):
         split_by = "age_group"
     assert not still_current(demo.store, seen, SPLIT_BY_COUNTRY, split_by)
     result = operations.decide(demo, SPLIT_BY_COUNTRY, "adopt", "Fine.", actor="Amara Okafor",
-                               split_by=split_by, seen=seen, responses=answers(demo, SPLIT_BY_COUNTRY, "adopt", split_by))
+                               split_by=split_by, seen=seen, responses=answers(demo, SPLIT_BY_COUNTRY, "adopt"))
     kept = result.value.decision.evidence
     assert kept == evidence_snapshot(demo.store, SPLIT_BY_COUNTRY, split_by)
     if change in ("label", "link"):

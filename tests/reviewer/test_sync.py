@@ -521,3 +521,23 @@ def test_comments_mentions_and_resolved_threads_travel_between_machines(machines
         assert thread["resolved_by"] == "Jonas Lindqvist" and [c["author"] for c in thread["comments"]] == [
             "Amara Okafor", "Jonas Lindqvist"]
         assert verify_workspace(a).ok
+
+
+def test_the_duty_fields_set_on_one_machine_decide_what_the_other_owes(machines):
+    from reviewer.duty import FIELDS_KEY, duty_fields, groups_owed
+
+    a_root, b_root, _remote = machines
+    with Workspace.open(a_root) as a:
+        operations.set_duty_fields(a, "country_of_residence,age", actor="Amara Okafor")
+        assert operations.sync(a, actor="Amara Okafor").value.pushed == 1
+        owed_on_a = [g.id for g in groups_owed(a.store, SPLIT_BY_COUNTRY, "adopt")]
+    assert any(g.startswith("demographic:age=") for g in owed_on_a)
+    with Workspace.open(b_root) as b:
+        assert duty_fields(b.store) == ["country_of_residence"]
+        result = operations.sync(b, actor="Jonas Lindqvist")
+        (received,) = result.value.received
+        assert received["action"] == "workspace.set" and Area.WORKSPACE in result.changes.areas
+        assert duty_fields(b.store) == ["country_of_residence", "age"]
+        assert b.store.get_info(FIELDS_KEY) == '["country_of_residence", "age"]'
+        assert [g.id for g in groups_owed(b.store, SPLIT_BY_COUNTRY, "adopt")] == owed_on_a
+        assert verify_workspace(b).ok

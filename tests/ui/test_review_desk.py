@@ -64,7 +64,7 @@ def decide_in_panel(qtbot, desk, outcome, rationale, reason_index=1):
 
 def answer_owed(qtbot, panel):
     """Answer each group the chosen outcome goes against (the duty to respond), once the panel has read them."""
-    qtbot.waitUntil(lambda: panel._owed_for[0] == panel.proposal_id, timeout=20000)
+    qtbot.waitUntil(lambda: panel._owed_for == panel.proposal_id, timeout=20000)
     for field in panel.answers.values():
         field.setText("We heard this group; the rationale answers its concern.")
 

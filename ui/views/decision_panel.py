@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     from reviewer.ops import Changes, OpResult
 
 _Index = QModelIndex | QPersistentModelIndex
+DUTY_LINES = 4
+"""The most answer lines the panel shows at once; more scroll."""
 OUTCOME_LABELS = {"adopt": "Adopt", "defer": "Defer", "set_aside": "Set aside"}
 REASON_LABELS = {
     "needs-research": "Needs research",
@@ -152,6 +156,24 @@ class DecisionHistoryModel(TextTableModel):
             f"{d.reviewer}, {d.decided_at}\n\n{d.rationale}{answers}{evidence}{revision}\n\ndecision {d.id}")
 
 
+def _demographic_field(groups: list[OwedGroup]) -> dict[str, str]:
+    """The demographic field of each demographic group owed (group id -> field); opinion groups have none."""
+    from reviewer.duty import DEMOGRAPHIC_PREFIX
+
+    return {g.id: g.id.removeprefix(DEMOGRAPHIC_PREFIX).partition("=")[0] for g in groups
+            if g.id.startswith(DEMOGRAPHIC_PREFIX)}
+
+
+def _short_names(groups: list[OwedGroup]) -> dict[str, str]:
+    """Each group's name for a message, as short as is still clear.
+
+    The value alone (``Japan``) when the demographic groups owed are all of one field; ``field:
+    value`` when they come from several (``age: 18-24``); an opinion group's name as it is.
+    """
+    several = len(set(_demographic_field(groups).values())) > 1
+    return {g.id: g.name if several else g.name.split(": ", 1)[-1] for g in groups}
+
+
 class DecisionPanel(QWidget):
     """Records a reviewer's decision on the current proposal through ``governance.record_decision``.
 
@@ -220,8 +242,10 @@ class DecisionPanel(QWidget):
 
         # The duty to respond: the groups the chosen outcome goes against, one line each to answer
         # them. Shown only when something is owed, so the panel stays compact otherwise.
-        self.owed: dict[str, list[OwedGroup]] = {}  # outcome -> groups, for the proposal and split shown
-        self._owed_for: tuple[str | None, str | None] = (None, None)  # (proposal, split) they were read for
+        # outcome -> groups, for the proposal shown: the groups of the workspace's duty fields, whatever
+        # split the evidence view shows (``reviewer.duty``).
+        self.owed: dict[str, list[OwedGroup]] = {}
+        self._owed_for: str | None = None  # the proposal they were read for
         self.answers: dict[str, QLineEdit] = {}  # group id -> its field, for the outcome shown
         self._typed: dict[tuple[str, str], str] = {}  # (outcome, group id) -> text: kept across outcome changes
         self.duty_box = QWidget()
@@ -230,11 +254,20 @@ class DecisionPanel(QWidget):
         duty_layout.setContentsMargins(0, 0, 0, 0)
         duty_layout.setSpacing(2)
         self.duty_title = PlainLabel()
-        self.duty_form = QFormLayout()
+        # The lines scroll past ``DUTY_LINES``: several duty fields can owe a dozen groups, and a panel
+        # as tall as all of them would push the desk into tabs at 1366x768 (six lines already do).
+        duty_lines = QWidget()
+        self.duty_form = QFormLayout(duty_lines)
         self.duty_form.setContentsMargins(0, 0, 0, 0)
         self.duty_form.setVerticalSpacing(2)
+        self.duty_scroll = QScrollArea()
+        self.duty_scroll.setObjectName("duty_lines")
+        self.duty_scroll.setWidget(duty_lines)
+        self.duty_scroll.setWidgetResizable(True)
+        self.duty_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.duty_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         duty_layout.addWidget(self.duty_title)
-        duty_layout.addLayout(self.duty_form)
+        duty_layout.addWidget(self.duty_scroll)
         self.duty_box.hide()
 
         self.message = PlainLabel()
@@ -344,24 +377,24 @@ class DecisionPanel(QWidget):
         self.load_owed()
 
     def load_owed(self) -> None:
-        """Read what each outcome would owe (``reviewer.duty``) for the proposal and the split shown."""
-        proposal_id, split_by = self.proposal_id, self._split()
+        """Read what each outcome would owe (``reviewer.duty``) for the proposal: the duty fields' groups, any split."""
+        proposal_id = self.proposal_id
         if proposal_id is None:
             return
 
-        def read(ws: Any) -> tuple[tuple[str, str | None], dict[str, list[OwedGroup]]]:
+        def read(ws: Any) -> tuple[str, dict[str, list[OwedGroup]]]:
             from reviewer.duty import owed_by_outcome
 
-            return (proposal_id, split_by), owed_by_outcome(ws.store, proposal_id, split_by)
+            return proposal_id, owed_by_outcome(ws.store, proposal_id)
 
         self.lane.run(read, success=self.on_owed_loaded, failure=self.on_failed)
 
-    def on_owed_loaded(self, loaded: tuple[tuple[str, str | None], dict[str, list[OwedGroup]]]) -> None:
+    def on_owed_loaded(self, loaded: tuple[str, dict[str, list[OwedGroup]]]) -> None:
         """Keep what each outcome owes (ignored when another proposal was chosen since) and show the chosen one's."""
-        key, owed = loaded
-        if key[0] != self.proposal_id:
+        proposal_id, owed = loaded
+        if proposal_id != self.proposal_id:
             return
-        self._owed_for, self.owed = key, owed
+        self._owed_for, self.owed = proposal_id, owed
         self._show_owed()
 
     def _show_owed(self) -> None:
@@ -385,7 +418,17 @@ class DecisionPanel(QWidget):
             f"{verb} {len(groups)} group{'' if len(groups) == 1 else 's'} that {clearly} (the whole 95% interval of "
             "its share supporting on the other side of 50%). The duty to respond: answer each in a sentence; the "
             "answers are kept with the decision and printed in the transparency report."))
+        from ui.views.evidence_view import field_title
+
+        fields = _demographic_field(groups)
+        heading = None
         for g in groups:
+            # Groups of several fields: a heading names each field once, the lines under it its values.
+            if len(set(fields.values())) > 1 and fields.get(g.id) not in (None, heading):
+                heading = fields[g.id]
+                title = PlainLabel(f"{field_title(heading)}:")
+                title.setObjectName(f"duty_field:{heading}")
+                self.duty_form.addRow(title)
             field = QLineEdit()
             field.setObjectName(f"respond:{g.id}")
             field.setProperty("outcome", outcome)
@@ -399,14 +442,16 @@ class DecisionPanel(QWidget):
             describe(field, f"Answer to {g.name}", f"One sentence answering {g.describe()} (required to record)")
             self.duty_form.addRow(label, field)
             self.answers[g.id] = field
+        # As tall as the lines, up to ``DUTY_LINES`` of them; the rest scroll (Tab scrolls to each).
+        # Measured row by row: the new lines are not shown yet, so the form's own hint leaves them out.
+        rows = [max(widget.sizeHint().height() for role in QFormLayout.ItemRole
+                    if (item := self.duty_form.itemAt(row, role)) is not None and (widget := item.widget()) is not None)
+                for row in range(self.duty_form.rowCount())][:DUTY_LINES]
+        self.duty_scroll.setFixedHeight(sum(rows) + self.duty_form.verticalSpacing() * (len(rows) - 1))
+        if len(groups) > DUTY_LINES:
+            self.duty_title.setText(f"Answer the {len(groups)} groups it goes against (scroll for all):")
         self.duty_box.updateGeometry()
         self.updateGeometry()
-
-    def _split(self) -> str:
-        """The demographic field whose groups count for the duty to respond: the split shown (country by default)."""
-        from reviewer.decision_evidence import DEFAULT_SPLIT
-
-        return self.split_field() or DEFAULT_SPLIT
 
     def responses(self) -> dict[str, str]:
         """The answers typed for the groups the chosen outcome owes one."""
@@ -492,8 +537,9 @@ class DecisionPanel(QWidget):
             return "Choose a reason category."
         if not self.rationale.toPlainText().strip():
             return "Write a rationale: a decision is never recorded without one."
-        unanswered = [g.name.split(": ", 1)[-1] for g in self.owed.get(outcome, [])
-                      if not self.responses().get(g.id, "").strip()]
+        owed = self.owed.get(outcome, [])
+        short = _short_names(owed)
+        unanswered = [short[g.id] for g in owed if not self.responses().get(g.id, "").strip()]
         if unanswered:
             return f"Answer each group owed an answer: {', '.join(unanswered)}."
         return ""
@@ -540,6 +586,8 @@ class DecisionPanel(QWidget):
             and changes.touches_proposal(self.proposal_id)
         ):
             self.set_proposal(self.proposal_id)  # the same proposal: the form is kept
+        elif changes.touches(Area.WORKSPACE):
+            self.load_owed()  # the duty's settings (fields, minimum size) may have changed
 
     def on_loaded(
         self, loaded: tuple[str, ProposalStatus, list[Decision], dict[str, tuple[str, ...]], dict[str, Any]]
@@ -560,9 +608,10 @@ class DecisionPanel(QWidget):
         self.loaded.emit(proposal_id)
 
     def on_split_shown(self, proposal_id: str) -> None:
-        """Compare the history with the evidence the evidence view has just read with its split."""
-        if proposal_id == self.proposal_id and self._owed_for != (proposal_id, self._split()):
-            self.load_owed()  # another split: its groups are the ones owed
+        """Compare the history with the evidence the evidence view has just read with its split.
+
+        The groups owed an answer stay as they are: they are the duty fields', whatever the split.
+        """
         seen = self.seen_evidence()
         if proposal_id != self.history_model.proposal_id or seen is None or seen.proposal_id != proposal_id:
             return  # the history shown is another proposal's (its own is still being read)
