@@ -613,6 +613,9 @@ class MainWindow(QMainWindow):
         self.propose_action.setToolTip(
             "A model proposes spec edits where the crowd and the ranker disagree; only edits that raise agreement "
             "are kept as proposals (all candidates: the Candidates tab)")
+        models.addSeparator()
+        prices_action = self._action(models, "Price &table…", None, self.on_prices)
+        prices_action.setToolTip("What each model costs per million tokens, which the estimates of model tasks use")
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", ["Ctrl+/"], self.show_shortcuts)
@@ -1064,6 +1067,17 @@ class MainWindow(QMainWindow):
         dialog = keyboard_ready(ModelSettingsDialog(self.overview.root, self))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
+
+    def on_prices(self) -> QWidget | None:
+        """Models ▸ Price table…: the prices of this workspace and the user's, editable."""
+        if self.overview is None:
+            return None
+        from ui.views.prices_dialog import PricesDialog
+
+        dialog = keyboard_ready(PricesDialog(self.overview.root, self))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # ---- the review desk -------------------------------------------------------------------
 
