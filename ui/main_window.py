@@ -606,6 +606,8 @@ class MainWindow(QMainWindow):
         settings_menu = bar.addMenu("&Settings")
         self._action(settings_menu, "&Reviewer name…", None, self.on_set_reviewer)
         self._action(settings_menu, "&Model endpoint…", None, self.on_model_settings)
+        language_action = self._action(settings_menu, "&Translation language…", None, self.on_translation_language)
+        language_action.setToolTip("The language T (in the evidence lists) has the model translate justifications into")
         models = bar.addMenu("&Models")
         self._action(models, "&Run a model task…", ["Ctrl+M"], self.on_judge)
         self.propose_action = self._action(models, "&Propose changes from disagreement…", ["Ctrl+Shift+M"],
@@ -933,6 +935,7 @@ class MainWindow(QMainWindow):
 
         evidence = EvidenceView(self.lane, self.reader)
         evidence.set_reviewer(self.reviewer)
+        evidence.set_translate_to(window_settings.translate_to())
         self.decision_panel.split_field = evidence.current_field
         self.decision_panel.seen_evidence = evidence.seen_evidence
         evidence.split_shown.connect(self.decision_panel.on_split_shown)
@@ -1057,6 +1060,11 @@ class MainWindow(QMainWindow):
         if self.candidates_view is not None:
             self.tabs.setCurrentWidget(self.candidates_view)
             self.activateWindow()  # the dialog that asked stays open, beside it
+
+    def on_translation_language(self) -> str | None:
+        """Settings ▸ Translation language…: choose what the evidence view's T translates into."""
+        chooser = getattr(self.evidence_view, "choose_translation_language", None)
+        return chooser() if chooser is not None else None
 
     def on_model_settings(self) -> None:
         """Open the model endpoint settings of this workspace."""
