@@ -12,7 +12,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
+    QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableWidget,
@@ -113,6 +115,7 @@ class PricesDialog(QDialog):
         self._filling = False
         self.setWindowTitle("Model prices")
         self.setMinimumWidth(640)
+        self.resize(760, 500)
 
         intro = PlainLabel("What each model costs, in US dollars per million tokens as providers list them. Estimates "
                            "of model tasks use these prices; nothing is priced by default, and a model without a row "
@@ -153,11 +156,15 @@ class PricesDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.buttons = QDialogButtonBox()
-        self.add_button = self.buttons.addButton("&Add a row", QDialogButtonBox.ButtonRole.ActionRole)
+        self.add_button = QPushButton("&Add a row")
         describe(self.add_button, None, "Add a row for another model and start typing its name")
-        self.remove_button = self.buttons.addButton("&Remove the row", QDialogButtonBox.ButtonRole.ActionRole)
+        self.remove_button = QPushButton("&Remove the row")
         describe(self.remove_button, None, "Remove the chosen row (nothing changes on disk until Save)")
+        row_buttons = QHBoxLayout()
+        row_buttons.addWidget(self.add_button)
+        row_buttons.addWidget(self.remove_button)
+        row_buttons.addStretch(1)
+        self.buttons = QDialogButtonBox()
         self.save_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Save)
         self.save_button.setText("&Save")
         describe(self.save_button, None, "Check every row and write the price files that changed")
@@ -172,11 +179,13 @@ class PricesDialog(QDialog):
         self.save_button.clicked.connect(self.on_save)
         self.close_button.clicked.connect(self.reject)
         self.table.itemSelectionChanged.connect(self._refresh_buttons)
+        self.table.currentCellChanged.connect(self._refresh_buttons)
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(table_label)
         layout.addWidget(self.table, 1)
+        layout.addLayout(row_buttons)
         layout.addWidget(self.files_note)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
@@ -317,7 +326,7 @@ class PricesDialog(QDialog):
             if number.isdigit() and 0 < int(number) <= self.table.rowCount():
                 self.table.setCurrentCell(int(number) - 1, MODEL)
 
-    def _refresh_buttons(self) -> None:
+    def _refresh_buttons(self, *_: object) -> None:
         self.remove_button.setEnabled(self.table.currentRow() >= 0 and self.table.rowCount() > 0)
 
     def _show(self, text: str, *, error: bool = False, ok: bool = False) -> None:
