@@ -1382,6 +1382,8 @@ class MainWindow(QMainWindow):
                 self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter,
                        "centre": self.centre_splitter}
             )
+        for timer in self.findChildren(QTimer):
+            timer.stop()  # a view's pause after typing would otherwise read through the lanes closed below
         stop_translation = getattr(self.evidence_view, "stop_translation", None)
         if stop_translation is not None:
             stop_translation()  # its lane is shut down below: a slow endpoint must not hold the window open
