@@ -14,18 +14,20 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reviewer import paths
 from reviewer.errors import KnownError
+from reviewer.vocab import PriceFileKind
 
 PRICES_FILE = "prices.json"
 PER = 1_000_000
 """Prices are per this many tokens."""
 _FIELDS = ("input", "cached_input", "output")
+_FIELD_NAMES = {"input": "input price", "cached_input": "cached input price", "output": "output price"}
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,16 @@ def set_price(path: Path, model: str, price: Price | None) -> Path:
         del table[model]
     else:
         table[model] = price
+    return write_prices(path, table)
+
+
+def write_prices(path: Path, table: Mapping[str, Price]) -> Path:
+    """Replace the price file ``path`` with ``table`` (by model name), atomically: a failed write leaves it as it was.
+
+    Raises:
+        KnownError: the file cannot be written.
+    """
+    path = Path(path)
     data: dict[str, Any] = {m: table[m].to_json() for m in sorted(table)}
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -196,5 +208,139 @@ def set_price(path: Path, model: str, price: Price | None) -> Path:
     return path
 
 
-__all__ = ["PER", "PRICES_FILE", "Cost", "Price", "PriceRow", "cost_of", "load_prices", "money", "price_table",
-           "prices_files", "set_price"]
+# ---- the table as a settings window edits it -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceFile:
+    """One price file as it stands: its entries, or why it cannot be read.
+
+    Attributes:
+        kind: the user's file or the workspace's.
+        path: where it is (it need not exist: then it has no entries).
+        prices: its entries by model, or None when it cannot be read (then it must not be written over).
+        problem: why it cannot be read ("" when it can).
+    """
+
+    kind: PriceFileKind
+    path: Path
+    prices: dict[str, Price] | None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class TypedPrice:
+    """One row of prices as a person typed it, before it is checked (``price_tables_from_rows``).
+
+    Attributes:
+        model: the model name.
+        input: the input price, as typed (dollars per million tokens).
+        cached_input: the cached input price, as typed.
+        output: the output price, as typed.
+        kind: the file the row is kept in.
+    """
+
+    model: str
+    input: str
+    cached_input: str
+    output: str
+    kind: PriceFileKind
+
+
+def read_price_files(workspace_root: Path | None = None) -> list[PriceFile]:
+    """Each price file that applies, the user's first, with its entries or why it cannot be read (never raises)."""
+    kinds = [PriceFileKind.USER, PriceFileKind.WORKSPACE]
+    out = []
+    for kind, path in zip(kinds, prices_files(workspace_root), strict=False):
+        try:
+            out.append(PriceFile(kind, path, _read(path)))
+        except KnownError as exc:
+            out.append(PriceFile(kind, path, None, str(exc)))
+    return out
+
+
+def price_from_text(field: str, text: str) -> float:
+    """A price typed as text (``2.5``, ``$2.50``, `` 0 ``), as dollars per million tokens.
+
+    Args:
+        field: ``input``, ``cached_input`` or ``output`` (named in the message).
+        text: what was typed.
+
+    Raises:
+        KnownError: empty, not a number, not finite, or negative.
+    """
+    name = _FIELD_NAMES.get(field, field)
+    raw = text.strip().removeprefix("$").strip()
+    if not raw:
+        raise KnownError(f"The {name} is empty.", hint="Type dollars per million tokens, e.g. 2.5 (0 when free).")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise KnownError(f"The {name} {text.strip()!r} is not a number.",
+                         hint="Type dollars per million tokens with a point for decimals, e.g. 2.5.") from None
+    if not math.isfinite(value):
+        raise KnownError(f"The {name} {text.strip()!r} is not a number of dollars.")
+    if value < 0:
+        raise KnownError(f"The {name} cannot be negative ({text.strip()}).",
+                         hint="Prices are dollars per million tokens, 0 or more.")
+    return value
+
+
+def price_tables_from_rows(rows: Sequence[TypedPrice]) -> dict[PriceFileKind, dict[str, Price]]:
+    """Check typed rows and sort them into one table per file (every file named, empty or not).
+
+    Nothing is written: a caller writes the tables only when every row is good.
+
+    Raises:
+        KnownError: naming the first bad row (1-based, as shown) and what is wrong with it: no model,
+            a price that is empty, not a number or negative, or a model priced twice in one file.
+    """
+    tables: dict[PriceFileKind, dict[str, Price]] = {kind: {} for kind in PriceFileKind}
+    for number, row in enumerate(rows, start=1):
+        model = " ".join(row.model.split())
+        if not model:
+            raise KnownError(f"Row {number} has no model name.", hint="Type the model's name as the endpoint knows it, "
+                             "or remove the row.")
+        try:
+            values = {field: price_from_text(field, getattr(row, field)) for field in _FIELDS}
+        except KnownError as exc:
+            raise KnownError(f"Row {number} ({model}): {exc.message}", hint=exc.hint) from None
+        table = tables[PriceFileKind(row.kind)]
+        if model in table:
+            raise KnownError(f"Row {number}: {model} is priced twice in the same file.",
+                             hint="Keep one row for it, or keep the other in the other file.")
+        table[model] = Price(**values)
+    return tables
+
+
+def save_price_files(files: Sequence[PriceFile], tables: Mapping[PriceFileKind, Mapping[str, Price]]) -> list[Path]:
+    """Write each file whose entries ``tables`` changes; returns the files written (none when nothing changed).
+
+    Args:
+        files: the files as read (``read_price_files``).
+        tables: the new entries of each file, by kind (``price_tables_from_rows``).
+
+    Raises:
+        KnownError: ``tables`` has entries for a file that could not be read (it is left as it was,
+            and nothing is written), or a file cannot be written.
+    """
+    for file in files:
+        if file.prices is None and tables.get(file.kind):
+            raise KnownError(f"{file.path} cannot be read, so nothing was saved into it: {file.problem}",
+                             hint="Mend or remove that file first; the other file's rows can be kept meanwhile.")
+    known = {file.kind for file in files}
+    strays = [kind for kind, table in tables.items() if table and kind not in known]
+    if strays:
+        raise KnownError(f"There is no {strays[0].value} price file here to keep those rows in.")
+    written = []
+    for file in files:
+        new = dict(tables.get(file.kind, {}))
+        if file.prices is None or new == file.prices:
+            continue
+        written.append(write_prices(file.path, new))
+    return written
+
+
+__all__ = ["PER", "PRICES_FILE", "Cost", "Price", "PriceFile", "PriceRow", "TypedPrice", "cost_of", "load_prices",
+           "money", "price_from_text", "price_table", "price_tables_from_rows", "prices_files", "read_price_files",
+           "save_price_files", "set_price", "write_prices"]

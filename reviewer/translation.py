@@ -40,6 +40,7 @@ from reviewer.judges.prompts import PROMPT_VERSIONS, Prompt, load_prompt
 from reviewer.modelconfig import ModelConfig, load_config, require_endpoint
 from reviewer.progress import NoProgress, Progress
 from reviewer.store import Store, connection_of, sql_errors
+from reviewer.textsafe import display_text
 
 if TYPE_CHECKING:
     from reviewer.workspace import Workspace
@@ -86,8 +87,12 @@ class Translation:
 
     @property
     def caution(self) -> str:
-        """How the GUI labels it: ``Machine translation (MODEL) — may be wrong``."""
-        return f"Machine translation ({self.model}) — may be wrong"
+        """How the GUI labels it: ``Machine translation (MODEL, from LANG into TARGET) — may be wrong``.
+
+        The source language is the model's answer: bidi controls in it are shown as markers.
+        """
+        return (f"Machine translation ({self.model}, from {display_text(self.source_language)} into "
+                f"{self.target_language}) — may be wrong")
 
     def to_json(self) -> dict[str, object]:
         """Return it as JSON data (the command line's ``--json``), with its label."""

@@ -98,6 +98,13 @@ class GroupSource(StrEnum):
     POLIS = "polis"  # participant x statement votes of a Pol.is export
 
 
+class PriceFileKind(StrEnum):
+    """Which price file an entry is kept in (``reviewer.prices``): the user's or a workspace's."""
+
+    USER = "user"  # the config folder's prices.json: every workspace on this machine
+    WORKSPACE = "workspace"  # WORKSPACE/prices.json: this workspace only, and it wins
+
+
 STANCES: tuple[Stance, ...] = tuple(Stance)
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 STATUSES: tuple[Status, ...] = tuple(Status)

@@ -127,6 +127,19 @@ class Dialogs:
         return items.index(value) if ok and value in items else None
 
     @classmethod
+    def ask_editable_item(
+        cls, parent: QWidget | None, title: str, label: str, items: list[str], text: str = ""
+    ) -> str | None:
+        """Ask to choose one of ``items`` or type another; returns the text (None when cancelled, or non-interactive)."""
+        if not cls.interactive:
+            return None
+        from PySide6.QtWidgets import QInputDialog
+
+        current = items.index(text) if text in items else 0
+        value, ok = QInputDialog.getItem(parent, title, label, items, current, True)
+        return value if ok else None
+
+    @classmethod
     def ask_folder(cls, parent: QWidget | None, caption: str, start: str = "") -> str | None:
         """Ask for a folder; returns None when cancelled (always, when non-interactive)."""
         if not cls.interactive:

@@ -606,6 +606,8 @@ class MainWindow(QMainWindow):
         settings_menu = bar.addMenu("&Settings")
         self._action(settings_menu, "&Reviewer name…", None, self.on_set_reviewer)
         self._action(settings_menu, "&Model endpoint…", None, self.on_model_settings)
+        language_action = self._action(settings_menu, "&Translation language…", None, self.on_translation_language)
+        language_action.setToolTip("The language T (in the evidence lists) has the model translate justifications into")
         models = bar.addMenu("&Models")
         self._action(models, "&Run a model task…", ["Ctrl+M"], self.on_judge)
         self.propose_action = self._action(models, "&Propose changes from disagreement…", ["Ctrl+Shift+M"],
@@ -613,6 +615,9 @@ class MainWindow(QMainWindow):
         self.propose_action.setToolTip(
             "A model proposes spec edits where the crowd and the ranker disagree; only edits that raise agreement "
             "are kept as proposals (all candidates: the Candidates tab)")
+        models.addSeparator()
+        prices_action = self._action(models, "Price &table…", None, self.on_prices)
+        prices_action.setToolTip("What each model costs per million tokens, which the estimates of model tasks use")
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", ["Ctrl+/"], self.show_shortcuts)
@@ -930,6 +935,7 @@ class MainWindow(QMainWindow):
 
         evidence = EvidenceView(self.lane, self.reader)
         evidence.set_reviewer(self.reviewer)
+        evidence.set_translate_to(window_settings.translate_to())
         self.decision_panel.split_field = evidence.current_field
         self.decision_panel.seen_evidence = evidence.seen_evidence
         evidence.split_shown.connect(self.decision_panel.on_split_shown)
@@ -1055,6 +1061,11 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.candidates_view)
             self.activateWindow()  # the dialog that asked stays open, beside it
 
+    def on_translation_language(self) -> str | None:
+        """Settings ▸ Translation language…: choose what the evidence view's T translates into."""
+        chooser = getattr(self.evidence_view, "choose_translation_language", None)
+        return chooser() if chooser is not None else None
+
     def on_model_settings(self) -> None:
         """Open the model endpoint settings of this workspace."""
         if self.overview is None:
@@ -1064,6 +1075,17 @@ class MainWindow(QMainWindow):
         dialog = keyboard_ready(ModelSettingsDialog(self.overview.root, self))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
+
+    def on_prices(self) -> QWidget | None:
+        """Models ▸ Price table…: the prices of this workspace and the user's, editable."""
+        if self.overview is None:
+            return None
+        from ui.views.prices_dialog import PricesDialog
+
+        dialog = keyboard_ready(PricesDialog(self.overview.root, self))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # ---- the review desk -------------------------------------------------------------------
 
@@ -1360,6 +1382,8 @@ class MainWindow(QMainWindow):
                 self, {"desk": self.desk_splitter, "right": self.right_splitter, "spec": self.spec_splitter,
                        "centre": self.centre_splitter}
             )
+        for timer in self.findChildren(QTimer):
+            timer.stop()  # a view's pause after typing would otherwise read through the lanes closed below
         stop_translation = getattr(self.evidence_view, "stop_translation", None)
         if stop_translation is not None:
             stop_translation()  # its lane is shut down below: a slow endpoint must not hold the window open

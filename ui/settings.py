@@ -86,3 +86,14 @@ def tour_seen() -> bool:
 def set_tour_seen(seen: bool = True) -> None:
     """Remember that the tour has been shown."""
     settings().setValue("help/tour_seen", bool(seen))
+
+
+def translate_to() -> str:
+    """The language the reviewer chose to translate justifications into ("" when none: the environment's, or English)."""
+    value = settings().value("translation/target", "")
+    return value if isinstance(value, str) else ""
+
+
+def set_translate_to(language: str) -> None:
+    """Remember the language to translate justifications into ("" forgets the choice)."""
+    settings().setValue("translation/target", language)

@@ -149,7 +149,8 @@ def cost_sentence(calls: int, cached_input_tokens: int, cost: float | None, cost
         return "Cost: nothing to send."
     if cost is None:
         return (f"Cost: unknown, no price set for {' or '.join(no_price)} (set one with "
-                "`spec-review judge prices --set MODEL --input X --cached-input Y --output Z`).")
+                "`spec-review judge prices --set MODEL --input X --cached-input Y --output Z`, or in the app's "
+                "Models ▸ Price table…).")
     text = f"Cost: about {money(cost)}"
     if cached_input_tokens and cost_without_cache is not None:
         text += (f" if the provider's prompt cache serves about {cached_input_tokens:,} of the input tokens "

@@ -12,14 +12,19 @@ from reviewer.judges.running import run_items, run_usage, usage_text
 from reviewer.prices import (
     Cost,
     Price,
+    TypedPrice,
     cost_of,
     load_prices,
     money,
     price_table,
+    price_tables_from_rows,
     prices_files,
+    read_price_files,
+    save_price_files,
     set_price,
 )
 from reviewer.store import Store
+from reviewer.vocab import PriceFileKind
 from tests.fake_openai_server import FakeOpenAIServer, cached_prefix, json_reply, message_tokens
 from tests.reviewer.test_judges import judge_for
 
@@ -153,3 +158,66 @@ def test_a_run_records_the_endpoints_usage_with_cached_tokens_per_call_and_per_j
                                                     totals["completion_tokens"]))
     assert f"({totals['cached_tokens']:,} of them from the prompt cache)" in usage_text(used)
     assert usage_text(run_usage([summary], {})).endswith("no price set for test-model.")
+
+
+# ---- the table as the settings window edits it ---------------------------------------------------------
+
+
+def _typed(model, input_, cached, output, kind=PriceFileKind.USER):
+    return TypedPrice(model, input_, cached, output, kind)
+
+
+def test_typed_rows_become_one_table_per_file_and_only_changed_files_are_written(home, tmp_path):
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    user = prices_files()[0]
+    set_price(user, "gpt-x", Price(2.0, 0.5, 8.0))
+    files = read_price_files(workspace)
+    assert [(f.kind, f.path, f.prices) for f in files] == [
+        (PriceFileKind.USER, user, {"gpt-x": Price(2.0, 0.5, 8.0)}),
+        (PriceFileKind.WORKSPACE, workspace / "prices.json", {})]
+    before = user.stat().st_mtime_ns
+    tables = price_tables_from_rows([_typed("gpt-x", "2", "0.5", "$8.00"),
+                                     _typed("  local   llama ", "0", "0", "0.1", PriceFileKind.WORKSPACE)])
+    assert tables == {PriceFileKind.USER: {"gpt-x": Price(2.0, 0.5, 8.0)},
+                      PriceFileKind.WORKSPACE: {"local llama": Price(0.0, 0.0, 0.1)}}
+    assert save_price_files(files, tables) == [workspace / "prices.json"]  # the user's file is unchanged: not written
+    assert user.stat().st_mtime_ns == before
+    assert load_prices(workspace) == {"gpt-x": Price(2.0, 0.5, 8.0), "local llama": Price(0.0, 0.0, 0.1)}
+    # Removing every row of a file empties it; the CLI reads what the GUI wrote, and the reverse.
+    assert save_price_files(read_price_files(workspace), price_tables_from_rows([])) == [user, workspace / "prices.json"]
+    assert load_prices(workspace) == {} and json.loads(user.read_text()) == {}
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    (("", "1", "1", "1"), "Row 2 has no model name."),
+    (("m", "-1", "1", "1"), "Row 2 (m): The input price cannot be negative (-1)."),
+    (("m", "1", "abc", "1"), "Row 2 (m): The cached input price 'abc' is not a number."),
+    (("m", "1", "1", ""), "Row 2 (m): The output price is empty."),
+    (("m", "1", "1", "nan"), "Row 2 (m): The output price 'nan' is not a number of dollars."),
+    (("m", "1", "1", "2,5"), "Row 2 (m): The output price '2,5' is not a number."),
+    (("ok", "1", "1", "1"), "Row 2: ok is priced twice in the same file."),
+])
+def test_a_bad_row_is_named_with_what_is_wrong_and_nothing_is_written(home, tmp_path, row, message):
+    user = prices_files()[0]
+    set_price(user, "ok", Price(1.0, 1.0, 1.0))
+    before = user.read_bytes()
+    with pytest.raises(KnownError) as caught:
+        save_price_files(read_price_files(), price_tables_from_rows([_typed("ok", "1", "1", "1"), _typed(*row)]))
+    assert caught.value.message == message
+    assert user.read_bytes() == before
+
+
+def test_an_unreadable_file_is_never_written_over(home, tmp_path):
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "prices.json").write_text("{not json", encoding="utf-8")
+    files = read_price_files(workspace)
+    assert files[1].prices is None and "cannot be read" in files[1].problem
+    with pytest.raises(KnownError, match="cannot be read, so nothing was saved"):
+        save_price_files(files, price_tables_from_rows([_typed("m", "1", "1", "1"),
+                                                         _typed("w", "1", "1", "1", PriceFileKind.WORKSPACE)]))
+    assert (workspace / "prices.json").read_text() == "{not json" and not prices_files()[0].exists()
+    # The readable file's rows are saved; the unreadable one is left alone.
+    assert save_price_files(files, price_tables_from_rows([_typed("m", "1", "1", "1")])) == [prices_files()[0]]
+    assert (workspace / "prices.json").read_text() == "{not json"

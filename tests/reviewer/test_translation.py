@@ -63,7 +63,7 @@ def test_a_translation_is_asked_once_labelled_and_then_comes_from_the_cache(stor
     assert (done.target_language, done.model, done.prompt_version, done.cached) == (
         "English", "test-model", "translate-v1", False)
     assert done.label == "machine translation (test-model, from Spanish)"
-    assert done.caution == "Machine translation (test-model) — may be wrong"
+    assert done.caution == "Machine translation (test-model, from Spanish into English) — may be wrong"
     # The request: the prompt, the target line, the text as a delimited block, the answer's schema.
     body = server.requests[0]
     assert body["messages"][0]["content"].startswith("You translate one crowd justification")

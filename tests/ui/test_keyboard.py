@@ -25,9 +25,9 @@ def desk(open_desk, demo_workspace):
 
 
 def open_every_dialog(qtbot, desk):
-    """Open every dialog the desk's menus open (import, model task, model endpoint, proposal editor, conversation)."""
+    """Open every dialog the desk's menus open (import, model task, model endpoint, prices, proposal editor, conversation)."""
     menus = {a.text().replace("&", ""): a for a in desk.findChildren(type(desk.actions()[0]))}
-    for name in ("Import crowd data…", "Run a model task…", "Model endpoint…", "New proposal…"):
+    for name in ("Import crowd data…", "Run a model task…", "Model endpoint…", "Price table…", "New proposal…"):
         menus[name].trigger()
     _jid, cid, _pid = first_justification(desk.overview.root)
     with qtbot.waitSignal(desk.conversation_dialog.view.loaded, timeout=20000):

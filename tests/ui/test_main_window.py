@@ -102,3 +102,14 @@ def test_gui_screenshot_command_writes_png(tmp_path, real_workspace):
     assert result.returncode == 0, result.stderr
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000
+
+
+def test_a_filter_typed_just_before_the_window_closes_reads_nothing_after(qtbot, open_desk, demo_workspace):
+    """The audit filter waits a moment after typing before it reads; closing the window meanwhile stops it."""
+    desk = open_desk(demo_workspace, "Amara Okafor")
+    qtbot.waitUntil(lambda: desk.auditor_view is not None, timeout=20000)
+    desk.auditor_view.object_filter.setText("proposal")
+    assert desk.auditor_view._filter_timer.isActive()
+    desk.close()
+    qtbot.wait(400)  # past the pause: an error raised now (a closed reader used) fails the test
+    assert not desk.auditor_view._filter_timer.isActive()

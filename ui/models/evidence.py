@@ -85,9 +85,8 @@ def translation_html(translation: Translation) -> str:
     (``display_text``), so neither can make markup nor reorder what follows.
     """
     text = display_text(translation.translation)
-    origin = (f"from {display_text(translation.source_language)} into {translation.target_language}"
-              + (", from the cache" if translation.cached else ""))
-    return (f'<p style="color:#555"><b><i>{escape(translation.caution)}</i></b> · {escape(origin)}</p>'
+    cached = " · from the cache" if translation.cached else ""
+    return (f'<p style="color:#555"><b><i>{escape(translation.caution)}</i></b>{cached}</p>'
             f'<p{dir_attributes(text)} style="white-space:pre-wrap">{escape(text)}</p>')
 
 

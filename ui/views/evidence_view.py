@@ -116,6 +116,11 @@ KEYS_HINT = "Keys: S supports · R refutes · N no comment · D discuss · T tra
 KEYS_HELP = ("S, R and N label every selected justification (Ctrl+Z undoes a labelling of several); D starts a"
              " discussion thread on it; T has the model translate it (shown under the original, labelled as a"
              " machine translation); Enter opens its conversation.")
+# Offered first when choosing the language to translate into (any other language name can be typed).
+COMMON_LANGUAGES = ("English", "Spanish", "French", "German", "Portuguese", "Italian", "Dutch", "Polish",
+                    "Russian", "Ukrainian", "Turkish", "Arabic", "Hebrew", "Persian", "Hindi", "Bengali",
+                    "Indonesian", "Vietnamese", "Thai", "Chinese (Simplified)", "Chinese (Traditional)",
+                    "Japanese", "Korean", "Swahili")
 SEARCH_DELAY_MS = 300  # typing pauses this long before the lists are searched again
 SOURCE_TITLES = {"person": "Set by a person", "model": "Set by a model", "rule": "Set by the rule",
                  NO_SOURCE: "Unlabelled"}
@@ -478,6 +483,7 @@ class EvidenceView(QWidget):
         self.triage: TriageCounts | None = None
         self._index: Path | None = None
         self.translations: dict[str, Translation] = {}
+        self.translate_to = ""
         self._history: tuple[str, list[Any]] | None = None  # the labels shown in the detail, by justification
         self._translating: TaskProgress | None = None
         self._translate_lane: WorkspaceLane | None = None
@@ -613,6 +619,10 @@ class EvidenceView(QWidget):
         self.translate_action.setToolTip("Have the model translate the selected justification; the translation is "
                                          "shown under the original, labelled, and kept so it is never asked twice")
         self.translate_action.triggered.connect(self.translate_selected)
+        self.choose_language_action = QAction("Translate into another language…", self)
+        self.choose_language_action.setToolTip("Choose the language T translates justifications into "
+                                               "(remembered on this computer)")
+        self.choose_language_action.triggered.connect(self.choose_translation_language)
         for item in self.lists.values():
             view = item.view
             for action in (*self.stance_actions.values(), self.open_action, self.copy_action, self.discuss_action,
@@ -1060,6 +1070,7 @@ class EvidenceView(QWidget):
         menu.addAction(self.copy_action)
         menu.addAction(self.discuss_action)
         menu.addAction(self.translate_action)
+        menu.addAction(self.choose_language_action)
         menu.exec(view.viewport().mapToGlobal(pos))
 
     def on_activated(self, index: QModelIndex) -> None:
@@ -1115,18 +1126,58 @@ class EvidenceView(QWidget):
             self.say("A translation is already running: wait for it, or cancel it.")
             return
         ids = [r.justification_id for r in rows][:MAX_AT_ONCE]
-        root, generation = self.lane.path, self._generation
+        root, generation, chosen = self.lane.path, self._generation, self.translate_to or None
 
         def op(conn: Any) -> tuple[str | None, str, dict[str, Translation]]:
             from reviewer.modelconfig import load_config
             from reviewer.translation import cached_translations, target_language
 
-            model, target = load_config(root).model, target_language()
+            model, target = load_config(root).model, target_language(chosen)
             return model, target, cached_translations(conn, ids, target=target, model=model) if model else {}
 
         self.say("Looking for a translation…")
         self.reader.read(op, success=lambda found: self._on_cached_translations(generation, ids, found),
                          failure=self._on_translation_failed, context=self)
+
+    def set_translate_to(self, language: str) -> None:
+        """Translate into ``language`` from now on ("" : the environment's ``SPEC_REVIEW_TRANSLATE_TO``, or English)."""
+        from reviewer.translation import target_language
+
+        self.translate_to = language
+        try:
+            shown = target_language(language or None)
+        except KnownError:
+            shown = "?"  # a bad environment value: said when T is pressed
+        self.translate_action.setText(f"Translate into {shown} (machine translation)")
+
+    def choose_translation_language(self) -> str | None:
+        """Ask which language T translates into, check it is a language name, and remember it on this computer.
+
+        Returns:
+            The language chosen, or None when cancelled or refused (a bad name is said and nothing changes).
+        """
+        from reviewer.translation import target_language
+        from ui import settings as window_settings
+
+        try:
+            current = target_language(self.translate_to or None)
+        except KnownError:
+            current = ""
+        items = list(dict.fromkeys([current, *COMMON_LANGUAGES] if current else COMMON_LANGUAGES))
+        typed = Dialogs.ask_editable_item(self, "Translate into", "Language to translate justifications into:",
+                                          items, current)
+        if typed is None:
+            return None
+        try:
+            language = target_language(typed)
+        except KnownError as exc:
+            self.say(str(exc), error=True)
+            self.failed.emit(exc)
+            return None
+        window_settings.set_translate_to(language)
+        self.set_translate_to(language)
+        self.say(f"T now translates into {language}.")
+        return language
 
     def _on_cached_translations(self, generation: int, ids: list[str],
                                 found: tuple[str | None, str, dict[str, Translation]]) -> None:

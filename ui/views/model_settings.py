@@ -201,6 +201,9 @@ class ModelSettingsDialog(QDialog):
         self.buttons = QDialogButtonBox()
         self.test_button = self.buttons.addButton("&Test connection", QDialogButtonBox.ButtonRole.ActionRole)
         self.test_button.setToolTip("Send one tiny request with these settings (nothing is saved)")
+        self.prices_button = self.buttons.addButton("&Prices…", QDialogButtonBox.ButtonRole.ActionRole)
+        describe(self.prices_button, None, "What each model costs per million tokens (the estimates use it)")
+        self.prices_button.clicked.connect(self.open_prices)
         self.save_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Save)
         self.save_button.setText("&Save")
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
@@ -271,6 +274,16 @@ class ModelSettingsDialog(QDialog):
         self._refresh_key_status()
         self._show(" ".join(parts))
         self.saved.emit(config)
+
+    def open_prices(self) -> QDialog:
+        """Open the price table of this workspace and the user's, over this window."""
+        from ui.keys import keyboard_ready
+        from ui.views.prices_dialog import PricesDialog
+
+        dialog = keyboard_ready(PricesDialog(self.workspace_path, self))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def on_test(self) -> None:
         """Test the connection with the settings in the form, on the network lane."""
