@@ -10,7 +10,8 @@ a fresh Python process so that its peak memory (``resource.getrusage`` max RSS) 
 - ``read``: the floor for any method that reads the store: the rows the matrix is made of, fetched
   from SQLite in storage order (``SELECT participant_id, conversation_id, world_ranking ...``);
 - ``kmeans``: scikit-learn's KMeans alone, k from 2 to 5 with 10 starts each, on 100,000 points in
-  two dimensions (what the clustering costs without the matrix, the SVD or the store);
+  two dimensions, on one thread as the product runs it (what the clustering costs without the
+  matrix, the SVD or the store);
 - ``matrix``: ``reviewer.groups.crowd_matrix`` (read, number, digest: the sparse matrix);
 - ``groups``: the whole ``groups.compute`` operation (matrix, centring, truncated SVD, k-means for
   k 2-5 with silhouette on a 5,000 sample, representativeness, writing 100,000 assignments and the
@@ -96,7 +97,9 @@ def step(name: str, db_path: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     if name == "kmeans":
         from sklearn.cluster import KMeans
+        from threadpoolctl import threadpool_limits
 
+        threadpool_limits(limits=1)  # as groups.find_groups runs it
         points = np.random.default_rng(0).normal(size=(100_000, 2)) + np.repeat(
             np.array([[0, 0], [4, 0], [0, 4], [4, 4]]), 25_000, axis=0)
         start = time.perf_counter()
