@@ -142,7 +142,9 @@ def test_the_panel_lists_the_groups_of_every_duty_field_when_the_setting_changes
     assert panel.duty_title.text() == f"Answer the {len(expected)} groups it goes against (scroll for all):"
     # Four lines show and the rest scroll; Tab into a line below brings it into view.
     scroll = panel.duty_scroll
-    assert scroll.height() < scroll.widget().sizeHint().height() and scroll.verticalScrollBar().maximum() > 0
+    # New rows are shown by a queued call (QLayout shows a child added to a visible widget later): wait for it.
+    qtbot.waitUntil(lambda: scroll.height() < scroll.widget().sizeHint().height()
+                    and scroll.verticalScrollBar().maximum() > 0, timeout=5000)
     assert scroll.verticalScrollBar().value() == 0
     panel.answers[expected[-2].id].setFocus()
     qtbot.keyClick(panel.answers[expected[-2].id], Qt.Key.Key_Tab)
