@@ -266,7 +266,7 @@ def _language(stored: str | None, text: str | None) -> str | None:
 
 
 def _conditions(conn: sqlite3.Connection, filt: EvidenceFilter, index_fingerprint: str | None) -> tuple[str, list[Any]]:
-    from reviewer.search import fts_query
+    from reviewer.search import expanded_query, fts_query, justification_rowids_sql
 
     where, params = ["e.proposal_id = ?"], []
     if filt.source == NO_SOURCE:
@@ -287,10 +287,9 @@ def _conditions(conn: sqlite3.Connection, filt: EvidenceFilter, index_fingerprin
         where.append(sql)
         params += values
     if filt.search and index_fingerprint is not None:
-        match = fts_query(filt.search)
+        match = expanded_query(conn, filt.search, schema=_FTS) if fts_query(filt.search) else ""
         if match:
-            where.append(f"e.justification_id IN (SELECT ref FROM {_FTS}.entries WHERE entries MATCH ?"
-                         " AND kind = 'justification')")
+            where.append(f"j.rowid IN ({justification_rowids_sql(_FTS)})")
             params.append(match)
     return " AND ".join(where), params
 
@@ -324,6 +323,26 @@ def divisive_key(value: float, weight: int, justification_id: str) -> tuple[str,
     return (f"{1 - value:.9f}", f"{max(10**12 - weight, 0):013d}", justification_id)
 
 
+def _keys_sql(filt: EvidenceFilter, where: str) -> str:
+    """The query of the links ``filt`` keeps, joining only the tables it reads.
+
+    On a million justifications each join is a lookup per link in a table far larger than the page
+    cache: the justification (its text, language or rowid) only for a language filter, a search or
+    the divisive order, its assessment (the conversation) only for the divisive order.
+    """
+    divisive = filt.sort == EvidenceSort.DIVISIVE
+    joins = ""
+    if divisive or filt.language or filt.search:
+        joins += " JOIN justifications j ON j.id = e.justification_id"
+    if divisive:
+        joins += " LEFT JOIN assessments a ON a.id = j.assessment_id"
+    if filt.country or filt.group:
+        joins += " LEFT JOIN participants p ON p.id = e.participant_id"
+    conversation = "a.conversation_id" if divisive else "NULL"
+    return ("SELECT e.justification_id, e.stance, coalesce(e.source_kind, ''), coalesce(e.source_name, ''),"
+            f" {conversation} FROM evidence_current e{joins} WHERE {where}")
+
+
 def _keys(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter,
           index: Path | None) -> dict[str, list[tuple[str, str, str]]]:
     """Stance → the ordered keys of the links ``filt`` keeps (cached until the database or index changes)."""
@@ -342,13 +361,7 @@ def _keys(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter,
         if found is not None:
             return found
         where, params = _conditions(conn, filt, fingerprint)
-        rows = conn.execute(
-            "SELECT e.justification_id, e.stance, coalesce(e.source_kind, ''), coalesce(e.source_name, ''),"
-            " a.conversation_id FROM evidence_current e JOIN justifications j ON j.id = e.justification_id"
-            " LEFT JOIN assessments a ON a.id = j.assessment_id"
-            f" LEFT JOIN participants p ON p.id = e.participant_id WHERE {where}",
-            [proposal_id, *params],
-        ).fetchall()
+        rows = conn.execute(_keys_sql(filt, where), [proposal_id, *params]).fetchall()
     finally:
         if attached is not None:
             attached.__exit__()
