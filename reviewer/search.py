@@ -584,7 +584,7 @@ def search(store: Store, query: str, *, index: Path, limit: int = DEFAULT_LIMIT,
     update = update_index(store, index)
     where = "entries MATCH ?"
     if set(wanted) != set(KINDS):  # the kind is in the rowid: a range FTS5 reads no further than
-        where += f" AND rowid {'>=' if wanted == ('justification',) else '<'} {JUSTIFICATION_BASE}"
+        where += f" AND rowid {'>=' if set(wanted) == {'justification'} else '<'} {JUSTIFICATION_BASE}"
     with _open_index(index) as conn:
         match = expanded_query(conn, query)
         # Count first, rowids only, up to RANK_LIMIT + 1: ranking reads every match's place in the

@@ -111,6 +111,8 @@ def test_words_inside_text_written_without_spaces(store, index):
 def test_kinds(store, index):
     assert {h.kind for h in search(store, "voting", index=index, kinds=["conversation"]).hits} == {"conversation"}
     assert {h.kind for h in search(store, "voting", index=index, kinds=["justification"]).hits} == {"justification"}
+    twice = search(store, "voting", index=index, kinds=["justification", "justification"])
+    assert twice.hits and {h.kind for h in twice.hits} == {"justification"}
     with pytest.raises(KnownError, match="Unknown kind"):
         search(store, "voting", index=index, kinds=["votes"])
     with pytest.raises(KnownError, match="at least 1"):
