@@ -305,6 +305,7 @@ def _triage_read(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilte
 def _empty_cache() -> None:
     with triage._cache_lock:
         triage._cache.clear()
+        triage._choices_cache.clear()
 
 
 def _build(folder: Path, args: argparse.Namespace) -> Store:
@@ -419,7 +420,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one measurement 
             print(f"{title:<34} {kept:>7} {median:6.1f} ms {worst:6.1f} ms {base:6.0f} ms {median / base:5.2f}x")
         rest = {
             "evidence_summary": _timed(lambda: evidence_summary(reader, proposal_id), args.repeat),
-            "filter_choices": _timed(lambda: filter_choices(reader, proposal_id), args.repeat),
+            "filter_choices, first read": _timed(lambda: filter_choices(reader, proposal_id), args.repeat,
+                                                 _empty_cache),
+            "filter_choices, read again (cached)": _timed(lambda: filter_choices(reader, proposal_id), args.repeat),
         }
         for name, times in rest.items():
             print(f"the rest of the view's read, {name}: {statistics.median(times):.1f} ms median,"
