@@ -84,9 +84,12 @@ def _row_json(row: Any) -> dict[str, Any]:
 def _human_triage(result: TriageResult) -> str:
     counts = result.counts
     described = result.filter.describe()
-    out = [f"Proposal {result.proposal_id}: {counts.shown} of {counts.total} linked justifications"
+    floor = "at least " if counts.capped else ""
+    out = [f"Proposal {result.proposal_id}: {floor}{counts.shown} of {counts.total} linked justifications"
            + (f" ({described})" if described else ""),
-           "  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.counts.items())]
+           "  " + ", ".join(f"{k.replace('_', ' ')} {floor}{v}" for k, v in counts.counts.items())]
+    if counts.capped:
+        out.append("  " + counts.note())
     for stance, rows in result.rows.items():
         if not rows:
             continue
@@ -127,7 +130,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
             result = triage_evidence(workspace, args.proposal_id, filt, stance=args.stance,
                                      limit=50 if args.limit is None else args.limit)
         data = {"proposal_id": result.proposal_id, "filter": asdict(result.filter), "counts": result.counts.counts,
-                "shown": result.counts.shown, "links": result.counts.total,
+                "shown": result.counts.shown, "links": result.counts.total, "capped": result.counts.capped,
                 "items": {s: [_row_json(r) for r in rows] for s, rows in result.rows.items()}}
         emit(data, args.json, lambda _data: _human_triage(result))
         return 0

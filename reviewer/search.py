@@ -17,16 +17,28 @@ have kept it in step too, but would put the index inside the record's database, 
 (a million-assessment import is benchmarked) and need a migration; a cache beside it costs a
 search after an import one pass over the new rows.
 
+**What an entry is.** The index is contentless (FTS5 ``content=''``): it holds the words and their
+places, not the texts, and an entry's rowid says where its text is. A justification's entry is
+``JUSTIFICATION_BASE`` plus its ``justifications.rowid``; a conversation's texts are its rowid × 64
+plus a slot (0 the prompt, 1… its responses in stored order). So a search reads the texts of the
+few hits it shows from the crowd tables, telling kinds apart and counting a conversation once costs
+no read at all, and the evidence triage joins a proposal's links to the matches by rowid
+(``justification_rowids_sql``). This leans on the rule above once more: a crowd row keeps its
+rowid (the tables are append-only, and ``VACUUM`` keeps rowids that have no gaps).
+
 **Queries.** What a person types is never handed to FTS5 as syntax: words and "quoted phrases" are
 turned into quoted FTS5 strings (all must occur, in any order; the last word typed matches as a
 prefix), so quotes, ``AND``/``OR``/``NOT``, ``NEAR``, ``*``, ``:``, ``^`` or brackets can never raise
 a syntax error. Text in scripts written without spaces (Chinese, Japanese, Korean) is indexed
 character by character and searched as a phrase, so a word inside a longer run is found.
 
-**Order.** When at most ``RANK_LIMIT`` entries match, hits come by relevance (FTS5's BM25); past
-that (a word nearly every justification holds), ranking them all would cost more than the search
-is allowed (``benchmarks/bench_search.py``), so the first hits in index order are returned and the
-result says that more matched: add words to narrow it.
+**Order and count.** A search first counts the matching entries, by rowid alone, up to
+``RANK_LIMIT + 1``. When at most ``RANK_LIMIT`` match, hits come by relevance (FTS5's BM25); past
+that (a word most of a million justifications hold), ranking would cost more than the search is
+allowed (BM25 counts every entry holding each word: ``benchmarks/bench_search.py`` measures a
+million justifications), so the first hits in index order (conversations, then justifications,
+each in the order imported) are returned and the result says "more than ``RANK_LIMIT``" matched:
+add words to narrow it. The count is a floor then, never an estimate.
 """
 
 from __future__ import annotations
@@ -40,7 +52,7 @@ import re
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,14 +64,19 @@ if TYPE_CHECKING:
     from reviewer.workspace import Workspace
 
 INDEX_FILE = "search.db"
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 RANK_LIMIT = 2000
 """Up to this many matching entries are ranked by relevance; past it, index order."""
 DEFAULT_LIMIT = 50
 MAX_TERMS = 16
 KINDS = ("conversation", "justification")
-_ENTRY_KINDS = {"conversation": ("prompt", "response"), "justification": ("justification",)}
+JUSTIFICATION_BASE = 1 << 40
+"""An entry's rowid says what it is: a justification's is this plus its ``justifications.rowid``."""
+_EXPAND = 128
+"""A typed prefix is searched as the words of the index it starts, when there are at most this many."""
+_SLOTS = 64  # a conversation's entries: rowid × 64 + 0 for the prompt, + 1… for each response
 _SOURCES = ("conversations", "justifications")
+_TOKENIZE = "'unicode61 remove_diacritics 2'"
 _SNIPPET_CHARS = 220
 _SNIPPET_BEFORE = 60
 _BATCH = 5000
@@ -221,11 +238,36 @@ def fts_query(text: str) -> str:
     Every term is a quoted FTS5 string built from the words alone, so nothing typed is read as FTS5
     syntax.
     """
+    return " ".join(_quote(term.words) + ("*" if term.prefix else "") for term in parse_query(text))
+
+
+def _quote(words: Sequence[str]) -> str:
+    return '"' + " ".join(words).replace('"', '""') + '"'
+
+
+def expanded_query(conn: sqlite3.Connection, text: str, *, schema: str = "main") -> str:
+    """Return the FTS5 query for what a person typed, its prefix spelled out as the words it starts.
+
+    FTS5 answers ``"hone"*`` by merging the lists of every word starting ``hone`` into one before
+    it returns a first row, a pass over most of the index for a common word; ``("honest" OR
+    "honesta")``, the same matches, is read lazily, so a search that stops after a few thousand rows
+    stops early. The words come from the index's ``terms`` table (``conn`` has the index as
+    ``schema``). Prefixes of two or three letters, which FTS5 keeps a list for (``prefix = '2 3'``),
+    and prefixes starting more than ``_EXPAND`` words stay prefixes.
+    """
     out = []
     for term in parse_query(text):
-        quoted = '"' + " ".join(term.words).replace('"', '""') + '"'
-        out.append(quoted + ("*" if term.prefix else ""))
-    return " ".join(out)
+        last = term.words[-1]
+        if term.prefix and len(last) > 3:
+            words = [r[0] for r in conn.execute(
+                f"SELECT term FROM {schema}.terms WHERE term >= ? AND term < ? ORDER BY term LIMIT {_EXPAND + 1}",
+                [last, last + "\U0010ffff"])]
+            if 0 < len(words) <= _EXPAND:
+                head = term.words[:-1]
+                out.append("(" + " OR ".join(_quote((*head, word)) for word in words) + ")")
+                continue
+        out.append(_quote(term.words) + ("*" if term.prefix else ""))
+    return " AND ".join(out)  # FTS5 reads no AND between a bracket and a phrase
 
 
 class _IndexTable(dict[int, str]):
@@ -355,11 +397,16 @@ def _open_index(path: Path) -> Iterator[sqlite3.Connection]:
 def _create(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS entries")
     conn.execute("DROP TABLE IF EXISTS meta")
+    conn.execute("DROP TABLE IF EXISTS terms")
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # Contentless: the texts stay in the crowd tables (an entry's rowid says where), so the index
+    # holds only what matching and BM25 need.
     conn.execute(
-        "CREATE VIRTUAL TABLE entries USING fts5(body, kind UNINDEXED, ref UNINDEXED, detail UNINDEXED,"
-        " tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
+        "CREATE VIRTUAL TABLE entries USING fts5(body, content = '',"
+        f" tokenize = {_TOKENIZE}, prefix = '2 3')"
     )
+    # Every word the index holds, for spelling out prefixes (``expanded_query``).
+    conn.execute("CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID")
 
 
 def _meta(conn: sqlite3.Connection) -> dict[str, str]:
@@ -369,32 +416,53 @@ def _meta(conn: sqlite3.Connection) -> dict[str, str]:
         return {}
 
 
-def _conversation_entries(rows: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, str, str | None]]:
+def conversation_texts(prompt: str, responses: str) -> list[tuple[int, str, str | None, str]]:
+    """The texts of a stored conversation as the index holds them: ``(slot, kind, letter, text)``.
+
+    Slot 0 is the prompt (``kind`` ``prompt``, no letter), slots 1 to ``_SLOTS - 1`` its responses in
+    stored order (``response`` and the letter); empty texts are left out.
+    """
     from reviewer.judges.data import prompt_messages, response_messages
 
-    for conversation_id, prompt, responses in rows:
-        text = "\n".join(t for _role, t in prompt_messages(prompt))
+    out: list[tuple[int, str, str | None, str]] = []
+    text = "\n".join(t for _role, t in prompt_messages(prompt))
+    if text.strip():
+        out.append((0, "prompt", None, text))
+    for slot, (letter, messages) in enumerate(response_messages(responses).items(), start=1):
+        if slot >= _SLOTS:
+            break  # CA-1 stores four; a conversation with 63 responses is not one we import
+        text = "\n".join(t for _role, t in messages)
         if text.strip():
-            yield _index_text(text), "prompt", conversation_id, None
-        for letter, messages in response_messages(responses).items():
-            text = "\n".join(t for _role, t in messages)
-            if text.strip():
-                yield _index_text(text), "response", conversation_id, letter
+            out.append((slot, "response", letter, text))
+    return out
 
 
-def _justification_entries(rows: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, str, str | None]]:
-    for justification_id, text, block in rows:
+def _conversation_entries(rows: Iterable[tuple[int, str, str]]) -> Iterator[tuple[int, str]]:
+    for rowid, prompt, responses in rows:
+        for slot, _kind, _letter, text in conversation_texts(prompt, responses):
+            yield rowid * _SLOTS + slot, _index_text(text)
+
+
+def _justification_entries(rows: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    for rowid, text in rows:
         if text and text.strip():
-            yield _index_text(text), "justification", justification_id, block
+            yield JUSTIFICATION_BASE + rowid, _index_text(text)
 
 
 def _add(conn: sqlite3.Connection, source: sqlite3.Connection, after: dict[str, int]) -> int:
-    """Index every crowd row past ``after[table]``'s rowid; returns the entries written."""
+    """Index every crowd row past ``after[table]``'s rowid and add its new words to ``terms``; returns the entries written.
+
+    A whole build reads the words from the index itself; an append indexes the new rows a second
+    time, in a temporary index of their own, to read theirs.
+    """
+    fresh = bool(after)
+    if fresh:
+        conn.execute(f"CREATE VIRTUAL TABLE temp.fresh USING fts5(body, content = '', tokenize = {_TOKENIZE})")
     written = 0
-    queries = {
-        "conversations": ("SELECT id, prompt, responses FROM conversations WHERE rowid > ? ORDER BY rowid",
+    queries: dict[str, tuple[str, Callable[[Iterable[Any]], Iterator[tuple[int, str]]]]] = {
+        "conversations": ("SELECT rowid, prompt, responses FROM conversations WHERE rowid > ? ORDER BY rowid",
                           _conversation_entries),
-        "justifications": ("SELECT id, text, block FROM justifications WHERE rowid > ? ORDER BY rowid",
+        "justifications": ("SELECT rowid, text FROM justifications WHERE rowid > ? ORDER BY rowid",
                            _justification_entries),
     }
     for table in _SOURCES:
@@ -402,10 +470,17 @@ def _add(conn: sqlite3.Connection, source: sqlite3.Connection, after: dict[str, 
         cursor = source.execute(sql, [after.get(table, 0)])
         while batch := cursor.fetchmany(_BATCH):
             rows = list(entries(batch))
-            conn.executemany("INSERT INTO entries (body, kind, ref, detail) VALUES (?, ?, ?, ?)", rows)
+            conn.executemany("INSERT INTO entries (rowid, body) VALUES (?, ?)", rows)
+            if fresh:
+                conn.executemany("INSERT INTO temp.fresh (rowid, body) VALUES (?, ?)", rows)
             written += len(rows)
+    vocab = "temp, fresh" if fresh else "main, entries"
+    conn.execute(f"CREATE VIRTUAL TABLE temp.vocab USING fts5vocab({vocab}, row)")
+    conn.execute("INSERT OR IGNORE INTO terms (term) SELECT term FROM temp.vocab")
+    conn.execute("DROP TABLE temp.vocab")
+    if fresh:
+        conn.execute("DROP TABLE temp.fresh")
     return written
-
 
 def update_index(store: Store | sqlite3.Connection, path: Path) -> IndexUpdate:
     """Bring the index at ``path`` up to date with the store's crowd tables (see the module's docstring).
@@ -471,6 +546,16 @@ def _appendable(source: sqlite3.Connection, meta: dict[str, str], stored: Any) -
 # ---- searching --------------------------------------------------------------------------------------
 
 
+def justification_rowids_sql(schema: str) -> str:
+    """SQL selecting the ``justifications.rowid`` of every justification matching one FTS5 query (``?``).
+
+    For a query joining the crowd tables to the index attached as ``schema``: only rowids are read,
+    never a text.
+    """
+    return (f"SELECT rowid - {JUSTIFICATION_BASE} FROM {schema}.entries"
+            f" WHERE entries MATCH ? AND rowid >= {JUSTIFICATION_BASE}")
+
+
 def search(store: Store, query: str, *, index: Path, limit: int = DEFAULT_LIMIT,
            kinds: Sequence[str] | None = None) -> SearchResult:
     """Search prompts, responses and justifications for ``query`` (see the module's docstring).
@@ -497,73 +582,87 @@ def search(store: Store, query: str, *, index: Path, limit: int = DEFAULT_LIMIT,
         return SearchResult(query, "", ())
     terms = parse_query(query)
     update = update_index(store, index)
-    entry_kinds = [k for kind in wanted for k in _ENTRY_KINDS[kind]]
-    where, params = "entries MATCH ?", [match]
-    if set(wanted) != set(KINDS):  # reading the kind of every match costs (twice the time for a common word)
-        where += f" AND kind IN ({', '.join('?' * len(entry_kinds))})"
-        params += entry_kinds
+    where = "entries MATCH ?"
+    if set(wanted) != set(KINDS):  # the kind is in the rowid: a range FTS5 reads no further than
+        where += f" AND rowid {'>=' if set(wanted) == {'justification'} else '<'} {JUSTIFICATION_BASE}"
     with _open_index(index) as conn:
-        # One pass: up to RANK_LIMIT + 1 matches with their BM25 score (a count and a ranked query
-        # would each match the words again, twice the time for a phrase of common words).
-        rows = conn.execute(f"SELECT rowid, kind, ref, detail, rank FROM entries WHERE {where} LIMIT {RANK_LIMIT + 1}",
-                            params).fetchall()
-        matches, more = len(rows), len(rows) > RANK_LIMIT
-        if not more:
-            rows.sort(key=lambda r: (r[4], r[0]))
-        entries: Iterable[tuple[int, str, str, str | None]] = (r[:4] for r in rows)
+        match = expanded_query(conn, query)
+        # Count first, rowids only, up to RANK_LIMIT + 1: ranking reads every match's place in the
+        # whole index (BM25 counts the rows holding each word), which past the limit costs more
+        # than the search is allowed.
+        rowids = [r[0] for r in conn.execute(f"SELECT rowid FROM entries WHERE {where} LIMIT {RANK_LIMIT + 1}",
+                                             [match])]
+        matches, more = len(rowids), len(rowids) > RANK_LIMIT
+        ordered: Iterable[int]
         if more:  # in index order: read on past the first rows while conversations repeat
-            entries = itertools.chain(entries, conn.execute(
-                f"SELECT rowid, kind, ref, detail FROM entries WHERE {where} AND rowid > ?", [*params, rows[-1][0]]))
-        chosen: list[tuple[int, str, str, str | None]] = []
-        seen: set[str] = set()
-        for rowid, kind, ref, detail in entries:
-            key = ("c:" if kind != "justification" else "j:") + ref
+            ordered = itertools.chain(rowids, (r[0] for r in conn.execute(
+                f"SELECT rowid FROM entries WHERE {where} AND rowid > ?", [match, rowids[-1]])))
+        else:
+            ranked = conn.execute(f"SELECT rowid, rank FROM entries WHERE {where}", [match]).fetchall()
+            ordered = [rowid for rowid, _rank in sorted(ranked, key=lambda r: (r[1], r[0]))]
+        chosen: list[int] = []
+        seen: set[int] = set()
+        for rowid in ordered:
+            key = rowid if rowid >= JUSTIFICATION_BASE else -(rowid // _SLOTS) - 1  # a conversation once
             if key in seen:
                 continue
             seen.add(key)
-            chosen.append((rowid, kind, ref, detail))
+            chosen.append(rowid)
             if len(chosen) >= limit:
                 break
-        bodies = dict(conn.execute(
-            f"SELECT rowid, body FROM entries WHERE rowid IN ({', '.join('?' * len(chosen))})",
-            [c[0] for c in chosen]).fetchall()) if chosen else {}
-    hits = _hits(store, chosen, bodies, terms)
-    return SearchResult(query, match, tuple(hits), matches=matches, more=more, ranked=not more,
+    hits = _hits(store, chosen, terms)
+    return SearchResult(query, fts_query(query), tuple(hits), matches=matches, more=more, ranked=not more,
                         index=update, seconds=time.perf_counter() - started)
 
 
-def _hits(store: Store, chosen: Sequence[tuple[int, str, str, str | None]], bodies: dict[int, str],
-          terms: Sequence[_Term]) -> list[SearchHit]:
-    conversation_ids = sorted({ref for _r, kind, ref, _d in chosen if kind != "justification"})
-    justification_ids = sorted({ref for _r, kind, ref, _d in chosen if kind == "justification"})
-    prompts: dict[str, str] = {}
-    for start in range(0, len(conversation_ids), 500):
-        part = conversation_ids[start:start + 500]
-        prompts.update(store.db.execute(
-            f"SELECT id, source_id FROM conversations WHERE id IN ({', '.join('?' * len(part))})", part).fetchall())
-    owners: dict[str, tuple[str | None, str | None, str | None]] = {}
-    for start in range(0, len(justification_ids), 500):
-        part = justification_ids[start:start + 500]
-        for jid, conversation_id, prompt_id, annotator_id in store.db.execute(
-            "SELECT j.id, c.id, c.source_id, p.source_id FROM justifications j"
-            " LEFT JOIN assessments a ON a.id = j.assessment_id"
-            " LEFT JOIN conversations c ON c.id = a.conversation_id"
-            " LEFT JOIN participants p ON p.id = a.participant_id"
-            f" WHERE j.id IN ({', '.join('?' * len(part))})", part,
-        ):
-            owners[jid] = (conversation_id, prompt_id, annotator_id)
+def _in_chunks(conn: sqlite3.Connection, sql: str, values: Sequence[int]) -> Iterator[Any]:
+    for start in range(0, len(values), 500):
+        part = values[start:start + 500]
+        yield from conn.execute(sql.format(marks=", ".join("?" * len(part))), part)
+
+
+def _hits(store: Store, chosen: Sequence[int], terms: Sequence[_Term]) -> list[SearchHit]:
+    """The hits of the chosen entries, in order, their texts read from the crowd tables by rowid."""
+    conversation_rows = sorted({r // _SLOTS for r in chosen if r < JUSTIFICATION_BASE})
+    justification_rows = sorted({r - JUSTIFICATION_BASE for r in chosen if r >= JUSTIFICATION_BASE})
+    conversations: dict[int, tuple[str, str, dict[int, tuple[str, str | None, str]]]] = {}
+    for rowid, conversation_id, prompt_id, prompt, responses in _in_chunks(
+        store.db.conn, "SELECT rowid, id, source_id, prompt, responses FROM conversations WHERE rowid IN ({marks})",
+        conversation_rows,
+    ):
+        texts = {slot: (kind, letter, text) for slot, kind, letter, text in conversation_texts(prompt, responses)}
+        conversations[rowid] = (conversation_id, prompt_id, texts)
+    justifications: dict[int, tuple[str, str, str, str | None, str | None, str | None]] = {}
+    for rowid, *row in _in_chunks(
+        store.db.conn,
+        "SELECT j.rowid, j.id, j.block, j.text, c.id, c.source_id, p.source_id FROM justifications j"
+        " LEFT JOIN assessments a ON a.id = j.assessment_id"
+        " LEFT JOIN conversations c ON c.id = a.conversation_id"
+        " LEFT JOIN participants p ON p.id = a.participant_id"
+        " WHERE j.rowid IN ({marks})", justification_rows,
+    ):
+        justifications[rowid] = tuple(row)  # type: ignore[assignment]
     hits = []
-    for rowid, kind, ref, detail in chosen:
-        text, spans = snippet(bodies.get(rowid, "").replace(_ZWSP, ""), terms)
-        if kind == "justification":
-            conversation_id, prompt_id, annotator_id = owners.get(ref, (None, None, None))
-            hits.append(SearchHit("justification", ref, detail or "", conversation_id, prompt_id, annotator_id,
+    for entry in chosen:
+        if entry >= JUSTIFICATION_BASE:
+            found = justifications.get(entry - JUSTIFICATION_BASE)
+            if found is None:  # not there any more: the index is rebuilt by the next search
+                continue
+            jid, block, body, conversation_id, prompt_id, annotator_id = found
+            text, spans = snippet(body, terms)
+            hits.append(SearchHit("justification", jid, block or "", conversation_id, prompt_id, annotator_id,
                                   text, spans))
         else:
-            where = "prompt" if kind == "prompt" else f"response {detail}"
-            hits.append(SearchHit("conversation", ref, where, ref, prompts.get(ref), None, text, spans))
+            conversation = conversations.get(entry // _SLOTS)
+            slot_text = conversation[2].get(entry % _SLOTS) if conversation else None
+            if conversation is None or slot_text is None:
+                continue
+            kind, letter, body = slot_text
+            text, spans = snippet(body, terms)
+            where = "prompt" if kind == "prompt" else f"response {letter}"
+            hits.append(SearchHit("conversation", conversation[0], where, conversation[0], conversation[1], None,
+                                  text, spans))
     return hits
-
 
 def search_workspace(workspace: Workspace, query: str, *, limit: int = DEFAULT_LIMIT,
                      kinds: Sequence[str] | None = None) -> SearchResult:
@@ -572,6 +671,7 @@ def search_workspace(workspace: Workspace, query: str, *, limit: int = DEFAULT_L
 
 
 __all__ = [
-    "DEFAULT_LIMIT", "INDEX_FILE", "KINDS", "RANK_LIMIT", "IndexUpdate", "SearchHit", "SearchResult", "fts_query",
+    "DEFAULT_LIMIT", "INDEX_FILE", "JUSTIFICATION_BASE", "KINDS", "RANK_LIMIT", "IndexUpdate", "SearchHit", "SearchResult",
+    "conversation_texts", "expanded_query", "fts_query", "justification_rowids_sql",
     "highlight", "index_path", "parse_query", "search", "search_workspace", "snippet", "update_index",
 ]

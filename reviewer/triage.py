@@ -4,7 +4,10 @@ A reviewer facing thousands of justifications narrows them with an ``EvidenceFil
 
 - **search**: words and "phrases" (``reviewer.search`` syntax: all must occur, the last word may
   be the start of one), matched through the workspace's FTS5 index (``search.db``, a cache beside
-  the record), which is attached read-only for the one query;
+  the record), which is attached read-only for the one query. The matches are read as rowids,
+  at most ``SEARCH_LIMIT`` of them (in index order), and joined to the proposal's links: a word
+  most of a million justifications hold keeps the links among the first ``SEARCH_LIMIT`` and says
+  so (``TriageCounts.capped``: the counts are floors);
 - **country**: the participant's ``country_of_residence``;
 - **language**: the stored language, or, when none is stored, the one guessed from the text
   (``evidence.guess_language``), as the list shows it (``es?``);
@@ -58,6 +61,13 @@ COUNTRY_FIELD = "country_of_residence"
 NO_SOURCE = "none"
 """The ``source`` filter value for links no source has labelled yet."""
 SOURCE_CHOICES = (*(str(s) for s in LABEL_SOURCES), NO_SOURCE)
+SEARCH_LIMIT = 10_000
+"""A search reads at most this many of the justifications it matches in the whole crowd (in index order).
+
+Past it (a word most of a million justifications hold), the lists keep the proposal's links among
+the first ``SEARCH_LIMIT`` matches and say so (``TriageCounts.capped``): reading every match would
+cost more than a filter is allowed (``benchmarks/bench_search.py``). Add words to narrow it.
+"""
 _FTS = "triage_fts"  # the schema name the search index is attached under, for one query
 _CACHE_SIZE = 8
 
@@ -103,14 +113,18 @@ def _demographic_condition(ref: GroupRef) -> tuple[str, list[Any]]:
     if not sep or not name:
         raise KnownError(f"Unknown group {ref.id!r}.", hint="Write demographic:FIELD=VALUE, e.g. "
                                                            "demographic:country_of_residence=Spain.")
+    # The participants with the value, read once (a few thousand, with the value parsed once each),
+    # rather than each link's participant looked up and parsed: three times faster for 50,000 links.
     if value == UNKNOWN_GROUP:
-        return ("coalesce(json_extract(p.demographics, ?), '') = ''", [_json_path(name)])
-    return ("json_extract(p.demographics, ?) = ?", [_json_path(name), value])
+        return ("(e.participant_id IS NULL OR e.participant_id NOT IN (SELECT id FROM participants"
+                " WHERE coalesce(json_extract(demographics, ?), '') != ''))", [_json_path(name)])
+    return ("e.participant_id IN (SELECT id FROM participants WHERE json_extract(demographics, ?) = ?)",
+            [_json_path(name), value])
 
 
 GroupCondition = Callable[[GroupRef], tuple[str, list[Any]]]
 GROUP_KINDS: dict[str, GroupCondition] = {"demographic": _demographic_condition}
-"""Group kind → its SQL condition over a link (``e``: evidence_current, ``p``: its participant).
+"""Group kind → its SQL condition over a link (``e``: evidence_current, ``p``: its participant, joined when used).
 
 Opinion groups plug in here: ``GROUP_KINDS["opinion"] = lambda ref: ("e.participant_id IN (SELECT
 participant_id FROM <their members table> WHERE group_id = ?)", [ref.key])``.
@@ -189,16 +203,27 @@ class TriageCounts:
         proposal_id: the proposal.
         counts: stance (and ``unlabelled``) → links kept.
         total: links of the proposal, before filtering.
+        capped: the search matched more than ``SEARCH_LIMIT`` justifications in the crowd, and the
+            links kept are those among the first ``SEARCH_LIMIT``: each count is a floor.
     """
 
     proposal_id: str
     counts: dict[str, int]
     total: int
+    capped: bool = False
 
     @property
     def shown(self) -> int:
         """Links kept, all stances together."""
         return sum(self.counts.values())
+
+    def note(self) -> str:
+        """What a capped search means for the lists ('' when not capped)."""
+        if not self.capped:
+            return ""
+        return (f"More than {SEARCH_LIMIT:,} justifications in the crowd hold these words: the lists keep this"
+                f" proposal's among the first {SEARCH_LIMIT:,} (in the order imported), so each count is a floor."
+                " Add words to narrow the search.")
 
 
 @dataclass(frozen=True)
@@ -254,7 +279,8 @@ class _Attached:
 # ---- the ordered keys of the filtered lists -------------------------------------------------------
 
 _cache_lock = threading.Lock()
-_cache: dict[tuple[Any, ...], dict[str, list[tuple[str, str, str]]]] = {}
+_Keys = tuple[dict[str, list[tuple[str, str, str]]], bool]  # stance → ordered keys; the search capped
+_cache: dict[tuple[Any, ...], _Keys] = {}
 
 
 def _register(conn: sqlite3.Connection) -> None:
@@ -265,10 +291,12 @@ def _language(stored: str | None, text: str | None) -> str | None:
     return stored.lower() if stored else guess_language(text or "")
 
 
-def _conditions(conn: sqlite3.Connection, filt: EvidenceFilter, index_fingerprint: str | None) -> tuple[str, list[Any]]:
-    from reviewer.search import fts_query
+def _conditions(conn: sqlite3.Connection, filt: EvidenceFilter,
+                index_fingerprint: str | None) -> tuple[str, list[Any], bool]:
+    """The SQL condition of ``filt`` over a link, its parameters, and whether the search was capped (``SEARCH_LIMIT``)."""
+    from reviewer.search import expanded_query, fts_query, justification_rowids_sql
 
-    where, params = ["e.proposal_id = ?"], []
+    where, params, capped = ["e.proposal_id = ?"], [], False
     if filt.source == NO_SOURCE:
         where.append("e.source_kind IS NULL")
     elif filt.source:
@@ -287,12 +315,16 @@ def _conditions(conn: sqlite3.Connection, filt: EvidenceFilter, index_fingerprin
         where.append(sql)
         params += values
     if filt.search and index_fingerprint is not None:
-        match = fts_query(filt.search)
+        match = expanded_query(conn, filt.search, schema=_FTS) if fts_query(filt.search) else ""
         if match:
-            where.append(f"e.justification_id IN (SELECT ref FROM {_FTS}.entries WHERE entries MATCH ?"
-                         " AND kind = 'justification')")
-            params.append(match)
-    return " AND ".join(where), params
+            # From each match to its link, if the proposal has one: read once, as rowids only.
+            found = [r[0] for r in conn.execute(f"{justification_rowids_sql(_FTS)} LIMIT {SEARCH_LIMIT + 1}",
+                                                [match])]
+            capped = len(found) > SEARCH_LIMIT
+            where.append("e.justification_id IN (SELECT id FROM justifications"
+                         " WHERE rowid IN (SELECT value FROM json_each(?)))")
+            params.append(json.dumps(found[:SEARCH_LIMIT]))
+    return " AND ".join(where), params, capped
 
 
 def _divisiveness(conn: sqlite3.Connection, proposal_id: str) -> tuple[dict[str, tuple[float, int]], dict[str, tuple[float, int]]]:
@@ -324,9 +356,31 @@ def divisive_key(value: float, weight: int, justification_id: str) -> tuple[str,
     return (f"{1 - value:.9f}", f"{max(10**12 - weight, 0):013d}", justification_id)
 
 
-def _keys(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter,
-          index: Path | None) -> dict[str, list[tuple[str, str, str]]]:
-    """Stance → the ordered keys of the links ``filt`` keeps (cached until the database or index changes)."""
+def _keys_sql(filt: EvidenceFilter, where: str) -> str:
+    """The query of the links ``filt`` keeps, joining only the tables it reads.
+
+    On a million justifications each join is a lookup per link in a table far larger than the page
+    cache: the justification (its text and language) only for a language filter or the divisive
+    order, its assessment (the conversation) only for the divisive order.
+    """
+    divisive = filt.sort == EvidenceSort.DIVISIVE
+    joins = ""
+    if divisive or filt.language:
+        joins += " JOIN justifications j ON j.id = e.justification_id"
+    if divisive:
+        joins += " LEFT JOIN assessments a ON a.id = j.assessment_id"
+    if filt.group:  # a group kind may read the participant (``GROUP_KINDS``)
+        joins += " LEFT JOIN participants p ON p.id = e.participant_id"
+    conversation = "a.conversation_id" if divisive else "NULL"
+    return ("SELECT e.justification_id, e.stance, coalesce(e.source_kind, ''), coalesce(e.source_name, ''),"
+            f" {conversation} FROM evidence_current e{joins} WHERE {where}")
+
+
+def _keys(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter, index: Path | None) -> _Keys:
+    """Stance → the ordered keys of the links ``filt`` keeps, and whether its search was capped.
+
+    Cached until the database or the index changes.
+    """
     _register(conn)
     attached = _Attached(conn, index) if filt.search and index is not None else None
     if filt.search and index is None:
@@ -336,19 +390,13 @@ def _keys(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter,
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         # The connection itself (not its id, which a later connection may reuse); its own writes move
         # total_changes, other connections' commits data_version.
-        cache_key = (conn, conn.total_changes, version, proposal_id, filt, str(index), fingerprint)
+        cache_key = (conn, conn.total_changes, version, proposal_id, filt, str(index), fingerprint, SEARCH_LIMIT)
         with _cache_lock:
             found = _cache.get(cache_key)
         if found is not None:
             return found
-        where, params = _conditions(conn, filt, fingerprint)
-        rows = conn.execute(
-            "SELECT e.justification_id, e.stance, coalesce(e.source_kind, ''), coalesce(e.source_name, ''),"
-            " a.conversation_id FROM evidence_current e JOIN justifications j ON j.id = e.justification_id"
-            " LEFT JOIN assessments a ON a.id = j.assessment_id"
-            f" LEFT JOIN participants p ON p.id = e.participant_id WHERE {where}",
-            [proposal_id, *params],
-        ).fetchall()
+        where, params, capped = _conditions(conn, filt, fingerprint)
+        rows = conn.execute(_keys_sql(filt, where), [proposal_id, *params]).fetchall()
     finally:
         if attached is not None:
             attached.__exit__()
@@ -368,8 +416,8 @@ def _keys(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter,
     with _cache_lock:
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
-        _cache[cache_key] = out
-    return out
+        _cache[cache_key] = (out, capped)
+    return out, capped
 
 
 def triage_counts(source: Store | sqlite3.Connection, proposal_id: str, filt: EvidenceFilter, *,
@@ -389,9 +437,9 @@ def triage_counts(source: Store | sqlite3.Connection, proposal_id: str, filt: Ev
     filt = filt.checked()
     with sql_errors("filtering the evidence"):
         _require_proposal(conn, proposal_id)
-        keys = _keys(conn, proposal_id, filt, index)
+        keys, capped = _keys(conn, proposal_id, filt, index)
         total = conn.execute("SELECT count(*) FROM evidence_current WHERE proposal_id = ?", [proposal_id]).fetchone()[0]
-    return TriageCounts(proposal_id, {s: len(k) for s, k in keys.items()}, int(total))
+    return TriageCounts(proposal_id, {s: len(k) for s, k in keys.items()}, int(total), capped)
 
 
 def triage_page(source: Store | sqlite3.Connection, proposal_id: str, stance: str, filt: EvidenceFilter, *,
@@ -411,7 +459,7 @@ def triage_page(source: Store | sqlite3.Connection, proposal_id: str, stance: st
     filt = filt.checked()
     stance = UNLABELLED if stance == UNLABELLED else normalise_stance(stance)
     with sql_errors("filtering the evidence"):
-        keys = _keys(conn, proposal_id, filt, index)[stance]
+        keys = _keys(conn, proposal_id, filt, index)[0][stance]
         start = bisect.bisect_right(keys, tuple(after)) if after is not None else 0
         chosen = keys[start:start + int(limit)]
         if not chosen:
@@ -425,9 +473,31 @@ def triage_page(source: Store | sqlite3.Connection, proposal_id: str, stance: st
     return [replace(rows[k[2]], key=k) for k in chosen if k[2] in rows]
 
 
+_choices_cache: dict[tuple[Any, ...], FilterChoices] = {}
+
+
 def filter_choices(source: Store | sqlite3.Connection, proposal_id: str) -> FilterChoices:
-    """The countries, languages and label sources among a proposal's links, with how many links have each."""
+    """The countries, languages and label sources among a proposal's links, with how many links have each.
+
+    Cached per connection until the database changes, as the filtered lists are: the evidence view
+    reads them again with every filter it applies, and guessing the language of 50,000 texts takes
+    a second.
+    """
     conn = connection_of(source)
+    cache_key = (conn, conn.total_changes, conn.execute("PRAGMA data_version").fetchone()[0], proposal_id)
+    with _cache_lock:
+        found = _choices_cache.get(cache_key)
+    if found is not None:
+        return found
+    choices = _filter_choices(conn, proposal_id)
+    with _cache_lock:
+        if len(_choices_cache) >= _CACHE_SIZE:
+            _choices_cache.pop(next(iter(_choices_cache)))
+        _choices_cache[cache_key] = choices
+    return choices
+
+
+def _filter_choices(conn: sqlite3.Connection, proposal_id: str) -> FilterChoices:
     _register(conn)
     with sql_errors("reading the filter choices"):
         _require_proposal(conn, proposal_id)
@@ -476,7 +546,7 @@ def triage_evidence(workspace: Workspace, proposal_id: str, filt: EvidenceFilter
 
 
 __all__ = [
-    "COUNTRY_FIELD", "GROUP_KINDS", "NO_SOURCE", "SOURCE_CHOICES", "EvidenceFilter", "FilterChoices", "GroupRef",
+    "COUNTRY_FIELD", "GROUP_KINDS", "NO_SOURCE", "SEARCH_LIMIT", "SOURCE_CHOICES", "EvidenceFilter", "FilterChoices", "GroupRef",
     "TriageCounts", "TriageResult", "demographic_group", "divisive_key", "filter_choices", "prepare_search_index",
     "split", "triage_counts", "triage_evidence", "triage_page",
 ]

@@ -28,6 +28,20 @@ def test_evidence_search_filters_and_sorts(capsys, demo_workspace):
     assert "most divisive first" in out.splitlines()[0] and out.count("(rule:ranking-based)") == 5
 
 
+def test_a_capped_search_says_its_counts_are_floors(capsys, demo_workspace, monkeypatch):
+    from reviewer import triage
+
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest", "--json")
+    assert code == 0 and json.loads(out)["capped"] is False
+    monkeypatch.setattr(triage, "SEARCH_LIMIT", 5)
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["capped"] is True and data["shown"] <= 5
+    code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest")
+    assert code == 0 and ": at least " in out.splitlines()[0]
+    assert "More than 5 justifications in the crowd hold these words" in out
+
+
 def test_evidence_source_filter_and_bad_group(capsys, demo_workspace):
     code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--source", "person", "--json")
     assert code == 0 and json.loads(out)["shown"] == 0

@@ -111,10 +111,46 @@ def test_words_inside_text_written_without_spaces(store, index):
 def test_kinds(store, index):
     assert {h.kind for h in search(store, "voting", index=index, kinds=["conversation"]).hits} == {"conversation"}
     assert {h.kind for h in search(store, "voting", index=index, kinds=["justification"]).hits} == {"justification"}
+    twice = search(store, "voting", index=index, kinds=["justification", "justification"])
+    assert twice.hits and {h.kind for h in twice.hits} == {"justification"}
     with pytest.raises(KnownError, match="Unknown kind"):
         search(store, "voting", index=index, kinds=["votes"])
     with pytest.raises(KnownError, match="at least 1"):
         search(store, "voting", index=index, limit=0)
+
+
+def _fts_rowids(index, fts):
+    with sqlite3.connect(index) as conn:
+        return sorted(r[0] for r in conn.execute("SELECT rowid FROM entries WHERE entries MATCH ?", [fts]))
+
+
+def test_a_typed_prefix_is_spelled_out_as_the_words_of_the_index_it_starts(store, index, monkeypatch):
+    update_index(store, index)
+    with sqlite3.connect(index) as conn:
+        assert searching.expanded_query(conn, "resp") == '("respecte" OR "response")'
+        assert searching.expanded_query(conn, "op-ed lowe") == '"op ed" AND ("lowered" OR "lowering")'
+        assert searching.expanded_query(conn, "vot") == '"vot"*'  # three letters: FTS5's own prefix list
+        assert searching.expanded_query(conn, "zebr") == '"zebr"*'  # no word starts so
+        assert searching.expanded_query(conn, "year-olds") == '("year olds")'  # a word split by punctuation
+        assert searching.expanded_query(conn, '"voting age" toddl') == '"voting age" AND ("toddler")'
+        monkeypatch.setattr(searching, "_EXPAND", 1)
+        assert searching.expanded_query(conn, "resp") == '"resp"*'  # more words than _EXPAND: a prefix
+    monkeypatch.undo()
+    # The spelled-out query finds exactly what FTS5's prefix finds.
+    for typed in ("resp", "lowe", "paedia", "op-ed lowe", "year-olds", "事実"):
+        with sqlite3.connect(index) as conn:
+            spelled = searching.expanded_query(conn, typed)
+        assert _fts_rowids(index, spelled) == _fts_rowids(index, fts_query(typed))
+
+
+def test_words_of_appended_rows_are_spelled_out_too(store, index):
+    update_index(store, index)
+    _fill(store, {"p-kite": ("Kitesurfing lessons for a child?", ["Yes.", "No.", "Maybe.", "Ask a coach."])},
+          [("p-kite", "u9", "world", "Kiteboarding is not kitesurfing")])
+    result = search(store, "kitesu", index=index)
+    assert result.index.action == "appended"
+    assert sorted(_ids(result)) == [("conversation", "p-kite", "prompt"), ("justification", "p-kite", "world")]
+    assert {h.prompt_id for h in search(store, "kiteb", index=index).hits} == {"p-kite"}
 
 
 @pytest.mark.parametrize("typed", [

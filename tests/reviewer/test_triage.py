@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from reviewer import operations
+from reviewer import operations, triage
 from reviewer.errors import KnownError
 from reviewer.ids import stable_id
 from reviewer.proposals import add_proposal
+from reviewer.store import open_read_only
 from reviewer.triage import (
     EvidenceFilter,
     demographic_group,
@@ -147,6 +148,21 @@ def test_search_finds_words_in_the_proposals_justifications_only(triaged):
     assert ids(combined.rows["supports"]) == [jid("p1", "u2")]
 
 
+def test_a_search_past_the_limit_keeps_the_links_among_the_first_matches_and_says_its_counts_are_floors(
+        triaged, monkeypatch):
+    ws, pid, _statement = triaged
+    whole = triage_evidence(ws, pid, EvidenceFilter(search="honest"))
+    assert not whole.counts.capped and whole.counts.note() == ""
+    # Three justifications of the crowd hold "honest…", in the order imported: p1/u1, p1/u2, p2/u4.
+    monkeypatch.setattr(triage, "SEARCH_LIMIT", 2)
+    capped = triage_evidence(ws, pid, EvidenceFilter(search="honest"))
+    assert capped.counts.capped and capped.counts.shown == 2 < whole.counts.shown
+    assert set(ids(capped.rows["supports"])) == {jid("p1", "u1"), jid("p1", "u2")} and not capped.rows["refutes"]
+    assert "More than 2 justifications" in capped.counts.note() and "floor" in capped.counts.note()
+    monkeypatch.setattr(triage, "SEARCH_LIMIT", 3)
+    assert not triage_evidence(ws, pid, EvidenceFilter(search="honest")).counts.capped
+
+
 def test_a_changed_stance_is_seen_by_the_next_read(triaged):
     ws, pid, _statement = triaged
     filt = EvidenceFilter(country="Japan")
@@ -161,6 +177,20 @@ def test_filter_choices_count_the_links(triaged):
     assert choices.countries == (("Spain", 4), ("Japan", 2), ("Kenya", 2))
     assert dict(choices.languages)["es"] == 2
     assert choices.sources == (("person", 9),)
+    assert filter_choices(ws.store, pid) is choices  # read once while nothing changes
+    # A change made through the store is seen by the next read, on the store's connection and on another.
+    operations.set_stance(ws, pid, jid("p2", "u4"), "no_comment", actor="Ana")
+    again = filter_choices(ws.store, pid)
+    assert again is not choices and again.sources == (("person", 9),)
+    reader = open_read_only(ws.root / "reviewer.db")
+    try:
+        before = filter_choices(reader, pid)
+        ws.store.db.execute("UPDATE participants SET demographics = '{}' WHERE source_id = 'u4'")
+        ws.store.db.conn.commit()
+        assert dict(filter_choices(reader, pid).countries).get("Japan") is None
+        assert before.countries != filter_choices(reader, pid).countries
+    finally:
+        reader.close()
 
 
 @pytest.mark.parametrize("bad", [EvidenceFilter(source="crowd"), EvidenceFilter(sort="loudest"),

@@ -50,6 +50,22 @@ def test_the_filter_bar_narrows_the_lists_to_what_the_named_query_keeps(qtbot, d
     assert "matching &#x27;explicit&#x27;" in desk.message.text()
 
 
+def test_a_capped_search_shows_its_counts_as_floors_and_says_why(qtbot, desk, monkeypatch):  # noqa: F811
+    from reviewer import triage
+
+    monkeypatch.setattr(triage, "SEARCH_LIMIT", 3)
+    _show(qtbot, desk, SPLIT_BY_COUNTRY)
+    whole = desk.summary.counts["supports"]
+    _filtered(qtbot, desk, search="the")
+    assert desk.triage is not None and desk.triage.capped and desk.triage.shown <= 3
+    shown = desk.triage.counts["supports"]
+    assert f"(at least {shown:,} of {whole:,})" in desk.lists["supports"].title.text()
+    assert "More than 3 justifications in the crowd hold these words" in desk.message.text()
+    monkeypatch.setattr(triage, "SEARCH_LIMIT", 1_000_000)
+    _filtered(qtbot, desk, search="explicit")
+    assert not desk.triage.capped and "at least" not in desk.lists["supports"].title.text()
+
+
 def test_several_selected_are_labelled_in_one_operation_and_undone_with_ctrl_z(qtbot, desk, demo_workspace):  # noqa: F811
     _show(qtbot, desk, SPLIT_BY_COUNTRY)
     desk.set_reviewer("Amara Okafor")

@@ -381,8 +381,9 @@ class _StanceList(QWidget):
         self.model = model
         self._count: int | None = None
         self._of: int | None = None
+        self._floor = False
         self.set_count(None)
-        model.reading_changed.connect(lambda _reading: self.set_count(self._count, self._of))
+        model.reading_changed.connect(lambda _reading: self.set_count(self._count, self._of, floor=self._floor))
         # Between frames, lay out the items just off screen, so that a scroll only has to draw them.
         self._prepare_timer = QTimer(self)
         self._prepare_timer.setSingleShot(True)
@@ -414,12 +415,15 @@ class _StanceList(QWidget):
                     break
         return made
 
-    def set_count(self, count: int | None, of: int | None = None) -> None:
-        """Show ``count`` links in the title (None: no proposal), ``of`` the list's whole length when filtered."""
-        self._count = count
-        self._of = of
+    def set_count(self, count: int | None, of: int | None = None, *, floor: bool = False) -> None:
+        """Show ``count`` links in the title (None: no proposal), ``of`` the list's whole length when filtered.
+
+        ``floor``: ``count`` is a floor (a capped search, ``TriageCounts.capped``): "at least".
+        """
+        self._count, self._of, self._floor = count, of, floor
         colour = STANCE_COLOURS[self.stance]
-        shown = "" if count is None else f" ({count:,} of {of:,})" if of is not None else f" ({count:,})"
+        least = "at least " if floor else ""
+        shown = "" if count is None else f" ({least}{count:,} of {of:,})" if of is not None else f" ({count:,})"
         reading = ' <span style="color:#5f6b7a">· reading more…</span>' if self.model.reading else ""
         self.title.setText(f'<b style="color:{colour}">{STANCE_TITLES[self.stance]}</b>{shown}{reading}')
 
@@ -870,6 +874,8 @@ class EvidenceView(QWidget):
             self._set_fields(fields)
         self._set_choices(result.choices)
         self.triage = result.triage
+        if self.triage is not None and self.triage.capped:
+            self.say(self.triage.note())
         self._show_summary(summary)
         self._active = None
         for stance, model in self.models.items():
@@ -921,7 +927,7 @@ class EvidenceView(QWidget):
         self.sources_label.setText(("Stances set by " + " · ".join(sources)) if sources else "No stance labels yet.")
         for stance, item in self.lists.items():
             if self.triage is not None and self.triage.proposal_id == summary.proposal_id:
-                item.set_count(self.triage.counts.get(stance, 0), counts.get(stance, 0))
+                item.set_count(self.triage.counts.get(stance, 0), counts.get(stance, 0), floor=self.triage.capped)
             else:
                 item.set_count(counts.get(stance, 0))
         self._update_toggles()
