@@ -67,7 +67,13 @@ SEARCH_LIMIT = 10_000
 Past it (a word most of a million justifications hold), the lists keep the proposal's links among
 the first ``SEARCH_LIMIT`` matches and say so (``TriageCounts.capped``): reading every match would
 cost more than a filter is allowed (``benchmarks/bench_search.py``). Add words to narrow it.
+A proposal with at most ``OWN_LINKS_LIMIT`` links is not capped: its own links are looked up.
 """
+OWN_LINKS_LIMIT = 5_000
+"""When a search is past ``SEARCH_LIMIT``, a proposal with at most this many links has the words
+looked for among its own justifications instead (one lookup in the index each, 33–56 µs at a
+million justifications, so at most about 0.3 s): the lists are then whole, not the links that
+happened to be among the crowd's first matches."""
 _FTS = "triage_fts"  # the schema name the search index is attached under, for one query
 _CACHE_SIZE = 8
 
@@ -291,10 +297,15 @@ def _language(stored: str | None, text: str | None) -> str | None:
     return stored.lower() if stored else guess_language(text or "")
 
 
-def _conditions(conn: sqlite3.Connection, filt: EvidenceFilter,
+def _conditions(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter,
                 index_fingerprint: str | None) -> tuple[str, list[Any], bool]:
     """The SQL condition of ``filt`` over a link, its parameters, and whether the search was capped (``SEARCH_LIMIT``)."""
-    from reviewer.search import expanded_query, fts_query, justification_rowids_sql
+    from reviewer.search import (
+        JUSTIFICATION_BASE,
+        expanded_query,
+        fts_query,
+        justification_rowids_sql,
+    )
 
     where, params, capped = ["e.proposal_id = ?"], [], False
     if filt.source == NO_SOURCE:
@@ -321,9 +332,17 @@ def _conditions(conn: sqlite3.Connection, filt: EvidenceFilter,
             found = [r[0] for r in conn.execute(f"{justification_rowids_sql(_FTS)} LIMIT {SEARCH_LIMIT + 1}",
                                                 [match])]
             capped = len(found) > SEARCH_LIMIT
+            if capped and conn.execute("SELECT count(*) FROM evidence_current WHERE proposal_id = ?",
+                                       [proposal_id]).fetchone()[0] <= OWN_LINKS_LIMIT:
+                # Too many matches in the crowd, few links: look the words up among the links alone.
+                found = [r[0] for r in conn.execute(
+                    f"{justification_rowids_sql(_FTS)} AND rowid IN (SELECT j.rowid + {JUSTIFICATION_BASE}"
+                    " FROM evidence_current l JOIN justifications j ON j.id = l.justification_id"
+                    " WHERE l.proposal_id = ?)", [match, proposal_id])]
+                capped = False
             where.append("e.justification_id IN (SELECT id FROM justifications"
                          " WHERE rowid IN (SELECT value FROM json_each(?)))")
-            params.append(json.dumps(found[:SEARCH_LIMIT]))
+            params.append(json.dumps(found if not capped else found[:SEARCH_LIMIT]))
     return " AND ".join(where), params, capped
 
 
@@ -390,12 +409,13 @@ def _keys(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter, inde
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         # The connection itself (not its id, which a later connection may reuse); its own writes move
         # total_changes, other connections' commits data_version.
-        cache_key = (conn, conn.total_changes, version, proposal_id, filt, str(index), fingerprint, SEARCH_LIMIT)
+        cache_key = (conn, conn.total_changes, version, proposal_id, filt, str(index), fingerprint, SEARCH_LIMIT,
+                     OWN_LINKS_LIMIT)
         with _cache_lock:
             found = _cache.get(cache_key)
         if found is not None:
             return found
-        where, params, capped = _conditions(conn, filt, fingerprint)
+        where, params, capped = _conditions(conn, proposal_id, filt, fingerprint)
         rows = conn.execute(_keys_sql(filt, where), [proposal_id, *params]).fetchall()
     finally:
         if attached is not None:

@@ -34,6 +34,7 @@ def test_a_capped_search_says_its_counts_are_floors(capsys, demo_workspace, monk
     code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest", "--json")
     assert code == 0 and json.loads(out)["capped"] is False
     monkeypatch.setattr(triage, "SEARCH_LIMIT", 5)
+    monkeypatch.setattr(triage, "OWN_LINKS_LIMIT", 0)  # more links than are looked up one by one
     code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--search", "honest", "--json")
     data = json.loads(out)
     assert code == 0 and data["capped"] is True and data["shown"] <= 5

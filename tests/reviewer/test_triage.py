@@ -155,12 +155,28 @@ def test_a_search_past_the_limit_keeps_the_links_among_the_first_matches_and_say
     assert not whole.counts.capped and whole.counts.note() == ""
     # Three justifications of the crowd hold "honest…", in the order imported: p1/u1, p1/u2, p2/u4.
     monkeypatch.setattr(triage, "SEARCH_LIMIT", 2)
+    monkeypatch.setattr(triage, "OWN_LINKS_LIMIT", 0)  # a proposal with more links than are looked up one by one
     capped = triage_evidence(ws, pid, EvidenceFilter(search="honest"))
     assert capped.counts.capped and capped.counts.shown == 2 < whole.counts.shown
     assert set(ids(capped.rows["supports"])) == {jid("p1", "u1"), jid("p1", "u2")} and not capped.rows["refutes"]
     assert "More than 2 justifications" in capped.counts.note() and "floor" in capped.counts.note()
     monkeypatch.setattr(triage, "SEARCH_LIMIT", 3)
     assert not triage_evidence(ws, pid, EvidenceFilter(search="honest")).counts.capped
+
+
+def test_a_search_past_the_limit_on_a_proposal_with_few_links_looks_among_its_links_and_is_whole(
+        triaged, monkeypatch):
+    ws, pid, _statement = triaged
+    whole = triage_evidence(ws, pid, EvidenceFilter(search="honest"))
+    combined = triage_evidence(ws, pid, EvidenceFilter(search="honest", country="Kenya"))
+    monkeypatch.setattr(triage, "SEARCH_LIMIT", 1)  # the crowd's matches are past it; the proposal's links are not
+    assert triage.OWN_LINKS_LIMIT >= 10
+    found = triage_evidence(ws, pid, EvidenceFilter(search="honest"))
+    assert not found.counts.capped and found.counts.note() == ""
+    assert found.counts == whole.counts and {s: ids(r) for s, r in found.rows.items()} == {
+        s: ids(r) for s, r in whole.rows.items()}
+    again = triage_evidence(ws, pid, EvidenceFilter(search="honest", country="Kenya"))
+    assert ids(again.rows["supports"]) == ids(combined.rows["supports"]) == [jid("p1", "u2")]
 
 
 def test_a_changed_stance_is_seen_by_the_next_read(triaged):

@@ -54,6 +54,7 @@ def test_a_capped_search_shows_its_counts_as_floors_and_says_why(qtbot, desk, mo
     from reviewer import triage
 
     monkeypatch.setattr(triage, "SEARCH_LIMIT", 3)
+    monkeypatch.setattr(triage, "OWN_LINKS_LIMIT", 0)  # more links than are looked up one by one
     _show(qtbot, desk, SPLIT_BY_COUNTRY)
     whole = desk.summary.counts["supports"]
     _filtered(qtbot, desk, search="the")
