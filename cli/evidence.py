@@ -336,7 +336,7 @@ def register(groups: CommandGroups) -> None:
     p.add_argument("--source", choices=["person", "model", "rule", "none"],
                    help="only links whose stance was set by this kind of source (none: unlabelled)")
     p.add_argument("--group", metavar="GROUP_ID",
-                   help="only participants in this group, e.g. demographic:age=18-24")
+                   help="only participants in this group: opinion:A (an opinion group) or demographic:age=18-24")
     p.add_argument("--sort", choices=["source", "divisive"], default="source",
                    help="source (default: by who set the stance) or divisive (where the crowd split most evenly first)")
     p.add_argument("--json", action="store_true")

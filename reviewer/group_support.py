@@ -226,6 +226,16 @@ def _choose_run(runs: Sequence[GroupRun], counts: dict[tuple[str, str, int], dic
     return max(runs, key=lambda r: (decided(r), r.created_at))
 
 
+def proposal_run(source: Store | sqlite3.Connection, proposal_id: str) -> GroupRun | None:
+    """The opinion-group run a proposal's groups come from (see the module's docstring); None without one."""
+    conn = connection_of(source)
+    with sql_errors("reading the proposal's opinion groups"):
+        runs = current_runs(conn)
+        if not runs:
+            return None
+        return _choose_run(runs, _opinion_counts(conn, [r.id for r in runs], proposal_id), proposal_id)
+
+
 def proposal_groups(source: Store | sqlite3.Connection, proposal_id: str, *,
                     fields: Sequence[str] | None = None) -> ProposalGroups:
     """Every group's stance on a proposal: its opinion groups and every demographic group, with sizes and intervals.

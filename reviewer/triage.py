@@ -7,13 +7,14 @@ A reviewer facing thousands of justifications narrows them with an ``EvidenceFil
   the record), which is attached read-only for the one query. The matches are read as rowids,
   at most ``SEARCH_LIMIT`` of them (in index order), and joined to the proposal's links: a word
   most of a million justifications hold keeps the links among the first ``SEARCH_LIMIT`` and says
-  so (``TriageCounts.capped``: the counts are floors);
+  so (``TriageCounts.capped``: the counts are floors), unless the proposal has at most
+  ``OWN_LINKS_LIMIT`` links: then the words are looked up among its own;
 - **country**: the participant's ``country_of_residence``;
 - **language**: the stored language, or, when none is stored, the one guessed from the text
   (``evidence.guess_language``), as the list shows it (``es?``);
 - **source**: who set the effective stance: ``person``, ``model`` or ``rule`` (``none``: unlabelled);
-- **group**: a group id (``GroupRef``): today ``demographic:FIELD=VALUE``; other kinds of group
-  (opinion groups) plug in through ``GROUP_KINDS`` without changing the filter;
+- **group**: a group id (``GroupRef``): ``demographic:FIELD=VALUE``, or ``opinion:A``, an opinion
+  group of the run the proposal's groups come from (``GROUP_KINDS``);
 - **sort**: ``source`` (the lists' usual order: source kind, source name, id) or ``divisive``.
 
 **Most divisive** (``divisiveness``): how evenly the crowd split on what the justification speaks
@@ -114,7 +115,12 @@ def demographic_group(field_name: str, value: str) -> GroupRef:
     return GroupRef("demographic", f"{field_name}={value}")
 
 
-def _demographic_condition(ref: GroupRef) -> tuple[str, list[Any]]:
+def opinion_group(label: str) -> GroupRef:
+    """The opinion group ``label`` (``A``, ``B``…) of the run a proposal's groups come from."""
+    return GroupRef("opinion", label)
+
+
+def _demographic_condition(_conn: sqlite3.Connection, _proposal_id: str, ref: GroupRef) -> tuple[str, list[Any]]:
     name, sep, value = ref.key.partition("=")
     if not sep or not name:
         raise KnownError(f"Unknown group {ref.id!r}.", hint="Write demographic:FIELD=VALUE, e.g. "
@@ -128,12 +134,28 @@ def _demographic_condition(ref: GroupRef) -> tuple[str, list[Any]]:
             [_json_path(name), value])
 
 
-GroupCondition = Callable[[GroupRef], tuple[str, list[Any]]]
-GROUP_KINDS: dict[str, GroupCondition] = {"demographic": _demographic_condition}
+def _opinion_condition(conn: sqlite3.Connection, proposal_id: str, ref: GroupRef) -> tuple[str, list[Any]]:
+    from reviewer.group_support import proposal_run
+    from reviewer.groups import group_label
+
+    run = proposal_run(conn, proposal_id)
+    if run is None:
+        raise KnownError("No opinion groups have been found in this workspace's crowd yet.",
+                         hint="Find them first: spec-review groups WORKSPACE, or the Groups tab.")
+    labels = [group_label(g) for g in range(run.k)]
+    if ref.key.strip().upper() not in labels:
+        raise KnownError(f"There is no opinion group {ref.key!r}: the groups are {', '.join(labels)}.",
+                         hint="Name one as opinion:A.")
+    return ("e.participant_id IN (SELECT participant_id FROM group_members WHERE run_id = ? AND group_index = ?)",
+            [run.id, labels.index(ref.key.strip().upper())])
+
+
+GroupCondition = Callable[[sqlite3.Connection, str, GroupRef], tuple[str, list[Any]]]
+GROUP_KINDS: dict[str, GroupCondition] = {"demographic": _demographic_condition, "opinion": _opinion_condition}
 """Group kind → its SQL condition over a link (``e``: evidence_current, ``p``: its participant, joined when used).
 
-Opinion groups plug in here: ``GROUP_KINDS["opinion"] = lambda ref: ("e.participant_id IN (SELECT
-participant_id FROM <their members table> WHERE group_id = ?)", [ref.key])``.
+``opinion:A`` is opinion group A of the run the proposal's groups come from
+(``group_support.proposal_run``), as the desk's group split and the duty to respond name it.
 """
 
 
@@ -240,11 +262,14 @@ class FilterChoices:
         countries: (country, links), most links first.
         languages: (language, links), stored or guessed, most links first.
         sources: (source kind, links) of the effective stances, ``none`` for unlabelled.
+        opinion_groups: (group label, links) of the run the proposal's opinion groups come from, in
+            label order (empty when no groups were found).
     """
 
     countries: tuple[tuple[str, int], ...]
     languages: tuple[tuple[str, int], ...]
     sources: tuple[tuple[str, int], ...]
+    opinion_groups: tuple[tuple[str, int], ...] = ()
 
 
 # ---- the search index, attached for one query ----------------------------------------------------
@@ -314,7 +339,7 @@ def _conditions(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter
         where.append("e.source_kind = ?")
         params.append(filt.source)
     if filt.country:
-        sql, values = _demographic_condition(demographic_group(COUNTRY_FIELD, filt.country))
+        sql, values = _demographic_condition(conn, proposal_id, demographic_group(COUNTRY_FIELD, filt.country))
         where.append(sql)
         params += values
     if filt.language:
@@ -322,7 +347,7 @@ def _conditions(conn: sqlite3.Connection, proposal_id: str, filt: EvidenceFilter
         params.append(filt.language)
     if filt.group:
         ref = GroupRef.parse(filt.group)
-        sql, values = GROUP_KINDS[ref.kind](ref)
+        sql, values = GROUP_KINDS[ref.kind](conn, proposal_id, ref)
         where.append(sql)
         params += values
     if filt.search and index_fingerprint is not None:
@@ -518,6 +543,9 @@ def filter_choices(source: Store | sqlite3.Connection, proposal_id: str) -> Filt
 
 
 def _filter_choices(conn: sqlite3.Connection, proposal_id: str) -> FilterChoices:
+    from reviewer.group_support import proposal_run
+    from reviewer.groups import group_label
+
     _register(conn)
     with sql_errors("reading the filter choices"):
         _require_proposal(conn, proposal_id)
@@ -532,9 +560,16 @@ def _filter_choices(conn: sqlite3.Connection, proposal_id: str) -> FilterChoices
         sources = conn.execute(
             "SELECT coalesce(source_kind, ?), count(*) FROM evidence_current WHERE proposal_id = ?"
             " GROUP BY 1 ORDER BY count(*) DESC, 1", [NO_SOURCE, proposal_id]).fetchall()
+        opinion: list[tuple[str, int]] = []
+        run = proposal_run(conn, proposal_id)
+        if run is not None:
+            opinion = [(group_label(int(g)), int(n)) for g, n in conn.execute(
+                "SELECT m.group_index, count(*) FROM evidence_current e JOIN group_members m"
+                " ON m.run_id = ? AND m.participant_id = e.participant_id WHERE e.proposal_id = ?"
+                " GROUP BY 1 ORDER BY 1", [run.id, proposal_id])]
     return FilterChoices(tuple((str(c), int(n)) for c, n in countries if isinstance(c, str)),
                          tuple((str(x), int(n)) for x, n in languages),
-                         tuple((str(x), int(n)) for x, n in sources))
+                         tuple((str(x), int(n)) for x, n in sources), tuple(opinion))
 
 
 @dataclass(frozen=True)
@@ -567,6 +602,6 @@ def triage_evidence(workspace: Workspace, proposal_id: str, filt: EvidenceFilter
 
 __all__ = [
     "COUNTRY_FIELD", "GROUP_KINDS", "NO_SOURCE", "SEARCH_LIMIT", "SOURCE_CHOICES", "EvidenceFilter", "FilterChoices", "GroupRef",
-    "TriageCounts", "TriageResult", "demographic_group", "divisive_key", "filter_choices", "prepare_search_index",
+    "TriageCounts", "TriageResult", "demographic_group", "opinion_group", "divisive_key", "filter_choices", "prepare_search_index",
     "split", "triage_counts", "triage_evidence", "triage_page",
 ]

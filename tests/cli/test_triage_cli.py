@@ -86,3 +86,35 @@ def test_reliability_and_trust_show_alpha(capsys, demo_workspace):
     assert "Krippendorff's alpha (nominal)" in out and "over 10 links labelled by two or more of 2 people, 1 rule" in out
     code, _, err = run(capsys, "reliability", demo_workspace, "--resamples", "-1")
     assert code == 1 and "--resamples" in err
+
+
+def test_evidence_filters_by_opinion_group(capsys, demo_workspace):
+    from reviewer.group_support import proposal_groups, proposal_run
+    from reviewer.groups import assignments
+    from reviewer.store import Store
+    from reviewer.triage import filter_choices
+
+    code, _, err = run(capsys, "evidence", demo_workspace, PROPOSAL, "--group", "opinion:A")
+    assert code == 1 and "No opinion groups" in err and "spec-review groups" in err
+    assert run(capsys, "groups", demo_workspace, "--source", "ca1")[0] == 0
+    store = Store.open(demo_workspace / "reviewer.db")
+    try:
+        group_run = proposal_run(store, PROPOSAL)
+        members = assignments(store, group_run.id)
+        split = {g.group: g for g in proposal_groups(store, PROPOSAL, fields=[]).opinion}
+        choices = filter_choices(store, PROPOSAL).opinion_groups
+    finally:
+        store.close()
+    assert [label for label, _n in choices] == sorted(split)[:len(choices)] and choices
+    for label, links in choices:
+        code, out, _ = run(capsys, "evidence", demo_workspace, PROPOSAL, "--group", f"opinion:{label}", "--json",
+                           "--limit", "1000")
+        data = json.loads(out)
+        rows = [r for stance in data["items"].values() for r in stance]
+        index = "ABCDEFGHIJ".index(label)
+        # Every link shown is from a member of the group, and they are all of its links: the group split's counts.
+        assert code == 0 and data["shown"] == links == len(rows)
+        assert all(members.get(r["participant_id"]) == index for r in rows)
+        assert data["counts"]["supports"] == split[label].supports and data["counts"]["refutes"] == split[label].refutes
+    code, _, err = run(capsys, "evidence", demo_workspace, PROPOSAL, "--group", "opinion:Z")
+    assert code == 1 and "no opinion group 'Z'" in err

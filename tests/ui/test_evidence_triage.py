@@ -117,3 +117,30 @@ def test_ctrl_z_in_the_window_undoes_the_latest_bulk_labelling(qtbot, open_desk,
     with qtbot.waitSignal(evidence.failed, timeout=20000) as refused:
         win.undo_labels_action.trigger()
     assert "no bulk labelling left to undo" in str(refused.args[0])
+
+
+def test_the_group_box_appears_with_opinion_groups_and_narrows_the_lists_to_a_group(qtbot, desk, demo_workspace):  # noqa: F811
+    from reviewer.group_support import proposal_groups
+    from reviewer.groups import compute_groups
+
+    _show(qtbot, desk, SPLIT_BY_COUNTRY)
+    assert desk.group_box.isHidden()  # no opinion groups found yet
+    store = Store.open(demo_workspace / "reviewer.db")
+    try:
+        compute_groups(store, "ca1", actor="Amara Okafor")
+        split = {g.group: g for g in proposal_groups(store, SPLIT_BY_COUNTRY, fields=[]).opinion}
+    finally:
+        store.close()
+    _show(qtbot, desk, SPLIT_BY_COUNTRY)
+    assert not desk.group_box.isHidden() and desk.group_box.accessibleName() == "Group"
+    titles = [desk.group_box.itemText(i) for i in range(desk.group_box.count())]
+    assert titles[0] == "Any group" and titles[1].startswith("Group A (")
+    # Choose group A with the keyboard: the lists hold its members' links, as the group split counts them.
+    desk.group_box.setFocus()
+    with qtbot.waitSignal(desk.filtered, timeout=20000):
+        qtbot.keyClick(desk.group_box, Qt.Key.Key_Down)
+    assert desk.current_filter().group == "opinion:A"
+    qtbot.waitUntil(lambda: desk.triage is not None, timeout=20000)
+    assert desk.triage.counts["supports"] == split["A"].supports
+    assert desk.triage.counts["refutes"] == split["A"].refutes
+    assert f"({split['A'].supports:,} of " in desk.lists["supports"].title.text()

@@ -655,6 +655,9 @@ class EvidenceView(QWidget):
         self.country_box = self._filter_combo("Any country", "Only participants living in this country")
         self.language_box = self._filter_combo(
             "Any language", "Only texts in this language (stored, else guessed from the text, shown as es?)")
+        self.group_box = self._filter_combo("Any group", "Only participants in this opinion group (the Groups tab finds"
+                                            " them; hidden until it has)")
+        self.group_box.setVisible(False)
         self.source_box = self._filter_combo("Any source", "Only stances set by this kind of source")
         for value, title in SOURCE_TITLES.items():
             self.source_box.addItem(title, value)
@@ -675,7 +678,7 @@ class EvidenceView(QWidget):
         bar.setContentsMargins(0, 0, 0, 0)
         bar.setSpacing(4)
         bar.addWidget(self.search_box, 3)
-        for box in (self.country_box, self.language_box, self.source_box, self.sort_box):
+        for box in (self.country_box, self.group_box, self.language_box, self.source_box, self.sort_box):
             bar.addWidget(box, 1)
         return bar
 
@@ -694,7 +697,7 @@ class EvidenceView(QWidget):
         return EvidenceFilter(
             search=self.search_box.text(), country=self.country_box.currentData(),
             language=self.language_box.currentData(), source=self.source_box.currentData(),
-            sort=EvidenceSort(self.sort_box.currentData() or EvidenceSort.SOURCE.value),
+            group=self.group_box.currentData(), sort=EvidenceSort(self.sort_box.currentData() or EvidenceSort.SOURCE.value),
         ).checked()
 
     def apply_filter(self) -> None:
@@ -724,7 +727,7 @@ class EvidenceView(QWidget):
         """Set the filter bar to ``filt`` and apply it (a value the proposal lacks is offered with no links)."""
         filt = filt.checked()
         for box, value in ((self.country_box, filt.country), (self.language_box, filt.language),
-                           (self.source_box, filt.source), (self.sort_box, str(filt.sort))):
+                           (self.source_box, filt.source), (self.group_box, filt.group), (self.sort_box, str(filt.sort))):
             box.blockSignals(True)
             i = box.findData(value) if value is not None else 0
             if i < 0:
@@ -738,19 +741,23 @@ class EvidenceView(QWidget):
         self.apply_filter()
 
     def _set_choices(self, choices: FilterChoices) -> None:
-        for box, values in ((self.country_box, choices.countries), (self.language_box, choices.languages)):
+        groups = tuple((f"opinion:{label}", n) for label, n in choices.opinion_groups)
+        for box, values in ((self.country_box, choices.countries), (self.language_box, choices.languages),
+                            (self.group_box, groups)):
             current = box.currentData()
             box.blockSignals(True)
             while box.count() > 1:
                 box.removeItem(1)
             for value, n in values:
-                box.addItem(f"{display_text(value)} ({n:,})", value)
+                title = f"Group {value.split(':', 1)[1]}" if box is self.group_box else display_text(value)
+                box.addItem(f"{title} ({n:,})", value)
             i = box.findData(current) if current is not None else 0
             if i < 0:  # keep a chosen value this proposal lacks: the lists say it holds none
                 box.addItem(f"{display_text(str(current))} (0)", current)
                 i = box.count() - 1
             box.setCurrentIndex(i)
             box.blockSignals(False)
+        self.group_box.setVisible(self.group_box.count() > 1)  # no opinion groups found yet: no box
 
     # ---- public API ----------------------------------------------------------------------------
 
