@@ -143,16 +143,18 @@ def _opinion_condition(conn: sqlite3.Connection, proposal_id: str, ref: GroupRef
         raise KnownError("No opinion groups have been found in this workspace's crowd yet.",
                          hint="Find them first: spec-review groups WORKSPACE, or the Groups tab.")
     labels = [group_label(g) for g in range(run.k)]
-    if ref.key.strip().upper() not in labels:
+    label = ref.key.strip().upper()
+    if label not in labels:
         raise KnownError(f"There is no opinion group {ref.key!r}: the groups are {', '.join(labels)}.",
                          hint="Name one as opinion:A.")
     return ("e.participant_id IN (SELECT participant_id FROM group_members WHERE run_id = ? AND group_index = ?)",
-            [run.id, labels.index(ref.key.strip().upper())])
+            [run.id, labels.index(label)])
 
 
 GroupCondition = Callable[[sqlite3.Connection, str, GroupRef], tuple[str, list[Any]]]
 GROUP_KINDS: dict[str, GroupCondition] = {"demographic": _demographic_condition, "opinion": _opinion_condition}
-"""Group kind → its SQL condition over a link (``e``: evidence_current, ``p``: its participant, joined when used).
+"""Group kind → its SQL condition over a link (``e``: evidence_current; no other table is joined, so a
+condition reads what else it needs in a subquery, once for all the links).
 
 ``opinion:A`` is opinion group A of the run the proposal's groups come from
 (``group_support.proposal_run``), as the desk's group split and the duty to respond name it.
@@ -413,8 +415,6 @@ def _keys_sql(filt: EvidenceFilter, where: str) -> str:
         joins += " JOIN justifications j ON j.id = e.justification_id"
     if divisive:
         joins += " LEFT JOIN assessments a ON a.id = j.assessment_id"
-    if filt.group:  # a group kind may read the participant (``GROUP_KINDS``)
-        joins += " LEFT JOIN participants p ON p.id = e.participant_id"
     conversation = "a.conversation_id" if divisive else "NULL"
     return ("SELECT e.justification_id, e.stance, coalesce(e.source_kind, ''), coalesce(e.source_name, ''),"
             f" {conversation} FROM evidence_current e{joins} WHERE {where}")

@@ -77,6 +77,7 @@ from reviewer.triage import (
     FilterChoices,
     TriageCounts,
     filter_choices,
+    opinion_group,
     prepare_search_index,
     triage_counts,
     triage_page,
@@ -741,15 +742,17 @@ class EvidenceView(QWidget):
         self.apply_filter()
 
     def _set_choices(self, choices: FilterChoices) -> None:
-        groups = tuple((f"opinion:{label}", n) for label, n in choices.opinion_groups)
-        for box, values in ((self.country_box, choices.countries), (self.language_box, choices.languages),
-                            (self.group_box, groups)):
+        choices_of = (
+            (self.country_box, [(value, display_text(value), n) for value, n in choices.countries]),
+            (self.language_box, [(value, display_text(value), n) for value, n in choices.languages]),
+            (self.group_box, [(opinion_group(label).id, f"Group {label}", n) for label, n in choices.opinion_groups]),
+        )
+        for box, values in choices_of:
             current = box.currentData()
             box.blockSignals(True)
             while box.count() > 1:
                 box.removeItem(1)
-            for value, n in values:
-                title = f"Group {value.split(':', 1)[1]}" if box is self.group_box else display_text(value)
+            for value, title, n in values:
                 box.addItem(f"{title} ({n:,})", value)
             i = box.findData(current) if current is not None else 0
             if i < 0:  # keep a chosen value this proposal lacks: the lists say it holds none
