@@ -155,3 +155,15 @@ def test_the_panel_lists_the_groups_of_every_duty_field_when_the_setting_changes
     panel.rationale.setPlainText("Adults may choose.")
     qtbot.keyClick(panel.rationale, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert f"age: {ages[0].split('=')[1]}" in panel.message.text() and "country_of_residence: India" in panel.message.text()
+
+
+def test_another_proposal_never_shows_or_asks_for_the_last_ones_groups(qtbot, desk):
+    panel = desk.decision_panel
+    choose(qtbot, desk, SPLIT_BY_COUNTRY)
+    _pick(qtbot, panel, "adopt")
+    assert panel.answers and panel.owed["adopt"]
+    panel.set_proposal(MULTI_SECTION)  # its own groups are read on the lane: until then, none
+    panel.findChild(type(panel.outcomes.buttons()[0]), "outcome_adopt").click()
+    assert panel.owed == {} and panel.answers == {} and not panel.duty_box.isVisible()
+    assert "Answer each group" not in panel._problem()
+    qtbot.waitUntil(lambda: panel._owed_for == MULTI_SECTION, timeout=20000)

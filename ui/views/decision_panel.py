@@ -339,6 +339,9 @@ class DecisionPanel(QWidget):
         """
         if proposal_id != self.proposal_id:
             self.clear_form()
+            # The groups the last proposal owed are not this one's: none until its own are read.
+            self.owed, self._owed_for = {}, None
+            self._show_owed()
         self.proposal_id = proposal_id
         self.message.clear()
         if proposal_id is None:
