@@ -130,7 +130,9 @@ def _demographic_condition(_conn: sqlite3.Connection, _proposal_id: str, ref: Gr
     if value == UNKNOWN_GROUP:
         return ("(e.participant_id IS NULL OR e.participant_id NOT IN (SELECT id FROM participants"
                 " WHERE coalesce(json_extract(demographics, ?), '') != ''))", [_json_path(name)])
-    return ("e.participant_id IN (SELECT id FROM participants WHERE json_extract(demographics, ?) = ?)",
+    # As the splits name a group (``evidence.evidence_split``): a number is its decimal text (a JSON
+    # true is 1), so ``demographic:age=34`` finds the participants whose age is the number 34.
+    return ("e.participant_id IN (SELECT id FROM participants WHERE CAST(json_extract(demographics, ?) AS TEXT) = ?)",
             [_json_path(name), value])
 
 

@@ -221,3 +221,24 @@ def test_a_search_needs_the_index(triaged):
     ws, pid, _statement = triaged
     with pytest.raises(KnownError, match="search index"):
         triage_counts(ws.store, pid, EvidenceFilter(search="honest"))
+
+
+def test_a_demographic_group_of_numbers_is_found_by_the_name_the_split_gives_it(triaged):
+    from reviewer.evidence import evidence_split
+
+    ws, pid, _statement = triaged
+    with ws.store.db.atomic():  # a field whose values are JSON numbers and booleans, not text
+        for annotator, years, consent in (("u1", 34, True), ("u2", 51, False), ("u3", 34, True), ("u4", 51.5, True)):
+            ws.store.db.execute(
+                "UPDATE participants SET demographics = json_set(demographics, '$.years', ?, '$.consent', json(?))"
+                " WHERE source_id = ?", [years, "true" if consent else "false", annotator])
+    names = {g.group for g in evidence_split(ws.store, pid, "years")}
+    assert {"34", "51", "51.5"} <= names
+    found = triage_evidence(ws, pid, EvidenceFilter(group="demographic:years=34"))
+    links = {r.justification_id for rows in found.rows.values() for r in rows}
+    assert links == {jid(p, a) for p, a, _t, _l in TEXTS if a in ("u1", "u3")}
+    decimal = triage_evidence(ws, pid, EvidenceFilter(group="demographic:years=51.5"))
+    assert {r.justification_id for rows in decimal.rows.values() for r in rows} == {jid("p2", "u4"), jid("p3", "u4")}
+    assert {"1", "0"} <= {g.group for g in evidence_split(ws.store, pid, "consent")}  # true and false
+    yes = triage_evidence(ws, pid, EvidenceFilter(group="demographic:consent=1"))
+    assert yes.counts.shown == 6  # u1, u3 and u4's links
