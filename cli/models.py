@@ -450,9 +450,15 @@ def cmd_trust(args: argparse.Namespace) -> int:
     with Workspace.open(args.workspace) as workspace:
         rows = [asdict(r) for r in label_trust(workspace.store)]
         # Beside each source's kappa, alpha across every labeller (only in the text: --json keeps its rows).
-        alpha = None if args.json else label_reliability(workspace.store)
+        # Its interval takes the bootstrap draws asked for (``agreement --labels --resamples``; trust's own).
+        alpha = None if args.json else label_reliability(workspace.store, **_bootstrap(args))
     emit(rows, args.json, lambda _rows: _human_trust(rows) + (f"\n{alpha.describe()}" if alpha else ""))
     return EXIT_OK
+
+
+def _bootstrap(args: argparse.Namespace) -> dict[str, int]:
+    """The ``resamples`` and ``seed`` a command was given, for ``label_reliability`` (its defaults otherwise)."""
+    return {k: v for k in ("resamples", "seed") if (v := getattr(args, k, None)) is not None}
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
@@ -562,6 +568,8 @@ def register(groups: Any) -> None:
 
     p = groups.top.add_parser("trust", help="how far each model or rule agrees with people on stance labels")
     p.add_argument("workspace")
+    p.add_argument("--resamples", type=int, default=1000, metavar="N",
+                   help="bootstrap draws of the alpha line's interval (default 1000; 0: none, faster on a large board)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_trust)
 

@@ -84,6 +84,11 @@ def test_reliability_and_trust_show_alpha(capsys, demo_workspace):
     assert data["low"] <= data["alpha"] <= data["high"]
     code, out, _ = run(capsys, "trust", demo_workspace)
     assert "Krippendorff's alpha (nominal)" in out and "over 10 links labelled by two or more of 2 people, 1 rule" in out
+    assert "1,000 resamples" in out
+    code, out, _ = run(capsys, "trust", demo_workspace, "--resamples", "0")  # the alpha alone, no interval
+    assert code == 0 and "Krippendorff's alpha (nominal)" in out and "resamples" not in out
+    code, out, _ = run(capsys, "agreement", demo_workspace, "--labels", "--resamples", "50")
+    assert code == 0 and "50 resamples" in out
     code, _, err = run(capsys, "reliability", demo_workspace, "--resamples", "-1")
     assert code == 1 and "--resamples" in err
 
