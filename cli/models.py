@@ -8,7 +8,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from cli.output import emit, redraw, value_of, warn
 from reviewer.errors import KnownError
@@ -456,9 +456,19 @@ def cmd_trust(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bootstrap(args: argparse.Namespace) -> dict[str, int]:
+class _Bootstrap(TypedDict, total=False):
+    resamples: int
+    seed: int
+
+
+def _bootstrap(args: argparse.Namespace) -> _Bootstrap:
     """The ``resamples`` and ``seed`` a command was given, for ``label_reliability`` (its defaults otherwise)."""
-    return {k: v for k in ("resamples", "seed") if (v := getattr(args, k, None)) is not None}
+    out = _Bootstrap()
+    if getattr(args, "resamples", None) is not None:
+        out["resamples"] = int(args.resamples)
+    if getattr(args, "seed", None) is not None:
+        out["seed"] = int(args.seed)
+    return out
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
