@@ -181,13 +181,15 @@ def duty_fields(source: Store | sqlite3.Connection) -> list[str]:
                               " sets it again.") from None
 
 
-def _owed_for(groups: Iterable[GroupSupport], outcome: str, min_size: int) -> list[OwedGroup]:
+def _stance_owed(outcome: str) -> str | None:
+    """The stance whose groups ``outcome`` owes an answer (None: deferring owes nothing)."""
     outcome = outcome.replace("-", "_")
-    if outcome == Outcome.ADOPT:
-        stance = REFUTES
-    elif outcome == Outcome.SET_ASIDE:
-        stance = SUPPORTS
-    else:
+    return REFUTES if outcome == Outcome.ADOPT else SUPPORTS if outcome == Outcome.SET_ASIDE else None
+
+
+def _owed_for(groups: Iterable[GroupSupport], outcome: str, min_size: int) -> list[OwedGroup]:
+    stance = _stance_owed(outcome)
+    if stance is None:
         return []
     found = []
     for g in groups:
@@ -285,7 +287,8 @@ def owed_and_answered(store: Store, proposal_id: str, outcome: str,
         KnownError: a group owed has no sentence, or an id names no group owed.
     """
     size, fields = min_group_size(store), duty_fields(store)
-    owed = _owed_for(_groups(store, proposal_id, fields), outcome, size)
+    # Deferring owes nothing: the groups' support is not read inside the write transaction for it.
+    owed = _owed_for(_groups(store, proposal_id, fields), outcome, size) if _stance_owed(outcome) else []
     return duty_record(owed, check_responses(owed, responses, outcome), size, fields)
 
 
