@@ -119,3 +119,27 @@ def test_an_environment_key_is_not_sent_where_only_the_workspace_points(qtbot, d
         assert server.base_url in text and "OPENAI_API_KEY" in text and not dialog.run_button.isEnabled()
         assert "sk-env" not in text and server.requests == []
         dialog.close()
+
+
+def test_a_choice_changed_while_estimating_drops_that_estimate(qtbot, demo_workspace):
+    import threading
+
+    with FakeOpenAIServer(stance_responder) as server:
+        dialog = stance_dialog(qtbot, demo_workspace, server, limit=12)
+        gate, done = threading.Event(), []
+        dialog.lane.run(lambda ws: gate.wait(10))  # the estimate waits behind this on the lane
+        planned = []
+        dialog.planned.connect(planned.append)
+        dialog.estimate_button.click()
+        assert not dialog.estimate_button.isEnabled() and dialog.message.text() == "Estimating…"
+        dialog.limit.setValue(3)  # a new choice while the estimate for 12 is on its way
+        assert dialog.estimate_button.isEnabled() and "estimate again" in dialog.message.text()
+        gate.set()
+        dialog.lane.run(lambda ws: None, success=done.append)
+        qtbot.waitUntil(lambda: bool(done), timeout=20000)
+        # The estimate for 12 came back and was dropped: nothing can be sent on it.
+        assert planned == [] and dialog.plan is None and not dialog.run_button.isEnabled()
+        with qtbot.waitSignal(dialog.planned, timeout=20000) as fresh:
+            dialog.estimate_button.click()
+        assert fresh.args[0].estimate.items == 3 and dialog.run_button.isEnabled()
+        dialog.close()

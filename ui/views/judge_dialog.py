@@ -102,8 +102,7 @@ class JudgeDialog(ModelTaskDialog):
     def on_options_changed(self, *_args: object) -> None:
         """A changed choice needs a new estimate."""
         self.scope.setEnabled(self.task.currentData() == "stance")
-        self.plan = None
-        self.run_button.setEnabled(False)
+        self.options_changed()
 
     def on_estimate(self) -> None:
         """Build the run's items and estimate calls and tokens, without sending anything."""
@@ -111,10 +110,7 @@ class JudgeDialog(ModelTaskDialog):
 
         task, limit = self.task.currentData(), self.limit.value() or None
         proposal_id = self.scope.currentData() if task == "stance" else None
-        self.estimate_button.setEnabled(False)
-        self.message.setText("Estimating…")
-        self.lane.run(lambda ws: plan_judge_run(ws, task, proposal_id=proposal_id, limit=limit),
-                      success=self.on_planned, failure=self.on_failed)
+        self.estimate(lambda ws: plan_judge_run(ws, task, proposal_id=proposal_id, limit=limit), self.on_planned)
 
     def on_planned(self, plan: Any) -> None:
         """Show the estimate and allow the run."""

@@ -66,6 +66,38 @@ class ModelTaskDialog(QDialog):
     plan: Any
     actor: str | None
 
+    _asked = 0  # estimates asked for and choices changed: an answer to an earlier estimate is dropped
+    _estimating = False
+
+    def estimate(self, work: Callable[[Workspace], Any], on_planned: Callable[[Any], None]) -> None:
+        """Plan on the lane (``work``) and show it with ``on_planned``, unless a choice changed meanwhile."""
+        self._asked += 1
+        asked, self._estimating = self._asked, True
+        self.estimate_button.setEnabled(False)
+        self.message.setText("Estimating…")
+
+        def planned(plan: Any) -> None:
+            if asked == self._asked:
+                self._estimating = False
+                on_planned(plan)
+
+        def failed(error: BaseException) -> None:
+            if asked == self._asked:
+                self._estimating = False
+                self.on_failed(error)
+
+        self.lane.run(work, success=planned, failure=failed)
+
+    def options_changed(self) -> None:
+        """A changed choice needs a new estimate: the plan, and the answer of an estimate on its way, are dropped."""
+        self._asked += 1
+        self.plan = None
+        self.run_button.setEnabled(False)
+        if self._estimating:  # that estimate's answer will not be shown: ask again
+            self._estimating = False
+            self.estimate_button.setEnabled(True)
+            self.message.setText("A choice changed: estimate again.")
+
     def send(self, operation: Callable[[Workspace, Any, str, TaskProgress], OpResult[Any]]) -> None:
         """Run ``operation(workspace, plan, actor, progress)`` for the confirmed plan on the lane, with progress."""
         plan, actor = self.plan, self.actor or APP_ACTOR

@@ -268,8 +268,7 @@ class ProposeDialog(ModelTaskDialog):
     def on_options_changed(self, *_args: object) -> None:
         """A changed choice needs a new estimate."""
         self.section_list.setEnabled(self.chosen_sections.isChecked())
-        self.plan = None
-        self.run_button.setEnabled(False)
+        self.options_changed()
 
     # ---- estimate, run ---------------------------------------------------------------------
 
@@ -285,11 +284,8 @@ class ProposeDialog(ModelTaskDialog):
         options = ProposeOptions(mode=self.mode(), sections=sections, min_relevance=self.relevance.value(),
                                  max_candidates=self.max_candidates.value())
         model = self.model.currentText().strip()
-        self.estimate_button.setEnabled(False)
         self.candidates_button.hide()
-        self.message.setText("Estimating…")
-        self.lane.run(lambda ws: plan_for_dialog(ws, options, model), success=self.on_planned,
-                      failure=self.on_failed)
+        self.estimate(lambda ws: plan_for_dialog(ws, options, model), self.on_planned)
 
     def on_planned(self, plan: ProposePlan) -> None:
         """Show the estimate (as the estimate describes itself) and allow the run."""
