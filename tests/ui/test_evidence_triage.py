@@ -144,3 +144,8 @@ def test_the_group_box_appears_with_opinion_groups_and_narrows_the_lists_to_a_gr
     assert desk.triage.counts["supports"] == split["A"].supports
     assert desk.triage.counts["refutes"] == split["A"].refutes
     assert f"({split['A'].supports:,} of " in desk.lists["supports"].title.text()
+    # A group the proposal lacks (chosen for another one) stays chosen, named as the box names groups.
+    desk.group_box.blockSignals(True)
+    desk._select_choice(desk.group_box, "opinion:J")
+    desk.group_box.blockSignals(False)
+    assert desk.group_box.currentText() == "Group J (0)"

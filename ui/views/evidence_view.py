@@ -75,6 +75,7 @@ from reviewer.triage import (
     NO_SOURCE,
     EvidenceFilter,
     FilterChoices,
+    GroupRef,
     TriageCounts,
     filter_choices,
     opinion_group,
@@ -730,11 +731,7 @@ class EvidenceView(QWidget):
         for box, value in ((self.country_box, filt.country), (self.language_box, filt.language),
                            (self.source_box, filt.source), (self.group_box, filt.group), (self.sort_box, str(filt.sort))):
             box.blockSignals(True)
-            i = box.findData(value) if value is not None else 0
-            if i < 0:
-                box.addItem(f"{display_text(str(value))} (0)", value)
-                i = box.count() - 1
-            box.setCurrentIndex(i)
+            self._select_choice(box, value)
             box.blockSignals(False)
         self.search_box.blockSignals(True)
         self.search_box.setText(filt.search)
@@ -754,13 +751,19 @@ class EvidenceView(QWidget):
                 box.removeItem(1)
             for value, title, n in values:
                 box.addItem(f"{title} ({n:,})", value)
-            i = box.findData(current) if current is not None else 0
-            if i < 0:  # keep a chosen value this proposal lacks: the lists say it holds none
-                box.addItem(f"{display_text(str(current))} (0)", current)
-                i = box.count() - 1
-            box.setCurrentIndex(i)
+            self._select_choice(box, current)
             box.blockSignals(False)
         self.group_box.setVisible(self.group_box.count() > 1)  # no opinion groups found yet: no box
+
+    def _select_choice(self, box: QComboBox, value: str | None) -> None:
+        """Select ``value`` in a filter box; a value the proposal lacks is kept, offered with no links."""
+        i = box.findData(value) if value is not None else 0
+        if i < 0:
+            group = GroupRef.parse(value) if box is self.group_box and value else None
+            title = f"Group {group.key}" if group is not None and group.kind == "opinion" else display_text(str(value))
+            box.addItem(f"{title} (0)", value)
+            i = box.count() - 1
+        box.setCurrentIndex(i)
 
     # ---- public API ----------------------------------------------------------------------------
 
