@@ -215,6 +215,7 @@ def translate(store: Store, justification_ids: Sequence[str], judge: Judge, conf
     cached = _from_cache(store.db.conn, rows, target, judge.model)
     progress.start(len(rows), f"Translating into {target} with {judge.model}")
     out: list[Translation] = []
+    gate = RateGate()  # one for the run: a rate limit met by one call holds back the next ones too
     try:
         for jid, text in rows:
             if jid in cached:
@@ -222,7 +223,7 @@ def translate(store: Store, justification_ids: Sequence[str], judge: Judge, conf
                 progress.tick(1)
                 continue
             item = translation_item(jid, text, target)
-            outcome = _attempt(judge, item, config, progress)
+            outcome = _attempt(judge, item, config, gate, progress)
             if outcome.status != "ok":
                 raise KnownError(_failure_text(outcome, judge.model),
                                  hint="Nothing was saved; try again, or check the endpoint with "
@@ -255,7 +256,7 @@ def translate_in_workspace(workspace: Workspace, justification_ids: Sequence[str
     return translate(workspace.store, justification_ids, judge, config, target=target, progress=progress)
 
 
-def _attempt(judge: Judge, item: WorkItem, config: ModelConfig, progress: Progress) -> Outcome:
+def _attempt(judge: Judge, item: WorkItem, config: ModelConfig, gate: RateGate, progress: Progress) -> Outcome:
     """Run ``attempt_item`` on a daemon thread, checking for a cancel while it waits."""
     cancel = threading.Event()
     result: list[Outcome] = []
@@ -263,7 +264,7 @@ def _attempt(judge: Judge, item: WorkItem, config: ModelConfig, progress: Progre
 
     def run() -> None:
         try:
-            result.append(attempt_item(judge, item, config, RateGate(), cancel))
+            result.append(attempt_item(judge, item, config, gate, cancel))
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
             error.append(exc)
 
