@@ -10,8 +10,8 @@ a fresh Python process so that its peak memory (``resource.getrusage`` max RSS) 
 - ``read``: the floor for any method that reads the store: the rows the matrix is made of, fetched
   from SQLite in storage order (``SELECT participant_id, conversation_id, world_ranking ...``);
 - ``kmeans``: scikit-learn's KMeans alone, k from 2 to 5 with 10 starts each, on 100,000 points in
-  two dimensions, on one thread as the product runs it (what the clustering costs without the
-  matrix, the SVD or the store);
+  two dimensions (four well-separated blobs, not the product's SVD coordinates: its iterations
+  differ), on one thread as the product runs it (a reference for k-means' share, not a measure of it);
 - ``matrix``: ``reviewer.groups.crowd_matrix`` (read, number, digest: the sparse matrix);
 - ``groups``: the whole ``groups.compute`` operation (matrix, centring, truncated SVD, k-means for
   k 2-5 with silhouette on a 5,000 sample, representativeness, writing 100,000 assignments and the

@@ -376,6 +376,8 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     from reviewer.agreement import MIN_CONVERSATIONS, workspace_agreement
     from reviewer.workspace import Workspace
 
+    if args.batch and not args.under:
+        raise KnownError("--batch sends a what-if's calls through the Batch API: it goes with --under PROPOSAL_ID.")
     if args.labels:
         return cmd_trust(args)
     if args.under:

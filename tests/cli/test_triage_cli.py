@@ -123,3 +123,8 @@ def test_evidence_filters_by_opinion_group(capsys, demo_workspace):
         assert data["counts"]["supports"] == split[label].supports and data["counts"]["refutes"] == split[label].refutes
     code, _, err = run(capsys, "evidence", demo_workspace, PROPOSAL, "--group", "opinion:Z")
     assert code == 1 and "no opinion group 'Z'" in err
+
+
+def test_agreement_batch_without_under_is_refused(capsys, demo_workspace):
+    code, _, err = run(capsys, "agreement", demo_workspace, "--batch")
+    assert code == 1 and "--batch" in err and "--under" in err
