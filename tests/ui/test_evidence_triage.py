@@ -149,3 +149,20 @@ def test_the_group_box_appears_with_opinion_groups_and_narrows_the_lists_to_a_gr
     desk._select_choice(desk.group_box, "opinion:J")
     desk.group_box.blockSignals(False)
     assert desk.group_box.currentText() == "Group J (0)"
+
+
+def test_labelling_under_a_filter_goes_on_from_the_same_place_in_the_list(qtbot, desk, demo_workspace):  # noqa: F811
+    _show(qtbot, desk, SPLIT_BY_COUNTRY)
+    desk.set_reviewer("Amara Okafor")
+    _filtered(qtbot, desk, source="rule")  # the rule's labels only: a person's label takes a link out
+    model, view = desk.models["supports"], desk.lists["supports"].view
+    qtbot.waitUntil(lambda: model.rowCount() >= 3, timeout=20000)
+    view.setFocus()
+    view.setCurrentIndex(model.index(1, 0))
+    labelled, following = model.rows[1].justification_id, model.rows[2].justification_id
+    with qtbot.waitSignal(desk.loaded, timeout=20000):  # saved, then the filtered lists read again
+        qtbot.keyClick(view, Qt.Key.Key_S)
+    assert model.row_of(labelled) < 0  # a person's label now: the rule filter no longer keeps it
+    qtbot.waitUntil(lambda: view.currentIndex().isValid(), timeout=5000)
+    assert view.currentIndex().row() == 1 and model.rows[1].justification_id == following
+    assert view.hasFocus() and desk.selected_rows()[0].justification_id == following

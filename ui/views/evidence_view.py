@@ -485,6 +485,8 @@ class EvidenceView(QWidget):
         self._generation = 0
         self._fields_loaded = False
         self._active: QTableView | None = None
+        # After a label under a filter the lists are read again: the row to select then (list, position, focus).
+        self._reselect: tuple[str, int, bool] | None = None
         self.filter = EvidenceFilter()
         self.triage: TriageCounts | None = None
         self._index: Path | None = None
@@ -800,6 +802,8 @@ class EvidenceView(QWidget):
         """Show the evidence of ``proposal_id`` (None clears the view)."""
         self._generation += 1
         generation = self._generation
+        if proposal_id != self.proposal_id:
+            self._reselect = None
         self.proposal_id = proposal_id
         self.summary = None
         self.triage = None
@@ -895,6 +899,16 @@ class EvidenceView(QWidget):
             # A list opened since the counts were asked for reads its first page now.
             model.set_proposal(self.proposal_id, fetch=self._is_open(stance), first_page=pages.get(stance))
         self._update_toggles()
+        if self._reselect is not None:  # the keyboard flow goes on where the label was set
+            stance, position, focused = self._reselect
+            self._reselect = None
+            model, view = self.models[stance], self.lists[stance].view
+            if model.rowCount():
+                index = model.index(min(max(position, 0), model.rowCount() - 1), 0)
+                view.setCurrentIndex(index)
+                view.scrollTo(index)
+                if focused:
+                    view.setFocus()
         self.loaded.emit(self.proposal_id)
         if self.triage is not None:
             self.filtered.emit(self.proposal_id)
@@ -1372,6 +1386,7 @@ class EvidenceView(QWidget):
                 self.detail.clear()
             self.say(f"Saved: {STANCE_TITLES[stance].lower()}, by {self.reviewer} (the earlier label is kept).")
             if self.filter.active:  # the filtered lists' order and counts may depend on the stance
+                self._reselect = (old_stance, position, view.hasFocus())
                 self.set_proposal(proposal_id)
         self.stance_changed.emit(proposal_id, justification_id, stance)
 
